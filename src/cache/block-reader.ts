@@ -1,0 +1,247 @@
+/**
+ * Serves byte ranges of one object version from, in order: the memory block cache,
+ * a fetch already in flight, the disk block cache, and finally ranged S3 GETs.
+ *
+ * - One in-flight promise per block, shared by every reader and by the prefetcher
+ *   (single-flight): concurrent readers of the same data cause one GET.
+ * - Small objects (≤ `wholeObjectMaxBytes`) are fetched whole, in one GET.
+ * - Larger objects are fetched in runs of missing blocks, aligned to `partSize`,
+ *   one GET per run, through the bounded FetchQueue.
+ * - Every GET carries If-Match with the ETag the reader opened, so a changed
+ *   object surfaces as PreconditionFailedError instead of mixing versions.
+ */
+import { LRUCache } from 'lru-cache'
+import type { Logger } from 'pino'
+import { UnexpectedResponseError } from '../errors.js'
+import type { ObjectClient } from '../s3/object-client.js'
+import { type BlockAddress, type DiskBlockCache, objectIdOf } from './disk-block-cache.js'
+import { type FetchQueue, PRIORITY_FOREGROUND, PRIORITY_PREFETCH } from './fetch-queue.js'
+
+export interface BlockReaderConfig {
+  /** Unit of caching on disk and in memory. */
+  readonly blockSize: number
+  /** Largest GET for a large object; a multiple of blockSize. */
+  readonly partSize: number
+  /** Objects up to this size are fetched whole with one GET on first read. */
+  readonly wholeObjectMaxBytes: number
+  /** Bytes of verified blocks kept in memory. */
+  readonly memoryCacheBytes: number
+  /** Identifies the bucket (and prefix) in cache keys. */
+  readonly namespace: string
+}
+
+/** One version of one object, as opened by a reader. */
+export interface ObjectVersion {
+  readonly key: string
+  readonly etag: string
+  readonly size: number
+}
+
+export interface BlockReaderStats {
+  /** Block lookups answered from memory. */
+  readonly memoryHits: number
+  /** Blocks loaded into memory from the disk cache. */
+  readonly diskHits: number
+  /** Blocks loaded into memory from the store. */
+  readonly fetchedBlocks: number
+  readonly bytesFromDisk: number
+  readonly bytesFromStore: number
+  /** Bytes returned to readers. */
+  readonly bytesServed: number
+  readonly inFlightBlocks: number
+}
+
+interface Deferred {
+  readonly index: number
+  readonly promise: Promise<Buffer>
+  resolve(b: Buffer): void
+  reject(e: unknown): void
+}
+
+export class BlockReader {
+  readonly #config: BlockReaderConfig
+  readonly #client: ObjectClient
+  readonly #disk: DiskBlockCache
+  readonly #queue: FetchQueue
+  readonly #log: Logger
+  readonly #memory: LRUCache<string, Buffer>
+  readonly #inFlight = new Map<string, Promise<Buffer>>()
+  readonly #objectIds = new LRUCache<string, string>({ max: 100_000 })
+  #memoryHits = 0
+  #diskHits = 0
+  #fetchedBlocks = 0
+  #bytesFromDisk = 0
+  #bytesFromStore = 0
+  #bytesServed = 0
+
+  constructor(config: BlockReaderConfig, client: ObjectClient, disk: DiskBlockCache, queue: FetchQueue, log: Logger) {
+    this.#config = config
+    this.#client = client
+    this.#disk = disk
+    this.#queue = queue
+    this.#log = log
+    this.#memory = new LRUCache<string, Buffer>({ maxSize: config.memoryCacheBytes, sizeCalculation: b => Math.max(1, b.length) })
+  }
+
+  /** Bytes [offset, offset+length) of `obj`, fewer at the end of the object. */
+  async read(obj: ObjectVersion, offset: number, length: number): Promise<Buffer> {
+    const end = Math.min(obj.size, offset + length)
+    if (offset >= end) return Buffer.alloc(0)
+    const bs = this.#config.blockSize
+    const first = Math.floor(offset / bs)
+    const last = Math.floor((end - 1) / bs)
+    const blocks = this.#ensure(obj, first, last + 1, PRIORITY_FOREGROUND)
+    const parts: Buffer[] = []
+    for (let i = first; i <= last; i++) {
+      const block = await (blocks.get(i) as Promise<Buffer>)
+      const from = i === first ? offset - i * bs : 0
+      const to = i === last ? end - i * bs : block.length
+      parts.push(block.subarray(from, to))
+    }
+    const out = parts.length === 1 ? parts[0] as Buffer : Buffer.concat(parts)
+    this.#bytesServed += out.length
+    return out
+  }
+
+  /** Starts loading the blocks holding bytes [start, endExclusive) if the queue has room; never fails. */
+  prefetch(obj: ObjectVersion, start: number, endExclusive: number): void {
+    const end = Math.min(endExclusive, obj.size)
+    if (start >= end || !this.#queue.acceptsPrefetch()) return
+    const bs = this.#config.blockSize
+    this.#ensure(obj, Math.floor(start / bs), Math.floor((end - 1) / bs) + 1, PRIORITY_PREFETCH)
+  }
+
+  blockCount(obj: ObjectVersion): number {
+    return Math.ceil(obj.size / this.#config.blockSize)
+  }
+
+  stats(): BlockReaderStats {
+    return {
+      memoryHits: this.#memoryHits, diskHits: this.#diskHits, fetchedBlocks: this.#fetchedBlocks,
+      bytesFromDisk: this.#bytesFromDisk, bytesFromStore: this.#bytesFromStore, bytesServed: this.#bytesServed,
+      inFlightBlocks: this.#inFlight.size,
+    }
+  }
+
+  /** A promise per block in range; starts loading the blocks nobody is loading yet. */
+  #ensure(obj: ObjectVersion, first: number, endExclusive: number, priority: number): Map<number, Promise<Buffer>> {
+    const whole = obj.size <= this.#config.wholeObjectMaxBytes
+    const from = whole ? 0 : first
+    const to = whole ? this.blockCount(obj) : endExclusive
+    const objectId = this.#objectId(obj)
+    const result = new Map<number, Promise<Buffer>>()
+    const missing: Deferred[] = []
+    for (let i = from; i < to; i++) {
+      const id = `${objectId}.${i}`
+      const mem = this.#memory.get(id)
+      if (mem !== undefined) {
+        this.#memoryHits++
+        result.set(i, Promise.resolve(mem))
+        continue
+      }
+      const pending = this.#inFlight.get(id)
+      if (pending !== undefined) {
+        result.set(i, pending)
+        continue
+      }
+      const d = deferred(i)
+      this.#inFlight.set(id, d.promise)
+      d.promise.then(() => this.#inFlight.delete(id), () => this.#inFlight.delete(id))
+      result.set(i, d.promise)
+      missing.push(d)
+    }
+    if (missing.length > 0) {
+      this.#load(obj, objectId, missing, priority, whole).catch((err: unknown) => {
+        for (const d of missing) d.reject(err)
+      })
+    }
+    return result
+  }
+
+  async #load(obj: ObjectVersion, objectId: string, missing: Deferred[], priority: number, whole: boolean): Promise<void> {
+    const fromDisk = await Promise.all(missing.map(d => this.#disk.read(this.#addr(objectId, d.index), this.#blockLength(obj, d.index))))
+    const toFetch: Deferred[] = []
+    missing.forEach((d, n) => {
+      const data = fromDisk[n]
+      if (data === undefined) return toFetch.push(d)
+      this.#diskHits++
+      this.#bytesFromDisk += data.length
+      this.#memory.set(`${objectId}.${d.index}`, data)
+      d.resolve(data)
+      return undefined
+    })
+    const runs = this.#runs(toFetch, whole)
+    await Promise.all(runs.map(run => this.#fetchRun(obj, objectId, run, priority).catch((err: unknown) => {
+      for (const d of run) d.reject(err)
+    })))
+  }
+
+  /** Groups blocks into consecutive runs that stay inside one part (or the whole small object). */
+  #runs(blocks: Deferred[], whole: boolean): Deferred[][] {
+    const perPart = Math.max(1, Math.floor(this.#config.partSize / this.#config.blockSize))
+    const runs: Deferred[][] = []
+    let run: Deferred[] = []
+    for (const d of blocks) {
+      const prev = run[run.length - 1]
+      const contiguous = prev !== undefined && d.index === prev.index + 1
+      const samePart = whole || (prev !== undefined && Math.floor(d.index / perPart) === Math.floor(prev.index / perPart))
+      if (!contiguous || !samePart) {
+        if (run.length > 0) runs.push(run)
+        run = []
+      }
+      run.push(d)
+    }
+    if (run.length > 0) runs.push(run)
+    return runs
+  }
+
+  async #fetchRun(obj: ObjectVersion, objectId: string, run: Deferred[], priority: number): Promise<void> {
+    const bs = this.#config.blockSize
+    const firstIndex = (run[0] as Deferred).index
+    const start = firstIndex * bs
+    const end = Math.min(obj.size, ((run[run.length - 1] as Deferred).index + 1) * bs)
+    const data = await this.#queue.run(end - start, priority, () =>
+      this.#client.getRange({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag }))
+    if (data.length !== end - start) {
+      throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${data.length}`)
+    }
+    this.#bytesFromStore += data.length
+    for (const d of run) {
+      const off = (d.index - firstIndex) * bs
+      const slice = data.subarray(off, Math.min(off + bs, data.length))
+      // Copy out of a multi-block response so each cached block owns only its bytes.
+      const block = run.length === 1 ? slice : Buffer.from(slice)
+      this.#fetchedBlocks++
+      this.#memory.set(`${objectId}.${d.index}`, block)
+      this.#disk.write(this.#addr(objectId, d.index), block)
+      d.resolve(block)
+    }
+  }
+
+  #objectId(obj: ObjectVersion): string {
+    const k = `${obj.key}\0${obj.etag}`
+    let id = this.#objectIds.get(k)
+    if (id === undefined) {
+      id = objectIdOf(this.#config.namespace, obj.key, obj.etag, this.#config.blockSize)
+      this.#objectIds.set(k, id)
+    }
+    return id
+  }
+
+  #addr(objectId: string, index: number): BlockAddress {
+    return { objectId, index }
+  }
+
+  #blockLength(obj: ObjectVersion, index: number): number {
+    return Math.min(this.#config.blockSize, obj.size - index * this.#config.blockSize)
+  }
+}
+
+function deferred(index: number): Deferred {
+  let resolve!: (b: Buffer) => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<Buffer>((res, rej) => { resolve = res; reject = rej })
+  // Prefetched blocks may fail with nobody waiting: that is not an unhandled rejection.
+  promise.catch(() => {})
+  return { index, promise, resolve, reject }
+}

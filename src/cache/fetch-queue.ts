@@ -1,0 +1,72 @@
+/**
+ * The one bounded queue every S3 GET of the read path goes through.
+ *
+ * - At most `concurrency` requests run at once (p-queue).
+ * - Foreground reads have priority over prefetch.
+ * - A byte budget bounds the memory held by in-flight responses however many
+ *   files are open: a task waits for its bytes before it starts.
+ * - Prefetch is admitted only while few tasks wait; otherwise it is dropped
+ *   (the foreground read will ask again if it needs the data).
+ */
+import PQueue from 'p-queue'
+
+export interface FetchQueueConfig {
+  readonly concurrency: number
+  /** Bytes that in-flight responses may hold in memory at once. */
+  readonly inFlightBudgetBytes: number
+  /** Waiting tasks above which prefetch is refused. */
+  readonly maxQueuedPrefetch: number
+}
+
+export const PRIORITY_FOREGROUND = 1
+export const PRIORITY_PREFETCH = 0
+
+export class FetchQueue {
+  readonly #queue: PQueue
+  readonly #config: FetchQueueConfig
+  #budgetUsed = 0
+  readonly #budgetWaiters: Array<() => void> = []
+
+  constructor(config: FetchQueueConfig) {
+    this.#config = config
+    this.#queue = new PQueue({ concurrency: config.concurrency })
+  }
+
+  /** Whether a prefetch task would be admitted now. */
+  acceptsPrefetch(): boolean {
+    return this.#queue.size < this.#config.maxQueuedPrefetch
+  }
+
+  /** Runs `task` when a slot and `bytes` of budget are free. */
+  async run<T>(bytes: number, priority: number, task: () => Promise<T>): Promise<T> {
+    return this.#queue.add(async () => {
+      await this.#acquire(bytes)
+      try {
+        return await task()
+      } finally {
+        this.#release(bytes)
+      }
+    }, { priority })
+  }
+
+  get pending(): number {
+    return this.#queue.pending
+  }
+
+  get queued(): number {
+    return this.#queue.size
+  }
+
+  async #acquire(bytes: number): Promise<void> {
+    // A task larger than the whole budget runs alone rather than never.
+    while (this.#budgetUsed > 0 && this.#budgetUsed + bytes > this.#config.inFlightBudgetBytes) {
+      await new Promise<void>(resolve => this.#budgetWaiters.push(resolve))
+    }
+    this.#budgetUsed += bytes
+  }
+
+  #release(bytes: number): void {
+    this.#budgetUsed -= bytes
+    for (const wake of this.#budgetWaiters.splice(0)) wake()
+  }
+}

@@ -1,0 +1,34 @@
+/** Talks to a running daemon's control socket, found from its mount point. */
+import { request } from 'node:http'
+import { resolve } from 'node:path'
+import { MountPointError, UnexpectedResponseError } from '../errors.js'
+import { controlSocketPath } from '../daemon/runtime-state.js'
+
+export async function controlRequest(mountPoint: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const mp = resolve(mountPoint)
+  const socketPath = controlSocketPath(mp)
+  return new Promise((resolvePromise, reject) => {
+    const req = request({ socketPath, method, path, headers: { 'content-type': 'application/json' }, timeout: 30_000 }, res => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let parsed: unknown
+        try { parsed = JSON.parse(text) } catch { return reject(new UnexpectedResponseError(`daemon of ${mp} answered non-JSON`)) }
+        if (res.statusCode !== 200) {
+          const msg = (parsed as { error?: string }).error ?? `status ${res.statusCode}`
+          return reject(new UnexpectedResponseError(msg))
+        }
+        return resolvePromise(parsed)
+      })
+    })
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') reject(new MountPointError(`${mp} is not an s3cachefs mount (no control socket)`))
+      else if (err.code === 'ECONNREFUSED') reject(new MountPointError(`the s3cachefs daemon of ${mp} is gone; run 's3cachefs unmount ${mp}'`))
+      else reject(new UnexpectedResponseError(`cannot reach the daemon of ${mp}: ${err.message}`))
+    })
+    if (body !== undefined) req.write(JSON.stringify(body))
+    req.end()
+  })
+}

@@ -1,0 +1,115 @@
+/**
+ * `s3cachefs mount`: validates everything, then starts the daemon as a child
+ * process and returns once the mount is live (or stays attached with --foreground).
+ *
+ * The same command runs in two roles. The user's process resolves the config,
+ * checks the mount point and cache directory, and spawns itself with
+ * S3CACHEFS_DAEMON=1 (and UV_THREADPOOL_SIZE set before libuv starts). The daemon
+ * reports `{"ready":true}` or `{"error":"…"}` on file descriptor 3.
+ */
+import { spawn } from 'node:child_process'
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { Readable } from 'node:stream'
+import { MOUNT_READY_TIMEOUT_MS, UV_THREADPOOL_SIZE } from '../config/defaults.js'
+import { type MountOptions, resolveMountConfig, type MountConfig } from '../config/resolve-config.js'
+import { S3CacheFsError, messageOf } from '../errors.js'
+import { checkCacheDir, checkMountPoint } from '../daemon/preflight.js'
+import { runDaemon } from '../daemon/run-daemon.js'
+import { createLogger } from '../logger.js'
+
+interface ReadyMessage {
+  ready?: boolean
+  error?: string
+  code?: string
+}
+
+export async function mountCommand(source: string, mountPoint: string, opts: MountOptions): Promise<number> {
+  const config = resolveMountConfig(source, mountPoint, opts)
+  if (process.env.S3CACHEFS_DAEMON === '1') return serveAsDaemon(config)
+  await checkMountPoint(config.mountPoint)
+  await checkCacheDir(config.disk.dir)
+  return spawnDaemon(config)
+}
+
+async function serveAsDaemon(config: MountConfig): Promise<number> {
+  const log = createLogger(config.logLevel)
+  const readyFd = process.env.S3CACHEFS_READY_FD !== undefined ? Number(process.env.S3CACHEFS_READY_FD) : undefined
+  const report = (msg: ReadyMessage) => {
+    if (readyFd === undefined) return
+    try { writeSync(readyFd, JSON.stringify(msg) + '\n'); closeSync(readyFd) } catch { /* the parent is gone */ }
+  }
+  let daemon
+  try {
+    daemon = await runDaemon(config, log)
+  } catch (err) {
+    log.error({ err }, 'mount failed')
+    report({ error: messageOf(err), ...(err instanceof S3CacheFsError ? { code: err.code } : {}) })
+    log.flush()
+    if (readyFd === undefined) throw err
+    return 1
+  }
+  report({ ready: true })
+  const code = await daemon.stopped
+  log.flush()
+  return code
+}
+
+async function spawnDaemon(config: MountConfig): Promise<number> {
+  let out: number | 'inherit' = 'inherit'
+  if (!config.foreground) {
+    mkdirSync(dirname(config.logFile), { recursive: true })
+    out = openSync(config.logFile, 'a')
+  }
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    env: {
+      ...process.env,
+      S3CACHEFS_DAEMON: '1',
+      S3CACHEFS_READY_FD: '3',
+      UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? String(UV_THREADPOOL_SIZE),
+    },
+    stdio: ['ignore', out, out, 'pipe'],
+    detached: !config.foreground,
+  })
+  if (typeof out === 'number') closeSync(out)
+  const exited = new Promise<number>(resolve => child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))))
+  const msg = await readReady(child.stdio[3] as Readable, exited)
+  if (msg.error !== undefined) {
+    await exited
+    throw new DaemonStartError(msg.error)
+  }
+  if (msg.ready !== true) {
+    child.kill('SIGTERM')
+    throw new DaemonStartError(`the daemon stopped before mounting${config.foreground ? '' : `; see ${config.logFile}`}`)
+  }
+  if (!config.foreground) {
+    child.unref()
+    ;(child.stdio[3] as Readable).destroy()
+    return 0
+  }
+  const forward = (sig: NodeJS.Signals) => () => child.kill(sig)
+  process.on('SIGINT', forward('SIGINT'))
+  process.on('SIGTERM', forward('SIGTERM'))
+  return exited
+}
+
+/** The daemon's first line on fd 3, or an empty message if it exits or stalls first. */
+function readReady(stream: Readable, exited: Promise<number>): Promise<ReadyMessage> {
+  return new Promise(resolve => {
+    let text = ''
+    const timer = setTimeout(() => resolve({ error: `the daemon did not become ready within ${MOUNT_READY_TIMEOUT_MS / 1000}s` }), MOUNT_READY_TIMEOUT_MS)
+    const done = (m: ReadyMessage) => { clearTimeout(timer); resolve(m) }
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8')
+      const nl = text.indexOf('\n')
+      if (nl < 0) return
+      try { done(JSON.parse(text.slice(0, nl)) as ReadyMessage) } catch { done({ error: 'the daemon sent an unreadable readiness message' }) }
+    })
+    stream.on('error', () => {})
+    exited.then(() => done({}), () => done({}))
+  })
+}
+
+export class DaemonStartError extends S3CacheFsError {
+  readonly code = 'DAEMON_START'
+}

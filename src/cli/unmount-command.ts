@@ -1,0 +1,53 @@
+/**
+ * `s3cachefs unmount MOUNTPOINT`: asks the daemon to stop (SIGTERM: it unmounts,
+ * finishes cache writes and exits) and waits for it; falls back to `fusermount -u`
+ * for a mount whose daemon is gone.
+ */
+import { execFile } from 'node:child_process'
+import { resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { UNMOUNT_WAIT_MS } from '../config/defaults.js'
+import { MountPointError } from '../errors.js'
+import { mountedPaths } from '../daemon/preflight.js'
+import { isAlive, readDaemonRecord, removeDaemonRecord } from '../daemon/runtime-state.js'
+
+const run = promisify(execFile)
+
+export async function unmountCommand(mountPoint: string, opts: { force?: boolean }): Promise<number> {
+  const mp = resolve(mountPoint)
+  const record = await readDaemonRecord(mp)
+  const type = (await mountedPaths()).get(mp)
+  if (type === undefined && (record === undefined || !isAlive(record.pid))) {
+    await removeDaemonRecord(mp)
+    throw new MountPointError(`${mp} is not mounted`)
+  }
+  if (type !== undefined && type !== 'fuse.s3cachefs') throw new MountPointError(`${mp} is not an s3cachefs mount (it is ${type})`)
+
+  if (record !== undefined && isAlive(record.pid)) {
+    process.kill(record.pid, 'SIGTERM')
+    if (!(await waitForExit(record.pid, UNMOUNT_WAIT_MS))) {
+      if (opts.force !== true) throw new MountPointError(`the daemon of ${mp} (pid ${record.pid}) did not stop within ${UNMOUNT_WAIT_MS / 1000}s; retry with --force`)
+      process.kill(record.pid, 'SIGKILL')
+      await waitForExit(record.pid, 5000)
+    }
+  }
+  if ((await mountedPaths()).has(mp)) {
+    try {
+      await run('fusermount', [opts.force === true ? '-uz' : '-u', mp])
+    } catch (err) {
+      const stderr = (err as { stderr?: string }).stderr?.trim() ?? String(err)
+      throw new MountPointError(`cannot unmount ${mp}: ${stderr}${opts.force === true ? '' : '; retry with --force for a lazy unmount'}`)
+    }
+  }
+  await removeDaemonRecord(mp)
+  return 0
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true
+    await new Promise(r => setTimeout(r, 50))
+  }
+  return !isAlive(pid)
+}

@@ -1,0 +1,139 @@
+/**
+ * Turns the `mount` command's flags into one validated, frozen configuration with
+ * a sub-config per layer. Every rule is checked here, once, at start; errors are
+ * ConfigError naming the flag.
+ */
+import { createHash } from 'node:crypto'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { BlockReaderConfig } from '../cache/block-reader.js'
+import type { DiskCacheConfig } from '../cache/disk-block-cache.js'
+import type { FetchQueueConfig } from '../cache/fetch-queue.js'
+import { ConfigError } from '../errors.js'
+import type { FilesystemConfig } from '../fuse/filesystem-core.js'
+import type { FuseMountConfig } from '../fuse/fuse-adapter.js'
+import type { MetadataConfig } from '../metadata/metadata-store.js'
+import type { SdkClientConfig } from '../s3/sdk-object-client.js'
+import * as D from './defaults.js'
+import { parseS3Url, type S3Location } from './s3-url.js'
+import { parseBytes, parseDurationMs } from './units.js'
+
+/** The `mount` flags as commander hands them over (all strings or booleans). */
+export interface MountOptions {
+  cacheDir?: string
+  cacheSize?: string
+  endpointUrl?: string
+  region?: string
+  profile?: string
+  pathStyle?: boolean
+  readOnly?: boolean
+  foreground?: boolean
+  metadataTtl?: string
+  negativeTtl?: string
+  maxConcurrency?: string
+  logLevel?: string
+  logFile?: string
+  allowOther?: boolean
+  debugFuse?: boolean
+}
+
+export interface MountConfig {
+  readonly source: S3Location
+  readonly sourceUrl: string
+  readonly mountPoint: string
+  readonly foreground: boolean
+  readonly logLevel: string
+  readonly logFile: string
+  readonly s3: SdkClientConfig
+  readonly metadata: MetadataConfig
+  readonly disk: DiskCacheConfig
+  readonly reader: BlockReaderConfig
+  readonly queue: FetchQueueConfig
+  readonly fs: FilesystemConfig
+  readonly fuse: FuseMountConfig
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: MountOptions): MountConfig {
+  const source = parseS3Url(sourceUrl)
+  const mp = resolve(mountPoint)
+  const cacheDir = resolve(o.cacheDir ?? defaultCacheDir(sourceUrl))
+  const cacheBytes = parseBytes(o.cacheSize ?? D.DEFAULT_CACHE_SIZE, '--cache-size')
+  if (cacheBytes < 16 * D.MiB) throw new ConfigError(`--cache-size: must be at least 16MiB (got ${o.cacheSize})`)
+  const ttlMs = parseDurationMs(o.metadataTtl ?? D.METADATA_TTL, '--metadata-ttl')
+  const negativeTtlMs = parseDurationMs(o.negativeTtl ?? D.NEGATIVE_TTL, '--negative-ttl')
+  const concurrency = parseInteger(o.maxConcurrency ?? String(D.MAX_CONCURRENCY), '--max-concurrency', 1, 1024)
+  const logLevel = o.logLevel ?? D.DEFAULT_LOG_LEVEL
+  if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`--log-level: must be one of ${[...LOG_LEVELS].join(', ')}`)
+  if (o.endpointUrl !== undefined && !/^https?:\/\/[^/]+/.test(o.endpointUrl)) {
+    throw new ConfigError(`--endpoint-url: '${o.endpointUrl}' is not an http(s) URL`)
+  }
+  const uid = process.getuid?.() ?? 0
+  const gid = process.getgid?.() ?? 0
+
+  return deepFreeze({
+    source,
+    sourceUrl,
+    mountPoint: mp,
+    foreground: o.foreground === true,
+    logLevel,
+    logFile: resolve(o.logFile ?? join(cacheDir, 's3cachefs.log')),
+    s3: {
+      bucket: source.bucket,
+      ...(o.region !== undefined ? { region: o.region } : o.endpointUrl !== undefined && process.env.AWS_REGION === undefined && process.env.AWS_DEFAULT_REGION === undefined ? { region: 'us-east-1' } : {}),
+      ...(o.endpointUrl !== undefined ? { endpointUrl: o.endpointUrl } : {}),
+      ...(o.profile !== undefined ? { profile: o.profile } : {}),
+      // Custom endpoints (MinIO, Ceph, local servers) rarely serve virtual-hosted buckets.
+      forcePathStyle: o.pathStyle ?? o.endpointUrl !== undefined,
+      maxSockets: concurrency,
+      maxAttempts: D.S3_MAX_ATTEMPTS,
+      connectTimeoutMs: D.S3_CONNECT_TIMEOUT_MS,
+      requestDeadlineMs: D.S3_REQUEST_DEADLINE_MS,
+    },
+    metadata: {
+      ttlMs, negativeTtlMs, maxEntries: D.MAX_METADATA_ENTRIES, maxListedChildren: D.MAX_LISTED_CHILDREN,
+    },
+    disk: { dir: cacheDir, maxBytes: cacheBytes, maxPendingWrites: D.MAX_PENDING_BLOCK_WRITES },
+    reader: {
+      blockSize: D.BLOCK_SIZE_BYTES, partSize: D.PART_SIZE_BYTES, wholeObjectMaxBytes: D.WHOLE_OBJECT_MAX_BYTES,
+      memoryCacheBytes: D.MEMORY_CACHE_BYTES, namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
+    },
+    queue: { concurrency, inFlightBudgetBytes: D.IN_FLIGHT_BUDGET_BYTES, maxQueuedPrefetch: D.MAX_QUEUED_PREFETCH },
+    fs: {
+      uid, gid, fileMode: D.FILE_MODE, dirMode: D.DIR_MODE, readOnly: o.readOnly === true,
+      readAhead: { initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES, maxWindowBytes: D.READ_AHEAD_MAX_BYTES },
+    },
+    fuse: {
+      mountPoint: mp,
+      fsName: `s3cachefs#${source.bucket}`,
+      allowOther: o.allowOther === true,
+      kernelTtlSeconds: Math.min(D.MAX_KERNEL_TTL_SECONDS, ttlMs / 1000),
+      opTimeoutMs: D.FUSE_OP_TIMEOUT_MS,
+      debug: o.debugFuse === true,
+    },
+  })
+}
+
+/** One cache directory per source by default, so two mounts never share (and lock) one. */
+export function defaultCacheDir(sourceUrl: string): string {
+  const base = (process.getuid?.() ?? 1) === 0
+    ? '/var/cache/s3cachefs'
+    : join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 's3cachefs')
+  const name = sourceUrl.replace(/^s3:\/\//, '').replace(/[^a-zA-Z0-9._-]+/g, '_').slice(0, 60)
+  return join(base, `${name}-${createHash('sha256').update(sourceUrl).digest('hex').slice(0, 8)}`)
+}
+
+function parseInteger(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${flag}: must be a whole number from ${min} to ${max} (got '${text}')`)
+  return n
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  return o
+}

@@ -1,0 +1,80 @@
+/**
+ * Checks made before mounting, each failing with a one-line error that says what
+ * to do: the mount point (exists, is a directory, is empty, is not mounted) and the
+ * cache directory (creatable, writable, has free space, not used by another daemon).
+ */
+import { constants } from 'node:fs'
+import { access, mkdir, open, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ConfigError, MountPointError } from '../errors.js'
+import { formatBytes } from '../config/units.js'
+import { MIN_CACHE_FREE_BYTES } from '../config/defaults.js'
+import { isAlive } from './runtime-state.js'
+
+/** Mount points listed in /proc/mounts (octal escapes decoded). */
+export async function mountedPaths(): Promise<Map<string, string>> {
+  const text = await readFile('/proc/mounts', 'utf8').catch(() => '')
+  const out = new Map<string, string>()
+  for (const line of text.split('\n')) {
+    const [, mp, type] = line.split(' ')
+    if (mp !== undefined && type !== undefined) out.set(mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))), type)
+  }
+  return out
+}
+
+export async function checkMountPoint(mountPoint: string): Promise<void> {
+  const mounted = await mountedPaths()
+  if (mounted.has(mountPoint)) throw new MountPointError(`mount point ${mountPoint} is already mounted (${mounted.get(mountPoint)}); unmount it first`)
+  let st
+  try {
+    st = await stat(mountPoint)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOTCONN') throw new MountPointError(`mount point ${mountPoint} is a dead FUSE mount; run 'fusermount -u ${mountPoint}'`)
+    throw new MountPointError(`mount point ${mountPoint} does not exist; create it with 'mkdir -p ${mountPoint}'`)
+  }
+  if (!st.isDirectory()) throw new MountPointError(`mount point ${mountPoint} is not a directory`)
+  const entries = await readdir(mountPoint)
+  if (entries.length > 0) throw new MountPointError(`mount point ${mountPoint} is not empty (${entries.length} entries); use an empty directory`)
+}
+
+/** Creates the cache directory if needed and checks that blocks can be written there. */
+export async function checkCacheDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true })
+    await access(dir, constants.W_OK)
+    const probe = join(dir, `.probe-${process.pid}`)
+    await writeFile(probe, 'ok')
+    await rm(probe, { force: true })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOSPC') throw new ConfigError(`--cache-dir ${dir}: the disk is full`)
+    throw new ConfigError(`--cache-dir ${dir}: not writable (${code ?? String(err)})`)
+  }
+  const fs = await statfs(dir)
+  const free = fs.bavail * fs.bsize
+  if (free < MIN_CACHE_FREE_BYTES) {
+    throw new ConfigError(`--cache-dir ${dir}: only ${formatBytes(free)} free on its disk; s3cachefs needs at least ${formatBytes(MIN_CACHE_FREE_BYTES)}`)
+  }
+}
+
+/** Takes the cache directory's lock file, refusing when a live daemon holds it. */
+export async function lockCacheDir(dir: string): Promise<() => Promise<void>> {
+  const lockPath = join(dir, 'lock')
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(lockPath, 'wx')
+      await fh.writeFile(String(process.pid))
+      await fh.close()
+      return async () => { await rm(lockPath, { force: true }) }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConfigError(`--cache-dir ${dir}: cannot create lock file (${String(err)})`)
+      const holder = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim())
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new ConfigError(`--cache-dir ${dir} is in use by another s3cachefs daemon (pid ${holder}); give each mount its own --cache-dir`)
+      }
+      await rm(lockPath, { force: true }) // stale: its daemon is gone
+    }
+  }
+  throw new ConfigError(`--cache-dir ${dir}: cannot take the lock`)
+}

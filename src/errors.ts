@@ -1,0 +1,131 @@
+/**
+ * Typed errors shared by every layer below the FUSE adapter.
+ *
+ * Layers throw errors that name the situation; only `src/fuse/errno-table.ts`
+ * turns them into errno values, and only `src/cli` turns them into exit codes
+ * and one-line messages. Each class carries a stable `code` so callers and tests
+ * never match on message text.
+ */
+export abstract class S3CacheFsError extends Error {
+  abstract readonly code: string
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** The object or prefix does not exist in the bucket. */
+export class NotFoundError extends S3CacheFsError {
+  readonly code = 'NOT_FOUND'
+}
+
+/** The bucket itself does not exist. */
+export class NoSuchBucketError extends S3CacheFsError {
+  readonly code = 'NO_SUCH_BUCKET'
+}
+
+/** The store refused the credentials or the operation. */
+export class AccessDeniedError extends S3CacheFsError {
+  readonly code = 'ACCESS_DENIED'
+}
+
+/** The object changed in the bucket since we learned its ETag (If-Match failed). */
+export class PreconditionFailedError extends S3CacheFsError {
+  readonly code = 'PRECONDITION_FAILED'
+}
+
+/** A ranged GET asked for bytes outside the object. */
+export class InvalidRangeError extends S3CacheFsError {
+  readonly code = 'INVALID_RANGE'
+}
+
+/** The store asked us to slow down (503 SlowDown, 429) and retries ran out. */
+export class ThrottledError extends S3CacheFsError {
+  readonly code = 'THROTTLED'
+}
+
+/** The store answered a server error (5xx) and retries ran out. */
+export class RemoteServerError extends S3CacheFsError {
+  readonly code = 'REMOTE_SERVER_ERROR'
+}
+
+/** The store could not be reached or dropped the connection, and retries ran out. */
+export class NetworkError extends S3CacheFsError {
+  readonly code = 'NETWORK'
+}
+
+/** A request to the store did not finish within its deadline. */
+export class RequestTimeoutError extends S3CacheFsError {
+  readonly code = 'TIMEOUT'
+}
+
+/** The store answered something we cannot interpret. */
+export class UnexpectedResponseError extends S3CacheFsError {
+  readonly code = 'UNEXPECTED_RESPONSE'
+}
+
+/** A cached block failed its checksum or header check. Never surfaced to readers: it is a miss. */
+export class CacheCorruptError extends S3CacheFsError {
+  readonly code = 'CACHE_CORRUPT'
+}
+
+/** The local cache disk has no room left. */
+export class CacheFullError extends S3CacheFsError {
+  readonly code = 'CACHE_FULL'
+}
+
+/** A path that must be a directory is a file. */
+export class NotADirectoryError extends S3CacheFsError {
+  readonly code = 'NOT_A_DIRECTORY'
+}
+
+/** A path that must be a file is a directory. */
+export class IsADirectoryError extends S3CacheFsError {
+  readonly code = 'IS_A_DIRECTORY'
+}
+
+/** A write was attempted on a read-only mount, or writing is not supported for this path. */
+export class ReadOnlyError extends S3CacheFsError {
+  readonly code = 'READ_ONLY'
+}
+
+/** The operation is not supported by this filesystem (documented in docs/SEMANTICS.md). */
+export class NotSupportedError extends S3CacheFsError {
+  readonly code = 'NOT_SUPPORTED'
+}
+
+/** A file handle number that is not open. */
+export class BadHandleError extends S3CacheFsError {
+  readonly code = 'BAD_HANDLE'
+}
+
+/** A name that cannot be represented as an S3 key (too long, invalid). */
+export class InvalidNameError extends S3CacheFsError {
+  readonly code = 'INVALID_NAME'
+}
+
+/** Bad configuration or command-line input; the message names the flag and the rule. */
+export class ConfigError extends S3CacheFsError {
+  readonly code = 'CONFIG'
+}
+
+/** The mount point cannot be used (missing, not a directory, not empty, already mounted). */
+export class MountPointError extends S3CacheFsError {
+  readonly code = 'MOUNT_POINT'
+}
+
+/** The operation was cancelled because the filesystem is shutting down. */
+export class ShuttingDownError extends S3CacheFsError {
+  readonly code = 'SHUTTING_DOWN'
+}
+
+/** Errors worth retrying at a higher level (e.g. the next read after a transient failure). */
+export function isTransient(err: unknown): boolean {
+  return err instanceof ThrottledError || err instanceof RemoteServerError ||
+    err instanceof NetworkError || err instanceof RequestTimeoutError
+}
+
+/** Message of any thrown value, for logs and one-line CLI errors. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

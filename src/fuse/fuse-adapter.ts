@@ -1,0 +1,87 @@
+/**
+ * The only code that imports fuse-native: one short handler per FUSE operation
+ * that awaits the FilesystemCore and answers the kernel exactly once, with a
+ * negative errno from the errno table on failure.
+ */
+import Fuse, { type FuseOperations, type FuseStat } from 'fuse-native'
+import type { Logger } from 'pino'
+import { S3CacheFsError } from '../errors.js'
+import { errnoOf } from './errno-table.js'
+import type { FileStat, FilesystemCore } from './filesystem-core.js'
+
+export interface FuseMountConfig {
+  readonly mountPoint: string
+  readonly fsName: string
+  readonly allowOther: boolean
+  /** Seconds the kernel may cache attributes and directory entries. */
+  readonly kernelTtlSeconds: number
+  /** fuse-native answers ETIMEDOUT itself after this; longer than any S3 deadline. */
+  readonly opTimeoutMs: number
+  readonly debug: boolean
+}
+
+/** Runs `work` and answers `done` once: with its value, or with the errno of its error. */
+function answer<T>(log: Logger, op: string, path: string, work: () => Promise<T> | T, done: (errno: number, value?: T) => void): void {
+  Promise.resolve().then(work).then(
+    value => done(0, value),
+    (err: unknown) => {
+      const errno = errnoOf(err)
+      if (err instanceof S3CacheFsError && err.code === 'NOT_FOUND') log.debug({ op, path }, 'not found')
+      else log.warn({ op, path, errno, err }, 'operation failed')
+      done(errno)
+    },
+  )
+}
+
+function toFuseStat(s: FileStat): FuseStat {
+  const t = new Date(s.mtimeMs)
+  return { mtime: t, atime: t, ctime: t, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, nlink: s.nlink, blocks: Math.ceil(s.size / 512), blksize: 4096 }
+}
+
+export function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
+  return {
+    getattr: (path, cb) => answer(log, 'getattr', path, async () => toFuseStat(await core.getattr(path)), cb),
+    fgetattr: (path, _fd, cb) => answer(log, 'fgetattr', path, async () => toFuseStat(await core.getattr(path)), cb),
+    readdir: (path, cb) => answer(log, 'readdir', path, async () => ['.', '..', ...await core.readdir(path)], cb),
+    opendir: (path, _flags, cb) => answer(log, 'opendir', path, async () => { await core.opendir(path); return 0 }, cb),
+    releasedir: (_path, _fd, cb) => cb(0),
+    open: (path, flags, cb) => answer(log, 'open', path, () => core.open(path, flags), cb),
+    release: (_path, fd, cb) => { core.release(fd); cb(0) },
+    read: (path, fd, buf, len, pos, cb) => answer(log, 'read', path, () => core.read(fd, pos, len),
+      (errno, data) => cb(errno !== 0 || data === undefined ? errno : data.copy(buf, 0, 0, Math.min(len, data.length)))),
+    statfs: (path, cb) => answer(log, 'statfs', path, () => ({ ...core.statfs(), fsid: 0, flag: 0 }), cb),
+    access: (path, mode, cb) => answer(log, 'access', path, () => core.access(path, mode), cb),
+  }
+}
+
+/** Mounts and resolves once the kernel has initialised the filesystem. */
+export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, log: Logger): Promise<FuseMount> {
+  const fuse = new Fuse(config.mountPoint, buildOperations(core, log), {
+    fsname: config.fsName,
+    subtype: 's3cachefs',
+    allowOther: config.allowOther,
+    // Keep page-cache contents across opens while mtime and size are unchanged.
+    autoCache: true,
+    entryTimeout: config.kernelTtlSeconds,
+    attrTimeout: config.kernelTtlSeconds,
+    timeout: config.opTimeoutMs,
+    debug: config.debug,
+  })
+  await new Promise<void>((resolve, reject) => fuse.mount(err => (err ? reject(err) : resolve())))
+  return new FuseMount(fuse)
+}
+
+export class FuseMount {
+  readonly #fuse: Fuse
+  #unmounted = false
+
+  constructor(fuse: Fuse) {
+    this.#fuse = fuse
+  }
+
+  async unmount(): Promise<void> {
+    if (this.#unmounted) return
+    this.#unmounted = true
+    await new Promise<void>((resolve, reject) => this.#fuse.unmount(err => (err ? reject(err) : resolve())))
+  }
+}

@@ -1,0 +1,24 @@
+/** What the metadata layer knows about one path. */
+
+export interface FileEntry {
+  readonly kind: 'file'
+  /** Key relative to the mount's prefix. */
+  readonly key: string
+  readonly size: number
+  readonly etag: string
+  readonly mtimeMs: number
+}
+
+export interface DirEntry {
+  readonly kind: 'dir'
+  /** Key prefix relative to the mount's prefix, '' for the root, else ending in '/'. */
+  readonly prefix: string
+  readonly mtimeMs: number
+}
+
+export type Entry = FileEntry | DirEntry
+
+export interface DirListing {
+  /** Children by name, in S3 (UTF-8 binary) order. */
+  readonly children: ReadonlyMap<string, Entry>
+}

@@ -1,0 +1,167 @@
+/**
+ * Answers "what is at this path?" and "what is in this directory?" from caches
+ * filled by LIST pages, going to the store only on a miss.
+ *
+ * - A stat cache (path → entry, with TTL) and a negative cache (path → absent, with
+ *   a shorter TTL), both bounded in entries.
+ * - A listing cache (directory → children), bounded in total children. A fresh
+ *   listing of the parent answers lookups of its children, present or absent, so
+ *   `ls -l`, `find` and ImageFolder scans cost LIST pages and never one HEAD per entry.
+ * - A lookup that misses everything costs one HEAD and one LIST (max 1 key) in
+ *   parallel; a name that is both an object and a prefix is a directory (the object
+ *   is hidden), as documented in docs/SEMANTICS.md.
+ * Concurrent identical lookups and listings share one request (single-flight).
+ */
+import type { Logger } from 'pino'
+import { NotADirectoryError, NotFoundError } from '../errors.js'
+import type { ObjectClient, ObjectInfo } from '../s3/object-client.js'
+import { SingleFlight } from '../util/single-flight.js'
+import type { DirEntry, DirListing, Entry, FileEntry } from './entry.js'
+import { baseName, isRepresentableName, isRoot, joinPath, parentOf, pathToKey, pathToPrefix } from './paths.js'
+import { TtlCache, type Clock } from './ttl-cache.js'
+
+export interface MetadataConfig {
+  /** How long a positive entry or listing is trusted; Infinity trusts forever. */
+  readonly ttlMs: number
+  /** How long "no such path" is trusted. */
+  readonly negativeTtlMs: number
+  /** Bound on cached path entries (positive and negative). */
+  readonly maxEntries: number
+  /** Bound on the total number of children held by cached listings. */
+  readonly maxListedChildren: number
+}
+
+const ABSENT = Object.freeze({ absent: true as const })
+type Cached = Entry | typeof ABSENT
+
+export class MetadataStore {
+  readonly #config: MetadataConfig
+  readonly #client: ObjectClient
+  readonly #log: Logger
+  readonly #entries: TtlCache<Cached>
+  readonly #listings: TtlCache<DirListing>
+  readonly #lookups = new SingleFlight<Entry>()
+  readonly #lists = new SingleFlight<DirListing>()
+  readonly #root: DirEntry
+  /** Directory mtime: the mount time, stable so the kernel's caches stay valid. */
+  readonly #dirMtimeMs: number
+
+  constructor(config: MetadataConfig, client: ObjectClient, clock: Clock, log: Logger) {
+    this.#config = config
+    this.#client = client
+    this.#log = log
+    this.#entries = new TtlCache<Cached>({ maxWeight: config.maxEntries, clock })
+    this.#listings = new TtlCache<DirListing>({
+      maxWeight: config.maxListedChildren, clock, weightOf: l => l.children.size,
+    })
+    this.#dirMtimeMs = clock()
+    this.#root = { kind: 'dir', prefix: '', mtimeMs: this.#dirMtimeMs }
+  }
+
+  /** The entry at `path`; throws NotFoundError when nothing is there. */
+  async lookup(path: string): Promise<Entry> {
+    if (isRoot(path)) return this.#root
+    const cached = this.#entries.get(path)
+    if (cached !== undefined) return this.#unwrap(path, cached)
+    const parent = this.#listings.get(parentOf(path))
+    if (parent !== undefined) {
+      const child = parent.children.get(baseName(path))
+      this.#remember(path, child ?? ABSENT)
+      return this.#unwrap(path, child ?? ABSENT)
+    }
+    return this.#lookups.run(path, () => this.#resolveRemote(path))
+  }
+
+  /** The children of the directory at `path`. */
+  async readdir(path: string): Promise<DirListing> {
+    const entry = await this.lookup(path)
+    if (entry.kind !== 'dir') throw new NotADirectoryError(`${path} is not a directory`)
+    const cached = this.#listings.get(path)
+    if (cached !== undefined) return cached
+    return this.#lists.run(path, () => this.#listRemote(path, entry.prefix))
+  }
+
+  /** Forgets what is known about `path` (and its listing), e.g. after a changed ETag. */
+  invalidate(path: string): void {
+    this.#entries.delete(path)
+    this.#listings.delete(path)
+    this.#listings.delete(parentOf(path))
+  }
+
+  #unwrap(path: string, cached: Cached): Entry {
+    if ('absent' in cached) throw new NotFoundError(`${path}: no such file or directory`)
+    return cached
+  }
+
+  #remember(path: string, value: Cached): void {
+    this.#entries.set(path, value, 'absent' in value ? this.#config.negativeTtlMs : this.#config.ttlMs)
+  }
+
+  async #resolveRemote(path: string): Promise<Entry> {
+    const key = pathToKey(path)
+    const prefix = key + '/'
+    // Both at once: the answer costs one round trip whichever it turns out to be.
+    const [asDir, asFile] = await Promise.allSettled([
+      this.#client.listPage({ prefix, maxKeys: 1 }),
+      this.#client.head(key),
+    ])
+    if (asDir.status === 'rejected') throw asDir.reason
+    if (asDir.value.objects.length > 0 || asDir.value.commonPrefixes.length > 0) {
+      const dir: DirEntry = { kind: 'dir', prefix, mtimeMs: this.#dirMtimeMs }
+      this.#remember(path, dir)
+      return dir
+    }
+    if (asFile.status === 'fulfilled') {
+      const file = this.#fileEntry(asFile.value, key)
+      this.#remember(path, file)
+      return file
+    }
+    if (asFile.reason instanceof NotFoundError) {
+      this.#remember(path, ABSENT)
+      return this.#unwrap(path, ABSENT)
+    }
+    throw asFile.reason
+  }
+
+  async #listRemote(path: string, prefix: string): Promise<DirListing> {
+    const files = new Map<string, FileEntry>()
+    const dirs = new Map<string, DirEntry>()
+    let token: string | undefined
+    let pages = 0
+    do {
+      const page = await this.#client.listPage({
+        prefix, delimiter: '/', ...(token !== undefined ? { continuationToken: token } : {}),
+      })
+      pages++
+      for (const cp of page.commonPrefixes) {
+        const name = cp.slice(prefix.length, -1)
+        if (isRepresentableName(name)) dirs.set(name, { kind: 'dir', prefix: cp, mtimeMs: this.#dirMtimeMs })
+      }
+      for (const obj of page.objects) {
+        const name = obj.key.slice(prefix.length)
+        // `dir/` marker objects list as the prefix itself; keys ending in '/' are markers.
+        if (name.endsWith('/') || !isRepresentableName(name)) continue
+        files.set(name, this.#fileEntry(obj, obj.key))
+      }
+      token = page.nextContinuationToken
+    } while (token !== undefined)
+
+    const names = [...new Set([...files.keys(), ...dirs.keys()])].sort(compareUtf8)
+    // A name that is both an object and a prefix is a directory (see docs/SEMANTICS.md).
+    const children = new Map<string, Entry>(names.map(n => [n, (dirs.get(n) ?? files.get(n)) as Entry]))
+    const listing: DirListing = { children }
+    this.#listings.set(path, listing, this.#config.ttlMs)
+    for (const [name, entry] of children) this.#remember(joinPath(path, name), entry)
+    this.#log.debug({ path, entries: children.size, pages }, 'listed directory')
+    return listing
+  }
+
+  #fileEntry(info: ObjectInfo, key: string): FileEntry {
+    return { kind: 'file', key, size: info.size, etag: info.etag, mtimeMs: info.lastModified.getTime() }
+  }
+}
+
+/** S3 orders keys by UTF-8 bytes; JS strings compare by UTF-16 units. */
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b))
+}

@@ -1,0 +1,56 @@
+/**
+ * A bounded LRU map whose entries expire after a TTL measured on an injected
+ * clock (so tests can move time). `Infinity` TTL never expires. Sizes are in
+ * "weight" units (1 per entry unless a weight function is given).
+ */
+import { LRUCache } from 'lru-cache'
+
+export type Clock = () => number
+
+interface Slot<V> {
+  readonly value: V
+  readonly expiresAtMs: number
+}
+
+export class TtlCache<V extends object> {
+  readonly #lru: LRUCache<string, Slot<V>>
+  readonly #clock: Clock
+
+  constructor(opts: { maxWeight: number; clock: Clock; weightOf?: (v: V) => number }) {
+    this.#clock = opts.clock
+    const weightOf = opts.weightOf
+    this.#lru = new LRUCache<string, Slot<V>>({
+      maxSize: opts.maxWeight,
+      sizeCalculation: weightOf ? (slot: Slot<V>) => Math.max(1, weightOf(slot.value)) : () => 1,
+    })
+  }
+
+  /** The fresh value, or undefined when absent or expired (expired slots are dropped). */
+  get(key: string): V | undefined {
+    const slot = this.#lru.get(key)
+    if (slot === undefined) return undefined
+    if (slot.expiresAtMs <= this.#clock()) {
+      this.#lru.delete(key)
+      return undefined
+    }
+    return slot.value
+  }
+
+  set(key: string, value: V, ttlMs: number): void {
+    if (ttlMs <= 0) return
+    this.#lru.set(key, { value, expiresAtMs: this.#clock() + ttlMs })
+  }
+
+  delete(key: string): void {
+    this.#lru.delete(key)
+  }
+
+  /** Drops every key for which `pred` holds. */
+  deleteWhere(pred: (key: string) => boolean): void {
+    for (const key of [...this.#lru.keys()]) if (pred(key)) this.#lru.delete(key)
+  }
+
+  get size(): number {
+    return this.#lru.size
+  }
+}

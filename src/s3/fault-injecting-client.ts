@@ -1,0 +1,60 @@
+/**
+ * An ObjectClient wrapper that fails or delays chosen requests, for core tests of
+ * the error paths (throttling, 5xx, timeouts, changed objects) without a server.
+ */
+import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest } from './object-client.js'
+
+export type Operation = 'checkBucket' | 'head' | 'list' | 'get'
+
+export interface Fault {
+  readonly op: Operation
+  /** How many matching requests fail; Infinity for all. */
+  remaining: number
+  readonly error?: () => Error
+  readonly delayMs?: number
+}
+
+export class FaultInjectingClient implements ObjectClient {
+  readonly #inner: ObjectClient
+  readonly #faults: Fault[] = []
+
+  constructor(inner: ObjectClient) {
+    this.#inner = inner
+  }
+
+  inject(fault: Fault): void {
+    this.#faults.push(fault)
+  }
+
+  clear(): void {
+    this.#faults.length = 0
+  }
+
+  async checkBucket(): Promise<void> {
+    await this.#apply('checkBucket')
+    return this.#inner.checkBucket()
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    await this.#apply('head')
+    return this.#inner.head(key)
+  }
+
+  async listPage(request: ListPageRequest): Promise<ListPage> {
+    await this.#apply('list')
+    return this.#inner.listPage(request)
+  }
+
+  async getRange(request: RangeRequest): Promise<Buffer> {
+    await this.#apply('get')
+    return this.#inner.getRange(request)
+  }
+
+  async #apply(op: Operation): Promise<void> {
+    const fault = this.#faults.find(f => f.op === op && f.remaining > 0)
+    if (fault === undefined) return
+    fault.remaining--
+    if (fault.delayMs !== undefined) await new Promise(r => setTimeout(r, fault.delayMs))
+    if (fault.error !== undefined) throw fault.error()
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * An in-memory ObjectClient with S3's semantics (sorted keys, delimiter listing with
+ * common prefixes, paging, ranged reads, If-Match). Used by core tests that need no
+ * server; the real proof is always the mount tests against a real S3 HTTP server.
+ */
+import { createHash } from 'node:crypto'
+import { InvalidRangeError, NotFoundError, PreconditionFailedError } from '../errors.js'
+import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest } from './object-client.js'
+
+interface StoredObject {
+  readonly data: Buffer
+  readonly info: ObjectInfo
+}
+
+export class MemoryObjectClient implements ObjectClient {
+  readonly #objects = new Map<string, StoredObject>()
+
+  /** Stores `data` under `key`, as a PUT would; returns the new ETag. */
+  put(key: string, data: Buffer | string, lastModified = new Date()): string {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data
+    const etag = createHash('md5').update(bytes).digest('hex')
+    this.#objects.set(key, { data: bytes, info: { key, size: bytes.length, etag, lastModified } })
+    return etag
+  }
+
+  delete(key: string): void {
+    this.#objects.delete(key)
+  }
+
+  async checkBucket(): Promise<void> {}
+
+  async head(key: string): Promise<ObjectInfo> {
+    return this.#get(key).info
+  }
+
+  async listPage(request: ListPageRequest): Promise<ListPage> {
+    const maxKeys = request.maxKeys ?? 1000
+    const after = request.continuationToken ?? request.startAfter ?? ''
+    const keys = [...this.#objects.keys()].filter(k => k.startsWith(request.prefix) && k > after).sort()
+    const objects: ObjectInfo[] = []
+    const commonPrefixes: string[] = []
+    let last = ''
+    for (const key of keys) {
+      if (objects.length + commonPrefixes.length >= maxKeys) {
+        return { objects, commonPrefixes, nextContinuationToken: last }
+      }
+      const rest = key.slice(request.prefix.length)
+      const cut = request.delimiter ? rest.indexOf(request.delimiter) : -1
+      if (cut >= 0) {
+        const cp = request.prefix + rest.slice(0, cut + (request.delimiter?.length ?? 0))
+        if (commonPrefixes[commonPrefixes.length - 1] !== cp) commonPrefixes.push(cp)
+        // Skip every key under this common prefix, as S3 does.
+        last = cp + '\uffff'
+        if (key > last) last = key
+        continue
+      }
+      objects.push(this.#get(key).info)
+      last = key
+    }
+    return { objects, commonPrefixes }
+  }
+
+  async getRange(request: RangeRequest): Promise<Buffer> {
+    const obj = this.#get(request.key)
+    if (request.ifMatch !== undefined && request.ifMatch !== obj.info.etag) {
+      throw new PreconditionFailedError(`${request.key} changed`)
+    }
+    if (request.start >= obj.data.length) throw new InvalidRangeError(`${request.key}: range not satisfiable`)
+    return Buffer.from(obj.data.subarray(request.start, Math.min(request.endExclusive, obj.data.length)))
+  }
+
+  #get(key: string): StoredObject {
+    const obj = this.#objects.get(key)
+    if (obj === undefined) throw new NotFoundError(`${key} not found`)
+    return obj
+  }
+}

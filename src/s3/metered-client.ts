@@ -1,0 +1,44 @@
+/** An ObjectClient wrapper that records every request in a RequestMetrics. */
+import { S3CacheFsError } from '../errors.js'
+import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest } from './object-client.js'
+import type { RequestKind, RequestMetrics } from './request-metrics.js'
+
+export class MeteredClient implements ObjectClient {
+  readonly #inner: ObjectClient
+  readonly #metrics: RequestMetrics
+
+  constructor(inner: ObjectClient, metrics: RequestMetrics) {
+    this.#inner = inner
+    this.#metrics = metrics
+  }
+
+  checkBucket(): Promise<void> {
+    return this.#measure('checkBucket', () => this.#inner.checkBucket(), () => 0)
+  }
+
+  head(key: string): Promise<ObjectInfo> {
+    return this.#measure('head', () => this.#inner.head(key), () => 0)
+  }
+
+  listPage(request: ListPageRequest): Promise<ListPage> {
+    return this.#measure('list', () => this.#inner.listPage(request), () => 0)
+  }
+
+  getRange(request: RangeRequest): Promise<Buffer> {
+    return this.#measure('get', () => this.#inner.getRange(request), b => b.length)
+  }
+
+  async #measure<T>(kind: RequestKind, run: () => Promise<T>, bytesOf: (v: T) => number): Promise<T> {
+    const t0 = performance.now()
+    this.#metrics.started()
+    try {
+      const v = await run()
+      this.#metrics.finished(kind, performance.now() - t0, bytesOf(v))
+      return v
+    } catch (err) {
+      const code = err instanceof S3CacheFsError ? err.code : 'UNKNOWN'
+      this.#metrics.finished(kind, performance.now() - t0, 0, code)
+      throw err
+    }
+  }
+}

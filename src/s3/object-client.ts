@@ -1,0 +1,52 @@
+/**
+ * The narrow storage interface the rest of s3cachefs depends on.
+ *
+ * Only `src/s3/` knows the AWS SDK. Everything above talks to an `ObjectClient`;
+ * cross-cutting concerns (prefix scoping, request counting, fault injection) are
+ * `ObjectClient → ObjectClient` wrappers composed in `src/daemon/build-object-client.ts`.
+ * Implementations throw the typed errors of `src/errors.ts`, never SDK errors.
+ */
+
+export interface ObjectInfo {
+  readonly key: string
+  readonly size: number
+  /** Entity tag without quotes. Identifies the object version for caching. */
+  readonly etag: string
+  readonly lastModified: Date
+}
+
+export interface ListPageRequest {
+  readonly prefix: string
+  readonly delimiter?: string
+  readonly continuationToken?: string
+  readonly startAfter?: string
+  /** At most 1000 (the S3 maximum per page). */
+  readonly maxKeys?: number
+}
+
+export interface ListPage {
+  readonly objects: readonly ObjectInfo[]
+  /** Full common prefixes, each ending with the delimiter. */
+  readonly commonPrefixes: readonly string[]
+  /** Present when another page follows. */
+  readonly nextContinuationToken?: string
+}
+
+export interface RangeRequest {
+  readonly key: string
+  /** First byte, inclusive. */
+  readonly start: number
+  /** One past the last byte; clamped by the store to the object's size. */
+  readonly endExclusive: number
+  /** When set, the store must answer PreconditionFailedError if the object's ETag differs. */
+  readonly ifMatch?: string
+}
+
+export interface ObjectClient {
+  /** Fails with NoSuchBucketError, AccessDeniedError or a network error when the bucket is unusable. */
+  checkBucket(): Promise<void>
+  head(key: string): Promise<ObjectInfo>
+  listPage(request: ListPageRequest): Promise<ListPage>
+  /** The bytes of [start, endExclusive) (fewer at the end of the object). */
+  getRange(request: RangeRequest): Promise<Buffer>
+}

@@ -1,0 +1,45 @@
+/**
+ * Scopes an ObjectClient to a key prefix: the mount of `s3://bucket/some/prefix/`
+ * sees keys relative to `some/prefix/`, and never anything outside it.
+ */
+import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest } from './object-client.js'
+
+export class PrefixClient implements ObjectClient {
+  readonly #inner: ObjectClient
+  readonly #prefix: string
+
+  constructor(inner: ObjectClient, prefix: string) {
+    this.#inner = inner
+    this.#prefix = prefix
+  }
+
+  checkBucket(): Promise<void> {
+    return this.#inner.checkBucket()
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    return this.#strip(await this.#inner.head(this.#prefix + key))
+  }
+
+  async listPage(request: ListPageRequest): Promise<ListPage> {
+    const page = await this.#inner.listPage({
+      ...request,
+      prefix: this.#prefix + request.prefix,
+      ...(request.startAfter !== undefined ? { startAfter: this.#prefix + request.startAfter } : {}),
+    })
+    const n = this.#prefix.length
+    return {
+      objects: page.objects.map(o => this.#strip(o)),
+      commonPrefixes: page.commonPrefixes.map(p => p.slice(n)),
+      ...(page.nextContinuationToken !== undefined ? { nextContinuationToken: page.nextContinuationToken } : {}),
+    }
+  }
+
+  getRange(request: RangeRequest): Promise<Buffer> {
+    return this.#inner.getRange({ ...request, key: this.#prefix + request.key })
+  }
+
+  #strip(info: ObjectInfo): ObjectInfo {
+    return { ...info, key: info.key.slice(this.#prefix.length) }
+  }
+}

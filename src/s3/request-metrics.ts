@@ -1,0 +1,79 @@
+/**
+ * Counters of the requests s3cachefs sends to the store: how many of each kind,
+ * bytes received, failures by error code, and latency percentiles (from a bounded
+ * ring of recent samples, so memory stays constant however long the mount lives).
+ */
+
+export type RequestKind = 'head' | 'list' | 'get' | 'checkBucket'
+
+const LATENCY_SAMPLES = 2048 // recent samples kept per kind for percentiles; 16 KiB each
+
+export interface KindSnapshot {
+  readonly count: number
+  readonly errors: number
+  readonly bytes: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+}
+
+export interface RequestMetricsSnapshot {
+  readonly byKind: Readonly<Record<RequestKind, KindSnapshot>>
+  readonly errorsByCode: Readonly<Record<string, number>>
+  readonly inFlight: number
+}
+
+class KindCounter {
+  count = 0
+  errors = 0
+  bytes = 0
+  readonly #samples = new Float64Array(LATENCY_SAMPLES)
+  #next = 0
+  #filled = 0
+
+  record(ms: number): void {
+    this.#samples[this.#next] = ms
+    this.#next = (this.#next + 1) % LATENCY_SAMPLES
+    this.#filled = Math.min(this.#filled + 1, LATENCY_SAMPLES)
+  }
+
+  snapshot(): KindSnapshot {
+    const sorted = Array.from(this.#samples.subarray(0, this.#filled)).sort((a, b) => a - b)
+    const pct = (p: number): number => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
+    return { count: this.count, errors: this.errors, bytes: this.bytes, p50Ms: pct(0.5), p99Ms: pct(0.99) }
+  }
+}
+
+export class RequestMetrics {
+  readonly #kinds: Record<RequestKind, KindCounter> = {
+    head: new KindCounter(), list: new KindCounter(), get: new KindCounter(), checkBucket: new KindCounter(),
+  }
+  readonly #errorsByCode = new Map<string, number>()
+  #inFlight = 0
+
+  started(): void {
+    this.#inFlight++
+  }
+
+  finished(kind: RequestKind, ms: number, bytes: number, errorCode?: string): void {
+    this.#inFlight--
+    const k = this.#kinds[kind]
+    k.count++
+    k.bytes += bytes
+    k.record(ms)
+    if (errorCode !== undefined) {
+      k.errors++
+      this.#errorsByCode.set(errorCode, (this.#errorsByCode.get(errorCode) ?? 0) + 1)
+    }
+  }
+
+  snapshot(): RequestMetricsSnapshot {
+    return {
+      byKind: {
+        head: this.#kinds.head.snapshot(), list: this.#kinds.list.snapshot(),
+        get: this.#kinds.get.snapshot(), checkBucket: this.#kinds.checkBucket.snapshot(),
+      },
+      errorsByCode: Object.fromEntries(this.#errorsByCode),
+      inFlight: this.#inFlight,
+    }
+  }
+}

@@ -1,0 +1,90 @@
+// Minimal typings for fuse-native 2.2.6, which ships none. Only src/fuse/ imports it.
+declare module 'fuse-native' {
+  type Cb<T = void> = T extends void ? (errno: number) => void : (errno: number, value?: T) => void
+
+  export interface FuseStat {
+    mtime: Date
+    atime: Date
+    ctime: Date
+    size: number
+    mode: number
+    uid: number
+    gid: number
+    nlink?: number
+    blocks?: number
+    blksize?: number
+  }
+
+  export interface FuseStatfs {
+    bsize: number
+    frsize: number
+    blocks: number
+    bfree: number
+    bavail: number
+    files: number
+    ffree: number
+    favail: number
+    fsid: number
+    flag: number
+    namemax: number
+  }
+
+  export interface FuseOperations {
+    init?(cb: Cb): void
+    getattr?(path: string, cb: (errno: number, stat?: FuseStat) => void): void
+    fgetattr?(path: string, fd: number, cb: (errno: number, stat?: FuseStat) => void): void
+    readdir?(path: string, cb: (errno: number, names?: string[], stats?: FuseStat[]) => void): void
+    open?(path: string, flags: number, cb: (errno: number, fd?: number) => void): void
+    opendir?(path: string, flags: number, cb: (errno: number, fd?: number) => void): void
+    release?(path: string, fd: number, cb: Cb): void
+    releasedir?(path: string, fd: number, cb: Cb): void
+    /** Answer with the number of bytes read (≥ 0) or a negative errno. */
+    read?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (result: number) => void): void
+    write?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (result: number) => void): void
+    statfs?(path: string, cb: (errno: number, stat?: FuseStatfs) => void): void
+    access?(path: string, mode: number, cb: Cb): void
+    create?(path: string, mode: number, cb: (errno: number, fd?: number) => void): void
+    truncate?(path: string, size: number, cb: Cb): void
+    ftruncate?(path: string, fd: number, size: number, cb: Cb): void
+    unlink?(path: string, cb: Cb): void
+    rename?(src: string, dest: string, cb: Cb): void
+    mkdir?(path: string, mode: number, cb: Cb): void
+    rmdir?(path: string, cb: Cb): void
+    chmod?(path: string, mode: number, cb: Cb): void
+    chown?(path: string, uid: number, gid: number, cb: Cb): void
+    utimens?(path: string, atime: number, mtime: number, cb: Cb): void
+    flush?(path: string, fd: number, cb: Cb): void
+    fsync?(path: string, datasync: boolean, fd: number, cb: Cb): void
+    symlink?(src: string, dest: string, cb: Cb): void
+    link?(src: string, dest: string, cb: Cb): void
+    readlink?(path: string, cb: (errno: number, target?: string) => void): void
+    mknod?(path: string, mode: number, dev: number, cb: Cb): void
+  }
+
+  export interface FuseOptions {
+    debug?: boolean
+    force?: boolean
+    mkdir?: boolean
+    allowOther?: boolean
+    autoUnmount?: boolean
+    defaultPermissions?: boolean
+    maxRead?: number
+    fsname?: string
+    subtype?: string
+    kernelCache?: boolean
+    autoCache?: boolean
+    entryTimeout?: number
+    attrTimeout?: number
+    acAttrTimeout?: number
+    /** Per-op timeout in ms after which fuse-native answers ETIMEDOUT itself; false disables. */
+    timeout?: number | false | Record<string, number | false>
+  }
+
+  export default class Fuse {
+    constructor(mnt: string, ops: FuseOperations, opts?: FuseOptions)
+    mount(cb: (err: Error | null) => void): void
+    unmount(cb: (err: Error | null) => void): void
+    static unmount(mnt: string, cb: (err: Error | null) => void): void
+    static isConfigured(cb: (err: Error | null, configured: boolean) => void): void
+  }
+}

@@ -1,0 +1,89 @@
+/** Builds the filesystem core over the in-memory client, with request counting, for core tests. */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { BlockReader, type BlockReaderConfig } from '../../src/cache/block-reader.js'
+import { DiskBlockCache } from '../../src/cache/disk-block-cache.js'
+import { FetchQueue } from '../../src/cache/fetch-queue.js'
+import { FilesystemCore } from '../../src/fuse/filesystem-core.js'
+import { MetadataStore, type MetadataConfig } from '../../src/metadata/metadata-store.js'
+import { FaultInjectingClient } from '../../src/s3/fault-injecting-client.js'
+import { MemoryObjectClient } from '../../src/s3/memory-object-client.js'
+import { MeteredClient } from '../../src/s3/metered-client.js'
+import { RequestMetrics } from '../../src/s3/request-metrics.js'
+
+export const MiB = 1024 * 1024
+export const log = pino({ level: 'silent' })
+
+export interface Harness {
+  store: MemoryObjectClient
+  faults: FaultInjectingClient
+  metrics: RequestMetrics
+  disk: DiskBlockCache
+  reader: BlockReader
+  metadata: MetadataStore
+  core: FilesystemCore
+  cacheDir: string
+  clock: { now: number }
+  counts(): { get: number; head: number; list: number }
+  /** Rebuilds everything above the store on the same cache directory, as a remount does. */
+  remount(): Promise<Harness>
+  close(): Promise<void>
+}
+
+export interface HarnessOptions {
+  cacheBytes?: number
+  reader?: Partial<BlockReaderConfig>
+  metadata?: Partial<MetadataConfig>
+  cacheDir?: string
+  store?: MemoryObjectClient
+}
+
+export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const store = opts.store ?? new MemoryObjectClient()
+  const cacheDir = opts.cacheDir ?? await mkdtemp(join(tmpdir(), 's3cachefs-core-'))
+  const faults = new FaultInjectingClient(store)
+  const metrics = new RequestMetrics()
+  const client = new MeteredClient(faults, metrics)
+  const clock = { now: 1_000_000 }
+  const disk = await DiskBlockCache.open({ dir: cacheDir, maxBytes: opts.cacheBytes ?? 1024 * MiB, maxPendingWrites: 1000 }, log)
+  const queue = new FetchQueue({ concurrency: 8, inFlightBudgetBytes: 64 * MiB, maxQueuedPrefetch: 64 })
+  const reader = new BlockReader({
+    blockSize: MiB, partSize: 4 * MiB, wholeObjectMaxBytes: 4 * MiB, memoryCacheBytes: 16 * MiB, namespace: 'test',
+    ...opts.reader,
+  }, client, disk, queue, log)
+  const metadata = new MetadataStore({
+    ttlMs: 60_000, negativeTtlMs: 5_000, maxEntries: 100_000, maxListedChildren: 100_000, ...opts.metadata,
+  }, client, () => clock.now, log)
+  const core = new FilesystemCore({
+    uid: 1000, gid: 1000, fileMode: 0o644, dirMode: 0o755, readOnly: false,
+    readAhead: { initialWindowBytes: MiB, maxWindowBytes: 8 * MiB },
+  }, metadata, reader, log)
+  const h: Harness = {
+    store, faults, metrics, disk, reader, metadata, core, cacheDir, clock,
+    counts: () => {
+      const k = metrics.snapshot().byKind
+      return { get: k.get.count, head: k.head.count, list: k.list.count }
+    },
+    remount: async () => {
+      await disk.drain()
+      return makeHarness({ ...opts, cacheDir, store })
+    },
+    close: async () => {
+      await disk.drain()
+      if (opts.cacheDir === undefined) await rm(cacheDir, { recursive: true, force: true })
+    },
+  }
+  return h
+}
+
+/** Reads a whole file through the core in `chunk`-sized pieces, as the kernel does. */
+export async function readAll(core: FilesystemCore, path: string, chunk = 128 * 1024): Promise<Buffer> {
+  const fh = await core.open(path, 0)
+  const size = (await core.getattr(path)).size
+  const parts: Buffer[] = []
+  for (let off = 0; off < size; off += chunk) parts.push(Buffer.from(await core.read(fh, off, chunk)))
+  core.release(fh)
+  return Buffer.concat(parts)
+}

@@ -1,0 +1,74 @@
+import t from 'tap'
+import { NotADirectoryError, NotFoundError, RemoteServerError } from '../../src/errors.js'
+import { makeHarness } from './harness.js'
+
+t.test('readdir pages through LIST and fills the stat cache: no HEAD per entry', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  for (let i = 0; i < 2500; i++) h.store.put(`dir/f${String(i).padStart(5, '0')}.jpg`, `x${i}`)
+  t.same(await h.core.readdir('/'), ['dir'], 'the kernel looks the directory up from its parent first')
+  const names = await h.core.readdir('/dir')
+  t.equal(names.length, 2500)
+  const listsAfterReaddir = h.counts().list
+  t.ok(listsAfterReaddir >= 3, 'several LIST pages')
+  for (const n of names) await h.core.getattr(`/dir/${n}`)
+  t.same(h.counts().head, 0, 'no HEAD for any entry')
+  t.equal(h.counts().list, listsAfterReaddir, 'no further LIST')
+  await t.rejects(h.core.getattr('/dir/absent.jpg'), NotFoundError, 'absent child answered from the listing')
+  t.same(h.counts().head, 0)
+})
+
+t.test('implicit directories, markers, and a name that is both file and prefix', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('train/c1/a.jpg', 'a')
+  h.store.put('train/c2/b.jpg', 'b')
+  h.store.put('empty/', '')
+  h.store.put('both', 'file bytes')
+  h.store.put('both/inner', 'x')
+  h.store.put('top.txt', 'top')
+  t.same(await h.core.readdir('/'), ['both', 'empty', 'top.txt', 'train'])
+  t.same(await h.core.readdir('/train'), ['c1', 'c2'])
+  t.same(await h.core.readdir('/empty'), [], 'a dir/ marker is an empty directory')
+  t.equal((await h.core.getattr('/both')).mode & 0o170000, 0o040000, 'directory wins over file')
+  t.equal((await h.core.getattr('/top.txt')).size, 3)
+  await t.rejects(h.core.readdir('/top.txt'), NotADirectoryError)
+})
+
+t.test('a cold lookup costs one HEAD and one LIST, shared by concurrent callers', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('a/b.bin', '12345')
+  const stats = await Promise.all(Array.from({ length: 10 }, () => h.core.getattr('/a/b.bin')))
+  t.equal(stats[0]?.size, 5)
+  t.same(h.counts(), { get: 0, head: 1, list: 1 })
+  const dir = await h.core.getattr('/a')
+  t.equal(dir.mode & 0o170000, 0o040000)
+})
+
+t.test('negative entries expire after the negative TTL; positive after the TTL', async t => {
+  const h = await makeHarness({ metadata: { ttlMs: 60_000, negativeTtlMs: 5_000 } })
+  t.teardown(() => h.close())
+  await t.rejects(h.core.getattr('/new.txt'), NotFoundError)
+  h.store.put('new.txt', 'hello')
+  await t.rejects(h.core.getattr('/new.txt'), NotFoundError, 'still negative within the TTL')
+  h.clock.now += 5_000
+  t.equal((await h.core.getattr('/new.txt')).size, 5, 'seen after the negative TTL')
+  h.store.put('new.txt', 'hello, longer')
+  t.equal((await h.core.getattr('/new.txt')).size, 5, 'cached within the TTL')
+  h.clock.now += 60_000
+  t.equal((await h.core.getattr('/new.txt')).size, 13, 'fresh after the TTL')
+  h.store.delete('new.txt')
+  h.clock.now += 60_000
+  await t.rejects(h.core.getattr('/new.txt'), NotFoundError, 'deleted: ENOENT after the TTL')
+})
+
+t.test('store errors on lookup propagate and are not cached as absent', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('x', 'y')
+  h.faults.inject({ op: 'head', remaining: 1, error: () => new RemoteServerError('boom') })
+  h.faults.inject({ op: 'list', remaining: 1, error: () => new RemoteServerError('boom') })
+  await t.rejects(h.core.getattr('/x'), RemoteServerError)
+  t.equal((await h.core.getattr('/x')).size, 1)
+})

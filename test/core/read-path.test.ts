@@ -1,0 +1,142 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { IsADirectoryError, PreconditionFailedError, ReadOnlyError, ThrottledError } from '../../src/errors.js'
+import { MiB, makeHarness, readAll } from './harness.js'
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+t.test('a small file costs one GET, read in pieces', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(110_000)
+  h.store.put('img.jpg', data)
+  t.equal(sha(await readAll(h.core, '/img.jpg', 4096)), sha(data))
+  t.equal(h.counts().get, 1)
+})
+
+t.test('a 3.5 MiB file (≤ whole-object limit) is one GET; a large file uses part-sized GETs', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const small = randomBytes(3.5 * MiB)
+  const big = randomBytes(20 * MiB + 123)
+  h.store.put('small.bin', small)
+  h.store.put('big.bin', big)
+  t.equal(sha(await readAll(h.core, '/small.bin')), sha(small))
+  t.equal(h.counts().get, 1)
+  t.equal(sha(await readAll(h.core, '/big.bin')), sha(big))
+  const gets = h.counts().get - 1
+  t.ok(gets >= 6 && gets <= 21, `20 MiB in part-sized GETs (${gets})`)
+})
+
+t.test('random reads of a large object are byte-exact and fetch only what they touch', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const big = randomBytes(40 * MiB)
+  h.store.put('shard.tar', big)
+  const fh = await h.core.open('/shard.tar', 0)
+  for (let i = 0; i < 50; i++) {
+    const off = Math.floor(Math.random() * (big.length - 5000))
+    const got = await h.core.read(fh, off, 5000)
+    t.ok(got.equals(big.subarray(off, off + 5000)), `read at ${off}`)
+  }
+  const atEnd = await h.core.read(fh, big.length - 10, 100)
+  t.equal(atEnd.length, 10, 'short read at the end')
+  t.equal((await h.core.read(fh, big.length + 5, 100)).length, 0, 'empty read past the end')
+  t.ok(h.counts().get <= 50, 'no more GETs than reads (no prefetch on random reads)')
+})
+
+t.test('concurrent readers of the same object share GETs (single-flight)', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(2 * MiB)
+  h.store.put('shared.bin', data)
+  const results = await Promise.all(Array.from({ length: 32 }, () => readAll(h.core, '/shared.bin')))
+  for (const r of results) t.equal(sha(r), sha(data))
+  t.equal(h.counts().get, 1)
+})
+
+t.test('remount on the same cache directory reads everything with zero GETs', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const files = Array.from({ length: 20 }, (_, i) => randomBytes(50_000 + i * 1000))
+  files.forEach((d, i) => h.store.put(`f/${i}`, d))
+  h.store.put('big', randomBytes(10 * MiB))
+  for (let i = 0; i < files.length; i++) await readAll(h.core, `/f/${i}`)
+  await readAll(h.core, '/big')
+  const h2 = await h.remount()
+  for (let i = 0; i < files.length; i++) t.equal(sha(await readAll(h2.core, `/f/${i}`)), sha(files[i]!))
+  await readAll(h2.core, '/big')
+  t.equal(h2.counts().get, 0, 'no GET after remount')
+  t.equal(h2.reader.stats().diskHits, 21 + 9, 'all blocks from disk')
+})
+
+t.test('a corrupted block is detected and refetched; never served', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(300_000)
+  h.store.put('c.bin', data)
+  await readAll(h.core, '/c.bin')
+  await h.disk.drain()
+  const sub = (await readdir(join(h.cacheDir, 'blocks')))[0]!
+  const file = join(h.cacheDir, 'blocks', sub, (await readdir(join(h.cacheDir, 'blocks', sub)))[0]!)
+  const bytes = await readFile(file)
+  bytes[1000]! ^= 0xff
+  await writeFile(file, bytes)
+  const h2 = await h.remount()
+  t.equal(sha(await readAll(h2.core, '/c.bin')), sha(data))
+  t.equal(h2.counts().get, 1, 'refetched')
+  t.equal(h2.disk.stats().corruptBlocks, 1)
+})
+
+t.test('eviction keeps the disk cache under its bound', async t => {
+  const h = await makeHarness({ cacheBytes: 8 * MiB, reader: { memoryCacheBytes: MiB } })
+  t.teardown(() => h.close())
+  for (let i = 0; i < 40; i++) h.store.put(`e/${i}`, randomBytes(500_000))
+  for (let i = 0; i < 40; i++) await readAll(h.core, `/e/${i}`)
+  await h.disk.drain()
+  const s = h.disk.stats()
+  t.ok(s.usedBytes <= 8 * MiB, `used ${s.usedBytes}`)
+  t.ok(s.evictedBlocks > 0)
+})
+
+t.test('an object changed in the store while open fails with ESTALE, never mixed bytes', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('v.bin', randomBytes(20 * MiB))
+  const fh = await h.core.open('/v.bin', 0)
+  await h.core.read(fh, 0, 4096)
+  h.store.put('v.bin', randomBytes(20 * MiB))
+  await t.rejects(h.core.read(fh, 15 * MiB, 4096), PreconditionFailedError)
+  h.core.release(fh)
+  const fresh = await readAll(h.core, '/v.bin')
+  t.equal(fresh.length, 20 * MiB, 'the next open sees the new version')
+})
+
+t.test('open refuses directories and writes', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('d/x', '1')
+  await t.rejects(h.core.open('/d', 0), IsADirectoryError)
+  await t.rejects(h.core.open('/d/x', 1), ReadOnlyError)
+})
+
+t.test('a failed GET fails the read; the next read retries', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(1000)
+  h.store.put('t.bin', data)
+  h.faults.inject({ op: 'get', remaining: 1, error: () => new ThrottledError('slow down') })
+  const fh = await h.core.open('/t.bin', 0)
+  await t.rejects(h.core.read(fh, 0, 1000), ThrottledError)
+  t.ok((await h.core.read(fh, 0, 1000)).equals(data))
+})
+
+t.test('zero-byte files read as empty without a GET', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('empty.txt', '')
+  t.equal((await readAll(h.core, '/empty.txt')).length, 0)
+  t.equal(h.counts().get, 0)
+})

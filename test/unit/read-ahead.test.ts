@@ -1,0 +1,48 @@
+import t from 'tap'
+import { ReadAhead } from '../../src/cache/read-ahead.js'
+
+const MiB = 1024 * 1024
+const K128 = 128 * 1024
+
+t.test('sequential reads grow the window up to the cap', async t => {
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB })
+  const size = 1024 * MiB
+  const ranges = []
+  for (let off = 0; off < 64 * MiB; off += K128) {
+    const r = ra.onRead(off, K128, size)
+    if (r) ranges.push(r)
+  }
+  t.ok(ranges.length > 0)
+  t.equal(ranges[0]?.start, K128, 'starts right after the first read')
+  for (const r of ranges) t.ok(r.endExclusive - r.start <= 8 * MiB + K128, 'never more than the cap ahead')
+  const last = ranges[ranges.length - 1]!
+  t.ok(last.endExclusive >= 64 * MiB, 'keeps ahead of the reader')
+  for (let i = 1; i < ranges.length; i++) t.ok(ranges[i]!.start >= ranges[i - 1]!.endExclusive, 'never asks twice for the same bytes')
+})
+
+t.test('random reads prefetch nothing', async t => {
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB })
+  const size = 1024 * MiB
+  ra.onRead(500 * MiB, 4096, size)
+  t.equal(ra.onRead(100 * MiB, 4096, size), undefined)
+  t.equal(ra.onRead(900 * MiB, 4096, size), undefined)
+})
+
+t.test('never beyond the end of the object', async t => {
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB })
+  const size = 3 * MiB
+  for (let off = 0; off < size; off += K128) {
+    const r = ra.onRead(off, K128, size)
+    if (r) t.ok(r.endExclusive <= size)
+  }
+})
+
+t.test('slightly out-of-order pieces still count as sequential', async t => {
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB })
+  const size = 100 * MiB
+  ra.onRead(0, K128, size)
+  ra.onRead(2 * K128, K128, size)
+  const r = ra.onRead(K128, K128, size)
+  const r2 = ra.onRead(3 * K128, K128, size)
+  t.ok(r !== undefined || r2 !== undefined)
+})
