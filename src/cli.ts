@@ -14,7 +14,7 @@ import * as D from './config/defaults.js'
 // The SDK warns on every start that its 2027 releases will need Node 22; keep stderr to one-line errors.
 process.removeAllListeners('warning')
 process.on('warning', w => {
-  if (w.name !== 'NodeVersionSupportWarning' && w.name !== 'DeprecationWarning') process.stderr.write(`s3cachefs: warning: ${w.message}\n`)
+  if (!`${w.name} ${w.message}`.includes('NodeVersionSupportWarning') && w.name !== 'DeprecationWarning') process.stderr.write(`s3cachefs: warning: ${w.message}\n`)
 })
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }

@@ -51,8 +51,9 @@ async function serveAsDaemon(config: MountConfig): Promise<number> {
   }
   report({ ready: true })
   const code = await daemon.stopped
-  log.flush()
-  return code
+  // Keep-alive sockets and timers would hold the process open: exit once the logs are out.
+  await new Promise<void>(resolve => log.flush(() => resolve()))
+  process.exit(code)
 }
 
 async function spawnDaemon(config: MountConfig): Promise<number> {

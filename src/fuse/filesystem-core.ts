@@ -125,6 +125,11 @@ export class FilesystemCore {
     this.#handles.delete(fh)
   }
 
+  /** Every modifying operation: the write path does not exist yet. */
+  async refuseWrite(path: string): Promise<never> {
+    throw new ReadOnlyError(`${path}: this mount does not support writing yet`)
+  }
+
   async access(path: string, mode: number): Promise<void> {
     await this.#metadata.lookup(path)
     if ((mode & fsConstants.W_OK) !== 0 && this.#config.readOnly) throw new ReadOnlyError(`${path}: read-only mount`)

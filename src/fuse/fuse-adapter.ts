@@ -51,6 +51,28 @@ export function buildOperations(core: FilesystemCore, log: Logger): FuseOperatio
       (errno, data) => cb(errno !== 0 || data === undefined ? errno : data.copy(buf, 0, 0, Math.min(len, data.length)))),
     statfs: (path, cb) => answer(log, 'statfs', path, () => ({ ...core.statfs(), fsid: 0, flag: 0 }), cb),
     access: (path, mode, cb) => answer(log, 'access', path, () => core.access(path, mode), cb),
+    ...refusedWrites(core, log),
+  }
+}
+
+/** Every modifying operation answers EROFS until the write path exists (docs/SEMANTICS.md). */
+function refusedWrites(core: FilesystemCore, log: Logger): FuseOperations {
+  const refuse = (op: string, path: string, cb: (errno: number) => void) => answer(log, op, path, () => core.refuseWrite(path), cb)
+  return {
+    create: (path, _mode, cb) => refuse('create', path, cb),
+    write: (path, _fd, _buf, _len, _pos, cb) => refuse('write', path, cb),
+    truncate: (path, _size, cb) => refuse('truncate', path, cb),
+    ftruncate: (path, _fd, _size, cb) => refuse('ftruncate', path, cb),
+    unlink: (path, cb) => refuse('unlink', path, cb),
+    rename: (src, _dest, cb) => refuse('rename', src, cb),
+    mkdir: (path, _mode, cb) => refuse('mkdir', path, cb),
+    rmdir: (path, cb) => refuse('rmdir', path, cb),
+    chmod: (path, _mode, cb) => refuse('chmod', path, cb),
+    chown: (path, _uid, _gid, cb) => refuse('chown', path, cb),
+    utimens: (path, _atime, _mtime, cb) => refuse('utimens', path, cb),
+    symlink: (_target, path, cb) => refuse('symlink', path, cb),
+    link: (_src, path, cb) => refuse('link', path, cb),
+    mknod: (path, _mode, _dev, cb) => refuse('mknod', path, cb),
   }
 }
 

@@ -18,7 +18,7 @@ interface SdkLikeError {
 
 const ACCESS_NAMES = new Set([
   'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken',
-  'CredentialsProviderError', 'AllAccessDisabled', 'AccountProblem',
+  'AllAccessDisabled', 'AccountProblem',
 ])
 const NETWORK_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
@@ -48,6 +48,9 @@ export function mapSdkError(err: unknown, ctx: RequestContext): S3CacheFsError {
   }
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
     return new NotFoundError(`${where} not found`, opts)
+  }
+  if (name === 'CredentialsProviderError') {
+    return new AccessDeniedError('no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile, or configure ~/.aws/credentials', opts)
   }
   if (ACCESS_NAMES.has(name) || status === 403 || status === 401) {
     return new AccessDeniedError(`${ctx.operation} ${where}: access denied (${name || status}); check the credentials and the bucket policy`, opts)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything s3cachefs needs, idempotently, on a Debian machine:
+# the FUSE runtime (libfuse2 for fuse-native, fuse3 for fusermount), the npm
+# packages and the TypeScript build; then puts `s3cachefs` on the PATH.
+# Quiet when there is nothing to do. Extra apt packages may be passed as arguments.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+need=("$@")
+command -v fusermount >/dev/null 2>&1 || need+=(fuse3)
+ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2' || need+=(libfuse2)
+if [ ${#need[@]} -gt 0 ]; then
+  missing=()
+  for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then say "please install as root: apt-get install -y ${missing[*]}"; exit 1; fi
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+if [ ! -e /dev/fuse ]; then
+  say "/dev/fuse is missing: this machine (or container) does not offer FUSE; run with --device /dev/fuse --cap-add SYS_ADMIN"
+  exit 1
+fi
+
+stamp=node_modules/.s3cachefs-installed
+if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  touch "$stamp"
+fi
+
+if [ ! -f dist/cli.js ] || [ -n "$(find src tsconfig.json package.json -newer dist/cli.js -print -quit)" ]; then
+  say "building"
+  npx tsc -p tsconfig.json
+  touch dist/cli.js
+fi
+chmod +x dist/cli.js
+
+if [ -w /usr/local/bin ] && [ "$(readlink -f /usr/local/bin/s3cachefs 2>/dev/null)" != "$PWD/dist/cli.js" ]; then
+  ln -sf "$PWD/dist/cli.js" /usr/local/bin/s3cachefs
+fi
