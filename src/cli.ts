@@ -10,12 +10,9 @@ import { statsCommand } from './cli/stats-command.js'
 import { unmountCommand } from './cli/unmount-command.js'
 import { ConfigError, MountPointError, S3CacheFsError, messageOf } from './errors.js'
 import * as D from './config/defaults.js'
+import { quietWarnings } from './util/quiet-warnings.js'
 
-// The SDK warns on every start that its 2027 releases will need Node 22; keep stderr to one-line errors.
-process.removeAllListeners('warning')
-process.on('warning', w => {
-  if (!`${w.name} ${w.message}`.includes('NodeVersionSupportWarning') && w.name !== 'DeprecationWarning') process.stderr.write(`s3cachefs: warning: ${w.message}\n`)
-})
+quietWarnings('s3cachefs')
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
