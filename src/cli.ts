@@ -6,7 +6,11 @@
 import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { mountCommand } from './cli/mount-command.js'
+import { flushCommand } from './cli/flush-command.js'
 import { statsCommand } from './cli/stats-command.js'
+import { freeCommand, pinCommand, refreshCommand, ttlCommand, unpinCommand } from './cli/cache-commands.js'
+import { loadCommand } from './cli/load-command.js'
+import { EVICTION_POLICIES } from './cache/eviction/eviction-policy.js'
 import { unmountCommand } from './cli/unmount-command.js'
 import { ConfigError, MountPointError, S3CacheFsError, messageOf } from './errors.js'
 import * as D from './config/defaults.js'
@@ -48,6 +52,11 @@ program.command('mount')
   .option('--max-concurrency <n>', 'concurrent S3 requests', String(D.MAX_CONCURRENCY))
   .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent').default(D.DEFAULT_LOG_LEVEL))
   .option('--log-file <file>', 'daemon log (default: s3cachefs.log in the cache directory)')
+  .addOption(new Option('--write-mode <mode>', 'sync: close returns once data is in the bucket; async: upload in the background').choices(['sync', 'async']).default(D.WRITE_MODE))
+  .option('--cache-ttl <duration>', "drop cached data this long after it was fetched, or 'never'", D.CACHE_TTL)
+  .option('--eviction <policy>', `which cached blocks go when the cache is full: ${EVICTION_POLICIES.join(' or ')} (see docs/SEMANTICS.md)`, D.DEFAULT_EVICTION)
+  .option('--metadata-sync-interval <duration>', "re-list cached directories this often to see out-of-band changes, or 'never'", D.METADATA_SYNC_INTERVAL)
+  .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: any free port, see stats)')
   .option('--allow-other', 'let other users access the mount (needs user_allow_other in /etc/fuse.conf unless root)')
   .addOption(new Option('--debug-fuse', 'log every FUSE request (libfuse debug)').hideHelp())
   .action(action(mountCommand))
@@ -59,10 +68,52 @@ program.command('unmount')
   .option('--force', 'kill a daemon that does not stop and unmount lazily')
   .action(action(unmountCommand))
 
+program.command('flush')
+  .description('upload everything written under PATH (default: the whole mount) and wait until it is in the bucket')
+  .argument('<mountpoint>')
+  .argument('[path]', 'a file or directory inside the mount')
+  .option('--quiet', 'print nothing on success')
+  .action(action(flushCommand))
+
 program.command('stats')
   .description('cache hit ratio, S3 requests and cache usage of a mount')
   .argument('<mountpoint>')
   .option('--json', 'stable JSON output (see docs/CLI.md)')
+  .option('--watch', 'redraw every second until interrupted')
   .action(action(statsCommand))
+
+program.command('load')
+  .description('preload files or directories into the disk cache (MOUNT loads everything)')
+  .argument('<paths...>', 'the mount point, or files and directories inside one mount')
+  .option('--wait', 'wait until loaded, showing progress')
+  .option('--concurrency <n>', `files loaded at once (default ${D.LOAD_CONCURRENCY})`)
+  .action(action(loadCommand))
+
+program.command('pin')
+  .description('never evict cached data under these paths (survives remounts); load them with s3cachefs load')
+  .argument('<paths...>', 'files or directories inside one mount')
+  .action(action(pinCommand))
+
+program.command('unpin')
+  .description('let cached data under these paths be evicted again')
+  .argument('<paths...>', 'files or directories inside one mount')
+  .action(action(unpinCommand))
+
+program.command('free')
+  .description('drop cached data under these paths and report the bytes freed')
+  .argument('<paths...>', 'files or directories inside one mount')
+  .option('--force', 'drop pinned data too (the pins stay)')
+  .action(action(freeCommand))
+
+program.command('ttl')
+  .description("drop cached data under PATH this long after it was fetched ('never' to keep it)")
+  .argument('<path>', 'a file or directory inside a mount')
+  .argument('<duration>', '30m, 12h, 7d, never')
+  .action(action(ttlCommand))
+
+program.command('refresh')
+  .description('list PATH again now, to see objects added, changed or deleted in the bucket')
+  .argument('<path>', 'a file or directory inside a mount (the mount point: everything)')
+  .action(action(refreshCommand))
 
 await program.parseAsync(process.argv)

@@ -94,6 +94,26 @@ export class NotSupportedError extends S3CacheFsError {
   readonly code = 'NOT_SUPPORTED'
 }
 
+/** The path already exists (mkdir of an existing name). */
+export class AlreadyExistsError extends S3CacheFsError {
+  readonly code = 'ALREADY_EXISTS'
+}
+
+/** rmdir or rename onto a directory that still has entries. */
+export class DirectoryNotEmptyError extends S3CacheFsError {
+  readonly code = 'DIRECTORY_NOT_EMPTY'
+}
+
+/** Hard links cannot exist in S3 (link(2) answers EPERM, as on filesystems without them). */
+export class HardLinkError extends S3CacheFsError {
+  readonly code = 'HARD_LINK'
+}
+
+/** Written data could not be uploaded; it stays staged on local disk. */
+export class UploadFailedError extends S3CacheFsError {
+  readonly code = 'UPLOAD_FAILED'
+}
+
 /** A file handle number that is not open. */
 export class BadHandleError extends S3CacheFsError {
   readonly code = 'BAD_HANDLE'
@@ -117,6 +137,16 @@ export class MountPointError extends S3CacheFsError {
 /** The operation was cancelled because the filesystem is shutting down. */
 export class ShuttingDownError extends S3CacheFsError {
   readonly code = 'SHUTTING_DOWN'
+}
+
+/** An operator asked the cache to hold more than it can (load or pin beyond --cache-size). */
+export class CacheCapacityError extends S3CacheFsError {
+  readonly code = 'CACHE_CAPACITY'
+}
+
+/** A `load` the daemon refused, or files it could not load. */
+export class LoadFailedError extends S3CacheFsError {
+  readonly code = 'LOAD_FAILED'
 }
 
 /** Errors worth retrying at a higher level (e.g. the next read after a transient failure). */

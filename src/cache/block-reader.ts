@@ -15,7 +15,9 @@ import type { Logger } from 'pino'
 import { UnexpectedResponseError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { type BlockAddress, type DiskBlockCache, objectIdOf } from './disk-block-cache.js'
-import { type FetchQueue, PRIORITY_FOREGROUND, PRIORITY_PREFETCH } from './fetch-queue.js'
+import { type FetchQueue, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from './fetch-queue.js'
+import { LOAD_WINDOW_PARTS } from '../config/defaults.js'
+import { S3CacheFsError } from '../errors.js'
 
 export interface BlockReaderConfig {
   /** Unit of caching on disk and in memory. */
@@ -49,6 +51,8 @@ export interface BlockReaderStats {
   /** Bytes returned to readers. */
   readonly bytesServed: number
   readonly inFlightBlocks: number
+  /** Reads that failed, by error code (what readers saw as errors). */
+  readonly readErrorsByCode: Readonly<Record<string, number>>
 }
 
 interface Deferred {
@@ -73,6 +77,7 @@ export class BlockReader {
   #bytesFromDisk = 0
   #bytesFromStore = 0
   #bytesServed = 0
+  readonly #readErrors = new Map<string, number>()
 
   constructor(config: BlockReaderConfig, client: ObjectClient, disk: DiskBlockCache, queue: FetchQueue, log: Logger) {
     this.#config = config
@@ -81,6 +86,8 @@ export class BlockReader {
     this.#queue = queue
     this.#log = log
     this.#memory = new LRUCache<string, Buffer>({ maxSize: config.memoryCacheBytes, sizeCalculation: b => Math.max(1, b.length) })
+    // Data an operator freed or that expired must not live on in memory either.
+    disk.onDrop((objectId, index) => this.#memory.delete(`${objectId}.${index}`))
   }
 
   /** Bytes [offset, offset+length) of `obj`, fewer at the end of the object. */
@@ -92,11 +99,17 @@ export class BlockReader {
     const last = Math.floor((end - 1) / bs)
     const blocks = this.#ensure(obj, first, last + 1, PRIORITY_FOREGROUND)
     const parts: Buffer[] = []
-    for (let i = first; i <= last; i++) {
-      const block = await (blocks.get(i) as Promise<Buffer>)
-      const from = i === first ? offset - i * bs : 0
-      const to = i === last ? end - i * bs : block.length
-      parts.push(block.subarray(from, to))
+    try {
+      for (let i = first; i <= last; i++) {
+        const block = await (blocks.get(i) as Promise<Buffer>)
+        const from = i === first ? offset - i * bs : 0
+        const to = i === last ? end - i * bs : block.length
+        parts.push(block.subarray(from, to))
+      }
+    } catch (err) {
+      const code = err instanceof S3CacheFsError ? err.code : 'UNKNOWN'
+      this.#readErrors.set(code, (this.#readErrors.get(code) ?? 0) + 1)
+      throw err
     }
     const out = parts.length === 1 ? parts[0] as Buffer : Buffer.concat(parts)
     this.#bytesServed += out.length
@@ -111,6 +124,51 @@ export class BlockReader {
     this.#ensure(obj, Math.floor(start / bs), Math.floor((end - 1) / bs) + 1, PRIORITY_PREFETCH)
   }
 
+  /**
+   * Caches the content of a version just uploaded through the mount, read back from
+   * its staging file, so reading it again costs no GET.
+   */
+  async adopt(obj: ObjectVersion, readAt: (position: number, length: number) => Promise<Buffer>): Promise<void> {
+    const objectId = this.#objectId(obj)
+    for (let i = 0; i < this.blockCount(obj); i++) {
+      const data = await readAt(i * this.#config.blockSize, this.#blockLength(obj, i))
+      if (data.length !== this.#blockLength(obj, i)) return
+      this.#disk.write(this.#addr(objectId, i, obj.key), data)
+    }
+  }
+
+  /**
+   * Puts every block of `obj` in the disk cache, for `s3cachefs load`: through the
+   * same in-flight map and FetchQueue as reads (a reader and the load never fetch a
+   * block twice), at PRIORITY_LOAD, never dropped as prefetch is. Large objects go
+   * a window of parts at a time, so memory stays bounded. Resolves with the bytes
+   * now on disk (fewer than the size only if the disk refused blocks); `onBytes`
+   * hears of each block as it is stored, for progress.
+   */
+  async preload(obj: ObjectVersion, onBytes: (bytes: number) => void = () => {}): Promise<number> {
+    const objectId = this.#objectId(obj)
+    const count = this.blockCount(obj)
+    const perPart = Math.max(1, Math.floor(this.#config.partSize / this.#config.blockSize))
+    const window = obj.size <= this.#config.wholeObjectMaxBytes ? count : perPart * LOAD_WINDOW_PARTS
+    let cached = 0
+    for (let start = 0; start < count; start += window) {
+      const missing: number[] = []
+      for (let i = start; i < Math.min(count, start + window); i++) {
+        if (!this.#disk.markLoaded(this.#addr(objectId, i, obj.key))) { missing.push(i); continue }
+        cached += this.#blockLength(obj, i)
+        onBytes(this.#blockLength(obj, i))
+      }
+      if (missing.length === 0) continue
+      const blocks = this.#ensure(obj, missing[0] as number, (missing[missing.length - 1] as number) + 1, PRIORITY_LOAD)
+      await Promise.all(missing.map(async i => {
+        const data = await (blocks.get(i) as Promise<Buffer>)
+        if (await this.#disk.persist(this.#addr(objectId, i, obj.key), data)) cached += data.length
+        onBytes(data.length)
+      }))
+    }
+    return cached
+  }
+
   blockCount(obj: ObjectVersion): number {
     return Math.ceil(obj.size / this.#config.blockSize)
   }
@@ -119,7 +177,7 @@ export class BlockReader {
     return {
       memoryHits: this.#memoryHits, diskHits: this.#diskHits, fetchedBlocks: this.#fetchedBlocks,
       bytesFromDisk: this.#bytesFromDisk, bytesFromStore: this.#bytesFromStore, bytesServed: this.#bytesServed,
-      inFlightBlocks: this.#inFlight.size,
+      inFlightBlocks: this.#inFlight.size, readErrorsByCode: Object.fromEntries(this.#readErrors),
     }
   }
 
@@ -134,7 +192,8 @@ export class BlockReader {
     for (let i = from; i < to; i++) {
       const id = `${objectId}.${i}`
       const mem = this.#memory.get(id)
-      if (mem !== undefined) {
+      if (mem !== undefined && this.#disk.ttlActive && this.#disk.expireIfStale(this.#addr(objectId, i))) this.#memory.delete(id)
+      else if (mem !== undefined) {
         this.#memoryHits++
         result.set(i, Promise.resolve(mem))
         continue
@@ -159,7 +218,7 @@ export class BlockReader {
   }
 
   async #load(obj: ObjectVersion, objectId: string, missing: Deferred[], priority: number, whole: boolean): Promise<void> {
-    const fromDisk = await Promise.all(missing.map(d => this.#disk.read(this.#addr(objectId, d.index), this.#blockLength(obj, d.index))))
+    const fromDisk = await Promise.all(missing.map(d => this.#disk.read(this.#addr(objectId, d.index, obj.key), this.#blockLength(obj, d.index))))
     const toFetch: Deferred[] = []
     missing.forEach((d, n) => {
       const data = fromDisk[n]
@@ -213,7 +272,7 @@ export class BlockReader {
       const block = run.length === 1 ? slice : Buffer.from(slice)
       this.#fetchedBlocks++
       this.#memory.set(`${objectId}.${d.index}`, block)
-      this.#disk.write(this.#addr(objectId, d.index), block)
+      this.#disk.write(this.#addr(objectId, d.index, obj.key), block)
       d.resolve(block)
     }
   }
@@ -228,8 +287,8 @@ export class BlockReader {
     return id
   }
 
-  #addr(objectId: string, index: number): BlockAddress {
-    return { objectId, index }
+  #addr(objectId: string, index: number, key?: string): BlockAddress {
+    return key === undefined ? { objectId, index } : { objectId, index, key }
   }
 
   #blockLength(obj: ObjectVersion, index: number): number {

@@ -5,13 +5,17 @@
  *   blocks/<aa>/<objectId>.<blockIndex>   one file per block (see block-file-format.ts)
  *   tmp/                                   blocks being written (write, then rename)
  *   lock                                   pid of the daemon using this directory
+ *   objects.jsonl                          objectId → (namespace, key) journal (object-catalog.ts)
+ *   rules.json                             pins and per-path TTLs (cache-rules.ts)
  * `objectId` hashes (namespace, key, ETag, block size), so a changed object never
  * matches old blocks, and blocks survive unmounts, restarts and reboots.
  *
- * Bounded by `maxBytes` with LRU eviction over an in-memory index. The index is
- * rebuilt at start by scanning the directory (oldest mtime first), in the
- * background: reads never wait for it. A read error or a corrupt block is a miss,
- * logged, never an error for the reader.
+ * Bounded by `maxBytes`: an eviction policy (src/cache/eviction/) over the
+ * in-memory BlockIndex chooses what goes; pinned objects are never evicted. The
+ * index is rebuilt at start by scanning the directory (oldest mtime first), in
+ * the background: reads never wait for it. A read error or a corrupt block is a
+ * miss, logged, never an error for the reader. Cached data older than its TTL
+ * (`--cache-ttl`, `s3cachefs ttl`) is dropped when read and by a periodic sweep.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
@@ -19,18 +23,34 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { CacheCorruptError } from '../errors.js'
 import { BLOCK_HEADER_BYTES, decodeBlock, encodeBlock } from './block-file-format.js'
+import { type BlockEntry, BlockIndex, type CachedObject, type ScannedBlock } from './block-index.js'
+import { CacheRules, matches, namespaceId, type RuleTarget } from './cache-rules.js'
+import type { EvictionPolicyName } from './eviction/eviction-policy.js'
+import { type CatalogEntry, ObjectCatalog } from './object-catalog.js'
 
 export interface DiskCacheConfig {
   readonly dir: string
   readonly maxBytes: number
   /** Block writes allowed in flight; more are dropped (the data stays readable from S3). */
   readonly maxPendingWrites: number
+  /** Which blocks go when the cache is full (default scan-resistant). */
+  readonly eviction?: EvictionPolicyName
+  /** Cached data older than this is dropped unless a per-path rule says otherwise; default Infinity. */
+  readonly defaultTtlMs?: number
+  /** How often expired blocks are swept while any TTL applies. */
+  readonly ttlSweepIntervalMs?: number
+  /** The mount's namespace (bucket, prefix, endpoint), recorded with each object's key. */
+  readonly namespace?: string
 }
 
 export interface BlockAddress {
   readonly objectId: string
   readonly index: number
+  /** The object's key in the mount, when the caller knows it: recorded in the catalog. */
+  readonly key?: string
 }
+
+export type DropReason = 'freed' | 'expired'
 
 export interface DiskCacheStats {
   readonly usedBytes: number
@@ -41,6 +61,17 @@ export interface DiskCacheStats {
   readonly droppedWrites: number
   readonly evictedBlocks: number
   readonly indexReady: boolean
+  /** Eviction policy in use. */
+  readonly policy: EvictionPolicyName
+  /** Bytes and blocks of pinned objects on disk (never evicted). */
+  readonly pinnedBytes: number
+  readonly pinnedBlocks: number
+  /** Blocks dropped because they outlived their TTL, and their bytes. */
+  readonly ttlDroppedBlocks: number
+  readonly ttlDroppedBytes: number
+  /** Blocks dropped by `s3cachefs free`, and their bytes. */
+  readonly freedBlocks: number
+  readonly freedBytes: number
 }
 
 /** Stable id of one version of one object, as cached. */
@@ -51,53 +82,83 @@ export function objectIdOf(namespace: string, key: string, etag: string, blockSi
 export class DiskBlockCache {
   readonly #config: DiskCacheConfig
   readonly #log: Logger
-  /** Relative block path → file bytes, in recency order (first = least recent). */
-  #index = new Map<string, number>()
-  #usedBytes = 0
-  #maxBytes: number
+  readonly #rules: CacheRules
+  readonly #catalog: ObjectCatalog
+  readonly #ns: string
+  readonly #index: BlockIndex
+  /** Objects whose catalog line is written or being written but have no block in the index yet. */
+  readonly #cataloging = new Map<string, { entry: CatalogEntry; written: Promise<void> }>()
+  /** Block writes in progress by relative path, so a load can wait for one instead of writing twice. */
+  readonly #writing = new Map<string, Promise<void>>()
+  readonly #dropListeners: Array<(objectId: string, index: number) => void> = []
+  #sweepTimer: NodeJS.Timeout | undefined
+  #scanned: Promise<void> = Promise.resolve()
+  /** Set by close(): an unfinished scan stops early (the next start scans again). */
+  #stopping = false
   #pendingWrites = 0
   #indexReady = false
   #corrupt = 0
   #writeErrors = 0
   #dropped = 0
   #evicted = 0
+  #ttlDropped = 0
+  #ttlDroppedBytes = 0
+  #freed = 0
+  #freedBytes = 0
 
-  private constructor(config: DiskCacheConfig, log: Logger) {
+  private constructor(config: DiskCacheConfig, log: Logger, rules: CacheRules, catalog: ObjectCatalog) {
     this.#config = config
-    this.#maxBytes = config.maxBytes
     this.#log = log
+    this.#rules = rules
+    this.#catalog = catalog
+    this.#ns = namespaceId(config.namespace ?? '')
+    this.#index = new BlockIndex(config.eviction ?? 'scan-resistant', config.maxBytes, e => rules.isPinned(e.ns, e.key))
   }
 
   /** Prepares the directories and starts rebuilding the index in the background. */
   static async open(config: DiskCacheConfig, log: Logger): Promise<DiskBlockCache> {
-    const cache = new DiskBlockCache(config, log)
     await mkdir(join(config.dir, 'blocks'), { recursive: true })
     await rm(join(config.dir, 'tmp'), { recursive: true, force: true })
     await mkdir(join(config.dir, 'tmp'), { recursive: true })
-    cache.#scan().catch((err: unknown) => log.error({ err }, 'cache index scan failed'))
+    const cache = new DiskBlockCache(config, log, await CacheRules.load(config.dir), await ObjectCatalog.open(config.dir))
+    cache.#scanned = cache.#scan().catch((err: unknown) => log.error({ err }, 'cache index scan failed'))
+    if (config.ttlSweepIntervalMs !== undefined) {
+      cache.#sweepTimer = setInterval(() => {
+        if (cache.#ttlActive()) cache.sweepExpired().catch((err: unknown) => log.warn({ err }, 'TTL sweep failed'))
+      }, config.ttlSweepIntervalMs).unref()
+    }
     return cache
   }
 
   /** The block's data, or undefined on a miss (absent, unreadable or corrupt). */
   async read(addr: BlockAddress, expectedLength: number): Promise<Buffer | undefined> {
     const rel = relPath(addr)
+    if (this.expireIfStale(addr)) return undefined
+    // Once the scan is done the index knows every block: a miss costs no open(), and a
+    // block just freed or expired is not read back while its unlink is under way.
+    if (this.#indexReady && !this.has(addr)) {
+      const writing = this.#writing.get(rel)
+      if (writing === undefined) return undefined
+      await writing.catch(() => {}) // being written: wait rather than fetch it again
+      if (!this.has(addr)) return undefined
+    }
     let file: Buffer
     try {
       file = await readFile(join(this.#config.dir, rel))
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#log.warn({ err, block: rel }, 'cache read failed; treating as a miss')
-      this.#forget(rel)
+      this.#forget(addr)
       return undefined
     }
     try {
       const data = decodeBlock(file, expectedLength)
-      this.#touch(rel, file.length)
+      this.#onReadHit(addr, file.length)
       return data
     } catch (err) {
       if (!(err instanceof CacheCorruptError)) throw err
       this.#corrupt++
       this.#log.warn({ block: rel, reason: err.message }, 'corrupt cache block dropped; refetching')
-      this.#forget(rel)
+      this.#forget(addr)
       unlink(join(this.#config.dir, rel)).catch(() => {})
       return undefined
     }
@@ -105,30 +166,196 @@ export class DiskBlockCache {
 
   /** Stores a block in the background; never fails the caller. */
   write(addr: BlockAddress, data: Buffer): void {
-    if (this.#pendingWrites >= this.#config.maxPendingWrites || data.length + BLOCK_HEADER_BYTES > this.#maxBytes) {
+    if (this.#pendingWrites >= this.#config.maxPendingWrites || !this.#fits(addr, data.length)) {
       this.#dropped++
       return
     }
-    this.#pendingWrites++
-    this.#writeFile(relPath(addr), data)
-      .catch((err: unknown) => this.#onWriteError(err))
-      .finally(() => { this.#pendingWrites-- })
+    this.#startWrite(addr, data, false).catch(() => {})
   }
 
   stats(): DiskCacheStats {
+    const ix = this.#index
     return {
-      usedBytes: this.#usedBytes, maxBytes: this.#maxBytes, blocks: this.#index.size,
+      usedBytes: ix.usedBytes, maxBytes: ix.maxBytes, blocks: ix.blocks,
       corruptBlocks: this.#corrupt, writeErrors: this.#writeErrors, droppedWrites: this.#dropped,
       evictedBlocks: this.#evicted, indexReady: this.#indexReady,
+      policy: ix.policyName, pinnedBytes: ix.pinnedBytes, pinnedBlocks: ix.pinnedBlocks,
+      ttlDroppedBlocks: this.#ttlDropped, ttlDroppedBytes: this.#ttlDroppedBytes,
+      freedBlocks: this.#freed, freedBytes: this.#freedBytes,
     }
   }
 
   /** Resolves once pending block writes have finished (used at shutdown and by tests). */
   async drain(): Promise<void> {
     while (this.#pendingWrites > 0) await new Promise(r => setTimeout(r, 5))
+    // The directory is quiet only once the scan and catalog rewrites are over too.
+    await this.#scanned
+    await this.#catalog.close()
   }
 
-  async #writeFile(rel: string, data: Buffer): Promise<void> {
+  /** Drains writes, stops the sweep and closes the catalog (at shutdown). */
+  async close(): Promise<void> {
+    clearInterval(this.#sweepTimer)
+    this.#stopping = true
+    await this.drain()
+  }
+
+  // ---- operations behind `load`, `pin`, `free`, `ttl` (see src/ops/) ----
+
+  /** The mount's namespace id, as used in rules. */
+  get namespaceId(): string {
+    return this.#ns
+  }
+
+  get rules(): CacheRules {
+    return this.#rules
+  }
+
+  /** Whether the block is on disk (as far as the index knows). */
+  has(addr: BlockAddress): boolean {
+    return this.#index.get(addr.objectId, addr.index) !== undefined
+  }
+
+  /**
+   * Makes sure a block an operator loads is on disk: waits for its write if one is
+   * running, otherwise writes it, waiting for a write slot rather than dropping it.
+   * The policy keeps it as a preloaded block. Resolves false if it cannot be stored.
+   */
+  async persist(addr: BlockAddress, data: Buffer): Promise<boolean> {
+    await this.#writing.get(relPath(addr))?.catch(() => {})
+    const existing = this.#index.get(addr.objectId, addr.index)
+    if (existing !== undefined) {
+      this.#index.touch(existing, true)
+      return true
+    }
+    if (!this.#fits(addr, data.length)) return false
+    while (this.#pendingWrites >= this.#config.maxPendingWrites) await new Promise(r => setTimeout(r, 5))
+    return this.#startWrite(addr, data, true).then(() => this.has(addr), () => false)
+  }
+
+  /** For a block already on disk: counts it as loaded by an operator (the policy keeps it); false when absent. */
+  markLoaded(addr: BlockAddress): boolean {
+    const b = this.#index.get(addr.objectId, addr.index)
+    if (b === undefined || this.expireIfStale(addr)) return false
+    this.#index.touch(b, true)
+    return true
+  }
+
+  /** Calls `listener` whenever a block is dropped by `free` or a TTL (not by eviction). */
+  onDrop(listener: (objectId: string, index: number) => void): void {
+    this.#dropListeners.push(listener)
+  }
+
+  /** Drops the block if it outlived its TTL; true when it did (the caller treats it as a miss). */
+  expireIfStale(addr: BlockAddress): boolean {
+    const b = this.#index.get(addr.objectId, addr.index)
+    if (b === undefined || b.storedAtMs + this.ttlOf(b.object) > Date.now()) return false
+    this.#drop(b, 'expired')
+    return true
+  }
+
+  /** How long the object's blocks stay cached: pinned forever, else the most specific TTL rule or the default. */
+  ttlOf(obj: CachedObject): number {
+    if (obj.pinned) return Infinity
+    const rule = obj.entry === undefined ? undefined : this.#rules.ttlFor(obj.entry.ns, obj.entry.key)
+    return rule === null ? Infinity : rule ?? this.#config.defaultTtlMs ?? Infinity
+  }
+
+  /** Cached objects of this mount that `target` names (by their catalog key). */
+  objectsUnder(target: RuleTarget): CachedObject[] {
+    const out: CachedObject[] = []
+    for (const obj of this.#index.objects()) if (obj.entry !== undefined && matches(target, obj.entry.ns, obj.entry.key)) out.push(obj)
+    return out
+  }
+
+  /** Drops every block of `obj`; returns the bytes freed. */
+  dropObject(obj: CachedObject, reason: DropReason): number {
+    let bytes = 0
+    for (const b of [...obj.blocks]) if (b !== undefined) { bytes += b.bytes; this.#drop(b, reason) }
+    return bytes
+  }
+
+  /** Re-evaluates pins after the rules changed, then evicts if unpinned data no longer fits. */
+  applyRules(): void {
+    this.#index.reapplyPins()
+    this.#evictIfNeeded()
+  }
+
+  /** Drops every block older than its TTL, yielding to the event loop between slices. */
+  async sweepExpired(): Promise<{ blocks: number; bytes: number }> {
+    const now = Date.now()
+    let blocks = 0
+    let bytes = 0
+    let seen = 0
+    for (const obj of [...this.#index.objects()]) {
+      const ttl = this.ttlOf(obj)
+      if (ttl !== Infinity) {
+        for (const b of [...obj.blocks]) {
+          if (b !== undefined && b.storedAtMs + ttl <= now) { blocks++; bytes += b.bytes; this.#drop(b, 'expired') }
+        }
+      }
+      if (++seen % 10_000 === 0) await new Promise(r => setImmediate(r))
+    }
+    if (blocks > 0) this.#log.info({ blocks, bytes }, 'dropped cached blocks past their TTL')
+    return { blocks, bytes }
+  }
+
+  /** Whether any TTL applies (otherwise readers skip the expiry check). */
+  get ttlActive(): boolean {
+    return this.#ttlActive()
+  }
+
+  #ttlActive(): boolean {
+    return (this.#config.defaultTtlMs ?? Infinity) !== Infinity || this.#rules.hasTtls
+  }
+
+  /** Whether a new block may be stored: pinned data alone must never exceed the bound. */
+  #fits(addr: BlockAddress, dataBytes: number): boolean {
+    const bytes = dataBytes + BLOCK_HEADER_BYTES
+    if (bytes > this.#index.maxBytes) return false
+    const pinned = addr.key !== undefined && this.#rules.isPinned(this.#ns, addr.key)
+    return !pinned || this.#index.pinnedBytes + bytes <= this.#index.maxBytes
+  }
+
+  #drop(b: BlockEntry, reason: DropReason): void {
+    this.#index.remove(b)
+    if (reason === 'expired') { this.#ttlDropped++; this.#ttlDroppedBytes += b.bytes } else { this.#freed++; this.#freedBytes += b.bytes }
+    unlink(join(this.#config.dir, relPath({ objectId: b.object.id, index: b.index }))).catch(() => {})
+    for (const l of this.#dropListeners) l(b.object.id, b.index)
+  }
+
+  #startWrite(addr: BlockAddress, data: Buffer, preload: boolean): Promise<void> {
+    const rel = relPath(addr)
+    this.#pendingWrites++
+    const p = this.#writeFile(addr, data, preload)
+      .catch((err: unknown) => { this.#onWriteError(err); throw err })
+      .finally(() => {
+        this.#pendingWrites--
+        if (this.#writing.get(rel) === p) this.#writing.delete(rel)
+      })
+    this.#writing.set(rel, p)
+    return p
+  }
+
+  /** The object's catalog line, written once per object before its first block. */
+  #catalogEntry(addr: BlockAddress): { entry: CatalogEntry; written: Promise<void> } | undefined {
+    if (addr.key === undefined) return undefined
+    const known = this.#index.object(addr.objectId)
+    if (known?.entry !== undefined) return { entry: known.entry, written: Promise.resolve() }
+    let pending = this.#cataloging.get(addr.objectId)
+    if (pending === undefined) {
+      const entry = { ns: this.#ns, key: addr.key }
+      pending = { entry, written: this.#catalog.record(addr.objectId, entry) }
+      this.#cataloging.set(addr.objectId, pending)
+    }
+    return pending
+  }
+
+  async #writeFile(addr: BlockAddress, data: Buffer, preload: boolean): Promise<void> {
+    const rel = relPath(addr)
+    const cataloged = this.#catalogEntry(addr)
+    // Catalog first: a block on disk whose key is unknown could not be pinned or freed by path.
+    await cataloged?.written.catch((err: unknown) => this.#log.warn({ err }, 'cache catalog write failed'))
     const encoded = encodeBlock(data)
     const tmp = join(this.#config.dir, 'tmp', randomBytes(8).toString('hex'))
     const dest = join(this.#config.dir, rel)
@@ -140,8 +367,10 @@ export class DiskBlockCache {
       await mkdir(join(dest, '..'), { recursive: true })
       await rename(tmp, dest)
     }
-    this.#touch(rel, encoded.length)
+    this.#index.add(addr.objectId, addr.index, encoded.length, Date.now(), preload, cataloged?.entry)
+    this.#cataloging.delete(addr.objectId)
     this.#evictIfNeeded()
+    this.#compactCatalogIfBloated()
   }
 
   #onWriteError(err: unknown): void {
@@ -149,10 +378,10 @@ export class DiskBlockCache {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOSPC' || code === 'EDQUOT') {
       // The disk is fuller than --cache-size assumed: shrink the bound to what fits.
-      const shrunk = Math.floor(this.#usedBytes * 0.9)
-      if (shrunk < this.#maxBytes) {
-        this.#log.warn({ usedBytes: this.#usedBytes, newMaxBytes: shrunk }, 'cache disk full; lowering the cache size bound')
-        this.#maxBytes = shrunk
+      const shrunk = Math.floor(this.#index.usedBytes * 0.9)
+      if (shrunk < this.#index.maxBytes) {
+        this.#log.warn({ usedBytes: this.#index.usedBytes, newMaxBytes: shrunk }, 'cache disk full; lowering the cache size bound')
+        this.#index.setMaxBytes(shrunk)
         this.#evictIfNeeded()
       }
       return
@@ -160,58 +389,83 @@ export class DiskBlockCache {
     if (this.#writeErrors <= 10) this.#log.warn({ err }, 'cache block write failed')
   }
 
-  #touch(rel: string, bytes: number): void {
-    const old = this.#index.get(rel)
-    if (old !== undefined) this.#index.delete(rel)
-    this.#index.set(rel, bytes)
-    this.#usedBytes += bytes - (old ?? 0)
+  /** A block read from disk: a hit for the policy; a block the index did not know yet (scan running) joins it. */
+  #onReadHit(addr: BlockAddress, fileBytes: number): void {
+    const b = this.#index.get(addr.objectId, addr.index)
+    if (b !== undefined) {
+      this.#index.touch(b)
+      // Blocks cached before the catalog existed learn their key when read.
+      if (b.object.entry === undefined && !this.#cataloging.has(addr.objectId)) {
+        const c = this.#catalogEntry(addr)
+        c?.written.then(() => { this.#index.attach(b.object, c.entry); this.#cataloging.delete(addr.objectId) }, () => {})
+      }
+      return
+    }
+    this.#index.add(addr.objectId, addr.index, fileBytes, Date.now())
   }
 
-  #forget(rel: string): void {
-    const old = this.#index.get(rel)
-    if (old === undefined) return
-    this.#index.delete(rel)
-    this.#usedBytes -= old
+  #forget(addr: BlockAddress): void {
+    const b = this.#index.get(addr.objectId, addr.index)
+    if (b !== undefined) this.#index.remove(b)
   }
 
   #evictIfNeeded(): void {
-    for (const [rel, bytes] of this.#index) {
-      if (this.#usedBytes <= this.#maxBytes) break
-      this.#index.delete(rel)
-      this.#usedBytes -= bytes
+    while (this.#index.usedBytes > this.#index.maxBytes) {
+      const b = this.#index.victim()
+      if (b === undefined) break // only pinned data is left
       this.#evicted++
-      unlink(join(this.#config.dir, rel)).catch(() => {})
+      unlink(join(this.#config.dir, relPath({ objectId: b.object.id, index: b.index }))).catch(() => {})
     }
+  }
+
+  /** Rewrites the catalog once most of its lines name objects that are gone. */
+  #compactCatalogIfBloated(): void {
+    if (!this.#indexReady || this.#catalog.appendedLines < 2 * this.#knownObjects() + CATALOG_COMPACT_SLACK_LINES) return
+    this.#catalog.compact(this.#liveCatalog()).catch((err: unknown) => this.#log.warn({ err }, 'cache catalog compaction failed'))
+  }
+
+  #knownObjects(): number {
+    let n = this.#cataloging.size
+    for (const obj of this.#index.objects()) if (obj.entry !== undefined) n++
+    return n
+  }
+
+  /** Catalog entries worth keeping: objects with blocks, and those whose first block is being written. */
+  * #liveCatalog(): Generator<[string, CatalogEntry]> {
+    for (const obj of this.#index.objects()) if (obj.entry !== undefined) yield [obj.id, obj.entry]
+    for (const [id, p] of this.#cataloging) yield [id, p.entry]
   }
 
   /** Rebuilds the index from the directory: oldest files first, so they are evicted first. */
   async #scan(): Promise<void> {
     const blocksDir = join(this.#config.dir, 'blocks')
-    const found: Array<{ rel: string; bytes: number; mtimeMs: number }> = []
+    const entries = await this.#catalog.readAll()
+    const found: ScannedBlock[] = []
     for (const sub of await readdir(blocksDir)) {
+      if (this.#stopping) return
       const names = await readdir(join(blocksDir, sub)).catch(() => [] as string[])
       for (let i = 0; i < names.length; i += 64) {
         await Promise.all(names.slice(i, i + 64).map(async name => {
-          const rel = join('blocks', sub, name)
-          const st = await stat(join(this.#config.dir, rel)).catch(() => undefined)
-          if (st?.isFile()) found.push({ rel, bytes: st.size, mtimeMs: st.mtimeMs })
+          const dot = name.lastIndexOf('.')
+          const index = Number(name.slice(dot + 1))
+          if (dot <= 0 || !Number.isInteger(index)) return
+          const st = await stat(join(blocksDir, sub, name)).catch(() => undefined)
+          if (st?.isFile()) found.push({ objectId: name.slice(0, dot), index, bytes: st.size, mtimeMs: st.mtimeMs })
         }))
       }
     }
     found.sort((a, b) => a.mtimeMs - b.mtimeMs)
-    // Blocks touched while scanning are the most recent: keep them at the end.
-    const rebuilt = new Map<string, number>()
-    let used = 0
-    for (const f of found) if (!this.#index.has(f.rel)) { rebuilt.set(f.rel, f.bytes); used += f.bytes }
-    for (const [rel, bytes] of this.#index) { rebuilt.set(rel, bytes); used += bytes }
-    this.#index = rebuilt
-    this.#usedBytes = used
+    this.#index.restore(found, entries)
     this.#indexReady = true
-    this.#log.info({ blocks: rebuilt.size, usedBytes: used }, 'cache index ready')
+    this.#log.info({ blocks: this.#index.blocks, usedBytes: this.#index.usedBytes, pinnedBytes: this.#index.pinnedBytes }, 'cache index ready')
     this.#evictIfNeeded()
+    await this.#catalog.compact(this.#liveCatalog())
   }
 }
 
-function relPath(addr: BlockAddress): string {
+/** Catalog lines beyond twice the live objects tolerated before rewriting it. */
+const CATALOG_COMPACT_SLACK_LINES = 100_000
+
+function relPath(addr: { objectId: string; index: number }): string {
   return join('blocks', addr.objectId.slice(0, 2), `${addr.objectId}.${addr.index}`)
 }

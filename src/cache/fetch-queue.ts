@@ -20,6 +20,8 @@ export interface FetchQueueConfig {
 
 export const PRIORITY_FOREGROUND = 1
 export const PRIORITY_PREFETCH = 0
+/** An operator's `load`: after foreground reads, before prefetch, and never dropped. */
+export const PRIORITY_LOAD = 0.5
 
 export class FetchQueue {
   readonly #queue: PQueue

@@ -1,12 +1,24 @@
-/** `s3cachefs stats MOUNTPOINT [--json]`: the daemon's figures, as a table or stable JSON. */
+/**
+ * `s3cachefs stats MOUNTPOINT [--json] [--watch]`: the daemon's figures, as a
+ * table or stable JSON. --watch redraws every second (a terminal is cleared
+ * first; otherwise tables follow one another, and --json prints one line each).
+ */
+import { STATS_WATCH_INTERVAL_MS } from '../config/defaults.js'
 import { formatBytes } from '../config/units.js'
 import type { StatsSnapshot } from '../daemon/stats-snapshot.js'
 import { controlRequest } from './control-client.js'
 
-export async function statsCommand(mountPoint: string, opts: { json?: boolean }): Promise<number> {
+export async function statsCommand(mountPoint: string, opts: { json?: boolean; watch?: boolean }): Promise<number> {
   const s = await controlRequest(mountPoint, 'GET', '/stats') as StatsSnapshot
-  process.stdout.write(opts.json === true ? JSON.stringify(s, null, 2) + '\n' : formatStats(s))
-  return 0
+  if (opts.watch !== true) {
+    process.stdout.write(opts.json === true ? JSON.stringify(s, null, 2) + '\n' : formatStats(s))
+    return 0
+  }
+  for (let snap = s; ; snap = await controlRequest(mountPoint, 'GET', '/stats') as StatsSnapshot) {
+    if (opts.json === true) process.stdout.write(JSON.stringify(snap) + '\n')
+    else process.stdout.write((process.stdout.isTTY === true ? '\x1b[H\x1b[2J' : '\n') + formatStats(snap))
+    await new Promise(r => setTimeout(r, STATS_WATCH_INTERVAL_MS))
+  }
 }
 
 export function formatStats(s: StatsSnapshot): string {
@@ -24,8 +36,34 @@ export function formatStats(s: StatsSnapshot): string {
     ['cache', `${formatBytes(s.cache.usedBytes)} of ${formatBytes(s.cache.maxBytes)} in ${s.cache.blocks} blocks (evicted ${s.cache.evictedBlocks}, corrupt ${s.cache.corruptBlocks})`],
     ['open files', String(s.openFiles)],
   ]
-  const errs = Object.entries(s.s3.errorsByCode)
-  if (errs.length > 0) rows.push(['errors', errs.map(([c, n]) => `${c}=${n}`).join(' ')])
+  rows.push(...opsRows(s))
   const w = Math.max(...rows.map(r => r[0].length))
   return rows.map(([a, b]) => `${a.padEnd(w)}  ${b}`).join('\n') + '\n'
+}
+
+/** Rows of the operator figures: eviction, pins, TTL, loads, errors by kind. */
+function opsRows(s: StatsSnapshot): Array<[string, string]> {
+  const c = s.cache
+  const rows: Array<[string, string]> = [
+    ['eviction', `${c.policy}; pinned ${formatBytes(c.pinnedBytes)} in ${c.pinnedBlocks} blocks` +
+      (s.pins.length > 0 ? ` (${s.pins.map(p => `${p.path} ${formatBytes(p.bytes)}`).join(', ')})` : '')],
+    ['dropped', `TTL ${c.ttlDroppedBlocks} blocks (${formatBytes(c.ttlDroppedBytes)}), freed ${c.freedBlocks} blocks (${formatBytes(c.freedBytes)})`],
+  ]
+  const l = s.loads
+  if (l.jobs.length > 0) {
+    rows.push(['loads', `${l.active} active, ${l.objectsLoading} objects loading, ${l.filesDone}/${l.files} files, ` +
+      `${formatBytes(l.bytesDone)}/${formatBytes(l.bytes)}${l.failedFiles > 0 ? `, ${l.failedFiles} failed` : ''}`])
+  }
+  const e = s.errors
+  const codes = (m: Readonly<Record<string, number>>) => Object.entries(m).map(([k, n]) => `${k}=${n}`).join(' ')
+  const parts = [
+    Object.keys(e.s3).length > 0 ? `S3 ${codes(e.s3)}` : '',
+    Object.keys(e.reads).length > 0 ? `reads ${codes(e.reads)}` : '',
+    e.cacheWrites > 0 ? `cache writes ${e.cacheWrites}` : '',
+    e.cacheCorrupt > 0 ? `corrupt blocks ${e.cacheCorrupt}` : '',
+    e.loadFiles > 0 ? `load files ${e.loadFiles}` : '',
+  ].filter(p => p !== '')
+  rows.push(['errors', parts.length > 0 ? parts.join('; ') : 'none'])
+  if (s.metricsUrl !== undefined) rows.push(['metrics', s.metricsUrl])
+  return rows
 }

@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process'
 import { resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { UNMOUNT_WAIT_MS } from '../config/defaults.js'
-import { MountPointError } from '../errors.js'
+import { MountPointError, UploadFailedError, messageOf } from '../errors.js'
+import { flushOrThrow } from './flush-command.js'
 import { mountedPaths } from '../daemon/preflight.js'
 import { isAlive, readDaemonRecord, removeDaemonRecord } from '../daemon/runtime-state.js'
 
@@ -24,6 +25,12 @@ export async function unmountCommand(mountPoint: string, opts: { force?: boolean
   if (type !== undefined && type !== 'fuse.s3cachefs') throw new MountPointError(`${mp} is not an s3cachefs mount (it is ${type})`)
 
   if (record !== undefined && isAlive(record.pid)) {
+    // Upload pending writes first, so a failing store is reported here instead of lost.
+    try {
+      await flushOrThrow(mp)
+    } catch (err) {
+      if (opts.force !== true) throw new UploadFailedError(`not unmounting ${mp}: ${messageOf(err)}; fix the store and retry, or use --force (staged data is kept and uploaded at the next mount)`)
+    }
     process.kill(record.pid, 'SIGTERM')
     if (!(await waitForExit(record.pid, UNMOUNT_WAIT_MS))) {
       if (opts.force !== true) throw new MountPointError(`the daemon of ${mp} (pid ${record.pid}) did not stop within ${UNMOUNT_WAIT_MS / 1000}s; retry with --force`)

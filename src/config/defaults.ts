@@ -55,6 +55,13 @@ export const FUSE_OP_TIMEOUT_MS = 60_000
 /** libuv threads for disk I/O: the daemon serves many concurrent readers from the disk cache. */
 export const UV_THREADPOOL_SIZE = 16
 
+/** Written files up to this size go into the block cache after upload: reading back costs no GET. */
+export const ADOPT_MAX_BYTES = 64 * MiB
+/** Default write mode: close returns once the data is in the bucket. */
+export const WRITE_MODE = 'sync'
+/** How long the daemon tries to upload pending writes when asked to stop; the rest stays staged. */
+export const SHUTDOWN_FLUSH_MS = 120_000
+
 export const FILE_MODE = 0o644
 export const DIR_MODE = 0o755
 
@@ -63,5 +70,34 @@ export const DEFAULT_LOG_LEVEL = 'warn'
 export const MOUNT_READY_TIMEOUT_MS = 60_000
 /** How long `unmount` waits for the daemon to exit after SIGTERM. */
 export const UNMOUNT_WAIT_MS = 30_000
+
+/** Eviction policy: survives epochs over datasets larger than the cache (see src/cache/eviction/s3-fifo-policy.ts). */
+export const DEFAULT_EVICTION = 'scan-resistant'
+/** How long cached data is kept after it was fetched: forever unless an operator says otherwise. */
+export const CACHE_TTL = 'never'
+/** Expired blocks are swept this often (ms) while any TTL applies; reads drop expired blocks at once anyway. */
+export const TTL_SWEEP_INTERVAL_MS = 10_000
+/** Periodic re-listing of cached directories: off; the metadata TTL already bounds staleness. */
+export const METADATA_SYNC_INTERVAL = 'never'
+/** Directories re-listed at once by `refresh` and the sync: a few LIST pages in flight, not a storm. */
+export const REFRESH_CONCURRENCY = 8
+/** Files one `load` fetches at once; the FetchQueue bounds requests and memory in any case. */
+export const LOAD_CONCURRENCY = 16
+/** Parts of one large file a `load` holds in memory at once (4 × 8 MiB), so a 10 GB shard needs 32 MiB. */
+export const LOAD_WINDOW_PARTS = 4
+/** Directories a `load` lists at once while measuring what it will fetch. */
+export const LOAD_LIST_CONCURRENCY = 8
+/** Finished load jobs remembered for `stats` and `load --wait`. */
+export const LOAD_JOBS_KEPT = 20
+/** How often `load --wait` redraws its progress line on a terminal (ms). */
+export const LOAD_PROGRESS_TTY_MS = 250
+/** How often `load --wait` prints a progress line when not on a terminal (ms): a log, not a flood. */
+export const LOAD_PROGRESS_LOG_MS = 5000
+/** How often `stats --watch` redraws (ms). */
+export const STATS_WATCH_INTERVAL_MS = 1000
+/** The Prometheus endpoint listens on loopback only: metrics are for a local agent, not the network. */
+export const METRICS_HOST = '127.0.0.1'
+/** S3 latency histogram buckets (seconds): from a LAN hit (5 ms) to the request deadline (20 s). */
+export const S3_LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20]
 
 export { GiB, KiB, MiB }

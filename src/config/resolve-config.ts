@@ -13,7 +13,9 @@ import { ConfigError } from '../errors.js'
 import type { FilesystemConfig } from '../fuse/filesystem-core.js'
 import type { FuseMountConfig } from '../fuse/fuse-adapter.js'
 import type { MetadataConfig } from '../metadata/metadata-store.js'
+import { parseEvictionPolicy } from '../cache/eviction/eviction-policy.js'
 import type { SdkClientConfig } from '../s3/sdk-object-client.js'
+import type { WriteBackConfig, WriteMode } from '../write/write-back.js'
 import * as D from './defaults.js'
 import { parseS3Url, type S3Location } from './s3-url.js'
 import { parseBytes, parseDurationMs } from './units.js'
@@ -35,6 +37,27 @@ export interface MountOptions {
   logFile?: string
   allowOther?: boolean
   debugFuse?: boolean
+  writeMode?: string
+  cacheTtl?: string
+  metadataSyncInterval?: string
+  metricsPort?: string
+  eviction?: string
+}
+
+/** Operator commands (load, refresh, the metadata sync). */
+export interface OpsConfig {
+  /** Re-list cached directories this often; Infinity never. */
+  readonly metadataSyncIntervalMs: number
+  readonly refreshConcurrency: number
+  readonly loadConcurrency: number
+  readonly loadListConcurrency: number
+  readonly loadJobsKept: number
+}
+
+export interface MetricsConfig {
+  /** Port of the Prometheus endpoint (0: any free port); undefined when off. */
+  readonly port: number | undefined
+  readonly host: string
 }
 
 export interface MountConfig {
@@ -51,6 +74,9 @@ export interface MountConfig {
   readonly queue: FetchQueueConfig
   readonly fs: FilesystemConfig
   readonly fuse: FuseMountConfig
+  readonly write: WriteBackConfig
+  readonly ops: OpsConfig
+  readonly metrics: MetricsConfig
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -63,12 +89,19 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
   if (cacheBytes < 16 * D.MiB) throw new ConfigError(`--cache-size: must be at least 16MiB (got ${o.cacheSize})`)
   const ttlMs = parseDurationMs(o.metadataTtl ?? D.METADATA_TTL, '--metadata-ttl')
   const negativeTtlMs = parseDurationMs(o.negativeTtl ?? D.NEGATIVE_TTL, '--negative-ttl')
+  const cacheTtlMs = parseDurationMs(o.cacheTtl ?? D.CACHE_TTL, '--cache-ttl')
+  if (!(cacheTtlMs > 0)) throw new ConfigError(`--cache-ttl: must be positive, or never (got '${o.cacheTtl}')`)
+  const syncText = o.metadataSyncInterval === 'off' ? 'never' : o.metadataSyncInterval ?? D.METADATA_SYNC_INTERVAL
+  const syncMs = parseDurationMs(syncText, '--metadata-sync-interval')
+  if (syncMs < 1000) throw new ConfigError(`--metadata-sync-interval: must be at least 1s, or never (got '${o.metadataSyncInterval}')`)
   const concurrency = parseInteger(o.maxConcurrency ?? String(D.MAX_CONCURRENCY), '--max-concurrency', 1, 1024)
   const logLevel = o.logLevel ?? D.DEFAULT_LOG_LEVEL
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`--log-level: must be one of ${[...LOG_LEVELS].join(', ')}`)
   if (o.endpointUrl !== undefined && !/^https?:\/\/[^/]+/.test(o.endpointUrl)) {
     throw new ConfigError(`--endpoint-url: '${o.endpointUrl}' is not an http(s) URL`)
   }
+  const writeMode = o.writeMode ?? D.WRITE_MODE
+  if (writeMode !== 'sync' && writeMode !== 'async') throw new ConfigError(`--write-mode: must be sync or async (got '${writeMode}')`)
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
 
@@ -94,7 +127,19 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     metadata: {
       ttlMs, negativeTtlMs, maxEntries: D.MAX_METADATA_ENTRIES, maxListedChildren: D.MAX_LISTED_CHILDREN,
     },
-    disk: { dir: cacheDir, maxBytes: cacheBytes, maxPendingWrites: D.MAX_PENDING_BLOCK_WRITES },
+    disk: {
+      dir: cacheDir, maxBytes: cacheBytes, maxPendingWrites: D.MAX_PENDING_BLOCK_WRITES,
+      eviction: parseEvictionPolicy(o.eviction ?? D.DEFAULT_EVICTION, '--eviction'), defaultTtlMs: cacheTtlMs,
+      ttlSweepIntervalMs: D.TTL_SWEEP_INTERVAL_MS, namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
+    },
+    ops: {
+      metadataSyncIntervalMs: syncMs, refreshConcurrency: D.REFRESH_CONCURRENCY, loadConcurrency: D.LOAD_CONCURRENCY,
+      loadListConcurrency: D.LOAD_LIST_CONCURRENCY, loadJobsKept: D.LOAD_JOBS_KEPT,
+    },
+    metrics: {
+      port: o.metricsPort === undefined ? undefined : parseInteger(o.metricsPort, '--metrics-port', 0, 65535),
+      host: D.METRICS_HOST,
+    },
     reader: {
       blockSize: D.BLOCK_SIZE_BYTES, partSize: D.PART_SIZE_BYTES, wholeObjectMaxBytes: D.WHOLE_OBJECT_MAX_BYTES,
       memoryCacheBytes: D.MEMORY_CACHE_BYTES, namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
@@ -103,12 +148,15 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     fs: {
       uid, gid, fileMode: D.FILE_MODE, dirMode: D.DIR_MODE, readOnly: o.readOnly === true,
       readAhead: { initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES, maxWindowBytes: D.READ_AHEAD_MAX_BYTES },
+      adoptMaxBytes: D.ADOPT_MAX_BYTES,
     },
+    write: { mode: writeMode as WriteMode },
     fuse: {
       mountPoint: mp,
       fsName: `s3cachefs#${source.bucket}`,
       allowOther: o.allowOther === true,
-      kernelTtlSeconds: Math.min(D.MAX_KERNEL_TTL_SECONDS, ttlMs / 1000),
+      // The kernel must not trust attributes longer than the sync that would correct them.
+      kernelTtlSeconds: Math.min(D.MAX_KERNEL_TTL_SECONDS, ttlMs / 1000, syncMs / 1000),
       opTimeoutMs: D.FUSE_OP_TIMEOUT_MS,
       debug: o.debugFuse === true,
     },

@@ -6,6 +6,7 @@
 import { chmod, rm } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
+import type { FlushReport } from '../write/write-back.js'
 import type { StatsSnapshot } from './stats-snapshot.js'
 
 export type Route = (req: IncomingMessage) => Promise<unknown>
@@ -24,6 +25,14 @@ export class ControlServer {
 
   static statsRoute(snapshot: () => StatsSnapshot): [string, Route] {
     return ['GET /stats', async () => snapshot()]
+  }
+
+  /** POST /flush {"path": "/sub"}: uploads pending writes at or below the path and reports them. */
+  static flushRoute(flush: (path: string) => Promise<FlushReport>): [string, Route] {
+    return ['POST /flush', async req => {
+      const body = await readJson(req) as { path?: unknown }
+      return flush(typeof body.path === 'string' && body.path !== '' ? body.path : '/')
+    }]
   }
 
   async start(): Promise<void> {
@@ -60,4 +69,19 @@ export class ControlServer {
       },
     )
   }
+}
+
+const MAX_BODY_BYTES = 1024 * 1024 // control requests are tiny; refuse anything larger
+
+/** The request body as JSON ({} when empty). */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY_BYTES) throw new Error('control request too large')
+    chunks.push(chunk as Buffer)
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim()
+  return text === '' ? {} : JSON.parse(text) as unknown
 }

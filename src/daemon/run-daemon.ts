@@ -11,11 +11,17 @@ import type { MountConfig } from '../config/resolve-config.js'
 import { FilesystemCore } from '../fuse/filesystem-core.js'
 import { type FuseMount, mountFuse } from '../fuse/fuse-adapter.js'
 import { MetadataStore } from '../metadata/metadata-store.js'
+import { StagingStore } from '../write/staging-store.js'
+import { WriteBack } from '../write/write-back.js'
+import { SHUTDOWN_FLUSH_MS } from '../config/defaults.js'
 import { buildObjectClient } from './build-object-client.js'
+import { buildOps } from './build-ops.js'
+import { observeLatency } from '../metrics/latency-observer.js'
+import { PrometheusExporter } from '../metrics/prometheus-exporter.js'
 import { checkCacheDir, checkMountPoint, lockCacheDir } from './preflight.js'
 import { ControlServer } from './control-server.js'
 import { controlSocketPath, ensureRuntimeDir, removeDaemonRecord, writeDaemonRecord } from './runtime-state.js'
-import { takeSnapshot } from './stats-snapshot.js'
+import { type StatsSnapshot, takeSnapshot } from './stats-snapshot.js'
 
 export interface RunningDaemon {
   /** Resolves with the exit code once the daemon has stopped. */
@@ -28,19 +34,35 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
   const unlock = await lockCacheDir(config.disk.dir)
   let mount: FuseMount | undefined
   let control: ControlServer | undefined
+  let stopOps: (() => Promise<void>) | undefined
   try {
-    const { client, metrics } = buildObjectClient(config)
+    const { client: storeClient, metrics } = buildObjectClient(config)
+    const exporter = config.metrics.port === undefined ? undefined : new PrometheusExporter((): StatsSnapshot => snapshot())
+    // With --metrics-port every S3 request also feeds the latency histogram.
+    const client = exporter === undefined ? storeClient : observeLatency(storeClient, exporter.observe)
     await client.checkBucket()
     const disk = await DiskBlockCache.open(config.disk, log.child({ component: 'disk-cache' }))
     const queue = new FetchQueue(config.queue)
     const reader = new BlockReader(config.reader, client, disk, queue, log.child({ component: 'block-reader' }))
     const metadata = new MetadataStore(config.metadata, client, Date.now, log.child({ component: 'metadata' }))
-    const core = new FilesystemCore(config.fs, metadata, reader, log.child({ component: 'fs' }))
+    const staging = new StagingStore(config.disk.dir)
+    await staging.init()
+    const writes = new WriteBack(config.write, staging, client, queue, log.child({ component: 'write-back' }))
+    const core = new FilesystemCore(config.fs, metadata, reader, writes, client, log.child({ component: 'fs' }))
+    const recovered = await writes.recover(key => '/' + key)
+    if (recovered > 0) log.warn({ files: recovered }, 'uploading files staged by an earlier daemon')
+    const ops = buildOps(config, { metadata, reader, disk, exporter, log })
     const startedMs = Date.now()
-    const snapshot = () => takeSnapshot({ metrics, disk, reader, queue, core }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
+    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
     await ensureRuntimeDir()
-    control = new ControlServer(controlSocketPath(config.mountPoint), new Map([ControlServer.statsRoute(snapshot)]), log.child({ component: 'control' }))
+    control = new ControlServer(controlSocketPath(config.mountPoint), new Map([
+      ControlServer.statsRoute(snapshot),
+      ControlServer.flushRoute(path => writes.flush(path)),
+      ...ops.routes,
+    ]), log.child({ component: 'control' }))
     await control.start()
+    stopOps = () => ops.stop()
+    await ops.start()
     mount = await mountFuse(config.fuse, core, log.child({ component: 'fuse' }))
     await writeDaemonRecord({
       pid: process.pid, mountPoint: config.mountPoint, source: config.sourceUrl,
@@ -48,18 +70,30 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     })
     log.info({ source: config.sourceUrl, mountPoint: config.mountPoint, cacheDir: config.disk.dir }, 'mounted')
     return { stopped: waitForShutdown(log, async () => {
+      await flushBounded(writes, log)
       await (mount as FuseMount).unmount()
+      await flushBounded(writes, log)
       await (control as ControlServer).stop()
-      await disk.drain()
+      await ops.stop()
+      await disk.close()
       await removeDaemonRecord(config.mountPoint)
       await unlock()
     }) }
   } catch (err) {
     await mount?.unmount().catch(() => {})
     await control?.stop().catch(() => {})
+    await stopOps?.().catch(() => {})
     await unlock()
     throw err
   }
+}
+
+/** Uploads what is pending, for at most SHUTDOWN_FLUSH_MS; what fails stays staged for the next mount. */
+async function flushBounded(writes: WriteBack, log: Logger): Promise<void> {
+  const timer = new Promise<'timeout'>(resolve => setTimeout(() => resolve('timeout'), SHUTDOWN_FLUSH_MS).unref())
+  const result = await Promise.race([writes.flush('/'), timer])
+  if (result === 'timeout') log.error('pending uploads did not finish before shutdown; they stay staged and upload at the next mount')
+  else if (result.failed.length > 0) log.error({ failed: result.failed }, 'some uploads failed; they stay staged and upload at the next mount')
 }
 
 /** Resolves with the exit code after a signal (0) or a crash (1), once `cleanup` ran. */

@@ -7,6 +7,8 @@ import type { DiskBlockCache } from '../cache/disk-block-cache.js'
 import type { FetchQueue } from '../cache/fetch-queue.js'
 import type { FilesystemCore } from '../fuse/filesystem-core.js'
 import type { RequestMetrics, RequestMetricsSnapshot } from '../s3/request-metrics.js'
+import type { WriteBack } from '../write/write-back.js'
+import type { LoadJobStatus, LoadJobs, LoadTotals } from '../ops/load-jobs.js'
 
 export interface StatsSources {
   readonly metrics: RequestMetrics
@@ -14,6 +16,18 @@ export interface StatsSources {
   readonly reader: BlockReader
   readonly queue: FetchQueue
   readonly core: FilesystemCore
+  readonly writes: WriteBack
+  /** Operator commands (issue 5); absent in setups without them. */
+  readonly loads?: LoadJobs
+  readonly pins?: () => PinSummary[]
+  readonly metricsUrl?: () => string | undefined
+}
+
+export interface PinSummary {
+  readonly path: string
+  /** Bytes of the objects under the path when pinned (what the pin may hold). */
+  readonly bytes: number
+  readonly files: number
 }
 
 export interface StatsSnapshot {
@@ -40,7 +54,25 @@ export interface StatsSnapshot {
   readonly queue: { readonly running: number; readonly waiting: number }
   readonly cache: ReturnType<DiskBlockCache['stats']>
   readonly openFiles: number
+  /** Written files waiting for upload, uploads done, bytes uploaded, failed attempts. */
+  readonly writes: ReturnType<WriteBack['stats']>
+  /** `s3cachefs load` jobs: totals over the jobs remembered, and the jobs. */
+  readonly loads: LoadTotals & { readonly jobs: readonly LoadJobStatus[] }
+  /** Pinned paths of this mount. */
+  readonly pins: readonly PinSummary[]
+  /** Failures by kind: S3 requests and reads by error code, cache and load failures. */
+  readonly errors: {
+    readonly s3: Readonly<Record<string, number>>
+    readonly reads: Readonly<Record<string, number>>
+    readonly cacheWrites: number
+    readonly cacheCorrupt: number
+    readonly loadFiles: number
+  }
+  /** The Prometheus endpoint, when mounted with --metrics-port. */
+  readonly metricsUrl?: string
 }
+
+const NO_LOADS: LoadTotals = { active: 0, objectsLoading: 0, files: 0, filesDone: 0, bytes: 0, bytesDone: 0, failedFiles: 0 }
 
 export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source: string; startedMs: number }): StatsSnapshot {
   const r = s.reader.stats()
@@ -62,5 +94,22 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     queue: { running: s.queue.pending, waiting: s.queue.queued },
     cache: s.disk.stats(),
     openFiles: s.core.openHandles,
+    writes: s.writes.stats(),
+    ...opsFigures(s, r),
+  }
+}
+
+function opsFigures(s: StatsSources, r: ReturnType<BlockReader['stats']>): Pick<StatsSnapshot, 'loads' | 'pins' | 'errors' | 'metricsUrl'> {
+  const loads = s.loads?.totals() ?? NO_LOADS
+  const cache = s.disk.stats()
+  const metricsUrl = s.metricsUrl?.()
+  return {
+    loads: { ...loads, jobs: s.loads?.list() ?? [] },
+    pins: s.pins?.() ?? [],
+    errors: {
+      s3: s.metrics.snapshot().errorsByCode, reads: r.readErrorsByCode,
+      cacheWrites: cache.writeErrors, cacheCorrupt: cache.corruptBlocks, loadFiles: loads.failedFiles,
+    },
+    ...(metricsUrl !== undefined ? { metricsUrl } : {}),
   }
 }

@@ -4,8 +4,8 @@
  */
 import { constants } from 'node:os'
 import {
-  AccessDeniedError, BadHandleError, CacheFullError, InvalidNameError, IsADirectoryError, NotADirectoryError,
-  NotFoundError, NotSupportedError, PreconditionFailedError, ReadOnlyError, RequestTimeoutError,
+  AccessDeniedError, AlreadyExistsError, DirectoryNotEmptyError, BadHandleError, CacheFullError, InvalidNameError, IsADirectoryError, NotADirectoryError,
+  HardLinkError, NotFoundError, NotSupportedError, PreconditionFailedError, ReadOnlyError, RequestTimeoutError,
 } from '../errors.js'
 
 const E = constants.errno
@@ -24,6 +24,9 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, number]> = [
   [NotSupportedError, E.ENOTSUP],
   [BadHandleError, E.EBADF],
   [InvalidNameError, E.ENAMETOOLONG],
+  [AlreadyExistsError, E.EEXIST],
+  [DirectoryNotEmptyError, E.ENOTEMPTY],
+  [HardLinkError, E.EPERM],
 ]
 
 /** The negative errno FUSE should answer for `err`. */

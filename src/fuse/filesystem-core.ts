@@ -2,19 +2,28 @@
  * The filesystem's semantics, as plain TypeScript that tests can drive without a mount.
  *
  * Paths map to S3 keys through the MetadataStore; file contents come from the
- * BlockReader. An open file handle pins the object version (ETag) seen at open, so
- * a reader never mixes bytes of two versions: if the object changes while open,
- * reads fail with PreconditionFailedError (ESTALE) and the path's metadata is
- * dropped so the next open sees the new version. The FUSE adapter only converts
- * arguments and errors; everything else lives here.
+ * BlockReader, or from the WriteBack's staged file when the path has unuploaded
+ * writes (read-your-writes). A read handle pins the object version (ETag) seen at
+ * open, so a reader never mixes bytes of two versions: if the object changes while
+ * open, reads fail with PreconditionFailedError (ESTALE) and the path's metadata is
+ * dropped so the next open sees the new version. Namespace changes (mkdir, rmdir,
+ * unlink, rename) live in NamespaceOps. The FUSE adapter only converts arguments
+ * and errors.
  */
 import { constants as fsConstants } from 'node:fs'
 import type { Logger } from 'pino'
 import type { BlockReader, ObjectVersion } from '../cache/block-reader.js'
 import { ReadAhead, type ReadAheadConfig } from '../cache/read-ahead.js'
-import { BadHandleError, IsADirectoryError, NotADirectoryError, NotFoundError, PreconditionFailedError, ReadOnlyError } from '../errors.js'
+import {
+  BadHandleError, HardLinkError, IsADirectoryError, NotSupportedError, NotADirectoryError, NotFoundError, PreconditionFailedError, ReadOnlyError,
+} from '../errors.js'
 import type { Entry } from '../metadata/entry.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
+import { parentOf, pathToKey } from '../metadata/paths.js'
+import type { DirtyFile } from '../write/dirty-file.js'
+import type { WriteBack } from '../write/write-back.js'
+import { NamespaceOps } from './namespace-ops.js'
+import type { ObjectClient } from '../s3/object-client.js'
 
 export interface FilesystemConfig {
   readonly uid: number
@@ -23,6 +32,8 @@ export interface FilesystemConfig {
   readonly dirMode: number
   readonly readOnly: boolean
   readonly readAhead: ReadAheadConfig
+  /** Files up to this size are put in the block cache after upload, so reading them back costs no GET. */
+  readonly adoptMaxBytes: number
 }
 
 export interface FileStat {
@@ -48,7 +59,10 @@ export interface FsStats {
 
 interface FileHandle {
   readonly path: string
-  readonly version: ObjectVersion
+  /** Set for a clean read: the object version opened. */
+  readonly version?: ObjectVersion
+  /** Set when the path has staged writes (and for every write handle). */
+  readonly dirty?: DirtyFile
   readonly readAhead: ReadAhead
 }
 
@@ -57,31 +71,49 @@ const S_IFDIR = 0o040000
 const STATFS_BLOCK = 4096
 /** An object store has no meaningful capacity: report a large, stable number, as peers do. */
 const STATFS_BLOCKS = 2 ** 40 / STATFS_BLOCK * 1024
-const WRITE_FLAGS = fsConstants.O_WRONLY | fsConstants.O_RDWR | fsConstants.O_TRUNC | fsConstants.O_APPEND | fsConstants.O_CREAT
+
+/** Linux's O_ACCMODE (Node's fs.constants does not export it). */
+const O_ACCMODE = 3
+
+export function wantsWrite(flags: number): boolean {
+  return (flags & O_ACCMODE) !== fsConstants.O_RDONLY || (flags & fsConstants.O_TRUNC) !== 0
+}
 
 export class FilesystemCore {
   readonly #config: FilesystemConfig
   readonly #metadata: MetadataStore
   readonly #reader: BlockReader
+  readonly #writes: WriteBack
   readonly #log: Logger
+  readonly #namespace: NamespaceOps
   readonly #handles = new Map<number, FileHandle>()
   #nextHandle = 1
 
-  constructor(config: FilesystemConfig, metadata: MetadataStore, reader: BlockReader, log: Logger) {
+  constructor(config: FilesystemConfig, metadata: MetadataStore, reader: BlockReader, writes: WriteBack, client: ObjectClient, log: Logger) {
     this.#config = config
     this.#metadata = metadata
     this.#reader = reader
+    this.#writes = writes
     this.#log = log
+    this.#namespace = new NamespaceOps(metadata, writes, client, log)
+    writes.onUploaded = (file, etag, size) => this.#uploaded(file, etag, size)
   }
 
   async getattr(path: string): Promise<FileStat> {
+    const dirty = this.#writes.get(path)
+    if (dirty !== undefined) return this.#fileStat(dirty.size, dirty.mtimeMs)
     return this.#statOf(await this.#metadata.lookup(path))
   }
 
   /** The names in a directory, without `.` and `..` (the adapter adds them). */
   async readdir(path: string): Promise<string[]> {
     const listing = await this.#metadata.readdir(path)
-    return [...listing.children.keys()]
+    const names = [...listing.children.keys()]
+    for (const f of this.#writes.childrenOf(path)) {
+      const name = f.path.slice(f.path.lastIndexOf('/') + 1)
+      if (!listing.children.has(name)) names.push(name)
+    }
+    return names
   }
 
   async opendir(path: string): Promise<void> {
@@ -90,22 +122,40 @@ export class FilesystemCore {
   }
 
   async open(path: string, flags: number): Promise<number> {
-    if ((flags & WRITE_FLAGS) !== 0) throw new ReadOnlyError(`${path}: this mount does not support writing yet`)
+    const writing = wantsWrite(flags)
+    if (writing) this.#checkWritable(path)
+    const staged = this.#writes.get(path)
+    if (staged !== undefined) {
+      if ((flags & fsConstants.O_TRUNC) !== 0) await staged.truncate(0)
+      return this.#addHandle({ path, dirty: staged })
+    }
     const entry = await this.#metadata.lookup(path)
     if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
-    const fh = this.#nextHandle++
-    this.#handles.set(fh, {
-      path,
-      version: { key: entry.key, etag: entry.etag, size: entry.size },
-      readAhead: new ReadAhead(this.#config.readAhead),
-    })
-    return fh
+    const version = { key: entry.key, etag: entry.etag, size: entry.size }
+    if (!writing) return this.#addHandle({ path, version })
+    const truncate = (flags & fsConstants.O_TRUNC) !== 0
+    const dirty = await this.#writes.create(path, entry.key, truncate ? undefined : f => this.#copyIn(version, f, version.size))
+    return this.#addHandle({ path, dirty })
+  }
+
+  async create(path: string): Promise<number> {
+    this.#checkWritable(path)
+    const parent = await this.#metadata.lookup(parentOf(path))
+    if (parent.kind !== 'dir') throw new NotADirectoryError(`${parentOf(path)} is not a directory`)
+    const existing = this.#writes.get(path)
+    if (existing !== undefined) {
+      await existing.truncate(0)
+      return this.#addHandle({ path, dirty: existing })
+    }
+    const dirty = await this.#writes.create(path, pathToKey(path))
+    this.#metadata.invalidate(path)
+    return this.#addHandle({ path, dirty })
   }
 
   async read(fh: number, offset: number, length: number): Promise<Buffer> {
-    const handle = this.#handles.get(fh)
-    if (handle === undefined) throw new BadHandleError(`file handle ${fh} is not open`)
-    const { version } = handle
+    const handle = this.#handle(fh)
+    if (handle.dirty !== undefined) return handle.dirty.read(offset, length)
+    const version = handle.version as ObjectVersion
     const ahead = handle.readAhead.onRead(offset, length, version.size)
     try {
       const data = await this.#reader.read(version, offset, length)
@@ -121,17 +171,98 @@ export class FilesystemCore {
     }
   }
 
-  release(fh: number): void {
-    this.#handles.delete(fh)
+  async write(fh: number, data: Buffer, offset: number): Promise<number> {
+    const dirty = this.#handle(fh).dirty
+    if (dirty === undefined) throw new BadHandleError(`file handle ${fh} is not open for writing`)
+    return dirty.write(data, offset)
   }
 
-  /** Every modifying operation: the write path does not exist yet. */
-  async refuseWrite(path: string): Promise<never> {
-    throw new ReadOnlyError(`${path}: this mount does not support writing yet`)
+  /** close(2) of one descriptor: written data is uploaded (sync) or scheduled (async). */
+  async flush(fh: number): Promise<void> {
+    const dirty = this.#handle(fh).dirty
+    if (dirty !== undefined) await this.#writes.closed(dirty)
+  }
+
+  /** fsync(2): the bytes are in the bucket when this returns, in either write mode. */
+  async fsync(fh: number): Promise<void> {
+    const dirty = this.#handle(fh).dirty
+    if (dirty !== undefined) await this.#writes.upload(dirty)
+  }
+
+  async release(fh: number): Promise<void> {
+    const handle = this.#handles.get(fh)
+    this.#handles.delete(fh)
+    if (handle?.dirty !== undefined) await this.#writes.released(handle.dirty)
+  }
+
+  async truncate(path: string, size: number): Promise<void> {
+    this.#checkWritable(path)
+    let dirty = this.#writes.get(path)
+    if (dirty === undefined) {
+      const entry = await this.#metadata.lookup(path)
+      if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
+      const version = { key: entry.key, etag: entry.etag, size: entry.size }
+      dirty = await this.#writes.create(path, entry.key, f => this.#copyIn(version, f, Math.min(size, version.size)))
+    }
+    await dirty.truncate(size)
+    // The kernel sends truncate(path, 0) just before open(O_TRUNC): give that open a moment to
+    // attach, so the object is replaced once, by the closed file, never by an empty interim one.
+    if (dirty.openHandles === 0) this.#writes.closeSoon(dirty)
+  }
+
+  async ftruncate(fh: number, size: number): Promise<void> {
+    const dirty = this.#handle(fh).dirty
+    if (dirty === undefined) throw new BadHandleError(`file handle ${fh} is not open for writing`)
+    await dirty.truncate(size)
+  }
+
+  /** Times are kept for staged files; S3 cannot change an object's mtime without rewriting it. */
+  async utimens(path: string, mtimeMs: number): Promise<void> {
+    this.#checkWritable(path)
+    const dirty = this.#writes.get(path)
+    if (dirty !== undefined) return dirty.touch(mtimeMs)
+    await this.#metadata.lookup(path)
+  }
+
+  /** Modes and owners are not stored in S3: accepted and ignored, so cp -p, rsync -a and tar x work. */
+  async chmodOrChown(path: string): Promise<void> {
+    this.#checkWritable(path)
+    if (this.#writes.get(path) === undefined) await this.#metadata.lookup(path)
+  }
+
+  async mkdir(path: string): Promise<void> {
+    this.#checkWritable(path)
+    return this.#namespace.mkdir(path)
+  }
+
+  async rmdir(path: string): Promise<void> {
+    this.#checkWritable(path)
+    return this.#namespace.rmdir(path)
+  }
+
+  async unlink(path: string): Promise<void> {
+    this.#checkWritable(path)
+    return this.#namespace.unlink(path)
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    this.#checkWritable(from)
+    return this.#namespace.rename(from, to)
+  }
+
+  /** Hard links cannot exist in S3. */
+  async refuseLink(path: string): Promise<never> {
+    throw new HardLinkError(`${path}: hard links are not supported`)
+  }
+
+  /** Symbolic links and special files cannot be stored as S3 objects. */
+  async refuseSymlink(path: string): Promise<never> {
+    this.#checkWritable(path)
+    throw new NotSupportedError(`${path}: symbolic links and special files are not supported`)
   }
 
   async access(path: string, mode: number): Promise<void> {
-    await this.#metadata.lookup(path)
+    if (this.#writes.get(path) === undefined) await this.#metadata.lookup(path)
     if ((mode & fsConstants.W_OK) !== 0 && this.#config.readOnly) throw new ReadOnlyError(`${path}: read-only mount`)
   }
 
@@ -146,10 +277,46 @@ export class FilesystemCore {
     return this.#handles.size
   }
 
+  #checkWritable(path: string): void {
+    if (this.#config.readOnly) throw new ReadOnlyError(`${path}: read-only mount`)
+  }
+
+  #addHandle(h: { path: string; version?: ObjectVersion; dirty?: DirtyFile }): number {
+    const fh = this.#nextHandle++
+    if (h.dirty !== undefined) h.dirty.openHandles++
+    this.#handles.set(fh, { ...h, readAhead: new ReadAhead(this.#config.readAhead) })
+    return fh
+  }
+
+  #handle(fh: number): FileHandle {
+    const handle = this.#handles.get(fh)
+    if (handle === undefined) throw new BadHandleError(`file handle ${fh} is not open`)
+    return handle
+  }
+
+  /** Copies the first `size` bytes of an object into a new staged file, part by part. */
+  async #copyIn(version: ObjectVersion, file: DirtyFile, size: number): Promise<void> {
+    const step = 8 * 1024 * 1024
+    for (let pos = 0; pos < size; pos += step) {
+      await file.fill(await this.#reader.read(version, pos, Math.min(step, size - pos)), pos)
+    }
+  }
+
+  async #uploaded(file: DirtyFile, etag: string, size: number): Promise<void> {
+    const version = { key: file.key, etag, size }
+    this.#metadata.noteFile(file.path, { ...version, mtimeMs: file.mtimeMs })
+    if (size <= this.#config.adoptMaxBytes) {
+      await this.#reader.adopt(version, (pos, len) => file.read(pos, len)).catch((err: unknown) =>
+        this.#log.warn({ err, path: file.path }, 'could not cache an uploaded file'))
+    }
+  }
+
+  #fileStat(size: number, mtimeMs: number): FileStat {
+    return { uid: this.#config.uid, gid: this.#config.gid, mtimeMs, mode: S_IFREG | this.#config.fileMode, size, nlink: 1 }
+  }
+
   #statOf(entry: Entry): FileStat {
-    const base = { uid: this.#config.uid, gid: this.#config.gid, mtimeMs: entry.mtimeMs }
-    return entry.kind === 'dir'
-      ? { ...base, mode: S_IFDIR | this.#config.dirMode, size: 4096, nlink: 2 }
-      : { ...base, mode: S_IFREG | this.#config.fileMode, size: entry.size, nlink: 1 }
+    if (entry.kind === 'file') return this.#fileStat(entry.size, entry.mtimeMs)
+    return { uid: this.#config.uid, gid: this.#config.gid, mtimeMs: entry.mtimeMs, mode: S_IFDIR | this.#config.dirMode, size: 4096, nlink: 2 }
   }
 }

@@ -22,6 +22,7 @@ export interface FuseMountConfig {
 
 /** Runs `work` and answers `done` once: with its value, or with the errno of its error. */
 function answer<T>(log: Logger, op: string, path: string, work: () => Promise<T> | T, done: (errno: number, value?: T) => void): void {
+  if (op !== 'getattr' && op !== 'read' && op !== 'write') log.trace({ op, path }, 'request')
   Promise.resolve().then(work).then(
     value => done(0, value),
     (err: unknown) => {
@@ -46,33 +47,34 @@ export function buildOperations(core: FilesystemCore, log: Logger): FuseOperatio
     opendir: (path, _flags, cb) => answer(log, 'opendir', path, async () => { await core.opendir(path); return 0 }, cb),
     releasedir: (_path, _fd, cb) => cb(0),
     open: (path, flags, cb) => answer(log, 'open', path, () => core.open(path, flags), cb),
-    release: (_path, fd, cb) => { core.release(fd); cb(0) },
+    release: (path, fd, cb) => answer(log, 'release', path, () => core.release(fd), cb),
     read: (path, fd, buf, len, pos, cb) => answer(log, 'read', path, () => core.read(fd, pos, len),
       (errno, data) => cb(errno !== 0 || data === undefined ? errno : data.copy(buf, 0, 0, Math.min(len, data.length)))),
     statfs: (path, cb) => answer(log, 'statfs', path, () => ({ ...core.statfs(), fsid: 0, flag: 0 }), cb),
     access: (path, mode, cb) => answer(log, 'access', path, () => core.access(path, mode), cb),
-    ...refusedWrites(core, log),
+    ...writeOperations(core, log),
   }
 }
 
-/** Every modifying operation answers EROFS until the write path exists (docs/SEMANTICS.md). */
-function refusedWrites(core: FilesystemCore, log: Logger): FuseOperations {
-  const refuse = (op: string, path: string, cb: (errno: number) => void) => answer(log, op, path, () => core.refuseWrite(path), cb)
+function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
   return {
-    create: (path, _mode, cb) => refuse('create', path, cb),
-    write: (path, _fd, _buf, _len, _pos, cb) => refuse('write', path, cb),
-    truncate: (path, _size, cb) => refuse('truncate', path, cb),
-    ftruncate: (path, _fd, _size, cb) => refuse('ftruncate', path, cb),
-    unlink: (path, cb) => refuse('unlink', path, cb),
-    rename: (src, _dest, cb) => refuse('rename', src, cb),
-    mkdir: (path, _mode, cb) => refuse('mkdir', path, cb),
-    rmdir: (path, cb) => refuse('rmdir', path, cb),
-    chmod: (path, _mode, cb) => refuse('chmod', path, cb),
-    chown: (path, _uid, _gid, cb) => refuse('chown', path, cb),
-    utimens: (path, _atime, _mtime, cb) => refuse('utimens', path, cb),
-    symlink: (_target, path, cb) => refuse('symlink', path, cb),
-    link: (_src, path, cb) => refuse('link', path, cb),
-    mknod: (path, _mode, _dev, cb) => refuse('mknod', path, cb),
+    create: (path, _mode, cb) => answer(log, 'create', path, () => core.create(path), cb),
+    write: (path, fd, buf, len, pos, cb) => answer(log, 'write', path, () => core.write(fd, buf.subarray(0, len), pos),
+      (errno, n) => cb(errno !== 0 ? errno : n ?? 0)),
+    flush: (path, fd, cb) => answer(log, 'flush', path, () => core.flush(fd), cb),
+    fsync: (path, _datasync, fd, cb) => answer(log, 'fsync', path, () => core.fsync(fd), cb),
+    truncate: (path, size, cb) => answer(log, 'truncate', path, () => core.truncate(path, size), cb),
+    ftruncate: (path, fd, size, cb) => answer(log, 'ftruncate', path, () => core.ftruncate(fd, size), cb),
+    unlink: (path, cb) => answer(log, 'unlink', path, () => core.unlink(path), cb),
+    rename: (src, dest, cb) => answer(log, 'rename', src, () => core.rename(src, dest), cb),
+    mkdir: (path, _mode, cb) => answer(log, 'mkdir', path, () => core.mkdir(path), cb),
+    rmdir: (path, cb) => answer(log, 'rmdir', path, () => core.rmdir(path), cb),
+    utimens: (path, _atime, mtime, cb) => answer(log, 'utimens', path, () => core.utimens(path, mtime), cb),
+    chmod: (path, _mode, cb) => answer(log, 'chmod', path, () => core.chmodOrChown(path), cb),
+    chown: (path, _uid, _gid, cb) => answer(log, 'chown', path, () => core.chmodOrChown(path), cb),
+    link: (_src, path, cb) => answer(log, 'link', path, () => core.refuseLink(path), cb),
+    symlink: (_target, path, cb) => answer(log, 'symlink', path, () => core.refuseSymlink(path), cb),
+    mknod: (path, _mode, _dev, cb) => answer(log, 'mknod', path, () => core.refuseSymlink(path), cb),
   }
 }
 

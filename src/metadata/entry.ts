@@ -19,6 +19,6 @@ export interface DirEntry {
 export type Entry = FileEntry | DirEntry
 
 export interface DirListing {
-  /** Children by name, in S3 (UTF-8 binary) order. */
-  readonly children: ReadonlyMap<string, Entry>
+  /** Children by name, in S3 (UTF-8 binary) order, then names added through the mount. */
+  readonly children: Map<string, Entry>
 }

@@ -81,11 +81,53 @@ export class MetadataStore {
     return this.#lists.run(path, () => this.#listRemote(path, entry.prefix))
   }
 
+  /** Records a file written through the mount, so lookups and listings see it at once. */
+  noteFile(path: string, file: Omit<FileEntry, 'kind'>): void {
+    this.#noteChild(path, { kind: 'file', ...file })
+  }
+
+  /** Records a directory created through the mount. */
+  noteDir(path: string): void {
+    this.#noteChild(path, { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs })
+  }
+
+  /** Records that `path` was removed through the mount. */
+  noteRemoved(path: string): void {
+    this.#entries.set(path, ABSENT, this.#config.negativeTtlMs)
+    this.#listings.delete(path)
+    this.#listings.get(parentOf(path))?.children.delete(baseName(path))
+  }
+
+  /** Forgets everything known at or below `path` (after a directory rename). */
+  invalidateTree(path: string): void {
+    const below = (p: string) => p === path || p.startsWith(path + '/')
+    this.#entries.deleteWhere(below)
+    this.#listings.deleteWhere(below)
+    this.#listings.delete(parentOf(path))
+  }
+
+  /**
+   * Forgets everything known at or below `path` (the root included) and returns the
+   * directories whose listings were cached there, for `refresh` to list again.
+   */
+  invalidatePrefix(path: string): string[] {
+    const below = (p: string) => isRoot(path) || p === path || p.startsWith(path + '/')
+    const listed = this.#listings.keys().filter(below)
+    this.#entries.deleteWhere(below)
+    this.#listings.deleteWhere(below)
+    return listed
+  }
+
   /** Forgets what is known about `path` (and its listing), e.g. after a changed ETag. */
   invalidate(path: string): void {
     this.#entries.delete(path)
     this.#listings.delete(path)
     this.#listings.delete(parentOf(path))
+  }
+
+  #noteChild(path: string, entry: Entry): void {
+    this.#remember(path, entry)
+    this.#listings.get(parentOf(path))?.children.set(baseName(path), entry)
   }
 
   #unwrap(path: string, cached: Cached): Entry {

@@ -50,6 +50,11 @@ export class TtlCache<V extends object> {
     for (const key of [...this.#lru.keys()]) if (pred(key)) this.#lru.delete(key)
   }
 
+  /** Every key held, expired or not (expired ones are dropped lazily). */
+  keys(): string[] {
+    return [...this.#lru.keys()]
+  }
+
   get size(): number {
     return this.#lru.size
   }

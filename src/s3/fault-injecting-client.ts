@@ -2,9 +2,9 @@
  * An ObjectClient wrapper that fails or delays chosen requests, for core tests of
  * the error paths (throttling, 5xx, timeouts, changed objects) without a server.
  */
-import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest } from './object-client.js'
+import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 
-export type Operation = 'checkBucket' | 'head' | 'list' | 'get'
+export type Operation = 'checkBucket' | 'head' | 'list' | 'get' | 'upload' | 'copy' | 'delete'
 
 export interface Fault {
   readonly op: Operation
@@ -48,6 +48,21 @@ export class FaultInjectingClient implements ObjectClient {
   async getRange(request: RangeRequest): Promise<Buffer> {
     await this.#apply('get')
     return this.#inner.getRange(request)
+  }
+
+  async upload(request: UploadRequest): Promise<string> {
+    await this.#apply('upload')
+    return this.#inner.upload(request)
+  }
+
+  async copy(sourceKey: string, destKey: string, size: number): Promise<void> {
+    await this.#apply('copy')
+    return this.#inner.copy(sourceKey, destKey, size)
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#apply('delete')
+    return this.#inner.delete(key)
   }
 
   async #apply(op: Operation): Promise<void> {

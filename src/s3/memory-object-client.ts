@@ -4,8 +4,9 @@
  * server; the real proof is always the mount tests against a real S3 HTTP server.
  */
 import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { InvalidRangeError, NotFoundError, PreconditionFailedError } from '../errors.js'
-import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest } from './object-client.js'
+import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 
 interface StoredObject {
   readonly data: Buffer
@@ -21,10 +22,6 @@ export class MemoryObjectClient implements ObjectClient {
     const etag = createHash('md5').update(bytes).digest('hex')
     this.#objects.set(key, { data: bytes, info: { key, size: bytes.length, etag, lastModified } })
     return etag
-  }
-
-  delete(key: string): void {
-    this.#objects.delete(key)
   }
 
   async checkBucket(): Promise<void> {}
@@ -67,6 +64,27 @@ export class MemoryObjectClient implements ObjectClient {
     }
     if (request.start >= obj.data.length) throw new InvalidRangeError(`${request.key}: range not satisfiable`)
     return Buffer.from(obj.data.subarray(request.start, Math.min(request.endExclusive, obj.data.length)))
+  }
+
+  async upload(request: UploadRequest): Promise<string> {
+    return this.put(request.key, request.filePath === undefined ? Buffer.alloc(0) : await readFile(request.filePath))
+  }
+
+  async copy(sourceKey: string, destKey: string): Promise<void> {
+    this.put(destKey, this.#get(sourceKey).data)
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#objects.delete(key)
+  }
+
+  /** The stored bytes, for tests. */
+  bytesOf(key: string): Buffer {
+    return this.#get(key).data
+  }
+
+  keys(): string[] {
+    return [...this.#objects.keys()].sort()
   }
 
   #get(key: string): StoredObject {

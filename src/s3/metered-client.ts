@@ -1,6 +1,6 @@
 /** An ObjectClient wrapper that records every request in a RequestMetrics. */
 import { S3CacheFsError } from '../errors.js'
-import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest } from './object-client.js'
+import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 import type { RequestKind, RequestMetrics } from './request-metrics.js'
 
 export class MeteredClient implements ObjectClient {
@@ -26,6 +26,18 @@ export class MeteredClient implements ObjectClient {
 
   getRange(request: RangeRequest): Promise<Buffer> {
     return this.#measure('get', () => this.#inner.getRange(request), b => b.length)
+  }
+
+  upload(request: UploadRequest): Promise<string> {
+    return this.#measure('upload', () => this.#inner.upload(request), () => request.size)
+  }
+
+  copy(sourceKey: string, destKey: string, size: number): Promise<void> {
+    return this.#measure('copy', () => this.#inner.copy(sourceKey, destKey, size), () => 0)
+  }
+
+  delete(key: string): Promise<void> {
+    return this.#measure('delete', () => this.#inner.delete(key), () => 0)
   }
 
   async #measure<T>(kind: RequestKind, run: () => Promise<T>, bytesOf: (v: T) => number): Promise<T> {

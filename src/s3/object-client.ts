@@ -42,6 +42,13 @@ export interface RangeRequest {
   readonly ifMatch?: string
 }
 
+export interface UploadRequest {
+  readonly key: string
+  /** A local file whose whole content becomes the object; omitted for an empty object. */
+  readonly filePath?: string
+  readonly size: number
+}
+
 export interface ObjectClient {
   /** Fails with NoSuchBucketError, AccessDeniedError or a network error when the bucket is unusable. */
   checkBucket(): Promise<void>
@@ -49,4 +56,10 @@ export interface ObjectClient {
   listPage(request: ListPageRequest): Promise<ListPage>
   /** The bytes of [start, endExclusive) (fewer at the end of the object). */
   getRange(request: RangeRequest): Promise<Buffer>
+  /** Stores a local file as the object (multipart when large); resolves once durable. Returns the new ETag. */
+  upload(request: UploadRequest): Promise<string>
+  /** Server-side copy (multipart copy when over 5 GiB). */
+  copy(sourceKey: string, destKey: string, size: number): Promise<void>
+  /** Deletes the object; deleting an absent key succeeds, as in S3. */
+  delete(key: string): Promise<void>
 }

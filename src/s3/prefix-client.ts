@@ -2,7 +2,7 @@
  * Scopes an ObjectClient to a key prefix: the mount of `s3://bucket/some/prefix/`
  * sees keys relative to `some/prefix/`, and never anything outside it.
  */
-import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest } from './object-client.js'
+import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 
 export class PrefixClient implements ObjectClient {
   readonly #inner: ObjectClient
@@ -37,6 +37,18 @@ export class PrefixClient implements ObjectClient {
 
   getRange(request: RangeRequest): Promise<Buffer> {
     return this.#inner.getRange({ ...request, key: this.#prefix + request.key })
+  }
+
+  upload(request: UploadRequest): Promise<string> {
+    return this.#inner.upload({ ...request, key: this.#prefix + request.key })
+  }
+
+  copy(sourceKey: string, destKey: string, size: number): Promise<void> {
+    return this.#inner.copy(this.#prefix + sourceKey, this.#prefix + destKey, size)
+  }
+
+  delete(key: string): Promise<void> {
+    return this.#inner.delete(this.#prefix + key)
   }
 
   #strip(info: ObjectInfo): ObjectInfo {

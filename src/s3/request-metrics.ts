@@ -4,7 +4,9 @@
  * ring of recent samples, so memory stays constant however long the mount lives).
  */
 
-export type RequestKind = 'head' | 'list' | 'get' | 'checkBucket'
+export type RequestKind = 'head' | 'list' | 'get' | 'checkBucket' | 'upload' | 'copy' | 'delete'
+
+const KINDS: readonly RequestKind[] = ['head', 'list', 'get', 'checkBucket', 'upload', 'copy', 'delete']
 
 const LATENCY_SAMPLES = 2048 // recent samples kept per kind for percentiles; 16 KiB each
 
@@ -44,9 +46,7 @@ class KindCounter {
 }
 
 export class RequestMetrics {
-  readonly #kinds: Record<RequestKind, KindCounter> = {
-    head: new KindCounter(), list: new KindCounter(), get: new KindCounter(), checkBucket: new KindCounter(),
-  }
+  readonly #kinds = Object.fromEntries(KINDS.map(k => [k, new KindCounter()])) as Record<RequestKind, KindCounter>
   readonly #errorsByCode = new Map<string, number>()
   #inFlight = 0
 
@@ -68,10 +68,7 @@ export class RequestMetrics {
 
   snapshot(): RequestMetricsSnapshot {
     return {
-      byKind: {
-        head: this.#kinds.head.snapshot(), list: this.#kinds.list.snapshot(),
-        get: this.#kinds.get.snapshot(), checkBucket: this.#kinds.checkBucket.snapshot(),
-      },
+      byKind: Object.fromEntries(KINDS.map(k => [k, this.#kinds[k].snapshot()])) as Record<RequestKind, KindSnapshot>,
       errorsByCode: Object.fromEntries(this.#errorsByCode),
       inFlight: this.#inFlight,
     }

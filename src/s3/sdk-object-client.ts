@@ -8,12 +8,32 @@
  */
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
+import { createReadStream } from 'node:fs'
 import {
-  GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client,
+  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
+  GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, UploadPartCopyCommand,
+  AbortMultipartUploadCommand,
 } from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
 import { UnexpectedResponseError } from '../errors.js'
-import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest } from './object-client.js'
+import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 import { mapSdkError } from './sdk-error-mapper.js'
+
+const MiB = 1024 * 1024
+/** S3's limits: at most 10,000 parts, each at least 5 MiB (but the last), CopyObject up to 5 GiB. */
+const MAX_PARTS = 10_000
+const MIN_PART_BYTES = 8 * MiB // 8 MiB parts: S3's sweet spot for throughput per connection
+const MAX_SINGLE_COPY_BYTES = 5 * 1024 * MiB
+const COPY_PART_BYTES = 512 * MiB // server-side: large parts, few requests
+/** Parts of one upload in flight at once; lib-storage buffers this many parts in memory. */
+const UPLOAD_PART_CONCURRENCY = 4
+/** Uploads and copies move many bytes: they get a longer deadline than reads, per part. */
+const WRITE_DEADLINE_MS = 600_000
+
+/** Part size so that MAX_PARTS parts cover `size`, never below MIN_PART_BYTES, rounded to MiB. */
+export function uploadPartSize(size: number): number {
+  return Math.max(MIN_PART_BYTES, Math.ceil(size / MAX_PARTS / MiB) * MiB)
+}
 
 export interface SdkClientConfig {
   readonly bucket: string
@@ -29,6 +49,10 @@ export interface SdkClientConfig {
   readonly connectTimeoutMs: number
   /** Overall deadline for one call, retries included. */
   readonly requestDeadlineMs: number
+}
+
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`
 }
 
 export function stripEtag(etag: string | undefined): string {
@@ -115,9 +139,62 @@ export class SdkObjectClient implements ObjectClient {
     })
   }
 
-  async #call<T>(operation: string, key: string | undefined, run: (opts: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> {
+  async upload(request: UploadRequest): Promise<string> {
+    return this.#call('PutObject', request.key, async s => {
+      const upload = new Upload({
+        client: this.#s3,
+        params: { Bucket: this.#bucket, Key: request.key, Body: request.filePath === undefined || request.size === 0 ? Buffer.alloc(0) : createReadStream(request.filePath) },
+        partSize: uploadPartSize(request.size),
+        queueSize: UPLOAD_PART_CONCURRENCY,
+        leavePartsOnError: false,
+      })
+      s.abortSignal.addEventListener('abort', () => { upload.abort().catch(() => {}) }, { once: true })
+      const out = await upload.done()
+      return stripEtag(out.ETag)
+    }, WRITE_DEADLINE_MS)
+  }
+
+  async copy(sourceKey: string, destKey: string, size: number): Promise<void> {
+    if (size <= MAX_SINGLE_COPY_BYTES) {
+      await this.#call('CopyObject', sourceKey, s => this.#s3.send(new CopyObjectCommand({
+        Bucket: this.#bucket, Key: destKey, CopySource: copySource(this.#bucket, sourceKey),
+      }), s), WRITE_DEADLINE_MS)
+      return
+    }
+    await this.#multipartCopy(sourceKey, destKey, size)
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#call('DeleteObject', key, s => this.#s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), s))
+  }
+
+  async #multipartCopy(sourceKey: string, destKey: string, size: number): Promise<void> {
+    const created = await this.#call('CreateMultipartUpload', destKey,
+      s => this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey }), s))
+    const uploadId = created.UploadId
+    if (uploadId === undefined) throw new UnexpectedResponseError(`CreateMultipartUpload s3://${this.#bucket}/${destKey}: no upload id`)
     try {
-      return await run({ abortSignal: AbortSignal.timeout(this.#deadlineMs) })
+      const parts: Array<{ ETag: string; PartNumber: number }> = []
+      for (let start = 0, n = 1; start < size; start += COPY_PART_BYTES, n++) {
+        const end = Math.min(size, start + COPY_PART_BYTES) - 1
+        const out = await this.#call('UploadPartCopy', destKey, s => this.#s3.send(new UploadPartCopyCommand({
+          Bucket: this.#bucket, Key: destKey, UploadId: uploadId, PartNumber: n,
+          CopySource: copySource(this.#bucket, sourceKey), CopySourceRange: `bytes=${start}-${end}`,
+        }), s), WRITE_DEADLINE_MS)
+        parts.push({ ETag: out.CopyPartResult?.ETag ?? '', PartNumber: n })
+      }
+      await this.#call('CompleteMultipartUpload', destKey, s => this.#s3.send(new CompleteMultipartUploadCommand({
+        Bucket: this.#bucket, Key: destKey, UploadId: uploadId, MultipartUpload: { Parts: parts },
+      }), s))
+    } catch (err) {
+      await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, UploadId: uploadId })).catch(() => {})
+      throw err
+    }
+  }
+
+  async #call<T>(operation: string, key: string | undefined, run: (opts: { abortSignal: AbortSignal }) => Promise<T>, deadlineMs = this.#deadlineMs): Promise<T> {
+    try {
+      return await run({ abortSignal: AbortSignal.timeout(deadlineMs) })
     } catch (err) {
       throw mapSdkError(err, { operation, bucket: this.#bucket, ...(key !== undefined ? { key } : {}) })
     }

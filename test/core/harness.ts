@@ -12,6 +12,8 @@ import { FaultInjectingClient } from '../../src/s3/fault-injecting-client.js'
 import { MemoryObjectClient } from '../../src/s3/memory-object-client.js'
 import { MeteredClient } from '../../src/s3/metered-client.js'
 import { RequestMetrics } from '../../src/s3/request-metrics.js'
+import { StagingStore } from '../../src/write/staging-store.js'
+import { WriteBack, type WriteMode } from '../../src/write/write-back.js'
 
 export const MiB = 1024 * 1024
 export const log = pino({ level: 'silent' })
@@ -24,6 +26,7 @@ export interface Harness {
   reader: BlockReader
   metadata: MetadataStore
   core: FilesystemCore
+  writes: WriteBack
   cacheDir: string
   clock: { now: number }
   counts(): { get: number; head: number; list: number }
@@ -38,6 +41,8 @@ export interface HarnessOptions {
   metadata?: Partial<MetadataConfig>
   cacheDir?: string
   store?: MemoryObjectClient
+  writeMode?: WriteMode
+  readOnly?: boolean
 }
 
 export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -56,12 +61,16 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const metadata = new MetadataStore({
     ttlMs: 60_000, negativeTtlMs: 5_000, maxEntries: 100_000, maxListedChildren: 100_000, ...opts.metadata,
   }, client, () => clock.now, log)
+  const staging = new StagingStore(cacheDir)
+  await staging.init()
+  const writes = new WriteBack({ mode: opts.writeMode ?? 'sync' }, staging, client, queue, log)
   const core = new FilesystemCore({
-    uid: 1000, gid: 1000, fileMode: 0o644, dirMode: 0o755, readOnly: false,
-    readAhead: { initialWindowBytes: MiB, maxWindowBytes: 8 * MiB },
-  }, metadata, reader, log)
+    uid: 1000, gid: 1000, fileMode: 0o644, dirMode: 0o755, readOnly: opts.readOnly ?? false,
+    readAhead: { initialWindowBytes: MiB, maxWindowBytes: 8 * MiB }, adoptMaxBytes: 64 * MiB,
+  }, metadata, reader, writes, client, log)
+  await writes.recover(key => '/' + key)
   const h: Harness = {
-    store, faults, metrics, disk, reader, metadata, core, cacheDir, clock,
+    store, faults, metrics, disk, reader, metadata, core, writes, cacheDir, clock,
     counts: () => {
       const k = metrics.snapshot().byKind
       return { get: k.get.count, head: k.head.count, list: k.list.count }

@@ -114,12 +114,14 @@ t.test('an object changed in the store while open fails with ESTALE, never mixed
   t.equal(fresh.length, 20 * MiB, 'the next open sees the new version')
 })
 
-t.test('open refuses directories and writes', async t => {
-  const h = await makeHarness()
+t.test('open refuses directories; a read-only mount refuses writes', async t => {
+  const h = await makeHarness({ readOnly: true })
   t.teardown(() => h.close())
   h.store.put('d/x', '1')
   await t.rejects(h.core.open('/d', 0), IsADirectoryError)
   await t.rejects(h.core.open('/d/x', 1), ReadOnlyError)
+  await t.rejects(h.core.create('/d/y'), ReadOnlyError)
+  await t.rejects(h.core.mkdir('/e'), ReadOnlyError)
 })
 
 t.test('a failed GET fails the read; the next read retries', async t => {

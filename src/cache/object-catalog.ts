@@ -1,0 +1,122 @@
+/**
+ * Which object each cached block belongs to, on disk: block files are named by
+ * an opaque hash (objectId), so `pin`, `free` and per-path TTLs, which speak of
+ * paths, need objectId → (namespace, key). The catalog is an append-only journal
+ * `objects.jsonl` under the cache directory, one line per object the first time
+ * one of its blocks is written (batched into one write), read back at start and
+ * then rewritten with only the objects that still have blocks (compaction).
+ *
+ * A block is written only after its object's line is in the journal, so a block
+ * without a catalog entry (a crash between the two is impossible in that order;
+ * caches from older versions have some) is merely unknown by path: it is still
+ * served and evicted normally.
+ */
+import { createReadStream } from 'node:fs'
+import { appendFile, open, rename } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+
+const CATALOG_FILE = 'objects.jsonl'
+
+export interface CatalogEntry {
+  /** Namespace id of the mount the object was cached for. */
+  readonly ns: string
+  /** Key relative to that mount's prefix. */
+  readonly key: string
+}
+
+interface Line {
+  i: string
+  n: string
+  k: string
+}
+
+export class ObjectCatalog {
+  readonly #path: string
+  #pending: string[] = []
+  #batch: Promise<void> | undefined
+  /** Serialises appends and compaction on the one file handle. */
+  #serial: Promise<void> = Promise.resolve()
+  #appended = 0
+
+  private constructor(path: string) {
+    this.#path = path
+  }
+
+  static async open(cacheDir: string): Promise<ObjectCatalog> {
+    const path = join(cacheDir, CATALOG_FILE)
+    await appendFile(path, '') // exists from now on, so readAll finds it
+    return new ObjectCatalog(path)
+  }
+
+  /** Every entry in the journal (the last line of an id wins); torn lines are skipped. */
+  async readAll(): Promise<Map<string, CatalogEntry>> {
+    const out = new Map<string, CatalogEntry>()
+    const interns = new Map<string, string>() // one string per namespace, not one per line
+    const lines = createInterface({ input: createReadStream(this.#path), crlfDelay: Infinity })
+    for await (const text of lines) {
+      let line: Line
+      try { line = JSON.parse(text) as Line } catch { continue }
+      if (typeof line.i !== 'string' || typeof line.k !== 'string' || typeof line.n !== 'string') continue
+      const ns = interns.get(line.n) ?? line.n
+      interns.set(ns, ns)
+      out.set(line.i, { ns, key: line.k })
+    }
+    this.#appended = out.size
+    return out
+  }
+
+  /** Appends an object's line; resolves once it is written (with others queued meanwhile). */
+  record(objectId: string, entry: CatalogEntry): Promise<void> {
+    this.#pending.push(JSON.stringify({ i: objectId, n: entry.ns, k: entry.key } satisfies Line))
+    if (this.#batch === undefined) {
+      const batch = this.#serial.then(() => this.#flush())
+      this.#batch = batch
+      this.#serial = batch.catch(() => {})
+    }
+    return this.#batch
+  }
+
+  /** Lines written since the last compaction (or start). */
+  get appendedLines(): number {
+    return this.#appended
+  }
+
+  /** Rewrites the journal with `live` entries only (temp file, then rename). */
+  compact(live: Iterable<[string, CatalogEntry]>): Promise<void> {
+    const run = this.#serial.then(async () => {
+      const tmp = `${this.#path}.tmp`
+      const out = await open(tmp, 'w')
+      let n = 0
+      try {
+        let chunk: string[] = []
+        for (const [i, e] of live) {
+          chunk.push(JSON.stringify({ i, n: e.ns, k: e.key } satisfies Line))
+          n++
+          if (chunk.length >= 4096) { await out.write(chunk.join('\n') + '\n'); chunk = [] }
+        }
+        if (chunk.length > 0) await out.write(chunk.join('\n') + '\n')
+      } finally {
+        await out.close()
+      }
+      await rename(tmp, this.#path)
+      this.#appended = n
+    })
+    this.#serial = run.catch(() => {})
+    return run
+  }
+
+  /** Resolves once queued appends and compactions are done. */
+  async close(): Promise<void> {
+    await this.#serial
+  }
+
+  async #flush(): Promise<void> {
+    this.#batch = undefined
+    const lines = this.#pending.splice(0)
+    if (lines.length === 0) return
+    // One append per batch (no long-lived descriptor): batches are as large as the queue.
+    await appendFile(this.#path, lines.join('\n') + '\n')
+    this.#appended += lines.length
+  }
+}

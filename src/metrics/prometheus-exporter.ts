@@ -1,0 +1,142 @@
+/**
+ * `--metrics-port PORT`: the figures of `s3cachefs stats` as Prometheus metrics
+ * (prom-client) on http://127.0.0.1:PORT/metrics. The only prom-client import.
+ *
+ * Counters and gauges are read from one StatsSnapshot per scrape, so the
+ * endpoint and `stats` always agree; S3 latency is a real histogram, fed by
+ * `observe` for every request (see latency-observer.ts). Names follow
+ * Prometheus conventions: `s3cachefs_` prefix, base units, `_total` counters.
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { S3_LATENCY_BUCKETS_SECONDS } from '../config/defaults.js'
+import type { StatsSnapshot } from '../daemon/stats-snapshot.js'
+
+type Labels = Record<string, string>
+type Sample = [Labels, number]
+
+/** ObjectClient method → the `kind` label used in `stats` (get, head, list, …). */
+const KIND_OF_METHOD: Record<string, string> = { getRange: 'get', head: 'head', listPage: 'list' }
+
+export class PrometheusExporter {
+  readonly #registry = new Registry()
+  readonly #snapshot: () => StatsSnapshot
+  readonly #latency: Histogram<'kind'>
+  #current: StatsSnapshot | undefined
+  #server: Server | undefined
+
+  constructor(snapshot: () => StatsSnapshot) {
+    this.#snapshot = snapshot
+    collectDefaultMetrics({ register: this.#registry, prefix: 's3cachefs_' })
+    this.#latency = new Histogram({
+      name: 's3cachefs_s3_request_duration_seconds', help: 'Duration of S3 requests, retries included',
+      labelNames: ['kind'], buckets: S3_LATENCY_BUCKETS_SECONDS, registers: [this.#registry],
+    })
+    this.#define()
+  }
+
+  /** Records one S3 request (an ObjectClient method call) in the latency histogram. */
+  readonly observe = (method: string, seconds: number): void => {
+    this.#latency.observe({ kind: KIND_OF_METHOD[method] ?? method }, seconds)
+  }
+
+  /** Listens on host:port (0 picks a free port); resolves with the URL of /metrics. */
+  async start(host: string, port: number): Promise<string> {
+    const server = createServer((req, res) => {
+      if ((req.url ?? '').split('?')[0] !== '/metrics') { res.writeHead(404).end('not found\n'); return }
+      this.render().then(
+        text => res.writeHead(200, { 'content-type': this.#registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      )
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => resolve())
+    })
+    this.#server = server
+    return `http://${host}:${(server.address() as AddressInfo).port}/metrics`
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server
+    this.#server = undefined
+    if (server === undefined) return
+    server.closeAllConnections()
+    await new Promise<void>(resolve => server.close(() => resolve()))
+  }
+
+  /** The exposition text, from a fresh snapshot. */
+  async render(): Promise<string> {
+    this.#current = this.#snapshot()
+    try {
+      return await this.#registry.metrics()
+    } finally {
+      this.#current = undefined
+    }
+  }
+
+  #define(): void {
+    const s = () => this.#current ?? this.#snapshot()
+    const kinds = (f: (k: StatsSnapshot['s3']['byKind']['get']) => number) => (): Sample[] =>
+      Object.entries(s().s3.byKind).map(([kind, k]) => [{ kind }, f(k)])
+    const byCode = (m: Readonly<Record<string, number>>): Sample[] => Object.entries(m).map(([code, n]) => [{ code }, n])
+    const one = (f: (x: StatsSnapshot) => number) => (): Sample[] => [[{}, f(s())]]
+
+    this.#counter('s3cachefs_s3_requests_total', 'S3 requests sent, by kind', ['kind'], kinds(k => k.count))
+    this.#counter('s3cachefs_s3_request_errors_total', 'S3 requests that failed after retries, by kind', ['kind'], kinds(k => k.errors))
+    this.#counter('s3cachefs_s3_errors_total', 'S3 requests that failed after retries, by error code', ['code'], () => byCode(s().s3.errorsByCode))
+    this.#counter('s3cachefs_s3_received_bytes_total', 'Bytes received from S3, by kind', ['kind'], kinds(k => k.bytes))
+    this.#gauge('s3cachefs_s3_requests_in_flight', 'S3 requests on the wire now', [], one(x => x.s3.inFlight))
+
+    this.#counter('s3cachefs_read_served_bytes_total', 'Bytes returned to readers', [], one(x => x.reads.bytesServed))
+    this.#counter('s3cachefs_read_errors_total', 'Reads that failed, by error code', ['code'], () => byCode(s().errors.reads))
+    this.#counter('s3cachefs_cache_memory_hits_total', 'Block lookups answered from the in-memory block cache', [], one(x => x.reads.memoryHits))
+    this.#counter('s3cachefs_cache_block_loads_total', 'Blocks brought into memory, from the disk cache (hit) or S3 (miss)', ['source'],
+      () => [[{ source: 'disk' }, s().reads.blocksFromDisk], [{ source: 's3' }, s().reads.blocksFromStore]])
+    this.#counter('s3cachefs_cache_loaded_bytes_total', 'Bytes brought into memory, from the disk cache or S3', ['source'],
+      () => [[{ source: 'disk' }, s().reads.bytesFromDisk], [{ source: 's3' }, s().reads.bytesFromStore]])
+    this.#gauge('s3cachefs_cache_hit_ratio', 'Disk cache hits over block loads since mount (0-1)', [], one(x => x.reads.hitRatio))
+
+    this.#gauge('s3cachefs_cache_used_bytes', 'Bytes in the disk cache', [], one(x => x.cache.usedBytes))
+    this.#gauge('s3cachefs_cache_max_bytes', 'Bound of the disk cache', [], one(x => x.cache.maxBytes))
+    this.#gauge('s3cachefs_cache_pinned_bytes', 'Bytes of pinned data in the disk cache', [], one(x => x.cache.pinnedBytes))
+    this.#gauge('s3cachefs_cache_blocks', 'Blocks in the disk cache', [], one(x => x.cache.blocks))
+    this.#counter('s3cachefs_cache_evicted_blocks_total', 'Blocks evicted to stay under the bound', [], one(x => x.cache.evictedBlocks))
+    this.#counter('s3cachefs_cache_ttl_dropped_blocks_total', 'Blocks dropped because they outlived their TTL', [], one(x => x.cache.ttlDroppedBlocks))
+    this.#counter('s3cachefs_cache_ttl_dropped_bytes_total', 'Bytes dropped because they outlived their TTL', [], one(x => x.cache.ttlDroppedBytes))
+    this.#counter('s3cachefs_cache_freed_bytes_total', 'Bytes dropped by s3cachefs free', [], one(x => x.cache.freedBytes))
+    this.#counter('s3cachefs_cache_corrupt_blocks_total', 'Cached blocks that failed their checksum', [], one(x => x.cache.corruptBlocks))
+    this.#counter('s3cachefs_cache_write_errors_total', 'Failed block writes', [], one(x => x.cache.writeErrors))
+    this.#counter('s3cachefs_cache_dropped_writes_total', 'Block writes skipped (too many pending, or no room)', [], one(x => x.cache.droppedWrites))
+
+    this.#gauge('s3cachefs_fetch_queue_running', 'Fetches running in the bounded queue', [], one(x => x.queue.running))
+    this.#gauge('s3cachefs_fetch_queue_waiting', 'Fetches waiting in the bounded queue', [], one(x => x.queue.waiting))
+    this.#gauge('s3cachefs_load_jobs_active', 'Load jobs listing or loading', [], one(x => x.loads.active))
+    this.#gauge('s3cachefs_load_objects_loading', 'Files being loaded now', [], one(x => x.loads.objectsLoading))
+    this.#gauge('s3cachefs_load_planned_bytes', 'Bytes the remembered load jobs will load', [], one(x => x.loads.bytes))
+    this.#gauge('s3cachefs_load_done_bytes', 'Bytes the remembered load jobs have loaded', [], one(x => x.loads.bytesDone))
+    this.#gauge('s3cachefs_open_files', 'Open file handles', [], one(x => x.openFiles))
+    this.#gauge('s3cachefs_uptime_seconds', 'Seconds since the mount', [], one(x => x.uptimeSeconds))
+  }
+
+  #counter(name: string, help: string, labelNames: string[], samples: () => Sample[]): void {
+    new Counter({
+      name, help, labelNames, registers: [this.#registry],
+      collect() {
+        this.reset()
+        for (const [labels, v] of samples()) this.inc(labels, v)
+      },
+    })
+  }
+
+  #gauge(name: string, help: string, labelNames: string[], samples: () => Sample[]): void {
+    new Gauge({
+      name, help, labelNames, registers: [this.#registry],
+      collect() {
+        this.reset()
+        for (const [labels, v] of samples()) this.set(labels, v)
+      },
+    })
+  }
+}
