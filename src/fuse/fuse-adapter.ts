@@ -81,14 +81,20 @@ function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
 /** Mounts and resolves once the kernel has initialised the filesystem. */
 export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, log: Logger): Promise<FuseMount> {
   const fuse = new Fuse(config.mountPoint, buildOperations(core, log), {
-    fsname: config.fsName,
+    // fuse-native passes no big_writes flag; without it libfuse 2.9 splits writes into 4 KiB requests.
+    fsname: `${config.fsName},big_writes`,
     subtype: 's3cachefs',
     allowOther: config.allowOther,
     // Keep page-cache contents across opens while mtime and size are unchanged.
     autoCache: true,
     entryTimeout: config.kernelTtlSeconds,
     attrTimeout: config.kernelTtlSeconds,
-    timeout: config.opTimeoutMs,
+    // Operations that move whole files (a sync-mode close uploads it; open for write copies it
+    // in; rename copies server-side) take as long as the data needs: no timeout for those.
+    timeout: {
+      default: config.opTimeoutMs,
+      open: false, create: false, flush: false, fsync: false, release: false, truncate: false, rename: false,
+    },
     debug: config.debug,
   })
   await new Promise<void>((resolve, reject) => fuse.mount(err => (err ? reject(err) : resolve())))

@@ -27,8 +27,10 @@ const MAX_SINGLE_COPY_BYTES = 5 * 1024 * MiB
 const COPY_PART_BYTES = 512 * MiB // server-side: large parts, few requests
 /** Parts of one upload in flight at once; lib-storage buffers this many parts in memory. */
 const UPLOAD_PART_CONCURRENCY = 4
-/** Uploads and copies move many bytes: they get a longer deadline than reads, per part. */
+/** Uploads and copies move many bytes: they get a longer deadline than reads... */
 const WRITE_DEADLINE_MS = 600_000
+/** ...and a large upload more: it may not go slower than 1 MiB/s on average. */
+const MIN_UPLOAD_BYTES_PER_MS = MiB / 1000
 
 /** Part size so that MAX_PARTS parts cover `size`, never below MIN_PART_BYTES, rounded to MiB. */
 export function uploadPartSize(size: number): number {
@@ -151,7 +153,7 @@ export class SdkObjectClient implements ObjectClient {
       s.abortSignal.addEventListener('abort', () => { upload.abort().catch(() => {}) }, { once: true })
       const out = await upload.done()
       return stripEtag(out.ETag)
-    }, WRITE_DEADLINE_MS)
+    }, Math.max(WRITE_DEADLINE_MS, request.size / MIN_UPLOAD_BYTES_PER_MS))
   }
 
   async copy(sourceKey: string, destKey: string, size: number): Promise<void> {
