@@ -193,6 +193,10 @@ export class BlockIndex {
     return this.#blocks
   }
 
+  get objectCount(): number {
+    return this.#objects.size
+  }
+
   #objectOf(objectId: string): CachedObject {
     let obj = this.#objects.get(objectId)
     if (obj === undefined) {

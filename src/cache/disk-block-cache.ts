@@ -86,8 +86,6 @@ export class DiskBlockCache {
   readonly #catalog: ObjectCatalog
   readonly #ns: string
   readonly #index: BlockIndex
-  /** Objects whose catalog line is written or being written but have no block in the index yet. */
-  readonly #cataloging = new Map<string, { entry: CatalogEntry; written: Promise<void> }>()
   /** Block writes in progress by relative path, so a load can wait for one instead of writing twice. */
   readonly #writing = new Map<string, Promise<void>>()
   readonly #dropListeners: Array<(objectId: string, index: number) => void> = []
@@ -328,7 +326,7 @@ export class DiskBlockCache {
     const rel = relPath(addr)
     this.#pendingWrites++
     const p = this.#writeFile(addr, data, preload)
-      .catch((err: unknown) => { this.#onWriteError(err); throw err })
+      .catch((err: unknown) => { this.#onWriteError(err); this.#catalog.settle(addr.objectId); throw err })
       .finally(() => {
         this.#pendingWrites--
         if (this.#writing.get(rel) === p) this.#writing.delete(rel)
@@ -342,13 +340,7 @@ export class DiskBlockCache {
     if (addr.key === undefined) return undefined
     const known = this.#index.object(addr.objectId)
     if (known?.entry !== undefined) return { entry: known.entry, written: Promise.resolve() }
-    let pending = this.#cataloging.get(addr.objectId)
-    if (pending === undefined) {
-      const entry = { ns: this.#ns, key: addr.key }
-      pending = { entry, written: this.#catalog.record(addr.objectId, entry) }
-      this.#cataloging.set(addr.objectId, pending)
-    }
-    return pending
+    return this.#catalog.ensure(addr.objectId, { ns: this.#ns, key: addr.key })
   }
 
   async #writeFile(addr: BlockAddress, data: Buffer, preload: boolean): Promise<void> {
@@ -368,7 +360,7 @@ export class DiskBlockCache {
       await rename(tmp, dest)
     }
     this.#index.add(addr.objectId, addr.index, encoded.length, Date.now(), preload, cataloged?.entry)
-    this.#cataloging.delete(addr.objectId)
+    this.#catalog.settle(addr.objectId)
     this.#evictIfNeeded()
     this.#compactCatalogIfBloated()
   }
@@ -395,9 +387,9 @@ export class DiskBlockCache {
     if (b !== undefined) {
       this.#index.touch(b)
       // Blocks cached before the catalog existed learn their key when read.
-      if (b.object.entry === undefined && !this.#cataloging.has(addr.objectId)) {
+      if (b.object.entry === undefined && !this.#catalog.isUnsettled(addr.objectId)) {
         const c = this.#catalogEntry(addr)
-        c?.written.then(() => { this.#index.attach(b.object, c.entry); this.#cataloging.delete(addr.objectId) }, () => {})
+        c?.written.then(() => { this.#index.attach(b.object, c.entry); this.#catalog.settle(addr.objectId) }, () => {})
       }
       return
     }
@@ -420,20 +412,16 @@ export class DiskBlockCache {
 
   /** Rewrites the catalog once most of its lines name objects that are gone. */
   #compactCatalogIfBloated(): void {
-    if (!this.#indexReady || this.#catalog.appendedLines < 2 * this.#knownObjects() + CATALOG_COMPACT_SLACK_LINES) return
+    // O(1) per block write: the index's object count bounds the live lines from above.
+    const live = this.#index.objectCount + this.#catalog.unsettledCount
+    if (!this.#indexReady || this.#catalog.appendedLines < 2 * live + CATALOG_COMPACT_SLACK_LINES) return
     this.#catalog.compact(this.#liveCatalog()).catch((err: unknown) => this.#log.warn({ err }, 'cache catalog compaction failed'))
-  }
-
-  #knownObjects(): number {
-    let n = this.#cataloging.size
-    for (const obj of this.#index.objects()) if (obj.entry !== undefined) n++
-    return n
   }
 
   /** Catalog entries worth keeping: objects with blocks, and those whose first block is being written. */
   * #liveCatalog(): Generator<[string, CatalogEntry]> {
     for (const obj of this.#index.objects()) if (obj.entry !== undefined) yield [obj.id, obj.entry]
-    for (const [id, p] of this.#cataloging) yield [id, p.entry]
+    yield* this.#catalog.unsettled()
   }
 
   /** Rebuilds the index from the directory: oldest files first, so they are evicted first. */

@@ -38,6 +38,8 @@ export class ObjectCatalog {
   /** Serialises appends and compaction on the one file handle. */
   #serial: Promise<void> = Promise.resolve()
   #appended = 0
+  /** Objects whose line is written or being written but whose first block is not indexed yet. */
+  readonly #unsettled = new Map<string, { entry: CatalogEntry; written: Promise<void> }>()
 
   private constructor(path: string) {
     this.#path = path
@@ -75,6 +77,34 @@ export class ObjectCatalog {
       this.#serial = batch.catch(() => {})
     }
     return this.#batch
+  }
+
+  /** Records an object's line once: later calls share the first write until `settle`. */
+  ensure(objectId: string, entry: CatalogEntry): { entry: CatalogEntry; written: Promise<void> } {
+    let pending = this.#unsettled.get(objectId)
+    if (pending === undefined) {
+      pending = { entry, written: this.record(objectId, entry) }
+      this.#unsettled.set(objectId, pending)
+    }
+    return pending
+  }
+
+  /** The object's block is in the index now (or its write failed): the index keeps its entry. */
+  settle(objectId: string): void {
+    this.#unsettled.delete(objectId)
+  }
+
+  isUnsettled(objectId: string): boolean {
+    return this.#unsettled.has(objectId)
+  }
+
+  /** Entries `compact` must keep although no indexed block names them yet. */
+  unsettled(): Array<[string, CatalogEntry]> {
+    return [...this.#unsettled].map(([id, p]) => [id, p.entry])
+  }
+
+  get unsettledCount(): number {
+    return this.#unsettled.size
   }
 
   /** Lines written since the last compaction (or start). */
