@@ -128,6 +128,15 @@ os.close(f)
     t.match(f.stdout, /uploaded \/failing.txt/)
     t.equal((await getObject(fx, 'failing.txt')).toString(), 'precious\n')
   })
+
+  await t.test('a bucket that refuses writes gives EACCES at close', async t => {
+    await fx.server.injectFault({ status: 403, code: 'AccessDenied', match: 'PUT', count: 1000 })
+    const r = await sh(`python3 -c "f = open('${m}/denied.txt', 'w'); f.write('x'); f.close()"`)
+    t.match(r.stderr, /Permission denied/)
+    await fx.server.clearFaults()
+    t.equal((await fx.cli(['flush', m])).code, 0, 'uploads once the bucket accepts writes')
+    t.equal((await getObject(fx, 'denied.txt')).toString(), 'x')
+  })
 })
 
 t.test('async writes, flush, and a daemon killed before uploading', async t => {
