@@ -7,11 +7,18 @@
  * - A listing cache (directory → children), bounded in total children. A fresh
  *   listing of the parent answers lookups of its children, present or absent, so
  *   `ls -l`, `find` and ImageFolder scans cost LIST pages and never one HEAD per entry.
- * - A lookup that misses everything costs one HEAD and one LIST (max 1 key) in
+ * - When a listing has expired, a lookup in a directory listed before lists it
+ *   again (one LIST page per 1,000 children, shared by every lookup there) rather
+ *   than paying a HEAD and a LIST per file: epochs longer than the TTL stay cheap.
+ * - A lookup that misses everything else costs one HEAD and one LIST (max 1 key) in
  *   parallel; a name that is both an object and a prefix is a directory (the object
  *   is hidden), as documented in docs/SEMANTICS.md.
+ * - Listing a directory starts listing its first subdirectories in the background
+ *   (bounded), because `find`, `ls -R` and ImageFolder descend into them next.
  * Concurrent identical lookups and listings share one request (single-flight).
  */
+import { LRUCache } from 'lru-cache'
+import PQueue from 'p-queue'
 import type { Logger } from 'pino'
 import { NotADirectoryError, NotFoundError } from '../errors.js'
 import type { ObjectClient, ObjectInfo } from '../s3/object-client.js'
@@ -31,6 +38,16 @@ export interface MetadataConfig {
   readonly maxListedChildren: number
 }
 
+/** A directory with up to this many children is listed again to answer a lookup in it (≤ 5 pages). */
+const RELIST_MAX_CHILDREN = 5000
+/** Directories remembered as listed before (path → children), for re-listing: ~100 B each. */
+const LISTED_DIRS_REMEMBERED = 100_000
+/** Subdirectory listings started in the background after a readdir... */
+const SUBDIR_PREFETCH_PER_LISTING = 64
+/** ...at most this many at once, and not when this many already wait. */
+const SUBDIR_PREFETCH_CONCURRENCY = 8
+const SUBDIR_PREFETCH_MAX_QUEUED = 256
+
 const ABSENT = Object.freeze({ absent: true as const })
 type Cached = Entry | typeof ABSENT
 
@@ -42,6 +59,8 @@ export class MetadataStore {
   readonly #listings: TtlCache<DirListing>
   readonly #lookups = new SingleFlight<Entry>()
   readonly #lists = new SingleFlight<DirListing>()
+  readonly #listedDirs = new LRUCache<string, number>({ max: LISTED_DIRS_REMEMBERED })
+  readonly #prefetchQueue = new PQueue({ concurrency: SUBDIR_PREFETCH_CONCURRENCY })
   readonly #root: DirEntry
   /** Directory mtime: the mount time, stable so the kernel's caches stay valid. */
   readonly #dirMtimeMs: number
@@ -63,7 +82,12 @@ export class MetadataStore {
     if (isRoot(path)) return this.#root
     const cached = this.#entries.get(path)
     if (cached !== undefined) return this.#unwrap(path, cached)
-    const parent = this.#listings.get(parentOf(path))
+    const parentPath = parentOf(path)
+    let parent = this.#listings.get(parentPath)
+    const listedBefore = this.#listedDirs.get(parentPath)
+    if (parent === undefined && listedBefore !== undefined && listedBefore <= RELIST_MAX_CHILDREN) {
+      parent = await this.#lists.run(parentPath, () => this.#listRemote(parentPath, pathToPrefix(parentPath)))
+    }
     if (parent !== undefined) {
       const child = parent.children.get(baseName(path))
       this.#remember(path, child ?? ABSENT)
@@ -78,7 +102,9 @@ export class MetadataStore {
     if (entry.kind !== 'dir') throw new NotADirectoryError(`${path} is not a directory`)
     const cached = this.#listings.get(path)
     if (cached !== undefined) return cached
-    return this.#lists.run(path, () => this.#listRemote(path, entry.prefix))
+    const listing = await this.#lists.run(path, () => this.#listRemote(path, entry.prefix))
+    this.#prefetchSubdirs(path, listing)
+    return listing
   }
 
   /** Records a file written through the mount, so lookups and listings see it at once. */
@@ -98,11 +124,9 @@ export class MetadataStore {
     this.#listings.get(parentOf(path))?.children.delete(baseName(path))
   }
 
-  /** Forgets everything known at or below `path` (after a directory rename). */
+  /** Forgets everything known at or below `path`, and its parent's listing (after a directory rename). */
   invalidateTree(path: string): void {
-    const below = (p: string) => p === path || p.startsWith(path + '/')
-    this.#entries.deleteWhere(below)
-    this.#listings.deleteWhere(below)
+    this.invalidatePrefix(path)
     this.#listings.delete(parentOf(path))
   }
 
@@ -193,9 +217,23 @@ export class MetadataStore {
     const children = new Map<string, Entry>(names.map(n => [n, (dirs.get(n) ?? files.get(n)) as Entry]))
     const listing: DirListing = { children }
     this.#listings.set(path, listing, this.#config.ttlMs)
+    this.#listedDirs.set(path, children.size)
     for (const [name, entry] of children) this.#remember(joinPath(path, name), entry)
     this.#log.debug({ path, entries: children.size, pages }, 'listed directory')
     return listing
+  }
+
+  #prefetchSubdirs(path: string, listing: DirListing): void {
+    let started = 0
+    for (const [name, entry] of listing.children) {
+      if (started >= SUBDIR_PREFETCH_PER_LISTING || this.#prefetchQueue.size >= SUBDIR_PREFETCH_MAX_QUEUED) return
+      if (entry.kind !== 'dir') continue
+      const child = joinPath(path, name)
+      if (this.#listings.get(child) !== undefined) continue
+      started++
+      this.#prefetchQueue.add(async () => this.#listings.get(child) ?? this.#lists.run(child, () => this.#listRemote(child, entry.prefix)))
+        .catch((err: unknown) => this.#log.debug({ err, path: child }, 'background listing failed'))
+    }
   }
 
   #fileEntry(info: ObjectInfo, key: string): FileEntry {

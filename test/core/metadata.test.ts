@@ -76,3 +76,31 @@ t.test('store errors on lookup propagate and are not cached as absent', async t 
   await t.rejects(h.core.getattr('/x'), RemoteServerError)
   t.equal((await h.core.getattr('/x')).size, 1)
 })
+
+t.test('after the TTL, lookups in a directory listed before re-list it: no HEAD per file', async t => {
+  const h = await makeHarness({ metadata: { ttlMs: 60_000 } })
+  t.teardown(() => h.close())
+  for (let i = 0; i < 50; i++) h.store.put(`train/c1/img${i}.jpg`, `x${i}`)
+  await h.core.readdir('/')
+  await h.core.readdir('/train')
+  await h.core.readdir('/train/c1')
+  h.clock.now += 61_000 // an epoch longer than the TTL
+  const before = h.counts()
+  for (let i = 0; i < 50; i++) t.equal((await h.core.getattr(`/train/c1/img${i}.jpg`)).size, `x${i}`.length)
+  await t.rejects(h.core.getattr('/train/c1/absent.jpg'), NotFoundError)
+  const after = h.counts()
+  t.equal(after.head - before.head, 0, 'no HEAD')
+  t.ok(after.list - before.list <= 3, `a few LISTs, not one per file (${after.list - before.list})`)
+})
+
+t.test('listing a directory lists its subdirectories in the background', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  for (let c = 0; c < 10; c++) h.store.put(`classes/c${c}/a.jpg`, 'a')
+  await h.core.readdir('/')
+  await h.core.readdir('/classes')
+  await new Promise(r => setTimeout(r, 50))
+  const lists = h.counts().list
+  for (let c = 0; c < 10; c++) t.same(await h.core.readdir(`/classes/c${c}`), ['a.jpg'])
+  t.equal(h.counts().list, lists, 'every subdirectory listing was already there')
+})
