@@ -1,0 +1,139 @@
+// Command-line flags of `npm run bench`, validated once into a frozen
+// options object. Every error is one line naming the flag and the rule.
+import { parseArgs } from 'node:util';
+import { ALL_SYSTEMS } from './systems/registry.js';
+
+export const WORKLOADS = ['loader', 'shard', 'metadata', 'torch', 'calibration'] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  readonly files: number;
+  readonly workers: number;
+  readonly batch: number;
+  readonly epochs: number;
+  readonly stepSeconds: number;
+  readonly ttfbMs: number;
+  /** Per-connection cap, MB/s with MB = 10^6 bytes. */
+  readonly megabytesPerSecond: number;
+  readonly systems: readonly string[];
+  readonly skip: readonly Workload[];
+  readonly out: string | undefined;
+  readonly seed: number;
+  readonly shardBytes: number;
+  readonly metadataObjects: number;
+  readonly cacheDir: string;
+  readonly s3cachefsArgs: readonly string[];
+  readonly phaseTimeoutSeconds: number;
+  readonly help: boolean;
+}
+
+/**
+ * Quick: fits in 5 minutes on 2 cores with all four systems. s3fs-fuse is the
+ * long pole (~45-100 images/s and ~300 entries/s cold here), so 5,000 images
+ * and 10,000 metadata objects took 7 minutes on their own; 2,000 and 5,000 fit.
+ * Full: the sizes the targets are stated for.
+ */
+const QUICK = { files: 2_000, shardBytes: 256 << 20, metadataObjects: 5_000 };
+const FULL = { files: 20_000, shardBytes: 1 << 30, metadataObjects: 100_000 };
+/** ImageNet-1k's training set. */
+const MAX_FILES = 1_281_167;
+
+export class OptionsError extends Error {
+  readonly code = 'BENCH_BAD_OPTION';
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --quick                 small datasets (${QUICK.files} images, ${QUICK.shardBytes >> 20} MiB shard, ${QUICK.metadataObjects} metadata objects); < 5 min
+  --files N               images in the dataset (default ${FULL.files}, quick ${QUICK.files}, max ${MAX_FILES})
+  --workers P             loader processes (default 8)
+  --batch B               images per batch (default 256)
+  --epochs E              epochs per system (default 3)
+  --step S                fake training step per batch, seconds (default 0; 0.5 = published setting)
+  --ttfb-ms MS            time to first byte added per request by the emulated link (default 20)
+  --mbps MBPS             per-connection bandwidth cap, MB/s (default 80)
+  --systems LIST          comma-separated from: ${ALL_SYSTEMS.map((s) => s.name).join(',')} (default all)
+  --skip LIST             comma-separated from: ${WORKLOADS.join(',')}
+  --out DIR               results folder (default bench/results/<timestamp>)
+  --seed N                dataset and shuffle seed (default 1)
+  --shard-mib N           size of the large shard, MiB (default ${FULL.shardBytes >> 20}, quick ${QUICK.shardBytes >> 20})
+  --metadata-objects N    objects in the metadata tree (default ${FULL.metadataObjects}, quick ${QUICK.metadataObjects})
+  --cache-dir DIR         where generated data and the S3 server's directory are kept (default bench/cache)
+  --s3cachefs-args="..."  extra arguments for 's3cachefs mount', space-separated (attach with '=')
+  --phase-timeout S       upper bound for one epoch/read/find, seconds (default 1800)`;
+
+function num(flag: string, raw: string | undefined, def: number, min: number, max: number, integer: boolean): number {
+  if (raw === undefined) return def;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
+    throw new OptionsError(`--${flag} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max} (got '${raw}')`);
+  }
+  return v;
+}
+
+function list<T extends string>(flag: string, raw: string | undefined, allowed: readonly T[], def: readonly T[]): T[] {
+  if (raw === undefined) return [...def];
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const item of items) {
+    if (!allowed.includes(item as T)) throw new OptionsError(`--${flag}: unknown '${item}' (choose from ${allowed.join(', ')})`);
+  }
+  if (items.length === 0 && flag === 'systems') throw new OptionsError('--systems: name at least one system');
+  return items as T[];
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        files: { type: 'string' },
+        workers: { type: 'string' },
+        batch: { type: 'string' },
+        epochs: { type: 'string' },
+        step: { type: 'string' },
+        'ttfb-ms': { type: 'string' },
+        mbps: { type: 'string' },
+        systems: { type: 'string' },
+        skip: { type: 'string' },
+        out: { type: 'string' },
+        seed: { type: 'string' },
+        'shard-mib': { type: 'string' },
+        'metadata-objects': { type: 'string' },
+        'cache-dir': { type: 'string' },
+        's3cachefs-args': { type: 'string' },
+        'phase-timeout': { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new OptionsError((err as Error).message.split('\n')[0] ?? 'bad arguments');
+  }
+  const v = parsed.values;
+  const quick = v.quick === true;
+  const sizes = quick ? QUICK : FULL;
+  const systemNames = ALL_SYSTEMS.map((s) => s.name);
+  return Object.freeze({
+    quick,
+    help: v.help === true,
+    files: num('files', v.files, sizes.files, 1, MAX_FILES, true),
+    workers: num('workers', v.workers, 8, 1, 256, true),
+    batch: num('batch', v.batch, 256, 1, 100_000, true),
+    epochs: num('epochs', v.epochs, 3, 1, 100, true),
+    stepSeconds: num('step', v.step, 0, 0, 60, false),
+    ttfbMs: num('ttfb-ms', v['ttfb-ms'], 20, 0, 10_000, false),
+    megabytesPerSecond: num('mbps', v.mbps, 80, 0.1, 100_000, false),
+    systems: list('systems', v.systems, systemNames, systemNames),
+    skip: list('skip', v.skip, WORKLOADS, []),
+    out: v.out,
+    seed: num('seed', v.seed, 1, 0, 2 ** 31, true),
+    shardBytes: num('shard-mib', v['shard-mib'], sizes.shardBytes >> 20, 1, 1 << 20, true) * 1048576,
+    metadataObjects: num('metadata-objects', v['metadata-objects'], sizes.metadataObjects, 1, 10_000_000, true),
+    cacheDir: v['cache-dir'] ?? 'bench/cache',
+    s3cachefsArgs: (v['s3cachefs-args'] ?? '').split(/\s+/).filter((s) => s !== ''),
+    phaseTimeoutSeconds: num('phase-timeout', v['phase-timeout'], 1800, 10, 86_400, false),
+  });
+}

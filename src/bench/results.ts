@@ -1,0 +1,150 @@
+// The shape of results.json: every raw number a run measured. The report
+// (report.md, SVG charts) is rendered from this object alone, so a results
+// file from any run can be re-rendered and compared later.
+import type { MachineInfo } from './env/machine-info.js';
+import type { RequestType } from './link/request-classifier.js';
+import type { SystemRole } from './systems/system.js';
+
+/** What one phase (an epoch, a shard read, a find) cost, measured at the proxy and in /proc. */
+export interface PhaseCost {
+  readonly requests: Record<RequestType, number>;
+  readonly bytesDown: number;
+  readonly bytesUp: number;
+  readonly httpErrors: number;
+  /** The FUSE daemon serving the mount, when there is one. */
+  readonly daemon?: { readonly cpuSeconds: number; readonly peakRssBytes: number; readonly hwmBytes: number };
+  readonly serverCpuSeconds?: number;
+  /** The harness process (it runs the proxy). */
+  readonly harnessCpuSeconds: number;
+}
+
+export interface EpochResult {
+  readonly epoch: number;
+  readonly images: number;
+  readonly bytes: number;
+  readonly wallSeconds: number;
+  /** The reference method's number: each process's images/s, summed over processes. */
+  readonly imagesPerSecond: number;
+  readonly wallImagesPerSecond: number;
+  readonly megabytesPerSecond: number;
+  readonly errors: number;
+  readonly firstError?: string;
+  readonly pageCacheDropped: boolean;
+  readonly cost: PhaseCost;
+}
+
+export interface LoaderResult {
+  readonly listSeconds: number;
+  readonly listedFiles: number;
+  readonly listCost: PhaseCost;
+  readonly epochs: EpochResult[];
+  readonly error?: string;
+}
+
+export type ShardRunName = 'cold-seq' | 'warm-seq' | 'cold-par4' | 'warm-par4';
+
+export interface ShardRun {
+  readonly name: ShardRunName;
+  readonly readers: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly megabytesPerSecond: number;
+  readonly errors: number;
+  readonly firstError?: string;
+  readonly cost: PhaseCost;
+}
+
+export interface ShardResult {
+  readonly runs: ShardRun[];
+  readonly error?: string;
+}
+
+export type MetadataOp = 'find' | 'ls-lR';
+
+export interface MetadataRun {
+  readonly op: MetadataOp;
+  readonly state: 'cold' | 'warm';
+  readonly entries: number;
+  readonly seconds: number;
+  readonly entriesPerSecond: number;
+  readonly cost: PhaseCost;
+  readonly error?: string;
+}
+
+export interface MetadataResult {
+  readonly runs: MetadataRun[];
+  readonly error?: string;
+}
+
+export interface TorchResult {
+  readonly ran: boolean;
+  readonly note: string;
+  readonly epochs?: { epoch: number; imagesPerSecond: number; seconds: number }[];
+}
+
+export interface SystemResult {
+  readonly name: string;
+  readonly label: string;
+  readonly role: SystemRole;
+  /** Set when the system could not run at all (e.g. it failed to mount). */
+  error?: string;
+  loader?: LoaderResult;
+  shard?: ShardResult;
+  metadata?: MetadataResult;
+  torch?: TorchResult;
+}
+
+export interface LinkMeasurement {
+  readonly configured: { readonly ttfbMs: number; readonly megabytesPerSecond: number };
+  /** Mean latency of a tiny GET, one at a time, through the link and straight to the server. */
+  readonly tinyGetMsViaLink: number;
+  readonly tinyGetMsDirect: number;
+  readonly singleConnectionMegabytesPerSecond: number;
+  /** What the server sustains with many GETs in flight: the ceiling of any cold epoch here. */
+  readonly serverCapacity: {
+    readonly concurrency: number;
+    readonly getsPerSecondViaLink: number;
+    readonly getsPerSecondDirect: number;
+    readonly serverCpuUtilisation: number;
+    readonly megabytesPerSecondViaLink: number;
+  };
+}
+
+export interface DatasetSummary {
+  readonly seed: number;
+  readonly imageFiles: number;
+  readonly imageClasses: number;
+  readonly imageBytes: number;
+  readonly imageMeanBytes: number;
+  readonly imageMinBytes: number;
+  readonly imageMaxBytes: number;
+  readonly shardBytes: number;
+  readonly metadataObjects: number;
+  readonly metadataDirs: number;
+}
+
+export interface BenchSettings {
+  readonly quick: boolean;
+  readonly workers: number;
+  readonly batch: number;
+  readonly epochs: number;
+  readonly stepSeconds: number;
+  readonly systems: string[];
+  readonly skip: string[];
+  readonly argv: string[];
+}
+
+export interface BenchResults {
+  readonly version: 1;
+  readonly startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  readonly settings: BenchSettings;
+  readonly machine: MachineInfo;
+  readonly server: { readonly flavour: string; readonly note: string };
+  link?: LinkMeasurement;
+  readonly pageCache: { readonly dropped: boolean; readonly note: string };
+  readonly dataset: DatasetSummary;
+  readonly systems: SystemResult[];
+  readonly notes: string[];
+}

@@ -1,0 +1,69 @@
+// s3cachefs, the system being judged: mounted through its CLI
+// (`node dist/cli.js mount ...`, which returns once the mount is live and
+// leaves a background daemon whose command line names the mount point), with
+// a fresh cache directory for every cold view, and taken down with its own
+// `unmount` command. Its logs go to the results folder.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { daemonPid, unmount, waitForMount } from './fuse-mount.js';
+import type { BenchSystem, DatasetLocation, OpenView, SystemContext } from './system.js';
+import { LOCAL_CREDENTIALS } from '../link/sigv4.js';
+
+const execFileAsync = promisify(execFile);
+
+/** Big enough that no quick or full run evicts: the warm epochs measure hits, not eviction. */
+const CACHE_SIZE = '20GiB';
+
+let mountCounter = 0;
+
+function cliEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_REGION: LOCAL_CREDENTIALS.region,
+  };
+}
+
+export const s3cachefsSystem: BenchSystem = {
+  name: 's3cachefs',
+  label: 's3cachefs',
+  role: 'candidate',
+  measureEveryEpoch: true,
+  async openCold(ds: DatasetLocation, ctx: SystemContext): Promise<OpenView> {
+    ctx.cleanup.throwIfAborted();
+    const cli = join(ctx.repoRoot, 'dist', 'cli.js');
+    if (!existsSync(cli)) throw new Error(`${cli} is missing: the s3cachefs mount command is not built yet`);
+    const n = ++mountCounter;
+    const mountPoint = join(ctx.workDir, `mnt-s3cachefs-${ds.kind}-${n}`);
+    const cacheDir = join(ctx.workDir, `s3cachefs-cache-${ds.kind}-${n}`);
+    await rm(cacheDir, { recursive: true, force: true });
+    await mkdir(cacheDir, { recursive: true });
+    await mkdir(mountPoint, { recursive: true });
+    await mkdir(ctx.logDir, { recursive: true });
+    const source = `s3://${ds.bucket}${ds.prefix === '' ? '' : `/${ds.prefix.replace(/\/$/, '')}`}`;
+    const args = [cli, 'mount', source, mountPoint, '--endpoint-url', ctx.link.endpoint, '--cache-dir', cacheDir, '--cache-size', CACHE_SIZE, '--log-level', 'warn', '--log-file', join(ctx.logDir, `s3cachefs-${ds.kind}-${n}.log`), ...ctx.s3cachefsArgs];
+    let pid: number | undefined;
+    const ownUnmount = async (): Promise<void> => {
+      await execFileAsync(process.execPath, [cli, 'unmount', mountPoint], { env: cliEnv(), timeout: 30_000 });
+    };
+    const release = ctx.cleanup.add(`unmount ${mountPoint}`, async () => {
+      await unmount(mountPoint, pid, ownUnmount);
+      await rm(cacheDir, { recursive: true, force: true });
+    });
+    try {
+      const out = await execFileAsync(process.execPath, args, { env: cliEnv(), timeout: 120_000 });
+      if (out.stderr.trim() !== '') process.stderr.write(`s3cachefs mount: ${out.stderr.trim()}\n`);
+      await waitForMount(mountPoint, () => true);
+    } catch (err) {
+      await release();
+      const e = err as { message: string; stderr?: string };
+      throw new Error(`s3cachefs mount failed: ${(e.stderr?.trim() || e.message).split('\n')[0]}`);
+    }
+    pid = daemonPid(mountPoint, 'node');
+    return { view: { kind: 'fs', root: mountPoint, daemonPid: pid }, close: release };
+  },
+};

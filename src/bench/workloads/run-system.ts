@@ -1,0 +1,61 @@
+// Runs every selected workload on one system and collects the results. A
+// workload that fails (a mount that does not come up, a reader that errors)
+// is recorded with its message and the next workload still runs; only an
+// interruption (Ctrl-C) stops the whole run.
+import type { PreparedDatasets } from '../dataset/prepare.js';
+import type { Workload } from '../options.js';
+import type { PhaseCost, SystemResult } from '../results.js';
+import type { BenchSystem } from '../systems/system.js';
+import { runLoader } from './loader.js';
+import { runMetadata } from './metadata.js';
+import type { RunContext } from './run-context.js';
+import { runShard } from './shard.js';
+import { runTorchLoader } from './torch-loader.js';
+
+export function errorMessage(err: unknown): string {
+  return ((err as Error)?.message ?? String(err)).split('\n')[0] ?? 'unknown error';
+}
+
+function emptyCost(): PhaseCost {
+  return { requests: { GET: 0, GET_RANGE: 0, HEAD: 0, LIST: 0, PUT: 0, OTHER: 0 }, bytesDown: 0, bytesUp: 0, httpErrors: 0, harnessCpuSeconds: 0 };
+}
+
+/** Runs `fn`; on failure logs it and returns `onError(message)`, unless the run was interrupted. */
+async function attempt<T>(ctx: RunContext, what: string, fn: () => Promise<T>, onError: (message: string) => T): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (ctx.cleanup.aborted) throw err;
+    ctx.log(`  ${what} failed: ${errorMessage(err)}`);
+    return onError(errorMessage(err));
+  }
+}
+
+export async function runSystem(
+  system: BenchSystem,
+  data: PreparedDatasets,
+  ctx: RunContext,
+  skip: ReadonlySet<Workload>,
+  torch: { readonly ok: boolean; readonly note: string },
+): Promise<SystemResult> {
+  ctx.cleanup.throwIfAborted();
+  ctx.log(`system ${system.label}`);
+  const result: SystemResult = { name: system.name, label: system.label, role: system.role };
+  const name = system.label;
+  if (!skip.has('loader')) {
+    result.loader = await attempt(ctx, `${name}: loader`, () => runLoader(system, data.images, ctx), (error) => ({ listSeconds: NaN, listedFiles: 0, listCost: emptyCost(), epochs: [], error }));
+  }
+  // The PyTorch variant reads through a filesystem; direct GETs have none.
+  if (!skip.has('torch') && system.name !== 'direct') {
+    result.torch = torch.ok
+      ? await attempt(ctx, `${name}: PyTorch`, () => runTorchLoader(system, data.images, ctx), (error) => ({ ran: false, note: `PyTorch variant failed: ${error}` }))
+      : { ran: false, note: torch.note };
+  }
+  if (!skip.has('shard')) {
+    result.shard = await attempt(ctx, `${name}: shard`, () => runShard(system, data.shard, data.shardKey, data.summary.shardBytes, ctx), (error) => ({ runs: [], error }));
+  }
+  if (!skip.has('metadata')) {
+    result.metadata = await attempt(ctx, `${name}: metadata`, () => runMetadata(system, data.metadata, ctx), (error) => ({ runs: [], error }));
+  }
+  return result;
+}

@@ -1,0 +1,59 @@
+// Small pieces of the harness that decide correctness rather than speed: the
+// cleanup stack (order, isolation of failures, abort), the even split of the
+// file list over workers, and seeded shuffles (same order for every system).
+import t from 'tap'
+import { Cleanup, InterruptedError } from '../../src/bench/env/cleanup.js'
+import { Prng } from '../../src/bench/dataset/prng.js'
+import { splitEvenly } from '../../src/bench/workloads/loader.js'
+import { mapLimit } from '../../src/bench/util/map-limit.js'
+
+t.test('cleanup runs newest first, survives a failing action, runs each once', async (t) => {
+  const c = new Cleanup()
+  const order: string[] = []
+  c.add('server', () => { order.push('server') })
+  const releaseMount = c.add('mount', () => { order.push('mount') })
+  c.add('broken', () => { throw new Error('boom') })
+  c.add('workers', async () => { order.push('workers') })
+  await releaseMount()
+  await releaseMount()
+  const stderr = process.stderr.write
+  process.stderr.write = (() => true) as typeof process.stderr.write
+  try {
+    await c.runAll()
+    await c.runAll()
+  } finally {
+    process.stderr.write = stderr
+  }
+  t.same(order, ['mount', 'workers', 'server'])
+  t.equal(c.aborted, false)
+  t.doesNotThrow(() => c.throwIfAborted())
+  t.ok(new InterruptedError() instanceof Error)
+})
+
+t.test('even split over workers', async (t) => {
+  const items = Array.from({ length: 10 }, (_, i) => i)
+  const parts = splitEvenly(items, 3)
+  t.same(parts.map((p) => p.length), [3, 3, 4])
+  t.same(parts.flat(), items, 'nothing lost, nothing repeated')
+  t.same(splitEvenly([1], 4).flat(), [1])
+})
+
+t.test('seeded shuffles are reproducible and differ per epoch', async (t) => {
+  const items = Array.from({ length: 100 }, (_, i) => i)
+  const a = new Prng('1:epoch:1').shuffle([...items])
+  t.same(new Prng('1:epoch:1').shuffle([...items]), a)
+  t.notSame(new Prng('1:epoch:2').shuffle([...items]), a)
+  t.same([...a].sort((x, y) => x - y), items)
+})
+
+t.test('mapLimit bounds concurrency and reports the first failure', async (t) => {
+  let inFlight = 0
+  let peak = 0
+  await mapLimit(Array.from({ length: 20 }, (_, i) => i), 3, async () => {
+    peak = Math.max(peak, ++inFlight)
+    await new Promise((r) => setTimeout(r, 2))
+    inFlight--
+  })
+  t.equal(peak, 3)
+  await t.rejects(mapLimit([1, 2, 3], 2, async (i) => { if (i === 2) throw new Error('two') }), /two/)
+})

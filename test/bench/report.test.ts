@@ -1,0 +1,166 @@
+// The report renders from a fixed results object: markdown tables per
+// workload with ratios and targets, and well-formed SVG charts whose bars are
+// proportional to their values.
+import t, { type Test } from 'tap'
+import { renderMarkdown } from '../../src/bench/report/markdown.js'
+import { targetRows, verdict } from '../../src/bench/report/ratios.js'
+import { escapeXml, niceMax, renderGroupedBars } from '../../src/bench/report/svg-chart.js'
+import { loaderChart, metadataChart, shardChart } from '../../src/bench/report/write-report.js'
+import type { BenchResults, EpochResult, PhaseCost, SystemResult } from '../../src/bench/results.js'
+
+const cost = (gets: number): PhaseCost => ({
+  requests: { GET: gets, GET_RANGE: 0, HEAD: 10, LIST: 2, PUT: 0, OTHER: 0 },
+  bytesDown: gets * 110_000,
+  bytesUp: 0,
+  httpErrors: 0,
+  daemon: { cpuSeconds: 1.5, peakRssBytes: 200 * 1048576, hwmBytes: 210 * 1048576 },
+  serverCpuSeconds: 3,
+  harnessCpuSeconds: 1,
+})
+
+const epoch = (n: number, ips: number): EpochResult => ({
+  epoch: n, images: 5000, bytes: 5000 * 110_000, wallSeconds: 5000 / ips, imagesPerSecond: ips,
+  wallImagesPerSecond: ips, megabytesPerSecond: (ips * 110_000) / 1e6, errors: 0, pageCacheDropped: true, cost: cost(n === 1 ? 5000 : 0),
+})
+
+function system(name: string, label: string, role: SystemResult['role'], rates: number[], shard: number, find: number): SystemResult {
+  return {
+    name, label, role,
+    loader: { listSeconds: 1, listedFiles: 5000, listCost: cost(0), epochs: rates.map((r, i) => epoch(i + 1, r)) },
+    shard: { runs: (['cold-seq', 'warm-seq', 'cold-par4', 'warm-par4'] as const).map((n, i) => ({ name: n, readers: i < 2 ? 1 : 4, bytes: 1 << 28, seconds: 1, megabytesPerSecond: shard * (i % 2 === 1 ? 3 : 1), errors: 0, cost: cost(0) })) },
+    metadata: { runs: (['find', 'ls-lR'] as const).flatMap((op) => (['cold', 'warm'] as const).map((state) => ({ op, state, entries: 10_000, seconds: 10_000 / find, entriesPerSecond: find, cost: cost(0) }))) },
+  }
+}
+
+function fixture(): BenchResults {
+  return {
+    version: 1,
+    startedAt: '2025-01-01T00:00:00.000Z',
+    finishedAt: '2025-01-01T00:04:00.000Z',
+    durationSeconds: 240,
+    settings: { quick: true, workers: 8, batch: 256, epochs: 3, stepSeconds: 0, systems: ['s3cachefs', 's3fs', 'local', 'direct'], skip: [], argv: ['--quick'] },
+    machine: { cores: 2, cpuModel: 'Test CPU', memoryBytes: 24 * 2 ** 30, kernel: 'Linux 6.1', os: 'Debian 12', node: 'v20.0.0', s3fsVersion: 'V1.90', fuseVersion: '3.14' },
+    server: { flavour: 'devtools', note: 'http://127.0.0.1:1' },
+    link: {
+      configured: { ttfbMs: 20, megabytesPerSecond: 80 },
+      tinyGetMsViaLink: 23, tinyGetMsDirect: 1.5, singleConnectionMegabytesPerSecond: 78,
+      serverCapacity: { concurrency: 64, getsPerSecondViaLink: 700, getsPerSecondDirect: 800, serverCpuUtilisation: 0.95, megabytesPerSecondViaLink: 77 },
+    },
+    pageCache: { dropped: true, note: 'dropped before every measured phase' },
+    dataset: { seed: 1, imageFiles: 5000, imageClasses: 100, imageBytes: 5000 * 110_000, imageMeanBytes: 110_000, imageMinBytes: 20_000, imageMaxBytes: 500_000, shardBytes: 1 << 28, metadataObjects: 10_000, metadataDirs: 100 },
+    systems: [
+      system('s3cachefs', 's3cachefs', 'candidate', [600, 3000, 3100], 400, 20_000),
+      system('s3fs', 's3fs-fuse', 'baseline', [50, 300, 310], 100, 1000),
+      system('local', 'local disk', 'limit', [4000, 4000, 4000], 900, 100_000),
+      { ...system('direct', 'direct GETs', 'limit', [700], 500, 50_000) },
+      { name: 'rclone', label: 'rclone mount', role: 'candidate', error: 'mount failed: no such command' },
+    ],
+    notes: ['a note'],
+  }
+}
+
+/** A strict little well-formedness check: balanced tags, quoted attributes, known entities, one root. */
+function assertWellFormedXml(t: Test, xml: string): void {
+  const stack: string[] = []
+  let roots = 0
+  const tag = /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>|<\?[^>]*\?>|<!--[\s\S]*?-->|([^<]+)|(<)/g
+  for (const m of xml.matchAll(tag)) {
+    if (m[6] !== undefined) { t.fail(`stray '<' at ${m.index}`); return }
+    if (m[5] !== undefined) {
+      if (/&(?!(amp|lt|gt|quot|apos);)/.test(m[5])) t.fail(`bad entity in text: ${m[5].slice(0, 40)}`)
+      if (stack.length === 0 && m[5].trim() !== '') t.fail('text outside the root')
+      continue
+    }
+    if (m[2] === undefined) continue
+    if (m[1] === '/') {
+      const open = stack.pop()
+      if (open !== m[2]) { t.fail(`</${m[2]}> closes <${open}>`); return }
+    } else {
+      if (stack.length === 0) roots++
+      if (m[4] !== '/') stack.push(m[2])
+    }
+  }
+  t.same(stack, [], 'every tag is closed')
+  t.equal(roots, 1, 'one root element')
+}
+
+
+t.test('markdown has a table per workload, ratios and targets', async (t) => {
+  const md = renderMarkdown(fixture())
+  for (const heading of ['## Setup', '### Emulated link', '## Targets', '## Loader', '## Large shard', '## Metadata', '## Cost per phase', '## Notes']) t.match(md, heading)
+  t.match(md, '| s3cachefs | cold epoch (1) images/s | s3fs-fuse epoch 1 | 12.00× | ≥ 9× | PASS |')
+  t.match(md, '| s3cachefs | cold epoch (1) images/s | direct-GET limit | 0.86× | ≥ 0.8× | PASS |')
+  t.match(md, 'local disk (mean of epochs) | 0.75× | ≥ 0.7× | PASS |')
+  t.match(md, '| s3cachefs | shard cold sequential MB/s | direct-GET limit | 0.80× | ≥ 0.8× | PASS |')
+  t.match(md, 's3fs-fuse find cold | 20.00× | ≥ 10× (target is stated for 100k objects) | PASS |')
+  t.match(md, '600 img/s · 66.0 MB/s (12.0× s3fs)')
+  t.match(md, '(= epoch 1: no cache)')
+  t.match(md, 'rclone mount | failed: mount failed: no such command')
+  t.match(md, '2 cores (Test CPU), 24.0 GiB RAM')
+  t.match(md, '700 GETs/s via link')
+  t.match(md, '![images/s per epoch](loader.svg)')
+  // Every table row has the same number of cells as its header.
+  const lines = md.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i]?.startsWith('| ---')) continue
+    const width = (lines[i - 1] ?? '').split(' | ').length
+    for (let j = i + 1; lines[j]?.startsWith('|'); j++) t.equal((lines[j] ?? '').split(' | ').length, width, `row ${j} width`)
+  }
+})
+
+t.test('skipped workloads leave no section, no chart link and no target row', async (t) => {
+  const r = fixture()
+  const md = renderMarkdown({ ...r, settings: { ...r.settings, skip: ['shard', 'metadata'] } })
+  t.notMatch(md, '## Large shard')
+  t.notMatch(md, '## Metadata')
+  t.notMatch(md, 'shard.svg')
+  t.notMatch(md, 'shard cold sequential')
+  t.notMatch(md, 'find cold entries/s')
+  t.match(md, '| Large shard | skipped |')
+  t.match(md, '## Loader')
+})
+
+t.test('targets: failures, n/a and verdicts', async (t) => {
+  const r = fixture()
+  const rows = targetRows(r)
+  t.ok(rows.every((row) => row.system === 's3cachefs' || row.system === 'rclone mount'))
+  t.ok(rows.filter((row) => row.system === 'rclone mount').every((row) => verdict(row) === 'n/a'), 'a failed candidate is n/a, not zero')
+  const s3fsless = { ...r, systems: r.systems.filter((s) => s.name !== 's3fs') }
+  t.equal(verdict(targetRows(s3fsless)[0]!), 'n/a')
+  t.equal(verdict({ system: 'x', metric: 'm', against: 'a', ratio: 0.5, target: 0.8 }), 'FAIL')
+})
+
+t.test('SVG charts are well-formed and bars are proportional to values', async (t) => {
+  const r = fixture()
+  for (const chart of [loaderChart(r), shardChart(r), metadataChart(r)]) {
+    const svg = renderGroupedBars(chart)
+    assertWellFormedXml(t, svg)
+    t.match(svg, chart.title)
+    t.match(svg, chart.yLabel)
+    for (const s of chart.series) t.match(svg, `>${escapeXml(s.name)}</text>`, `legend has ${s.name}`)
+    const bars = [...svg.matchAll(/<rect class="bar"[^>]*data-value="([^"]+)"[^>]*height="([^"]+)"/g)].map((m) => ({ value: Number(m[1]), height: Number(m[2]) }))
+    const expected = chart.series.flatMap((s) => s.values.filter((v) => v !== null)).length
+    t.equal(bars.length, expected, 'one bar per value')
+    if (chart.scale === 'log') {
+      // Heights are linear in log10(value): fit on two bars, check the rest.
+      const [a, b] = [bars[0]!, bars.find((x) => x.value !== bars[0]!.value)!]
+      const slope = (b.height - a.height) / (Math.log10(b.value) - Math.log10(a.value))
+      t.ok(slope > 0, 'larger values draw taller bars')
+      for (const x of bars) t.ok(Math.abs(x.height - (a.height + slope * (Math.log10(x.value) - Math.log10(a.value)))) < 0.05, `log bar ${x.value} has height ${x.height}`)
+    } else {
+      const k = (bars[0]?.height ?? 0) / (bars[0]?.value ?? 1)
+      for (const x of bars) t.ok(Math.abs(x.height - x.value * k) < 0.05, `bar ${x.value} has height ${x.height}`)
+    }
+  }
+  const loader = renderGroupedBars(loaderChart(r))
+  t.match(loader, 'n/a', 'direct has no warm epochs: n/a, not a zero bar')
+  t.match(loader, '>3,000</text>', 'values are printed on bars')
+  t.equal(niceMax(4321), 5000)
+  t.equal(niceMax(0), 1)
+  assertWellFormedXml(t, renderGroupedBars({ title: 'a <b> & "c"', yLabel: 'y', groups: ['g&1'], series: [{ name: "s'1", values: [1] }] }))
+  // Nothing measured (every system failed or skipped): still a valid, empty chart.
+  for (const scale of ['log', 'linear'] as const) {
+    assertWellFormedXml(t, renderGroupedBars({ title: 't', yLabel: 'y', groups: ['a', 'b'], series: [], scale }))
+    assertWellFormedXml(t, renderGroupedBars({ title: 't', yLabel: 'y', groups: ['a'], series: [{ name: 's', values: [null] }], scale }))
+  }
+})
