@@ -17,15 +17,20 @@ const MAGIC = 0x42433353 // 'S3CB' read as uint32 LE
 const VERSION = 1
 export const BLOCK_HEADER_BYTES = 16
 
-export function encodeBlock(data: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(BLOCK_HEADER_BYTES + data.length)
+/** The header to write before `data` (with writev: the data itself is never copied). */
+export function blockHeader(data: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(BLOCK_HEADER_BYTES)
   out.writeUInt32LE(MAGIC, 0)
   out.writeUInt8(VERSION, 4)
   out.fill(0, 5, 8)
   out.writeUInt32LE(data.length, 8)
   out.writeUInt32LE(crc32(data), 12)
-  data.copy(out, BLOCK_HEADER_BYTES)
   return out
+}
+
+/** Header and data in one buffer. */
+export function encodeBlock(data: Buffer): Buffer {
+  return Buffer.concat([blockHeader(data), data])
 }
 
 /** The data of an encoded block (a view into `file`); throws CacheCorruptError. */

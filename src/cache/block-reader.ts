@@ -268,8 +268,9 @@ export class BlockReader {
     for (const d of run) {
       const off = (d.index - firstIndex) * bs
       const slice = data.subarray(off, Math.min(off + bs, data.length))
-      // Copy out of a multi-block response so each cached block owns only its bytes.
-      const block = run.length === 1 ? slice : Buffer.from(slice)
+      // A view, not a copy: the response stays alive while any of its blocks is in memory,
+      // so the memory cache may hold up to one part more than its bound per cached run.
+      const block = slice
       this.#fetchedBlocks++
       this.#memory.set(`${objectId}.${d.index}`, block)
       this.#disk.write(this.#addr(objectId, d.index, obj.key), block)

@@ -18,11 +18,11 @@
  * (`--cache-ttl`, `s3cachefs ttl`) is dropped when read and by a periodic sweep.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { CacheCorruptError } from '../errors.js'
-import { BLOCK_HEADER_BYTES, decodeBlock, encodeBlock } from './block-file-format.js'
+import { BLOCK_HEADER_BYTES, blockHeader, decodeBlock } from './block-file-format.js'
 import { type BlockEntry, BlockIndex, type CachedObject, type ScannedBlock } from './block-index.js'
 import { CacheRules, matches, namespaceId, type RuleTarget } from './cache-rules.js'
 import type { EvictionPolicyName } from './eviction/eviction-policy.js'
@@ -348,10 +348,14 @@ export class DiskBlockCache {
     const cataloged = this.#catalogEntry(addr)
     // Catalog first: a block on disk whose key is unknown could not be pinned or freed by path.
     await cataloged?.written.catch((err: unknown) => this.#log.warn({ err }, 'cache catalog write failed'))
-    const encoded = encodeBlock(data)
     const tmp = join(this.#config.dir, 'tmp', randomBytes(8).toString('hex'))
     const dest = join(this.#config.dir, rel)
-    await writeFile(tmp, encoded)
+    const fh = await open(tmp, 'w')
+    try {
+      await fh.writev([blockHeader(data), data])
+    } finally {
+      await fh.close()
+    }
     try {
       await rename(tmp, dest)
     } catch (err) {
@@ -359,7 +363,7 @@ export class DiskBlockCache {
       await mkdir(join(dest, '..'), { recursive: true })
       await rename(tmp, dest)
     }
-    this.#index.add(addr.objectId, addr.index, encoded.length, Date.now(), preload, cataloged?.entry)
+    this.#index.add(addr.objectId, addr.index, BLOCK_HEADER_BYTES + data.length, Date.now(), preload, cataloged?.entry)
     this.#catalog.settle(addr.objectId)
     this.#evictIfNeeded()
     this.#compactCatalogIfBloated()

@@ -11,6 +11,11 @@
 export interface ReadAheadConfig {
   readonly initialWindowBytes: number
   readonly maxWindowBytes: number
+  /**
+   * Prefetch is asked again once this much of the window is new (or half the window,
+   * if smaller): one part, so fetches stay in flight continuously instead of in bursts.
+   */
+  readonly stepBytes: number
 }
 
 /** How far from the expected offset a read may land and still count as sequential. */
@@ -34,8 +39,10 @@ export class ReadAhead {
 
   /** Records a read and returns the byte range to prefetch, if any. */
   onRead(offset: number, length: number, size: number): PrefetchRange | undefined {
-    const sequential = offset === 0 ||
-      (offset >= this.#nextOffset - SEQUENTIAL_SLACK_BYTES && offset <= this.#nextOffset + SEQUENTIAL_SLACK_BYTES)
+    // The kernel's own read-ahead sends several pieces at once, so they arrive in any order
+    // within its window: tolerate that much, and more once our window has grown.
+    const slack = Math.max(SEQUENTIAL_SLACK_BYTES, this.#windowBytes / 2)
+    const sequential = offset === 0 || (offset >= this.#nextOffset - slack && offset <= this.#nextOffset + slack)
     const end = offset + length
     this.#nextOffset = Math.max(end, sequential ? this.#nextOffset : 0)
     if (!sequential) {
@@ -48,8 +55,8 @@ export class ReadAhead {
       : Math.min(this.#config.maxWindowBytes, this.#windowBytes * 2)
     const target = Math.min(size, end + this.#windowBytes)
     const start = Math.max(end, this.#requestedUpTo)
-    // Ask again only when at least half a window is new, so pieces do not each re-ask.
-    if (target - start < this.#windowBytes / 2 && target < size) return undefined
+    // Ask again once a step is new, so 128 KiB pieces do not each re-ask, yet the pipe never drains.
+    if (target - start < Math.min(this.#windowBytes / 2, this.#config.stepBytes) && target < size) return undefined
     if (start >= target) return undefined
     this.#requestedUpTo = target
     return { start, endExclusive: target }

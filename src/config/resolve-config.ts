@@ -147,7 +147,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     queue: { concurrency, inFlightBudgetBytes: D.IN_FLIGHT_BUDGET_BYTES, maxQueuedPrefetch: D.MAX_QUEUED_PREFETCH },
     fs: {
       uid, gid, fileMode: D.FILE_MODE, dirMode: D.DIR_MODE, readOnly: o.readOnly === true,
-      readAhead: { initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES, maxWindowBytes: D.READ_AHEAD_MAX_BYTES },
+      readAhead: { initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES, maxWindowBytes: D.READ_AHEAD_MAX_BYTES, stepBytes: D.PART_SIZE_BYTES },
       adoptMaxBytes: D.ADOPT_MAX_BYTES,
     },
     write: { mode: writeMode as WriteMode },

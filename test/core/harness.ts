@@ -66,9 +66,10 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const writes = new WriteBack({ mode: opts.writeMode ?? 'sync' }, staging, client, queue, log)
   const core = new FilesystemCore({
     uid: 1000, gid: 1000, fileMode: 0o644, dirMode: 0o755, readOnly: opts.readOnly ?? false,
-    readAhead: { initialWindowBytes: MiB, maxWindowBytes: 8 * MiB }, adoptMaxBytes: 64 * MiB,
+    readAhead: { initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 4 * MiB }, adoptMaxBytes: 64 * MiB,
   }, metadata, reader, writes, client, log)
   await writes.recover(key => '/' + key)
+  const remounts: Harness[] = []
   const h: Harness = {
     store, faults, metrics, disk, reader, metadata, core, writes, cacheDir, clock,
     counts: () => {
@@ -77,10 +78,13 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     },
     remount: async () => {
       await disk.drain()
-      return makeHarness({ ...opts, cacheDir, store })
+      const next = await makeHarness({ ...opts, cacheDir, store })
+      remounts.push(next)
+      return next
     },
     close: async () => {
       await disk.drain()
+      for (const r of remounts) await r.close()
       if (opts.cacheDir === undefined) await rm(cacheDir, { recursive: true, force: true })
     },
   }

@@ -5,7 +5,7 @@ const MiB = 1024 * 1024
 const K128 = 128 * 1024
 
 t.test('sequential reads grow the window up to the cap', async t => {
-  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB })
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 2 * MiB })
   const size = 1024 * MiB
   const ranges = []
   for (let off = 0; off < 64 * MiB; off += K128) {
@@ -21,7 +21,7 @@ t.test('sequential reads grow the window up to the cap', async t => {
 })
 
 t.test('random reads prefetch nothing', async t => {
-  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB })
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 2 * MiB })
   const size = 1024 * MiB
   ra.onRead(500 * MiB, 4096, size)
   t.equal(ra.onRead(100 * MiB, 4096, size), undefined)
@@ -29,7 +29,7 @@ t.test('random reads prefetch nothing', async t => {
 })
 
 t.test('never beyond the end of the object', async t => {
-  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB })
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 2 * MiB })
   const size = 3 * MiB
   for (let off = 0; off < size; off += K128) {
     const r = ra.onRead(off, K128, size)
@@ -38,11 +38,22 @@ t.test('never beyond the end of the object', async t => {
 })
 
 t.test('slightly out-of-order pieces still count as sequential', async t => {
-  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB })
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 2 * MiB })
   const size = 100 * MiB
   ra.onRead(0, K128, size)
   ra.onRead(2 * K128, K128, size)
   const r = ra.onRead(K128, K128, size)
   const r2 = ra.onRead(3 * K128, K128, size)
   t.ok(r !== undefined || r2 !== undefined)
+})
+
+t.test('the window is topped up every step, so fetches never drain', async t => {
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 64 * MiB, stepBytes: 8 * MiB })
+  const size = 1024 * MiB
+  let ahead = 0
+  for (let off = 0; off < 512 * MiB; off += K128) {
+    const r = ra.onRead(off, K128, size)
+    if (r) ahead = r.endExclusive
+    if (off > 16 * MiB && off % (4 * MiB) === 0) t.ok(ahead - off >= 64 * MiB - 8 * MiB - K128, `at ${off / MiB} MiB, ${(ahead - off) / MiB} MiB requested ahead`)
+  }
 })
