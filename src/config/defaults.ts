@@ -17,7 +17,7 @@ export const PART_SIZE_BYTES = 8 * MiB
 /** Objects up to one part are fetched whole, in one GET, on first read. */
 export const WHOLE_OBJECT_MAX_BYTES = PART_SIZE_BYTES
 /** Verified blocks kept in memory, so 128 KiB kernel reads do not re-read and re-check a block each time. */
-export const MEMORY_CACHE_BYTES = 256 * MiB
+export const MEMORY_CACHE_SIZE = '256MiB'
 /** Memory that in-flight GET responses may hold at once, however many files are open. */
 export const IN_FLIGHT_BUDGET_BYTES = 256 * MiB
 /** Concurrent S3 requests: throughput on S3 comes from many parallel GETs. */

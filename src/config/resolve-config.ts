@@ -41,6 +41,7 @@ export interface MountOptions {
   cacheTtl?: string
   metadataSyncInterval?: string
   metricsPort?: string
+  memoryCacheSize?: string
   eviction?: string
 }
 
@@ -142,7 +143,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     },
     reader: {
       blockSize: D.BLOCK_SIZE_BYTES, partSize: D.PART_SIZE_BYTES, wholeObjectMaxBytes: D.WHOLE_OBJECT_MAX_BYTES,
-      memoryCacheBytes: D.MEMORY_CACHE_BYTES, namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
+      memoryCacheBytes: parseBytes(o.memoryCacheSize ?? D.MEMORY_CACHE_SIZE, '--memory-cache-size'), namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
     },
     queue: { concurrency, inFlightBudgetBytes: D.IN_FLIGHT_BUDGET_BYTES, maxQueuedPrefetch: D.MAX_QUEUED_PREFETCH },
     fs: {

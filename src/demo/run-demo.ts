@@ -13,12 +13,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { makeBaseImages, padJpeg } from '../bench/dataset/jpeg-synth.js'
-import { Prng, seededBytes } from '../bench/dataset/prng.js'
-import { drawSize, IMAGENET_SIZES } from '../bench/dataset/size-distribution.js'
+import { S3Client } from '@aws-sdk/client-s3'
 import { dropPageCache } from '../bench/env/page-cache.js'
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server } from '../devtools/local-s3-server.js'
+import { uploadSample } from '../devtools/sample-dataset.js'
 import type { StatsSnapshot } from '../daemon/stats-snapshot.js'
 import { quietWarnings } from '../util/quiet-warnings.js'
 
@@ -49,7 +47,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => { cleanup().finally(() => process.exit(130)) })
   try {
     const s3 = new S3Client({ endpoint: server.endpoint, region: LOCAL_S3_REGION, forcePathStyle: true, credentials: { ...LOCAL_S3_CREDENTIALS } })
-    const uploaded = await uploadSample(s3)
+    const uploaded = await uploadSample(s3, { bucket: BUCKET, classes: CLASSES, filesPerClass: FILES_PER_CLASS, shardBytes: SHARD_BYTES, seed: SEED })
     s3.destroy()
     log(`local S3 server ${server.endpoint}: ${uploaded.files} files, ${mb(uploaded.bytes)} MB in s3://${BUCKET}`)
 
@@ -80,32 +78,6 @@ async function main(): Promise<void> {
   } finally {
     await cleanup()
   }
-}
-
-async function uploadSample(s3: S3Client): Promise<{ files: number; bytes: number }> {
-  const bases = makeBaseImages(SEED)
-  const rng = new Prng(SEED)
-  const items: Array<{ key: string; body: () => Buffer }> = []
-  for (let c = 0; c < CLASSES; c++) {
-    for (let i = 0; i < FILES_PER_CLASS; i++) {
-      const key = `train/n${String(c).padStart(8, '0')}/img_${i}.JPEG`
-      const size = drawSize(rng, IMAGENET_SIZES)
-      const base = bases[(c * FILES_PER_CLASS + i) % bases.length] as Buffer
-      items.push({ key, body: () => padJpeg(base, size, SEED, key) })
-    }
-  }
-  items.push({ key: 'shards/shard-000000.tar', body: () => seededBytes(SEED, 'shard', SHARD_BYTES) })
-  let bytes = 0
-  let next = 0
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as (typeof items)[number]
-      const body = item.body()
-      bytes += body.length
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: item.key, Body: body }))
-    }
-  }))
-  return { files: items.length, bytes }
 }
 
 /** Lists and reads every file with parallel reader processes, like a data loader; returns bytes read. */

@@ -42,11 +42,11 @@ export interface MetadataConfig {
 const RELIST_MAX_CHILDREN = 5000
 /** Directories remembered as listed before (path → children), for re-listing: ~100 B each. */
 const LISTED_DIRS_REMEMBERED = 100_000
-/** Subdirectory listings started in the background after a readdir... */
-const SUBDIR_PREFETCH_PER_LISTING = 64
+/** Subdirectory listings started in the background after a readdir (ImageNet has 1,000 classes)... */
+const SUBDIR_PREFETCH_PER_LISTING = 1024
 /** ...at most this many at once, and not when this many already wait. */
 const SUBDIR_PREFETCH_CONCURRENCY = 8
-const SUBDIR_PREFETCH_MAX_QUEUED = 256
+const SUBDIR_PREFETCH_MAX_QUEUED = 1024
 
 const ABSENT = Object.freeze({ absent: true as const })
 type Cached = Entry | typeof ABSENT
