@@ -7,6 +7,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { makeBaseImages, padJpeg } from '../bench/dataset/jpeg-synth.js'
 import { Prng, seededBytes } from '../bench/dataset/prng.js'
 import { drawSize, IMAGENET_SIZES } from '../bench/dataset/size-distribution.js'
+import { forEachLimit } from '../util/for-each-limit.js'
 
 export interface SampleSpec {
   readonly bucket: string
@@ -32,14 +33,10 @@ export async function uploadSample(s3: S3Client, spec: SampleSpec): Promise<{ fi
   }
   if (spec.shardBytes > 0) items.push({ key: 'shards/shard-000000.tar', body: () => seededBytes(spec.seed, 'shard', spec.shardBytes) })
   let bytes = 0
-  let next = 0
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as (typeof items)[number]
-      const body = item.body()
-      bytes += body.length
-      await s3.send(new PutObjectCommand({ Bucket: spec.bucket, Key: item.key, Body: body }))
-    }
-  }))
+  await forEachLimit(items, 16, async item => {
+    const body = item.body()
+    bytes += body.length
+    await s3.send(new PutObjectCommand({ Bucket: spec.bucket, Key: item.key, Body: body }))
+  })
   return { files: items.length, bytes }
 }

@@ -13,6 +13,7 @@ import type { Entry } from '../metadata/entry.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import { isRoot, parentOf, pathToKey, pathToPrefix } from '../metadata/paths.js'
 import type { ObjectClient, ObjectInfo } from '../s3/object-client.js'
+import { forEachLimit } from '../util/for-each-limit.js'
 import type { WriteBack } from '../write/write-back.js'
 
 /** Copies and deletes in flight during a directory rename. */
@@ -95,18 +96,9 @@ export class NamespaceOps {
       this.#writes.move(f, newPath, pathToKey(newPath))
     }
     const keys = await this.#listAll(fromPrefix)
-    let next = 0
-    await Promise.all(Array.from({ length: RENAME_CONCURRENCY }, async () => {
-      while (next < keys.length) {
-        const obj = keys[next++] as ObjectInfo
-        await this.#client.copy(obj.key, toPrefix + obj.key.slice(fromPrefix.length), obj.size)
-      }
-    }))
+    await forEachLimit(keys, RENAME_CONCURRENCY, obj => this.#client.copy(obj.key, toPrefix + obj.key.slice(fromPrefix.length), obj.size))
     // Every copy landed: only now delete the sources, so a failure leaves both, never neither.
-    next = 0
-    await Promise.all(Array.from({ length: RENAME_CONCURRENCY }, async () => {
-      while (next < keys.length) await this.#client.delete((keys[next++] as ObjectInfo).key)
-    }))
+    await forEachLimit(keys, RENAME_CONCURRENCY, obj => this.#client.delete(obj.key))
     if (!keys.some(k => k.key === toPrefix)) await this.#client.upload({ key: toPrefix, size: 0 })
     this.#log.info({ from, to, objects: keys.length }, 'renamed directory')
     this.#metadata.invalidateTree(from)
