@@ -114,6 +114,24 @@ export class UploadFailedError extends S3CacheFsError {
   readonly code = 'UPLOAD_FAILED'
 }
 
+/** An upload was cancelled because a rename or unlink superseded it. Not a failure of the store. */
+export class UploadAbortedError extends S3CacheFsError {
+  readonly code = 'UPLOAD_ABORTED'
+}
+
+/** A size or offset beyond what one object can hold (S3: 5 TiB). */
+export class FileTooLargeError extends S3CacheFsError {
+  readonly code = 'FILE_TOO_LARGE'
+}
+
+/**
+ * A directory rename too large to do inside one request (it would hold the kernel's
+ * locks for minutes). EXDEV: `mv` and most tools then copy the tree themselves.
+ */
+export class CrossDeviceError extends S3CacheFsError {
+  readonly code = 'CROSS_DEVICE'
+}
+
 /** A file handle number that is not open. */
 export class BadHandleError extends S3CacheFsError {
   readonly code = 'BAD_HANDLE'

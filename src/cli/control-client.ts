@@ -4,11 +4,21 @@ import { resolve } from 'node:path'
 import { MountPointError, UnexpectedResponseError } from '../errors.js'
 import { controlSocketPath } from '../daemon/runtime-state.js'
 
-export async function controlRequest(mountPoint: string, method: string, path: string, body?: unknown): Promise<unknown> {
+/** A daemon that does not answer a quick request within this is stuck. */
+const CONTROL_TIMEOUT_MS = 30_000
+
+/**
+ * One request to the daemon of `mountPoint`. `timeoutMs: 0` waits as long as the daemon
+ * works on it (flush: the daemon's own upload deadlines bound it); the socket closing
+ * (a daemon gone) still ends it at once.
+ */
+export async function controlRequest(mountPoint: string, method: string, path: string, body?: unknown,
+  opts: { timeoutMs?: number } = {}): Promise<unknown> {
   const mp = resolve(mountPoint)
   const socketPath = controlSocketPath(mp)
+  const timeout = opts.timeoutMs ?? CONTROL_TIMEOUT_MS
   return new Promise((resolvePromise, reject) => {
-    const req = request({ socketPath, method, path, headers: { 'content-type': 'application/json' }, timeout: 30_000 }, res => {
+    const req = request({ socketPath, method, path, headers: { 'content-type': 'application/json' }, ...(timeout > 0 ? { timeout } : {}) }, res => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process'
 import { resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { UNMOUNT_WAIT_MS } from '../config/defaults.js'
+import { SHUTDOWN_FLUSH_MS, UNMOUNT_WAIT_MS } from '../config/defaults.js'
 import { MountPointError, UploadFailedError, messageOf } from '../errors.js'
 import { flushOrThrow } from './flush-command.js'
 import { mountedPaths } from '../daemon/preflight.js'
@@ -32,8 +32,10 @@ export async function unmountCommand(mountPoint: string, opts: { force?: boolean
       if (opts.force !== true) throw new UploadFailedError(`not unmounting ${mp}: ${messageOf(err)}; fix the store and retry, or use --force (staged data is kept and uploaded at the next mount)`)
     }
     process.kill(record.pid, 'SIGTERM')
-    if (!(await waitForExit(record.pid, UNMOUNT_WAIT_MS))) {
-      if (opts.force !== true) throw new MountPointError(`the daemon of ${mp} (pid ${record.pid}) did not stop within ${UNMOUNT_WAIT_MS / 1000}s; retry with --force`)
+    // The daemon uploads what was written since the flush (for up to SHUTDOWN_FLUSH_MS) before it exits.
+    const waitMs = UNMOUNT_WAIT_MS + SHUTDOWN_FLUSH_MS
+    if (!(await waitForExit(record.pid, waitMs))) {
+      if (opts.force !== true) throw new MountPointError(`the daemon of ${mp} (pid ${record.pid}) did not stop within ${waitMs / 1000}s; retry with --force`)
       process.kill(record.pid, 'SIGKILL')
       await waitForExit(record.pid, 5000)
     }

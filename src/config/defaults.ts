@@ -59,6 +59,19 @@ export const UV_THREADPOOL_SIZE = 16
 export const ADOPT_MAX_BYTES = 64 * MiB
 /** Default write mode: close returns once the data is in the bucket. */
 export const WRITE_MODE = 'sync'
+/** Files uploaded at once, in the upload lane apart from reads: enough to hide per-request latency for small files. */
+export const UPLOAD_CONCURRENCY = 16
+/** Memory the uploads' part buffers may hold at once (lib-storage keeps 4 parts per upload). */
+export const UPLOAD_BUFFER_BUDGET_BYTES = 128 * MiB
+/** Async mode: closed files waiting for upload before close() waits for room (backpressure)... */
+export const UPLOAD_BACKLOG_MAX_FILES = 4096
+/** ...and their bytes: a writer faster than the store slows to its pace instead of filling the disk. */
+export const UPLOAD_BACKLOG_MAX_BYTES = 4 * GiB
+/** What recovery set aside (unreadable journals, unclosed changes) is kept this long for the operator. */
+export const RECOVERED_KEEP_MS = 7 * 24 * 3600 * 1000
+/** A directory rename does at most this many server-side copies inside one FUSE request (~seconds); more is EXDEV. */
+export const RENAME_DIR_MAX_OBJECTS = 1000
+
 /** How long the daemon tries to upload pending writes when asked to stop; the rest stays staged. */
 export const SHUTDOWN_FLUSH_MS = 120_000
 

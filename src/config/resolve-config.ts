@@ -150,8 +150,16 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       uid, gid, fileMode: D.FILE_MODE, dirMode: D.DIR_MODE, readOnly: o.readOnly === true,
       readAhead: { initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES, maxWindowBytes: D.READ_AHEAD_MAX_BYTES, stepBytes: D.PART_SIZE_BYTES },
       adoptMaxBytes: D.ADOPT_MAX_BYTES,
+      namespace: { renameDirMaxObjects: D.RENAME_DIR_MAX_OBJECTS },
     },
-    write: { mode: writeMode as WriteMode },
+    write: {
+      mode: writeMode as WriteMode,
+      source: { bucket: source.bucket, prefix: source.prefix },
+      uploadConcurrency: D.UPLOAD_CONCURRENCY,
+      uploadBufferBudgetBytes: D.UPLOAD_BUFFER_BUDGET_BYTES,
+      backlog: { maxFiles: D.UPLOAD_BACKLOG_MAX_FILES, maxBytes: D.UPLOAD_BACKLOG_MAX_BYTES },
+      recoveredKeepMs: D.RECOVERED_KEEP_MS,
+    },
     fuse: {
       mountPoint: mp,
       fsName: `s3cachefs#${source.bucket}`,

@@ -47,7 +47,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     const metadata = new MetadataStore(config.metadata, client, Date.now, log.child({ component: 'metadata' }))
     const staging = new StagingStore(config.disk.dir)
     await staging.init()
-    const writes = new WriteBack(config.write, staging, client, queue, log.child({ component: 'write-back' }))
+    const writes = new WriteBack(config.write, staging, client, log.child({ component: 'write-back' }))
     const core = new FilesystemCore(config.fs, metadata, reader, writes, client, log.child({ component: 'fs' }))
     const recovered = await writes.recover(key => '/' + key)
     if (recovered > 0) log.warn({ files: recovered }, 'uploading files staged by an earlier daemon')

@@ -5,7 +5,7 @@
 import { constants } from 'node:os'
 import {
   AccessDeniedError, AlreadyExistsError, DirectoryNotEmptyError, BadHandleError, CacheFullError, InvalidNameError, IsADirectoryError, NotADirectoryError,
-  HardLinkError, NotFoundError, NotSupportedError, PreconditionFailedError, ReadOnlyError, RequestTimeoutError,
+  CrossDeviceError, FileTooLargeError, HardLinkError, NotFoundError, NotSupportedError, PreconditionFailedError, ReadOnlyError, RequestTimeoutError,
 } from '../errors.js'
 
 const E = constants.errno
@@ -27,6 +27,8 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, number]> = [
   [AlreadyExistsError, E.EEXIST],
   [DirectoryNotEmptyError, E.ENOTEMPTY],
   [HardLinkError, E.EPERM],
+  [FileTooLargeError, E.EFBIG],
+  [CrossDeviceError, E.EXDEV],
 ]
 
 /** The negative errno FUSE should answer for `err`. */

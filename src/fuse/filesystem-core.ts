@@ -15,14 +15,15 @@ import type { Logger } from 'pino'
 import type { BlockReader, ObjectVersion } from '../cache/block-reader.js'
 import { ReadAhead, type ReadAheadConfig } from '../cache/read-ahead.js'
 import {
-  BadHandleError, HardLinkError, IsADirectoryError, NotSupportedError, NotADirectoryError, NotFoundError, PreconditionFailedError, ReadOnlyError,
+  BadHandleError, FileTooLargeError, HardLinkError, InvalidNameError, IsADirectoryError, NotSupportedError, NotADirectoryError, NotFoundError,
+  PreconditionFailedError, ReadOnlyError,
 } from '../errors.js'
 import type { Entry } from '../metadata/entry.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import { parentOf, pathToKey } from '../metadata/paths.js'
-import type { DirtyFile } from '../write/dirty-file.js'
+import type { DirtyFile, Snapshot } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
-import { NamespaceOps } from './namespace-ops.js'
+import { NamespaceOps, type NamespaceLimits } from './namespace-ops.js'
 import type { ObjectClient } from '../s3/object-client.js'
 
 export interface FilesystemConfig {
@@ -34,6 +35,7 @@ export interface FilesystemConfig {
   readonly readAhead: ReadAheadConfig
   /** Files up to this size are put in the block cache after upload, so reading them back costs no GET. */
   readonly adoptMaxBytes: number
+  readonly namespace: NamespaceLimits
 }
 
 export interface FileStat {
@@ -57,14 +59,10 @@ export interface FsStats {
   readonly namemax: number
 }
 
-interface FileHandle {
-  readonly path: string
-  /** Set for a clean read: the object version opened. */
-  readonly version?: ObjectVersion
-  /** Set when the path has staged writes (and for every write handle). */
-  readonly dirty?: DirtyFile
-  readonly readAhead: ReadAhead
-}
+/** An open file: a clean read of one object version, or a handle on staged writes. */
+type FileHandle =
+  | { readonly kind: 'clean'; readonly path: string; readonly version: ObjectVersion; readonly readAhead: ReadAhead }
+  | { readonly kind: 'dirty'; readonly path: string; readonly file: DirtyFile }
 
 const S_IFREG = 0o100000
 const S_IFDIR = 0o040000
@@ -74,6 +72,10 @@ const STATFS_BLOCKS = 2 ** 40 / STATFS_BLOCK * 1024
 
 /** Linux's O_ACCMODE (Node's fs.constants does not export it). */
 const O_ACCMODE = 3
+/** Linux's NAME_MAX: bytes in one path component. */
+const NAME_MAX = 255
+/** S3's limit on one object: 5 TiB. A larger size or offset is EFBIG. */
+const MAX_FILE_BYTES = 5 * 2 ** 40
 
 export function wantsWrite(flags: number): boolean {
   return (flags & O_ACCMODE) !== fsConstants.O_RDONLY || (flags & fsConstants.O_TRUNC) !== 0
@@ -95,11 +97,15 @@ export class FilesystemCore {
     this.#reader = reader
     this.#writes = writes
     this.#log = log
-    this.#namespace = new NamespaceOps(metadata, writes, client, log)
-    writes.onUploaded = (file, etag, size) => this.#uploaded(file, etag, size)
+    this.#namespace = new NamespaceOps(config.namespace, metadata, writes, client, log)
+    writes.listener = {
+      uploaded: (file, etag, snap) => this.#uploaded(file, etag, snap),
+      dropped: path => this.#metadata.invalidate(path),
+    }
   }
 
   async getattr(path: string): Promise<FileStat> {
+    checkName(path)
     const dirty = this.#writes.get(path)
     if (dirty !== undefined) return this.#fileStat(dirty.size, dirty.mtimeMs)
     return this.#statOf(await this.#metadata.lookup(path))
@@ -122,40 +128,48 @@ export class FilesystemCore {
   }
 
   async open(path: string, flags: number): Promise<number> {
+    checkName(path)
     const writing = wantsWrite(flags)
     if (writing) this.#checkWritable(path)
-    const staged = this.#writes.get(path)
-    if (staged !== undefined) {
-      if ((flags & fsConstants.O_TRUNC) !== 0) await staged.truncate(0)
-      return this.#addHandle({ path, dirty: staged })
-    }
-    const entry = await this.#metadata.lookup(path)
-    if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
-    const version = { key: entry.key, etag: entry.etag, size: entry.size }
-    if (!writing) return this.#addHandle({ path, version })
     const truncate = (flags & fsConstants.O_TRUNC) !== 0
-    const dirty = await this.#writes.create(path, entry.key, truncate ? undefined : f => this.#copyIn(version, f, version.size))
-    return this.#addHandle({ path, dirty })
+    if (!writing) {
+      await this.#writes.settled(path)
+      const staged = this.#writes.get(path)
+      if (staged !== undefined) {
+        staged.openHandles++ // synchronously after get: the file cannot be retired in between
+        return this.#addHandle({ kind: 'dirty', path, file: staged })
+      }
+    }
+    if (!writing) {
+      const entry = await this.#metadata.lookup(path)
+      if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
+      const version = { key: entry.key, etag: entry.etag, size: entry.size }
+      return this.#addHandle({ kind: 'clean', path, version, readAhead: new ReadAhead(this.#config.readAhead) })
+    }
+    const file = await this.#writes.open(path, pathToKey(path), this.#fillFromBucket(path, size => (truncate ? 0 : size)))
+    const fh = this.#addHandle({ kind: 'dirty', path, file })
+    if (truncate) await this.#truncateOrRelease(fh, file, 0)
+    return fh
   }
 
   async create(path: string): Promise<number> {
+    checkName(path)
     this.#checkWritable(path)
     const parent = await this.#metadata.lookup(parentOf(path))
     if (parent.kind !== 'dir') throw new NotADirectoryError(`${parentOf(path)} is not a directory`)
-    const existing = this.#writes.get(path)
-    if (existing !== undefined) {
-      await existing.truncate(0)
-      return this.#addHandle({ path, dirty: existing })
-    }
-    const dirty = await this.#writes.create(path, pathToKey(path))
+    const existed = this.#writes.get(path) !== undefined
+    const file = await this.#writes.open(path, pathToKey(path))
+    const fh = this.#addHandle({ kind: 'dirty', path, file })
+    // create(2) of a staged path empties it, as before staging was per path; a new one is empty already.
+    if (existed) await this.#truncateOrRelease(fh, file, 0)
     this.#metadata.invalidate(path)
-    return this.#addHandle({ path, dirty })
+    return fh
   }
 
   async read(fh: number, offset: number, length: number): Promise<Buffer> {
     const handle = this.#handle(fh)
-    if (handle.dirty !== undefined) return handle.dirty.read(offset, length)
-    const version = handle.version as ObjectVersion
+    if (handle.kind === 'dirty') return handle.file.read(offset, length)
+    const version = handle.version
     const ahead = handle.readAhead.onRead(offset, length, version.size)
     try {
       const data = await this.#reader.read(version, offset, length)
@@ -172,52 +186,51 @@ export class FilesystemCore {
   }
 
   async write(fh: number, data: Buffer, offset: number): Promise<number> {
-    const dirty = this.#handle(fh).dirty
-    if (dirty === undefined) throw new BadHandleError(`file handle ${fh} is not open for writing`)
-    return dirty.write(data, offset)
+    if (offset + data.length > MAX_FILE_BYTES) throw new FileTooLargeError(`${this.#handle(fh).path}: beyond the largest object S3 stores (5 TiB)`)
+    return this.#dirtyHandle(fh).write(data, offset)
   }
 
   /** close(2) of one descriptor: written data is uploaded (sync) or scheduled (async). */
   async flush(fh: number): Promise<void> {
-    const dirty = this.#handle(fh).dirty
-    if (dirty !== undefined) await this.#writes.closed(dirty)
+    const handle = this.#handle(fh)
+    if (handle.kind === 'dirty') await this.#writes.closed(handle.file)
   }
 
   /** fsync(2): the bytes are in the bucket when this returns, in either write mode. */
   async fsync(fh: number): Promise<void> {
-    const dirty = this.#handle(fh).dirty
-    if (dirty !== undefined) await this.#writes.upload(dirty)
+    const handle = this.#handle(fh)
+    if (handle.kind === 'dirty') await this.#writes.fsync(handle.file)
   }
 
   async release(fh: number): Promise<void> {
     const handle = this.#handles.get(fh)
     this.#handles.delete(fh)
-    if (handle?.dirty !== undefined) await this.#writes.released(handle.dirty)
+    if (handle?.kind === 'dirty') await this.#writes.released(handle.file)
   }
 
   async truncate(path: string, size: number): Promise<void> {
+    checkName(path)
     this.#checkWritable(path)
-    let dirty = this.#writes.get(path)
-    if (dirty === undefined) {
-      const entry = await this.#metadata.lookup(path)
-      if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
-      const version = { key: entry.key, etag: entry.etag, size: entry.size }
-      dirty = await this.#writes.create(path, entry.key, f => this.#copyIn(version, f, Math.min(size, version.size)))
+    checkSize(path, size)
+    const file = await this.#writes.open(path, pathToKey(path), this.#fillFromBucket(path, objectSize => Math.min(size, objectSize)))
+    try {
+      await file.truncate(size)
+    } finally {
+      await this.#writes.released(file)
     }
-    await dirty.truncate(size)
     // The kernel sends truncate(path, 0) just before open(O_TRUNC): give that open a moment to
     // attach, so the object is replaced once, by the closed file, never by an empty interim one.
-    if (dirty.openHandles === 0) this.#writes.closeSoon(dirty)
+    if (file.openHandles === 0 && !file.retired) this.#writes.closeSoon(file)
   }
 
   async ftruncate(fh: number, size: number): Promise<void> {
-    const dirty = this.#handle(fh).dirty
-    if (dirty === undefined) throw new BadHandleError(`file handle ${fh} is not open for writing`)
-    await dirty.truncate(size)
+    checkSize(this.#handle(fh).path, size)
+    await this.#dirtyHandle(fh).truncate(size)
   }
 
   /** Times are kept for staged files; S3 cannot change an object's mtime without rewriting it. */
   async utimens(path: string, mtimeMs: number): Promise<void> {
+    checkName(path)
     this.#checkWritable(path)
     const dirty = this.#writes.get(path)
     if (dirty !== undefined) return dirty.touch(mtimeMs)
@@ -231,6 +244,7 @@ export class FilesystemCore {
   }
 
   async mkdir(path: string): Promise<void> {
+    checkName(path)
     this.#checkWritable(path)
     return this.#namespace.mkdir(path)
   }
@@ -246,6 +260,7 @@ export class FilesystemCore {
   }
 
   async rename(from: string, to: string): Promise<void> {
+    checkName(to)
     this.#checkWritable(from)
     return this.#namespace.rename(from, to)
   }
@@ -281,17 +296,42 @@ export class FilesystemCore {
     if (this.#config.readOnly) throw new ReadOnlyError(`${path}: read-only mount`)
   }
 
-  #addHandle(h: { path: string; version?: ObjectVersion; dirty?: DirtyFile }): number {
+  /** Registers a handle; a dirty one already counts in `file.openHandles` (WriteBack.open did it). */
+  #addHandle(h: FileHandle): number {
     const fh = this.#nextHandle++
-    if (h.dirty !== undefined) h.dirty.openHandles++
-    this.#handles.set(fh, { ...h, readAhead: new ReadAhead(this.#config.readAhead) })
+    this.#handles.set(fh, h)
     return fh
+  }
+
+  /** Truncates a just-opened handle's file; on failure the handle is released and the error thrown. */
+  async #truncateOrRelease(fh: number, file: DirtyFile, size: number): Promise<void> {
+    try {
+      await file.truncate(size)
+    } catch (err) {
+      await this.release(fh)
+      throw err
+    }
   }
 
   #handle(fh: number): FileHandle {
     const handle = this.#handles.get(fh)
     if (handle === undefined) throw new BadHandleError(`file handle ${fh} is not open`)
     return handle
+  }
+
+  #dirtyHandle(fh: number): DirtyFile {
+    const handle = this.#handle(fh)
+    if (handle.kind !== 'dirty') throw new BadHandleError(`file handle ${fh} is not open for writing`)
+    return handle.file
+  }
+
+  /** Fills a new staged file from the object at `path` (its first `bytes(size)` bytes); fails for a directory or nothing. */
+  #fillFromBucket(path: string, bytes: (objectSize: number) => number): (file: DirtyFile) => Promise<void> {
+    return async file => {
+      const entry = await this.#metadata.lookup(path)
+      if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
+      await this.#copyIn({ key: entry.key, etag: entry.etag, size: entry.size }, file, bytes(entry.size))
+    }
   }
 
   /** Copies the first `size` bytes of an object into a new staged file, part by part. */
@@ -302,11 +342,12 @@ export class FilesystemCore {
     }
   }
 
-  async #uploaded(file: DirtyFile, etag: string, size: number): Promise<void> {
-    const version = { key: file.key, etag, size }
-    this.#metadata.noteFile(file.path, { ...version, mtimeMs: file.mtimeMs })
-    if (size <= this.#config.adoptMaxBytes) {
-      await this.#reader.adopt(version, (pos, len) => file.read(pos, len)).catch((err: unknown) =>
+  /** The exact bytes of `snap` are in the bucket as `etag`: remember them, and cache them (no GET to read back). */
+  async #uploaded(file: DirtyFile, etag: string, snap: Snapshot): Promise<void> {
+    const version = { key: file.key, etag, size: snap.size }
+    this.#metadata.noteFile(file.path, { ...version, mtimeMs: snap.mtimeMs })
+    if (snap.size <= this.#config.adoptMaxBytes) {
+      await this.#reader.adopt(version, (pos, len) => snap.data.read(pos, len)).catch((err: unknown) =>
         this.#log.warn({ err, path: file.path }, 'could not cache an uploaded file'))
     }
   }
@@ -319,4 +360,16 @@ export class FilesystemCore {
     if (entry.kind === 'file') return this.#fileStat(entry.size, entry.mtimeMs)
     return { uid: this.#config.uid, gid: this.#config.gid, mtimeMs: entry.mtimeMs, mode: S_IFDIR | this.#config.dirMode, size: 4096, nlink: 2 }
   }
+}
+
+/** ENAMETOOLONG for a component over NAME_MAX bytes (the kernel lets up to 1024 through). */
+function checkName(path: string): void {
+  if (path.length <= NAME_MAX && Buffer.byteLength(path) <= NAME_MAX) return
+  for (const part of path.split('/')) {
+    if (Buffer.byteLength(part) > NAME_MAX) throw new InvalidNameError(`${part.slice(0, 40)}…: a name is longer than ${NAME_MAX} bytes`)
+  }
+}
+
+function checkSize(path: string, size: number): void {
+  if (size > MAX_FILE_BYTES) throw new FileTooLargeError(`${path}: ${size} bytes is more than the largest object S3 stores (5 TiB)`)
 }

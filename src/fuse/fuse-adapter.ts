@@ -81,8 +81,10 @@ function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
 /** Mounts and resolves once the kernel has initialised the filesystem. */
 export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, log: Logger): Promise<FuseMount> {
   const fuse = new Fuse(config.mountPoint, buildOperations(core, log), {
-    // fuse-native passes no big_writes flag; without it libfuse 2.9 splits writes into 4 KiB requests.
-    fsname: `${config.fsName},big_writes`,
+    // fuse-native passes neither flag, so they ride on the option string: without big_writes
+    // libfuse 2.9 splits writes into 4 KiB requests; without hard_remove it turns unlink of an
+    // open file into a rename to .fuse_hidden*, which would upload a ghost object.
+    fsname: `${config.fsName},big_writes,hard_remove`,
     subtype: 's3cachefs',
     allowOther: config.allowOther,
     // Keep page-cache contents across opens while mtime and size are unchanged.
@@ -90,10 +92,12 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
     entryTimeout: config.kernelTtlSeconds,
     attrTimeout: config.kernelTtlSeconds,
     // Operations that move whole files (a sync-mode close uploads it; open for write copies it
-    // in; rename copies server-side) take as long as the data needs: no timeout for those.
+    // in; rename copies server-side) take as long as the data needs: no timeout for those. A
+    // write is never answered ETIMEDOUT while its buffer may still land in the staging file.
     timeout: {
       default: config.opTimeoutMs,
-      open: false, create: false, flush: false, fsync: false, release: false, truncate: false, rename: false,
+      open: false, create: false, flush: false, fsync: false, release: false, truncate: false, ftruncate: false,
+      rename: false, unlink: false, write: false,
     },
     debug: config.debug,
   })

@@ -3,29 +3,47 @@
  *
  * S3 has no directories and no rename: mkdir writes a `dir/` marker object; rmdir
  * deletes it once nothing else is under the prefix; rename copies (server-side)
- * then deletes, key by key for a directory, so it is not atomic (documented in
- * docs/SEMANTICS.md). Staged, unuploaded files are renamed in place and uploaded
- * to their new key.
+ * then deletes, so it is not atomic (documented in docs/SEMANTICS.md).
+ *
+ * Ordering against the write path: a rename or unlink of a staged file runs inside
+ * WriteBack.exclusive (its upload in flight is cancelled and settled first, later
+ * uploads wait), and rewrites or removes the journal before the bucket changes, so
+ * no upload lands after the delete that should have superseded it and a crash never
+ * resurrects a removed file. A directory rename of more than `renameDirMaxObjects`
+ * objects answers EXDEV at once (tools such as mv then copy the tree themselves)
+ * instead of holding the kernel's locks on both parents for minutes.
  */
 import type { Logger } from 'pino'
-import { AlreadyExistsError, DirectoryNotEmptyError, IsADirectoryError, NotADirectoryError, NotFoundError, NotSupportedError } from '../errors.js'
+import {
+  AlreadyExistsError, CrossDeviceError, DirectoryNotEmptyError, IsADirectoryError, NotADirectoryError, NotFoundError, NotSupportedError,
+} from '../errors.js'
 import type { Entry } from '../metadata/entry.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import { isRoot, parentOf, pathToKey, pathToPrefix } from '../metadata/paths.js'
 import type { ObjectClient, ObjectInfo } from '../s3/object-client.js'
 import { forEachLimit } from '../util/for-each-limit.js'
+import type { DirtyFile } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
+
+export interface NamespaceLimits {
+  /** A directory rename copies at most this many objects inside one request; more is EXDEV. */
+  readonly renameDirMaxObjects: number
+}
 
 /** Copies and deletes in flight during a directory rename. */
 const RENAME_CONCURRENCY = 16
 
+type FileEntry = Entry & { kind: 'file' }
+
 export class NamespaceOps {
+  readonly #limits: NamespaceLimits
   readonly #metadata: MetadataStore
   readonly #writes: WriteBack
   readonly #client: ObjectClient
   readonly #log: Logger
 
-  constructor(metadata: MetadataStore, writes: WriteBack, client: ObjectClient, log: Logger) {
+  constructor(limits: NamespaceLimits, metadata: MetadataStore, writes: WriteBack, client: ObjectClient, log: Logger) {
+    this.#limits = limits
     this.#metadata = metadata
     this.#writes = writes
     this.#client = client
@@ -52,9 +70,11 @@ export class NamespaceOps {
   }
 
   async unlink(path: string): Promise<void> {
+    await this.#writes.settled(path)
     const staged = this.#writes.get(path)
     const entry = staged === undefined ? await this.#metadata.lookup(path) : undefined
     if (entry?.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
+    // The journal goes first (durably), then the object: a crash in between never brings it back.
     await this.#writes.discard(path)
     // Deleting an absent key succeeds: the staged file may never have been uploaded.
     await this.#client.delete(pathToKey(path))
@@ -65,55 +85,89 @@ export class NamespaceOps {
     if (isRoot(from) || isRoot(to)) throw new NotSupportedError('cannot rename the mount root')
     if (to === from) return
     if (to.startsWith(from + '/')) throw new NotSupportedError(`cannot move ${from} into itself`)
+    await this.#writes.settled(from)
+    await this.#writes.settled(to)
     const staged = this.#writes.get(from)
     const source = staged === undefined ? await this.#metadata.lookup(from) : undefined
     await this.#requireDir(parentOf(to))
-    const target = await this.#lookupOrUndefined(to)
+    const target = this.#writes.get(to) === undefined ? await this.#lookupOrUndefined(to) : undefined
     if (source?.kind === 'dir') return this.#renameDir(from, to, source.prefix, target)
     if (target?.kind === 'dir') throw new IsADirectoryError(`${to} is a directory`)
-    if (staged !== undefined) {
-      await this.#writes.discard(to)
-      this.#writes.move(staged, to, pathToKey(to))
-      await this.#client.delete(pathToKey(from))
+    if (staged !== undefined) return this.#renameStaged(staged, from, to)
+    return this.#renameObject(source as FileEntry, from, to)
+  }
+
+  /** A file with staged writes: its journal names the new key before the old object goes. */
+  async #renameStaged(file: DirtyFile, from: string, to: string): Promise<void> {
+    const toKey = pathToKey(to)
+    await this.#writes.exclusive(file, async () => {
+      const fromKey = file.key
+      // Clean: the bucket already has these bytes; copy them server-side instead of uploading again.
+      const etag = file.clean ? await this.#client.copy(fromKey, toKey, file.size) : undefined
+      await this.#writes.move(file, to, toKey)
+      await this.#client.delete(fromKey)
       this.#metadata.noteRemoved(from)
-      this.#metadata.invalidate(to)
-      if (staged.openHandles === 0) await this.#writes.closed(staged)
-      return
-    }
-    const file = source as Entry & { kind: 'file' }
-    await this.#client.copy(file.key, pathToKey(to), file.size)
+      if (etag !== undefined) this.#metadata.noteFile(to, { key: toKey, etag, size: file.size, mtimeMs: file.mtimeMs })
+      else this.#metadata.invalidate(to)
+    })
+    this.#writes.resume(file)
+  }
+
+  /** An object with nothing staged: copy, then delete; a staged target is superseded after the copy. */
+  async #renameObject(file: FileEntry, from: string, to: string): Promise<void> {
+    const toKey = pathToKey(to)
+    const copy = (): Promise<string> => this.#client.copy(file.key, toKey, file.size)
+    const target = this.#writes.get(to)
+    const etag = target === undefined ? await copy() : await this.#writes.exclusive(target, async () => {
+      const copied = await copy()
+      await this.#writes.discardInside(target, to)
+      return copied
+    })
     await this.#client.delete(file.key)
     this.#metadata.noteRemoved(from)
-    this.#metadata.noteFile(to, { key: pathToKey(to), size: file.size, etag: file.etag, mtimeMs: file.mtimeMs })
+    this.#metadata.noteFile(to, { key: toKey, size: file.size, etag, mtimeMs: file.mtimeMs })
   }
 
   async #renameDir(from: string, to: string, fromPrefix: string, target: Entry | undefined): Promise<void> {
-    if (target?.kind === 'file') throw new NotADirectoryError(`${to} is not a directory`)
+    if (target?.kind === 'file' || this.#writes.get(to) !== undefined) throw new NotADirectoryError(`${to} is not a directory`)
+    const limit = this.#limits.renameDirMaxObjects
+    const keys = await this.#listAll(fromPrefix, limit + 1)
+    if (keys.length > limit) {
+      throw new CrossDeviceError(`${from}: a directory of more than ${limit} objects is not renamed in place (EXDEV: mv copies it instead)`)
+    }
     if (target?.kind === 'dir') await this.rmdir(to) // must be empty, as rename(2) requires
     const toPrefix = pathToPrefix(to)
-    for (const f of this.#writes.under(from)) {
+    const moved = (key: string): string => toPrefix + key.slice(fromPrefix.length)
+    await forEachLimit(keys, RENAME_CONCURRENCY, async obj => { await this.#client.copy(obj.key, moved(obj.key), obj.size) })
+    // Every copy landed: only now move staged files and delete the sources, so a failure leaves both, never neither.
+    const listed = new Set(keys.map(k => k.key))
+    const staged = this.#writes.under(from)
+    for (const f of staged) {
       const newPath = to + f.path.slice(from.length)
-      this.#writes.move(f, newPath, pathToKey(newPath))
+      await this.#writes.exclusive(f, async () => {
+        const oldKey = f.key
+        if (f.clean && !listed.has(oldKey)) await this.#client.copy(oldKey, moved(oldKey), f.size)
+        await this.#writes.move(f, newPath, pathToKey(newPath))
+        if (!listed.has(oldKey)) await this.#client.delete(oldKey)
+      })
     }
-    const keys = await this.#listAll(fromPrefix)
-    await forEachLimit(keys, RENAME_CONCURRENCY, obj => this.#client.copy(obj.key, toPrefix + obj.key.slice(fromPrefix.length), obj.size))
-    // Every copy landed: only now delete the sources, so a failure leaves both, never neither.
     await forEachLimit(keys, RENAME_CONCURRENCY, obj => this.#client.delete(obj.key))
-    if (!keys.some(k => k.key === toPrefix)) await this.#client.upload({ key: toPrefix, size: 0 })
-    this.#log.info({ from, to, objects: keys.length }, 'renamed directory')
+    if (!listed.has(toPrefix)) await this.#client.upload({ key: toPrefix, size: 0 })
+    this.#log.info({ from, to, objects: keys.length, staged: staged.length }, 'renamed directory')
     this.#metadata.invalidateTree(from)
     this.#metadata.invalidateTree(to)
-    for (const f of this.#writes.under(to)) if (f.openHandles === 0) await this.#writes.closed(f)
+    for (const f of staged) this.#writes.resume(f)
   }
 
-  async #listAll(prefix: string): Promise<ObjectInfo[]> {
+  /** Every object under `prefix`, stopping once more than `atMost` are seen. */
+  async #listAll(prefix: string, atMost: number): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = []
     let token: string | undefined
     do {
       const page = await this.#client.listPage({ prefix, ...(token !== undefined ? { continuationToken: token } : {}) })
       out.push(...page.objects)
       token = page.nextContinuationToken
-    } while (token !== undefined)
+    } while (token !== undefined && out.length < atMost)
     return out
   }
 

@@ -112,9 +112,16 @@ export class MetadataStore {
     this.#noteChild(path, { kind: 'file', ...file })
   }
 
-  /** Records a directory created through the mount. */
+  /**
+   * Records a directory created through the mount. It was empty (mkdir refuses an existing
+   * name), so its listing is known: looking up new names in it (cp -r, tar x) costs no request.
+   */
   noteDir(path: string): void {
     this.#noteChild(path, { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs })
+    if (this.#listings.get(path) === undefined) {
+      this.#listings.set(path, { children: new Map() }, this.#config.ttlMs)
+      this.#listedDirs.set(path, 0)
+    }
   }
 
   /** Records that `path` was removed through the mount. */

@@ -117,6 +117,11 @@ export class PrometheusExporter {
     this.#gauge('s3cachefs_load_planned_bytes', 'Bytes the remembered load jobs will load', [], one(x => x.loads.bytes))
     this.#gauge('s3cachefs_load_done_bytes', 'Bytes the remembered load jobs have loaded', [], one(x => x.loads.bytesDone))
     this.#gauge('s3cachefs_open_files', 'Open file handles', [], one(x => x.openFiles))
+    this.#gauge('s3cachefs_write_pending_files', 'Written files not yet in the bucket', [], one(x => x.writes.pending))
+    this.#gauge('s3cachefs_write_pending_bytes', 'Bytes of written files not yet in the bucket', [], one(x => x.writes.pendingBytes))
+    this.#counter('s3cachefs_write_uploads_total', 'Uploads of written files that completed', [], one(x => x.writes.uploads))
+    this.#counter('s3cachefs_write_uploaded_bytes_total', 'Bytes of written files uploaded', [], one(x => x.writes.uploadedBytes))
+    this.#counter('s3cachefs_write_upload_failures_total', 'Upload attempts that failed (the data stays staged)', [], one(x => x.writes.failures))
     this.#gauge('s3cachefs_uptime_seconds', 'Seconds since the mount', [], one(x => x.uptimeSeconds))
   }
 

@@ -55,7 +55,7 @@ export class FaultInjectingClient implements ObjectClient {
     return this.#inner.upload(request)
   }
 
-  async copy(sourceKey: string, destKey: string, size: number): Promise<void> {
+  async copy(sourceKey: string, destKey: string, size: number): Promise<string> {
     await this.#apply('copy')
     return this.#inner.copy(sourceKey, destKey, size)
   }

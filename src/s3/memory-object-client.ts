@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { InvalidRangeError, NotFoundError, PreconditionFailedError } from '../errors.js'
+import { InvalidRangeError, NotFoundError, PreconditionFailedError, UploadAbortedError } from '../errors.js'
 import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 
 interface StoredObject {
@@ -15,11 +15,13 @@ interface StoredObject {
 
 export class MemoryObjectClient implements ObjectClient {
   readonly #objects = new Map<string, StoredObject>()
+  /** Set by tests: copies get an ETag of their own, as copies of multipart objects do on S3. */
+  etagSuffixOnCopy = ''
 
   /** Stores `data` under `key`, as a PUT would; returns the new ETag. */
-  put(key: string, data: Buffer | string, lastModified = new Date()): string {
+  put(key: string, data: Buffer | string, lastModified = new Date(), etagSuffix = ''): string {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data
-    const etag = createHash('md5').update(bytes).digest('hex')
+    const etag = createHash('md5').update(bytes).digest('hex') + etagSuffix
     this.#objects.set(key, { data: bytes, info: { key, size: bytes.length, etag, lastModified } })
     return etag
   }
@@ -67,11 +69,14 @@ export class MemoryObjectClient implements ObjectClient {
   }
 
   async upload(request: UploadRequest): Promise<string> {
-    return this.put(request.key, request.filePath === undefined ? Buffer.alloc(0) : await readFile(request.filePath))
+    const data = request.filePath === undefined ? Buffer.alloc(0) : (await readFile(request.filePath)).subarray(0, request.size)
+    if (request.signal?.aborted === true) throw new UploadAbortedError(`${request.key}: upload aborted`)
+    request.onProgress?.(data.length)
+    return this.put(request.key, Buffer.from(data))
   }
 
-  async copy(sourceKey: string, destKey: string): Promise<void> {
-    this.put(destKey, this.#get(sourceKey).data)
+  async copy(sourceKey: string, destKey: string): Promise<string> {
+    return this.put(destKey, Buffer.from(this.#get(sourceKey).data), new Date(), this.etagSuffixOnCopy)
   }
 
   async delete(key: string): Promise<void> {

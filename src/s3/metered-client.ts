@@ -32,7 +32,7 @@ export class MeteredClient implements ObjectClient {
     return this.#measure('upload', () => this.#inner.upload(request), () => request.size)
   }
 
-  copy(sourceKey: string, destKey: string, size: number): Promise<void> {
+  copy(sourceKey: string, destKey: string, size: number): Promise<string> {
     return this.#measure('copy', () => this.#inner.copy(sourceKey, destKey, size), () => 0)
   }
 

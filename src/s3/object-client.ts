@@ -44,9 +44,13 @@ export interface RangeRequest {
 
 export interface UploadRequest {
   readonly key: string
-  /** A local file whose whole content becomes the object; omitted for an empty object. */
+  /** A local file whose first `size` bytes become the object; omitted for an empty object. */
   readonly filePath?: string
   readonly size: number
+  /** Aborts the upload (a rename or unlink superseding it); the call then rejects. */
+  readonly signal?: AbortSignal
+  /** Told the bytes sent so far, as parts complete (for flush progress). */
+  readonly onProgress?: (bytesSent: number) => void
 }
 
 export interface ObjectClient {
@@ -58,8 +62,8 @@ export interface ObjectClient {
   getRange(request: RangeRequest): Promise<Buffer>
   /** Stores a local file as the object (multipart when large); resolves once durable. Returns the new ETag. */
   upload(request: UploadRequest): Promise<string>
-  /** Server-side copy (multipart copy when over 5 GiB). */
-  copy(sourceKey: string, destKey: string, size: number): Promise<void>
+  /** Server-side copy (multipart copy when over 5 GiB). Returns the new object's ETag (a copy gets its own). */
+  copy(sourceKey: string, destKey: string, size: number): Promise<string>
   /** Deletes the object; deleting an absent key succeeds, as in S3. */
   delete(key: string): Promise<void>
 }

@@ -43,7 +43,7 @@ export class PrefixClient implements ObjectClient {
     return this.#inner.upload({ ...request, key: this.#prefix + request.key })
   }
 
-  copy(sourceKey: string, destKey: string, size: number): Promise<void> {
+  copy(sourceKey: string, destKey: string, size: number): Promise<string> {
     return this.#inner.copy(this.#prefix + sourceKey, this.#prefix + destKey, size)
   }
 

@@ -15,7 +15,7 @@ import {
   AbortMultipartUploadCommand,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { UnexpectedResponseError } from '../errors.js'
+import { UnexpectedResponseError, UploadAbortedError } from '../errors.js'
 import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 import { mapSdkError } from './sdk-error-mapper.js'
 
@@ -31,6 +31,11 @@ const UPLOAD_PART_CONCURRENCY = 4
 const WRITE_DEADLINE_MS = 600_000
 /** ...and a large upload more: it may not go slower than 1 MiB/s on average. */
 const MIN_UPLOAD_BYTES_PER_MS = MiB / 1000
+
+/** An upload may take WRITE_DEADLINE_MS, more when large: an integer number of ms however large the file. */
+export function uploadDeadlineMs(size: number): number {
+  return Math.ceil(Math.max(WRITE_DEADLINE_MS, size / MIN_UPLOAD_BYTES_PER_MS))
+}
 
 /** Part size so that MAX_PARTS parts cover `size`, never below MIN_PART_BYTES, rounded to MiB. */
 export function uploadPartSize(size: number): number {
@@ -143,34 +148,39 @@ export class SdkObjectClient implements ObjectClient {
 
   async upload(request: UploadRequest): Promise<string> {
     return this.#call('PutObject', request.key, async s => {
+      const body = request.filePath === undefined || request.size === 0
+        ? Buffer.alloc(0)
+        : createReadStream(request.filePath, { start: 0, end: request.size - 1 })
       const upload = new Upload({
         client: this.#s3,
-        params: { Bucket: this.#bucket, Key: request.key, Body: request.filePath === undefined || request.size === 0 ? Buffer.alloc(0) : createReadStream(request.filePath) },
+        params: { Bucket: this.#bucket, Key: request.key, Body: body, ContentLength: request.size },
         partSize: uploadPartSize(request.size),
         queueSize: UPLOAD_PART_CONCURRENCY,
         leavePartsOnError: false,
       })
       s.abortSignal.addEventListener('abort', () => { upload.abort().catch(() => {}) }, { once: true })
+      const onProgress = request.onProgress
+      if (onProgress !== undefined) upload.on('httpUploadProgress', p => { if (p.loaded !== undefined) onProgress(p.loaded) })
       const out = await upload.done()
       return stripEtag(out.ETag)
-    }, Math.max(WRITE_DEADLINE_MS, request.size / MIN_UPLOAD_BYTES_PER_MS))
+    }, uploadDeadlineMs(request.size), request.signal)
   }
 
-  async copy(sourceKey: string, destKey: string, size: number): Promise<void> {
+  async copy(sourceKey: string, destKey: string, size: number): Promise<string> {
     if (size <= MAX_SINGLE_COPY_BYTES) {
-      await this.#call('CopyObject', sourceKey, s => this.#s3.send(new CopyObjectCommand({
+      const out = await this.#call('CopyObject', sourceKey, s => this.#s3.send(new CopyObjectCommand({
         Bucket: this.#bucket, Key: destKey, CopySource: copySource(this.#bucket, sourceKey),
       }), s), WRITE_DEADLINE_MS)
-      return
+      return stripEtag(out.CopyObjectResult?.ETag)
     }
-    await this.#multipartCopy(sourceKey, destKey, size)
+    return this.#multipartCopy(sourceKey, destKey, size)
   }
 
   async delete(key: string): Promise<void> {
     await this.#call('DeleteObject', key, s => this.#s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), s))
   }
 
-  async #multipartCopy(sourceKey: string, destKey: string, size: number): Promise<void> {
+  async #multipartCopy(sourceKey: string, destKey: string, size: number): Promise<string> {
     const created = await this.#call('CreateMultipartUpload', destKey,
       s => this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey }), s))
     const uploadId = created.UploadId
@@ -185,19 +195,23 @@ export class SdkObjectClient implements ObjectClient {
         }), s), WRITE_DEADLINE_MS)
         parts.push({ ETag: out.CopyPartResult?.ETag ?? '', PartNumber: n })
       }
-      await this.#call('CompleteMultipartUpload', destKey, s => this.#s3.send(new CompleteMultipartUploadCommand({
+      const done = await this.#call('CompleteMultipartUpload', destKey, s => this.#s3.send(new CompleteMultipartUploadCommand({
         Bucket: this.#bucket, Key: destKey, UploadId: uploadId, MultipartUpload: { Parts: parts },
       }), s))
+      return stripEtag(done.ETag)
     } catch (err) {
       await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, UploadId: uploadId })).catch(() => {})
       throw err
     }
   }
 
-  async #call<T>(operation: string, key: string | undefined, run: (opts: { abortSignal: AbortSignal }) => Promise<T>, deadlineMs = this.#deadlineMs): Promise<T> {
+  async #call<T>(operation: string, key: string | undefined, run: (opts: { abortSignal: AbortSignal }) => Promise<T>,
+    deadlineMs = this.#deadlineMs, cancel?: AbortSignal): Promise<T> {
+    const deadline = AbortSignal.timeout(deadlineMs)
     try {
-      return await run({ abortSignal: AbortSignal.timeout(deadlineMs) })
+      return await run({ abortSignal: cancel === undefined ? deadline : AbortSignal.any([deadline, cancel]) })
     } catch (err) {
+      if (cancel?.aborted === true) throw new UploadAbortedError(`${operation} s3://${this.#bucket}/${key ?? ''}: cancelled`, { cause: err })
       throw mapSdkError(err, { operation, bucket: this.#bucket, ...(key !== undefined ? { key } : {}) })
     }
   }

@@ -13,6 +13,11 @@ export class SingleFlight<V> {
     return p
   }
 
+  /** The call in flight for `key`, if any. */
+  pending(key: string): Promise<V> | undefined {
+    return this.#inFlight.get(key)
+  }
+
   get size(): number {
     return this.#inFlight.size
   }

@@ -1,123 +1,249 @@
 /**
- * One file with written bytes not (yet) in the bucket: its staging data file,
- * size, mtime and the generation of its content.
+ * One file with written bytes not (yet) in the bucket: its content as a chain of
+ * staging data files, the generations of that content, and who holds it.
  *
- * INVARIANT: `generation` grows with every change (write, truncate); the file is
- * clean when `uploadedGeneration === generation`. Uploads of one DirtyFile run one
- * at a time (`serialize`), so an older upload never lands after a newer one.
+ *                    write / truncate                 close · fsync · flush
+ *   ┌───────┐ ─────────────────────────▶ ┌───────┐ ───────────────────────▶ ┌───────────┐
+ *   │ clean │                            │ dirty │                          │ committed │
+ *   └───────┘ ◀── upload of the latest ─ └───────┘ ◀─ write (copy first) ── └───────────┘
+ *       ▲          committed generation                                         │
+ *       └───────────────────────────── upload done ─────────────────────────────┘
+ *   any state ── unlink ──▶ unlinked (journal gone; never uploaded; open handles still read)
+ *   dirty ── a write fails (ENOSPC) ──▶ poisoned: writes and close answer that error; at the
+ *                                       last release the uncommitted changes are dropped
+ *   clean, committed = none, no handle ──▶ retired (WriteBack forgets it, staging removed)
+ *
+ * INVARIANT: a committed generation's data file never changes (it is held); a write
+ * after a commit goes to a copy of it (copy-on-write), so an upload always sends the
+ * exact bytes some close or fsync saw, and a later write can never corrupt it.
+ * INVARIANT: generations only grow; the file is clean when `uploadedGeneration`
+ * equals the current content's generation. Uploads and namespace changes of one
+ * file run one at a time, in order (`serialize`).
  */
-import type { FileHandle } from 'node:fs/promises'
-import { CacheFullError } from '../errors.js'
+import { crashPoint } from './crash-points.js'
+import { DataFile } from './data-file.js'
+import { diskError, type StagingStore } from './staging-store.js'
+
+/** The exact content one close/fsync saw: what an upload sends. */
+export interface Snapshot {
+  readonly data: DataFile
+  readonly size: number
+  readonly generation: number
+  readonly mtimeMs: number
+}
+
+export interface DirtyFileInit {
+  readonly id: string
+  readonly path: string
+  readonly key: string
+  readonly store: StagingStore
+  readonly current: DataFile
+  readonly uploadedGeneration: number
+  readonly mtimeMs: number
+}
 
 export class DirtyFile {
+  /** Names the journal file. */
   readonly id: string
-  readonly dataPath: string
-  key: string
   path: string
-  size: number
+  key: string
   mtimeMs: number
-  generation: number
-  uploadedGeneration = 0
   openHandles = 0
-  /** Set by unlink: the bytes must never be uploaded. */
+  uploadedGeneration: number
+  /** The latest committed generation not yet known to be in the bucket. */
+  committed: Snapshot | undefined = undefined
   unlinked = false
-  /**
-   * Set when a write or truncate of the staging file failed (e.g. ENOSPC): the staged
-   * content is not what the writer asked for, so it must never replace the object.
-   */
-  failedWrite: Error | undefined = undefined
+  retired = false
+  /** Why a write failed: the uncommitted changes are unusable. */
+  poisoned: Error | undefined = undefined
   /** Why the last upload failed, until one succeeds. */
   lastError: unknown = undefined
-  readonly #handle: FileHandle
+  /** A journal naming a committed generation reached the disk durably: removing it must be durable too. */
+  journalDurable = false
+  /** Backpressure room held until the committed content is uploaded (async mode). */
+  reservation: (() => void) | undefined = undefined
+  /** Bytes the running upload has sent, for progress. */
+  uploadSent = 0
+  /** Tail of this file's journal operations (WriteBack runs them one at a time). */
+  journalTail: Promise<unknown> = Promise.resolve()
+  readonly #store: StagingStore
+  #current: DataFile
+  #counter: number
+  #cloning: Promise<DataFile> | undefined
   #chain: Promise<unknown> = Promise.resolve()
+  #upload: AbortController | undefined
 
-  constructor(init: { id: string; dataPath: string; handle: FileHandle; key: string; path: string; size: number; mtimeMs: number; generation: number }) {
+  constructor(init: DirtyFileInit) {
     this.id = init.id
-    this.dataPath = init.dataPath
-    this.#handle = init.handle
-    this.key = init.key
     this.path = init.path
-    this.size = init.size
+    this.key = init.key
+    this.#store = init.store
+    this.#current = init.current
+    this.#counter = init.current.generation
+    this.uploadedGeneration = init.uploadedGeneration
     this.mtimeMs = init.mtimeMs
-    this.generation = init.generation
+  }
+
+  get size(): number {
+    return this.#current.size
+  }
+
+  get generation(): number {
+    return this.#current.generation
   }
 
   get clean(): boolean {
-    return this.uploadedGeneration === this.generation
+    return this.uploadedGeneration >= this.#current.generation
+  }
+
+  /** The data file writers change now (named in the journal as `working`). */
+  get workingName(): string {
+    return this.#current.name
+  }
+
+  get uploading(): boolean {
+    return this.#upload !== undefined
   }
 
   async write(data: Buffer, position: number): Promise<number> {
-    try {
-      const { bytesWritten } = await this.#handle.write(data, 0, data.length, position)
-      this.size = Math.max(this.size, position + bytesWritten)
-      this.#changed()
-      return bytesWritten
-    } catch (err) {
-      throw this.#fail(err)
-    }
-  }
-
-  /** Copies existing object bytes into the staging file: not a change of content. */
-  async fill(data: Buffer, position: number): Promise<void> {
-    try {
-      await this.#handle.write(data, 0, data.length, position)
-    } catch (err) {
-      throw diskError(err, this.path)
-    }
-    this.size = Math.max(this.size, position + data.length)
-  }
-
-  async read(position: number, length: number): Promise<Buffer> {
-    const n = Math.max(0, Math.min(length, this.size - position))
-    if (n === 0) return Buffer.alloc(0)
-    const buf = Buffer.allocUnsafe(n)
-    const { bytesRead } = await this.#handle.read(buf, 0, n, position)
-    return buf.subarray(0, bytesRead)
+    const n = await this.#mutate((f, gen) => f.write(data, position, gen))
+    crashPoint('after-data-write', this.key)
+    return n
   }
 
   async truncate(size: number): Promise<void> {
+    await this.#mutate((f, gen) => f.truncate(size, gen))
+  }
+
+  /** Copies existing object bytes into a fresh file: not a change of content. */
+  async fill(data: Buffer, position: number): Promise<void> {
     try {
-      await this.#handle.truncate(size)
+      await this.#current.write(data, position, this.#current.generation)
     } catch (err) {
-      throw this.#fail(err)
+      throw diskError(err, this.path)
     }
-    this.size = size
-    this.#changed()
+  }
+
+  read(position: number, length: number): Promise<Buffer> {
+    return this.#current.read(position, length)
   }
 
   touch(mtimeMs: number): void {
     this.mtimeMs = mtimeMs
   }
 
-  /** Makes the staged bytes durable on local disk (before the journal says `closed`). */
-  async syncToDisk(): Promise<void> {
-    await this.#handle.sync()
+  /** Freezes the current content and waits for writes already in flight: the bytes a close saw. */
+  async snapshot(): Promise<Snapshot> {
+    const data = this.#current
+    data.holds++
+    await data.settled()
+    return { data, size: data.size, generation: data.generation, mtimeMs: this.mtimeMs }
   }
 
-  async close(): Promise<void> {
-    await this.#handle.close().catch(() => {})
+  /** Makes `snap` the committed generation (it keeps the hold `snapshot` took). */
+  setCommitted(snap: Snapshot): void {
+    const old = this.committed
+    this.committed = snap
+    if (old !== undefined) this.release(old.data)
   }
 
-  /** Runs `work` after every earlier serialized task of this file. */
+  /** The committed generation reached the bucket (or was superseded): drop its hold. */
+  clearCommitted(): void {
+    const old = this.committed
+    this.committed = undefined
+    if (old !== undefined) this.release(old.data)
+    this.reservation?.()
+    this.reservation = undefined
+  }
+
+  hold(data: DataFile): void {
+    data.holds++
+  }
+
+  /** Drops one hold of `data`; a data file neither current nor held is deleted. */
+  release(data: DataFile): void {
+    data.holds--
+    if (data.holds === 0 && data !== this.#current) this.#removeData(data)
+  }
+
+  /**
+   * After a failed write, at the last release: forget the uncommitted changes. Returns
+   * false when nothing staged is left worth keeping (the bucket's object is the truth).
+   */
+  dropUncommitted(): boolean {
+    this.poisoned = undefined
+    const base = this.committed?.data
+    if (base === undefined) return false
+    if (base !== this.#current) {
+      const abandoned = this.#current
+      this.#current = base
+      if (abandoned.holds === 0) this.#removeData(abandoned)
+    }
+    return true
+  }
+
+  /** Runs `work` after every earlier serialized task of this file (uploads, renames). */
   serialize<T>(work: () => Promise<T>): Promise<T> {
     const next = this.#chain.then(work, work)
     this.#chain = next.catch(() => {})
     return next
   }
 
-  #fail(err: unknown): Error {
-    this.failedWrite = diskError(err, this.path)
-    return this.failedWrite
+  startUpload(): AbortSignal {
+    this.#upload = new AbortController()
+    this.uploadSent = 0
+    return this.#upload.signal
   }
 
-  #changed(): void {
-    this.generation++
-    this.mtimeMs = Date.now()
+  endUpload(): void {
+    this.#upload = undefined
+    this.uploadSent = 0
   }
-}
 
-function diskError(err: unknown, path: string): Error {
-  const code = (err as NodeJS.ErrnoException).code
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new CacheFullError(`${path}: the cache disk is full; written data cannot be staged`, { cause: err })
-  return err as Error
+  /** Cancels the upload in flight, if any (a rename or unlink supersedes it). */
+  abortUpload(): void {
+    this.#upload?.abort()
+  }
+
+  /** Closes and deletes every data file of this file (unlinked or retired). */
+  async destroy(): Promise<void> {
+    const files = new Set([this.#current, ...(this.committed !== undefined ? [this.committed.data] : [])])
+    for (const f of files) {
+      await f.close()
+      await this.#store.removeData(f.name)
+    }
+  }
+
+  /** Runs a change on a data file nobody holds: the current one, or a copy of it. */
+  async #mutate<T>(op: (f: DataFile, generation: number) => Promise<T>): Promise<T> {
+    if (this.poisoned !== undefined) throw this.poisoned
+    for (;;) {
+      const f = this.#current
+      // `op` starts its write synchronously, so no snapshot can slip in between.
+      if (!f.frozen) {
+        try {
+          return await op(f, ++this.#counter)
+        } catch (err) {
+          this.poisoned = diskError(err, this.path) as Error
+          throw this.poisoned
+        }
+      }
+      this.#cloning ??= this.#copyCurrent().finally(() => { this.#cloning = undefined })
+      await this.#cloning
+    }
+  }
+
+  async #copyCurrent(): Promise<DataFile> {
+    const from = this.#current
+    await from.settled()
+    const { name, handle } = await this.#store.cloneData(from.name)
+    const copy = new DataFile(name, handle, from.size, from.generation)
+    this.#current = copy
+    if (from.holds === 0) this.#removeData(from)
+    return copy
+  }
+
+  #removeData(data: DataFile): void {
+    data.close().then(() => this.#store.removeData(data.name)).catch(() => { /* recovery moves leftovers aside */ })
+  }
 }

@@ -43,6 +43,8 @@ export interface HarnessOptions {
   store?: MemoryObjectClient
   writeMode?: WriteMode
   readOnly?: boolean
+  backlogFiles?: number
+  renameDirMaxObjects?: number
 }
 
 export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -63,10 +65,14 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   }, client, () => clock.now, log)
   const staging = new StagingStore(cacheDir)
   await staging.init()
-  const writes = new WriteBack({ mode: opts.writeMode ?? 'sync' }, staging, client, queue, log)
+  const writes = new WriteBack({
+    mode: opts.writeMode ?? 'sync', source: { bucket: 'test', prefix: '' }, uploadConcurrency: 8, uploadBufferBudgetBytes: 64 * MiB,
+    backlog: { maxFiles: opts.backlogFiles ?? 1000, maxBytes: 1024 * MiB }, recoveredKeepMs: 7 * 24 * 3600_000,
+  }, staging, client, log)
   const core = new FilesystemCore({
     uid: 1000, gid: 1000, fileMode: 0o644, dirMode: 0o755, readOnly: opts.readOnly ?? false,
     readAhead: { initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 4 * MiB }, adoptMaxBytes: 64 * MiB,
+    namespace: { renameDirMaxObjects: opts.renameDirMaxObjects ?? 1000 },
   }, metadata, reader, writes, client, log)
   await writes.recover(key => '/' + key)
   const remounts: Harness[] = []

@@ -27,8 +27,8 @@ export interface Fixture {
   root: string
   mountPoint: string
   cacheDir: string
-  /** Mounts with the standard flags plus `extra`; rejects with the CLI's stderr on failure. */
-  mount(extra?: string[]): Promise<void>
+  /** Mounts with the standard flags plus `extra` (and `env` for the daemon); rejects with the CLI's stderr on failure. */
+  mount(extra?: string[], env?: Record<string, string>): Promise<void>
   unmount(): Promise<void>
   cli(args: string[], env?: Record<string, string>): Promise<CliResult>
   put(key: string, body: Buffer | string): Promise<void>
@@ -80,8 +80,8 @@ export async function makeFixture(t: TapLike, opts: { bucket?: string } = {}): P
 
   const fx: Fixture = {
     server, s3, bucket, root, mountPoint, cacheDir,
-    mount: async (extra = []) => {
-      const r = await runCli(['mount', `s3://${bucket}`, mountPoint, '--endpoint-url', server.endpoint, '--cache-dir', cacheDir, '--log-level', 'info', ...extra])
+    mount: async (extra = [], env = {}) => {
+      const r = await runCli(['mount', `s3://${bucket}`, mountPoint, '--endpoint-url', server.endpoint, '--cache-dir', cacheDir, '--log-level', 'info', ...extra], env)
       if (r.code !== 0) throw new Error(`mount failed (${r.code}): ${r.stderr}`)
       mounted = true
     },
