@@ -39,7 +39,7 @@ function fixture(): BenchResults {
     finishedAt: '2025-01-01T00:04:00.000Z',
     durationSeconds: 240,
     settings: { quick: true, workers: 8, batch: 256, epochs: 3, stepSeconds: 0, systems: ['s3cachefs', 's3fs', 'local', 'direct'], skip: [], argv: ['--quick'] },
-    machine: { cores: 2, cpuModel: 'Test CPU', memoryBytes: 24 * 2 ** 30, kernel: 'Linux 6.1', os: 'Debian 12', node: 'v20.0.0', s3fsVersion: 'V1.90', fuseVersion: '3.14' },
+    machine: { cores: 2, cpuModel: 'Test CPU', memoryBytes: 24 * 2 ** 30, kernel: 'Linux 6.1', os: 'Debian 12', node: 'v20.0.0', s3fsVersion: 'V1.90', rcloneVersion: 'rclone v1.60.1-DEV', fuseVersion: '3.14' },
     server: { flavour: 'devtools', note: 'http://127.0.0.1:1' },
     link: {
       configured: { ttfbMs: 20, megabytesPerSecond: 80 },
@@ -53,7 +53,8 @@ function fixture(): BenchResults {
       system('s3fs', 's3fs-fuse', 'baseline', [50, 300, 310], 100, 1000),
       system('local', 'local disk', 'limit', [4000, 4000, 4000], 900, 100_000),
       { ...system('direct', 'direct GETs', 'limit', [700], 500, 50_000) },
-      { name: 'rclone', label: 'rclone mount', role: 'candidate', error: 'mount failed: no such command' },
+      system('rclone', 'rclone mount', 'peer', [60, 1500, 1500], 200, 2000),
+      { name: 'mountpoint', label: 'mountpoint-s3', role: 'candidate', error: 'mount failed: no such command' },
     ],
     notes: ['a note'],
   }
@@ -95,7 +96,15 @@ t.test('markdown has a table per workload, ratios and targets', async (t) => {
   t.match(md, 's3fs-fuse find cold | 20.00× | ≥ 10× (target is stated for 100k objects) | PASS |')
   t.match(md, '600 img/s · 66.0 MB/s (12.0× s3fs)')
   t.match(md, '(= epoch 1: no cache)')
-  t.match(md, 'rclone mount | failed: mount failed: no such command')
+  t.match(md, 'mountpoint-s3 | failed: mount failed: no such command')
+  t.match(md, '| rclone | rclone v1.60.1-DEV |')
+  t.match(md, '| rclone mount | 1.0 s (5,000 files) | 60 img/s · 6.6 MB/s (1.2× s3fs) |')
+  // A peer gets no target rows of its own; candidates get informational ratios against it.
+  t.notMatch(md, /^\| rclone mount \| cold epoch/m)
+  t.match(md, '| s3cachefs | cold epoch (1) images/s | rclone mount epoch 1 | 10.00× |  | info |')
+  t.match(md, '| s3cachefs | mean warm epoch images/s | rclone mount mean warm epoch | 2.03× |  | info |')
+  t.match(md, '| s3cachefs | shard cold sequential MB/s | rclone mount | 2.00× |  | info |')
+  t.match(md, '| s3cachefs | find cold entries/s | rclone mount find cold | 10.00× |  | info |')
   t.match(md, '2 cores (Test CPU), 24.0 GiB RAM')
   t.match(md, '700 GETs/s via link')
   t.match(md, '![images/s per epoch](loader.svg)')
@@ -123,8 +132,10 @@ t.test('skipped workloads leave no section, no chart link and no target row', as
 t.test('targets: failures, n/a and verdicts', async (t) => {
   const r = fixture()
   const rows = targetRows(r)
-  t.ok(rows.every((row) => row.system === 's3cachefs' || row.system === 'rclone mount'))
-  t.ok(rows.filter((row) => row.system === 'rclone mount').every((row) => verdict(row) === 'n/a'), 'a failed candidate is n/a, not zero')
+  t.ok(rows.every((row) => row.system === 's3cachefs' || row.system === 'mountpoint-s3'), 'only candidates are judged')
+  t.ok(rows.filter((row) => row.system === 'mountpoint-s3').every((row) => verdict(row) === 'n/a'), 'a failed candidate is n/a, not zero')
+  const rcloneless = { ...r, systems: r.systems.map((s) => (s.name === 'rclone' ? { ...s, error: 'mount failed' } : s)) }
+  t.ok(targetRows(rcloneless).filter((row) => row.against.startsWith('rclone mount')).every((row) => verdict(row) === 'n/a'), 'a failed peer is n/a')
   const s3fsless = { ...r, systems: r.systems.filter((s) => s.name !== 's3fs') }
   t.equal(verdict(targetRows(s3fsless)[0]!), 'n/a')
   t.equal(verdict({ system: 'x', metric: 'm', against: 'a', ratio: 0.5, target: 0.8 }), 'FAIL')

@@ -46,6 +46,7 @@ function setupSection(r: BenchResults): string {
       ['OS / kernel', `${m.os} / ${m.kernel}`],
       ['Node', m.node],
       ['s3fs-fuse', m.s3fsVersion ?? 'not found'],
+      ['rclone', m.rcloneVersion ?? 'not found'],
       ['FUSE', m.fuseVersion ?? 'not found'],
       ['S3 server', `${r.server.flavour}: ${r.server.note}`],
       ['Loader', `${r.settings.workers} processes, batch ${r.settings.batch}, ${r.settings.epochs} epochs, step ${r.settings.stepSeconds} s per batch`],

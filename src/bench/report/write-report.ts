@@ -9,7 +9,14 @@ import { renderMarkdown } from './markdown.js';
 import { renderGroupedBars, type GroupedBarChart } from './svg-chart.js';
 
 /** One colour per system across all charts (Okabe-Ito, colour-blind safe). */
-const SYSTEM_COLOURS: Record<string, string> = { s3cachefs: '#0072B2', s3fs: '#E69F00', local: '#009E73', direct: '#999999' };
+const SYSTEM_COLOURS: Record<string, string> = {
+  s3cachefs: '#0072B2',
+  's3cachefs-async': '#56B4E9',
+  s3fs: '#E69F00',
+  rclone: '#CC79A7',
+  local: '#009E73',
+  direct: '#999999',
+};
 
 function colour(name: string): { colour?: string } {
   const c = SYSTEM_COLOURS[name];

@@ -1,8 +1,8 @@
 // What every system under test looks like to the workloads. A system turns a
 // dataset location (bucket + prefix, plus its local copy) into a "view": a
 // directory to read (mounts, local disk) or an endpoint to GET from (the
-// direct-GET limit). Adding a system (e.g. rclone mount) means writing one
-// more BenchSystem and listing it in systems/registry.ts.
+// direct-GET limit). Adding a system (e.g. Mountpoint, gcsfuse) means writing
+// one more BenchSystem and listing it in systems/registry.ts.
 import type { Cleanup } from '../env/cleanup.js';
 import type { LinkEmulator } from '../link/link-emulator.js';
 
@@ -32,11 +32,13 @@ export interface SystemContext {
 }
 
 /**
- * `candidate`: a caching mount being judged (s3cachefs, rclone...).
- * `baseline`: what the candidate is compared with (s3fs-fuse).
+ * `candidate`: a caching mount being judged against the targets (s3cachefs).
+ * `baseline`: what the targets are stated against (s3fs-fuse).
+ * `peer`: another mount measured side by side (rclone mount); candidates'
+ * ratios are also given against it, but it is not judged itself.
  * `limit`: a physical bound (local disk for warm epochs, direct GETs for cold ones).
  */
-export type SystemRole = 'candidate' | 'baseline' | 'limit';
+export type SystemRole = 'candidate' | 'baseline' | 'peer' | 'limit';
 
 export interface BenchSystem {
   readonly name: string;
