@@ -7,7 +7,7 @@ import type { Cleanup } from '../env/cleanup.js';
 import type { LinkEmulator } from '../link/link-emulator.js';
 
 export interface DatasetLocation {
-  readonly kind: 'images' | 'shard' | 'metadata';
+  readonly kind: 'images' | 'shard' | 'metadata' | 'writes';
   readonly bucket: string;
   /** '' or a prefix ending in '/', e.g. 'train/'. */
   readonly prefix: string;
@@ -40,6 +40,18 @@ export interface SystemContext {
  */
 export type SystemRole = 'candidate' | 'baseline' | 'peer' | 'limit';
 
+/**
+ * One way of mounting a system that the writes workload measures as a row of
+ * its own, e.g. s3cachefs with `--write-mode async`.
+ */
+export interface MountVariant {
+  /** Row name in results.json, e.g. `s3cachefs-async`. */
+  readonly name: string;
+  readonly label: string;
+  /** Appended to the system's mount command (after --s3cachefs-args, so they win). */
+  readonly mountArgs: readonly string[];
+}
+
 export interface BenchSystem {
   readonly name: string;
   readonly label: string;
@@ -50,11 +62,22 @@ export interface BenchSystem {
    * measured every epoch because it is each warm epoch's limit.
    */
   readonly measureEveryEpoch: boolean;
-  /** A view of `ds` with every cache of this system empty. */
-  openCold(ds: DatasetLocation, ctx: SystemContext): Promise<OpenView>;
+  /**
+   * The rows the writes workload measures; absent: one row, the system as
+   * it mounts by default.
+   */
+  readonly writeVariants?: readonly MountVariant[];
+  /** A view of `ds` with every cache of this system empty, mounted as `variant` says (default: as is). */
+  openCold(ds: DatasetLocation, ctx: SystemContext, variant?: MountVariant): Promise<OpenView>;
 }
 
 export interface OpenView {
   readonly view: View;
+  /**
+   * Waits until everything written through the view is in the bucket, with
+   * the system's own command (`s3cachefs flush`). Absent: the system has no
+   * such command, and the writes workload polls the bucket instead.
+   */
+  flush?(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
