@@ -4,7 +4,8 @@
 // added as a candidate), followed by informational ratios against every peer
 // (rclone mount). A missing side (system not run, failed, skipped) yields
 // "n/a", never a made-up number.
-import type { BenchResults, SystemResult } from '../results.js';
+import type { BenchResults, SystemResult, WriteRun, WriteTest } from '../results.js';
+import { n, sizeLabel } from './md-table.js';
 
 export interface TargetRow {
   readonly system: string;
@@ -92,11 +93,66 @@ function peerRows(results: BenchResults, c: SystemResult, p: SystemResult): Targ
   ];
 }
 
+type WriteTime = 'closeSeconds' | 'durableSeconds';
+
+function writeSeconds(run: WriteRun | undefined, time: WriteTime): number | null {
+  const s = run?.[time];
+  return s === undefined || s === null || !(s > 0) ? null : s;
+}
+
+/** The fastest time of a write test among the systems s3cachefs must beat (baseline and peers: s3fs, rclone). */
+export function bestPeerWrite(results: BenchResults, test: WriteTest, time: WriteTime): { label: string; seconds: number } | null {
+  let best: { label: string; seconds: number } | null = null;
+  for (const s of results.systems.filter((x) => (x.role === 'baseline' || x.role === 'peer') && x.error === undefined)) {
+    for (const row of s.writes?.rows ?? []) {
+      const seconds = writeSeconds(row.runs.find((r) => r.test === test), time);
+      if (seconds !== null && (best === null || seconds < best.seconds)) best = { label: row.label, seconds };
+    }
+  }
+  return best;
+}
+
+/**
+ * One row per way the candidate was mounted for writes (s3cachefs sync and
+ * async) and per time (durable: the target; close: informational). The ratio
+ * is the best peer's time over the candidate's, the smaller of the two tests:
+ * the target asks for both.
+ */
+function writeTargetRows(results: BenchResults, c: SystemResult): TargetRow[] {
+  const d = results.dataset;
+  const file = `${sizeLabel(d.writeCheckpointBytes ?? NaN)} file`;
+  const small = `${n(d.writeSmallFiles)} small files`;
+  const peerNames = results.systems.filter((s) => s.role === 'baseline' || s.role === 'peer').map((s) => s.label);
+  const against = `best peer (${peerNames.join(', ') || 'none ran'})`;
+  const rows = byName(results, c.name)?.writes?.rows ?? [{ name: c.name, label: c.label, runs: [] }];
+  return rows.flatMap((row) =>
+    (['durableSeconds', 'closeSeconds'] as const).map((time): TargetRow => {
+      const parts = (['checkpoint', 'small-files'] as const).map((test) => {
+        const best = bestPeerWrite(results, test, time);
+        const run = row.runs.find((r) => r.test === test);
+        const r = ratio(best?.seconds ?? null, writeSeconds(run, time));
+        const what = test === 'checkpoint' ? file : small;
+        return { r, text: r !== null ? `${what} ${r.toFixed(2)}× vs ${best?.label}` : `${what} ${run?.error ? 'failed' : 'n/a'}` };
+      });
+      const [a, b] = [parts[0]?.r ?? null, parts[1]?.r ?? null];
+      const durable = time === 'durableSeconds';
+      return {
+        system: row.label,
+        metric: durable ? 'checkpoint writes, time to durable in bucket' : 'checkpoint writes, time until close returns',
+        against,
+        ratio: a === null || b === null ? null : Math.min(a, b),
+        target: durable ? 1 : null,
+        note: `${durable ? 'both tests; ' : ''}${parts.map((p) => p.text).join('; ')}`,
+      };
+    }),
+  );
+}
+
 export function targetRows(results: BenchResults): TargetRow[] {
   const peers = results.systems.filter((s) => s.role === 'peer');
   return results.systems
     .filter((s) => s.role === 'candidate')
-    .flatMap((c) => [...readTargetRows(results, c), ...peers.flatMap((p) => peerRows(results, c, p))]);
+    .flatMap((c) => [...readTargetRows(results, c), ...peers.flatMap((p) => peerRows(results, c, p)), ...writeTargetRows(results, c)]);
 }
 
 export function verdict(row: TargetRow): string {
