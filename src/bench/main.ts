@@ -1,8 +1,9 @@
 // `npm run bench`: the reference benchmark on one machine. It prepares the
 // datasets (once), starts the local S3 server and the emulated link in front
 // of it, measures what the link delivers, then runs every workload (loader,
-// large shard, metadata, optional PyTorch) on every selected system in turn,
-// and writes bench/results/<timestamp>/{report.md,results.json,*.svg}. A
+// large shard, metadata, checkpoint writes, optional PyTorch) on every
+// selected system in turn, and writes
+// bench/results/<timestamp>/{report.md,results.json,*.svg}. A
 // failing system or workload is recorded and the run goes on; every mount,
 // server and worker is released on exit, error or Ctrl-C.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -88,6 +89,7 @@ async function run(opts: BenchOptions, argv: string[]): Promise<string> {
       cleanup,
       system: { link: env.link, workDir, logDir: outDir, repoRoot: REPO_ROOT, cleanup, s3cachefsArgs: opts.s3cachefsArgs },
       serverPid: env.server.pid,
+      serverEndpoint: env.server.endpoint,
       seed: opts.seed,
       workers: opts.workers,
       batch: opts.batch,

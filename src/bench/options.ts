@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ALL_SYSTEMS } from './systems/registry.js';
 
-export const WORKLOADS = ['loader', 'shard', 'metadata', 'torch', 'calibration'] as const;
+export const WORKLOADS = ['loader', 'shard', 'metadata', 'writes', 'torch', 'calibration'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export interface BenchOptions {
@@ -22,6 +22,10 @@ export interface BenchOptions {
   readonly seed: number;
   readonly shardBytes: number;
   readonly metadataObjects: number;
+  /** The checkpoint file the writes workload writes, bytes. */
+  readonly checkpointBytes: number;
+  /** Small files the writes workload copies (100 KB each). */
+  readonly smallFiles: number;
   readonly cacheDir: string;
   readonly s3cachefsArgs: readonly string[];
   readonly phaseTimeoutSeconds: number;
@@ -29,13 +33,15 @@ export interface BenchOptions {
 }
 
 /**
- * Quick: fits in 5 minutes on 2 cores with all four systems. s3fs-fuse is the
- * long pole (~45-100 images/s and ~300 entries/s cold here), so 5,000 images
- * and 10,000 metadata objects took 7 minutes on their own; 2,000 and 5,000 fit.
- * Full: the sizes the targets are stated for.
+ * Quick: fitted 5 minutes on 2 cores with the first four systems. s3fs-fuse
+ * is the long pole (~45-100 images/s and ~300 entries/s cold here), so 5,000
+ * images and 10,000 metadata objects took 7 minutes on their own; 2,000 and
+ * 5,000 fit. The writes workload's quick sizes keep each system's writes
+ * under a minute at 80 MB/s per connection.
+ * Full: the sizes the targets are stated for (a 1 GiB checkpoint, 1,000 small files).
  */
-const QUICK = { files: 2_000, shardBytes: 256 << 20, metadataObjects: 5_000 };
-const FULL = { files: 20_000, shardBytes: 1 << 30, metadataObjects: 100_000 };
+const QUICK = { files: 2_000, shardBytes: 256 << 20, metadataObjects: 5_000, checkpointBytes: 256 << 20, smallFiles: 300 };
+const FULL = { files: 20_000, shardBytes: 1 << 30, metadataObjects: 100_000, checkpointBytes: 1 << 30, smallFiles: 1_000 };
 /** ImageNet-1k's training set. */
 const MAX_FILES = 1_281_167;
 
@@ -44,7 +50,8 @@ export class OptionsError extends Error {
 }
 
 export const USAGE = `usage: npm run bench -- [options]
-  --quick                 small datasets (${QUICK.files} images, ${QUICK.shardBytes >> 20} MiB shard, ${QUICK.metadataObjects} metadata objects); < 5 min
+  --quick                 small datasets (${QUICK.files} images, ${QUICK.shardBytes >> 20} MiB shard, ${QUICK.metadataObjects} metadata objects,
+                          ${QUICK.checkpointBytes >> 20} MiB checkpoint, ${QUICK.smallFiles} small files)
   --files N               images in the dataset (default ${FULL.files}, quick ${QUICK.files}, max ${MAX_FILES})
   --workers P             loader processes (default 8)
   --batch B               images per batch (default 256)
@@ -58,9 +65,11 @@ export const USAGE = `usage: npm run bench -- [options]
   --seed N                dataset and shuffle seed (default 1)
   --shard-mib N           size of the large shard, MiB (default ${FULL.shardBytes >> 20}, quick ${QUICK.shardBytes >> 20})
   --metadata-objects N    objects in the metadata tree (default ${FULL.metadataObjects}, quick ${QUICK.metadataObjects})
+  --checkpoint-mib N      checkpoint file the writes workload writes, MiB (default ${FULL.checkpointBytes >> 20}, quick ${QUICK.checkpointBytes >> 20})
+  --small-files N         100 KB files the writes workload copies (default ${FULL.smallFiles}, quick ${QUICK.smallFiles})
   --cache-dir DIR         where generated data and the S3 server's directory are kept (default bench/cache)
   --s3cachefs-args="..."  extra arguments for 's3cachefs mount', space-separated (attach with '=')
-  --phase-timeout S       upper bound for one epoch/read/find, seconds (default 1800)`;
+  --phase-timeout S       upper bound for one epoch/read/find/write test, seconds (default 1800)`;
 
 function num(flag: string, raw: string | undefined, def: number, min: number, max: number, integer: boolean): number {
   if (raw === undefined) return def;
@@ -104,6 +113,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         seed: { type: 'string' },
         'shard-mib': { type: 'string' },
         'metadata-objects': { type: 'string' },
+        'checkpoint-mib': { type: 'string' },
+        'small-files': { type: 'string' },
         'cache-dir': { type: 'string' },
         's3cachefs-args': { type: 'string' },
         'phase-timeout': { type: 'string' },
@@ -132,6 +143,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     seed: num('seed', v.seed, 1, 0, 2 ** 31, true),
     shardBytes: num('shard-mib', v['shard-mib'], sizes.shardBytes >> 20, 1, 1 << 20, true) * 1048576,
     metadataObjects: num('metadata-objects', v['metadata-objects'], sizes.metadataObjects, 1, 10_000_000, true),
+    checkpointBytes: num('checkpoint-mib', v['checkpoint-mib'], sizes.checkpointBytes >> 20, 1, 1 << 20, true) * 1048576,
+    smallFiles: num('small-files', v['small-files'], sizes.smallFiles, 1, 1_000_000, true),
     cacheDir: v['cache-dir'] ?? 'bench/cache',
     s3cachefsArgs: (v['s3cachefs-args'] ?? '').split(/\s+/).filter((s) => s !== ''),
     phaseTimeoutSeconds: num('phase-timeout', v['phase-timeout'], 1800, 10, 86_400, false),

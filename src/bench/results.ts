@@ -76,6 +76,49 @@ export interface MetadataResult {
   readonly error?: string;
 }
 
+export type WriteTest = 'checkpoint' | 'small-files';
+
+/**
+ * How a write was confirmed durable: `poll` (the S3 server polled until every
+ * object was there at its full size), `sync` (local disk: syncfs).
+ */
+export type DurableVia = 'poll' | 'sync';
+
+export interface WriteRun {
+  readonly test: WriteTest;
+  readonly files: number;
+  readonly bytes: number;
+  /** From starting the writer until it exited after its last close() returned, s; null if it failed. */
+  readonly closeSeconds: number | null;
+  /** From starting the writer until every object was in the bucket at full size (local disk: synced), s; null if not reached. */
+  readonly durableSeconds: number | null;
+  readonly closeMegabytesPerSecond: number | null;
+  readonly durableMegabytesPerSecond: number | null;
+  readonly durableVia: DurableVia;
+  /**
+   * Systems with a flush command (s3cachefs): from the writer's start until
+   * `flush` returned, run beside the polling. What a job that waits with
+   * `flush` sees; the polled time is the one compared across systems.
+   */
+  readonly flushSeconds?: number;
+  /** Writer start to durable (or failure): S3 requests, daemon CPU and peak RSS. */
+  readonly cost: PhaseCost;
+  readonly error?: string;
+}
+
+/** One way of mounting a system (s3cachefs: sync and async), measured on both tests. */
+export interface WriteRow {
+  /** e.g. `s3cachefs-async`; the system's name for its default row. */
+  readonly name: string;
+  readonly label: string;
+  readonly runs: WriteRun[];
+}
+
+export interface WritesResult {
+  readonly rows: WriteRow[];
+  readonly error?: string;
+}
+
 export interface TorchResult {
   readonly ran: boolean;
   readonly note: string;
@@ -91,6 +134,7 @@ export interface SystemResult {
   loader?: LoaderResult;
   shard?: ShardResult;
   metadata?: MetadataResult;
+  writes?: WritesResult;
   torch?: TorchResult;
 }
 
@@ -121,6 +165,10 @@ export interface DatasetSummary {
   readonly shardBytes: number;
   readonly metadataObjects: number;
   readonly metadataDirs: number;
+  /** The writes workload's inputs; absent in results from before it existed. */
+  readonly writeCheckpointBytes?: number;
+  readonly writeSmallFiles?: number;
+  readonly writeSmallFileBytes?: number;
 }
 
 export interface BenchSettings {

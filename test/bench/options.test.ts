@@ -9,7 +9,9 @@ t.test('defaults and --quick', async (t) => {
   t.equal(full.shardBytes, 1 << 30)
   t.equal(full.metadataObjects, 100_000)
   t.same([full.workers, full.batch, full.epochs, full.stepSeconds, full.ttfbMs, full.megabytesPerSecond], [8, 256, 3, 0, 20, 80])
-  t.same(full.systems, ['s3cachefs', 's3fs', 'local', 'direct'])
+  t.same(full.systems, ['s3cachefs', 's3fs', 'rclone', 'local', 'direct'])
+  t.equal(full.checkpointBytes, 1 << 30)
+  t.equal(full.smallFiles, 1000)
   const quick = parseOptions(['--quick', '--files', '300', '--step', '0.5', '--systems', 's3fs,local', '--skip', 'shard,metadata'])
   t.equal(quick.quick, true)
   t.equal(quick.files, 300)
@@ -17,6 +19,13 @@ t.test('defaults and --quick', async (t) => {
   t.equal(quick.stepSeconds, 0.5)
   t.same(quick.systems, ['s3fs', 'local'])
   t.same(quick.skip, ['shard', 'metadata'])
+  t.equal(quick.checkpointBytes, 256 << 20)
+  t.equal(quick.smallFiles, 300)
+  const writes = parseOptions(['--quick', '--checkpoint-mib', '64', '--small-files', '50', '--skip', 'loader,metadata,shard,torch,calibration'])
+  t.equal(writes.checkpointBytes, 64 * 1048576)
+  t.equal(writes.smallFiles, 50)
+  t.same(writes.skip, ['loader', 'metadata', 'shard', 'torch', 'calibration'], 'writes runs when the others are skipped')
+  t.same(parseOptions(['--skip', 'writes']).skip, ['writes'])
   // A value that starts with '-' must be attached with '=' (node:util parseArgs rule).
   t.same(parseOptions(['--s3cachefs-args=--metadata-ttl 10m']).s3cachefsArgs, ['--metadata-ttl', '10m'])
 })
@@ -28,11 +37,15 @@ t.test('bad flags give one-line errors naming the flag', async (t) => {
     [['--step=-1'], /--step must be a number/],
     [['--s3cachefs-args', '--x'], /ambiguous/],
     [['--files', '2000000'], /--files must be an integer from 1 to 1281167/],
-    [['--systems', 's3fs,rclone'], /^--systems: unknown 'rclone' \(choose from s3cachefs, s3fs, local, direct\)$/],
+    [['--systems', 's3fs,gcsfuse'], /^--systems: unknown 'gcsfuse' \(choose from s3cachefs, s3fs, rclone, local, direct\)$/],
     [['--skip', 'everything'], /^--skip: unknown 'everything'/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['positional'], /positional/i],
     [['--mbps', ''], /--mbps/],
+    [['--checkpoint-mib', '0'], /^--checkpoint-mib must be an integer from 1 to 1048576 \(got '0'\)$/],
+    [['--checkpoint-mib', '1.5'], /^--checkpoint-mib must be an integer/],
+    [['--small-files', 'many'], /^--small-files must be an integer from 1 to 1000000 \(got 'many'\)$/],
+    [['--skip', 'write'], /^--skip: unknown 'write' \(choose from loader, shard, metadata, writes, torch, calibration\)$/],
   ]
   for (const [argv, pattern] of cases) {
     let caught: unknown

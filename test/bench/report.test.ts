@@ -5,8 +5,8 @@ import t, { type Test } from 'tap'
 import { renderMarkdown } from '../../src/bench/report/markdown.js'
 import { targetRows, verdict } from '../../src/bench/report/ratios.js'
 import { escapeXml, niceMax, renderGroupedBars } from '../../src/bench/report/svg-chart.js'
-import { loaderChart, metadataChart, shardChart } from '../../src/bench/report/write-report.js'
-import type { BenchResults, EpochResult, PhaseCost, SystemResult } from '../../src/bench/results.js'
+import { loaderChart, metadataChart, shardChart, writesChart } from '../../src/bench/report/write-report.js'
+import type { BenchResults, DurableVia, EpochResult, PhaseCost, SystemResult, WriteRow, WriteRun, WriteTest } from '../../src/bench/results.js'
 
 const cost = (gets: number): PhaseCost => ({
   requests: { GET: gets, GET_RANGE: 0, HEAD: 10, LIST: 2, PUT: 0, OTHER: 0 },
@@ -21,6 +21,21 @@ const cost = (gets: number): PhaseCost => ({
 const epoch = (n: number, ips: number): EpochResult => ({
   epoch: n, images: 5000, bytes: 5000 * 110_000, wallSeconds: 5000 / ips, imagesPerSecond: ips,
   wallImagesPerSecond: ips, megabytesPerSecond: (ips * 110_000) / 1e6, errors: 0, pageCacheDropped: true, cost: cost(n === 1 ? 5000 : 0),
+})
+
+/** A write run of the fixture's sizes (1 GiB file, 1,000 × 100 KB); null times are failures. */
+const wrun = (test: WriteTest, close: number | null, durable: number | null, via: DurableVia, error?: string): WriteRun => {
+  const bytes = test === 'checkpoint' ? 1 << 30 : 1000 * 100_000
+  const rate = (x: number | null) => (x === null ? null : bytes / x / 1e6)
+  const r: WriteRun = { test, files: test === 'checkpoint' ? 1 : 1000, bytes, closeSeconds: close, durableSeconds: durable, closeMegabytesPerSecond: rate(close), durableMegabytesPerSecond: rate(durable), durableVia: via, cost: cost(0) }
+  return error === undefined ? r : { ...r, error }
+}
+
+/** [close, durable, flush?] seconds for the checkpoint and the small files. */
+const wrow = (name: string, label: string, via: DurableVia, file: [number, number, number?], small: [number, number, number?]): WriteRow => ({
+  name,
+  label,
+  runs: ([['checkpoint', file], ['small-files', small]] as const).map(([test, [close, durable, flush]]) => ({ ...wrun(test, close, durable, via), ...(flush === undefined ? {} : { flushSeconds: flush }) })),
 })
 
 function system(name: string, label: string, role: SystemResult['role'], rates: number[], shard: number, find: number): SystemResult {
@@ -39,7 +54,7 @@ function fixture(): BenchResults {
     finishedAt: '2025-01-01T00:04:00.000Z',
     durationSeconds: 240,
     settings: { quick: true, workers: 8, batch: 256, epochs: 3, stepSeconds: 0, systems: ['s3cachefs', 's3fs', 'local', 'direct'], skip: [], argv: ['--quick'] },
-    machine: { cores: 2, cpuModel: 'Test CPU', memoryBytes: 24 * 2 ** 30, kernel: 'Linux 6.1', os: 'Debian 12', node: 'v20.0.0', s3fsVersion: 'V1.90', fuseVersion: '3.14' },
+    machine: { cores: 2, cpuModel: 'Test CPU', memoryBytes: 24 * 2 ** 30, kernel: 'Linux 6.1', os: 'Debian 12', node: 'v20.0.0', s3fsVersion: 'V1.90', rcloneVersion: 'rclone v1.60.1-DEV', fuseVersion: '3.14' },
     server: { flavour: 'devtools', note: 'http://127.0.0.1:1' },
     link: {
       configured: { ttfbMs: 20, megabytesPerSecond: 80 },
@@ -47,13 +62,20 @@ function fixture(): BenchResults {
       serverCapacity: { concurrency: 64, getsPerSecondViaLink: 700, getsPerSecondDirect: 800, serverCpuUtilisation: 0.95, megabytesPerSecondViaLink: 77 },
     },
     pageCache: { dropped: true, note: 'dropped before every measured phase' },
-    dataset: { seed: 1, imageFiles: 5000, imageClasses: 100, imageBytes: 5000 * 110_000, imageMeanBytes: 110_000, imageMinBytes: 20_000, imageMaxBytes: 500_000, shardBytes: 1 << 28, metadataObjects: 10_000, metadataDirs: 100 },
+    dataset: {
+      seed: 1, imageFiles: 5000, imageClasses: 100, imageBytes: 5000 * 110_000, imageMeanBytes: 110_000, imageMinBytes: 20_000, imageMaxBytes: 500_000, shardBytes: 1 << 28, metadataObjects: 10_000, metadataDirs: 100,
+      writeCheckpointBytes: 1 << 30, writeSmallFiles: 1000, writeSmallFileBytes: 100_000,
+    },
     systems: [
-      system('s3cachefs', 's3cachefs', 'candidate', [600, 3000, 3100], 400, 20_000),
-      system('s3fs', 's3fs-fuse', 'baseline', [50, 300, 310], 100, 1000),
-      system('local', 'local disk', 'limit', [4000, 4000, 4000], 900, 100_000),
+      {
+        ...system('s3cachefs', 's3cachefs', 'candidate', [600, 3000, 3100], 400, 20_000),
+        writes: { rows: [wrow('s3cachefs', 's3cachefs', 'poll', [20, 20.5, 20.9], [10, 10.2, 10.6]), wrow('s3cachefs-async', 's3cachefs async', 'poll', [2, 16, 16.3], [1, 8, 8.3])] },
+      },
+      { ...system('s3fs', 's3fs-fuse', 'baseline', [50, 300, 310], 100, 1000), writes: { rows: [wrow('s3fs', 's3fs-fuse', 'poll', [30, 30.1], [40, 40.2])] } },
+      { ...system('local', 'local disk', 'limit', [4000, 4000, 4000], 900, 100_000), writes: { rows: [wrow('local', 'local disk', 'sync', [1, 4], [0.5, 1])] } },
       { ...system('direct', 'direct GETs', 'limit', [700], 500, 50_000) },
-      { name: 'rclone', label: 'rclone mount', role: 'candidate', error: 'mount failed: no such command' },
+      { ...system('rclone', 'rclone mount', 'peer', [60, 1500, 1500], 200, 2000), writes: { rows: [wrow('rclone', 'rclone mount', 'poll', [3, 18], [2, 12])] } },
+      { name: 'mountpoint', label: 'mountpoint-s3', role: 'candidate', error: 'mount failed: no such command' },
     ],
     notes: ['a note'],
   }
@@ -87,7 +109,7 @@ function assertWellFormedXml(t: Test, xml: string): void {
 
 t.test('markdown has a table per workload, ratios and targets', async (t) => {
   const md = renderMarkdown(fixture())
-  for (const heading of ['## Setup', '### Emulated link', '## Targets', '## Loader', '## Large shard', '## Metadata', '## Cost per phase', '## Notes']) t.match(md, heading)
+  for (const heading of ['## Setup', '### Emulated link', '## Targets', '## Loader', '## Large shard', '## Metadata', '## Checkpoint writes (1 GiB file; 1,000 × 100 KB files)', '## Cost per phase', '## Notes']) t.match(md, heading)
   t.match(md, '| s3cachefs | cold epoch (1) images/s | s3fs-fuse epoch 1 | 12.00× | ≥ 9× | PASS |')
   t.match(md, '| s3cachefs | cold epoch (1) images/s | direct-GET limit | 0.86× | ≥ 0.8× | PASS |')
   t.match(md, 'local disk (mean of epochs) | 0.75× | ≥ 0.7× | PASS |')
@@ -95,7 +117,15 @@ t.test('markdown has a table per workload, ratios and targets', async (t) => {
   t.match(md, 's3fs-fuse find cold | 20.00× | ≥ 10× (target is stated for 100k objects) | PASS |')
   t.match(md, '600 img/s · 66.0 MB/s (12.0× s3fs)')
   t.match(md, '(= epoch 1: no cache)')
-  t.match(md, 'rclone mount | failed: mount failed: no such command')
+  t.match(md, 'mountpoint-s3 | failed: mount failed: no such command')
+  t.match(md, '| rclone | rclone v1.60.1-DEV |')
+  t.match(md, '| rclone mount | 1.0 s (5,000 files) | 60 img/s · 6.6 MB/s (1.2× s3fs) |')
+  // A peer gets no target rows of its own; candidates get informational ratios against it.
+  t.notMatch(md, /^\| rclone mount \| cold epoch/m)
+  t.match(md, '| s3cachefs | cold epoch (1) images/s | rclone mount epoch 1 | 10.00× |  | info |')
+  t.match(md, '| s3cachefs | mean warm epoch images/s | rclone mount mean warm epoch | 2.03× |  | info |')
+  t.match(md, '| s3cachefs | shard cold sequential MB/s | rclone mount | 2.00× |  | info |')
+  t.match(md, '| s3cachefs | find cold entries/s | rclone mount find cold | 10.00× |  | info |')
   t.match(md, '2 cores (Test CPU), 24.0 GiB RAM')
   t.match(md, '700 GETs/s via link')
   t.match(md, '![images/s per epoch](loader.svg)')
@@ -108,8 +138,48 @@ t.test('markdown has a table per workload, ratios and targets', async (t) => {
   }
 })
 
+t.test('checkpoint writes: table, target against the best peer, cost rows', async (t) => {
+  const md = renderMarkdown(fixture())
+  t.match(md, '| system | 1 GiB file: close | 1 GiB file: durable in bucket | 1,000 files: close | 1,000 files: durable in bucket |')
+  t.match(md, '| s3cachefs async | 2.0 s · 536.9 MB/s | 16.0 s · 67.1 MB/s (flush returned at 16.3 s) | 1.0 s · 1,000 files/s · 100.0 MB/s | 8.0 s · 125 files/s · 12.5 MB/s (flush returned at 8.3 s) |')
+  t.match(md, '| rclone mount | 3.0 s · 357.9 MB/s | 18.0 s · 59.7 MB/s | 2.0 s · 500 files/s · 50.0 MB/s | 12.0 s · 83 files/s · 8.3 MB/s |')
+  t.match(md, '| local disk | 1.0 s · 1,073.7 MB/s | 4.0 s · 268.4 MB/s (synced to disk) |')
+  t.notMatch(md, /^\| direct GETs \| [^|]*close/m, 'no write row for direct GETs')
+  // sync: file 18/20.5 against rclone, small files 12/10.2 against rclone: the smaller ratio decides.
+  t.match(md, '| s3cachefs | checkpoint writes, time to durable in bucket | best peer (s3fs-fuse, rclone mount) | 0.88× | ≥ 1× (both tests; 1 GiB file 0.88× vs rclone mount; 1,000 small files 1.18× vs rclone mount) | FAIL |')
+  t.match(md, '| s3cachefs async | checkpoint writes, time to durable in bucket | best peer (s3fs-fuse, rclone mount) | 1.13× | ≥ 1× (both tests; 1 GiB file 1.13× vs rclone mount; 1,000 small files 1.50× vs rclone mount) | PASS |')
+  t.match(md, '| s3cachefs async | checkpoint writes, time until close returns | best peer (s3fs-fuse, rclone mount) | 1.50× | 1 GiB file 1.50× vs rclone mount; 1,000 small files 2.00× vs rclone mount | info |')
+  t.match(md, /\| s3cachefs async \| write checkpoint \| 0 \| 0 \| 10 \|/)
+  t.match(md, /\| rclone mount \| write small-files \|/)
+  t.match(md, '![checkpoint writes MB/s](writes.svg)')
+})
+
+t.test('a failed write is a failure cell, a note and n/a in the target', async (t) => {
+  const r = fixture()
+  const eio = 'writer failed: dd exited 1: dd: closing output file \'/mnt/ckpt.bin\': Input/output error'
+  const s3c = r.systems[0]!
+  s3c.writes = { rows: [{ name: 's3cachefs', label: 's3cachefs', runs: [wrun('checkpoint', null, null, 'poll', eio), wrun('small-files', 10, null, 'poll', 'not durable: s3cachefs flush failed: 1 file(s) could not be uploaded')] }] }
+  const md = renderMarkdown(r)
+  t.match(md, `| s3cachefs | failed: ${eio.replace(/\|/g, '\\|')} |  | 10.0 s · 100 files/s · 10.0 MB/s | failed: not durable: s3cachefs flush failed: 1 file(s) could not be uploaded |`)
+  t.match(md, `- s3cachefs write checkpoint failed: ${eio}`)
+  const row = targetRows(r).find((x) => x.system === 's3cachefs' && x.metric.includes('durable'))!
+  t.equal(verdict(row), 'n/a')
+  t.match(row.note, '1 GiB file failed; 1,000 small files failed')
+  // A peer that failed is left out of "best peer"; with no peer left the target is n/a.
+  const peerless = { ...r, systems: r.systems.map((s) => (s.role === 'baseline' || s.role === 'peer' ? { ...s, error: 'mount failed' } : s)) }
+  t.ok(targetRows(peerless).filter((x) => x.metric.startsWith('checkpoint')).every((x) => verdict(x) === 'n/a'))
+})
+
 t.test('skipped workloads leave no section, no chart link and no target row', async (t) => {
   const r = fixture()
+  const noWrites = renderMarkdown({ ...r, settings: { ...r.settings, skip: ['writes'] } })
+  t.notMatch(noWrites, '## Checkpoint writes')
+  t.notMatch(noWrites, 'writes.svg')
+  t.notMatch(noWrites, 'checkpoint writes,')
+  // Results from before the writes workload existed have no writes anywhere: nothing is rendered for it either.
+  const old = renderMarkdown({ ...r, systems: r.systems.map(({ writes: _w, ...s }) => s) })
+  t.notMatch(old, '## Checkpoint writes')
+  t.notMatch(old, 'checkpoint writes,')
   const md = renderMarkdown({ ...r, settings: { ...r.settings, skip: ['shard', 'metadata'] } })
   t.notMatch(md, '## Large shard')
   t.notMatch(md, '## Metadata')
@@ -123,8 +193,10 @@ t.test('skipped workloads leave no section, no chart link and no target row', as
 t.test('targets: failures, n/a and verdicts', async (t) => {
   const r = fixture()
   const rows = targetRows(r)
-  t.ok(rows.every((row) => row.system === 's3cachefs' || row.system === 'rclone mount'))
-  t.ok(rows.filter((row) => row.system === 'rclone mount').every((row) => verdict(row) === 'n/a'), 'a failed candidate is n/a, not zero')
+  t.ok(rows.every((row) => ['s3cachefs', 's3cachefs async', 'mountpoint-s3'].includes(row.system)), 'only candidates (and their write modes) are judged')
+  t.ok(rows.filter((row) => row.system === 'mountpoint-s3').every((row) => verdict(row) === 'n/a'), 'a failed candidate is n/a, not zero')
+  const rcloneless = { ...r, systems: r.systems.map((s) => (s.name === 'rclone' ? { ...s, error: 'mount failed' } : s)) }
+  t.ok(targetRows(rcloneless).filter((row) => row.against.startsWith('rclone mount')).every((row) => verdict(row) === 'n/a'), 'a failed peer is n/a')
   const s3fsless = { ...r, systems: r.systems.filter((s) => s.name !== 's3fs') }
   t.equal(verdict(targetRows(s3fsless)[0]!), 'n/a')
   t.equal(verdict({ system: 'x', metric: 'm', against: 'a', ratio: 0.5, target: 0.8 }), 'FAIL')
@@ -132,7 +204,7 @@ t.test('targets: failures, n/a and verdicts', async (t) => {
 
 t.test('SVG charts are well-formed and bars are proportional to values', async (t) => {
   const r = fixture()
-  for (const chart of [loaderChart(r), shardChart(r), metadataChart(r)]) {
+  for (const chart of [loaderChart(r), shardChart(r), metadataChart(r), writesChart(r)]) {
     const svg = renderGroupedBars(chart)
     assertWellFormedXml(t, svg)
     t.match(svg, chart.title)

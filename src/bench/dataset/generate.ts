@@ -31,7 +31,7 @@ async function isMarked(dir: string, expect: unknown): Promise<boolean> {
 }
 
 /** Runs `write` into a fresh `dir` unless a matching marker says it was done before. Returns true when it generated. */
-async function generateOnce(dir: string, marker: unknown, write: () => Promise<void>): Promise<boolean> {
+export async function generateOnce(dir: string, marker: unknown, write: () => Promise<void>): Promise<boolean> {
   if (await isMarked(dir, marker)) return false;
   await rm(markerPath(dir), { force: true });
   await rm(dir, { recursive: true, force: true });

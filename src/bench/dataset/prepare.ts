@@ -1,7 +1,8 @@
 // Makes the benchmark's datasets exist, locally and in the S3 server, doing
 // the expensive parts once per parameter set: plan -> generate local files
 // (skipped when a marker matches) -> upload (skipped when the server already
-// holds them). Returns where each dataset lives for the systems to mount.
+// holds them). Returns where each dataset lives for the systems to mount,
+// and the writes workload's local inputs.
 import { join } from 'node:path';
 import type { DatasetSummary } from '../results.js';
 import type { DatasetLocation } from '../systems/system.js';
@@ -9,6 +10,7 @@ import { planImages, planMetadata, planShard, type DatasetParams } from './datas
 import { CALIBRATION_FILES, generateCalibration, generateImages, generateMetadata, generateShard, imageRoot, metadataRoot, shardPath } from './generate.js';
 import { DEFAULT_BASE_IMAGE_COUNT, makeBaseImages } from './jpeg-synth.js';
 import { uploadOnce, type UploadItem } from './upload.js';
+import { prepareWriteSources, type WriteParams, type WriteSources } from './write-sources.js';
 
 export interface PreparedDatasets {
   readonly images: DatasetLocation;
@@ -17,12 +19,16 @@ export interface PreparedDatasets {
   readonly shardKey: string;
   readonly metadata: DatasetLocation;
   readonly calibration: { readonly bucket: string; readonly tinyKey: string; readonly blobKey: string };
+  /** Absent when the writes workload is skipped. */
+  readonly writes?: WriteSources;
   readonly summary: DatasetSummary;
 }
 
 export interface PrepareWants {
   readonly shard: boolean;
   readonly metadata: boolean;
+  /** The writes workload's sizes, or undefined when it is skipped. */
+  readonly writes: WriteParams | undefined;
 }
 
 export async function prepareDatasets(
@@ -53,6 +59,8 @@ export async function prepareDatasets(
   const t1 = performance.now();
   if (await uploadOnce(cacheDir, target(images.bucket), imageItems, progress('images'))) log(`uploaded ${imageItems.length} image objects in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   if (wants.shard && (await uploadOnce(cacheDir, target(shard.bucket), [{ key: shard.key, file: shardPath(cacheDir, shard), bytes: shard.bytes }]))) log('uploaded the shard');
+  const writes = wants.writes === undefined ? undefined : await prepareWriteSources(cacheDir, params.seed, wants.writes, serverEndpoint);
+  if (writes?.generated) log(`generated the writes workload's ${writes.sources.checkpointBytes >> 20} MiB checkpoint and ${writes.sources.smallFiles} small files`);
   const metaItems = meta.files.map((f) => ({ key: f.path, file: join(metadataRoot(cacheDir, meta), f.path), bytes: f.bytes }));
   const t2 = performance.now();
   if (wants.metadata && (await uploadOnce(cacheDir, target(meta.bucket), metaItems, progress('metadata objects')))) log(`uploaded ${metaItems.length} metadata objects in ${((performance.now() - t2) / 1000).toFixed(1)} s`);
@@ -67,6 +75,7 @@ export async function prepareDatasets(
     shardKey: shard.key,
     metadata: { kind: 'metadata', bucket: meta.bucket, prefix: '', localDir: metadataRoot(cacheDir, meta) },
     calibration: { bucket: images.bucket, tinyKey: CALIBRATION_FILES[0].path, blobKey: CALIBRATION_FILES[1].path },
+    ...(writes === undefined ? {} : { writes: writes.sources }),
     summary: {
       seed: params.seed,
       imageFiles: images.files.length,
@@ -78,6 +87,9 @@ export async function prepareDatasets(
       shardBytes: shard.bytes,
       metadataObjects: meta.files.length,
       metadataDirs: meta.dirs,
+      ...(writes === undefined
+        ? {}
+        : { writeCheckpointBytes: writes.sources.checkpointBytes, writeSmallFiles: writes.sources.smallFiles, writeSmallFileBytes: writes.sources.smallFileBytes }),
     },
   };
 }

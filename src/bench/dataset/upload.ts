@@ -21,7 +21,7 @@ export interface UploadItem {
   readonly bytes: number;
 }
 
-async function createBucket(target: S3Target, agent: http.Agent): Promise<void> {
+export async function createBucket(target: S3Target, agent: http.Agent): Promise<void> {
   try {
     await s3Request(target, { method: 'PUT' }, agent);
   } catch (err) {

@@ -39,11 +39,19 @@ export async function startEnvironment(opts: BenchOptions, cacheDir: string, cle
     { seed: opts.seed, imageFiles: opts.files, shardBytes: opts.shardBytes, metadataObjects: opts.metadataObjects },
     cacheDir,
     server.endpoint,
-    { shard: !skip.has('shard'), metadata: !skip.has('metadata') },
+    {
+      shard: !skip.has('shard'),
+      metadata: !skip.has('metadata'),
+      writes: skip.has('writes') ? undefined : { checkpointBytes: opts.checkpointBytes, smallFiles: opts.smallFiles },
+    },
     log,
   );
   const d = data.summary;
-  const extras = [skip.has('shard') ? '' : `, shard ${d.shardBytes >> 20} MiB`, skip.has('metadata') ? '' : `, ${d.metadataObjects} metadata objects`].join('');
+  const extras = [
+    skip.has('shard') ? '' : `, shard ${d.shardBytes >> 20} MiB`,
+    skip.has('metadata') ? '' : `, ${d.metadataObjects} metadata objects`,
+    skip.has('writes') ? '' : `, writes: ${opts.checkpointBytes >> 20} MiB checkpoint and ${opts.smallFiles} small files`,
+  ].join('');
   log(`datasets ready: ${d.imageFiles} images (${(d.imageBytes / 1e6).toFixed(0)} MB)${extras}`);
 
   const link = await LinkEmulator.start({ upstream: server.endpoint, ttfbMs: opts.ttfbMs, bytesPerSecond: opts.megabytesPerSecond * 1e6 });

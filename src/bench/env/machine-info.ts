@@ -12,6 +12,8 @@ export interface MachineInfo {
   readonly os: string;
   readonly node: string;
   readonly s3fsVersion: string | undefined;
+  /** Optional: results from runs before rclone was a system lack it. */
+  readonly rcloneVersion?: string | undefined;
   readonly fuseVersion: string | undefined;
 }
 
@@ -43,6 +45,7 @@ export function machineInfo(): MachineInfo {
     os: osName(),
     node: process.version,
     s3fsVersion: firstLine('s3fs', ['--version']),
+    rcloneVersion: firstLine('rclone', ['version']),
     fuseVersion: firstLine('fusermount', ['-V']),
   };
 }

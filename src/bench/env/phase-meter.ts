@@ -6,6 +6,11 @@ import { totalBytesDown } from '../link/link-emulator.js';
 import type { PhaseCost } from '../results.js';
 import { ProcSampler } from './proc-stats.js';
 
+/** The cost of a phase that never started (a mount that failed): nothing measured. */
+export function emptyCost(): PhaseCost {
+  return { requests: { GET: 0, GET_RANGE: 0, HEAD: 0, LIST: 0, PUT: 0, OTHER: 0 }, bytesDown: 0, bytesUp: 0, httpErrors: 0, harnessCpuSeconds: 0 };
+}
+
 export class PhaseMeter {
   readonly #link: LinkEmulator;
   readonly #daemon: ProcSampler | undefined;

@@ -89,7 +89,18 @@ export function s3Request(target: S3Target, input: S3RequestInput, agent: http.A
 
 /** Lists every key under `prefix` with ListObjectsV2 pages of up to 1,000 keys; returns keys and the page count. */
 export async function listAllKeys(target: S3Target, prefix: string, agent: http.Agent): Promise<{ keys: string[]; pages: number }> {
-  const keys: string[] = [];
+  const { objects, pages } = await listObjects(target, prefix, agent);
+  return { keys: objects.map((o) => o.key), pages };
+}
+
+export interface ListedObject {
+  readonly key: string;
+  readonly size: number;
+}
+
+/** Every object under `prefix` with its size, from ListObjectsV2 pages of up to 1,000 keys. */
+export async function listObjects(target: S3Target, prefix: string, agent: http.Agent): Promise<{ objects: ListedObject[]; pages: number }> {
+  const objects: ListedObject[] = [];
   let token: string | undefined;
   let pages = 0;
   do {
@@ -98,12 +109,15 @@ export async function listAllKeys(target: S3Target, prefix: string, agent: http.
     const res = await s3Request(target, { method: 'GET', query, collectBody: true }, agent);
     pages++;
     const xml = res.body?.toString('utf8') ?? '';
-    for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(decodeXml(m[1] ?? ''));
+    for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+      const body = m[1] ?? '';
+      objects.push({ key: decodeXml(/<Key>([^<]*)<\/Key>/.exec(body)?.[1] ?? ''), size: Number(/<Size>(\d+)<\/Size>/.exec(body)?.[1] ?? NaN) });
+    }
     const truncated = /<IsTruncated>true<\/IsTruncated>/.test(xml);
     token = truncated ? decodeXml(/<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1] ?? '') : undefined;
     if (truncated && !token) throw new Error('LIST page is truncated but has no continuation token');
   } while (token !== undefined);
-  return { keys, pages };
+  return { objects, pages };
 }
 
 function decodeXml(text: string): string {

@@ -5,22 +5,12 @@
 // every failure or note. Pure: same results in, same text out.
 import { REQUEST_TYPES } from '../link/request-classifier.js';
 import type { BenchResults, LinkMeasurement, PhaseCost, SystemResult } from '../results.js';
+import { MiB, n, table } from './md-table.js';
 import { targetRows, verdict } from './ratios.js';
-
-const MiB = 1048576;
-
-function n(v: number | null | undefined, digits = 0): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return 'n/a';
-  return v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-}
+import { hasWrites, writesSection } from './writes-section.js';
 
 function skipped(r: BenchResults, workload: string): boolean {
   return r.settings.skip.includes(workload);
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const line = (cells: readonly string[]): string => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
 function failureCell(s: SystemResult, part: string | undefined): string | undefined {
@@ -46,6 +36,7 @@ function setupSection(r: BenchResults): string {
       ['OS / kernel', `${m.os} / ${m.kernel}`],
       ['Node', m.node],
       ['s3fs-fuse', m.s3fsVersion ?? 'not found'],
+      ['rclone', m.rcloneVersion ?? 'not found'],
       ['FUSE', m.fuseVersion ?? 'not found'],
       ['S3 server', `${r.server.flavour}: ${r.server.note}`],
       ['Loader', `${r.settings.workers} processes, batch ${r.settings.batch}, ${r.settings.epochs} epochs, step ${r.settings.stepSeconds} s per batch`],
@@ -157,13 +148,15 @@ function metadataSection(r: BenchResults): string {
 
 /** Which workload a target row is about, so rows of skipped workloads are left out. */
 function rowWorkload(metric: string): string {
+  if (metric.startsWith('checkpoint writes')) return 'writes';
   if (metric.startsWith('shard')) return 'shard';
   if (metric.startsWith('find') || metric.startsWith('ls')) return 'metadata';
   return 'loader';
 }
 
 function targetsSection(r: BenchResults): string {
-  const rows = targetRows(r).filter((row) => !skipped(r, rowWorkload(row.metric)));
+  const ran = (workload: string): boolean => !skipped(r, workload) && (workload !== 'writes' || hasWrites(r));
+  const rows = targetRows(r).filter((row) => ran(rowWorkload(row.metric)));
   if (rows.length === 0) return '## Targets\n\nNo candidate system (s3cachefs) ran in this run, so no target ratios are computed.';
   return [
     '## Targets',
@@ -190,6 +183,7 @@ function costRow(system: string, phase: string, c: PhaseCost): string[] {
     phase,
     ...REQUEST_TYPES.map((t) => n(c.requests[t])),
     n(c.bytesDown / 1e6, 1),
+    n(c.bytesUp / 1e6, 1),
     c.daemon ? n(c.daemon.cpuSeconds, 2) : '',
     c.daemon ? n(c.daemon.peakRssBytes / MiB) : '',
     n(c.serverCpuSeconds, 2),
@@ -206,14 +200,15 @@ function costSection(r: BenchResults): string {
     }
     for (const run of s.shard?.runs ?? []) phases.push([s.label, `shard ${run.name}`, run.cost]);
     for (const run of s.metadata?.runs ?? []) phases.push([s.label, `${run.op} ${run.state}`, run.cost]);
+    for (const row of s.writes?.rows ?? []) for (const run of row.runs) phases.push([row.label, `write ${run.test}`, run.cost]);
   }
   const rows = phases.filter(([, , c]) => hasCost(c)).map(([system, phase, c]) => costRow(system, phase, c));
   return [
     '## Cost per phase',
     '',
-    'S3 requests by type and MB downloaded, counted at the emulated link; CPU seconds and peak RSS (sampled VmRSS) of the FUSE daemon; CPU seconds of the S3 server and of the harness (which runs the proxy). Local disk makes no requests and has no daemon, so it has no rows.',
+    'S3 requests by type and MB downloaded and uploaded, counted at the emulated link (multipart uploads: each part is a PUT, start and completion are "other"); CPU seconds and peak RSS (sampled VmRSS) of the FUSE daemon; CPU seconds of the S3 server and of the harness (which runs the proxy). Local disk makes no requests and has no daemon, so it has no rows.',
     '',
-    table(['system', 'phase', ...REQUEST_TYPES.map((t) => t.replace('_', ' ')), 'MB down', 'daemon CPU s', 'daemon peak RSS MiB', 'server CPU s', 'harness CPU s'], rows),
+    table(['system', 'phase', ...REQUEST_TYPES.map((t) => t.replace('_', ' ')), 'MB down', 'MB up', 'daemon CPU s', 'daemon peak RSS MiB', 'server CPU s', 'harness CPU s'], rows),
   ].join('\n');
 }
 
@@ -224,6 +219,8 @@ function notesSection(r: BenchResults): string {
     if (s.loader?.error) notes.push(`${s.label} loader failed: ${s.loader.error}`);
     if (s.shard?.error) notes.push(`${s.label} shard failed: ${s.shard.error}`);
     if (s.metadata?.error) notes.push(`${s.label} metadata failed: ${s.metadata.error}`);
+    if (s.writes?.error) notes.push(`${s.label} writes failed: ${s.writes.error}`);
+    for (const row of s.writes?.rows ?? []) for (const w of row.runs) if (w.error) notes.push(`${row.label} write ${w.test} failed: ${w.error}`);
     for (const e of s.loader?.epochs ?? []) if (e.errors > 0) notes.push(`${s.label} epoch ${e.epoch}: ${e.errors} read errors, first: ${e.firstError ?? '?'}`);
     // The "torch is not installed" note is run-wide; repeat only system-specific torch failures.
     if (s.torch && !s.torch.ran && !notes.includes(s.torch.note)) notes.push(`${s.label}: ${s.torch.note}`);
@@ -252,6 +249,7 @@ export function renderMarkdown(r: BenchResults): string {
     torchSection(r),
     skipped(r, 'shard') ? undefined : shardSection(r),
     skipped(r, 'metadata') ? undefined : metadataSection(r),
+    skipped(r, 'writes') || !hasWrites(r) ? undefined : writesSection(r),
     costSection(r),
     notesSection(r),
   ];

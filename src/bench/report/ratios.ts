@@ -1,9 +1,11 @@
 // The project's performance targets, evaluated on a results object: each
 // target names what is divided by what, the threshold, and the measured
 // ratio for every candidate system (s3cachefs, and any other caching mount
-// added as a candidate). A missing side (system not run, failed, skipped)
-// yields "n/a", never a made-up number.
-import type { BenchResults, SystemResult } from '../results.js';
+// added as a candidate), followed by informational ratios against every peer
+// (rclone mount). A missing side (system not run, failed, skipped) yields
+// "n/a", never a made-up number.
+import type { BenchResults, SystemResult, WriteRun, WriteTest } from '../results.js';
+import { n, sizeLabel } from './md-table.js';
 
 export interface TargetRow {
   readonly system: string;
@@ -46,39 +48,111 @@ export function ratio(a: number | null, b: number | null): number | null {
   return a === null || b === null || !(b > 0) ? null : a / b;
 }
 
-export function targetRows(results: BenchResults): TargetRow[] {
+function readTargetRows(results: BenchResults, c: SystemResult): TargetRow[] {
   const s3fs = byName(results, 's3fs');
   const local = byName(results, 'local');
   const direct = byName(results, 'direct');
   // Local disk reads the same files every epoch: its mean over epochs is the warm limit.
   const localRate = mean((local?.loader?.epochs ?? []).filter((e) => e.images > 0).map((e) => e.imagesPerSecond));
-  const rows: TargetRow[] = [];
-  for (const c of results.systems.filter((s) => s.role === 'candidate')) {
-    const sys = byName(results, c.name);
-    const cold = epochRate(sys, 1);
-    const warm = warmRates(sys);
-    const minWarm = warm.length === 0 ? null : Math.min(...warm);
-    const metaObjects = results.dataset.metadataObjects;
-    rows.push(
-      { system: c.label, metric: 'cold epoch (1) images/s', against: 's3fs-fuse epoch 1', ratio: ratio(cold, epochRate(s3fs, 1)), target: 9 },
-      { system: c.label, metric: 'cold epoch (1) images/s', against: 'direct-GET limit', ratio: ratio(cold, epochRate(direct, 1)), target: 0.8 },
-      { system: c.label, metric: 'slowest warm epoch images/s', against: 'local disk (mean of epochs)', ratio: ratio(minWarm, localRate), target: 0.7 },
-      { system: c.label, metric: 'mean warm epoch images/s', against: 's3fs-fuse mean warm epoch', ratio: ratio(mean(warm), mean(warmRates(s3fs))), target: null, note: 'published: ~9x' },
-      { system: c.label, metric: 'mean warm epoch images/s', against: 'its own cold epoch', ratio: ratio(mean(warm), cold), target: null, note: 'published: ~11x' },
-      { system: c.label, metric: 'shard cold sequential MB/s', against: 'direct-GET limit', ratio: ratio(shardRate(sys, 'cold-seq'), shardRate(direct, 'cold-seq')), target: 0.8 },
-      { system: c.label, metric: 'shard warm sequential MB/s', against: 'local disk', ratio: ratio(shardRate(sys, 'warm-seq'), shardRate(local, 'warm-seq')), target: null },
-      {
-        system: c.label,
-        metric: `find cold entries/s (${metaObjects.toLocaleString('en-US')} objects)`,
-        against: 's3fs-fuse find cold',
-        ratio: ratio(metaRate(sys, 'find', 'cold'), metaRate(s3fs, 'find', 'cold')),
-        target: 10,
-        ...(metaObjects < 100_000 ? { note: 'target is stated for 100k objects' } : {}),
-      },
-      { system: c.label, metric: 'ls -lR cold entries/s', against: 's3fs-fuse ls -lR cold', ratio: ratio(metaRate(sys, 'ls-lR', 'cold'), metaRate(s3fs, 'ls-lR', 'cold')), target: null },
-    );
+  const sys = byName(results, c.name);
+  const cold = epochRate(sys, 1);
+  const warm = warmRates(sys);
+  const minWarm = warm.length === 0 ? null : Math.min(...warm);
+  const metaObjects = results.dataset.metadataObjects;
+  return [
+    { system: c.label, metric: 'cold epoch (1) images/s', against: 's3fs-fuse epoch 1', ratio: ratio(cold, epochRate(s3fs, 1)), target: 9 },
+    { system: c.label, metric: 'cold epoch (1) images/s', against: 'direct-GET limit', ratio: ratio(cold, epochRate(direct, 1)), target: 0.8 },
+    { system: c.label, metric: 'slowest warm epoch images/s', against: 'local disk (mean of epochs)', ratio: ratio(minWarm, localRate), target: 0.7 },
+    { system: c.label, metric: 'mean warm epoch images/s', against: 's3fs-fuse mean warm epoch', ratio: ratio(mean(warm), mean(warmRates(s3fs))), target: null, note: 'published: ~9x' },
+    { system: c.label, metric: 'mean warm epoch images/s', against: 'its own cold epoch', ratio: ratio(mean(warm), cold), target: null, note: 'published: ~11x' },
+    { system: c.label, metric: 'shard cold sequential MB/s', against: 'direct-GET limit', ratio: ratio(shardRate(sys, 'cold-seq'), shardRate(direct, 'cold-seq')), target: 0.8 },
+    { system: c.label, metric: 'shard warm sequential MB/s', against: 'local disk', ratio: ratio(shardRate(sys, 'warm-seq'), shardRate(local, 'warm-seq')), target: null },
+    {
+      system: c.label,
+      metric: `find cold entries/s (${metaObjects.toLocaleString('en-US')} objects)`,
+      against: 's3fs-fuse find cold',
+      ratio: ratio(metaRate(sys, 'find', 'cold'), metaRate(s3fs, 'find', 'cold')),
+      target: 10,
+      ...(metaObjects < 100_000 ? { note: 'target is stated for 100k objects' } : {}),
+    },
+    { system: c.label, metric: 'ls -lR cold entries/s', against: 's3fs-fuse ls -lR cold', ratio: ratio(metaRate(sys, 'ls-lR', 'cold'), metaRate(s3fs, 'ls-lR', 'cold')), target: null },
+  ];
+}
+
+/** The same measures against a peer (rclone mount): informational, no target. */
+function peerRows(results: BenchResults, c: SystemResult, p: SystemResult): TargetRow[] {
+  const sys = byName(results, c.name);
+  const peer = byName(results, p.name);
+  const warm = mean(warmRates(sys));
+  return [
+    { system: c.label, metric: 'cold epoch (1) images/s', against: `${p.label} epoch 1`, ratio: ratio(epochRate(sys, 1), epochRate(peer, 1)), target: null },
+    { system: c.label, metric: 'mean warm epoch images/s', against: `${p.label} mean warm epoch`, ratio: ratio(warm, mean(warmRates(peer))), target: null },
+    { system: c.label, metric: 'shard cold sequential MB/s', against: p.label, ratio: ratio(shardRate(sys, 'cold-seq'), shardRate(peer, 'cold-seq')), target: null },
+    { system: c.label, metric: 'shard warm sequential MB/s', against: p.label, ratio: ratio(shardRate(sys, 'warm-seq'), shardRate(peer, 'warm-seq')), target: null },
+    { system: c.label, metric: 'find cold entries/s', against: `${p.label} find cold`, ratio: ratio(metaRate(sys, 'find', 'cold'), metaRate(peer, 'find', 'cold')), target: null },
+  ];
+}
+
+type WriteTime = 'closeSeconds' | 'durableSeconds';
+
+function writeSeconds(run: WriteRun | undefined, time: WriteTime): number | null {
+  const s = run?.[time];
+  return s === undefined || s === null || !(s > 0) ? null : s;
+}
+
+/** The fastest time of a write test among the systems s3cachefs must beat (baseline and peers: s3fs, rclone). */
+export function bestPeerWrite(results: BenchResults, test: WriteTest, time: WriteTime): { label: string; seconds: number } | null {
+  let best: { label: string; seconds: number } | null = null;
+  for (const s of results.systems.filter((x) => (x.role === 'baseline' || x.role === 'peer') && x.error === undefined)) {
+    for (const row of s.writes?.rows ?? []) {
+      const seconds = writeSeconds(row.runs.find((r) => r.test === test), time);
+      if (seconds !== null && (best === null || seconds < best.seconds)) best = { label: row.label, seconds };
+    }
   }
-  return rows;
+  return best;
+}
+
+/**
+ * One row per way the candidate was mounted for writes (s3cachefs sync and
+ * async) and per time (durable: the target; close: informational). The ratio
+ * is the best peer's time over the candidate's, the smaller of the two tests:
+ * the target asks for both.
+ */
+function writeTargetRows(results: BenchResults, c: SystemResult): TargetRow[] {
+  const d = results.dataset;
+  const file = `${sizeLabel(d.writeCheckpointBytes ?? NaN)} file`;
+  const small = `${n(d.writeSmallFiles)} small files`;
+  const peerNames = results.systems.filter((s) => s.role === 'baseline' || s.role === 'peer').map((s) => s.label);
+  const against = `best peer (${peerNames.join(', ') || 'none ran'})`;
+  const rows = byName(results, c.name)?.writes?.rows ?? [{ name: c.name, label: c.label, runs: [] }];
+  return rows.flatMap((row) =>
+    (['durableSeconds', 'closeSeconds'] as const).map((time): TargetRow => {
+      const parts = (['checkpoint', 'small-files'] as const).map((test) => {
+        const best = bestPeerWrite(results, test, time);
+        const run = row.runs.find((r) => r.test === test);
+        const r = ratio(best?.seconds ?? null, writeSeconds(run, time));
+        const what = test === 'checkpoint' ? file : small;
+        return { r, text: r !== null ? `${what} ${r.toFixed(2)}× vs ${best?.label}` : `${what} ${run?.error ? 'failed' : 'n/a'}` };
+      });
+      const [a, b] = [parts[0]?.r ?? null, parts[1]?.r ?? null];
+      const durable = time === 'durableSeconds';
+      return {
+        system: row.label,
+        metric: durable ? 'checkpoint writes, time to durable in bucket' : 'checkpoint writes, time until close returns',
+        against,
+        ratio: a === null || b === null ? null : Math.min(a, b),
+        target: durable ? 1 : null,
+        note: `${durable ? 'both tests; ' : ''}${parts.map((p) => p.text).join('; ')}`,
+      };
+    }),
+  );
+}
+
+export function targetRows(results: BenchResults): TargetRow[] {
+  const peers = results.systems.filter((s) => s.role === 'peer');
+  return results.systems
+    .filter((s) => s.role === 'candidate')
+    .flatMap((c) => [...readTargetRows(results, c), ...peers.flatMap((p) => peerRows(results, c, p)), ...writeTargetRows(results, c)]);
 }
 
 export function verdict(row: TargetRow): string {

@@ -1,15 +1,24 @@
 // Writes a run's results folder: results.json (raw numbers), report.md and
 // the SVG charts it embeds (loader images/s per epoch, shard MB/s, metadata
-// entries/s). Called at the end of a run and also after a failure, so a
-// partial run still leaves a readable report.
+// entries/s, checkpoint writes MB/s). Called at the end of a run and also
+// after a failure, so a partial run still leaves a readable report.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BenchResults, MetadataOp, ShardRunName } from '../results.js';
+import type { BenchResults, MetadataOp, ShardRunName, WriteTest } from '../results.js';
 import { renderMarkdown } from './markdown.js';
+import { sizeLabel } from './md-table.js';
+import { hasWrites } from './writes-section.js';
 import { renderGroupedBars, type GroupedBarChart } from './svg-chart.js';
 
 /** One colour per system across all charts (Okabe-Ito, colour-blind safe). */
-const SYSTEM_COLOURS: Record<string, string> = { s3cachefs: '#0072B2', s3fs: '#E69F00', local: '#009E73', direct: '#999999' };
+const SYSTEM_COLOURS: Record<string, string> = {
+  s3cachefs: '#0072B2',
+  's3cachefs-async': '#56B4E9',
+  s3fs: '#E69F00',
+  rclone: '#CC79A7',
+  local: '#009E73',
+  direct: '#999999',
+};
 
 function colour(name: string): { colour?: string } {
   const c = SYSTEM_COLOURS[name];
@@ -68,6 +77,28 @@ export function metadataChart(r: BenchResults): GroupedBarChart {
   };
 }
 
+export function writesChart(r: BenchResults): GroupedBarChart {
+  const file = sizeLabel(r.dataset.writeCheckpointBytes ?? NaN);
+  const files = (r.dataset.writeSmallFiles ?? NaN).toLocaleString('en-US');
+  const cols: [WriteTest, 'closeMegabytesPerSecond' | 'durableMegabytesPerSecond', string][] = [
+    ['checkpoint', 'closeMegabytesPerSecond', `${file} file: close`],
+    ['checkpoint', 'durableMegabytesPerSecond', `${file} file: durable`],
+    ['small-files', 'closeMegabytesPerSecond', `${files} files: close`],
+    ['small-files', 'durableMegabytesPerSecond', `${files} files: durable`],
+  ];
+  return {
+    title: 'Checkpoint writes',
+    subtitle: 'MB/s from the writer\'s start until close() returned, and until the data was in the bucket',
+    yLabel: 'MB/s',
+    groups: cols.map(([, , label]) => label),
+    series: r.systems.flatMap((s) => s.writes?.rows ?? []).map((row) => ({
+      name: row.label,
+      ...colour(row.name),
+      values: cols.map(([test, field]) => row.runs.find((x) => x.test === test)?.[field] ?? null),
+    })),
+  };
+}
+
 export async function writeReport(dir: string, r: BenchResults): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'results.json'), JSON.stringify(r, null, 2) + '\n');
@@ -76,8 +107,10 @@ export async function writeReport(dir: string, r: BenchResults): Promise<void> {
     ['loader', 'loader.svg', loaderChart],
     ['shard', 'shard.svg', shardChart],
     ['metadata', 'metadata.svg', metadataChart],
+    ['writes', 'writes.svg', writesChart],
   ];
   for (const [workload, file, chart] of charts) {
+    if (workload === 'writes' && !hasWrites(r)) continue;
     if (!r.settings.skip.includes(workload)) await writeFile(join(dir, file), renderGroupedBars(chart(r)));
   }
   await writeFile(join(dir, 'report.md'), renderMarkdown(r));

@@ -2,14 +2,16 @@
 // (`node dist/cli.js mount ...`, which returns once the mount is live and
 // leaves a background daemon whose command line names the mount point), with
 // a fresh cache directory for every cold view, and taken down with its own
-// `unmount` command. Its logs go to the results folder.
+// `unmount` command. Its logs go to the results folder. The writes workload
+// measures it twice, with `--write-mode sync` (the default) and `async`, and
+// waits for durability with its `flush` command.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { daemonPid, unmount, waitForMount } from './fuse-mount.js';
-import type { BenchSystem, DatasetLocation, OpenView, SystemContext } from './system.js';
+import type { BenchSystem, DatasetLocation, MountVariant, OpenView, SystemContext } from './system.js';
 import { LOCAL_CREDENTIALS } from '../link/sigv4.js';
 
 const execFileAsync = promisify(execFile);
@@ -28,12 +30,19 @@ function cliEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** The two write modes (README: `--write-mode`), each a row of the writes workload. */
+const WRITE_VARIANTS: readonly MountVariant[] = [
+  { name: 's3cachefs', label: 's3cachefs', mountArgs: ['--write-mode', 'sync'] },
+  { name: 's3cachefs-async', label: 's3cachefs async', mountArgs: ['--write-mode', 'async'] },
+];
+
 export const s3cachefsSystem: BenchSystem = {
   name: 's3cachefs',
   label: 's3cachefs',
   role: 'candidate',
   measureEveryEpoch: true,
-  async openCold(ds: DatasetLocation, ctx: SystemContext): Promise<OpenView> {
+  writeVariants: WRITE_VARIANTS,
+  async openCold(ds: DatasetLocation, ctx: SystemContext, variant?: MountVariant): Promise<OpenView> {
     ctx.cleanup.throwIfAborted();
     const cli = join(ctx.repoRoot, 'dist', 'cli.js');
     if (!existsSync(cli)) throw new Error(`${cli} is missing: the s3cachefs mount command is not built yet`);
@@ -45,7 +54,7 @@ export const s3cachefsSystem: BenchSystem = {
     await mkdir(mountPoint, { recursive: true });
     await mkdir(ctx.logDir, { recursive: true });
     const source = `s3://${ds.bucket}${ds.prefix === '' ? '' : `/${ds.prefix.replace(/\/$/, '')}`}`;
-    const args = [cli, 'mount', source, mountPoint, '--endpoint-url', ctx.link.endpoint, '--cache-dir', cacheDir, '--cache-size', CACHE_SIZE, '--log-level', 'warn', '--log-file', join(ctx.logDir, `s3cachefs-${ds.kind}-${n}.log`), ...ctx.s3cachefsArgs];
+    const args = [cli, 'mount', source, mountPoint, '--endpoint-url', ctx.link.endpoint, '--cache-dir', cacheDir, '--cache-size', CACHE_SIZE, '--log-level', 'warn', '--log-file', join(ctx.logDir, `s3cachefs-${ds.kind}-${n}.log`), ...ctx.s3cachefsArgs, ...(variant?.mountArgs ?? [])];
     let pid: number | undefined;
     const ownUnmount = async (): Promise<void> => {
       await execFileAsync(process.execPath, [cli, 'unmount', mountPoint], { env: cliEnv(), timeout: 30_000 });
@@ -64,6 +73,14 @@ export const s3cachefsSystem: BenchSystem = {
       throw new Error(`s3cachefs mount failed: ${(e.stderr?.trim() || e.message).split('\n')[0]}`);
     }
     pid = daemonPid(mountPoint, 'node');
-    return { view: { kind: 'fs', root: mountPoint, daemonPid: pid }, close: release };
+    const flush = async (timeoutMs: number): Promise<void> => {
+      try {
+        await execFileAsync(process.execPath, [cli, 'flush', mountPoint, '--quiet'], { env: cliEnv(), timeout: timeoutMs });
+      } catch (err) {
+        const e = err as { message: string; stderr?: string };
+        throw new Error(`s3cachefs flush failed: ${(e.stderr?.trim() || e.message).split('\n')[0]}`);
+      }
+    };
+    return { view: { kind: 'fs', root: mountPoint, daemonPid: pid }, flush, close: release };
   },
 };

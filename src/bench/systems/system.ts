@@ -1,13 +1,13 @@
 // What every system under test looks like to the workloads. A system turns a
 // dataset location (bucket + prefix, plus its local copy) into a "view": a
 // directory to read (mounts, local disk) or an endpoint to GET from (the
-// direct-GET limit). Adding a system (e.g. rclone mount) means writing one
-// more BenchSystem and listing it in systems/registry.ts.
+// direct-GET limit). Adding a system (e.g. Mountpoint, gcsfuse) means writing
+// one more BenchSystem and listing it in systems/registry.ts.
 import type { Cleanup } from '../env/cleanup.js';
 import type { LinkEmulator } from '../link/link-emulator.js';
 
 export interface DatasetLocation {
-  readonly kind: 'images' | 'shard' | 'metadata';
+  readonly kind: 'images' | 'shard' | 'metadata' | 'writes';
   readonly bucket: string;
   /** '' or a prefix ending in '/', e.g. 'train/'. */
   readonly prefix: string;
@@ -32,11 +32,25 @@ export interface SystemContext {
 }
 
 /**
- * `candidate`: a caching mount being judged (s3cachefs, rclone...).
- * `baseline`: what the candidate is compared with (s3fs-fuse).
+ * `candidate`: a caching mount being judged against the targets (s3cachefs).
+ * `baseline`: what the targets are stated against (s3fs-fuse).
+ * `peer`: another mount measured side by side (rclone mount); candidates'
+ * ratios are also given against it, but it is not judged itself.
  * `limit`: a physical bound (local disk for warm epochs, direct GETs for cold ones).
  */
-export type SystemRole = 'candidate' | 'baseline' | 'limit';
+export type SystemRole = 'candidate' | 'baseline' | 'peer' | 'limit';
+
+/**
+ * One way of mounting a system that the writes workload measures as a row of
+ * its own, e.g. s3cachefs with `--write-mode async`.
+ */
+export interface MountVariant {
+  /** Row name in results.json, e.g. `s3cachefs-async`. */
+  readonly name: string;
+  readonly label: string;
+  /** Appended to the system's mount command (after --s3cachefs-args, so they win). */
+  readonly mountArgs: readonly string[];
+}
 
 export interface BenchSystem {
   readonly name: string;
@@ -48,11 +62,22 @@ export interface BenchSystem {
    * measured every epoch because it is each warm epoch's limit.
    */
   readonly measureEveryEpoch: boolean;
-  /** A view of `ds` with every cache of this system empty. */
-  openCold(ds: DatasetLocation, ctx: SystemContext): Promise<OpenView>;
+  /**
+   * The rows the writes workload measures; absent: one row, the system as
+   * it mounts by default.
+   */
+  readonly writeVariants?: readonly MountVariant[];
+  /** A view of `ds` with every cache of this system empty, mounted as `variant` says (default: as is). */
+  openCold(ds: DatasetLocation, ctx: SystemContext, variant?: MountVariant): Promise<OpenView>;
 }
 
 export interface OpenView {
   readonly view: View;
+  /**
+   * Waits until everything written through the view is in the bucket, with
+   * the system's own command (`s3cachefs flush`). Absent: the system has no
+   * such command, and the writes workload polls the bucket instead.
+   */
+  flush?(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }

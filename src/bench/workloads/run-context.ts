@@ -12,6 +12,8 @@ export interface RunContext {
   readonly cleanup: Cleanup;
   readonly system: SystemContext;
   readonly serverPid: number | undefined;
+  /** The S3 server itself, bypassing the link: for checks that must not count as a system's traffic. */
+  readonly serverEndpoint: string;
   readonly seed: number;
   readonly workers: number;
   readonly batch: number;

@@ -4,20 +4,18 @@
 // interruption (Ctrl-C) stops the whole run.
 import type { PreparedDatasets } from '../dataset/prepare.js';
 import type { Workload } from '../options.js';
-import type { PhaseCost, SystemResult } from '../results.js';
+import { emptyCost } from '../env/phase-meter.js';
+import type { SystemResult } from '../results.js';
 import type { BenchSystem } from '../systems/system.js';
 import { runLoader } from './loader.js';
 import { runMetadata } from './metadata.js';
 import type { RunContext } from './run-context.js';
 import { runShard } from './shard.js';
 import { runTorchLoader } from './torch-loader.js';
+import { runWrites } from './writes.js';
 
 export function errorMessage(err: unknown): string {
   return ((err as Error)?.message ?? String(err)).split('\n')[0] ?? 'unknown error';
-}
-
-function emptyCost(): PhaseCost {
-  return { requests: { GET: 0, GET_RANGE: 0, HEAD: 0, LIST: 0, PUT: 0, OTHER: 0 }, bytesDown: 0, bytesUp: 0, httpErrors: 0, harnessCpuSeconds: 0 };
 }
 
 /** Runs `fn`; on failure logs it and returns `onError(message)`, unless the run was interrupted. */
@@ -56,6 +54,11 @@ export async function runSystem(
   }
   if (!skip.has('metadata')) {
     result.metadata = await attempt(ctx, `${name}: metadata`, () => runMetadata(system, data.metadata, ctx), (error) => ({ runs: [], error }));
+  }
+  // Writes go through a filesystem too; the direct-GET limit has none.
+  const writeSources = data.writes;
+  if (!skip.has('writes') && system.name !== 'direct' && writeSources !== undefined) {
+    result.writes = await attempt(ctx, `${name}: writes`, () => runWrites(system, writeSources, ctx), (error) => ({ rows: [], error }));
   }
   return result;
 }
