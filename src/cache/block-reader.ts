@@ -16,7 +16,7 @@ import { UnexpectedResponseError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { type BlockAddress, type DiskBlockCache, objectIdOf } from './disk-block-cache.js'
 import { type FetchQueue, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from './fetch-queue.js'
-import { LOAD_WINDOW_PARTS } from '../config/defaults.js'
+import { LOAD_WINDOW_PARTS, WHOLE_FETCH_PARTS } from '../config/defaults.js'
 import { S3CacheFsError } from '../errors.js'
 
 export interface BlockReaderConfig {
@@ -71,6 +71,8 @@ export class BlockReader {
   readonly #memory: LRUCache<string, Buffer>
   readonly #inFlight = new Map<string, Promise<Buffer>>()
   readonly #objectIds = new LRUCache<string, string>({ max: 100_000 })
+  /** Objects being fetched whole in the background (random access), by object id. */
+  readonly #wholeFetches = new Set<string>()
   #memoryHits = 0
   #diskHits = 0
   #fetchedBlocks = 0
@@ -145,11 +147,11 @@ export class BlockReader {
    * now on disk (fewer than the size only if the disk refused blocks); `onBytes`
    * hears of each block as it is stored, for progress.
    */
-  async preload(obj: ObjectVersion, onBytes: (bytes: number) => void = () => {}): Promise<number> {
+  async preload(obj: ObjectVersion, onBytes: (bytes: number) => void = () => {}, windowParts = LOAD_WINDOW_PARTS): Promise<number> {
     const objectId = this.#objectId(obj)
     const count = this.blockCount(obj)
     const perPart = Math.max(1, Math.floor(this.#config.partSize / this.#config.blockSize))
-    const window = obj.size <= this.#config.wholeObjectMaxBytes ? count : perPart * LOAD_WINDOW_PARTS
+    const window = obj.size <= this.#config.wholeObjectMaxBytes ? count : perPart * windowParts
     let cached = 0
     for (let start = 0; start < count; start += window) {
       const missing: number[] = []
@@ -167,6 +169,25 @@ export class BlockReader {
       }))
     }
     return cached
+  }
+
+  /**
+   * Fetches every block of `obj` in the background, `WHOLE_FETCH_PARTS` parts at a time, at
+   * PRIORITY_LOAD: foreground reads go first and share its in-flight blocks. Once per version.
+   */
+  fetchWholeInBackground(obj: ObjectVersion): void {
+    const objectId = this.#objectId(obj)
+    if (this.#wholeFetches.has(objectId)) return
+    this.#wholeFetches.add(objectId)
+    const t0 = performance.now()
+    this.preload(obj, () => {}, WHOLE_FETCH_PARTS).then(
+      bytes => this.#log.info({ key: obj.key, bytes, ms: Math.round(performance.now() - t0) }, 'fetched a randomly read object whole'),
+      (err: unknown) => this.#log.warn({ err, key: obj.key }, 'background fetch of a randomly read object failed'),
+    ).finally(() => this.#wholeFetches.delete(objectId))
+  }
+
+  get wholeObjectMaxBytes(): number {
+    return this.#config.wholeObjectMaxBytes
   }
 
   blockCount(obj: ObjectVersion): number {

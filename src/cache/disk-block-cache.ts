@@ -18,7 +18,7 @@
  * (`--cache-ttl`, `s3cachefs ttl`) is dropped when read and by a periodic sweep.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { CacheCorruptError } from '../errors.js'
@@ -27,6 +27,7 @@ import { type BlockEntry, BlockIndex, type CachedObject, type ScannedBlock } fro
 import { CacheRules, matches, namespaceId, type RuleTarget } from './cache-rules.js'
 import type { EvictionPolicyName } from './eviction/eviction-policy.js'
 import { type CatalogEntry, ObjectCatalog } from './object-catalog.js'
+import { OpenBlockFiles, openFilesBudget } from './open-block-files.js'
 
 export interface DiskCacheConfig {
   readonly dir: string
@@ -89,6 +90,8 @@ export class DiskBlockCache {
   /** Block writes in progress by relative path, so a load can wait for one instead of writing twice. */
   readonly #writing = new Map<string, Promise<void>>()
   readonly #dropListeners: Array<(objectId: string, index: number) => void> = []
+  /** Open descriptors of block files: a hit is one positioned read. */
+  readonly #files = new OpenBlockFiles(openFilesBudget())
   #sweepTimer: NodeJS.Timeout | undefined
   #scanned: Promise<void> = Promise.resolve()
   /** Set by close(): an unfinished scan stops early (the next start scans again). */
@@ -142,7 +145,10 @@ export class DiskBlockCache {
     }
     let file: Buffer
     try {
-      file = await readFile(join(this.#config.dir, rel))
+      // One positioned read of exactly header + data into a buffer of that size.
+      const buf = Buffer.allocUnsafe(BLOCK_HEADER_BYTES + expectedLength)
+      const n = await this.#files.read(join(this.#config.dir, rel), buf)
+      file = n === buf.length ? buf : buf.subarray(0, n)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#log.warn({ err, block: rel }, 'cache read failed; treating as a miss')
       this.#forget(addr)
@@ -157,7 +163,7 @@ export class DiskBlockCache {
       this.#corrupt++
       this.#log.warn({ block: rel, reason: err.message }, 'corrupt cache block dropped; refetching')
       this.#forget(addr)
-      unlink(join(this.#config.dir, rel)).catch(() => {})
+      this.#unlinkBlock(rel)
       return undefined
     }
   }
@@ -196,6 +202,7 @@ export class DiskBlockCache {
     clearInterval(this.#sweepTimer)
     this.#stopping = true
     await this.drain()
+    this.#files.closeAll()
   }
 
   // ---- operations behind `load`, `pin`, `free`, `ttl` (see src/ops/) ----
@@ -318,7 +325,7 @@ export class DiskBlockCache {
   #drop(b: BlockEntry, reason: DropReason): void {
     this.#index.remove(b)
     if (reason === 'expired') { this.#ttlDropped++; this.#ttlDroppedBytes += b.bytes } else { this.#freed++; this.#freedBytes += b.bytes }
-    unlink(join(this.#config.dir, relPath({ objectId: b.object.id, index: b.index }))).catch(() => {})
+    this.#unlinkBlock(relPath({ objectId: b.object.id, index: b.index }))
     for (const l of this.#dropListeners) l(b.object.id, b.index)
   }
 
@@ -363,6 +370,7 @@ export class DiskBlockCache {
       await mkdir(join(dest, '..'), { recursive: true })
       await rename(tmp, dest)
     }
+    this.#files.drop(dest) // a descriptor of a file this one replaced must not serve it
     this.#index.add(addr.objectId, addr.index, BLOCK_HEADER_BYTES + data.length, Date.now(), preload, cataloged?.entry)
     this.#catalog.settle(addr.objectId)
     this.#evictIfNeeded()
@@ -401,8 +409,16 @@ export class DiskBlockCache {
   }
 
   #forget(addr: BlockAddress): void {
+    this.#files.drop(join(this.#config.dir, relPath(addr)))
     const b = this.#index.get(addr.objectId, addr.index)
     if (b !== undefined) this.#index.remove(b)
+  }
+
+  /** Removes a block file; its cached descriptor goes first, so it is never read again. */
+  #unlinkBlock(rel: string): void {
+    const path = join(this.#config.dir, rel)
+    this.#files.drop(path)
+    unlink(path).catch(() => {})
   }
 
   #evictIfNeeded(): void {
@@ -410,7 +426,7 @@ export class DiskBlockCache {
       const b = this.#index.victim()
       if (b === undefined) break // only pinned data is left
       this.#evicted++
-      unlink(join(this.#config.dir, relPath({ objectId: b.object.id, index: b.index }))).catch(() => {})
+      this.#unlinkBlock(relPath({ objectId: b.object.id, index: b.index }))
     }
   }
 

@@ -32,6 +32,8 @@ export class ReadAhead {
   #windowBytes = 0
   /** Prefetch has been requested up to here; avoids asking again for every piece. */
   #requestedUpTo = 0
+  /** Whether the last read continued the previous ones. */
+  sequential = true
 
   constructor(config: ReadAheadConfig) {
     this.#config = config
@@ -43,6 +45,7 @@ export class ReadAhead {
     // within its window: tolerate that much, and more once our window has grown.
     const slack = Math.max(SEQUENTIAL_SLACK_BYTES, this.#windowBytes / 2)
     const sequential = offset === 0 || (offset >= this.#nextOffset - slack && offset <= this.#nextOffset + slack)
+    this.sequential = sequential
     const end = offset + length
     this.#nextOffset = Math.max(end, sequential ? this.#nextOffset : 0)
     if (!sequential) {

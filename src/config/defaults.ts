@@ -98,6 +98,13 @@ export const REFRESH_CONCURRENCY = 8
 export const LOAD_CONCURRENCY = 16
 /** Parts of one large file a `load` holds in memory at once (4 × 8 MiB), so a 10 GB shard needs 32 MiB. */
 export const LOAD_WINDOW_PARTS = 4
+/** Parts a background whole-object fetch (random access) keeps in flight: 8 × 8 MiB saturates a link of 8 connections. */
+export const WHOLE_FETCH_PARTS = 8
+/** Non-sequential reads of one handle before its object is fetched whole (one footer read never is). */
+export const RANDOM_READS_BEFORE_WHOLE_FETCH = 4
+/** An object is fetched whole on random access only if it is at most this share of --cache-size. */
+export const WHOLE_FETCH_MAX_CACHE_SHARE = 0.25
+
 /** Directories a `load` lists at once while measuring what it will fetch. */
 export const LOAD_LIST_CONCURRENCY = 8
 /** Finished load jobs remembered for `stats` and `load --wait`. */

@@ -148,7 +148,11 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     queue: { concurrency, inFlightBudgetBytes: D.IN_FLIGHT_BUDGET_BYTES, maxQueuedPrefetch: D.MAX_QUEUED_PREFETCH },
     fs: {
       uid, gid, fileMode: D.FILE_MODE, dirMode: D.DIR_MODE, readOnly: o.readOnly === true,
-      readAhead: { initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES, maxWindowBytes: D.READ_AHEAD_MAX_BYTES, stepBytes: D.PART_SIZE_BYTES },
+      fileReader: {
+        readAhead: { initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES, maxWindowBytes: D.READ_AHEAD_MAX_BYTES, stepBytes: D.PART_SIZE_BYTES },
+        randomReadsBeforeWholeFetch: D.RANDOM_READS_BEFORE_WHOLE_FETCH,
+        wholeFetchMaxBytes: Math.floor(cacheBytes * D.WHOLE_FETCH_MAX_CACHE_SHARE),
+      },
       adoptMaxBytes: D.ADOPT_MAX_BYTES,
       namespace: { renameDirMaxObjects: D.RENAME_DIR_MAX_OBJECTS },
     },

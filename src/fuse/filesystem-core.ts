@@ -13,7 +13,7 @@
 import { constants as fsConstants } from 'node:fs'
 import type { Logger } from 'pino'
 import type { BlockReader, ObjectVersion } from '../cache/block-reader.js'
-import { ReadAhead, type ReadAheadConfig } from '../cache/read-ahead.js'
+import { FileReader, type FileReaderConfig } from '../cache/file-reader.js'
 import {
   BadHandleError, FileTooLargeError, HardLinkError, InvalidNameError, IsADirectoryError, NotSupportedError, NotADirectoryError, NotFoundError,
   PreconditionFailedError, ReadOnlyError,
@@ -32,7 +32,7 @@ export interface FilesystemConfig {
   readonly fileMode: number
   readonly dirMode: number
   readonly readOnly: boolean
-  readonly readAhead: ReadAheadConfig
+  readonly fileReader: FileReaderConfig
   /** Files up to this size are put in the block cache after upload, so reading them back costs no GET. */
   readonly adoptMaxBytes: number
   readonly namespace: NamespaceLimits
@@ -61,7 +61,7 @@ export interface FsStats {
 
 /** An open file: a clean read of one object version, or a handle on staged writes. */
 type FileHandle =
-  | { readonly kind: 'clean'; readonly path: string; readonly version: ObjectVersion; readonly readAhead: ReadAhead }
+  | { readonly kind: 'clean'; readonly path: string; readonly reader: FileReader }
   | { readonly kind: 'dirty'; readonly path: string; readonly file: DirtyFile }
 
 const S_IFREG = 0o100000
@@ -144,7 +144,7 @@ export class FilesystemCore {
       const entry = await this.#metadata.lookup(path)
       if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
       const version = { key: entry.key, etag: entry.etag, size: entry.size }
-      return this.#addHandle({ kind: 'clean', path, version, readAhead: new ReadAhead(this.#config.readAhead) })
+      return this.#addHandle({ kind: 'clean', path, reader: new FileReader(this.#reader, version, this.#config.fileReader) })
     }
     const file = await this.#writes.open(path, pathToKey(path), this.#fillFromBucket(path, size => (truncate ? 0 : size)))
     const fh = this.#addHandle({ kind: 'dirty', path, file })
@@ -169,12 +169,8 @@ export class FilesystemCore {
   async read(fh: number, offset: number, length: number): Promise<Buffer> {
     const handle = this.#handle(fh)
     if (handle.kind === 'dirty') return handle.file.read(offset, length)
-    const version = handle.version
-    const ahead = handle.readAhead.onRead(offset, length, version.size)
     try {
-      const data = await this.#reader.read(version, offset, length)
-      if (ahead !== undefined) this.#reader.prefetch(version, ahead.start, ahead.endExclusive)
-      return data
+      return await handle.reader.read(offset, length)
     } catch (err) {
       if (err instanceof PreconditionFailedError || err instanceof NotFoundError) {
         // The object changed or vanished under an open handle: forget it so the next open is fresh.

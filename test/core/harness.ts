@@ -71,7 +71,11 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   }, staging, client, log)
   const core = new FilesystemCore({
     uid: 1000, gid: 1000, fileMode: 0o644, dirMode: 0o755, readOnly: opts.readOnly ?? false,
-    readAhead: { initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 4 * MiB }, adoptMaxBytes: 64 * MiB,
+    fileReader: {
+      readAhead: { initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 4 * MiB },
+      randomReadsBeforeWholeFetch: 4, wholeFetchMaxBytes: (opts.cacheBytes ?? 1024 * MiB) / 4,
+    },
+    adoptMaxBytes: 64 * MiB,
     namespace: { renameDirMaxObjects: opts.renameDirMaxObjects ?? 1000 },
   }, metadata, reader, writes, client, log)
   await writes.recover(key => '/' + key)

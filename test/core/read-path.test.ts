@@ -142,3 +142,31 @@ t.test('zero-byte files read as empty without a GET', async t => {
   t.equal((await readAll(h.core, '/empty.txt')).length, 0)
   t.equal(h.counts().get, 0)
 })
+
+t.test('open block files: a block corrupted or evicted while its descriptor is cached is never served', async t => {
+  // A memory cache of one block, so every read goes to the disk cache and its open descriptors.
+  const h = await makeHarness({ cacheBytes: 8 * MiB, reader: { memoryCacheBytes: 1 } })
+  t.teardown(() => h.close())
+  const data = randomBytes(300_000)
+  h.store.put('held.bin', data)
+  await readAll(h.core, '/held.bin')
+  await h.disk.drain()
+  t.equal(sha(await readAll(h.core, '/held.bin')), sha(data), 'read from disk: its descriptor is now cached')
+  const sub = (await readdir(join(h.cacheDir, 'blocks')))[0]!
+  const file = join(h.cacheDir, 'blocks', sub, (await readdir(join(h.cacheDir, 'blocks', sub)))[0]!)
+  const bytes = await readFile(file)
+  bytes[2000]! ^= 0xff
+  await writeFile(file, bytes) // in place: the cached descriptor sees the damage
+  const gets = h.counts().get
+  t.equal(sha(await readAll(h.core, '/held.bin')), sha(data), 'the corrupt block was not served')
+  t.equal(h.counts().get, gets + 1, 'it was refetched')
+  t.equal(h.disk.stats().corruptBlocks, 1)
+  await h.disk.drain()
+  // Drop it as `free` does (unlink while its descriptor is cached): the next read must miss.
+  const [obj] = h.disk.objectsUnder({ ns: h.disk.namespaceId, key: 'held.bin', dir: false, path: '/held.bin' })
+  t.ok(obj !== undefined, 'the object is cached')
+  h.disk.dropObject(obj!, 'freed')
+  const before = h.counts().get
+  t.equal(sha(await readAll(h.core, '/held.bin')), sha(data))
+  t.equal(h.counts().get, before + 1, 'a dropped block is fetched again, never read through a stale descriptor')
+})

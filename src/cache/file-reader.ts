@@ -1,0 +1,56 @@
+/**
+ * The reader of one open file (one object version): owns its sequential read-ahead
+ * and its random-access detection, and asks the shared BlockReader for bytes.
+ * FilesystemCore only delegates to it (the shape of Mountpoint's per-handle
+ * prefetcher and JuiceFS's per-handle reader).
+ *
+ * Random access: after `randomReadsBeforeWholeFetch` reads that are not sequential
+ * (a lone read near the end — a Parquet footer, a tar index — never counts enough),
+ * an object larger than one part that fits the cache comfortably is fetched whole in
+ * the background, in parallel part-sized GETs below foreground priority: the
+ * reader's own ranges go first and join the background fetch where it got first,
+ * and every later read is a local hit.
+ */
+import type { BlockReader, ObjectVersion } from './block-reader.js'
+import { ReadAhead, type ReadAheadConfig } from './read-ahead.js'
+
+export interface FileReaderConfig {
+  readonly readAhead: ReadAheadConfig
+  /** Non-sequential reads of one handle before the whole object is fetched in the background. */
+  readonly randomReadsBeforeWholeFetch: number
+  /** Largest object fetched whole on random access (a share of the cache, so one file cannot flush it). */
+  readonly wholeFetchMaxBytes: number
+}
+
+export class FileReader {
+  readonly #blocks: BlockReader
+  readonly #config: FileReaderConfig
+  readonly version: ObjectVersion
+  readonly #readAhead: ReadAhead
+  #randomReads = 0
+  #wholeFetchAsked = false
+
+  constructor(blocks: BlockReader, version: ObjectVersion, config: FileReaderConfig) {
+    this.#blocks = blocks
+    this.version = version
+    this.#config = config
+    this.#readAhead = new ReadAhead(config.readAhead)
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    const size = this.version.size
+    const ahead = this.#readAhead.onRead(offset, length, size)
+    if (!this.#readAhead.sequential) this.#noteRandom()
+    const data = await this.#blocks.read(this.version, offset, length)
+    if (ahead !== undefined) this.#blocks.prefetch(this.version, ahead.start, ahead.endExclusive)
+    return data
+  }
+
+  #noteRandom(): void {
+    if (this.#wholeFetchAsked || ++this.#randomReads < this.#config.randomReadsBeforeWholeFetch) return
+    const size = this.version.size
+    if (size <= this.#blocks.wholeObjectMaxBytes || size > this.#config.wholeFetchMaxBytes) return
+    this.#wholeFetchAsked = true
+    this.#blocks.fetchWholeInBackground(this.version)
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Random access inside a large object: after a few non-sequential reads the object is
+ * fetched whole in the background while the reader's own ranges go first; a lone read
+ * near the end (a footer) never starts that; bytes are exact throughout.
+ */
+import { randomBytes } from 'node:crypto'
+import t from 'tap'
+import { MiB, makeHarness, type Harness } from './harness.js'
+
+async function settle(h: Harness): Promise<void> {
+  for (let quiet = 0; quiet < 3;) {
+    await new Promise(r => setTimeout(r, 20))
+    quiet = h.reader.stats().inFlightBlocks === 0 ? quiet + 1 : 0
+  }
+}
+
+t.test('random reads start a whole-object fetch that races foreground reads, byte-exact', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(40 * MiB + 12345)
+  h.store.put('shard.tar', data)
+  const fh = await h.core.open('/shard.tar', 0)
+  let seed = 7
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  const offsets = Array.from({ length: 60 }, () => Math.floor(rand() * (data.length - 256 * 1024)))
+  // Foreground reads, several at once, while the background fetch (started after the 4th) runs.
+  for (let i = 0; i < offsets.length; i += 6) {
+    await Promise.all(offsets.slice(i, i + 6).map(async off => {
+      const got = await h.core.read(fh, off, 256 * 1024)
+      t.ok(got.equals(data.subarray(off, off + 256 * 1024)), `bytes at ${off}`)
+    }))
+  }
+  await settle(h)
+  const gets = h.counts().get
+  t.ok(gets <= 10 + 12, `the object came in about one GET per 4 MiB part plus the first reads (${gets} GETs)`)
+  await h.disk.drain()
+  for (let off = 0; off < data.length; off += 3 * MiB) t.ok((await h.core.read(fh, off, 128 * 1024)).equals(data.subarray(off, off + 128 * 1024)))
+  t.equal(h.counts().get, gets, 'every later read is a local hit')
+  await h.core.release(fh)
+})
+
+t.test('a footer read and a sequential scan never fetch the whole object', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(64 * MiB)
+  h.store.put('table.parquet', data)
+  const fh = await h.core.open('/table.parquet', 0)
+  t.ok((await h.core.read(fh, data.length - 8, 8)).equals(data.subarray(-8)), 'footer length')
+  t.ok((await h.core.read(fh, data.length - 70_000, 69_992)).equals(data.subarray(-70_000, -8)), 'footer')
+  t.ok((await h.core.read(fh, 1000, 50_000)).equals(data.subarray(1000, 51_000)), 'one row group')
+  await settle(h)
+  t.ok(h.reader.stats().bytesFromStore <= 12 * MiB, `only what was read, and its read-ahead (${h.reader.stats().bytesFromStore / MiB} MiB)`)
+  await h.core.release(fh)
+})
