@@ -61,7 +61,7 @@ export const ADOPT_MAX_BYTES = 64 * MiB
 export const WRITE_MODE = 'sync'
 /** Files uploaded at once, in the upload lane apart from reads: enough to hide per-request latency for small files. */
 export const UPLOAD_CONCURRENCY = 16
-/** Memory the uploads' part buffers may hold at once (lib-storage keeps 4 parts per upload). */
+/** Memory the uploads' part buffers may hold at once (lib-storage keeps 8 parts per upload). */
 export const UPLOAD_BUFFER_BUDGET_BYTES = 128 * MiB
 /** Async mode: closed files waiting for upload before close() waits for room (backpressure)... */
 export const UPLOAD_BACKLOG_MAX_FILES = 4096

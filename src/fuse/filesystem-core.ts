@@ -162,7 +162,7 @@ export class FilesystemCore {
     const fh = this.#addHandle({ kind: 'dirty', path, file })
     // create(2) of a staged path empties it, as before staging was per path; a new one is empty already.
     if (existed) await this.#truncateOrRelease(fh, file, 0)
-    this.#metadata.invalidate(path)
+    this.#metadata.noteCreating(path)
     return fh
   }
 

@@ -108,7 +108,7 @@ export class NamespaceOps {
       await this.#client.delete(fromKey)
       this.#metadata.noteRemoved(from)
       if (etag !== undefined) this.#metadata.noteFile(to, { key: toKey, etag, size: file.size, mtimeMs: file.mtimeMs })
-      else this.#metadata.invalidate(to)
+      else this.#metadata.noteCreating(to)
     })
     this.#writes.resume(file)
   }

@@ -149,6 +149,15 @@ export class MetadataStore {
     return listed
   }
 
+  /**
+   * A file is being created at `path` through the mount: forget its own entry (the staged
+   * file answers until its upload is noted), but keep the parent's listing, so the next
+   * new name in the same directory is still answered without a request.
+   */
+  noteCreating(path: string): void {
+    this.#entries.delete(path)
+  }
+
   /** Forgets what is known about `path` (and its listing), e.g. after a changed ETag. */
   invalidate(path: string): void {
     this.#entries.delete(path)

@@ -25,8 +25,8 @@ const MAX_PARTS = 10_000
 const MIN_PART_BYTES = 8 * MiB // 8 MiB parts: S3's sweet spot for throughput per connection
 const MAX_SINGLE_COPY_BYTES = 5 * 1024 * MiB
 const COPY_PART_BYTES = 512 * MiB // server-side: large parts, few requests
-/** Parts of one upload in flight at once; lib-storage buffers this many parts in memory. */
-const UPLOAD_PART_CONCURRENCY = 4
+/** Parts of one upload in flight at once (S3 serves ~80-90 MB/s per connection); lib-storage buffers this many parts in memory. */
+const UPLOAD_PART_CONCURRENCY = 8
 /** Uploads and copies move many bytes: they get a longer deadline than reads... */
 const WRITE_DEADLINE_MS = 600_000
 /** ...and a large upload more: it may not go slower than 1 MiB/s on average. */

@@ -50,8 +50,8 @@ export interface WriteListener {
   dropped(path: string): void
 }
 
-/** lib-storage holds up to 4 parts of 8 MiB per upload in memory (larger parts only beyond 80 GB). */
-const UPLOAD_BUFFER_BYTES = 32 * 1024 * 1024
+/** lib-storage holds up to 8 parts of 8 MiB per upload in memory (larger parts only beyond 80 GB). */
+const UPLOAD_BUFFER_BYTES = 64 * 1024 * 1024
 /** How long a truncated file with no open handle waits for an open before it is uploaded. */
 const TRUNCATE_GRACE_MS = 1000
 
