@@ -186,6 +186,25 @@ export class BlockReader {
     ).finally(() => this.#wholeFetches.delete(objectId))
   }
 
+  /**
+   * Brings the blocks of `obj` that are not on disk into the disk cache at `priority`
+   * (cross-file prefetch), through the same in-flight map and queue as reads. Resolves
+   * with the bytes fetched (0 when everything was cached already).
+   */
+  async prefetchWhole(obj: ObjectVersion, priority: number): Promise<number> {
+    const objectId = this.#objectId(obj)
+    const missing: number[] = []
+    for (let i = 0; i < this.blockCount(obj); i++) if (!this.#disk.has(this.#addr(objectId, i))) missing.push(i)
+    if (missing.length === 0) return 0
+    const blocks = this.#ensure(obj, missing[0] as number, (missing[missing.length - 1] as number) + 1, priority)
+    let bytes = 0
+    await Promise.all(missing.map(async i => {
+      const data = await (blocks.get(i) as Promise<Buffer>)
+      if (await this.#disk.persist(this.#addr(objectId, i, obj.key), data)) bytes += data.length
+    }))
+    return bytes
+  }
+
   get wholeObjectMaxBytes(): number {
     return this.#config.wholeObjectMaxBytes
   }

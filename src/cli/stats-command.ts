@@ -35,6 +35,8 @@ export function formatStats(s: StatsSnapshot): string {
     ['S3 in flight', `${s.s3.inFlight} (queue: ${s.queue.running} running, ${s.queue.waiting} waiting)`],
     ['cache', `${formatBytes(s.cache.usedBytes)} of ${formatBytes(s.cache.maxBytes)} in ${s.cache.blocks} blocks (evicted ${s.cache.evictedBlocks}, corrupt ${s.cache.corruptBlocks})`],
     ['open files', String(s.openFiles)],
+    ['prefetch', `${s.prefetch.jobs} job(s), ${s.prefetch.filesQueued} files queued; ${s.prefetch.filesPrefetched} files (${formatBytes(s.prefetch.bytesPrefetched)}) prefetched, ` +
+      `${s.prefetch.hits} opened after prefetch (hits), ${formatBytes(s.prefetch.bytesNotRead)} prefetched not read (yet)`],
     ['writes', `${s.writes.pending} file(s) pending (${formatBytes(s.writes.pendingBytes)}), ${s.writes.uploads} uploaded ` +
       `(${formatBytes(s.writes.uploadedBytes)}), ${s.writes.failures} failed attempts`],
   ]

@@ -105,6 +105,19 @@ export const RANDOM_READS_BEFORE_WHOLE_FETCH = 4
 /** An object is fetched whole on random access only if it is at most this share of --cache-size. */
 export const WHOLE_FETCH_MAX_CACHE_SHARE = 0.25
 
+/** Cross-file prefetch starts once this many distinct files were opened under one directory (a shuffled epoch)... */
+export const SCAN_PREFETCH_DISTINCT_OPENS = 32
+/** ...within this window (ms); */
+export const SCAN_PREFETCH_WINDOW_MS = 60_000
+/** it stops when no file under the tree was opened for this long (ms): reads stopped. */
+export const SCAN_PREFETCH_IDLE_STOP_MS = 10_000
+/** Files it fetches at once: a share of the queue's 64, so foreground reads keep most of it. */
+export const SCAN_PREFETCH_FILES_IN_FLIGHT = 16
+/** Larger files are left to their own sequential read-ahead. */
+export const SCAN_PREFETCH_MAX_FILE_BYTES = 64 * MiB
+/** Prefetch keeps this share of the cache free (it never makes the cache evict). */
+export const SCAN_PREFETCH_CACHE_HEADROOM = 0.05
+
 /** Directories a `load` lists at once while measuring what it will fetch. */
 export const LOAD_LIST_CONCURRENCY = 8
 /** Finished load jobs remembered for `stats` and `load --wait`. */

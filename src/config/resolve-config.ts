@@ -16,6 +16,7 @@ import type { MetadataConfig } from '../metadata/metadata-store.js'
 import { parseEvictionPolicy } from '../cache/eviction/eviction-policy.js'
 import type { SdkClientConfig } from '../s3/sdk-object-client.js'
 import type { WriteBackConfig, WriteMode } from '../write/write-back.js'
+import type { ScanPrefetchConfig } from '../prefetch/scan-prefetcher.js'
 import * as D from './defaults.js'
 import { parseS3Url, type S3Location } from './s3-url.js'
 import { parseBytes, parseDurationMs } from './units.js'
@@ -43,6 +44,7 @@ export interface MountOptions {
   metricsPort?: string
   memoryCacheSize?: string
   eviction?: string
+  prefetchAfter?: string
 }
 
 /** Operator commands (load, refresh, the metadata sync). */
@@ -76,6 +78,7 @@ export interface MountConfig {
   readonly fs: FilesystemConfig
   readonly fuse: FuseMountConfig
   readonly write: WriteBackConfig
+  readonly prefetch: ScanPrefetchConfig
   readonly ops: OpsConfig
   readonly metrics: MetricsConfig
 }
@@ -155,6 +158,11 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       },
       adoptMaxBytes: D.ADOPT_MAX_BYTES,
       namespace: { renameDirMaxObjects: D.RENAME_DIR_MAX_OBJECTS },
+    },
+    prefetch: {
+      distinctOpensToStart: o.prefetchAfter === 'off' ? 0 : parseInteger(o.prefetchAfter ?? String(D.SCAN_PREFETCH_DISTINCT_OPENS), '--prefetch-after', 2, 1_000_000),
+      windowMs: D.SCAN_PREFETCH_WINDOW_MS, idleStopMs: D.SCAN_PREFETCH_IDLE_STOP_MS,
+      filesInFlight: D.SCAN_PREFETCH_FILES_IN_FLIGHT, maxFileBytes: D.SCAN_PREFETCH_MAX_FILE_BYTES,
     },
     write: {
       mode: writeMode as WriteMode,

@@ -13,7 +13,8 @@ import { type FuseMount, mountFuse } from '../fuse/fuse-adapter.js'
 import { MetadataStore } from '../metadata/metadata-store.js'
 import { StagingStore } from '../write/staging-store.js'
 import { WriteBack } from '../write/write-back.js'
-import { SHUTDOWN_FLUSH_MS } from '../config/defaults.js'
+import { SCAN_PREFETCH_CACHE_HEADROOM, SHUTDOWN_FLUSH_MS } from '../config/defaults.js'
+import { ScanPrefetcher } from '../prefetch/scan-prefetcher.js'
 import { buildObjectClient } from './build-object-client.js'
 import { buildOps } from './build-ops.js'
 import { observeLatency } from '../metrics/latency-observer.js'
@@ -49,11 +50,15 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     await staging.init()
     const writes = new WriteBack(config.write, staging, client, log.child({ component: 'write-back' }))
     const core = new FilesystemCore(config.fs, metadata, reader, writes, client, log.child({ component: 'fs' }))
+    const prefetcher = new ScanPrefetcher(config.prefetch, metadata, reader, {
+      freeBytes: () => { const c = disk.stats(); return c.maxBytes * (1 - SCAN_PREFETCH_CACHE_HEADROOM) - c.usedBytes },
+    }, log.child({ component: 'prefetch' }))
+    core.openListener = (path, version) => prefetcher.onOpen(path, version)
     const recovered = await writes.recover(key => '/' + key)
     if (recovered > 0) log.warn({ files: recovered }, 'uploading files staged by an earlier daemon')
     const ops = buildOps(config, { metadata, reader, disk, exporter, log })
     const startedMs = Date.now()
-    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
+    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, prefetcher, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
     await ensureRuntimeDir()
     control = new ControlServer(controlSocketPath(config.mountPoint), new Map([
       ControlServer.statsRoute(snapshot),
@@ -70,6 +75,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     })
     log.info({ source: config.sourceUrl, mountPoint: config.mountPoint, cacheDir: config.disk.dir }, 'mounted')
     return { stopped: waitForShutdown(log, async () => {
+      prefetcher.stop()
       await flushBounded(writes, log)
       await (mount as FuseMount).unmount()
       await flushBounded(writes, log)

@@ -9,6 +9,7 @@ import type { FilesystemCore } from '../fuse/filesystem-core.js'
 import type { RequestMetrics, RequestMetricsSnapshot } from '../s3/request-metrics.js'
 import type { WriteBack } from '../write/write-back.js'
 import type { LoadJobStatus, LoadJobs, LoadTotals } from '../ops/load-jobs.js'
+import type { ScanPrefetcher, ScanPrefetchStats } from '../prefetch/scan-prefetcher.js'
 
 export interface StatsSources {
   readonly metrics: RequestMetrics
@@ -17,6 +18,7 @@ export interface StatsSources {
   readonly queue: FetchQueue
   readonly core: FilesystemCore
   readonly writes: WriteBack
+  readonly prefetcher?: ScanPrefetcher
   /** Operator commands (issue 5); absent in setups without them. */
   readonly loads?: LoadJobs
   readonly pins?: () => PinSummary[]
@@ -56,6 +58,8 @@ export interface StatsSnapshot {
   readonly openFiles: number
   /** Written files waiting for upload, uploads done, bytes uploaded, failed attempts. */
   readonly writes: ReturnType<WriteBack['stats']>
+  /** Cross-file prefetch: jobs, files queued and prefetched, hits, bytes prefetched but not read. */
+  readonly prefetch: ScanPrefetchStats
   /** `s3cachefs load` jobs: totals over the jobs remembered, and the jobs. */
   readonly loads: LoadTotals & { readonly jobs: readonly LoadJobStatus[] }
   /** Pinned paths of this mount. */
@@ -72,6 +76,7 @@ export interface StatsSnapshot {
   readonly metricsUrl?: string
 }
 
+const NO_PREFETCH: ScanPrefetchStats = { jobs: 0, filesQueued: 0, filesPrefetched: 0, bytesPrefetched: 0, hits: 0, hitBytes: 0, bytesNotRead: 0 }
 const NO_LOADS: LoadTotals = { active: 0, objectsLoading: 0, files: 0, filesDone: 0, bytes: 0, bytesDone: 0, failedFiles: 0 }
 
 export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source: string; startedMs: number }): StatsSnapshot {
@@ -95,6 +100,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     cache: s.disk.stats(),
     openFiles: s.core.openHandles,
     writes: s.writes.stats(),
+    prefetch: s.prefetcher?.stats() ?? NO_PREFETCH,
     ...opsFigures(s, r),
   }
 }

@@ -89,6 +89,8 @@ export class FilesystemCore {
   readonly #log: Logger
   readonly #namespace: NamespaceOps
   readonly #handles = new Map<number, FileHandle>()
+  /** Told of every open for reading of a clean object (cross-file prefetch). */
+  #openListener: (path: string, version: ObjectVersion) => void = () => {}
   #nextHandle = 1
 
   constructor(config: FilesystemConfig, metadata: MetadataStore, reader: BlockReader, writes: WriteBack, client: ObjectClient, log: Logger) {
@@ -102,6 +104,10 @@ export class FilesystemCore {
       uploaded: (file, etag, snap) => this.#uploaded(file, etag, snap),
       dropped: path => this.#metadata.invalidate(path),
     }
+  }
+
+  set openListener(listener: (path: string, version: ObjectVersion) => void) {
+    this.#openListener = listener
   }
 
   async getattr(path: string): Promise<FileStat> {
@@ -144,6 +150,7 @@ export class FilesystemCore {
       const entry = await this.#metadata.lookup(path)
       if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
       const version = { key: entry.key, etag: entry.etag, size: entry.size }
+      this.#openListener(path, version)
       return this.#addHandle({ kind: 'clean', path, reader: new FileReader(this.#reader, version, this.#config.fileReader) })
     }
     const file = await this.#writes.open(path, pathToKey(path), this.#fillFromBucket(path, size => (truncate ? 0 : size)))

@@ -21,4 +21,6 @@ export type Entry = FileEntry | DirEntry
 export interface DirListing {
   /** Children by name, in S3 (UTF-8 binary) order, then names added through the mount. */
   readonly children: Map<string, Entry>
+  /** When it was listed: an absent name is trusted from it only for the negative TTL. */
+  readonly listedAtMs: number
 }

@@ -10,9 +10,12 @@
  * - When a listing has expired, a lookup in a directory listed before lists it
  *   again (one LIST page per 1,000 children, shared by every lookup there) rather
  *   than paying a HEAD and a LIST per file: epochs longer than the TTL stay cheap.
- * - A lookup that misses everything else costs one HEAD and one LIST (max 1 key) in
- *   parallel; a name that is both an object and a prefix is a directory (the object
- *   is hidden), as documented in docs/SEMANTICS.md.
+ * - Path-first: a lookup in a directory never listed lists it once (shared by every
+ *   concurrent lookup there) and answers its siblings from that listing, so a loader
+ *   opening files by name from a manifest pays no HEAD per file. Only a directory of
+ *   more than PATH_FIRST_MAX_PAGES pages is remembered as large; lookups there cost one
+ *   HEAD and one LIST (max 1 key) in parallel. A name that is both an object and a
+ *   prefix is a directory (the object is hidden), as documented in docs/SEMANTICS.md.
  * - Listing a directory starts listing its first subdirectories in the background
  *   (bounded), because `find`, `ls -R` and ImageFolder descend into them next.
  * Concurrent identical lookups and listings share one request (single-flight).
@@ -40,6 +43,8 @@ export interface MetadataConfig {
 
 /** A directory with up to this many children is listed again to answer a lookup in it (≤ 5 pages). */
 const RELIST_MAX_CHILDREN = 5000
+/** A lookup lists a directory never listed if it takes at most this many LIST pages (10,000 entries). */
+const PATH_FIRST_MAX_PAGES = 10
 /** Directories remembered as listed before (path → children), for re-listing: ~100 B each. */
 const LISTED_DIRS_REMEMBERED = 100_000
 /** Subdirectory listings started in the background after a readdir (ImageNet has 1,000 classes)... */
@@ -53,6 +58,7 @@ type Cached = Entry | typeof ABSENT
 
 export class MetadataStore {
   readonly #config: MetadataConfig
+  readonly #clock: Clock
   readonly #client: ObjectClient
   readonly #log: Logger
   readonly #entries: TtlCache<Cached>
@@ -60,6 +66,9 @@ export class MetadataStore {
   readonly #lookups = new SingleFlight<Entry>()
   readonly #lists = new SingleFlight<DirListing>()
   readonly #listedDirs = new LRUCache<string, number>({ max: LISTED_DIRS_REMEMBERED })
+  /** Directories too large to list for one lookup (more than PATH_FIRST_MAX_PAGES pages). */
+  readonly #largeDirs = new LRUCache<string, true>({ max: LISTED_DIRS_REMEMBERED })
+  readonly #pathFirstLists = new SingleFlight<DirListing | undefined>()
   readonly #prefetchQueue = new PQueue({ concurrency: SUBDIR_PREFETCH_CONCURRENCY })
   readonly #root: DirEntry
   /** Directory mtime: the mount time, stable so the kernel's caches stay valid. */
@@ -69,6 +78,7 @@ export class MetadataStore {
     this.#config = config
     this.#client = client
     this.#log = log
+    this.#clock = clock
     this.#entries = new TtlCache<Cached>({ maxWeight: config.maxEntries, clock })
     this.#listings = new TtlCache<DirListing>({
       maxWeight: config.maxListedChildren, clock, weightOf: l => l.children.size,
@@ -87,9 +97,23 @@ export class MetadataStore {
     const listedBefore = this.#listedDirs.get(parentPath)
     if (parent === undefined && listedBefore !== undefined && listedBefore <= RELIST_MAX_CHILDREN) {
       parent = await this.#lists.run(parentPath, () => this.#listRemote(parentPath, pathToPrefix(parentPath)))
+    } else if (parent === undefined && listedBefore === undefined && this.#largeDirs.get(parentPath) === undefined) {
+      parent = await this.#pathFirstLists.run(parentPath, () => this.#listUpTo(parentPath, pathToPrefix(parentPath), PATH_FIRST_MAX_PAGES))
+      if (parent === undefined) {
+        this.#largeDirs.set(parentPath, true)
+        // The pages seen may have answered this path already.
+        const seen = this.#entries.get(path)
+        if (seen !== undefined) return this.#unwrap(path, seen)
+      }
     }
     if (parent !== undefined) {
-      const child = parent.children.get(baseName(path))
+      let child = parent.children.get(baseName(path))
+      // "No such name" is trusted for the negative TTL only: past it, list again (one LIST per 1,000 names, shared).
+      if (child === undefined && this.#clock() - parent.listedAtMs >= this.#config.negativeTtlMs) {
+        if (parent.children.size > RELIST_MAX_CHILDREN) return this.#lookups.run(path, () => this.#resolveRemote(path))
+        const fresh = await this.#lists.run(parentPath, () => this.#listRemote(parentPath, pathToPrefix(parentPath)))
+        child = fresh.children.get(baseName(path))
+      }
       this.#remember(path, child ?? ABSENT)
       return this.#unwrap(path, child ?? ABSENT)
     }
@@ -119,7 +143,7 @@ export class MetadataStore {
   noteDir(path: string): void {
     this.#noteChild(path, { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs })
     if (this.#listings.get(path) === undefined) {
-      this.#listings.set(path, { children: new Map() }, this.#config.ttlMs)
+      this.#listings.set(path, { children: new Map(), listedAtMs: this.#clock() }, this.#config.ttlMs)
       this.#listedDirs.set(path, 0)
     }
   }
@@ -206,6 +230,11 @@ export class MetadataStore {
   }
 
   async #listRemote(path: string, prefix: string): Promise<DirListing> {
+    return await this.#listUpTo(path, prefix, Infinity) as DirListing
+  }
+
+  /** Lists a directory in full, or gives up (undefined) past `maxPages` pages, keeping the entries it saw. */
+  async #listUpTo(path: string, prefix: string, maxPages: number): Promise<DirListing | undefined> {
     const files = new Map<string, FileEntry>()
     const dirs = new Map<string, DirEntry>()
     let token: string | undefined
@@ -226,12 +255,17 @@ export class MetadataStore {
         files.set(name, this.#fileEntry(obj, obj.key))
       }
       token = page.nextContinuationToken
+      if (token !== undefined && pages >= maxPages) {
+        for (const [name, entry] of [...files, ...dirs]) this.#remember(joinPath(path, name), entry)
+        this.#log.debug({ path, pages }, 'directory too large to list for a lookup')
+        return undefined
+      }
     } while (token !== undefined)
 
     const names = [...new Set([...files.keys(), ...dirs.keys()])].sort(compareUtf8)
     // A name that is both an object and a prefix is a directory (see docs/SEMANTICS.md).
     const children = new Map<string, Entry>(names.map(n => [n, (dirs.get(n) ?? files.get(n)) as Entry]))
-    const listing: DirListing = { children }
+    const listing: DirListing = { children, listedAtMs: this.#clock() }
     this.#listings.set(path, listing, this.#config.ttlMs)
     this.#listedDirs.set(path, children.size)
     for (const [name, entry] of children) this.#remember(joinPath(path, name), entry)

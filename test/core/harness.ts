@@ -14,6 +14,7 @@ import { MeteredClient } from '../../src/s3/metered-client.js'
 import { RequestMetrics } from '../../src/s3/request-metrics.js'
 import { StagingStore } from '../../src/write/staging-store.js'
 import { WriteBack, type WriteMode } from '../../src/write/write-back.js'
+import { ScanPrefetcher, type ScanPrefetchConfig } from '../../src/prefetch/scan-prefetcher.js'
 
 export const MiB = 1024 * 1024
 export const log = pino({ level: 'silent' })
@@ -27,6 +28,7 @@ export interface Harness {
   metadata: MetadataStore
   core: FilesystemCore
   writes: WriteBack
+  prefetcher: ScanPrefetcher
   cacheDir: string
   clock: { now: number }
   counts(): { get: number; head: number; list: number }
@@ -45,6 +47,8 @@ export interface HarnessOptions {
   readOnly?: boolean
   backlogFiles?: number
   renameDirMaxObjects?: number
+  /** Cross-file prefetch, off unless given. */
+  prefetch?: Partial<ScanPrefetchConfig>
 }
 
 export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -78,10 +82,14 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     adoptMaxBytes: 64 * MiB,
     namespace: { renameDirMaxObjects: opts.renameDirMaxObjects ?? 1000 },
   }, metadata, reader, writes, client, log)
+  const prefetcher = new ScanPrefetcher({
+    distinctOpensToStart: 0, windowMs: 60_000, idleStopMs: 10_000, filesInFlight: 8, maxFileBytes: 64 * MiB, ...opts.prefetch,
+  }, metadata, reader, { freeBytes: () => { const c = disk.stats(); return c.maxBytes - c.usedBytes } }, log, () => clock.now)
+  core.openListener = (path, version) => prefetcher.onOpen(path, version)
   await writes.recover(key => '/' + key)
   const remounts: Harness[] = []
   const h: Harness = {
-    store, faults, metrics, disk, reader, metadata, core, writes, cacheDir, clock,
+    store, faults, metrics, disk, reader, metadata, core, writes, prefetcher, cacheDir, clock,
     counts: () => {
       const k = metrics.snapshot().byKind
       return { get: k.get.count, head: k.head.count, list: k.list.count }

@@ -39,13 +39,17 @@ t.test('implicit directories, markers, and a name that is both file and prefix',
   await t.rejects(h.core.readdir('/top.txt'), NotADirectoryError)
 })
 
-t.test('a cold lookup costs one HEAD and one LIST, shared by concurrent callers', async t => {
+t.test('path-first: a cold lookup lists its directory once (no HEAD), shared by concurrent callers and siblings', async t => {
   const h = await makeHarness()
   t.teardown(() => h.close())
   h.store.put('a/b.bin', '12345')
+  for (let i = 0; i < 300; i++) h.store.put(`a/sib-${i}.jpg`, 'x')
   const stats = await Promise.all(Array.from({ length: 10 }, () => h.core.getattr('/a/b.bin')))
   t.equal(stats[0]?.size, 5)
-  t.same(h.counts(), { get: 0, head: 1, list: 1 })
+  t.same(h.counts(), { get: 0, head: 0, list: 1 })
+  for (let i = 0; i < 300; i++) await h.core.getattr(`/a/sib-${i}.jpg`)
+  await t.rejects(h.core.getattr('/a/absent.jpg'), NotFoundError)
+  t.same(h.counts(), { get: 0, head: 0, list: 1 }, '300 siblings and an absent name answered from that listing')
   const dir = await h.core.getattr('/a')
   t.equal(dir.mode & 0o170000, 0o040000)
 })
@@ -65,6 +69,18 @@ t.test('negative entries expire after the negative TTL; positive after the TTL',
   h.store.delete('new.txt')
   h.clock.now += 60_000
   await t.rejects(h.core.getattr('/new.txt'), NotFoundError, 'deleted: ENOENT after the TTL')
+})
+
+t.test('path-first: a directory too large to list for one lookup falls back to HEAD + LIST per name', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  for (let i = 0; i < 10_050; i++) h.store.put(`big/f${String(i).padStart(5, '0')}`, 'x')
+  t.equal((await h.core.getattr('/big/f10049')).size, 1)
+  const after = h.counts()
+  t.ok(after.list <= 12, `gave up after 10 pages (${after.list} LISTs)`)
+  t.equal((await h.core.getattr('/big/f00007')).size, 1, 'answered from the pages seen')
+  await h.core.getattr('/big/f10048')
+  t.equal(h.counts().head - after.head, 1, 'later lookups: one HEAD each')
 })
 
 t.test('store errors on lookup propagate and are not cached as absent', async t => {

@@ -1,0 +1,81 @@
+/**
+ * Cross-file prefetch: a shuffled epoch over a tree starts prefetching the rest of it
+ * (each file fetched once, whether the reader or the prefetcher gets there first); it
+ * stops when reads stop; it never makes the cache evict.
+ */
+import { randomBytes } from 'node:crypto'
+import t from 'tap'
+import { MiB, makeHarness, readAll, type Harness } from './harness.js'
+
+function shuffled<T>(items: T[], seed: number): T[] {
+  const a = [...items]
+  for (let i = a.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    const j = seed % (i + 1)
+    ;[a[i], a[j]] = [a[j] as T, a[i] as T]
+  }
+  return a
+}
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!cond() && Date.now() < deadline) await new Promise(r => setTimeout(r, 10))
+}
+
+function tree(h: Harness, classes: number, perClass: number, bytes: number): Map<string, Buffer> {
+  const files = new Map<string, Buffer>()
+  for (let c = 0; c < classes; c++) {
+    for (let f = 0; f < perClass; f++) {
+      const data = randomBytes(bytes)
+      h.store.put(`train/c${c}/f${f}.jpg`, data)
+      files.set(`/train/c${c}/f${f}.jpg`, data)
+    }
+  }
+  return files
+}
+
+t.test('a shuffled epoch prefetches the rest of the tree; every file is fetched once', async t => {
+  const h = await makeHarness({ prefetch: { distinctOpensToStart: 16 } })
+  t.teardown(() => h.close())
+  const files = tree(h, 10, 30, 20_000)
+  h.faults.inject({ op: 'get', remaining: Infinity, delayMs: 10 }) // a store with latency: one reader is latency-bound
+  await h.core.readdir('/train')
+  const order = shuffled([...files.keys()], 3)
+  for (const path of order.slice(0, 16)) t.ok((await readAll(h.core, path)).equals(files.get(path) as Buffer))
+  await until(() => h.prefetcher.stats().jobs === 1 || h.prefetcher.stats().filesPrefetched > 0)
+  // The reader goes on while the prefetcher works: both ask for files, each fetched once.
+  for (const path of order.slice(16)) t.ok((await readAll(h.core, path)).equals(files.get(path) as Buffer), path)
+  await until(() => h.prefetcher.stats().jobs === 0)
+  const s = h.prefetcher.stats()
+  t.equal(h.counts().get, 300, 'one GET per file, whoever asked first')
+  t.ok(s.filesPrefetched > 100, `the prefetcher brought most of them (${s.filesPrefetched})`)
+  t.ok(s.hits > 50, `and they were opened afterwards (${s.hits} hits)`)
+  t.equal(h.counts().head, 0, 'no HEAD per file')
+})
+
+t.test('prefetch stops when reads stop', async t => {
+  const h = await makeHarness({ prefetch: { distinctOpensToStart: 8, filesInFlight: 2, idleStopMs: 5_000 } })
+  t.teardown(() => h.close())
+  const files = tree(h, 4, 250, 2_000)
+  h.faults.inject({ op: 'get', remaining: Infinity, delayMs: 5 })
+  for (const path of shuffled([...files.keys()], 9).slice(0, 8)) await readAll(h.core, path)
+  await until(() => h.prefetcher.stats().filesPrefetched >= 10)
+  h.clock.now += 6_000 // no open for longer than idleStopMs
+  await until(() => h.prefetcher.stats().jobs === 0)
+  const done = h.prefetcher.stats().filesPrefetched
+  t.equal(h.prefetcher.stats().jobs, 0, 'the job stopped')
+  t.ok(done < 900, `it did not go on to the end (${done} of 992 files)`)
+})
+
+t.test('prefetch never makes the cache evict', async t => {
+  const h = await makeHarness({ cacheBytes: 8 * MiB, prefetch: { distinctOpensToStart: 4 } })
+  t.teardown(() => h.close())
+  const files = tree(h, 2, 50, 500_000) // 50 MB through an 8 MiB cache
+  for (const path of [...files.keys()].slice(0, 4)) await readAll(h.core, path)
+  await until(() => h.prefetcher.stats().jobs === 0)
+  await h.disk.drain()
+  const c = h.disk.stats()
+  t.equal(c.evictedBlocks, 0, 'nothing evicted')
+  t.ok(c.usedBytes <= c.maxBytes, `within the bound (${c.usedBytes} of ${c.maxBytes})`)
+  t.ok(h.prefetcher.stats().filesPrefetched >= 5, `it filled the free room (${h.prefetcher.stats().filesPrefetched} files)`)
+})

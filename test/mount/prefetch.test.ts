@@ -1,0 +1,56 @@
+/**
+ * Cross-file prefetch and path-first lookups through a real mount, counted at the
+ * local S3 server: files read by name with no listing first cost no HEAD; a shuffled
+ * epoch starts prefetching the rest of the tree, every file is fetched once, and
+ * `stats` shows the prefetch hits.
+ */
+import { randomBytes } from 'node:crypto'
+import t from 'tap'
+import { makeFixture } from './mount-fixture.js'
+import { sha } from './write-helpers.js'
+
+function shuffled<T>(items: T[], seed: number): T[] {
+  const a = [...items]
+  for (let i = a.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    const j = seed % (i + 1)
+    ;[a[i], a[j]] = [a[j] as T, a[i] as T]
+  }
+  return a
+}
+
+t.test('path-first lookups and cross-file prefetch', async t => {
+  const fx = await makeFixture(t)
+  const files = new Map<string, Buffer>()
+  for (let c = 0; c < 6; c++) for (let i = 0; i < 50; i++) files.set(`train/c${c}/img${i}.jpg`, randomBytes(30_000 + ((c * 50 + i) % 7) * 1000))
+  for (const [k, v] of files) await fx.put(k, v)
+  await fx.mount(['--prefetch-after', '24'])
+  const m = fx.mountPoint
+  const names = shuffled([...files.keys()], 5)
+
+  await t.test('300 files read by name, no ls first: no HEAD per file', async t => {
+    await fx.resetRequests()
+    // sha256sum -c style: a manifest of paths, read in its order, 4 at a time.
+    const list = names.map(n => `'${n}'`).join('\n')
+    const r = await fx.sh(`cd ${m} && printf '%s\\n' ${names.map(n => `'${n}'`).join(' ')} | xargs -P4 -n 10 sha256sum`)
+    t.equal(r.code, 0, r.stderr)
+    t.ok(list.length > 0)
+    const got = new Map(r.stdout.trim().split('\n').map(l => [l.slice(66), l.slice(0, 64)]))
+    for (const [k, v] of files) t.equal(got.get(k), sha(v), k)
+    const req = await fx.requests()
+    t.equal(req.headObject, 0, 'no HEAD')
+    t.ok(req.list <= 10, `a LIST per directory, not per file (${req.list})`)
+    t.equal(req.getObject + req.rangedGet, 300, 'each file fetched once, by the reader or the prefetcher')
+    const s = JSON.parse((await fx.cli(['stats', m, '--json'])).stdout) as { prefetch: { filesPrefetched: number; hits: number } }
+    t.ok(s.prefetch.filesPrefetched > 0, `prefetch started on the shuffled reads (${s.prefetch.filesPrefetched} files)`)
+    t.ok(s.prefetch.hits > 0, `files it brought were then read (${s.prefetch.hits} hits)`)
+  })
+
+  await t.test('the next epoch reads from the cache', async t => {
+    await fx.resetRequests()
+    const r = await fx.sh(`cd ${m} && echo 3 > /proc/sys/vm/drop_caches; find train -type f | xargs -P4 -n 20 cat | wc -c`)
+    t.equal(Number(r.stdout.trim()), [...files.values()].reduce((n, b) => n + b.length, 0))
+    const req = await fx.requests()
+    t.equal(req.getObject + req.rangedGet, 0, 'no GET')
+  })
+})
