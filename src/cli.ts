@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { mountCommand } from './cli/mount-command.js'
+import { type PrefetchOptions, prefetchCommand } from './cli/prefetch-command.js'
 import { flushCommand } from './cli/flush-command.js'
 import { statsCommand } from './cli/stats-command.js'
 import { freeCommand, pinCommand, refreshCommand, ttlCommand, unpinCommand } from './cli/cache-commands.js'
@@ -112,6 +113,14 @@ program.command('ttl')
   .argument('<path>', 'a file or directory inside a mount')
   .argument('<duration>', '30m, 12h, 7d, never')
   .action(action(ttlCommand))
+
+program.command('prefetch')
+  .description('announce the files about to be read, in order: the daemon keeps a window ahead of the reader')
+  .argument('[paths...]', 'files inside one mount, in the order they will be read')
+  .option('--list <file>', "read the paths from FILE, one per line ('-': standard input)")
+  .option('--window-files <n>', `files kept ready ahead of the reader (default ${D.ANNOUNCED_WINDOW_FILES})`)
+  .option('--window-bytes <size>', `bytes kept ready ahead of the reader (default ${D.ANNOUNCED_WINDOW_BYTES / D.MiB}MiB)`)
+  .action(action((paths: string[], opts: PrefetchOptions) => prefetchCommand(paths, opts)))
 
 program.command('refresh')
   .description('list PATH again now, to see objects added, changed or deleted in the bucket')

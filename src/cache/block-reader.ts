@@ -209,6 +209,21 @@ export class BlockReader {
     return this.#config.wholeObjectMaxBytes
   }
 
+  /**
+   * Bytes the memory cache counts, and the bytes it really keeps alive (the distinct
+   * allocations behind its blocks): the two agree when no block is a view into more.
+   */
+  memoryUsage(): { countedBytes: number; retainedBytes: number } {
+    const buffers = new Set<ArrayBufferLike>()
+    let retainedBytes = 0
+    for (const b of this.#memory.values()) {
+      if (buffers.has(b.buffer)) continue
+      buffers.add(b.buffer)
+      retainedBytes += b.buffer.byteLength
+    }
+    return { countedBytes: this.#memory.calculatedSize, retainedBytes }
+  }
+
   blockCount(obj: ObjectVersion): number {
     return Math.ceil(obj.size / this.#config.blockSize)
   }
@@ -308,9 +323,9 @@ export class BlockReader {
     for (const d of run) {
       const off = (d.index - firstIndex) * bs
       const slice = data.subarray(off, Math.min(off + bs, data.length))
-      // A view, not a copy: the response stays alive while any of its blocks is in memory,
-      // so the memory cache may hold up to one part more than its bound per cached run.
-      const block = slice
+      // A block that is a view into more (a multi-block response, a pooled small buffer) is
+      // copied out: the memory cache must keep alive no more than the bytes it counts.
+      const block = slice.byteOffset === 0 && slice.length === slice.buffer.byteLength ? slice : copyOf(slice)
       this.#fetchedBlocks++
       this.#memory.set(`${objectId}.${d.index}`, block)
       this.#disk.write(this.#addr(objectId, d.index, obj.key), block)
@@ -344,4 +359,11 @@ function deferred(index: number): Deferred {
   // Prefetched blocks may fail with nobody waiting: that is not an unhandled rejection.
   promise.catch(() => {})
   return { index, promise, resolve, reject }
+}
+
+/** A copy that owns exactly its memory (not from the shared pool). */
+function copyOf(view: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(view.length)
+  view.copy(out)
+  return out
 }

@@ -97,6 +97,7 @@ export class DiskBlockCache {
   /** Set by close(): an unfinished scan stops early (the next start scans again). */
   #stopping = false
   #pendingWrites = 0
+  #pendingWriteBytes = 0
   #indexReady = false
   #corrupt = 0
   #writeErrors = 0
@@ -146,7 +147,8 @@ export class DiskBlockCache {
     let file: Buffer
     try {
       // One positioned read of exactly header + data into a buffer of that size.
-      const buf = Buffer.allocUnsafe(BLOCK_HEADER_BYTES + expectedLength)
+      // Not from the shared pool: a small cached block must not keep a pool slab alive.
+      const buf = Buffer.allocUnsafeSlow(BLOCK_HEADER_BYTES + expectedLength)
       const n = await this.#files.read(join(this.#config.dir, rel), buf)
       file = n === buf.length ? buf : buf.subarray(0, n)
     } catch (err) {
@@ -214,6 +216,11 @@ export class DiskBlockCache {
 
   get rules(): CacheRules {
     return this.#rules
+  }
+
+  /** Room left under the bound, counting block writes still in flight (what prefetch may fill without evicting). */
+  freeBytes(): number {
+    return this.#index.maxBytes - this.#index.usedBytes - this.#pendingWriteBytes
   }
 
   /** Whether the block is on disk (as far as the index knows). */
@@ -332,10 +339,12 @@ export class DiskBlockCache {
   #startWrite(addr: BlockAddress, data: Buffer, preload: boolean): Promise<void> {
     const rel = relPath(addr)
     this.#pendingWrites++
+    this.#pendingWriteBytes += data.length + BLOCK_HEADER_BYTES
     const p = this.#writeFile(addr, data, preload)
       .catch((err: unknown) => { this.#onWriteError(err); this.#catalog.settle(addr.objectId); throw err })
       .finally(() => {
         this.#pendingWrites--
+        this.#pendingWriteBytes -= data.length + BLOCK_HEADER_BYTES
         if (this.#writing.get(rel) === p) this.#writing.delete(rel)
       })
     this.#writing.set(rel, p)

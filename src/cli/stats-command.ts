@@ -37,6 +37,8 @@ export function formatStats(s: StatsSnapshot): string {
     ['open files', String(s.openFiles)],
     ['prefetch', `${s.prefetch.jobs} job(s), ${s.prefetch.filesQueued} files queued; ${s.prefetch.filesPrefetched} files (${formatBytes(s.prefetch.bytesPrefetched)}) prefetched, ` +
       `${s.prefetch.hits} opened after prefetch (hits), ${formatBytes(s.prefetch.bytesNotRead)} prefetched not read (yet)`],
+    ['announced', `${s.prefetch.announced.position}/${s.prefetch.announced.files} files read, ${s.prefetch.announced.prefetched} prefetched ` +
+      `(${formatBytes(s.prefetch.announced.bytesPrefetched)}), ${s.prefetch.announced.hits} hits, ${s.prefetch.announced.skipped} skipped`],
     ['writes', `${s.writes.pending} file(s) pending (${formatBytes(s.writes.pendingBytes)}), ${s.writes.uploads} uploaded ` +
       `(${formatBytes(s.writes.uploadedBytes)}), ${s.writes.failures} failed attempts`],
   ]

@@ -118,6 +118,15 @@ export const SCAN_PREFETCH_MAX_FILE_BYTES = 64 * MiB
 /** Prefetch keeps this share of the cache free (it never makes the cache evict). */
 export const SCAN_PREFETCH_CACHE_HEADROOM = 0.05
 
+/** `s3cachefs prefetch --list`: files kept ready ahead of the reader... */
+export const ANNOUNCED_WINDOW_FILES = 256
+/** ...and bytes (256 files of ~110 KB, or a few large shards)... */
+export const ANNOUNCED_WINDOW_BYTES = 1024 * MiB
+/** ...fetched this many at once (a serial reader then runs at ~32× its latency bound)... */
+export const ANNOUNCED_CONCURRENCY = 32
+/** ...out of one list of at most this many paths (~150 B of memory each). */
+export const ANNOUNCED_MAX_PATHS = 5_000_000
+
 /** Directories a `load` lists at once while measuring what it will fetch. */
 export const LOAD_LIST_CONCURRENCY = 8
 /** Finished load jobs remembered for `stats` and `load --wait`. */

@@ -17,6 +17,7 @@ import { parseEvictionPolicy } from '../cache/eviction/eviction-policy.js'
 import type { SdkClientConfig } from '../s3/sdk-object-client.js'
 import type { WriteBackConfig, WriteMode } from '../write/write-back.js'
 import type { ScanPrefetchConfig } from '../prefetch/scan-prefetcher.js'
+import type { AnnouncedOrderConfig } from '../prefetch/announced-order.js'
 import * as D from './defaults.js'
 import { parseS3Url, type S3Location } from './s3-url.js'
 import { parseBytes, parseDurationMs } from './units.js'
@@ -79,6 +80,7 @@ export interface MountConfig {
   readonly fuse: FuseMountConfig
   readonly write: WriteBackConfig
   readonly prefetch: ScanPrefetchConfig
+  readonly announced: AnnouncedOrderConfig
   readonly ops: OpsConfig
   readonly metrics: MetricsConfig
 }
@@ -163,6 +165,10 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       distinctOpensToStart: o.prefetchAfter === 'off' ? 0 : parseInteger(o.prefetchAfter ?? String(D.SCAN_PREFETCH_DISTINCT_OPENS), '--prefetch-after', 2, 1_000_000),
       windowMs: D.SCAN_PREFETCH_WINDOW_MS, idleStopMs: D.SCAN_PREFETCH_IDLE_STOP_MS,
       filesInFlight: D.SCAN_PREFETCH_FILES_IN_FLIGHT, maxFileBytes: D.SCAN_PREFETCH_MAX_FILE_BYTES,
+    },
+    announced: {
+      windowFiles: D.ANNOUNCED_WINDOW_FILES, windowBytes: D.ANNOUNCED_WINDOW_BYTES,
+      concurrency: D.ANNOUNCED_CONCURRENCY, maxPaths: D.ANNOUNCED_MAX_PATHS,
     },
     write: {
       mode: writeMode as WriteMode,

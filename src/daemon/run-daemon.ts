@@ -15,12 +15,14 @@ import { StagingStore } from '../write/staging-store.js'
 import { WriteBack } from '../write/write-back.js'
 import { SCAN_PREFETCH_CACHE_HEADROOM, SHUTDOWN_FLUSH_MS } from '../config/defaults.js'
 import { ScanPrefetcher } from '../prefetch/scan-prefetcher.js'
+import { AnnouncedOrder } from '../prefetch/announced-order.js'
 import { buildObjectClient } from './build-object-client.js'
 import { buildOps } from './build-ops.js'
 import { observeLatency } from '../metrics/latency-observer.js'
 import { PrometheusExporter } from '../metrics/prometheus-exporter.js'
 import { checkCacheDir, checkMountPoint, lockCacheDir } from './preflight.js'
 import { ControlServer } from './control-server.js'
+import { prefetchRoute } from './control-routes.js'
 import { controlSocketPath, ensureRuntimeDir, removeDaemonRecord, writeDaemonRecord } from './runtime-state.js'
 import { type StatsSnapshot, takeSnapshot } from './stats-snapshot.js'
 
@@ -51,18 +53,23 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     const writes = new WriteBack(config.write, staging, client, log.child({ component: 'write-back' }))
     const core = new FilesystemCore(config.fs, metadata, reader, writes, client, log.child({ component: 'fs' }))
     const prefetcher = new ScanPrefetcher(config.prefetch, metadata, reader, {
-      freeBytes: () => { const c = disk.stats(); return c.maxBytes * (1 - SCAN_PREFETCH_CACHE_HEADROOM) - c.usedBytes },
+      freeBytes: () => disk.freeBytes() - disk.stats().maxBytes * SCAN_PREFETCH_CACHE_HEADROOM,
     }, log.child({ component: 'prefetch' }))
-    core.openListener = (path, version) => prefetcher.onOpen(path, version)
+    const announced = new AnnouncedOrder(config.announced, metadata, reader, log.child({ component: 'announced' }))
+    core.openListener = (path, version) => {
+      prefetcher.onOpen(path, version)
+      announced.onOpen(path)
+    }
     const recovered = await writes.recover(key => '/' + key)
     if (recovered > 0) log.warn({ files: recovered }, 'uploading files staged by an earlier daemon')
     const ops = buildOps(config, { metadata, reader, disk, exporter, log })
     const startedMs = Date.now()
-    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, prefetcher, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
+    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, prefetcher, announced, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
     await ensureRuntimeDir()
     control = new ControlServer(controlSocketPath(config.mountPoint), new Map([
       ControlServer.statsRoute(snapshot),
       ControlServer.flushRoute(path => writes.flush(path)),
+      prefetchRoute(announced),
       ...ops.routes,
     ]), log.child({ component: 'control' }))
     await control.start()

@@ -10,6 +10,7 @@ import type { RequestMetrics, RequestMetricsSnapshot } from '../s3/request-metri
 import type { WriteBack } from '../write/write-back.js'
 import type { LoadJobStatus, LoadJobs, LoadTotals } from '../ops/load-jobs.js'
 import type { ScanPrefetcher, ScanPrefetchStats } from '../prefetch/scan-prefetcher.js'
+import type { AnnouncedOrder, AnnouncedOrderStats } from '../prefetch/announced-order.js'
 
 export interface StatsSources {
   readonly metrics: RequestMetrics
@@ -19,6 +20,7 @@ export interface StatsSources {
   readonly core: FilesystemCore
   readonly writes: WriteBack
   readonly prefetcher?: ScanPrefetcher
+  readonly announced?: AnnouncedOrder
   /** Operator commands (issue 5); absent in setups without them. */
   readonly loads?: LoadJobs
   readonly pins?: () => PinSummary[]
@@ -59,7 +61,7 @@ export interface StatsSnapshot {
   /** Written files waiting for upload, uploads done, bytes uploaded, failed attempts. */
   readonly writes: ReturnType<WriteBack['stats']>
   /** Cross-file prefetch: jobs, files queued and prefetched, hits, bytes prefetched but not read. */
-  readonly prefetch: ScanPrefetchStats
+  readonly prefetch: ScanPrefetchStats & { readonly announced: AnnouncedOrderStats }
   /** `s3cachefs load` jobs: totals over the jobs remembered, and the jobs. */
   readonly loads: LoadTotals & { readonly jobs: readonly LoadJobStatus[] }
   /** Pinned paths of this mount. */
@@ -77,6 +79,7 @@ export interface StatsSnapshot {
 }
 
 const NO_PREFETCH: ScanPrefetchStats = { jobs: 0, filesQueued: 0, filesPrefetched: 0, bytesPrefetched: 0, hits: 0, hitBytes: 0, bytesNotRead: 0 }
+const NO_ANNOUNCED: AnnouncedOrderStats = { files: 0, position: 0, prefetched: 0, bytesPrefetched: 0, hits: 0, skipped: 0 }
 const NO_LOADS: LoadTotals = { active: 0, objectsLoading: 0, files: 0, filesDone: 0, bytes: 0, bytesDone: 0, failedFiles: 0 }
 
 export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source: string; startedMs: number }): StatsSnapshot {
@@ -100,7 +103,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     cache: s.disk.stats(),
     openFiles: s.core.openHandles,
     writes: s.writes.stats(),
-    prefetch: s.prefetcher?.stats() ?? NO_PREFETCH,
+    prefetch: { ...(s.prefetcher?.stats() ?? NO_PREFETCH), announced: s.announced?.stats() ?? NO_ANNOUNCED },
     ...opsFigures(s, r),
   }
 }

@@ -62,6 +62,17 @@ function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`
 }
 
+/**
+ * `bytes` as a Buffer that owns exactly its memory: a view into a larger (pooled)
+ * allocation is copied out, so a cached small block never keeps a bigger one alive.
+ */
+export function ownBuffer(bytes: Uint8Array): Buffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return Buffer.from(bytes.buffer, 0, bytes.byteLength)
+  const out = Buffer.allocUnsafeSlow(bytes.byteLength)
+  out.set(bytes)
+  return out
+}
+
 export function stripEtag(etag: string | undefined): string {
   return (etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '')
 }
@@ -142,7 +153,7 @@ export class SdkObjectClient implements ObjectClient {
       if (bytes.length > wanted) {
         throw new UnexpectedResponseError(`GetObject s3://${this.#bucket}/${request.key}: asked for ${wanted} bytes, got ${bytes.length}`)
       }
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+      return ownBuffer(bytes)
     })
   }
 

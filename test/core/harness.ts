@@ -15,6 +15,7 @@ import { RequestMetrics } from '../../src/s3/request-metrics.js'
 import { StagingStore } from '../../src/write/staging-store.js'
 import { WriteBack, type WriteMode } from '../../src/write/write-back.js'
 import { ScanPrefetcher, type ScanPrefetchConfig } from '../../src/prefetch/scan-prefetcher.js'
+import { AnnouncedOrder } from '../../src/prefetch/announced-order.js'
 
 export const MiB = 1024 * 1024
 export const log = pino({ level: 'silent' })
@@ -29,6 +30,7 @@ export interface Harness {
   core: FilesystemCore
   writes: WriteBack
   prefetcher: ScanPrefetcher
+  announced: AnnouncedOrder
   cacheDir: string
   clock: { now: number }
   counts(): { get: number; head: number; list: number }
@@ -84,12 +86,16 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   }, metadata, reader, writes, client, log)
   const prefetcher = new ScanPrefetcher({
     distinctOpensToStart: 0, windowMs: 60_000, idleStopMs: 10_000, filesInFlight: 8, maxFileBytes: 64 * MiB, ...opts.prefetch,
-  }, metadata, reader, { freeBytes: () => { const c = disk.stats(); return c.maxBytes - c.usedBytes } }, log, () => clock.now)
-  core.openListener = (path, version) => prefetcher.onOpen(path, version)
+  }, metadata, reader, { freeBytes: () => disk.freeBytes() }, log, () => clock.now)
+  const announced = new AnnouncedOrder({ windowFiles: 16, windowBytes: 64 * MiB, concurrency: 8, maxPaths: 100_000 }, metadata, reader, log)
+  core.openListener = (path, version) => {
+    prefetcher.onOpen(path, version)
+    announced.onOpen(path)
+  }
   await writes.recover(key => '/' + key)
   const remounts: Harness[] = []
   const h: Harness = {
-    store, faults, metrics, disk, reader, metadata, core, writes, prefetcher, cacheDir, clock,
+    store, faults, metrics, disk, reader, metadata, core, writes, prefetcher, announced, cacheDir, clock,
     counts: () => {
       const k = metrics.snapshot().byKind
       return { get: k.get.count, head: k.head.count, list: k.list.count }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { MiB, makeHarness, type Harness } from './harness.js'
+import { MiB, makeHarness, readAll, type Harness } from './harness.js'
 
 async function settle(h: Harness): Promise<void> {
   for (let quiet = 0; quiet < 3;) {
@@ -50,5 +50,20 @@ t.test('a footer read and a sequential scan never fetch the whole object', async
   t.ok((await h.core.read(fh, 1000, 50_000)).equals(data.subarray(1000, 51_000)), 'one row group')
   await settle(h)
   t.ok(h.reader.stats().bytesFromStore <= 12 * MiB, `only what was read, and its read-ahead (${h.reader.stats().bytesFromStore / MiB} MiB)`)
+  await h.core.release(fh)
+})
+
+t.test('the memory cache keeps alive no more than it counts', async t => {
+  const h = await makeHarness({ reader: { memoryCacheBytes: 6 * MiB } })
+  t.teardown(() => h.close())
+  const data = randomBytes(40 * MiB)
+  h.store.put('seq.bin', data)
+  const fh = await h.core.open('/seq.bin', 0)
+  for (let off = 0; off < data.length; off += 128 * 1024) await h.core.read(fh, off, 128 * 1024)
+  for (let i = 0; i < 50; i++) h.store.put(`small/${i}`, randomBytes(1000 + i))
+  for (let i = 0; i < 50; i++) await readAll(h.core, `/small/${i}`)
+  const m = h.reader.memoryUsage()
+  t.ok(m.countedBytes <= 6 * MiB, `counted ${m.countedBytes}`)
+  t.ok(m.retainedBytes <= m.countedBytes + 64 * 1024, `retained ${m.retainedBytes} ≈ counted ${m.countedBytes}`)
   await h.core.release(fh)
 })

@@ -79,3 +79,28 @@ t.test('prefetch never makes the cache evict', async t => {
   t.ok(c.usedBytes <= c.maxBytes, `within the bound (${c.usedBytes} of ${c.maxBytes})`)
   t.ok(h.prefetcher.stats().filesPrefetched >= 5, `it filled the free room (${h.prefetcher.stats().filesPrefetched} files)`)
 })
+
+t.test('an announced order: GETs run ahead of a serial reader; skipped files are never fetched', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const files = tree(h, 2, 100, 10_000)
+  h.faults.inject({ op: 'get', remaining: Infinity, delayMs: 15 })
+  const order = shuffled([...files.keys()], 11)
+  h.announced.announce(order, false)
+  await until(() => h.counts().get >= 16) // the window fills before the reader starts
+  const t0 = Date.now()
+  for (const path of order.slice(0, 60)) t.ok((await readAll(h.core, path)).equals(files.get(path) as Buffer))
+  const ms = Date.now() - t0
+  t.ok(ms < 60 * 15, `60 serial reads took ${ms} ms, less than 60 store round trips`)
+  const s = h.announced.stats()
+  t.equal(s.position, 60)
+  t.ok(s.hits >= 40, `most opens found their file already fetched (${s.hits})`)
+  // The reader jumps ahead: what it skipped and the window had not started is never fetched.
+  const getsBefore = h.counts().get
+  await readAll(h.core, order[150] as string)
+  await until(() => h.counts().get - getsBefore >= 16)
+  await new Promise(r => setTimeout(r, 200))
+  const fetched = h.counts().get - getsBefore
+  t.ok(fetched <= 1 + 16 + 16, `after the jump only the new window was fetched (${fetched} GETs), not the 90 skipped files`)
+  t.ok(h.announced.stats().skipped >= 60, `skipped files counted (${h.announced.stats().skipped})`)
+})

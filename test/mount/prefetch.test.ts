@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { makeFixture } from './mount-fixture.js'
+import { CLI, makeFixture } from './mount-fixture.js'
 import { sha } from './write-helpers.js'
 
 function shuffled<T>(items: T[], seed: number): T[] {
@@ -24,6 +24,9 @@ t.test('path-first lookups and cross-file prefetch', async t => {
   const files = new Map<string, Buffer>()
   for (let c = 0; c < 6; c++) for (let i = 0; i < 50; i++) files.set(`train/c${c}/img${i}.jpg`, randomBytes(30_000 + ((c * 50 + i) % 7) * 1000))
   for (const [k, v] of files) await fx.put(k, v)
+  const val = new Map<string, Buffer>()
+  for (let i = 0; i < 120; i++) val.set(`val/img${i}.jpg`, randomBytes(20_000))
+  for (const [k, v] of val) await fx.put(k, v)
   await fx.mount(['--prefetch-after', '24'])
   const m = fx.mountPoint
   const names = shuffled([...files.keys()], 5)
@@ -52,5 +55,25 @@ t.test('path-first lookups and cross-file prefetch', async t => {
     t.equal(Number(r.stdout.trim()), [...files.values()].reduce((n, b) => n + b.length, 0))
     const req = await fx.requests()
     t.equal(req.getObject + req.rangedGet, 0, 'no GET')
+  })
+
+  await t.test('prefetch --list: a serial reader of an announced shuffled order finds its files fetched ahead', async t => {
+    const order = shuffled([...val.keys()], 8)
+    await fx.sh(`printf '%s\\n' ${order.map(n => `'${n}'`).join(' ')} > ${fx.root}/order.txt`)
+    await fx.resetRequests()
+    const a = await fx.sh(`cd ${m} && node ${CLI} prefetch --list ${fx.root}/order.txt --window-files 32`)
+    t.equal(a.code, 0, a.stderr)
+    t.match(a.stdout, /window of 32 files/)
+    t.match(a.stdout, /120 files in order/)
+    const r = await fx.sh(`cd ${m} && while read f; do cat "$f"; done < ${fx.root}/order.txt | wc -c`)
+    t.equal(Number(r.stdout.trim()), 120 * 20_000)
+    const req = await fx.requests()
+    t.equal(req.getObject + req.rangedGet, 120, 'each file fetched once')
+    const s = JSON.parse((await fx.cli(['stats', m, '--json'])).stdout) as { prefetch: { announced: { position: number; hits: number } } }
+    t.equal(s.prefetch.announced.position, 120, 'the daemon followed the reader to the end')
+    t.ok(s.prefetch.announced.hits >= 100, `the window was ahead of the reader (${s.prefetch.announced.hits} of 120 opens)`)
+    const bad = await fx.cli(['prefetch', '--list', `${fx.root}/order.txt`])
+    t.equal(bad.code, 2, 'relative paths outside a mount: usage error')
+    t.match(bad.stderr, /^s3cachefs: .* is not inside an s3cachefs mount\n$/)
   })
 })

@@ -1,0 +1,139 @@
+/**
+ * Announced order: a reader (the PyTorch sampler wrapper, a DALI file list, a
+ * manifest) tells the mount the files it will read, in order (`s3cachefs prefetch
+ * --list`). The daemon keeps a window ahead of the reader — up to `windowFiles`
+ * files and `windowBytes` bytes not yet read — fetching them through the same
+ * in-flight map and queue as reads, at PRIORITY_LOAD (above scan prefetch, below
+ * foreground reads). Opens of announced files move the reader's position; files
+ * the reader moved past without opening are dropped from the window, never fetched.
+ * A new announcement replaces the old one (one list per mount: an epoch's order).
+ */
+import type { Logger } from 'pino'
+import type { BlockReader } from '../cache/block-reader.js'
+import { PRIORITY_LOAD } from '../cache/fetch-queue.js'
+import { CacheCapacityError } from '../errors.js'
+import type { MetadataStore } from '../metadata/metadata-store.js'
+
+export interface AnnouncedOrderConfig {
+  readonly windowFiles: number
+  readonly windowBytes: number
+  /** Files fetched at once for the window. */
+  readonly concurrency: number
+  /** Most paths one announcement may hold (memory: ~150 B each). */
+  readonly maxPaths: number
+}
+
+export interface AnnouncedOrderStats {
+  readonly files: number
+  /** Index of the next file the reader is expected to open. */
+  readonly position: number
+  readonly prefetched: number
+  readonly bytesPrefetched: number
+  /** Announced files opened after the window had fetched them or started to (the reader joined that GET). */
+  readonly hits: number
+  /** Announced files the reader moved past without opening (dropped from the window). */
+  readonly skipped: number
+}
+
+export class AnnouncedOrder {
+  readonly #config: AnnouncedOrderConfig
+  readonly #metadata: MetadataStore
+  readonly #reader: BlockReader
+  readonly #log: Logger
+  #paths: string[] = []
+  #index = new Map<string, number>()
+  #windowFiles: number
+  #windowBytes: number
+  #position = 0
+  #next = 0
+  #inFlight = 0
+  /** Started (or done) and not yet read: index → bytes. */
+  #ahead = new Map<number, number>()
+  #aheadBytes = 0
+  #generation = 0
+  #prefetched = 0
+  #bytesPrefetched = 0
+  #hits = 0
+  #skipped = 0
+
+  constructor(config: AnnouncedOrderConfig, metadata: MetadataStore, reader: BlockReader, log: Logger) {
+    this.#config = config
+    this.#metadata = metadata
+    this.#reader = reader
+    this.#log = log
+    this.#windowFiles = config.windowFiles
+    this.#windowBytes = config.windowBytes
+  }
+
+  /** Starts a new order (or, with `append`, extends the current one); returns what it holds and its window. */
+  announce(paths: readonly string[], append: boolean, window: { files?: number; bytes?: number } = {}): { files: number; windowFiles: number; windowBytes: number } {
+    if (!append) {
+      this.#generation++
+      this.#paths = []
+      this.#index = new Map()
+      this.#position = this.#next = this.#aheadBytes = 0
+      this.#ahead = new Map()
+      this.#windowFiles = window.files ?? this.#config.windowFiles
+      this.#windowBytes = window.bytes ?? this.#config.windowBytes
+    }
+    if (this.#paths.length + paths.length > this.#config.maxPaths) {
+      throw new CacheCapacityError(`an announced order holds at most ${this.#config.maxPaths} paths; announce an epoch in parts`)
+    }
+    for (const p of paths) {
+      if (!this.#index.has(p)) this.#index.set(p, this.#paths.length)
+      this.#paths.push(p)
+    }
+    if (!append) this.#log.info({ files: paths.length, windowFiles: this.#windowFiles, windowBytes: this.#windowBytes }, 'following an announced order')
+    this.#pump()
+    return { files: this.#paths.length, windowFiles: this.#windowFiles, windowBytes: this.#windowBytes }
+  }
+
+  /** A file was opened for reading: the reader is there. */
+  onOpen(path: string): void {
+    const i = this.#index.get(path)
+    if (i === undefined || i < this.#position) return
+    if (this.#ahead.has(i)) this.#hits++
+    for (let k = this.#position; k <= i; k++) {
+      if (k < i && !this.#ahead.has(k)) this.#skipped++
+      this.#aheadBytes -= this.#ahead.get(k) ?? 0
+      this.#ahead.delete(k)
+    }
+    this.#position = i + 1
+    this.#pump()
+  }
+
+  stats(): AnnouncedOrderStats {
+    return {
+      files: this.#paths.length, position: this.#position, prefetched: this.#prefetched, bytesPrefetched: this.#bytesPrefetched,
+      hits: this.#hits, skipped: this.#skipped,
+    }
+  }
+
+  #pump(): void {
+    if (this.#next < this.#position) this.#next = this.#position
+    while (this.#inFlight < this.#config.concurrency && this.#next < this.#paths.length &&
+      this.#next < this.#position + this.#windowFiles && this.#aheadBytes < this.#windowBytes) {
+      const i = this.#next++
+      this.#inFlight++
+      this.#ahead.set(i, 0)
+      this.#fetch(i, this.#generation).catch((err: unknown) => this.#log.debug({ err, path: this.#paths[i] }, 'announced prefetch failed'))
+        .finally(() => { this.#inFlight--; this.#pump() })
+    }
+  }
+
+  async #fetch(i: number, generation: number): Promise<void> {
+    const path = this.#paths[i] as string
+    const entry = await this.#metadata.lookup(path)
+    if (entry.kind !== 'file' || generation !== this.#generation || i < this.#position) return
+    if (this.#ahead.has(i)) {
+      this.#ahead.set(i, entry.size)
+      this.#aheadBytes += entry.size
+    }
+    const bytes = await this.#reader.prefetchWhole({ key: entry.key, etag: entry.etag, size: entry.size }, PRIORITY_LOAD)
+    if (generation !== this.#generation) return
+    if (bytes > 0) {
+      this.#prefetched++
+      this.#bytesPrefetched += bytes
+    }
+  }
+}
