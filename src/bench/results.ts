@@ -163,6 +163,9 @@ export interface DatasetSummary {
   readonly imageMinBytes: number;
   readonly imageMaxBytes: number;
   readonly shardBytes: number;
+  /** The shard's random reads (count and size of each); absent in results from before they existed. */
+  readonly shardRandomReads?: number;
+  readonly shardRandomReadBytes?: number;
   readonly metadataObjects: number;
   readonly metadataDirs: number;
   /** The writes workload's inputs; absent in results from before it existed. */
