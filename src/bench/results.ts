@@ -41,11 +41,22 @@ export interface LoaderResult {
   readonly error?: string;
 }
 
-export type ShardRunName = 'cold-seq' | 'warm-seq' | 'cold-par4' | 'warm-par4';
+/**
+ * The shard workload's runs: sequential 1 MiB reads by 1 and 4 reader
+ * processes, and random 256 KiB preads by 1 and 4 threads of one process,
+ * each cold (fresh mount) and warm (same mount, page cache dropped).
+ */
+export const SHARD_RUN_NAMES = ['cold-seq', 'warm-seq', 'cold-par4', 'warm-par4', 'cold-rand', 'warm-rand', 'cold-rand4', 'warm-rand4'] as const;
+export type ShardRunName = (typeof SHARD_RUN_NAMES)[number];
 
 export interface ShardRun {
   readonly name: ShardRunName;
+  /** Sequential: reader processes; random: threads of the one reader process. */
   readonly readers: number;
+  /** Absent in results from before random reads existed: sequential. */
+  readonly pattern?: 'sequential' | 'random';
+  /** Size of each read(2)/pread(2) (or ranged GET for the direct limit). */
+  readonly readBytes?: number;
   readonly bytes: number;
   readonly seconds: number;
   readonly megabytesPerSecond: number;

@@ -50,7 +50,7 @@ export async function runSystem(
       : { ran: false, note: torch.note };
   }
   if (!skip.has('shard')) {
-    result.shard = await attempt(ctx, `${name}: shard`, () => runShard(system, data.shard, data.shardKey, data.summary.shardBytes, ctx), (error) => ({ runs: [], error }));
+    result.shard = await attempt(ctx, `${name}: shard`, () => runShard(system, data.shard, { key: data.shardKey, bytes: data.summary.shardBytes, random: data.shardRandom }, ctx), (error) => ({ runs: [], error }));
   }
   if (!skip.has('metadata')) {
     result.metadata = await attempt(ctx, `${name}: metadata`, () => runMetadata(system, data.metadata, ctx), (error) => ({ runs: [], error }));
