@@ -12,7 +12,13 @@ export interface PhaseCost {
   readonly bytesUp: number;
   readonly httpErrors: number;
   /** The FUSE daemon serving the mount, when there is one. */
-  readonly daemon?: { readonly cpuSeconds: number; readonly peakRssBytes: number; readonly hwmBytes: number };
+  readonly daemon?: {
+    readonly cpuSeconds: number;
+    readonly peakRssBytes: number;
+    readonly hwmBytes: number;
+    /** Most threads seen in one sample (every 250 ms); absent in results from before it was sampled. */
+    readonly peakThreads?: number;
+  };
   readonly serverCpuSeconds?: number;
   /** The harness process (it runs the proxy). */
   readonly harnessCpuSeconds: number;
@@ -147,6 +153,8 @@ export interface SystemResult {
   metadata?: MetadataResult;
   writes?: WritesResult;
   torch?: TorchResult;
+  /** What the system itself reported about how it ran (e.g. the FUSE ceiling's worker-thread cap). */
+  notes?: string[];
 }
 
 export interface LinkMeasurement {
