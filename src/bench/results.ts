@@ -202,6 +202,8 @@ export interface BenchSettings {
   readonly systems: string[];
   readonly skip: string[];
   readonly argv: string[];
+  /** s3cachefs's in-memory block cache in this run, bytes (absent in older results). */
+  readonly s3cachefsMemoryCacheBytes?: number;
 }
 
 export interface BenchResults {
