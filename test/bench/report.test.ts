@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import { renderMarkdown } from '../../src/bench/report/markdown.js'
 import { targetRows, verdict } from '../../src/bench/report/ratios.js'
-import { escapeXml, niceMax, renderGroupedBars } from '../../src/bench/report/svg-chart.js'
+import { escapeXml, legendLines, niceMax, renderGroupedBars } from '../../src/bench/report/svg-chart.js'
 import { loaderChart, metadataChart, shardChart, shardRandomChart, writesChart } from '../../src/bench/report/write-report.js'
 import { SHARD_RUN_NAMES, type BenchResults, type DurableVia, type EpochResult, type PhaseCost, type ShardRun, type SystemResult, type WriteRow, type WriteRun, type WriteTest } from '../../src/bench/results.js'
 
@@ -276,7 +276,9 @@ t.test('SVG charts are well-formed and bars are proportional to values', async (
     assertWellFormedXml(t, svg)
     t.match(svg, chart.title)
     t.match(svg, chart.yLabel)
-    for (const s of chart.series) t.match(svg, `>${escapeXml(s.name)}</text>`, `legend has ${s.name}`)
+    // A long name wraps into tspans; joined with spaces it is the name again.
+    const legend = [...svg.matchAll(/<text class="legend"[^>]*>(.*?)<\/text>/g)].map((m) => m[1]!.replace(/<\/tspan><tspan[^>]*>/g, ' ').replace(/<[^>]+>/g, ''))
+    for (const s of chart.series) t.ok(legend.includes(escapeXml(s.name)), `legend has ${s.name}`)
     const bars = [...svg.matchAll(/<rect class="bar"[^>]*data-value="([^"]+)"[^>]*height="([^"]+)"/g)].map((m) => ({ value: Number(m[1]), height: Number(m[2]) }))
     const expected = chart.series.flatMap((s) => s.values.filter((v) => v !== null)).length
     t.equal(bars.length, expected, 'one bar per value')
@@ -294,6 +296,8 @@ t.test('SVG charts are well-formed and bars are proportional to values', async (
   const loader = renderGroupedBars(loaderChart(r))
   t.match(loader, 'n/a', 'direct has no warm epochs: n/a, not a zero bar')
   t.match(loader, '>3,000</text>', 'values are printed on bars')
+  t.same(legendLines('FUSE ceiling (libfuse3 passthrough_ll)'), ['FUSE ceiling (libfuse3', 'passthrough_ll)'])
+  t.same(legendLines('s3cachefs async'), ['s3cachefs async'])
   t.equal(niceMax(4321), 5000)
   t.equal(niceMax(0), 1)
   assertWellFormedXml(t, renderGroupedBars({ title: 'a <b> & "c"', yLabel: 'y', groups: ['g&1'], series: [{ name: "s'1", values: [1] }] }))
