@@ -112,7 +112,7 @@ function shardReadTargetRows(results: BenchResults, c: SystemResult): TargetRow[
   const warm = allOf(RANDOM_RUNS.warm.map(([name, what]) => ({ what, ratio: ratio(shardRate(sys, name), shardRate(local, name)) })));
   const fuse = allOf(WARM_SHARD_RUNS.map(([name, what]) => ({ what, ratio: ratio(shardRate(sys, name), shardRate(ceiling, name)) })));
   return [
-    { system: c.label, metric: 'shard random 256 KiB reads cold MB/s', against: `best of ${peers.join(', ') || 'no peer ran'}, per thread count`, ratio: cold.ratio, target: 1, note: `1 and 4 threads; ${cold.note}` },
+    { system: c.label, metric: 'shard random 256 KiB reads cold MB/s', against: `best peer (${peers.join(', ') || 'none ran'}), per thread count`, ratio: cold.ratio, target: 1, note: `1 and 4 threads; ${cold.note}` },
     { system: c.label, metric: 'shard random 256 KiB reads warm MB/s', against: 'local disk, per thread count', ratio: warm.ratio, target: 0.8, ...withCaveat(`1 and 4 threads; ${warm.note}`, memoryCaveat(results, c, results.dataset.shardBytes)) },
     { system: c.label, metric: 'shard warm reads MB/s (from the disk cache)', against: 'FUSE ceiling (passthrough_ll), per run', ratio: fuse.ratio, target: 0.9, ...withCaveat(`every warm run; ${fuse.note}`, memoryCaveat(results, c, results.dataset.shardBytes)) },
   ];
