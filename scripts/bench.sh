@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run bench`: the reference benchmark (see docs/BENCHMARK.md).
 # Makes sure the machine has what the benchmark needs, quietly and only when
-# something is missing: the baseline s3fs-fuse, the peer rclone and the FUSE runtime (apt),
+# something is missing: the baseline s3fs-fuse, the peer rclone, the FUSE runtime, and
+# libfuse3-dev, gcc and pkg-config for the FUSE ceiling (libfuse3's passthrough_ll example) (apt),
 # the npm packages and a fresh build (via scripts/setup.sh, which rebuilds
 # when any source is newer than dist). Then runs the harness with all flags.
 set -euo pipefail
@@ -11,8 +12,9 @@ if [ "$(id -u)" != 0 ]; then
   echo "bench: run as root: mounting with allow_other and dropping the page cache need it" >&2
   exit 1
 fi
-# s3fs is the baseline, rclone a peer; libfuse2 and fuse3 serve s3cachefs (fuse-native) and fusermount.
+# s3fs is the baseline, rclone a peer; libfuse2 and fuse3 serve s3cachefs (fuse-native) and fusermount;
+# libfuse3-dev ships passthrough_ll.c, which the harness builds with gcc and pkg-config.
 # setup.sh installs only the packages dpkg does not have yet.
-bash scripts/setup.sh s3fs rclone libfuse2 fuse3
+bash scripts/setup.sh s3fs rclone libfuse2 fuse3 libfuse3-dev gcc pkg-config
 [ -f dist/bench/main.js ] || npx tsc -p tsconfig.json
 exec node dist/bench/main.js "$@"

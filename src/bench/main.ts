@@ -17,6 +17,7 @@ import { OptionsError, parseOptions, USAGE, type BenchOptions } from './options.
 import { writeReport } from './report/write-report.js';
 import type { BenchResults } from './results.js';
 import { ALL_SYSTEMS } from './systems/registry.js';
+import { memoryCacheBytes } from './systems/s3cachefs-system.js';
 import { measureLink } from './workloads/calibration.js';
 import type { RunContext } from './workloads/run-context.js';
 import { errorMessage, runSystem } from './workloads/run-system.js';
@@ -31,6 +32,7 @@ function log(line: string): void {
 }
 
 function newResults(opts: BenchOptions, argv: string[], startedAt: Date, env: BenchEnvironment): BenchResults {
+  const memoryCache = memoryCacheBytes(opts.s3cachefsArgs);
   return {
     version: 1,
     startedAt: startedAt.toISOString(),
@@ -45,6 +47,7 @@ function newResults(opts: BenchOptions, argv: string[], startedAt: Date, env: Be
       systems: ALL_SYSTEMS.filter((s) => opts.systems.includes(s.name)).map((s) => s.name),
       skip: [...opts.skip],
       argv,
+      ...(memoryCache === undefined ? {} : { s3cachefsMemoryCacheBytes: memoryCache }),
     },
     machine: machineInfo(),
     server: { flavour: env.server.flavour, note: `${env.server.endpoint}, data directory ${env.server.directory}` },

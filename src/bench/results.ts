@@ -12,7 +12,13 @@ export interface PhaseCost {
   readonly bytesUp: number;
   readonly httpErrors: number;
   /** The FUSE daemon serving the mount, when there is one. */
-  readonly daemon?: { readonly cpuSeconds: number; readonly peakRssBytes: number; readonly hwmBytes: number };
+  readonly daemon?: {
+    readonly cpuSeconds: number;
+    readonly peakRssBytes: number;
+    readonly hwmBytes: number;
+    /** Most threads seen in one sample (every 250 ms); absent in results from before it was sampled. */
+    readonly peakThreads?: number;
+  };
   readonly serverCpuSeconds?: number;
   /** The harness process (it runs the proxy). */
   readonly harnessCpuSeconds: number;
@@ -41,11 +47,22 @@ export interface LoaderResult {
   readonly error?: string;
 }
 
-export type ShardRunName = 'cold-seq' | 'warm-seq' | 'cold-par4' | 'warm-par4';
+/**
+ * The shard workload's runs: sequential 1 MiB reads by 1 and 4 reader
+ * processes, and random 256 KiB preads by 1 and 4 threads of one process,
+ * each cold (fresh mount) and warm (same mount, page cache dropped).
+ */
+export const SHARD_RUN_NAMES = ['cold-seq', 'warm-seq', 'cold-par4', 'warm-par4', 'cold-rand', 'warm-rand', 'cold-rand4', 'warm-rand4'] as const;
+export type ShardRunName = (typeof SHARD_RUN_NAMES)[number];
 
 export interface ShardRun {
   readonly name: ShardRunName;
+  /** Sequential: reader processes; random: threads of the one reader process. */
   readonly readers: number;
+  /** Absent in results from before random reads existed: sequential. */
+  readonly pattern?: 'sequential' | 'random';
+  /** Size of each read(2)/pread(2) (or ranged GET for the direct limit). */
+  readonly readBytes?: number;
   readonly bytes: number;
   readonly seconds: number;
   readonly megabytesPerSecond: number;
@@ -136,6 +153,8 @@ export interface SystemResult {
   metadata?: MetadataResult;
   writes?: WritesResult;
   torch?: TorchResult;
+  /** What the system itself reported about how it ran (e.g. the FUSE ceiling's worker-thread cap). */
+  notes?: string[];
 }
 
 export interface LinkMeasurement {
@@ -163,6 +182,9 @@ export interface DatasetSummary {
   readonly imageMinBytes: number;
   readonly imageMaxBytes: number;
   readonly shardBytes: number;
+  /** The shard's random reads (count and size of each); absent in results from before they existed. */
+  readonly shardRandomReads?: number;
+  readonly shardRandomReadBytes?: number;
   readonly metadataObjects: number;
   readonly metadataDirs: number;
   /** The writes workload's inputs; absent in results from before it existed. */
@@ -180,6 +202,8 @@ export interface BenchSettings {
   readonly systems: string[];
   readonly skip: string[];
   readonly argv: string[];
+  /** s3cachefs's in-memory block cache in this run, bytes (absent in older results). */
+  readonly s3cachefsMemoryCacheBytes?: number;
 }
 
 export interface BenchResults {

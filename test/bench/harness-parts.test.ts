@@ -1,11 +1,15 @@
 // Small pieces of the harness that decide correctness rather than speed: the
 // cleanup stack (order, isolation of failures, abort), the even split of the
-// file list over workers, and seeded shuffles (same order for every system).
+// file list over workers, seeded shuffles (same order for every system), and
+// the s3cachefs memory cache size the report's disk-cache caveats compare with.
 import t from 'tap'
 import { Cleanup, InterruptedError } from '../../src/bench/env/cleanup.js'
 import { Prng } from '../../src/bench/dataset/prng.js'
 import { splitEvenly } from '../../src/bench/workloads/loader.js'
 import { mapLimit } from '../../src/bench/util/map-limit.js'
+import { memoryCacheBytes } from '../../src/bench/systems/s3cachefs-system.js'
+import { MEMORY_CACHE_SIZE } from '../../src/config/defaults.js'
+import { parseBytes } from '../../src/config/units.js'
 
 t.test('cleanup runs newest first, survives a failing action, runs each once', async (t) => {
   const c = new Cleanup()
@@ -56,4 +60,11 @@ t.test('mapLimit bounds concurrency and reports the first failure', async (t) =>
   })
   t.equal(peak, 3)
   await t.rejects(mapLimit([1, 2, 3], 2, async (i) => { if (i === 2) throw new Error('two') }), /two/)
+})
+
+t.test("s3cachefs's memory cache: the product default, or the last --memory-cache-size passed", async (t) => {
+  t.equal(memoryCacheBytes([]), parseBytes(MEMORY_CACHE_SIZE, 'default'))
+  t.equal(memoryCacheBytes(['--metadata-ttl', '10m', '--memory-cache-size', '8MiB']), 8 * 1048576)
+  t.equal(memoryCacheBytes(['--memory-cache-size=1GiB', '--memory-cache-size', '64MiB']), 64 * 1048576)
+  t.equal(memoryCacheBytes(['--memory-cache-size', 'lots']), undefined)
 })

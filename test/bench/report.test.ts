@@ -4,9 +4,9 @@
 import t, { type Test } from 'tap'
 import { renderMarkdown } from '../../src/bench/report/markdown.js'
 import { targetRows, verdict } from '../../src/bench/report/ratios.js'
-import { escapeXml, niceMax, renderGroupedBars } from '../../src/bench/report/svg-chart.js'
-import { loaderChart, metadataChart, shardChart, writesChart } from '../../src/bench/report/write-report.js'
-import type { BenchResults, DurableVia, EpochResult, PhaseCost, SystemResult, WriteRow, WriteRun, WriteTest } from '../../src/bench/results.js'
+import { escapeXml, legendLines, niceMax, renderGroupedBars } from '../../src/bench/report/svg-chart.js'
+import { loaderChart, metadataChart, shardChart, shardRandomChart, writesChart } from '../../src/bench/report/write-report.js'
+import { SHARD_RUN_NAMES, type BenchResults, type DurableVia, type EpochResult, type PhaseCost, type ShardRun, type SystemResult, type WriteRow, type WriteRun, type WriteTest } from '../../src/bench/results.js'
 
 const cost = (gets: number): PhaseCost => ({
   requests: { GET: gets, GET_RANGE: 0, HEAD: 10, LIST: 2, PUT: 0, OTHER: 0 },
@@ -38,11 +38,38 @@ const wrow = (name: string, label: string, via: DurableVia, file: [number, numbe
   runs: ([['checkpoint', file], ['small-files', small]] as const).map(([test, [close, durable, flush]]) => ({ ...wrun(test, close, durable, via), ...(flush === undefined ? {} : { flushSeconds: flush }) })),
 })
 
-function system(name: string, label: string, role: SystemResult['role'], rates: number[], shard: number, find: number): SystemResult {
+/** The fixture's random reads: 102 × 256 KiB of its 256 MiB shard. */
+const RANDOM_BYTES = 102 * 262_144
+
+/**
+ * A shard run: sequential runs read the whole shard, random ones 102 blocks;
+ * cold runs of systems that fetch from the store download 1.5× what they read.
+ */
+const shardRun = (system: string, name: ShardRun['name'], rate: number): ShardRun => {
+  const random = name.includes('rand')
+  const bytes = random ? RANDOM_BYTES : 1 << 28
+  const fetches = !['local', 'passthrough'].includes(system) && name.startsWith('cold')
+  const c: PhaseCost = {
+    requests: { GET: 0, GET_RANGE: fetches ? 64 : 0, HEAD: 0, LIST: 0, PUT: 0, OTHER: 0 },
+    bytesDown: fetches ? bytes * 1.5 : 0,
+    bytesUp: 0,
+    httpErrors: 0,
+    ...(system === 'local' || system === 'direct' ? {} : { daemon: { cpuSeconds: 0.5, peakRssBytes: 50 * 1048576, hwmBytes: 60 * 1048576, peakThreads: 11 } }),
+    harnessCpuSeconds: 0.1,
+  }
+  return { name, readers: name.endsWith('4') ? 4 : 1, pattern: random ? 'random' : 'sequential', readBytes: random ? 262_144 : 1 << 20, bytes, seconds: bytes / rate / 1e6, megabytesPerSecond: rate, errors: 0, cost: c }
+}
+
+/**
+ * `shard`: cold sequential MB/s (warm is 3×); `random`: MB/s of cold-rand,
+ * warm-rand, cold-rand4, warm-rand4 (default: shard/20, shard/2, shard/10, shard).
+ */
+function system(name: string, label: string, role: SystemResult['role'], rates: number[], shard: number, find: number, random = [shard / 20, shard / 2, shard / 10, shard]): SystemResult {
+  const rate = [shard, shard * 3, shard, shard * 3, ...random]
   return {
     name, label, role,
     loader: { listSeconds: 1, listedFiles: 5000, listCost: cost(0), epochs: rates.map((r, i) => epoch(i + 1, r)) },
-    shard: { runs: (['cold-seq', 'warm-seq', 'cold-par4', 'warm-par4'] as const).map((n, i) => ({ name: n, readers: i < 2 ? 1 : 4, bytes: 1 << 28, seconds: 1, megabytesPerSecond: shard * (i % 2 === 1 ? 3 : 1), errors: 0, cost: cost(0) })) },
+    shard: { runs: SHARD_RUN_NAMES.map((n, i) => shardRun(name, n, rate[i]!)) },
     metadata: { runs: (['find', 'ls-lR'] as const).flatMap((op) => (['cold', 'warm'] as const).map((state) => ({ op, state, entries: 10_000, seconds: 10_000 / find, entriesPerSecond: find, cost: cost(0) }))) },
   }
 }
@@ -53,7 +80,7 @@ function fixture(): BenchResults {
     startedAt: '2025-01-01T00:00:00.000Z',
     finishedAt: '2025-01-01T00:04:00.000Z',
     durationSeconds: 240,
-    settings: { quick: true, workers: 8, batch: 256, epochs: 3, stepSeconds: 0, systems: ['s3cachefs', 's3fs', 'local', 'direct'], skip: [], argv: ['--quick'] },
+    settings: { quick: true, workers: 8, batch: 256, epochs: 3, stepSeconds: 0, systems: ['s3cachefs', 's3fs', 'local', 'passthrough', 'direct'], skip: [], argv: ['--quick'], s3cachefsMemoryCacheBytes: 256 * 1048576 },
     machine: { cores: 2, cpuModel: 'Test CPU', memoryBytes: 24 * 2 ** 30, kernel: 'Linux 6.1', os: 'Debian 12', node: 'v20.0.0', s3fsVersion: 'V1.90', rcloneVersion: 'rclone v1.60.1-DEV', fuseVersion: '3.14' },
     server: { flavour: 'devtools', note: 'http://127.0.0.1:1' },
     link: {
@@ -63,7 +90,7 @@ function fixture(): BenchResults {
     },
     pageCache: { dropped: true, note: 'dropped before every measured phase' },
     dataset: {
-      seed: 1, imageFiles: 5000, imageClasses: 100, imageBytes: 5000 * 110_000, imageMeanBytes: 110_000, imageMinBytes: 20_000, imageMaxBytes: 500_000, shardBytes: 1 << 28, metadataObjects: 10_000, metadataDirs: 100,
+      seed: 1, imageFiles: 5000, imageClasses: 100, imageBytes: 5000 * 110_000, imageMeanBytes: 110_000, imageMinBytes: 20_000, imageMaxBytes: 500_000, shardBytes: 1 << 28, shardRandomReads: 102, shardRandomReadBytes: 262_144, metadataObjects: 10_000, metadataDirs: 100,
       writeCheckpointBytes: 1 << 30, writeSmallFiles: 1000, writeSmallFileBytes: 100_000,
     },
     systems: [
@@ -71,8 +98,9 @@ function fixture(): BenchResults {
         ...system('s3cachefs', 's3cachefs', 'candidate', [600, 3000, 3100], 400, 20_000),
         writes: { rows: [wrow('s3cachefs', 's3cachefs', 'poll', [20, 20.5, 20.9], [10, 10.2, 10.6]), wrow('s3cachefs-async', 's3cachefs async', 'poll', [2, 16, 16.3], [1, 8, 8.3])] },
       },
-      { ...system('s3fs', 's3fs-fuse', 'baseline', [50, 300, 310], 100, 1000), writes: { rows: [wrow('s3fs', 's3fs-fuse', 'poll', [30, 30.1], [40, 40.2])] } },
+      { ...system('s3fs', 's3fs-fuse', 'baseline', [50, 300, 310], 100, 1000, [12, 30, 18, 60]), writes: { rows: [wrow('s3fs', 's3fs-fuse', 'poll', [30, 30.1], [40, 40.2])] } },
       { ...system('local', 'local disk', 'limit', [4000, 4000, 4000], 900, 100_000), writes: { rows: [wrow('local', 'local disk', 'sync', [1, 4], [0.5, 1])] } },
+      { ...system('passthrough', 'FUSE ceiling (libfuse3 passthrough_ll)', 'limit', [3200, 3300, 3400], 450, 50_000, [22.5, 250, 45, 400]), notes: ['FUSE ceiling: passthrough_ll (libfuse 3.14.0) accepts -o max_threads=16, but ...'] },
       { ...system('direct', 'direct GETs', 'limit', [700], 500, 50_000) },
       { ...system('rclone', 'rclone mount', 'peer', [60, 1500, 1500], 200, 2000), writes: { rows: [wrow('rclone', 'rclone mount', 'poll', [3, 18], [2, 12])] } },
       { name: 'mountpoint', label: 'mountpoint-s3', role: 'candidate', error: 'mount failed: no such command' },
@@ -170,6 +198,41 @@ t.test('a failed write is a failure cell, a note and n/a in the target', async (
   t.ok(targetRows(peerless).filter((x) => x.metric.startsWith('checkpoint')).every((x) => verdict(x) === 'n/a'))
 })
 
+t.test('shard: random-read columns, bytes fetched, random and FUSE-ceiling targets', async (t) => {
+  const md = renderMarkdown(fixture())
+  t.match(md, '| system | cold sequential | warm sequential | cold, 4 readers | warm, 4 readers | random cold, 1 thread | random warm, 1 thread | random cold, 4 threads | random warm, 4 threads |')
+  t.match(md, '| s3cachefs | 400 MB/s | 1,200 MB/s | 400 MB/s | 1,200 MB/s | 20 MB/s | 200 MB/s | 40 MB/s | 400 MB/s |')
+  t.match(md, '| FUSE ceiling (libfuse3 passthrough_ll) | 450 MB/s | 1,350 MB/s | 450 MB/s | 1,350 MB/s | 23 MB/s | 250 MB/s | 45 MB/s | 400 MB/s |')
+  t.match(md, 'Random: 102 preads of 256 KiB at seeded, distinct, aligned offsets in a shuffled order (10.0 % of the shard)')
+  t.match(md, '| Large shard | 256 MiB; random reads: 102 × 256 KiB |')
+  t.match(md, '![shard MB/s, random reads](shard-random.svg)')
+  // Bytes fetched: only systems that made requests; cold runs 1.5× what was read, warm runs nothing.
+  t.match(md, '### Bytes fetched from the store')
+  t.match(md, '| s3cachefs | 402.7 MB (1.50×) | 0 | 402.7 MB (1.50×) | 0 | 40.1 MB (1.50×) | 0 | 40.1 MB (1.50×) | 0 |')
+  const fetched = md.slice(md.indexOf('### Bytes fetched'), md.indexOf('## Metadata'))
+  t.notMatch(fetched, '| local disk |')
+  t.notMatch(fetched, '| FUSE ceiling')
+  // Random cold: per thread count against the faster of s3fs-fuse and rclone; the smaller ratio decides.
+  t.match(md, '| s3cachefs | shard random 256 KiB reads cold MB/s | best peer (s3fs-fuse, rclone mount), per thread count | 1.67× | ≥ 1× (1 and 4 threads; 1 thread 1.67× vs s3fs-fuse; 4 threads 2.00× vs rclone mount) | PASS |')
+  t.match(md, '| s3cachefs | shard random 256 KiB reads warm MB/s | local disk, per thread count | 0.44× | ≥ 0.8× (1 and 4 threads; 1 thread 0.44×; 4 threads 0.44×; the data (268 MB) fits the 256 MiB memory cache, so warm reads may come from memory, not the disk cache) | FAIL |')
+  // The FUSE ceiling: every warm shard run, and the slowest warm epoch against the ceiling's mean epoch.
+  t.match(md, '| s3cachefs | shard warm reads MB/s (from the disk cache) | FUSE ceiling (passthrough_ll), per run | 0.80× | ≥ 0.9× (every warm run; sequential 0.89×; 4 readers 0.89×; random 0.80×; random 4 threads 1.00×;')
+  t.match(md, '| s3cachefs | slowest warm epoch images/s (from the disk cache) | FUSE ceiling (passthrough_ll, mean of epochs) | 0.91× | ≥ 0.9× | PASS |', '550 MB of images do not fit 256 MiB: no caveat')
+  t.match(md, '- FUSE ceiling: passthrough_ll (libfuse 3.14.0) accepts -o max_threads=16', "the system's own note")
+  t.match(md, /\| FUSE ceiling \(libfuse3 passthrough_ll\) \| shard warm-rand4 \| 0 \| 0 \| 0 \| 0 \| 0 \| 0 \| 0\.0 \| 0\.0 \| 0\.50 \| 50 \|/, 'daemon CPU and RSS of the ceiling per run')
+  t.match(md, /\| s3cachefs \| shard cold-rand4 \| 0 \| 64 \|/, 'the random runs are costed')
+  // Without the ceiling in the run, its rows are n/a, not zero.
+  const r = fixture()
+  const noCeiling = targetRows({ ...r, systems: r.systems.filter((s) => s.name !== 'passthrough') }).filter((x) => x.system === 's3cachefs' && x.against.startsWith('FUSE ceiling'))
+  t.equal(noCeiling.length, 2)
+  t.ok(noCeiling.every((x) => verdict(x) === 'n/a'))
+  // Results from before random reads existed: n/a cells and n/a random targets.
+  const old = { ...r, systems: r.systems.map((s) => (s.shard ? { ...s, shard: { runs: s.shard.runs.filter((x) => !x.name.includes('rand')) } } : s)) }
+  const oldMd = renderMarkdown(old)
+  t.match(oldMd, '| s3cachefs | 400 MB/s | 1,200 MB/s | 400 MB/s | 1,200 MB/s | n/a | n/a | n/a | n/a |')
+  t.ok(targetRows(old).filter((x) => x.system === 's3cachefs' && x.metric.startsWith('shard random')).every((x) => verdict(x) === 'n/a'))
+})
+
 t.test('skipped workloads leave no section, no chart link and no target row', async (t) => {
   const r = fixture()
   const noWrites = renderMarkdown({ ...r, settings: { ...r.settings, skip: ['writes'] } })
@@ -184,7 +247,11 @@ t.test('skipped workloads leave no section, no chart link and no target row', as
   t.notMatch(md, '## Large shard')
   t.notMatch(md, '## Metadata')
   t.notMatch(md, 'shard.svg')
+  t.notMatch(md, 'shard-random.svg')
   t.notMatch(md, 'shard cold sequential')
+  t.notMatch(md, 'shard random')
+  t.notMatch(md, 'shard warm reads')
+  t.match(md, 'slowest warm epoch images/s (from the disk cache) | FUSE ceiling', 'the loader keeps its ceiling row')
   t.notMatch(md, 'find cold entries/s')
   t.match(md, '| Large shard | skipped |')
   t.match(md, '## Loader')
@@ -204,12 +271,14 @@ t.test('targets: failures, n/a and verdicts', async (t) => {
 
 t.test('SVG charts are well-formed and bars are proportional to values', async (t) => {
   const r = fixture()
-  for (const chart of [loaderChart(r), shardChart(r), metadataChart(r), writesChart(r)]) {
+  for (const chart of [loaderChart(r), shardChart(r), shardRandomChart(r), metadataChart(r), writesChart(r)]) {
     const svg = renderGroupedBars(chart)
     assertWellFormedXml(t, svg)
     t.match(svg, chart.title)
     t.match(svg, chart.yLabel)
-    for (const s of chart.series) t.match(svg, `>${escapeXml(s.name)}</text>`, `legend has ${s.name}`)
+    // A long name wraps into tspans; joined with spaces it is the name again.
+    const legend = [...svg.matchAll(/<text class="legend"[^>]*>(.*?)<\/text>/g)].map((m) => m[1]!.replace(/<\/tspan><tspan[^>]*>/g, ' ').replace(/<[^>]+>/g, ''))
+    for (const s of chart.series) t.ok(legend.includes(escapeXml(s.name)), `legend has ${s.name}`)
     const bars = [...svg.matchAll(/<rect class="bar"[^>]*data-value="([^"]+)"[^>]*height="([^"]+)"/g)].map((m) => ({ value: Number(m[1]), height: Number(m[2]) }))
     const expected = chart.series.flatMap((s) => s.values.filter((v) => v !== null)).length
     t.equal(bars.length, expected, 'one bar per value')
@@ -227,6 +296,8 @@ t.test('SVG charts are well-formed and bars are proportional to values', async (
   const loader = renderGroupedBars(loaderChart(r))
   t.match(loader, 'n/a', 'direct has no warm epochs: n/a, not a zero bar')
   t.match(loader, '>3,000</text>', 'values are printed on bars')
+  t.same(legendLines('FUSE ceiling (libfuse3 passthrough_ll)'), ['FUSE ceiling (libfuse3', 'passthrough_ll)'])
+  t.same(legendLines('s3cachefs async'), ['s3cachefs async'])
   t.equal(niceMax(4321), 5000)
   t.equal(niceMax(0), 1)
   assertWellFormedXml(t, renderGroupedBars({ title: 'a <b> & "c"', yLabel: 'y', groups: ['g&1'], series: [{ name: "s'1", values: [1] }] }))

@@ -9,6 +9,7 @@ import type { DatasetLocation } from '../systems/system.js';
 import { planImages, planMetadata, planShard, type DatasetParams } from './dataset-plan.js';
 import { CALIBRATION_FILES, generateCalibration, generateImages, generateMetadata, generateShard, imageRoot, metadataRoot, shardPath } from './generate.js';
 import { DEFAULT_BASE_IMAGE_COUNT, makeBaseImages } from './jpeg-synth.js';
+import { randomReadOffsets, type RandomReadPlan } from './random-offsets.js';
 import { uploadOnce, type UploadItem } from './upload.js';
 import { prepareWriteSources, type WriteParams, type WriteSources } from './write-sources.js';
 
@@ -17,6 +18,8 @@ export interface PreparedDatasets {
   readonly imageKeys: readonly string[];
   readonly shard: DatasetLocation;
   readonly shardKey: string;
+  /** The shard workload's random reads: the same seeded offsets for every system. */
+  readonly shardRandom: RandomReadPlan;
   readonly metadata: DatasetLocation;
   readonly calibration: { readonly bucket: string; readonly tinyKey: string; readonly blobKey: string };
   /** Absent when the writes workload is skipped. */
@@ -41,6 +44,7 @@ export async function prepareDatasets(
   const bases = makeBaseImages(params.seed, DEFAULT_BASE_IMAGE_COUNT);
   const images = planImages(params, bases.length);
   const shard = planShard(params);
+  const shardRandom = randomReadOffsets(shard.bytes, params.seed);
   const meta = planMetadata(params);
   const datasetsDir = join(cacheDir, 'datasets');
 
@@ -73,6 +77,7 @@ export async function prepareDatasets(
     imageKeys: images.files.map((f) => images.prefix + f.path),
     shard: { kind: 'shard', bucket: shard.bucket, prefix: '', localDir: join(datasetsDir, shard.bucket) },
     shardKey: shard.key,
+    shardRandom,
     metadata: { kind: 'metadata', bucket: meta.bucket, prefix: '', localDir: metadataRoot(cacheDir, meta) },
     calibration: { bucket: images.bucket, tinyKey: CALIBRATION_FILES[0].path, blobKey: CALIBRATION_FILES[1].path },
     ...(writes === undefined ? {} : { writes: writes.sources }),
@@ -85,6 +90,8 @@ export async function prepareDatasets(
       imageMinBytes: minBytes,
       imageMaxBytes: maxBytes,
       shardBytes: shard.bytes,
+      shardRandomReads: shardRandom.offsets.length,
+      shardRandomReadBytes: shardRandom.readBytes,
       metadataObjects: meta.files.length,
       metadataDirs: meta.dirs,
       ...(writes === undefined

@@ -45,13 +45,15 @@ export function parentPid(pid: number): number | undefined {
 export interface Memory {
   readonly rssBytes: number;
   readonly hwmBytes: number;
+  /** Threads now (the same file says it; a FUSE daemon's worker pool shows here). */
+  readonly threads: number;
 }
 
 export function memory(pid: number): Memory | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
-    return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
+    return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), threads: Number(/^Threads:\s+(\d+)/m.exec(text)?.[1] ?? 0) };
   } catch {
     return undefined;
   }
@@ -103,6 +105,7 @@ export class ProcSampler {
   readonly #cpuStart: number;
   #peakRss = 0;
   #hwm = 0;
+  #peakThreads = 0;
   readonly #timer: NodeJS.Timeout;
 
   constructor(pid: number) {
@@ -119,13 +122,14 @@ export class ProcSampler {
     // VmRSS, not VmHWM: the high-water mark would carry an earlier phase's peak into this one.
     this.#peakRss = Math.max(this.#peakRss, m.rssBytes);
     this.#hwm = m.hwmBytes;
+    this.#peakThreads = Math.max(this.#peakThreads, m.threads);
   }
 
-  /** Stops sampling; returns CPU seconds used since construction, the peak RSS sampled, and VmHWM (peak since the process started). */
-  stop(): { cpuSeconds: number; peakRssBytes: number; hwmBytes: number } {
+  /** Stops sampling; returns CPU seconds used since construction, the peak RSS and thread count sampled, and VmHWM (peak since the process started). */
+  stop(): { cpuSeconds: number; peakRssBytes: number; hwmBytes: number; peakThreads: number } {
     this.#sample();
     clearInterval(this.#timer);
     const end = cpuSeconds(this.#pid);
-    return { cpuSeconds: end === undefined ? Number.NaN : end - this.#cpuStart, peakRssBytes: this.#peakRss, hwmBytes: this.#hwm };
+    return { cpuSeconds: end === undefined ? Number.NaN : end - this.#cpuStart, peakRssBytes: this.#peakRss, hwmBytes: this.#hwm, peakThreads: this.#peakThreads };
   }
 }

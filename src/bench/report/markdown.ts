@@ -4,7 +4,7 @@
 // phase (S3 requests by type, bytes, daemon CPU and memory, server CPU), and
 // every failure or note. Pure: same results in, same text out.
 import { REQUEST_TYPES } from '../link/request-classifier.js';
-import type { BenchResults, LinkMeasurement, PhaseCost, SystemResult } from '../results.js';
+import type { BenchResults, LinkMeasurement, PhaseCost, ShardRunName, SystemResult } from '../results.js';
 import { MiB, n, table } from './md-table.js';
 import { targetRows, verdict } from './ratios.js';
 import { hasWrites, writesSection } from './writes-section.js';
@@ -67,7 +67,7 @@ function setupSection(r: BenchResults): string {
     '',
     table(['', ''], [
       ['Images', `${n(d.imageFiles)} JPEGs in ${n(d.imageClasses)} classes, ${n(d.imageBytes / 1e6)} MB; mean ${n(d.imageMeanBytes / 1000, 1)} KB, min ${n(d.imageMinBytes / 1000, 1)} KB, max ${n(d.imageMaxBytes / 1000, 1)} KB`],
-      ['Large shard', skipped(r, 'shard') ? 'skipped' : `${n(d.shardBytes / MiB)} MiB`],
+      ['Large shard', skipped(r, 'shard') ? 'skipped' : `${n(d.shardBytes / MiB)} MiB${d.shardRandomReads === undefined ? '' : `; random reads: ${n(d.shardRandomReads)} × ${n((d.shardRandomReadBytes ?? NaN) / 1024)} KiB`}`],
       ['Metadata tree', skipped(r, 'metadata') ? 'skipped' : `${n(d.metadataObjects)} tiny objects in ${n(d.metadataDirs)} folders`],
     ]),
   );
@@ -101,25 +101,69 @@ function loaderSection(r: BenchResults): string {
   ].join('\n');
 }
 
+/** The shard table's columns, in order: [run, header]. */
+const SHARD_COLUMNS: readonly (readonly [ShardRunName, string])[] = [
+  ['cold-seq', 'cold sequential'],
+  ['warm-seq', 'warm sequential'],
+  ['cold-par4', 'cold, 4 readers'],
+  ['warm-par4', 'warm, 4 readers'],
+  ['cold-rand', 'random cold, 1 thread'],
+  ['warm-rand', 'random warm, 1 thread'],
+  ['cold-rand4', 'random cold, 4 threads'],
+  ['warm-rand4', 'random warm, 4 threads'],
+];
+
+function randomReadsText(r: BenchResults): string {
+  const d = r.dataset;
+  if (d.shardRandomReads === undefined || d.shardRandomReadBytes === undefined) return 'Random reads were not part of this run.';
+  const share = (d.shardRandomReads * d.shardRandomReadBytes) / d.shardBytes;
+  return `Random: ${n(d.shardRandomReads)} preads of ${n(d.shardRandomReadBytes / 1024)} KiB at seeded, distinct, aligned offsets in a shuffled order (${n(share * 100, 1)} % of the shard), by one reader process with one thread, then on a fresh mount with 4 threads splitting the list on one descriptor; cold, then warm (the same list again, page cache dropped). Direct = one ranged GET per read, as many in flight as threads.`;
+}
+
+/** MB the store sent during each shard run, and how many times the bytes the readers asked for. */
+function bytesFetchedTable(r: BenchResults): string | undefined {
+  const rows = r.systems.filter((s) => (s.shard?.runs ?? []).some((run) => madeRequests(run.cost))).map((s) => [s.label, ...SHARD_COLUMNS.map(([name]) => {
+    const run = s.shard?.runs.find((x) => x.name === name);
+    if (run === undefined) return 'n/a';
+    if (run.cost.bytesDown === 0) return '0';
+    const times = run.bytes > 0 ? ` (${n(run.cost.bytesDown / run.bytes, 2)}×)` : '';
+    return `${n(run.cost.bytesDown / 1e6, 1)} MB${times}`;
+  })]);
+  if (rows.length === 0) return undefined;
+  return [
+    '### Bytes fetched from the store',
+    '',
+    'MB downloaded through the emulated link during each run, and in brackets that over the bytes the readers read: above 1× is read-ahead or block rounding fetched and not read in that run, 0: the run was served from a cache. Systems that make no requests (local disk, the FUSE ceiling) have no row.',
+    '',
+    table(['system', ...SHARD_COLUMNS.map(([, header]) => header)], rows),
+  ].join('\n');
+}
+
 function shardSection(r: BenchResults): string {
-  const names = ['cold-seq', 'warm-seq', 'cold-par4', 'warm-par4'] as const;
   const rows = r.systems.map((s) => {
     const fail = failureCell(s, s.shard?.error);
-    if (fail !== undefined || s.shard === undefined) return [s.label, fail ?? 'not run', '', '', ''];
-    return [s.label, ...names.map((name) => {
+    if (fail !== undefined || s.shard === undefined) return [s.label, fail ?? 'not run', ...SHARD_COLUMNS.slice(1).map(() => '')];
+    return [s.label, ...SHARD_COLUMNS.map(([name]) => {
       const run = s.shard?.runs.find((x) => x.name === name);
       if (run === undefined) return 'n/a';
       return `${n(run.megabytesPerSecond)} MB/s${run.errors > 0 ? ` ⚠ ${run.errors} errors` : ''}`;
     })];
   });
+  const fetched = bytesFetchedTable(r);
   return [
     `## Large shard (${n(r.dataset.shardBytes / MiB)} MiB)`,
     '',
-    'Sequential 1 MiB reads by one reader, then 4 readers each reading a quarter; cold = fresh mount and empty cache, warm = same mount, page cache dropped. Direct = parallel 8 MiB ranged GETs (16 in flight).',
+    'Sequential: 1 MiB reads by one reader, then 4 readers each reading a quarter; cold = fresh mount and empty cache, warm = same mount, page cache dropped. Direct = parallel 8 MiB ranged GETs (16 in flight).',
     '',
-    table(['system', 'cold sequential', 'warm sequential', 'cold, 4 readers', 'warm, 4 readers'], rows),
+    randomReadsText(r),
     '',
-    '![shard MB/s](shard.svg)',
+    'Each pair of columns (cold, warm) is one fresh mount. Daemon CPU and peak RSS per run: "shard" phases under Cost per phase.',
+    '',
+    table(['system', ...SHARD_COLUMNS.map(([, header]) => header)], rows),
+    '',
+    '![shard MB/s, sequential](shard.svg)',
+    '![shard MB/s, random reads](shard-random.svg)',
+    ...(fetched === undefined ? [] : ['', fetched]),
   ].join('\n');
 }
 
@@ -172,9 +216,13 @@ function targetsSection(r: BenchResults): string {
   ].join('\n');
 }
 
+function madeRequests(c: PhaseCost): boolean {
+  return REQUEST_TYPES.some((t) => c.requests[t] > 0);
+}
+
 /** A phase with no S3 traffic and no daemon (local disk) has nothing to show. */
 function hasCost(c: PhaseCost): boolean {
-  return c.daemon !== undefined || REQUEST_TYPES.some((t) => c.requests[t] > 0);
+  return c.daemon !== undefined || madeRequests(c);
 }
 
 function costRow(system: string, phase: string, c: PhaseCost): string[] {
@@ -206,7 +254,7 @@ function costSection(r: BenchResults): string {
   return [
     '## Cost per phase',
     '',
-    'S3 requests by type and MB downloaded and uploaded, counted at the emulated link (multipart uploads: each part is a PUT, start and completion are "other"); CPU seconds and peak RSS (sampled VmRSS) of the FUSE daemon; CPU seconds of the S3 server and of the harness (which runs the proxy). Local disk makes no requests and has no daemon, so it has no rows.',
+    'S3 requests by type and MB downloaded and uploaded, counted at the emulated link (multipart uploads: each part is a PUT, start and completion are "other"); CPU seconds and peak RSS (sampled VmRSS) of the FUSE daemon (for the FUSE ceiling, passthrough_ll); CPU seconds of the S3 server and of the harness (which runs the proxy). Local disk makes no requests and has no daemon, so it has no rows.',
     '',
     table(['system', 'phase', ...REQUEST_TYPES.map((t) => t.replace('_', ' ')), 'MB down', 'MB up', 'daemon CPU s', 'daemon peak RSS MiB', 'server CPU s', 'harness CPU s'], rows),
   ].join('\n');
@@ -215,6 +263,7 @@ function costSection(r: BenchResults): string {
 function notesSection(r: BenchResults): string {
   const notes = [...r.notes];
   for (const s of r.systems) {
+    notes.push(...(s.notes ?? []));
     if (s.error) notes.push(`${s.label} failed: ${s.error}`);
     if (s.loader?.error) notes.push(`${s.label} loader failed: ${s.loader.error}`);
     if (s.shard?.error) notes.push(`${s.label} shard failed: ${s.shard.error}`);

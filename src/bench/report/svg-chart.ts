@@ -154,11 +154,30 @@ function bars(chart: GroupedBarChart, axis: Axis): string[] {
   return out;
 }
 
+/** Characters of 13 px text that fit the legend column beside the swatch. */
+const LEGEND_LINE_CHARS = 22;
+
+/** Splits a legend name at spaces into lines of at most LEGEND_LINE_CHARS (a longer word keeps its own line). */
+export function legendLines(name: string): string[] {
+  const lines: string[] = [];
+  for (const word of name.split(' ')) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + 1 + word.length <= LEGEND_LINE_CHARS) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
+/** One swatch and name per series; a long name ("FUSE ceiling (libfuse3 passthrough_ll)") wraps instead of running off the chart. */
 function legend(series: readonly BarSeries[]): string[] {
   const lx = WIDTH - MARGIN.right + 20;
+  let ly = PLOT.top + 10;
   return series.flatMap((s, i) => {
-    const ly = PLOT.top + 10 + i * 24;
-    return [`<rect x="${lx}" y="${ly}" width="16" height="16" fill="${seriesColour(s, i)}"/>`, `<text x="${lx + 24}" y="${ly + 13}" font-size="13">${escapeXml(s.name)}</text>`];
+    const lines = legendLines(s.name);
+    const y = ly;
+    ly += 24 + (lines.length - 1) * 16;
+    const text = lines.length === 1 ? escapeXml(s.name) : lines.map((l, k) => `<tspan x="${lx + 24}" dy="${k === 0 ? 0 : 16}">${escapeXml(l)}</tspan>`).join('');
+    return [`<rect x="${lx}" y="${y}" width="16" height="16" fill="${seriesColour(s, i)}"/>`, `<text class="legend" x="${lx + 24}" y="${y + 13}" font-size="13">${text}</text>`];
   });
 }
 

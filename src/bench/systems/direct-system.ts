@@ -10,6 +10,7 @@ export const directSystem: BenchSystem = {
   label: 'direct GETs',
   role: 'limit',
   measureEveryEpoch: false,
+  readOnly: true,
   async openCold(ds: DatasetLocation, ctx: SystemContext): Promise<OpenView> {
     return { view: { kind: 'http', endpoint: ctx.link.endpoint, bucket: ds.bucket, prefix: ds.prefix }, close: async () => undefined };
   },

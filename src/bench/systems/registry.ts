@@ -2,12 +2,13 @@
 // adding Mountpoint or gcsfuse is one more BenchSystem here.
 import { directSystem } from './direct-system.js';
 import { localSystem } from './local-system.js';
+import { passthroughSystem } from './passthrough-system.js';
 import { rcloneSystem } from './rclone-system.js';
 import { s3cachefsSystem } from './s3cachefs-system.js';
 import { s3fsSystem } from './s3fs-system.js';
 import type { BenchSystem } from './system.js';
 
-export const ALL_SYSTEMS: readonly BenchSystem[] = [s3cachefsSystem, s3fsSystem, rcloneSystem, localSystem, directSystem];
+export const ALL_SYSTEMS: readonly BenchSystem[] = [s3cachefsSystem, s3fsSystem, rcloneSystem, localSystem, passthroughSystem, directSystem];
 
 export function systemByName(name: string): BenchSystem | undefined {
   return ALL_SYSTEMS.find((s) => s.name === name);

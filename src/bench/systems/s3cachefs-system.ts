@@ -13,6 +13,8 @@ import { promisify } from 'node:util';
 import { daemonPid, unmount, waitForMount } from './fuse-mount.js';
 import type { BenchSystem, DatasetLocation, MountVariant, OpenView, SystemContext } from './system.js';
 import { LOCAL_CREDENTIALS } from '../link/sigv4.js';
+import { MEMORY_CACHE_SIZE } from '../../config/defaults.js';
+import { parseBytes } from '../../config/units.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -20,6 +22,25 @@ const execFileAsync = promisify(execFile);
 const CACHE_SIZE = '20GiB';
 
 let mountCounter = 0;
+
+/**
+ * The in-memory block cache the daemon runs with: the last
+ * `--memory-cache-size` in `args` (from --s3cachefs-args), else the product's
+ * default; undefined if unparsable. A warm run over data that fits it reads
+ * memory, not the disk cache, and the report must say so.
+ */
+export function memoryCacheBytes(args: readonly string[]): number | undefined {
+  let value = MEMORY_CACHE_SIZE;
+  args.forEach((a, i) => {
+    if (a === '--memory-cache-size' && args[i + 1] !== undefined) value = args[i + 1] as string;
+    else if (a.startsWith('--memory-cache-size=')) value = a.slice('--memory-cache-size='.length);
+  });
+  try {
+    return parseBytes(value, '--memory-cache-size');
+  } catch {
+    return undefined;
+  }
+}
 
 function cliEnv(): NodeJS.ProcessEnv {
   return {

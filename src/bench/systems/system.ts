@@ -36,7 +36,8 @@ export interface SystemContext {
  * `baseline`: what the targets are stated against (s3fs-fuse).
  * `peer`: another mount measured side by side (rclone mount); candidates'
  * ratios are also given against it, but it is not judged itself.
- * `limit`: a physical bound (local disk for warm epochs, direct GETs for cold ones).
+ * `limit`: a physical bound (local disk for warm epochs, direct GETs for cold
+ * ones, the FUSE ceiling for anything served through FUSE from local disk).
  */
 export type SystemRole = 'candidate' | 'baseline' | 'peer' | 'limit';
 
@@ -67,6 +68,14 @@ export interface BenchSystem {
    * it mounts by default.
    */
   readonly writeVariants?: readonly MountVariant[];
+  /**
+   * True for systems the writes workload skips: the direct-GET limit (no
+   * filesystem) and the FUSE ceiling (a read path reference over the local
+   * copy; passthrough_ll cannot even unlink).
+   */
+  readonly readOnly?: boolean;
+  /** Facts about how the system ran that the report's Notes should state (e.g. a thread cap it found). */
+  notes?(): readonly string[];
   /** A view of `ds` with every cache of this system empty, mounted as `variant` says (default: as is). */
   openCold(ds: DatasetLocation, ctx: SystemContext, variant?: MountVariant): Promise<OpenView>;
 }

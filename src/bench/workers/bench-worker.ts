@@ -3,34 +3,20 @@
 // for "go" so that all workers start together, runs the job and reports what
 // it did. File reads are synchronous on purpose: a loader worker (PyTorch's
 // Dataset.__getitem__) blocks on each open/read, and the mount under test, not
-// libuv's thread pool, should decide how reads overlap.
+// libuv's thread pool, should decide how reads overlap. A job may need
+// getting ready before it can be armed (the random reader starts its
+// threads), so that start-up is not timed.
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { s3Request } from '../link/s3-http.js';
-import type { GetKeysJob, GetRangesJob, ListTreeJob, ParentMessage, ReadFilesJob, ReadRangeJob, TimedGetsJob, WorkerJob, WorkerMessage, WorkerResult } from './jobs.js';
+import type { GetKeysJob, GetOffsetsJob, GetRangesJob, ListTreeJob, ParentMessage, PreadOffsetsJob, ReadFilesJob, ReadRangeJob, TimedGetsJob, WorkerJob, WorkerMessage, WorkerResult } from './jobs.js';
+import { preparePreadOffsets } from './pread-reader.js';
+import { Tally } from './tally.js';
 
 /** One reusable read buffer: 1 MiB covers any ImageNet JPEG in one or two read(2) calls. */
 const READ_BUFFER = Buffer.allocUnsafe(1 << 20);
-
-class Tally {
-  items = 0;
-  bytes = 0;
-  errors = 0;
-  firstError: string | undefined;
-  readonly #start = performance.now();
-
-  fail(err: unknown): void {
-    this.errors++;
-    this.firstError ??= (err as Error).message;
-  }
-
-  result(extra: Partial<WorkerResult> = {}): WorkerResult {
-    const r: WorkerResult = { items: this.items, bytes: this.bytes, seconds: (performance.now() - this.#start) / 1000, errors: this.errors, ...extra };
-    return this.firstError === undefined ? r : { ...r, firstError: this.firstError };
-  }
-}
 
 function readWholeFile(path: string): number {
   const fd = openSync(path, 'r');
@@ -134,16 +120,14 @@ function readRange(job: ReadRangeJob): WorkerResult {
   return t.result();
 }
 
-async function getRanges(job: GetRangesJob): Promise<WorkerResult> {
+/** Ranged GETs of `bytes` at each start (clipped at `end`), `concurrency` in flight. */
+async function getAt(target: { endpoint: string; bucket: string }, key: string, starts: readonly number[], bytes: number, end: number, concurrency: number): Promise<WorkerResult> {
   const t = new Tally();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
-  const target = { endpoint: job.endpoint, bucket: job.bucket };
-  const starts: number[] = [];
-  for (let off = job.offset; off < job.offset + job.length; off += job.blockBytes) starts.push(off);
-  await lanes(starts, job.concurrency, async (start) => {
-    const last = Math.min(start + job.blockBytes, job.offset + job.length) - 1;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  await lanes(starts, concurrency, async (start) => {
+    const last = Math.min(start + bytes, end) - 1;
     try {
-      const res = await s3Request(target, { method: 'GET', key: job.key, headers: { range: `bytes=${start}-${last}` } }, agent);
+      const res = await s3Request(target, { method: 'GET', key, headers: { range: `bytes=${start}-${last}` } }, agent);
       t.bytes += res.bodyBytes;
       t.items++;
     } catch (err) {
@@ -152,6 +136,16 @@ async function getRanges(job: GetRangesJob): Promise<WorkerResult> {
   });
   agent.destroy();
   return t.result();
+}
+
+function getRanges(job: GetRangesJob): Promise<WorkerResult> {
+  const starts: number[] = [];
+  for (let off = job.offset; off < job.offset + job.length; off += job.blockBytes) starts.push(off);
+  return getAt({ endpoint: job.endpoint, bucket: job.bucket }, job.key, starts, job.blockBytes, job.offset + job.length, job.concurrency);
+}
+
+function getOffsets(job: GetOffsetsJob): Promise<WorkerResult> {
+  return getAt({ endpoint: job.endpoint, bucket: job.bucket }, job.key, job.offsets, job.readBytes, Number.MAX_SAFE_INTEGER, job.concurrency);
 }
 
 /** Walks the tree like ImageFolder/os.walk: readdir with types, stat only when the type is unknown. */
@@ -178,7 +172,8 @@ function listTree(job: ListTreeJob): WorkerResult {
   return t.result({ paths, dirs });
 }
 
-function run(job: WorkerJob): Promise<WorkerResult> | WorkerResult {
+/** Jobs that need nothing before "go". */
+function run(job: Exclude<WorkerJob, PreadOffsetsJob>): Promise<WorkerResult> | WorkerResult {
   switch (job.kind) {
     case 'read-files':
       return readFiles(job);
@@ -190,6 +185,8 @@ function run(job: WorkerJob): Promise<WorkerResult> | WorkerResult {
       return readRange(job);
     case 'get-ranges':
       return getRanges(job);
+    case 'get-offsets':
+      return getOffsets(job);
     case 'list-tree':
       return listTree(job);
   }
@@ -199,17 +196,28 @@ function send(msg: WorkerMessage): void {
   process.send?.(msg);
 }
 
-let pending: WorkerJob | undefined;
+type Runner = () => Promise<WorkerResult> | WorkerResult;
+
+/** What must happen before the job can be armed; the returned runner is what "go" times. */
+async function prepare(job: WorkerJob): Promise<Runner> {
+  if (job.kind === 'pread-offsets') return preparePreadOffsets(job);
+  return () => run(job);
+}
+
+let pending: Promise<Runner> | undefined;
 process.on('message', (msg: ParentMessage) => {
   if (msg.type === 'job') {
-    pending = msg.job;
-    send({ type: 'armed' });
+    pending = prepare(msg.job);
+    pending.then(
+      () => send({ type: 'armed' }),
+      (err: unknown) => send({ type: 'failed', message: (err as Error).message }),
+    );
     return;
   }
-  const job = pending;
-  if (job === undefined) return send({ type: 'failed', message: 'go before job' });
-  Promise.resolve()
-    .then(() => run(job))
+  const ready = pending;
+  if (ready === undefined) return send({ type: 'failed', message: 'go before job' });
+  ready
+    .then((runner) => runner())
     .then(
       (result) => send({ type: 'done', result }),
       (err: unknown) => send({ type: 'failed', message: (err as Error).message }),

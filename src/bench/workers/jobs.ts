@@ -51,12 +51,36 @@ export interface GetRangesJob {
   readonly concurrency: number;
 }
 
+/**
+ * Random reads with pread(2) in one process: one thread per share, all on one
+ * shared file descriptor (as a threaded reader of an indexed format does).
+ * The file is opened after "go", so opening is part of what is measured.
+ */
+export interface PreadOffsetsJob {
+  readonly kind: 'pread-offsets';
+  readonly path: string;
+  /** One list of byte offsets per thread, each read in its order. */
+  readonly shares: readonly (readonly number[])[];
+  readonly readBytes: number;
+}
+
+/** The same random reads as ranged GETs (the direct limit): `concurrency` in flight over the whole list. */
+export interface GetOffsetsJob {
+  readonly kind: 'get-offsets';
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly offsets: readonly number[];
+  readonly readBytes: number;
+  readonly concurrency: number;
+}
+
 export interface ListTreeJob {
   readonly kind: 'list-tree';
   readonly root: string;
 }
 
-export type WorkerJob = ReadFilesJob | GetKeysJob | TimedGetsJob | ReadRangeJob | GetRangesJob | ListTreeJob;
+export type WorkerJob = ReadFilesJob | GetKeysJob | TimedGetsJob | ReadRangeJob | GetRangesJob | PreadOffsetsJob | GetOffsetsJob | ListTreeJob;
 
 export interface WorkerResult {
   /** Files, objects or blocks completed. */

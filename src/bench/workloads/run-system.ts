@@ -50,15 +50,17 @@ export async function runSystem(
       : { ran: false, note: torch.note };
   }
   if (!skip.has('shard')) {
-    result.shard = await attempt(ctx, `${name}: shard`, () => runShard(system, data.shard, data.shardKey, data.summary.shardBytes, ctx), (error) => ({ runs: [], error }));
+    result.shard = await attempt(ctx, `${name}: shard`, () => runShard(system, data.shard, { key: data.shardKey, bytes: data.summary.shardBytes, random: data.shardRandom }, ctx), (error) => ({ runs: [], error }));
   }
   if (!skip.has('metadata')) {
     result.metadata = await attempt(ctx, `${name}: metadata`, () => runMetadata(system, data.metadata, ctx), (error) => ({ runs: [], error }));
   }
-  // Writes go through a filesystem too; the direct-GET limit has none.
+  // Writes go through a filesystem too; the direct-GET limit has none, and the FUSE ceiling is a read reference.
   const writeSources = data.writes;
-  if (!skip.has('writes') && system.name !== 'direct' && writeSources !== undefined) {
+  if (!skip.has('writes') && system.readOnly !== true && writeSources !== undefined) {
     result.writes = await attempt(ctx, `${name}: writes`, () => runWrites(system, writeSources, ctx), (error) => ({ rows: [], error }));
   }
+  const notes = system.notes?.() ?? [];
+  if (notes.length > 0) result.notes = [...notes];
   return result;
 }

@@ -1,13 +1,21 @@
-// The large-shard workload: one big object read sequentially with 1 MiB
-// reads (a WebDataset/TFRecord reader), cold (fresh mount, empty cache) and
-// warm (same mount, page cache dropped), then 4 readers at different offsets
-// (each a quarter of the file) on a fresh mount, cold and warm. For direct
-// GETs the same bytes are fetched as parallel 8 MiB ranged GETs.
+// The large-shard workload. Sequential: one big object read with 1 MiB reads
+// (a WebDataset/TFRecord reader) by one reader, cold (fresh mount, empty
+// cache) and warm (same mount, page cache dropped), then by 4 reader
+// processes at different offsets (each a quarter of the file) on a fresh
+// mount, cold and warm. Random: a fixed, seeded list of 256 KiB-aligned
+// offsets (~10 % of the shard, dataset/random-offsets.ts) read with pread by
+// one child process, with one thread and, on a fresh mount, with four
+// threads splitting the list, each cold and warm (the same list again). For
+// direct GETs the same bytes are fetched as ranged GETs: 8 MiB parts, 16 in
+// flight, for the sequential runs; one GET per random read, as many in
+// flight as the run has threads, for the random ones.
 import { join } from 'node:path';
+import type { RandomReadPlan } from '../dataset/random-offsets.js';
 import type { ShardResult, ShardRun, ShardRunName } from '../results.js';
 import type { BenchSystem, DatasetLocation, View } from '../systems/system.js';
 import type { WorkerJob } from '../workers/jobs.js';
 import { runWorkers } from '../workers/worker-pool.js';
+import { splitEvenly } from './loader.js';
 import { fmt, startPhase, type RunContext } from './run-context.js';
 
 /** read(2) size of a buffered shard reader. */
@@ -18,36 +26,70 @@ const RANGE_BYTES = 8 << 20;
 const DIRECT_CONCURRENCY = 16;
 const PARALLEL_READERS = 4;
 
-function jobsFor(view: View, key: string, shardBytes: number, readers: number): WorkerJob[] {
+/** The shard as the workload reads it. */
+export interface ShardInput {
+  readonly key: string;
+  readonly bytes: number;
+  readonly random: RandomReadPlan;
+}
+
+interface Variant {
+  readonly cold: ShardRunName;
+  readonly warm: ShardRunName;
+  readonly pattern: 'sequential' | 'random';
+  /** Sequential: reader processes; random: threads of one process. */
+  readonly readers: number;
+}
+
+/** In order; each variant runs on a fresh mount, cold then warm. */
+const VARIANTS: readonly Variant[] = [
+  { cold: 'cold-seq', warm: 'warm-seq', pattern: 'sequential', readers: 1 },
+  { cold: 'cold-par4', warm: 'warm-par4', pattern: 'sequential', readers: PARALLEL_READERS },
+  { cold: 'cold-rand', warm: 'warm-rand', pattern: 'random', readers: 1 },
+  { cold: 'cold-rand4', warm: 'warm-rand4', pattern: 'random', readers: PARALLEL_READERS },
+];
+
+function sequentialJobs(view: View, shard: ShardInput, readers: number): WorkerJob[] {
   return Array.from({ length: readers }, (_, i): WorkerJob => {
-    const offset = Math.floor((i * shardBytes) / readers);
-    const length = Math.floor(((i + 1) * shardBytes) / readers) - offset;
-    if (view.kind === 'fs') return { kind: 'read-range', path: join(view.root, key), offset, length, blockBytes: READ_BLOCK_BYTES };
-    return { kind: 'get-ranges', endpoint: view.endpoint, bucket: view.bucket, key: view.prefix + key, offset, length, blockBytes: RANGE_BYTES, concurrency: Math.ceil(DIRECT_CONCURRENCY / readers) };
+    const offset = Math.floor((i * shard.bytes) / readers);
+    const length = Math.floor(((i + 1) * shard.bytes) / readers) - offset;
+    if (view.kind === 'fs') return { kind: 'read-range', path: join(view.root, shard.key), offset, length, blockBytes: READ_BLOCK_BYTES };
+    return { kind: 'get-ranges', endpoint: view.endpoint, bucket: view.bucket, key: view.prefix + shard.key, offset, length, blockBytes: RANGE_BYTES, concurrency: Math.ceil(DIRECT_CONCURRENCY / readers) };
   });
 }
 
-async function measure(name: ShardRunName, readers: number, view: View, key: string, shardBytes: number, ctx: RunContext): Promise<ShardRun> {
+/** One child process: its threads split the list into contiguous shares (the harness never reads a mount itself). */
+function randomJobs(view: View, shard: ShardInput, threads: number): WorkerJob[] {
+  const { offsets, readBytes } = shard.random;
+  if (view.kind === 'fs') return [{ kind: 'pread-offsets', path: join(view.root, shard.key), shares: splitEvenly(offsets, threads), readBytes }];
+  return [{ kind: 'get-offsets', endpoint: view.endpoint, bucket: view.bucket, key: view.prefix + shard.key, offsets, readBytes, concurrency: threads }];
+}
+
+async function measure(name: ShardRunName, v: Variant, view: View, shard: ShardInput, ctx: RunContext): Promise<ShardRun> {
+  const jobs = v.pattern === 'sequential' ? sequentialJobs(view, shard, v.readers) : randomJobs(view, shard, v.readers);
   const { meter } = startPhase(ctx, view);
-  const run = await runWorkers(jobsFor(view, key, shardBytes, readers), ctx.cleanup, ctx.phaseTimeoutMs);
+  const run = await runWorkers(jobs, ctx.cleanup, ctx.phaseTimeoutMs);
   const cost = meter.stop();
   const bytes = run.results.reduce((s, r) => s + r.bytes, 0);
   const errors = run.results.reduce((s, r) => s + r.errors, 0);
   const firstError = run.results.find((r) => r.firstError !== undefined)?.firstError;
-  const r: ShardRun = { name, readers, bytes, seconds: run.wallSeconds, megabytesPerSecond: bytes / run.wallSeconds / 1e6, errors, cost };
+  const readBytes = v.pattern === 'random' ? shard.random.readBytes : view.kind === 'fs' ? READ_BLOCK_BYTES : RANGE_BYTES;
+  const r: ShardRun = { name, readers: v.readers, pattern: v.pattern, readBytes, bytes, seconds: run.wallSeconds, megabytesPerSecond: bytes / run.wallSeconds / 1e6, errors, cost };
   return firstError === undefined ? r : { ...r, firstError };
 }
 
-export async function runShard(system: BenchSystem, ds: DatasetLocation, key: string, shardBytes: number, ctx: RunContext): Promise<ShardResult> {
+export async function runShard(system: BenchSystem, ds: DatasetLocation, shard: ShardInput, ctx: RunContext): Promise<ShardResult> {
   const runs: ShardRun[] = [];
-  for (const [readers, cold, warm] of [[1, 'cold-seq', 'warm-seq'], [PARALLEL_READERS, 'cold-par4', 'warm-par4']] as const) {
+  for (const v of VARIANTS) {
+    if (v.pattern === 'random' && shard.random.offsets.length === 0) continue;
     const opened = await system.openCold(ds, ctx.system);
     try {
-      for (const name of [cold, warm]) {
-        const r = await measure(name, readers, opened.view, key, shardBytes, ctx);
+      for (const name of [v.cold, v.warm]) {
+        const r = await measure(name, v, opened.view, shard, ctx);
         runs.push(r);
         const errs = r.errors > 0 ? `, ${r.errors} errors (${r.firstError ?? ''})` : '';
-        ctx.log(`  ${system.label}: shard ${name}: ${fmt(r.megabytesPerSecond)} MB/s in ${fmt(r.seconds, 1)} s${errs}`);
+        const down = r.cost.bytesDown > 0 ? `, ${fmt(r.cost.bytesDown / 1e6, 1)} MB down` : '';
+        ctx.log(`  ${system.label}: shard ${name}: ${fmt(r.megabytesPerSecond)} MB/s in ${fmt(r.seconds, 1)} s${down}${errs}`);
       }
     } finally {
       await opened.close();
