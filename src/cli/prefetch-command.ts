@@ -25,7 +25,8 @@ export async function prefetchCommand(args: string[], opts: PrefetchOptions): Pr
   const listed = [...args]
   if (opts.list !== undefined) {
     const input = opts.list === '-' ? process.stdin : createReadStream(opts.list)
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) if (line.trim() !== '') listed.push(line.trim())
+    // Only line endings are stripped: a name may begin or end with spaces.
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) if (line !== '') listed.push(line)
   }
   if (listed.length === 0) throw new ConfigError('prefetch: give paths, or --list FILE (- for standard input)')
   const windowFiles = opts.windowFiles === undefined ? undefined : Number(opts.windowFiles)
@@ -35,7 +36,8 @@ export async function prefetchCommand(args: string[], opts: PrefetchOptions): Pr
   let held = 0
   for (let i = 0; i < paths.length; i += CHUNK_PATHS) {
     const r = await controlRequest(mountPoint, 'POST', '/prefetch', {
-      paths: paths.slice(i, i + CHUNK_PATHS), append: i > 0,
+      // One order per announcing process (a training rank): its parent, when run by a sampler.
+      session: String(process.ppid), paths: paths.slice(i, i + CHUNK_PATHS), append: i > 0,
       ...(windowFiles !== undefined ? { windowFiles } : {}), ...(windowBytes !== undefined ? { windowBytes } : {}),
     }) as { files: number; windowFiles: number; windowBytes: number }
     held = r.files

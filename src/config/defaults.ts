@@ -124,8 +124,10 @@ export const ANNOUNCED_WINDOW_FILES = 256
 export const ANNOUNCED_WINDOW_BYTES = 1024 * MiB
 /** ...fetched this many at once (a serial reader then runs at ~32× its latency bound)... */
 export const ANNOUNCED_CONCURRENCY = 32
-/** ...out of one list of at most this many paths (~150 B of memory each). */
+/** ...out of one list of at most this many paths (~150 B of memory each)... */
 export const ANNOUNCED_MAX_PATHS = 5_000_000
+/** ...per announcing process (a training rank); this many most recent ones are followed at once. */
+export const ANNOUNCED_SESSIONS = 16
 
 /** Directories a `load` lists at once while measuring what it will fetch. */
 export const LOAD_LIST_CONCURRENCY = 8

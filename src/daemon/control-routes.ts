@@ -8,7 +8,7 @@
  *   POST /free    {paths, force?}       → FreeReport
  *   POST /ttl     {path, ttlMs|null}    → TtlReport
  *   POST /refresh {path}                → RefreshReport
- *   POST /prefetch {paths, append?, windowFiles?, windowBytes?} → {files, windowFiles, windowBytes}
+ *   POST /prefetch {session, paths, append?, windowFiles?, windowBytes?} → {files, windowFiles, windowBytes}
  *
  * Paths are mount-relative (`/train/n01`); the CLI turns filesystem paths into them.
  */
@@ -17,7 +17,7 @@ import { ConfigError } from '../errors.js'
 import type { CacheOps } from '../ops/cache-ops.js'
 import type { LoadJobs } from '../ops/load-jobs.js'
 import type { MetadataRefresher } from '../ops/metadata-refresher.js'
-import type { AnnouncedOrder } from '../prefetch/announced-order.js'
+import type { AnnouncedOrders } from '../prefetch/announced-order.js'
 import { readJson, type Route } from './control-server.js'
 
 export interface OpsServices {
@@ -57,7 +57,7 @@ export function opsRoutes(ops: OpsServices): Array<[string, Route]> {
 }
 
 /** The announced-order route (`s3cachefs prefetch --list`). */
-export function prefetchRoute(order: AnnouncedOrder): [string, Route] {
+export function prefetchRoute(orders: AnnouncedOrders): [string, Route] {
   return ['POST /prefetch', async req => {
     const body = await bodyOf(req)
     const positive = (v: unknown, name: string): number | undefined => {
@@ -65,7 +65,8 @@ export function prefetchRoute(order: AnnouncedOrder): [string, Route] {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${name}: must be a whole number from 1`)
       return v
     }
-    return order.announce(pathsOf(body), body.append === true, { files: positive(body.windowFiles, '--window-files'), bytes: positive(body.windowBytes, '--window-bytes') })
+    const session = typeof body.session === 'string' && body.session !== '' ? body.session : 'default'
+    return orders.announce(session, pathsOf(body), body.append === true, { files: positive(body.windowFiles, '--window-files'), bytes: positive(body.windowBytes, '--window-bytes') })
   }]
 }
 

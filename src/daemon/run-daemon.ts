@@ -13,9 +13,9 @@ import { type FuseMount, mountFuse } from '../fuse/fuse-adapter.js'
 import { MetadataStore } from '../metadata/metadata-store.js'
 import { StagingStore } from '../write/staging-store.js'
 import { WriteBack } from '../write/write-back.js'
-import { SCAN_PREFETCH_CACHE_HEADROOM, SHUTDOWN_FLUSH_MS } from '../config/defaults.js'
+import { ANNOUNCED_SESSIONS, SCAN_PREFETCH_CACHE_HEADROOM, SHUTDOWN_FLUSH_MS } from '../config/defaults.js'
 import { ScanPrefetcher } from '../prefetch/scan-prefetcher.js'
-import { AnnouncedOrder } from '../prefetch/announced-order.js'
+import { AnnouncedOrder, AnnouncedOrders } from '../prefetch/announced-order.js'
 import { buildObjectClient } from './build-object-client.js'
 import { buildOps } from './build-ops.js'
 import { observeLatency } from '../metrics/latency-observer.js'
@@ -55,7 +55,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     const prefetcher = new ScanPrefetcher(config.prefetch, metadata, reader, {
       freeBytes: () => disk.freeBytes() - disk.stats().maxBytes * SCAN_PREFETCH_CACHE_HEADROOM,
     }, log.child({ component: 'prefetch' }))
-    const announced = new AnnouncedOrder(config.announced, metadata, reader, log.child({ component: 'announced' }))
+    const announced = new AnnouncedOrders(() => new AnnouncedOrder(config.announced, metadata, reader, log.child({ component: 'announced' })), ANNOUNCED_SESSIONS)
     core.openListener = (path, version) => {
       prefetcher.onOpen(path, version)
       announced.onOpen(path)

@@ -10,7 +10,7 @@ import type { RequestMetrics, RequestMetricsSnapshot } from '../s3/request-metri
 import type { WriteBack } from '../write/write-back.js'
 import type { LoadJobStatus, LoadJobs, LoadTotals } from '../ops/load-jobs.js'
 import type { ScanPrefetcher, ScanPrefetchStats } from '../prefetch/scan-prefetcher.js'
-import type { AnnouncedOrder, AnnouncedOrderStats } from '../prefetch/announced-order.js'
+import type { AnnouncedOrders, AnnouncedOrderStats } from '../prefetch/announced-order.js'
 
 export interface StatsSources {
   readonly metrics: RequestMetrics
@@ -20,7 +20,7 @@ export interface StatsSources {
   readonly core: FilesystemCore
   readonly writes: WriteBack
   readonly prefetcher?: ScanPrefetcher
-  readonly announced?: AnnouncedOrder
+  readonly announced?: AnnouncedOrders
   /** Operator commands (issue 5); absent in setups without them. */
   readonly loads?: LoadJobs
   readonly pins?: () => PinSummary[]
@@ -61,7 +61,7 @@ export interface StatsSnapshot {
   /** Written files waiting for upload, uploads done, bytes uploaded, failed attempts. */
   readonly writes: ReturnType<WriteBack['stats']>
   /** Cross-file prefetch: jobs, files queued and prefetched, hits, bytes prefetched but not read. */
-  readonly prefetch: ScanPrefetchStats & { readonly announced: AnnouncedOrderStats }
+  readonly prefetch: ScanPrefetchStats & { readonly announced: AnnouncedOrderStats & { readonly sessions: number } }
   /** `s3cachefs load` jobs: totals over the jobs remembered, and the jobs. */
   readonly loads: LoadTotals & { readonly jobs: readonly LoadJobStatus[] }
   /** Pinned paths of this mount. */
@@ -79,7 +79,7 @@ export interface StatsSnapshot {
 }
 
 const NO_PREFETCH: ScanPrefetchStats = { jobs: 0, filesQueued: 0, filesPrefetched: 0, bytesPrefetched: 0, hits: 0, hitBytes: 0, bytesNotRead: 0 }
-const NO_ANNOUNCED: AnnouncedOrderStats = { files: 0, position: 0, prefetched: 0, bytesPrefetched: 0, hits: 0, skipped: 0 }
+const NO_ANNOUNCED = { sessions: 0, files: 0, position: 0, prefetched: 0, bytesPrefetched: 0, hits: 0, skipped: 0 }
 const NO_LOADS: LoadTotals = { active: 0, objectsLoading: 0, files: 0, filesDone: 0, bytes: 0, bytesDone: 0, failedFiles: 0 }
 
 export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source: string; startedMs: number }): StatsSnapshot {

@@ -6,7 +6,9 @@
  * in-flight map and queue as reads, at PRIORITY_LOAD (above scan prefetch, below
  * foreground reads). Opens of announced files move the reader's position; files
  * the reader moved past without opening are dropped from the window, never fetched.
- * A new announcement replaces the old one (one list per mount: an epoch's order).
+ * Each announcer (a session: the announcing process, e.g. one training rank) has
+ * its own order; its new announcement replaces its old one (an epoch's order).
+ * AnnouncedOrders keeps the few most recent sessions of a mount.
  */
 import type { Logger } from 'pino'
 import type { BlockReader } from '../cache/block-reader.js'
@@ -134,6 +136,42 @@ export class AnnouncedOrder {
     if (bytes > 0) {
       this.#prefetched++
       this.#bytesPrefetched += bytes
+    }
+  }
+}
+
+/** The announced orders of one mount, by session (most recent `maxSessions` kept). */
+export class AnnouncedOrders {
+  readonly #make: () => AnnouncedOrder
+  readonly #sessions = new Map<string, AnnouncedOrder>()
+  readonly #maxSessions: number
+
+  constructor(make: () => AnnouncedOrder, maxSessions: number) {
+    this.#make = make
+    this.#maxSessions = maxSessions
+  }
+
+  announce(session: string, paths: readonly string[], append: boolean, window: { files?: number; bytes?: number } = {}): { files: number; windowFiles: number; windowBytes: number } {
+    let order = this.#sessions.get(session)
+    if (order === undefined) {
+      order = this.#make()
+      if (this.#sessions.size >= this.#maxSessions) this.#sessions.delete(this.#sessions.keys().next().value as string)
+    }
+    this.#sessions.delete(session)
+    this.#sessions.set(session, order) // most recent last
+    return order.announce(paths, append, window)
+  }
+
+  onOpen(path: string): void {
+    for (const order of this.#sessions.values()) order.onOpen(path)
+  }
+
+  stats(): AnnouncedOrderStats & { readonly sessions: number } {
+    const all = [...this.#sessions.values()].map(o => o.stats())
+    const sum = (f: (s: AnnouncedOrderStats) => number) => all.reduce((n, s) => n + f(s), 0)
+    return {
+      sessions: all.length, files: sum(s => s.files), position: sum(s => s.position), prefetched: sum(s => s.prefetched),
+      bytesPrefetched: sum(s => s.bytesPrefetched), hits: sum(s => s.hits), skipped: sum(s => s.skipped),
     }
   }
 }
