@@ -69,6 +69,8 @@ export const UPLOAD_BACKLOG_MAX_FILES = 4096
 export const UPLOAD_BACKLOG_MAX_BYTES = 4 * GiB
 /** What recovery set aside (unreadable journals, unclosed changes) is kept this long for the operator. */
 export const RECOVERED_KEEP_MS = 7 * 24 * 3600 * 1000
+/** A file written front to back uploads each part of this size as soon as it is complete (from its second part on). */
+export const STREAM_PART_BYTES = 8 * MiB
 /** A directory rename does at most this many server-side copies inside one FUSE request (~seconds); more is EXDEV. */
 export const RENAME_DIR_MAX_OBJECTS = 1000
 

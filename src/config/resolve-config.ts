@@ -177,6 +177,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       uploadBufferBudgetBytes: D.UPLOAD_BUFFER_BUDGET_BYTES,
       backlog: { maxFiles: D.UPLOAD_BACKLOG_MAX_FILES, maxBytes: D.UPLOAD_BACKLOG_MAX_BYTES },
       recoveredKeepMs: D.RECOVERED_KEEP_MS,
+      streamPartBytes: D.STREAM_PART_BYTES,
     },
     fuse: {
       mountPoint: mp,

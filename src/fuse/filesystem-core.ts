@@ -190,7 +190,7 @@ export class FilesystemCore {
 
   async write(fh: number, data: Buffer, offset: number): Promise<number> {
     if (offset + data.length > MAX_FILE_BYTES) throw new FileTooLargeError(`${this.#handle(fh).path}: beyond the largest object S3 stores (5 TiB)`)
-    return this.#dirtyHandle(fh).write(data, offset)
+    return this.#writes.write(this.#dirtyHandle(fh), data, offset)
   }
 
   /** close(2) of one descriptor: written data is uploaded (sync) or scheduled (async). */
@@ -217,7 +217,7 @@ export class FilesystemCore {
     checkSize(path, size)
     const file = await this.#writes.open(path, pathToKey(path), this.#fillFromBucket(path, objectSize => Math.min(size, objectSize)))
     try {
-      await file.truncate(size)
+      await this.#writes.truncate(file, size)
     } finally {
       await this.#writes.released(file)
     }
@@ -228,7 +228,7 @@ export class FilesystemCore {
 
   async ftruncate(fh: number, size: number): Promise<void> {
     checkSize(this.#handle(fh).path, size)
-    await this.#dirtyHandle(fh).truncate(size)
+    await this.#writes.truncate(this.#dirtyHandle(fh), size)
   }
 
   /** Times are kept for staged files; S3 cannot change an object's mtime without rewriting it. */
@@ -309,7 +309,7 @@ export class FilesystemCore {
   /** Truncates a just-opened handle's file; on failure the handle is released and the error thrown. */
   async #truncateOrRelease(fh: number, file: DirtyFile, size: number): Promise<void> {
     try {
-      await file.truncate(size)
+      await this.#writes.truncate(file, size)
     } catch (err) {
       await this.release(fh)
       throw err

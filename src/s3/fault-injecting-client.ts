@@ -2,7 +2,7 @@
  * An ObjectClient wrapper that fails or delays chosen requests, for core tests of
  * the error paths (throttling, 5xx, timeouts, changed objects) without a server.
  */
-import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
+import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 
 export type Operation = 'checkBucket' | 'head' | 'list' | 'get' | 'upload' | 'copy' | 'delete'
 
@@ -58,6 +58,25 @@ export class FaultInjectingClient implements ObjectClient {
   async copy(sourceKey: string, destKey: string, size: number): Promise<string> {
     await this.#apply('copy')
     return this.#inner.copy(sourceKey, destKey, size)
+  }
+
+  async createMultipart(key: string): Promise<string> {
+    await this.#apply('upload')
+    return this.#inner.createMultipart(key)
+  }
+
+  async uploadPart(request: PartRequest): Promise<string> {
+    await this.#apply('upload')
+    return this.#inner.uploadPart(request)
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<string> {
+    await this.#apply('upload')
+    return this.#inner.completeMultipart(key, uploadId, parts)
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    return this.#inner.abortMultipart(key, uploadId)
   }
 
   async delete(key: string): Promise<void> {

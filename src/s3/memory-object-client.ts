@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { InvalidRangeError, NotFoundError, PreconditionFailedError, UploadAbortedError } from '../errors.js'
-import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
+import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 
 interface StoredObject {
   readonly data: Buffer
@@ -77,6 +77,46 @@ export class MemoryObjectClient implements ObjectClient {
 
   async copy(sourceKey: string, destKey: string): Promise<string> {
     return this.put(destKey, Buffer.from(this.#get(sourceKey).data), new Date(), this.etagSuffixOnCopy)
+  }
+
+  readonly #multipart = new Map<string, { key: string; parts: Map<number, Buffer> }>()
+  #nextUploadId = 1
+  /** Parts received by uploadPart, for tests (key, part number, bytes). */
+  readonly partLog: Array<{ key: string; partNumber: number; bytes: number }> = []
+
+  async createMultipart(key: string): Promise<string> {
+    const id = `mpu-${this.#nextUploadId++}`
+    this.#multipart.set(id, { key, parts: new Map() })
+    return id
+  }
+
+  async uploadPart(request: PartRequest): Promise<string> {
+    const mpu = this.#multipart.get(request.uploadId)
+    if (mpu === undefined || mpu.key !== request.key) throw new NotFoundError(`NoSuchUpload ${request.uploadId}`)
+    mpu.parts.set(request.partNumber, Buffer.from(request.body))
+    this.partLog.push({ key: request.key, partNumber: request.partNumber, bytes: request.body.length })
+    return createHash('md5').update(request.body).digest('hex')
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<string> {
+    const mpu = this.#multipart.get(uploadId)
+    if (mpu === undefined || mpu.key !== key) throw new NotFoundError(`NoSuchUpload ${uploadId}`)
+    const data = Buffer.concat(parts.map(p => {
+      const b = mpu.parts.get(p.partNumber)
+      if (b === undefined) throw new InvalidRangeError(`InvalidPart ${p.partNumber}`)
+      return b
+    }))
+    this.#multipart.delete(uploadId)
+    return this.put(key, data, new Date(), `-${parts.length}`)
+  }
+
+  async abortMultipart(_key: string, uploadId: string): Promise<void> {
+    this.#multipart.delete(uploadId)
+  }
+
+  /** Multipart uploads started and neither completed nor aborted, for tests. */
+  get openMultipartUploads(): number {
+    return this.#multipart.size
   }
 
   async delete(key: string): Promise<void> {

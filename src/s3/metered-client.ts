@@ -1,6 +1,6 @@
 /** An ObjectClient wrapper that records every request in a RequestMetrics. */
 import { S3CacheFsError } from '../errors.js'
-import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
+import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 import type { RequestKind, RequestMetrics } from './request-metrics.js'
 
 export class MeteredClient implements ObjectClient {
@@ -34,6 +34,22 @@ export class MeteredClient implements ObjectClient {
 
   copy(sourceKey: string, destKey: string, size: number): Promise<string> {
     return this.#measure('copy', () => this.#inner.copy(sourceKey, destKey, size), () => 0)
+  }
+
+  createMultipart(key: string): Promise<string> {
+    return this.#measure('upload', () => this.#inner.createMultipart(key), () => 0)
+  }
+
+  uploadPart(request: PartRequest): Promise<string> {
+    return this.#measure('upload', () => this.#inner.uploadPart(request), () => request.body.length)
+  }
+
+  completeMultipart(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<string> {
+    return this.#measure('upload', () => this.#inner.completeMultipart(key, uploadId, parts), () => 0)
+  }
+
+  abortMultipart(key: string, uploadId: string): Promise<void> {
+    return this.#measure('upload', () => this.#inner.abortMultipart(key, uploadId), () => 0)
   }
 
   delete(key: string): Promise<void> {

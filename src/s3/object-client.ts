@@ -53,6 +53,20 @@ export interface UploadRequest {
   readonly onProgress?: (bytesSent: number) => void
 }
 
+/** One part of a multipart upload the caller drives itself (streamed while a file is written). */
+export interface PartRequest {
+  readonly key: string
+  readonly uploadId: string
+  /** 1 to 10,000. */
+  readonly partNumber: number
+  readonly body: Buffer
+}
+
+export interface CompletedPart {
+  readonly partNumber: number
+  readonly etag: string
+}
+
 export interface ObjectClient {
   /** Fails with NoSuchBucketError, AccessDeniedError or a network error when the bucket is unusable. */
   checkBucket(): Promise<void>
@@ -66,4 +80,12 @@ export interface ObjectClient {
   copy(sourceKey: string, destKey: string, size: number): Promise<string>
   /** Deletes the object; deleting an absent key succeeds, as in S3. */
   delete(key: string): Promise<void>
+  /** Starts a multipart upload the caller drives part by part; returns its upload id. */
+  createMultipart(key: string): Promise<string>
+  /** Uploads one part (at least 5 MiB but the last); returns the part's ETag. */
+  uploadPart(request: PartRequest): Promise<string>
+  /** Completes a multipart upload from its parts, in order; returns the object's ETag. */
+  completeMultipart(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<string>
+  /** Abandons a multipart upload and its parts. */
+  abortMultipart(key: string, uploadId: string): Promise<void>
 }

@@ -2,7 +2,7 @@
  * Scopes an ObjectClient to a key prefix: the mount of `s3://bucket/some/prefix/`
  * sees keys relative to `some/prefix/`, and never anything outside it.
  */
-import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
+import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 
 export class PrefixClient implements ObjectClient {
   readonly #inner: ObjectClient
@@ -45,6 +45,22 @@ export class PrefixClient implements ObjectClient {
 
   copy(sourceKey: string, destKey: string, size: number): Promise<string> {
     return this.#inner.copy(this.#prefix + sourceKey, this.#prefix + destKey, size)
+  }
+
+  createMultipart(key: string): Promise<string> {
+    return this.#inner.createMultipart(this.#prefix + key)
+  }
+
+  uploadPart(request: PartRequest): Promise<string> {
+    return this.#inner.uploadPart({ ...request, key: this.#prefix + request.key })
+  }
+
+  completeMultipart(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<string> {
+    return this.#inner.completeMultipart(this.#prefix + key, uploadId, parts)
+  }
+
+  abortMultipart(key: string, uploadId: string): Promise<void> {
+    return this.#inner.abortMultipart(this.#prefix + key, uploadId)
   }
 
   delete(key: string): Promise<void> {

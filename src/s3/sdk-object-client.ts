@@ -11,12 +11,12 @@ import { Agent as HttpsAgent } from 'node:https'
 import { createReadStream } from 'node:fs'
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
-  GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, UploadPartCopyCommand,
+  GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, UploadPartCommand, UploadPartCopyCommand,
   AbortMultipartUploadCommand,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { UnexpectedResponseError, UploadAbortedError } from '../errors.js'
-import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
+import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 import { mapSdkError } from './sdk-error-mapper.js'
 
 const MiB = 1024 * 1024
@@ -185,6 +185,32 @@ export class SdkObjectClient implements ObjectClient {
       return stripEtag(out.CopyObjectResult?.ETag)
     }
     return this.#multipartCopy(sourceKey, destKey, size)
+  }
+
+  async createMultipart(key: string): Promise<string> {
+    const out = await this.#call('CreateMultipartUpload', key, s => this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: key }), s))
+    if (out.UploadId === undefined) throw new UnexpectedResponseError(`CreateMultipartUpload s3://${this.#bucket}/${key}: no upload id`)
+    return out.UploadId
+  }
+
+  async uploadPart(request: PartRequest): Promise<string> {
+    const out = await this.#call('UploadPart', request.key, s => this.#s3.send(new UploadPartCommand({
+      Bucket: this.#bucket, Key: request.key, UploadId: request.uploadId, PartNumber: request.partNumber,
+      Body: request.body, ContentLength: request.body.length,
+    }), s), uploadDeadlineMs(request.body.length))
+    return stripEtag(out.ETag)
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<string> {
+    const out = await this.#call('CompleteMultipartUpload', key, s => this.#s3.send(new CompleteMultipartUploadCommand({
+      Bucket: this.#bucket, Key: key, UploadId: uploadId,
+      MultipartUpload: { Parts: parts.map(p => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
+    }), s), WRITE_DEADLINE_MS)
+    return stripEtag(out.ETag)
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    await this.#call('AbortMultipartUpload', key, s => this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: uploadId }), s))
   }
 
   async delete(key: string): Promise<void> {

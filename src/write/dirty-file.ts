@@ -23,6 +23,7 @@
 import { crashPoint } from './crash-points.js'
 import { DataFile } from './data-file.js'
 import { diskError, type StagingStore } from './staging-store.js'
+import type { StreamingUpload } from './streaming-upload.js'
 
 /** The exact content one close/fsync saw: what an upload sends. */
 export interface Snapshot {
@@ -66,6 +67,13 @@ export class DirtyFile {
   uploadSent = 0
   /** Tail of this file's journal operations (WriteBack runs them one at a time). */
   journalTail: Promise<unknown> = Promise.resolve()
+  /**
+   * Whether the content so far was only ever appended to, from empty: bytes below the
+   * size never changed, so parts of it may be uploaded before close (StreamingUpload).
+   */
+  appendOnly: boolean
+  /** The upload started while the file is written front to back, if any. */
+  stream: StreamingUpload | undefined = undefined
   readonly #store: StagingStore
   #current: DataFile
   #counter: number
@@ -82,6 +90,7 @@ export class DirtyFile {
     this.#counter = init.current.generation
     this.uploadedGeneration = init.uploadedGeneration
     this.mtimeMs = init.mtimeMs
+    this.appendOnly = init.current.size === 0
   }
 
   get size(): number {
@@ -106,17 +115,26 @@ export class DirtyFile {
   }
 
   async write(data: Buffer, position: number): Promise<number> {
+    if (position !== this.#current.size) this.appendOnly = false
     const n = await this.#mutate((f, gen) => f.write(data, position, gen))
     crashPoint('after-data-write', this.key)
     return n
   }
 
   async truncate(size: number): Promise<void> {
+    this.appendOnly = size === 0
     await this.#mutate((f, gen) => f.truncate(size, gen))
+  }
+
+  /** Bytes of the current content once the writes in flight have landed (for a streamed part). */
+  async readSettled(position: number, length: number): Promise<Buffer> {
+    await this.#current.settled()
+    return this.#current.read(position, length)
   }
 
   /** Copies existing object bytes into a fresh file: not a change of content. */
   async fill(data: Buffer, position: number): Promise<void> {
+    if (data.length > 0) this.appendOnly = false
     try {
       await this.#current.write(data, position, this.#current.generation)
     } catch (err) {

@@ -25,6 +25,7 @@ import { DataFile } from './data-file.js'
 import { DirtyFile, type Snapshot } from './dirty-file.js'
 import { JOURNAL_VERSION, nextSeq, type SourceId } from './journal.js'
 import { recoverStaging } from './recovery.js'
+import { StreamingUpload } from './streaming-upload.js'
 import type { StagingStore } from './staging-store.js'
 
 export type WriteMode = 'sync' | 'async'
@@ -40,7 +41,12 @@ export interface WriteBackConfig {
   readonly backlog: BacklogConfig
   /** How long recovered/ keeps what recovery set aside. */
   readonly recoveredKeepMs: number
+  /** Part size of uploads streamed while a file is written front to back; 0 turns streaming off. */
+  readonly streamPartBytes: number
 }
+
+/** Parts of one streamed upload in flight at once. */
+const STREAM_PARTS_IN_FLIGHT = 4
 
 /** What the filesystem hears from the write path. */
 export interface WriteListener {
@@ -144,6 +150,18 @@ export class WriteBack {
     }
   }
 
+  /** A write through a handle; a file written front to back starts uploading its complete parts. */
+  async write(file: DirtyFile, data: Buffer, position: number): Promise<number> {
+    const n = await file.write(data, position)
+    this.#stream(file)
+    return n
+  }
+
+  async truncate(file: DirtyFile, size: number): Promise<void> {
+    await file.truncate(size)
+    this.#stream(file)
+  }
+
   /** A writer closed a descriptor (FUSE flush): upload now (sync) or soon (async). */
   async closed(file: DirtyFile): Promise<void> {
     if (file.poisoned !== undefined) throw file.poisoned
@@ -175,6 +193,7 @@ export class WriteBack {
     file.openHandles--
     if (file.openHandles > 0) return
     if (file.poisoned !== undefined) {
+      this.#dropStream(file, 'a write failed')
       this.#log.warn({ path: file.path, err: file.poisoned }, 'a write failed: changes not closed before it are dropped; committed ones are kept')
       if (!file.dropUncommitted()) {
         this.#retire(file)
@@ -218,6 +237,7 @@ export class WriteBack {
    * leaves the newer journal winning at recovery (its seq is higher).
    */
   async move(file: DirtyFile, path: string, key: string): Promise<void> {
+    this.#dropStream(file, 'renamed')
     const displaced = this.#files.get(path)
     if (this.#files.get(file.path) === file) this.#files.delete(file.path)
     file.path = path
@@ -263,6 +283,43 @@ export class WriteBack {
       pendingBytes += f.committed?.size ?? f.size
     }
     return { pending, pendingBytes, inFlightBytes, uploads: this.#uploads, uploadedBytes: this.#uploadedBytes, failures: this.#failures }
+  }
+
+  /** Starts, feeds or abandons the streamed upload of a file never committed yet. */
+  #stream(file: DirtyFile): void {
+    const partBytes = this.#config.streamPartBytes
+    if (partBytes <= 0 || file.committed !== undefined || file.uploadedGeneration > 0 || file.unlinked) return
+    if (!file.appendOnly) {
+      this.#dropStream(file, 'not written front to back')
+      return
+    }
+    if (file.stream === undefined) {
+      if (file.size < 2 * partBytes) return
+      file.stream = new StreamingUpload(this.#client, file.key, partBytes, STREAM_PARTS_IN_FLIGHT, (p, l) => file.readSettled(p, l), this.#log)
+    }
+    file.stream.grew(file.size)
+  }
+
+  #dropStream(file: DirtyFile, why: string): void {
+    file.stream?.abandon(why)
+    file.stream = undefined
+  }
+
+  /** The ETag of `snap` uploaded by finishing its streamed upload, or undefined when it cannot be (upload it whole). */
+  async #finishStream(file: DirtyFile, snap: Snapshot, key: string, signal: AbortSignal): Promise<string | undefined> {
+    const stream = file.stream
+    file.stream = undefined
+    if (stream === undefined || !stream.usable || stream.key !== key || snap.size < stream.coveredBytes) {
+      stream?.abandon('not usable for this generation')
+      return undefined
+    }
+    try {
+      return await stream.finish(snap.size, (p, l) => snap.data.read(p, l), signal)
+    } catch (err) {
+      if (signal.aborted) throw err
+      this.#log.warn({ err, key }, 'streamed upload failed; uploading the file whole')
+      return undefined
+    }
   }
 
   async #create(path: string, key: string, fill?: (file: DirtyFile) => Promise<void>): Promise<DirtyFile> {
@@ -339,7 +396,10 @@ export class WriteBack {
       const signal = file.startUpload()
       const t0 = performance.now()
       try {
-        const etag = await this.#lane.run(Math.min(snap.size, UPLOAD_BUFFER_BYTES), PRIORITY_FOREGROUND, () => this.#client.upload({
+        const budget = Math.min(snap.size, UPLOAD_BUFFER_BYTES)
+        const streamed = file.stream === undefined ? undefined
+          : await this.#lane.run(budget, PRIORITY_FOREGROUND, () => this.#finishStream(file, snap, key, signal))
+        const etag = streamed ?? await this.#lane.run(budget, PRIORITY_FOREGROUND, () => this.#client.upload({
           key, filePath: this.#store.dataPath(snap.data.name), size: snap.size, signal,
           onProgress: sent => {
             file.uploadSent = sent
@@ -392,6 +452,7 @@ export class WriteBack {
   /** Forgets `file` at once (synchronously), so a new open of its path starts afresh. */
   #retire(file: DirtyFile): void {
     file.retired = true
+    this.#dropStream(file, 'retired')
     if (this.#files.get(file.path) === file) this.#files.delete(file.path)
     file.clearCommitted()
   }
@@ -409,6 +470,7 @@ export class WriteBack {
   async #discard(file: DirtyFile, path: string, waitForUpload = true): Promise<void> {
     if (this.#files.get(path) === file) this.#files.delete(path)
     file.unlinked = true
+    this.#dropStream(file, 'unlinked')
     if (waitForUpload) {
       file.abortUpload()
       await file.serialize(async () => {})

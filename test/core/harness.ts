@@ -48,6 +48,7 @@ export interface HarnessOptions {
   writeMode?: WriteMode
   readOnly?: boolean
   backlogFiles?: number
+  streamPartBytes?: number
   renameDirMaxObjects?: number
   /** Cross-file prefetch, off unless given. */
   prefetch?: Partial<ScanPrefetchConfig>
@@ -74,6 +75,7 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const writes = new WriteBack({
     mode: opts.writeMode ?? 'sync', source: { bucket: 'test', prefix: '' }, uploadConcurrency: 8, uploadBufferBudgetBytes: 64 * MiB,
     backlog: { maxFiles: opts.backlogFiles ?? 1000, maxBytes: 1024 * MiB }, recoveredKeepMs: 7 * 24 * 3600_000,
+    streamPartBytes: opts.streamPartBytes ?? 2 * MiB,
   }, staging, client, log)
   const core = new FilesystemCore({
     uid: 1000, gid: 1000, fileMode: 0o644, dirMode: 0o755, readOnly: opts.readOnly ?? false,
