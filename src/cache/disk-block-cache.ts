@@ -18,7 +18,7 @@
  * (`--cache-ttl`, `s3cachefs ttl`) is dropped when read and by a periodic sweep.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { CacheCorruptError } from '../errors.js'

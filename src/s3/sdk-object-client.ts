@@ -15,7 +15,7 @@ import {
   AbortMultipartUploadCommand,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { UnexpectedResponseError, UploadAbortedError } from '../errors.js'
+import { NetworkError, PreconditionFailedError, UnexpectedResponseError, UploadAbortedError } from '../errors.js'
 import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
 import { mapSdkError } from './sdk-error-mapper.js'
 
@@ -31,6 +31,20 @@ const UPLOAD_PART_CONCURRENCY = 8
 const WRITE_DEADLINE_MS = 600_000
 /** ...and a large upload more: it may not go slower than 1 MiB/s on average. */
 const MIN_UPLOAD_BYTES_PER_MS = MiB / 1000
+
+/** A GET whose body breaks off or comes short is tried this many times in all... */
+const BODY_ATTEMPTS = 4
+/** ...waiting this long times the attempt number between tries. */
+const BODY_RETRY_DELAY_MS = 50
+
+/** A failure while reading a response body (retried by getRange); `cause` is what the caller sees if it persists. */
+class BodyError extends Error {
+  override readonly cause: Error
+  constructor(cause: Error) {
+    super(cause.message)
+    this.cause = cause
+  }
+}
 
 /** An upload may take WRITE_DEADLINE_MS, more when large: an integer number of ms however large the file. */
 export function uploadDeadlineMs(size: number): number {
@@ -138,23 +152,51 @@ export class SdkObjectClient implements ObjectClient {
     return { objects, commonPrefixes, ...(next !== undefined ? { nextContinuationToken: next } : {}) }
   }
 
+  /**
+   * The SDK retries failures before the response headers; a body that breaks off or
+   * comes short is retried here (with the same If-Match), within the same deadline. A
+   * response whose ETag is not the version asked for (a store that ignores If-Match)
+   * is PreconditionFailedError, never data.
+   */
   async getRange(request: RangeRequest): Promise<Buffer> {
     const wanted = request.endExclusive - request.start
     if (wanted <= 0) return Buffer.alloc(0)
+    const where = `GetObject s3://${this.#bucket}/${request.key}`
     return this.#call('GetObject', request.key, async s => {
-      const out = await this.#s3.send(new GetObjectCommand({
-        Bucket: this.#bucket,
-        Key: request.key,
-        Range: `bytes=${request.start}-${request.endExclusive - 1}`,
-        ...(request.ifMatch !== undefined ? { IfMatch: `"${request.ifMatch}"` } : {}),
-      }), s)
-      if (out.Body === undefined) throw new UnexpectedResponseError(`GetObject s3://${this.#bucket}/${request.key}: no body`)
-      const bytes = await out.Body.transformToByteArray()
-      if (bytes.length > wanted) {
-        throw new UnexpectedResponseError(`GetObject s3://${this.#bucket}/${request.key}: asked for ${wanted} bytes, got ${bytes.length}`)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.#getOnce(request, wanted, where, s)
+        } catch (err) {
+          if (!(err instanceof BodyError) || attempt >= BODY_ATTEMPTS || s.abortSignal.aborted) throw err instanceof BodyError ? err.cause : err
+          await new Promise(r => setTimeout(r, BODY_RETRY_DELAY_MS * attempt))
+        }
       }
-      return ownBuffer(bytes)
     })
+  }
+
+  async #getOnce(request: RangeRequest, wanted: number, where: string, s: { abortSignal: AbortSignal }): Promise<Buffer> {
+    const out = await this.#s3.send(new GetObjectCommand({
+      Bucket: this.#bucket,
+      Key: request.key,
+      Range: `bytes=${request.start}-${request.endExclusive - 1}`,
+      ...(request.ifMatch !== undefined ? { IfMatch: `"${request.ifMatch}"` } : {}),
+    }), s)
+    if (out.Body === undefined) throw new UnexpectedResponseError(`${where}: no body`)
+    if (request.ifMatch !== undefined && out.ETag !== undefined && stripEtag(out.ETag) !== request.ifMatch) {
+      out.Body.transformToByteArray().catch(() => {}) // drain and drop
+      throw new PreconditionFailedError(`${where}: the store answered version ${stripEtag(out.ETag)}, not ${request.ifMatch}`)
+    }
+    let bytes: Uint8Array
+    try {
+      bytes = await out.Body.transformToByteArray()
+    } catch (err) {
+      throw new BodyError(mapSdkError(err, { operation: 'GetObject', bucket: this.#bucket, key: request.key }))
+    }
+    if (bytes.length > wanted) throw new UnexpectedResponseError(`${where}: asked for ${wanted} bytes, got ${bytes.length}`)
+    if (out.ContentLength !== undefined && bytes.length !== out.ContentLength) {
+      throw new BodyError(new NetworkError(`${where}: the body ended after ${bytes.length} of ${out.ContentLength} bytes`))
+    }
+    return ownBuffer(bytes)
   }
 
   async upload(request: UploadRequest): Promise<string> {

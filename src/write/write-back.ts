@@ -104,10 +104,6 @@ export class WriteBack {
     this.#listener = listener
   }
 
-  get mode(): WriteMode {
-    return this.#config.mode
-  }
-
   get(path: string): DirtyFile | undefined {
     return this.#files.get(path)
   }

@@ -5,17 +5,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
+import { shuffled } from '../helpers/shuffled.js'
 import { MiB, makeHarness, readAll, type Harness } from './harness.js'
-
-function shuffled<T>(items: T[], seed: number): T[] {
-  const a = [...items]
-  for (let i = a.length - 1; i > 0; i--) {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31
-    const j = seed % (i + 1)
-    ;[a[i], a[j]] = [a[j] as T, a[i] as T]
-  }
-  return a
-}
 
 async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms

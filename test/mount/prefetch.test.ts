@@ -6,18 +6,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
+import { shuffled } from '../helpers/shuffled.js'
 import { CLI, makeFixture } from './mount-fixture.js'
 import { sha } from './write-helpers.js'
-
-function shuffled<T>(items: T[], seed: number): T[] {
-  const a = [...items]
-  for (let i = a.length - 1; i > 0; i--) {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31
-    const j = seed % (i + 1)
-    ;[a[i], a[j]] = [a[j] as T, a[i] as T]
-  }
-  return a
-}
 
 t.test('path-first lookups and cross-file prefetch', async t => {
   const fx = await makeFixture(t)

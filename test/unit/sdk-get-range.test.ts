@@ -1,0 +1,78 @@
+/**
+ * Ranged GETs against a misbehaving HTTP store (a server on 127.0.0.1:0): a body
+ * that breaks off or comes short is retried with If-Match and returns exact bytes; a
+ * response of another version than the one asked for is ESTALE, never data.
+ */
+import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import { NetworkError, PreconditionFailedError } from '../../src/errors.js'
+import { SdkObjectClient } from '../../src/s3/sdk-object-client.js'
+
+process.env.AWS_ACCESS_KEY_ID = 'test'
+process.env.AWS_SECRET_ACCESS_KEY = 'test'
+
+const data = randomBytes(3 * 1024 * 1024)
+type Mode = 'reset' | 'short' | 'wrong-etag' | 'ok'
+
+async function withStore(faults: Mode[], test: (client: SdkObjectClient, requests: () => number) => Promise<void>): Promise<void> {
+  let requests = 0
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    requests++
+    const mode = faults.shift() ?? 'ok'
+    const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '')
+    const start = Number(m?.[1] ?? 0)
+    const end = Number(m?.[2] ?? data.length - 1) + 1
+    const body = data.subarray(start, end)
+    res.writeHead(206, {
+      'content-length': body.length, 'content-range': `bytes ${start}-${end - 1}/${data.length}`,
+      etag: mode === 'wrong-etag' ? '"another-version"' : '"v1"',
+    })
+    if (mode === 'reset' || mode === 'short') {
+      res.write(body.subarray(0, body.length >> 1), () => (mode === 'reset' ? res.socket?.destroy() : res.socket?.end()))
+      return
+    }
+    res.end(body)
+  })
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', () => r()))
+  const port = (server.address() as AddressInfo).port
+  const client = new SdkObjectClient({
+    bucket: 'b', region: 'us-east-1', endpointUrl: `http://127.0.0.1:${port}`, forcePathStyle: true,
+    maxSockets: 8, maxAttempts: 2, connectTimeoutMs: 1000, requestDeadlineMs: 10_000,
+  })
+  try {
+    await test(client, () => requests)
+  } finally {
+    server.closeAllConnections()
+    await new Promise(r => server.close(r))
+  }
+}
+
+t.test('a body reset mid-way is retried: exact bytes', async t => {
+  await withStore(['reset', 'reset'], async (client, requests) => {
+    const got = await client.getRange({ key: 'k', start: 1000, endExclusive: 1000 + 2 * 1024 * 1024, ifMatch: 'v1' })
+    t.ok(got.equals(data.subarray(1000, 1000 + 2 * 1024 * 1024)))
+    t.equal(requests(), 3, 'two broken bodies, then a whole one')
+  })
+})
+
+t.test('a body shorter than its Content-Length is retried: exact bytes', async t => {
+  await withStore(['short'], async (client, requests) => {
+    const got = await client.getRange({ key: 'k', start: 0, endExclusive: data.length, ifMatch: 'v1' })
+    t.ok(got.equals(data))
+    t.ok(requests() >= 2)
+  })
+})
+
+t.test('a body that keeps breaking fails as a network error, not short data', async t => {
+  await withStore(['reset', 'reset', 'reset', 'reset', 'reset', 'reset', 'reset', 'reset'], async client => {
+    await t.rejects(client.getRange({ key: 'k', start: 0, endExclusive: data.length, ifMatch: 'v1' }), NetworkError)
+  })
+})
+
+t.test('another version than the one asked for is ESTALE, never data', async t => {
+  await withStore(['wrong-etag'], async client => {
+    await t.rejects(client.getRange({ key: 'k', start: 0, endExclusive: 4096, ifMatch: 'v1' }), PreconditionFailedError)
+  })
+})
