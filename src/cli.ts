@@ -35,6 +35,8 @@ function action<A extends unknown[]>(run: (...args: A) => Promise<number>): (...
 
 const program = new Command()
 program.name('s3cachefs').description('Mount an S3 bucket as a local directory, with a disk block cache').version(pkg.version)
+// Usage errors (unknown flag, missing argument) exit 2, as documented; help and version exit 0.
+program.exitOverride(err => process.exit(err.exitCode === 0 ? 0 : 2))
 
 program.command('mount')
   .description('mount s3://BUCKET[/PREFIX] on MOUNTPOINT; returns once the mount is live')
@@ -60,7 +62,8 @@ program.command('mount')
   .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: any free port, see stats)')
   .option('--memory-cache-size <size>', 'verified blocks kept in memory in front of the disk cache', D.MEMORY_CACHE_SIZE)
   .option('--prefetch-after <n>', "distinct files opened under one directory that start prefetching the rest of its tree; 'off' never", String(D.SCAN_PREFETCH_DISTINCT_OPENS))
-  .option('--allow-other', 'let other users access the mount (needs user_allow_other in /etc/fuse.conf unless root)')
+  .option('--allow-other', 'let other users access the mount, with the kernel checking file modes (needs user_allow_other in /etc/fuse.conf unless root)')
+  .option('--no-default-permissions', 'with --allow-other: do not let the kernel check modes (any user may then write and delete)')
   .addOption(new Option('--debug-fuse', 'log every FUSE request (libfuse debug)').hideHelp())
   .action(action(mountCommand))
 

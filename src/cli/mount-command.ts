@@ -25,10 +25,14 @@ interface ReadyMessage {
 }
 
 export async function mountCommand(source: string, mountPoint: string, opts: MountOptions): Promise<number> {
+  // Private by default: the cache holds a private bucket's bytes and key names, the log its paths.
+  // Everything the mount and its daemon (which inherits this) create is 0700 / 0600.
+  process.umask(0o077)
   const config = resolveMountConfig(source, mountPoint, opts)
   if (process.env.S3CACHEFS_DAEMON === '1') return serveAsDaemon(config)
   await checkMountPoint(config.mountPoint)
-  await checkCacheDir(config.disk.dir)
+  const warning = await checkCacheDir(config.disk.dir)
+  if (warning !== undefined) process.stderr.write(`s3cachefs: warning: ${warning}\n`)
   return spawnDaemon(config)
 }
 

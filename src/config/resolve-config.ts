@@ -38,6 +38,8 @@ export interface MountOptions {
   logLevel?: string
   logFile?: string
   allowOther?: boolean
+  /** commander's --no-default-permissions: false when given. */
+  defaultPermissions?: boolean
   debugFuse?: boolean
   writeMode?: string
   cacheTtl?: string
@@ -183,6 +185,8 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       mountPoint: mp,
       fsName: `s3cachefs#${source.bucket}`,
       allowOther: o.allowOther === true,
+      // Other users get kernel permission checks (modes, owners) unless the operator opts out.
+      defaultPermissions: o.allowOther === true && o.defaultPermissions !== false,
       // The kernel must not trust attributes longer than the sync that would correct them.
       kernelTtlSeconds: Math.min(D.MAX_KERNEL_TTL_SECONDS, ttlMs / 1000, syncMs / 1000),
       opTimeoutMs: D.FUSE_OP_TIMEOUT_MS,

@@ -4,7 +4,7 @@
  * cache directory (creatable, writable, has free space, not used by another daemon).
  */
 import { constants } from 'node:fs'
-import { access, mkdir, open, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
+import { access, chmod, mkdir, open, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ConfigError, MountPointError } from '../errors.js'
 import { formatBytes } from '../config/units.js'
@@ -38,10 +38,19 @@ export async function checkMountPoint(mountPoint: string): Promise<void> {
   if (entries.length > 0) throw new MountPointError(`mount point ${mountPoint} is not empty (${entries.length} entries); use an empty directory`)
 }
 
-/** Creates the cache directory if needed and checks that blocks can be written there. */
-export async function checkCacheDir(dir: string): Promise<void> {
+/**
+ * Creates the cache directory if needed (0700), tightens one other users could read,
+ * and checks that blocks can be written there. Returns a warning to show, if any.
+ */
+export async function checkCacheDir(dir: string): Promise<string | undefined> {
+  let warning: string | undefined
   try {
-    await mkdir(dir, { recursive: true })
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    const mode = (await stat(dir)).mode & 0o777
+    if ((mode & 0o077) !== 0) {
+      await chmod(dir, 0o700)
+      warning = `--cache-dir ${dir} was readable by other users (mode ${mode.toString(8)}); it is 0700 now`
+    }
     await access(dir, constants.W_OK)
     const probe = join(dir, `.probe-${process.pid}`)
     await writeFile(probe, 'ok')
@@ -56,6 +65,7 @@ export async function checkCacheDir(dir: string): Promise<void> {
   if (free < MIN_CACHE_FREE_BYTES) {
     throw new ConfigError(`--cache-dir ${dir}: only ${formatBytes(free)} free on its disk; s3cachefs needs at least ${formatBytes(MIN_CACHE_FREE_BYTES)}`)
   }
+  return warning
 }
 
 /** Takes the cache directory's lock file, refusing when a live daemon holds it. */

@@ -13,6 +13,8 @@ export interface FuseMountConfig {
   readonly mountPoint: string
   readonly fsName: string
   readonly allowOther: boolean
+  /** The kernel checks modes and owners before calling us (libfuse's default_permissions). */
+  readonly defaultPermissions: boolean
   /** Seconds the kernel may cache attributes and directory entries. */
   readonly kernelTtlSeconds: number
   /** fuse-native answers ETIMEDOUT itself after this; longer than any S3 deadline. */
@@ -84,7 +86,7 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
     // fuse-native passes neither flag, so they ride on the option string: without big_writes
     // libfuse 2.9 splits writes into 4 KiB requests; without hard_remove it turns unlink of an
     // open file into a rename to .fuse_hidden*, which would upload a ghost object.
-    fsname: `${config.fsName},big_writes,hard_remove`,
+    fsname: `${config.fsName},big_writes,hard_remove${config.defaultPermissions ? ',default_permissions' : ''}`,
     subtype: 's3cachefs',
     allowOther: config.allowOther,
     // Keep page-cache contents across opens while mtime and size are unchanged.

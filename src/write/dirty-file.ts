@@ -236,6 +236,12 @@ export class DirtyFile {
   async #mutate<T>(op: (f: DataFile, generation: number) => Promise<T>): Promise<T> {
     if (this.poisoned !== undefined) throw this.poisoned
     for (;;) {
+      // While a copy is being made, nothing may write to its source, even if the hold that
+      // started it is released meanwhile: the copy would replace it and lose the write.
+      if (this.#cloning !== undefined) {
+        await this.#cloning
+        continue
+      }
       const f = this.#current
       // `op` starts its write synchronously, so no snapshot can slip in between.
       if (!f.frozen) {
@@ -246,8 +252,7 @@ export class DirtyFile {
           throw this.poisoned
         }
       }
-      this.#cloning ??= this.#copyCurrent().finally(() => { this.#cloning = undefined })
-      await this.#cloning
+      this.#cloning = this.#copyCurrent().finally(() => { this.#cloning = undefined })
     }
   }
 

@@ -81,7 +81,8 @@ t.test('bad input', async t => {
     oneLine(t, await base(['--cache-size', 'lots']), /--cache-size: cannot parse size 'lots'/, 2)
     oneLine(t, await base(['--metadata-ttl', 'soon']), /--metadata-ttl: cannot parse duration/, 2)
     oneLine(t, await base(['--max-concurrency', '0']), /--max-concurrency: must be a whole number/, 2)
-    oneLine(t, await base(['--no-such-flag']), /unknown option '--no-such-flag'/)
+    oneLine(t, await base(['--no-such-flag']), /unknown option '--no-such-flag'/, 2)
+    oneLine(t, await fx.cli(['stats']), /missing required argument/, 2)
   })
   await t.test('control commands on a path that is not a mount', async t => {
     oneLine(t, await fx.cli(['unmount', fx.mountPoint]), /is not mounted/, 2)
