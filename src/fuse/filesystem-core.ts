@@ -140,13 +140,9 @@ export class FilesystemCore {
     const truncate = (flags & fsConstants.O_TRUNC) !== 0
     if (!writing) {
       await this.#writes.settled(path)
-      const staged = this.#writes.get(path)
-      if (staged !== undefined) {
-        staged.openHandles++ // synchronously after get: the file cannot be retired in between
-        return this.#addHandle({ kind: 'dirty', path, file: staged })
-      }
-    }
-    if (!writing) {
+      // A path with staged writes reads them (read-your-writes).
+      const staged = this.#writes.attach(path)
+      if (staged !== undefined) return this.#addHandle({ kind: 'dirty', path, file: staged })
       const entry = await this.#metadata.lookup(path)
       if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
       const version = { key: entry.key, etag: entry.etag, size: entry.size }

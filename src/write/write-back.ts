@@ -146,6 +146,13 @@ export class WriteBack {
     }
   }
 
+  /** The staged file of `path` with one more open handle (counted before anything can retire it), if there is one. */
+  attach(path: string): DirtyFile | undefined {
+    const file = this.#files.get(path)
+    if (file !== undefined) file.openHandles++
+    return file
+  }
+
   /** A write through a handle; a file written front to back starts uploading its complete parts. */
   async write(file: DirtyFile, data: Buffer, position: number): Promise<number> {
     const n = await file.write(data, position)
