@@ -64,10 +64,13 @@ t.test('every crash point, both write modes: acknowledged writes survive, remova
         else await sh(`true`).then(() => fx.cli(['flush', m]))
 
         const inBucket = new Set(await keys(fx))
-        if (ok.a === true && ok.mv !== true) t.equal((await getObject(fx, 'a.txt')).toString(), 'A1\n', 'a.txt as closed')
         if (ok.mv === true) {
           t.equal((await getObject(fx, 'b.txt')).toString(), 'A1\n', 'the renamed file')
           t.notOk(inBucket.has('a.txt'), 'no ghost of the renamed file')
+        } else if (ok.a === true) {
+          // A rename the crash cut short (never acknowledged) may be done or not: the closed bytes are under one name.
+          const name = inBucket.has('b.txt') ? 'b.txt' : 'a.txt'
+          t.equal((await getObject(fx, name)).toString(), 'A1\n', `a.txt as closed (now ${name})`)
         }
         if (ok.keep === true) t.equal((await getObject(fx, 'keep.txt')).toString(), 'v0\nv1\n', 'the append')
         else t.match((await getObject(fx, 'keep.txt')).toString(), /^v0\n(v1\n)?$/, 'keep.txt is one whole version')
@@ -75,8 +78,10 @@ t.test('every crash point, both write modes: acknowledged writes survive, remova
         else if (inBucket.has('big.bin')) t.equal(sha(await getObject(fx, 'big.bin')), sha(big), 'an unacknowledged file is whole or absent')
         if (ok.rm === true) t.notOk(inBucket.has('gone.txt'), 'the removed file did not come back')
         t.same([...inBucket].filter(k => !['a.txt', 'b.txt', 'keep.txt', 'big.bin', 'gone.txt'].includes(k)), [], 'nothing else in the bucket')
-        await fx.unmount()
       })
+      // Whatever the assertions said, the next point starts from no mount.
+      await fx.cli(['unmount', m, '--force'])
+      await sh(`grep -q " ${m} " /proc/mounts && fusermount -uz ${m}; true`)
     }
   }
 })
