@@ -47,13 +47,8 @@ function readShare(fd: number, offsets: readonly number[], readBytes: number): W
 /** One thread: the whole list, in this process's main thread. */
 function readAlone(job: PreadOffsetsJob): WorkerResult {
   const t = new Tally();
-  let fd: number;
-  try {
-    fd = openSync(job.path, 'r');
-  } catch (err) {
-    t.fail(err);
-    return t.result();
-  }
+  const fd = openOrFail(job.path, t);
+  if (fd === undefined) return t.result();
   try {
     return { ...readShare(fd, job.shares.flat(), job.readBytes), seconds: t.result().seconds };
   } finally {
@@ -94,13 +89,8 @@ export async function preparePreadOffsets(job: PreadOffsetsJob): Promise<() => P
   return async () => {
     const t = new Tally();
     try {
-      let fd: number;
-      try {
-        fd = openSync(job.path, 'r');
-      } catch (err) {
-        t.fail(err);
-        return t.result();
-      }
+      const fd = openOrFail(job.path, t);
+      if (fd === undefined) return t.result();
       try {
         const done = threads.map(nextMessage);
         for (const w of threads) w.postMessage({ fd });
@@ -122,4 +112,14 @@ if (!isMainThread && (workerData as ThreadData | undefined)?.role === 'pread') {
     port.postMessage({ type: 'done', result: readShare(msg.fd, data.offsets, data.readBytes) } satisfies ThreadMessage);
   });
   port?.postMessage({ type: 'ready' } satisfies ThreadMessage);
+}
+
+/** The file's descriptor, or undefined with the failure counted in `t`. */
+function openOrFail(path: string, t: Tally): number | undefined {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    t.fail(err);
+    return undefined;
+  }
 }
