@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything s3cachefs needs, idempotently, on a Debian machine:
-# the FUSE runtime (libfuse2 for fuse-native, fuse3 for fusermount), the npm
-# packages and the TypeScript build; then puts `s3cachefs` on the PATH.
+# the FUSE runtime (libfuse2 for fuse-native, fuse3 for fusermount), a C toolchain
+# and zlib for our build of the FUSE binding (vendor/fuse-native), the npm packages
+# and the TypeScript build; then puts `s3cachefs` on the PATH.
 # Quiet when there is nothing to do. Extra apt packages may be passed as arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 need=("$@")
+for p in g++ make python3 zlib1g-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 command -v fusermount >/dev/null 2>&1 || need+=(fuse3)
 ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2' || need+=(libfuse2)
 if [ ${#need[@]} -gt 0 ]; then
@@ -32,6 +34,19 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt
   say "installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   touch "$stamp"
+fi
+
+# The FUSE binding is built from vendor/fuse-native (fuse-native 2.2.6 with direct reads):
+# again whenever its sources are newer than the build, whatever npm did with install scripts.
+native=vendor/fuse-native
+if [ ! -f "$native/build/Release/fuse.node" ] ||
+   [ -n "$(find "$native" -maxdepth 1 \( -name '*.c' -o -name '*.h' -o -name binding.gyp \) -newer "$native/build/Release/fuse.node" -print -quit)" ]; then
+  say "building the FUSE binding"
+  gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+  nodedir="$(npm config get nodedir 2>/dev/null || true)"
+  args=(rebuild --loglevel=error)
+  if [ -n "$nodedir" ] && [ "$nodedir" != undefined ] && [ "$nodedir" != null ]; then args+=("--nodedir=$nodedir"); fi
+  (cd "$native" && node "$gyp" "${args[@]}" >/dev/null)
 fi
 
 if [ ! -f dist/cli.js ] || [ -n "$(find src tsconfig.json package.json -newer dist/cli.js -print -quit)" ]; then

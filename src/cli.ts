@@ -64,6 +64,7 @@ program.command('mount')
   .option('--prefetch-after <n>', "distinct files opened under one directory that start prefetching the rest of its tree; 'off' never", String(D.SCAN_PREFETCH_DISTINCT_OPENS))
   .option('--allow-other', 'let other users access the mount, with the kernel checking file modes (needs user_allow_other in /etc/fuse.conf unless root)')
   .option('--no-default-permissions', 'with --allow-other: do not let the kernel check modes (any user may then write and delete)')
+  .option('--no-direct-reads', 'answer every read on the event loop (by default the FUSE threads read small cached files themselves)')
   .addOption(new Option('--debug-fuse', 'log every FUSE request (libfuse debug)').hideHelp())
   .action(action(mountCommand))
 

@@ -35,14 +35,23 @@ export function encodeBlock(data: Buffer): Buffer {
 
 /** The data of an encoded block (a view into `file`); throws CacheCorruptError. */
 export function decodeBlock(file: Buffer, expectedLength: number): Buffer {
-  if (file.length < BLOCK_HEADER_BYTES || file.readUInt32LE(0) !== MAGIC || file.readUInt8(4) !== VERSION) {
+  const data = file.subarray(BLOCK_HEADER_BYTES)
+  verifyBlock(file.subarray(0, BLOCK_HEADER_BYTES), data, file.length, expectedLength)
+  return data
+}
+
+/**
+ * Checks a block read as its header and its data in two buffers (one `preadv`
+ * straight into the reader's buffer); `bytesRead` is what the read returned in all.
+ * Throws CacheCorruptError.
+ */
+export function verifyBlock(header: Buffer, data: Buffer, bytesRead: number, expectedLength: number): void {
+  if (bytesRead < BLOCK_HEADER_BYTES || header.readUInt32LE(0) !== MAGIC || header.readUInt8(4) !== VERSION) {
     throw new CacheCorruptError('bad block header')
   }
-  const length = file.readUInt32LE(8)
-  if (length !== expectedLength || file.length !== BLOCK_HEADER_BYTES + length) {
-    throw new CacheCorruptError(`block length ${file.length - BLOCK_HEADER_BYTES}, header says ${length}, expected ${expectedLength}`)
+  const length = header.readUInt32LE(8)
+  if (length !== expectedLength || bytesRead !== BLOCK_HEADER_BYTES + length || data.length !== length) {
+    throw new CacheCorruptError(`block length ${bytesRead - BLOCK_HEADER_BYTES}, header says ${length}, expected ${expectedLength}`)
   }
-  const data = file.subarray(BLOCK_HEADER_BYTES)
-  if (crc32(data) !== file.readUInt32LE(12)) throw new CacheCorruptError('block checksum mismatch')
-  return data
+  if (crc32(data) !== header.readUInt32LE(12)) throw new CacheCorruptError('block checksum mismatch')
 }

@@ -118,6 +118,31 @@ export class BlockReader {
     return out
   }
 
+  /**
+   * Reads bytes [offset, offset+length) of `obj` into `target`; resolves with the count.
+   * A read of exactly one whole block that is on disk, and neither in memory nor in
+   * flight, goes from the block file straight into `target` (one `preadv`, no buffer of
+   * ours, no copy) and leaves the memory cache alone: this is every read of a small
+   * file (the kernel asks for 128 KiB), and the page cache keeps what it reads next.
+   */
+  async readInto(obj: ObjectVersion, offset: number, length: number, target: Buffer): Promise<number> {
+    const bs = this.#config.blockSize
+    const index = Math.floor(offset / bs)
+    const blockLength = offset < obj.size ? this.#blockLength(obj, index) : 0
+    if (blockLength > 0 && offset === index * bs && length >= blockLength && target.length >= blockLength) {
+      const objectId = this.#objectId(obj)
+      const id = `${objectId}.${index}`
+      if (!this.#memory.has(id) && !this.#inFlight.has(id) &&
+        await this.#disk.readInto(this.#addr(objectId, index, obj.key), blockLength, target)) {
+        this.#diskHits++
+        this.#bytesFromDisk += blockLength
+        this.#bytesServed += blockLength
+        return blockLength
+      }
+    }
+    return (await this.read(obj, offset, length)).copy(target)
+  }
+
   /** Starts loading the blocks holding bytes [start, endExclusive) if the queue has room; never fails. */
   prefetch(obj: ObjectVersion, start: number, endExclusive: number): void {
     const end = Math.min(endExclusive, obj.size)
@@ -203,6 +228,26 @@ export class BlockReader {
       if (await this.#disk.persist(this.#addr(objectId, i, obj.key), data)) bytes += data.length
     }))
     return bytes
+  }
+
+  /**
+   * The block file a FUSE binding may read `obj` from itself (directly, off the event
+   * loop): only for an object of one block that is on disk now. Counts as a use of
+   * the block for eviction; the binding checks the block and falls back to `readInto`.
+   */
+  directReadPath(obj: ObjectVersion): string | undefined {
+    if (obj.size === 0 || obj.size > this.#config.blockSize) return undefined
+    return this.#disk.pathForDirectRead(this.#addr(this.#objectId(obj), 0))
+  }
+
+  /** Whether reading `obj` would cost no GET now: its blocks (the first, for a large object) are in memory or on disk. */
+  isCached(obj: ObjectVersion): boolean {
+    const objectId = this.#objectId(obj)
+    const count = obj.size <= this.#config.wholeObjectMaxBytes ? this.blockCount(obj) : Math.min(1, this.blockCount(obj))
+    for (let i = 0; i < count; i++) {
+      if (!this.#memory.has(`${objectId}.${i}`) && !this.#disk.has(this.#addr(objectId, i))) return false
+    }
+    return true
   }
 
   get wholeObjectMaxBytes(): number {

@@ -22,7 +22,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { CacheCorruptError } from '../errors.js'
-import { BLOCK_HEADER_BYTES, blockHeader, decodeBlock } from './block-file-format.js'
+import { BLOCK_HEADER_BYTES, blockHeader, verifyBlock } from './block-file-format.js'
 import { type BlockEntry, BlockIndex, type CachedObject, type ScannedBlock } from './block-index.js'
 import { CacheRules, matches, namespaceId, type RuleTarget } from './cache-rules.js'
 import type { EvictionPolicyName } from './eviction/eviction-policy.js'
@@ -134,40 +134,63 @@ export class DiskBlockCache {
 
   /** The block's data, or undefined on a miss (absent, unreadable or corrupt). */
   async read(addr: BlockAddress, expectedLength: number): Promise<Buffer | undefined> {
+    // Not from the shared pool: a small cached block must not keep a pool slab alive.
+    const data = Buffer.allocUnsafeSlow(expectedLength)
+    return (await this.readInto(addr, expectedLength, data)) ? data : undefined
+  }
+
+  /**
+   * Reads the block's data into `target[0, expectedLength)` and verifies it: one
+   * positioned read of header and data, the data straight into `target` (for a FUSE
+   * read that covers a whole block, the kernel's reply buffer). False on a miss
+   * (absent, unreadable or corrupt); `target` then holds nothing meaningful.
+   */
+  async readInto(addr: BlockAddress, expectedLength: number, target: Buffer): Promise<boolean> {
     const rel = relPath(addr)
-    if (this.expireIfStale(addr)) return undefined
+    if (this.expireIfStale(addr)) return false
     // Once the scan is done the index knows every block: a miss costs no open(), and a
     // block just freed or expired is not read back while its unlink is under way.
     if (this.#indexReady && !this.has(addr)) {
       const writing = this.#writing.get(rel)
-      if (writing === undefined) return undefined
+      if (writing === undefined) return false
       await writing.catch(() => {}) // being written: wait rather than fetch it again
-      if (!this.has(addr)) return undefined
+      if (!this.has(addr)) return false
     }
-    let file: Buffer
+    const header = Buffer.allocUnsafe(BLOCK_HEADER_BYTES)
+    const data = target.subarray(0, expectedLength)
+    let n: number
     try {
-      // One positioned read of exactly header + data into a buffer of that size.
-      // Not from the shared pool: a small cached block must not keep a pool slab alive.
-      const buf = Buffer.allocUnsafeSlow(BLOCK_HEADER_BYTES + expectedLength)
-      const n = await this.#files.read(join(this.#config.dir, rel), buf)
-      file = n === buf.length ? buf : buf.subarray(0, n)
+      n = await this.#files.readv(join(this.#config.dir, rel), [header, data])
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#log.warn({ err, block: rel }, 'cache read failed; treating as a miss')
       this.#forget(addr)
-      return undefined
+      return false
     }
     try {
-      const data = decodeBlock(file, expectedLength)
-      this.#onReadHit(addr, file.length)
-      return data
+      verifyBlock(header, data, n, expectedLength)
     } catch (err) {
       if (!(err instanceof CacheCorruptError)) throw err
       this.#corrupt++
       this.#log.warn({ block: rel, reason: err.message }, 'corrupt cache block dropped; refetching')
       this.#forget(addr)
       this.#unlinkBlock(rel)
-      return undefined
+      return false
     }
+    this.#onReadHit(addr, n)
+    return true
+  }
+
+  /**
+   * The path of a block on disk that another reader (the FUSE binding's direct reads)
+   * may open and check itself; undefined unless the index knows the block now and it
+   * has not expired. Counts as a read for eviction.
+   */
+  pathForDirectRead(addr: BlockAddress): string | undefined {
+    if (!this.#indexReady || this.expireIfStale(addr)) return undefined
+    const b = this.#index.get(addr.objectId, addr.index)
+    if (b === undefined) return undefined
+    this.#index.touch(b)
+    return join(this.#config.dir, relPath(addr))
   }
 
   /** Stores a block in the background; never fails the caller. */

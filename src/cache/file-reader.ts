@@ -37,13 +37,14 @@ export class FileReader {
     this.#readAhead = new ReadAhead(config.readAhead)
   }
 
-  async read(offset: number, length: number): Promise<Buffer> {
+  /** Reads into `target`; resolves with the bytes read (fewer at the end of the object). */
+  async readInto(offset: number, length: number, target: Buffer): Promise<number> {
     const size = this.version.size
     const ahead = this.#readAhead.onRead(offset, length, size)
     if (!this.#readAhead.sequential) this.#noteRandom()
-    const data = await this.#blocks.read(this.version, offset, length)
+    const n = await this.#blocks.readInto(this.version, offset, length, target)
     if (ahead !== undefined) this.#blocks.prefetch(this.version, ahead.start, ahead.endExclusive)
-    return data
+    return n
   }
 
   #noteRandom(): void {

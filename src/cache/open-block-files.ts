@@ -1,17 +1,19 @@
 /**
  * A bounded cache of open block files, so a block read from disk is one positioned
- * read instead of open + fstat + read + close (four trips through libuv's pool).
+ * read (`preadv` of header and data) instead of open + fstat + read + close.
  *
  * Kept honest by the DiskBlockCache: every path it unlinks, evicts or replaces is
- * `drop`ped here first. A handle is closed once it is neither cached nor in use, so a
- * read in flight never sees its descriptor closed (or reused) under it.
+ * `drop`ped here first. A descriptor is closed once it is neither cached nor in use,
+ * so a read in flight never sees its descriptor closed (or reused) under it.
+ *
+ * Raw descriptors and fs's callback API, not FileHandle: this is the disk-hit path,
+ * and each promise layer the FileHandle API adds is event-loop time per read.
  */
-import { readFileSync } from 'node:fs'
-import { open, type FileHandle } from 'node:fs/promises'
+import { close, open, readFileSync, readv } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 
 interface OpenFile {
-  readonly handle: Promise<FileHandle>
+  readonly fd: Promise<number>
   users: number
   cached: boolean
 }
@@ -41,17 +43,17 @@ export class OpenBlockFiles {
     })
   }
 
-  /** Reads from offset 0 of `path` into `buf`; resolves with the bytes read. Throws as fs does (ENOENT…). */
-  async read(path: string, buf: Buffer): Promise<number> {
+  /** Reads from offset 0 of `path` into `buffers` in turn; resolves with the bytes read. Throws as fs does (ENOENT…). */
+  async readv(path: string, buffers: Buffer[]): Promise<number> {
     let f = this.#files.get(path)
     if (f === undefined) {
-      f = { handle: open(path, 'r'), users: 0, cached: true }
+      f = { fd: openForReading(path), users: 0, cached: true }
       this.#files.set(path, f)
     }
     f.users++
     try {
-      const handle = await f.handle
-      return (await handle.read(buf, 0, buf.length, 0)).bytesRead
+      const fd = await f.fd
+      return await new Promise<number>((resolve, reject) => readv(fd, buffers, 0, (err, n) => (err ? reject(err) : resolve(n))))
     } catch (err) {
       this.drop(path)
       throw err
@@ -75,6 +77,12 @@ export class OpenBlockFiles {
   }
 }
 
+function openForReading(path: string): Promise<number> {
+  const fd = new Promise<number>((resolve, reject) => open(path, 'r', (err, n) => (err ? reject(err) : resolve(n))))
+  fd.catch(() => {}) // the reader that opened it sees the error; a dropped entry must not leave it unhandled
+  return fd
+}
+
 function closeQuietly(f: OpenFile): void {
-  f.handle.then(h => h.close()).catch(() => {})
+  f.fd.then(fd => close(fd, () => {}), () => {})
 }

@@ -29,6 +29,7 @@ export function formatStats(s: StatsSnapshot): string {
     ['served', `${formatBytes(s.reads.bytesServed)} to readers (${s.reads.memoryHits} block lookups answered from memory)`],
     ['cache hit ratio', `${pct(s.reads.hitRatio)} of blocks (${s.reads.blocksFromDisk} from disk, ${s.reads.blocksFromStore} from S3)`],
     ['byte hit ratio', `${pct(s.reads.byteHitRatio)} (disk ${formatBytes(s.reads.bytesFromDisk)}, S3 ${formatBytes(s.reads.bytesFromStore)})`],
+    ['direct reads', `${s.reads.direct.reads} answered by the FUSE threads from block files (${formatBytes(s.reads.direct.bytes)}), ${s.reads.direct.fallbacks} handed back`],
     ['S3 GET', `${k.get.count} (errors ${k.get.errors}, p50 ${k.get.p50Ms.toFixed(1)} ms, p99 ${k.get.p99Ms.toFixed(1)} ms)`],
     ['S3 HEAD', `${k.head.count} (errors ${k.head.errors})`],
     ['S3 LIST', `${k.list.count} (errors ${k.list.errors})`],

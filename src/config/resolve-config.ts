@@ -41,6 +41,7 @@ export interface MountOptions {
   /** commander's --no-default-permissions: false when given. */
   defaultPermissions?: boolean
   debugFuse?: boolean
+  directReads?: boolean
   writeMode?: string
   cacheTtl?: string
   metadataSyncInterval?: string
@@ -191,6 +192,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       kernelTtlSeconds: Math.min(D.MAX_KERNEL_TTL_SECONDS, ttlMs / 1000, syncMs / 1000),
       opTimeoutMs: D.FUSE_OP_TIMEOUT_MS,
       debug: o.debugFuse === true,
+      directReads: o.directReads !== false,
     },
   })
 }

@@ -5,7 +5,7 @@
 import type { BlockReader } from '../cache/block-reader.js'
 import type { DiskBlockCache } from '../cache/disk-block-cache.js'
 import type { FetchQueue } from '../cache/fetch-queue.js'
-import type { FilesystemCore } from '../fuse/filesystem-core.js'
+import type { DirectReadStats, FilesystemCore } from '../fuse/filesystem-core.js'
 import type { RequestMetrics, RequestMetricsSnapshot } from '../s3/request-metrics.js'
 import type { WriteBack } from '../write/write-back.js'
 import type { LoadJobStatus, LoadJobs, LoadTotals } from '../ops/load-jobs.js'
@@ -53,6 +53,12 @@ export interface StatsSnapshot {
     readonly bytesFromStore: number
     /** bytesFromDisk / (bytesFromDisk + bytesFromStore). */
     readonly byteHitRatio: number
+    /**
+     * Reads the FUSE binding answered itself from block files (small cached files, off
+     * the event loop), their bytes, and reads it handed back; their bytes are counted
+     * in bytesServed and bytesFromDisk, and the block files it read in blocksFromDisk.
+     */
+    readonly direct: DirectReadStats
   }
   readonly s3: RequestMetricsSnapshot
   readonly queue: { readonly running: number; readonly waiting: number }
@@ -84,19 +90,23 @@ const NO_LOADS: LoadTotals = { active: 0, objectsLoading: 0, files: 0, filesDone
 
 export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source: string; startedMs: number }): StatsSnapshot {
   const r = s.reader.stats()
-  const blocks = r.diskHits + r.fetchedBlocks
-  const bytes = r.bytesFromDisk + r.bytesFromStore
+  const direct = s.core.directReadStats()
+  const diskBlocks = r.diskHits + direct.blocks
+  const blocks = diskBlocks + r.fetchedBlocks
+  const fromDisk = r.bytesFromDisk + direct.bytes
+  const bytes = fromDisk + r.bytesFromStore
   return {
     version: 1,
     mountPoint: info.mountPoint,
     source: info.source,
     uptimeSeconds: Math.round((Date.now() - info.startedMs) / 1000),
     reads: {
-      bytesServed: r.bytesServed, memoryHits: r.memoryHits,
-      blocksFromDisk: r.diskHits, blocksFromStore: r.fetchedBlocks,
-      hitRatio: blocks === 0 ? 0 : r.diskHits / blocks,
-      bytesFromDisk: r.bytesFromDisk, bytesFromStore: r.bytesFromStore,
-      byteHitRatio: bytes === 0 ? 0 : r.bytesFromDisk / bytes,
+      bytesServed: r.bytesServed + direct.bytes, memoryHits: r.memoryHits,
+      blocksFromDisk: diskBlocks, blocksFromStore: r.fetchedBlocks,
+      hitRatio: blocks === 0 ? 0 : diskBlocks / blocks,
+      bytesFromDisk: fromDisk, bytesFromStore: r.bytesFromStore,
+      byteHitRatio: bytes === 0 ? 0 : fromDisk / bytes,
+      direct,
     },
     s3: s.metrics.snapshot(),
     queue: { running: s.queue.pending, waiting: s.queue.queued },

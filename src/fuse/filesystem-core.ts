@@ -47,6 +47,29 @@ export interface FileStat {
   readonly gid: number
 }
 
+/**
+ * Reads the FUSE binding answers itself, on its own threads, without the core: a
+ * handle whose object is one block on local disk is registered with the block file's
+ * path, and the binding reads and checks it (falling back to `readInto` when it
+ * cannot). The event loop then sees no read of a warm small file at all.
+ */
+export interface DirectReads {
+  /** Serves reads of `fh` from the block file at `path` (an object of `length` bytes); false if refused. */
+  register(fh: number, path: string, length: number): boolean
+  unregister(fh: number): void
+  stats(): DirectReadStats
+}
+
+export interface DirectReadStats {
+  /** Reads answered by the binding, and their bytes. */
+  readonly reads: number
+  readonly bytes: number
+  /** Reads of registered handles the binding handed back (block evicted or corrupt). */
+  readonly fallbacks: number
+  /** Block files the binding read and checked (each a disk-cache hit). */
+  readonly blocks: number
+}
+
 export interface FsStats {
   readonly bsize: number
   readonly frsize: number
@@ -61,7 +84,7 @@ export interface FsStats {
 
 /** An open file: a clean read of one object version, or a handle on staged writes. */
 type FileHandle =
-  | { readonly kind: 'clean'; readonly path: string; readonly reader: FileReader }
+  | { readonly kind: 'clean'; readonly path: string; readonly reader: FileReader; direct?: boolean }
   | { readonly kind: 'dirty'; readonly path: string; readonly file: DirtyFile }
 
 const S_IFREG = 0o100000
@@ -92,6 +115,7 @@ export class FilesystemCore {
   /** Told of every open for reading of a clean object (cross-file prefetch). */
   #openListener: (path: string, version: ObjectVersion) => void = () => {}
   #nextHandle = 1
+  #directReads: DirectReads | undefined
 
   constructor(config: FilesystemConfig, metadata: MetadataStore, reader: BlockReader, writes: WriteBack, client: ObjectClient, log: Logger) {
     this.#config = config
@@ -104,6 +128,15 @@ export class FilesystemCore {
       uploaded: (file, etag, snap) => this.#uploaded(file, etag, snap),
       dropped: path => this.#metadata.invalidate(path),
     }
+  }
+
+  /** Set by the FUSE adapter when its binding can answer reads of cached blocks itself. */
+  set directReads(direct: DirectReads | undefined) {
+    this.#directReads = direct
+  }
+
+  directReadStats(): DirectReadStats {
+    return this.#directReads?.stats() ?? { reads: 0, bytes: 0, fallbacks: 0, blocks: 0 }
   }
 
   set openListener(listener: (path: string, version: ObjectVersion) => void) {
@@ -147,7 +180,11 @@ export class FilesystemCore {
       if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
       const version = { key: entry.key, etag: entry.etag, size: entry.size }
       this.#openListener(path, version)
-      return this.#addHandle({ kind: 'clean', path, reader: new FileReader(this.#reader, version, this.#config.fileReader) })
+      const handle: FileHandle = { kind: 'clean', path, reader: new FileReader(this.#reader, version, this.#config.fileReader) }
+      const fh = this.#addHandle(handle)
+      const blockFile = this.#directReads === undefined ? undefined : this.#reader.directReadPath(version)
+      if (blockFile !== undefined) handle.direct = this.#directReads?.register(fh, blockFile, version.size) === true
+      return fh
     }
     const file = await this.#writes.open(path, pathToKey(path), this.#fillFromBucket(path, size => (truncate ? 0 : size)))
     const fh = this.#addHandle({ kind: 'dirty', path, file })
@@ -170,10 +207,16 @@ export class FilesystemCore {
   }
 
   async read(fh: number, offset: number, length: number): Promise<Buffer> {
+    const target = Buffer.allocUnsafe(length)
+    return target.subarray(0, await this.readInto(fh, offset, length, target))
+  }
+
+  /** Reads into `target` (the kernel's reply buffer); resolves with the bytes read. */
+  async readInto(fh: number, offset: number, length: number, target: Buffer): Promise<number> {
     const handle = this.#handle(fh)
-    if (handle.kind === 'dirty') return handle.file.read(offset, length)
+    if (handle.kind === 'dirty') return (await handle.file.read(offset, length)).copy(target)
     try {
-      return await handle.reader.read(offset, length)
+      return await handle.reader.readInto(offset, length, target)
     } catch (err) {
       if (err instanceof PreconditionFailedError || err instanceof NotFoundError) {
         // The object changed or vanished under an open handle: forget it so the next open is fresh.
@@ -203,6 +246,7 @@ export class FilesystemCore {
 
   async release(fh: number): Promise<void> {
     const handle = this.#handles.get(fh)
+    if (handle?.kind === 'clean' && handle.direct === true) this.#directReads?.unregister(fh)
     this.#handles.delete(fh)
     if (handle?.kind === 'dirty') await this.#writes.released(handle.file)
   }

@@ -20,6 +20,8 @@ export interface FuseMountConfig {
   /** fuse-native answers ETIMEDOUT itself after this; longer than any S3 deadline. */
   readonly opTimeoutMs: number
   readonly debug: boolean
+  /** Reads of small cached files answered by the binding on its own threads (see DirectReads). */
+  readonly directReads: boolean
 }
 
 /** Runs `work` and answers `done` once: with its value, or with the errno of its error. */
@@ -50,8 +52,8 @@ export function buildOperations(core: FilesystemCore, log: Logger): FuseOperatio
     releasedir: (_path, _fd, cb) => cb(0),
     open: (path, flags, cb) => answer(log, 'open', path, () => core.open(path, flags), cb),
     release: (path, fd, cb) => answer(log, 'release', path, () => core.release(fd), cb),
-    read: (path, fd, buf, len, pos, cb) => answer(log, 'read', path, () => core.read(fd, pos, len),
-      (errno, data) => cb(errno !== 0 || data === undefined ? errno : data.copy(buf, 0, 0, Math.min(len, data.length)))),
+    read: (path, fd, buf, len, pos, cb) => answer(log, 'read', path, () => core.readInto(fd, pos, len, buf.subarray(0, len)),
+      (errno, n) => cb(errno !== 0 ? errno : n ?? 0)),
     statfs: (path, cb) => answer(log, 'statfs', path, () => ({ ...core.statfs(), fsid: 0, flag: 0 }), cb),
     access: (path, mode, cb) => answer(log, 'access', path, () => core.access(path, mode), cb),
     ...writeOperations(core, log),
@@ -104,6 +106,13 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
     debug: config.debug,
   })
   await new Promise<void>((resolve, reject) => fuse.mount(err => (err ? reject(err) : resolve())))
+  if (config.directReads) {
+    core.directReads = {
+      register: (fh, path, length) => Fuse.directReadSet(fh, path, length),
+      unregister: fh => Fuse.directReadClear(fh),
+      stats: () => Fuse.directReadStats(),
+    }
+  }
   return new FuseMount(fuse)
 }
 

@@ -5,8 +5,9 @@
  * loader opens are local hits instead of one store round trip each.
  *
  * - Detection: distinct files opened under a file's directory and under its parent
- *   (ImageNet's `train/<class>/<file>` spreads over `train`) within `windowMs`; at
- *   `distinctOpensToStart` the deepest such directory starts a job.
+ *   (ImageNet's `train/<class>/<file>` spreads over `train`) within `windowMs`, counting
+ *   only files not cached yet; at `distinctOpensToStart` the deepest such directory
+ *   starts a job (a warm epoch starts none).
  * - A job walks the tree's listings (the metadata cache) and preloads each file not
  *   yet cached through the BlockReader: the same single-flight map and bounded
  *   FetchQueue as reads, at PRIORITY_PREFETCH, below every foreground read; a
@@ -119,6 +120,9 @@ export class ScanPrefetcher {
         return
       }
     }
+    // Only opens that miss count: a warm epoch over a cached tree starts no job (walking
+    // it would find nothing to do, at a cost per file on the event loop).
+    if (this.#reader.isCached(version)) return
     const candidates = isRoot(dir) ? [dir] : [dir, parentOf(dir)]
     for (const d of candidates) {
       if (this.#count(d, path, now) >= this.#config.distinctOpensToStart) {

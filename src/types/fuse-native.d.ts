@@ -86,5 +86,9 @@ declare module 'fuse-native' {
     unmount(cb: (err: Error | null) => void): void
     static unmount(mnt: string, cb: (err: Error | null) => void): void
     static isConfigured(cb: (err: Error | null, configured: boolean) => void): void
+    /** s3cachefs's vendored build: reads of `fh` answered on the FUSE thread from a block file. */
+    static directReadSet(fh: number, path: string, length: number): boolean
+    static directReadClear(fh: number): void
+    static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number }
   }
 }

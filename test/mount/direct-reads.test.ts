@@ -1,0 +1,149 @@
+/**
+ * Direct reads: a small file whose one block is on disk is read by the FUSE binding's
+ * own threads (vendor/fuse-native/direct-reads.h), never by the event loop. Through a
+ * real mount: byte-exact for every size up to one block (one FUSE read, and parts of a
+ * block over 128 KiB); a block corrupted or freed while its file is held open is never
+ * served (the binding hands the read back and the reader refetches); --no-direct-reads
+ * turns it off.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { type Fixture, makeFixture } from './mount-fixture.js'
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+const MiB = 1024 * 1024
+
+interface Stats {
+  reads: { direct: { reads: number; bytes: number; fallbacks: number; blocks: number }; blocksFromStore: number }
+  cache: { indexReady: boolean; corruptBlocks: number }
+}
+
+async function stats(fx: Fixture): Promise<Stats> {
+  return JSON.parse((await fx.cli(['stats', fx.mountPoint, '--json'])).stdout) as Stats
+}
+
+/** Mounts, reads everything once (fills the cache), remounts and waits for the cache index. */
+async function warmMount(fx: Fixture, files: Map<string, Buffer>, extra: string[] = []): Promise<void> {
+  await Promise.all([...files].map(([k, v]) => fx.put(k, v)))
+  await fx.mount(extra)
+  const r = await fx.sh(`cat ${fx.mountPoint}/d/* > /dev/null`)
+  if (r.code !== 0) throw new Error(r.stderr)
+  await fx.unmount()
+  await fx.mount(extra)
+  for (let i = 0; i < 100 && !(await stats(fx)).cache.indexReady; i++) await new Promise(r => setTimeout(r, 100))
+  await fx.sh('sync; echo 3 > /proc/sys/vm/drop_caches')
+}
+
+async function checkAll(t: Test, fx: Fixture, files: Map<string, Buffer>): Promise<void> {
+  const r = await fx.sh(`cd ${fx.mountPoint}/d && sha256sum *`)
+  t.equal(r.code, 0, r.stderr)
+  const lines = r.stdout.trim().split('\n')
+  t.equal(lines.length, files.size, 'every file read')
+  for (const line of lines) t.equal(line.slice(0, 64), sha(files.get(`d/${line.slice(66)}`) as Buffer), line.slice(66))
+}
+
+async function blockFiles(cacheDir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const sub of await readdir(join(cacheDir, 'blocks'))) {
+    for (const f of await readdir(join(cacheDir, 'blocks', sub))) out.push(join(cacheDir, 'blocks', sub, f))
+  }
+  return out
+}
+
+/**
+ * Opens every file under d/ in a child process, waits until `go` exists, then reads
+ * them all through the descriptors opened before and prints "sha  name" lines.
+ */
+function holdOpenThenRead(fx: Fixture, go: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const py = `
+import hashlib, os, sys, time
+d = sys.argv[1]
+fs = {n: open(os.path.join(d, n), 'rb') for n in sorted(os.listdir(d))}
+open(sys.argv[2] + '.opened', 'w').close()
+while not os.path.exists(sys.argv[2]): time.sleep(0.02)
+for n, f in fs.items(): print(hashlib.sha256(f.read()).hexdigest() + '  ' + n)
+`
+  return fx.sh(`python3 -c "${py.replace(/"/g, '\\"')}" ${fx.mountPoint}/d ${go}`)
+}
+
+async function waitFor(path: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await readFile(path).then(() => true, () => false)) return
+    await new Promise(r => setTimeout(r, 50))
+  }
+  throw new Error(`${path} never appeared`)
+}
+
+function sizes(): Map<string, Buffer> {
+  const files = new Map<string, Buffer>()
+  // One FUSE read (≤ 128 KiB), parts of one block (> 128 KiB), exactly one block, and two blocks.
+  for (const n of [1, 4095, 4096, 100_000, 131_072, 131_073, 300_000, MiB - 1, MiB, MiB + 1]) files.set(`d/f${n}.bin`, randomBytes(n))
+  return files
+}
+
+t.test('small cached files are read by the FUSE threads, byte-exact', async t => {
+  const fx = await makeFixture(t)
+  const files = sizes()
+  await warmMount(fx, files)
+  await checkAll(t, fx, files)
+  const s = await stats(fx)
+  t.equal(s.reads.blocksFromStore, 0, 'no block from the store')
+  t.ok(s.reads.direct.blocks >= 9, `the binding read ${s.reads.direct.blocks} block files (9 single-block files)`)
+  t.ok(s.reads.direct.reads >= 9, `${s.reads.direct.reads} reads answered by the binding`)
+  t.equal(s.reads.direct.fallbacks, 0, 'none handed back')
+})
+
+t.test('a block corrupted while its file is held open is never served', async t => {
+  const fx = await makeFixture(t)
+  const files = sizes()
+  await warmMount(fx, files)
+  const go = join(fx.root, 'go')
+  const reading = holdOpenThenRead(fx, go)
+  await waitFor(go + '.opened')
+  for (const f of await blockFiles(fx.cacheDir)) {
+    const bytes = await readFile(f)
+    if (bytes.length <= 17) continue
+    bytes[bytes.length - 1]! ^= 0x55
+    await writeFile(f, bytes)
+  }
+  await fx.sh('sync; echo 3 > /proc/sys/vm/drop_caches')
+  await writeFile(go, '')
+  const r = await reading
+  t.equal(r.code, 0, r.stderr)
+  for (const line of r.stdout.trim().split('\n')) t.equal(line.slice(0, 64), sha(files.get(`d/${line.slice(66)}`) as Buffer), `${line.slice(66)}: the right bytes`)
+  const s = await stats(fx)
+  t.ok(s.reads.direct.fallbacks >= 9, `${s.reads.direct.fallbacks} reads handed back by the binding`)
+  t.ok(s.cache.corruptBlocks >= 9, `${s.cache.corruptBlocks} corrupt blocks found and dropped`)
+  t.ok(s.reads.blocksFromStore >= 9, 'and refetched')
+})
+
+t.test('a block freed while its file is held open is refetched, not served', async t => {
+  const fx = await makeFixture(t)
+  const files = sizes()
+  await warmMount(fx, files)
+  const go = join(fx.root, 'go')
+  const reading = holdOpenThenRead(fx, go)
+  await waitFor(go + '.opened')
+  const freed = await fx.cli(['free', join(fx.mountPoint, 'd')])
+  t.equal(freed.code, 0, freed.stderr)
+  await fx.resetRequests()
+  await writeFile(go, '')
+  const r = await reading
+  t.equal(r.code, 0, r.stderr)
+  for (const line of r.stdout.trim().split('\n')) t.equal(line.slice(0, 64), sha(files.get(`d/${line.slice(66)}`) as Buffer), `${line.slice(66)}: the right bytes`)
+  const req = await fx.requests()
+  t.ok(req.getObject + req.rangedGet >= files.size, `refetched (${req.getObject + req.rangedGet} GETs)`)
+  t.ok((await stats(fx)).reads.direct.fallbacks >= 9, 'the binding handed the reads back')
+})
+
+t.test('--no-direct-reads answers every read on the event loop', async t => {
+  const fx = await makeFixture(t)
+  const files = sizes()
+  await warmMount(fx, files, ['--no-direct-reads'])
+  await checkAll(t, fx, files)
+  const s = await stats(fx)
+  t.equal(s.reads.direct.reads, 0)
+  t.equal(s.reads.direct.blocks, 0)
+})
