@@ -106,7 +106,8 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
     debug: config.debug,
   })
   await new Promise<void>((resolve, reject) => fuse.mount(err => (err ? reject(err) : resolve())))
-  if (config.directReads) {
+  // Only our build of the binding (vendor/fuse-native) has direct reads; upstream's prebuilt one does not.
+  if (config.directReads && typeof Fuse.directReadSet === 'function') {
     core.directReads = {
       register: (fh, path, length) => Fuse.directReadSet(fh, path, length),
       unregister: fh => Fuse.directReadClear(fh),
