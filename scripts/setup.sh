@@ -45,7 +45,10 @@ if [ ! -f "$native/build/Release/fuse.node" ] ||
   gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
   nodedir="$(npm config get nodedir 2>/dev/null || true)"
   args=(rebuild --loglevel=error)
-  if [ -n "$nodedir" ] && [ "$nodedir" != undefined ] && [ "$nodedir" != null ]; then args+=("--nodedir=$nodedir"); fi
+  # Node's own headers, never a download: npm's nodedir, else Debian's /usr/include/node.
+  if [ -z "$nodedir" ] || [ "$nodedir" = undefined ] || [ "$nodedir" = null ]; then nodedir=""; fi
+  if [ -z "$nodedir" ] && [ -f /usr/include/node/node_api.h ]; then nodedir=/usr; fi
+  if [ -n "$nodedir" ]; then args+=("--nodedir=$nodedir"); fi
   (cd "$native" && node "$gyp" "${args[@]}" >/dev/null)
 fi
 

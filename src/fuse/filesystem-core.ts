@@ -57,6 +57,8 @@ export interface DirectReads {
   /** Serves reads of `fh` from the block file at `path` (an object of `length` bytes); false if refused. */
   register(fh: number, path: string, length: number): boolean
   unregister(fh: number): void
+  /** Registered handles whose release the binding answered itself since the last call. */
+  takeReleased(): number[]
   stats(): DirectReadStats
 }
 
@@ -135,6 +137,12 @@ export class FilesystemCore {
     this.#directReads = direct
   }
 
+  /** Forgets the handles whose release the binding answered (called at each open and on a timer). */
+  forgetReleased(): void {
+    if (this.#directReads === undefined) return
+    for (const fh of this.#directReads.takeReleased()) this.#handles.delete(fh)
+  }
+
   directReadStats(): DirectReadStats {
     return this.#directReads?.stats() ?? { reads: 0, bytes: 0, fallbacks: 0, blocks: 0 }
   }
@@ -180,6 +188,7 @@ export class FilesystemCore {
       if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
       const version = { key: entry.key, etag: entry.etag, size: entry.size }
       this.#openListener(path, version)
+      this.forgetReleased()
       const handle: FileHandle = { kind: 'clean', path, reader: new FileReader(this.#reader, version, this.#config.fileReader) }
       const fh = this.#addHandle(handle)
       const blockFile = this.#directReads === undefined ? undefined : this.#reader.directReadPath(version)

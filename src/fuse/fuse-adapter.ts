@@ -24,6 +24,9 @@ export interface FuseMountConfig {
   readonly directReads: boolean
 }
 
+/** How often handles released by the binding itself are forgotten when no open does it. */
+const DIRECT_RELEASES_COLLECT_MS = 1000
+
 /** Runs `work` and answers `done` once: with its value, or with the errno of its error. */
 function answer<T>(log: Logger, op: string, path: string, work: () => Promise<T> | T, done: (errno: number, value?: T) => void): void {
   if (op !== 'getattr' && op !== 'read' && op !== 'write') log.trace({ op, path }, 'request')
@@ -111,8 +114,11 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
     core.directReads = {
       register: (fh, path, length) => Fuse.directReadSet(fh, path, length),
       unregister: fh => Fuse.directReadClear(fh),
+      takeReleased: () => Fuse.directReadTakeReleased(),
       stats: () => Fuse.directReadStats(),
     }
+    // Releases the binding answered are also collected when opens stop.
+    setInterval(() => core.forgetReleased(), DIRECT_RELEASES_COLLECT_MS).unref()
   }
   return new FuseMount(fuse)
 }

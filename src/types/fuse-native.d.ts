@@ -89,6 +89,7 @@ declare module 'fuse-native' {
     /** s3cachefs's vendored build: reads of `fh` answered on the FUSE thread from a block file. */
     static directReadSet(fh: number, path: string, length: number): boolean
     static directReadClear(fh: number): void
+    static directReadTakeReleased(): number[]
     static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number }
   }
 }

@@ -2,7 +2,8 @@
  * Direct reads: a small file whose one block is on disk is read by the FUSE binding's
  * own threads (vendor/fuse-native/direct-reads.h), never by the event loop. Through a
  * real mount: byte-exact for every size up to one block (one FUSE read, and parts of a
- * block over 128 KiB); a block corrupted or freed while its file is held open is never
+ * block over 128 KiB), releases answered by the binding forgotten by the daemon; a
+ * block corrupted or freed while its file is held open is never
  * served (the binding hands the read back and the reader refetches); --no-direct-reads
  * turns it off.
  */
@@ -18,6 +19,7 @@ const MiB = 1024 * 1024
 interface Stats {
   reads: { direct: { reads: number; bytes: number; fallbacks: number; blocks: number }; blocksFromStore: number }
   cache: { indexReady: boolean; corruptBlocks: number }
+  openFiles: number
 }
 
 async function stats(fx: Fixture): Promise<Stats> {
@@ -93,6 +95,13 @@ t.test('small cached files are read by the FUSE threads, byte-exact', async t =>
   t.ok(s.reads.direct.blocks >= 9, `the binding read ${s.reads.direct.blocks} block files (9 single-block files)`)
   t.ok(s.reads.direct.reads >= 9, `${s.reads.direct.reads} reads answered by the binding`)
   t.equal(s.reads.direct.fallbacks, 0, 'none handed back')
+  // The binding answered their releases too; the daemon forgets those handles within a second.
+  let open = s.openFiles
+  for (let i = 0; i < 30 && open > 0; i++) {
+    await new Promise(r => setTimeout(r, 100))
+    open = (await stats(fx)).openFiles
+  }
+  t.equal(open, 0, 'no handle left open in the daemon')
 })
 
 t.test('a block corrupted while its file is held open is never served', async t => {

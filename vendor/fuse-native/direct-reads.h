@@ -201,6 +201,37 @@ static int direct_read (uint64_t fh, char *buf, size_t len, off_t offset) {
   return served;
 }
 
+/*
+ * Releases of registered handles are answered here too: the entry is cleared and its
+ * fh queued for the daemon, which takes the queue in batches (at its next open, and on
+ * a timer) to forget its side of the handle. A full queue sends releases to JS again.
+ */
+#define DIRECT_RELEASED_MAX 65536
+static uint32_t direct_released[DIRECT_RELEASED_MAX];
+static size_t direct_released_count;
+
+/** 0 when the release of `fh` was taken here, -1 when JS must answer it. */
+static int direct_read_release (uint64_t fh) {
+  if (fh > UINT32_MAX || !direct_read_registered(fh)) return -1;
+  pthread_mutex_lock(&direct_reads_lock);
+  int queued = direct_released_count < DIRECT_RELEASED_MAX;
+  if (queued) direct_released[direct_released_count++] = (uint32_t) fh;
+  pthread_mutex_unlock(&direct_reads_lock);
+  if (!queued) return -1;
+  direct_read_clear(fh);
+  return 0;
+}
+
+/** Moves up to `max` released handles into `out`; returns how many. */
+static size_t direct_read_take_released (uint32_t *out, size_t max) {
+  pthread_mutex_lock(&direct_reads_lock);
+  size_t n = direct_released_count < max ? direct_released_count : max;
+  memcpy(out, direct_released + (direct_released_count - n), n * sizeof(uint32_t));
+  direct_released_count -= n;
+  pthread_mutex_unlock(&direct_reads_lock);
+  return n;
+}
+
 /** out[0..3] = reads served here, their bytes, reads handed back to JS, block files read and checked. */
 static void direct_read_stats (double *out) {
   out[0] = (double) __atomic_load_n(&direct_read_hits, __ATOMIC_RELAXED);

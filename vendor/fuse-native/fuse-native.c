@@ -562,6 +562,11 @@ static int fuse_native_flush_direct (const char *path, struct fuse_file_info *in
   return fuse_native_flush(path, info);
 }
 
+static int fuse_native_release_direct (const char *path, struct fuse_file_info *info) {
+  if (info != NULL && direct_read_release(info->fh) == 0) return 0;
+  return fuse_native_release(path, info);
+}
+
 FUSE_METHOD_VOID(fsync, 3, 0, (const char *path, int datasync, struct fuse_file_info *info), {
   l->path = path;
   l->mode = datasync;
@@ -850,7 +855,7 @@ NAPI_METHOD(fuse_native_mount) {
   if (implemented[op_opendir]) ops.opendir = fuse_native_opendir;
   if (implemented[op_read]) ops.read = fuse_native_read_direct;
   if (implemented[op_write]) ops.write = fuse_native_write;
-  if (implemented[op_release]) ops.release = fuse_native_release;
+  if (implemented[op_release]) ops.release = fuse_native_release_direct;
   if (implemented[op_releasedir]) ops.releasedir = fuse_native_releasedir;
   if (implemented[op_create]) ops.create = fuse_native_create;
   if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;
@@ -932,6 +937,12 @@ NAPI_METHOD(fuse_native_direct_read_clear) {
   return NULL;
 }
 
+NAPI_METHOD(fuse_native_direct_read_take_released) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(uint32_t *, out, 0)
+  NAPI_RETURN_UINT32((uint32_t) direct_read_take_released(out, out_len / sizeof(uint32_t)))
+}
+
 NAPI_METHOD(fuse_native_direct_read_stats) {
   NAPI_ARGV(1)
   NAPI_ARGV_BUFFER_CAST(double *, out, 0)
@@ -955,6 +966,7 @@ NAPI_INIT() {
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_set)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_clear)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_stats)
+  NAPI_EXPORT_FUNCTION(fuse_native_direct_read_take_released)
   NAPI_EXPORT_FUNCTION(fuse_native_unmount)
 
   NAPI_EXPORT_FUNCTION(fuse_native_signal_getattr)

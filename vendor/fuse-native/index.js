@@ -650,6 +650,16 @@ class Fuse extends Nanoresource {
 // directReadSet(fh, blockFilePath, objectLength) -> true when registered.
 Fuse.directReadSet = (fh, path, length) => binding.fuse_native_direct_read_set(fh, path, length) === 1
 Fuse.directReadClear = (fh) => binding.fuse_native_direct_read_clear(fh)
+// Handles whose release the FUSE thread answered (direct reads): their fh numbers.
+const released = new Uint32Array(4096)
+Fuse.directReadTakeReleased = () => {
+  const out = []
+  for (;;) {
+    const n = binding.fuse_native_direct_read_take_released(Buffer.from(released.buffer))
+    for (let i = 0; i < n; i++) out.push(released[i])
+    if (n < released.length) return out
+  }
+}
 Fuse.directReadStats = () => {
   const out = new Float64Array(4)
   binding.fuse_native_direct_read_stats(Buffer.from(out.buffer))
