@@ -140,6 +140,8 @@ export interface TorchResult {
   readonly ran: boolean;
   readonly note: string;
   readonly epochs?: { epoch: number; imagesPerSecond: number; seconds: number }[];
+  /** s3cachefs only: the same from a cold start with python/'s AnnouncingSampler announcing each epoch's order. */
+  readonly samplerEpochs?: { epoch: number; imagesPerSecond: number; seconds: number }[];
 }
 
 export interface SystemResult {

@@ -4,8 +4,14 @@
  * --list`). The daemon keeps a window ahead of the reader — up to `windowFiles`
  * files and `windowBytes` bytes not yet read — fetching them through the same
  * in-flight map and queue as reads, at PRIORITY_LOAD (above scan prefetch, below
- * foreground reads). Opens of announced files move the reader's position; files
- * the reader moved past without opening are dropped from the window, never fetched.
+ * foreground reads).
+ *
+ * The reader is a few cursors, not one position: a DataLoader's W workers each read
+ * their own batch of the announced order at once (files 0, 256, 512, 768, 1, 257, …),
+ * so an open within CURSOR_REACH files after a cursor moves that cursor, and any other
+ * open starts a new one (the least recently moved of MAX_CURSORS retires). The window
+ * is shared: the nearest files of every cursor are fetched first. Files a cursor moved past without opening are
+ * skipped: dropped from the window, never fetched.
  * Each announcer (a session: the announcing process, e.g. one training rank) has
  * its own order; its new announcement replaces its old one (an epoch's order).
  * AnnouncedOrders keeps the few most recent sessions of a mount.
@@ -25,9 +31,17 @@ export interface AnnouncedOrderConfig {
   readonly maxPaths: number
 }
 
+/**
+ * An open at most this many files after a cursor moves it (a reader that skips a few);
+ * farther starts a new cursor. Small: another worker's batch may start just past it.
+ */
+const CURSOR_REACH = 8
+/** Readers of one order followed at once (DataLoader workers × prefetch factor, with room). */
+const MAX_CURSORS = 32
+
 export interface AnnouncedOrderStats {
   readonly files: number
-  /** Index of the next file the reader is expected to open. */
+  /** Announced files opened so far. */
   readonly position: number
   readonly prefetched: number
   readonly bytesPrefetched: number
@@ -46,8 +60,11 @@ export class AnnouncedOrder {
   #index = new Map<string, number>()
   #windowFiles: number
   #windowBytes: number
-  #position = 0
-  #next = 0
+  /** Next index each cursor expects, most recently moved last. */
+  #cursors: number[] = []
+  /** Indexes opened (1) or skipped (2) in this order. */
+  #done = new Uint8Array(0)
+  #opened = 0
   #inFlight = 0
   /** Started (or done) and not yet read: index → bytes. */
   #ahead = new Map<number, number>()
@@ -73,7 +90,8 @@ export class AnnouncedOrder {
       this.#generation++
       this.#paths = []
       this.#index = new Map()
-      this.#position = this.#next = this.#aheadBytes = 0
+      this.#cursors = []
+      this.#opened = this.#aheadBytes = 0
       this.#ahead = new Map()
       this.#windowFiles = window.files ?? this.#config.windowFiles
       this.#windowBytes = window.bytes ?? this.#config.windowBytes
@@ -85,48 +103,78 @@ export class AnnouncedOrder {
       if (!this.#index.has(p)) this.#index.set(p, this.#paths.length)
       this.#paths.push(p)
     }
+    const done = new Uint8Array(this.#paths.length)
+    if (append) done.set(this.#done)
+    this.#done = done
+    if (this.#cursors.length === 0) this.#cursors.push(0)
     if (!append) this.#log.info({ files: paths.length, windowFiles: this.#windowFiles, windowBytes: this.#windowBytes }, 'following an announced order')
     this.#pump()
     return { files: this.#paths.length, windowFiles: this.#windowFiles, windowBytes: this.#windowBytes }
   }
 
-  /** A file was opened for reading: the reader is there. */
+  /** A file was opened for reading: the cursor just before it moves there (or a new cursor starts). */
   onOpen(path: string): void {
     const i = this.#index.get(path)
-    if (i === undefined || i < this.#position) return
+    if (i === undefined || this.#done[i] === 1) return
     if (this.#ahead.has(i)) this.#hits++
-    for (let k = this.#position; k <= i; k++) {
-      if (k < i && !this.#ahead.has(k)) this.#skipped++
-      this.#aheadBytes -= this.#ahead.get(k) ?? 0
-      this.#ahead.delete(k)
+    this.#settle(i, 1)
+    this.#opened++
+    const c = this.#cursors.findIndex(p => p <= i && i <= p + CURSOR_REACH)
+    if (c >= 0) {
+      for (let k = this.#cursors[c] as number; k < i; k++) if (this.#done[k] === 0) { this.#skipped++; this.#settle(k, 2) }
+      this.#cursors.splice(c, 1)
+    } else if (this.#cursors.length >= MAX_CURSORS) {
+      this.#retire(this.#cursors.shift() as number)
     }
-    this.#position = i + 1
+    this.#cursors.push(i + 1)
     this.#pump()
   }
 
   stats(): AnnouncedOrderStats {
     return {
-      files: this.#paths.length, position: this.#position, prefetched: this.#prefetched, bytesPrefetched: this.#bytesPrefetched,
+      files: this.#paths.length, position: this.#opened, prefetched: this.#prefetched, bytesPrefetched: this.#bytesPrefetched,
       hits: this.#hits, skipped: this.#skipped,
     }
   }
 
+  /** Marks index `k` opened or skipped: no longer ahead of the reader. */
+  #settle(k: number, how: 1 | 2): void {
+    this.#done[k] = how
+    this.#aheadBytes -= this.#ahead.get(k) ?? 0
+    this.#ahead.delete(k)
+  }
+
+  /** A cursor no reader moves any more: what it fetched ahead stops counting against the window. */
+  #retire(from: number): void {
+    for (let k = from; k < Math.min(this.#paths.length, from + this.#windowFiles); k++) {
+      this.#aheadBytes -= this.#ahead.get(k) ?? 0
+      this.#ahead.delete(k)
+    }
+  }
+
+  /**
+   * Starts fetches for the window: the nearest files of every cursor first (depth 0 of
+   * each cursor, then depth 1, …), so W workers reading at once each have files ahead.
+   */
   #pump(): void {
-    if (this.#next < this.#position) this.#next = this.#position
-    while (this.#inFlight < this.#config.concurrency && this.#next < this.#paths.length &&
-      this.#next < this.#position + this.#windowFiles && this.#aheadBytes < this.#windowBytes) {
-      const i = this.#next++
-      this.#inFlight++
-      this.#ahead.set(i, 0)
-      this.#fetch(i, this.#generation).catch((err: unknown) => this.#log.debug({ err, path: this.#paths[i] }, 'announced prefetch failed'))
-        .finally(() => { this.#inFlight--; this.#pump() })
+    const depth = Math.max(1, Math.floor(this.#windowFiles / Math.max(1, this.#cursors.length)))
+    for (let d = 0; d < depth; d++) {
+      for (let c = this.#cursors.length - 1; c >= 0; c--) {
+        const i = (this.#cursors[c] as number) + d
+        if (this.#inFlight >= this.#config.concurrency || this.#ahead.size >= this.#windowFiles || this.#aheadBytes >= this.#windowBytes) return
+        if (i >= this.#paths.length || this.#done[i] !== 0 || this.#ahead.has(i)) continue
+        this.#inFlight++
+        this.#ahead.set(i, 0)
+        this.#fetch(i, this.#generation).catch((err: unknown) => this.#log.debug({ err, path: this.#paths[i] }, 'announced prefetch failed'))
+          .finally(() => { this.#inFlight--; this.#pump() })
+      }
     }
   }
 
   async #fetch(i: number, generation: number): Promise<void> {
     const path = this.#paths[i] as string
     const entry = await this.#metadata.lookup(path)
-    if (entry.kind !== 'file' || generation !== this.#generation || i < this.#position) return
+    if (entry.kind !== 'file' || generation !== this.#generation || this.#done[i] !== 0) return
     if (this.#ahead.has(i)) {
       this.#ahead.set(i, entry.size)
       this.#aheadBytes += entry.size

@@ -284,7 +284,12 @@ function torchSection(r: BenchResults): string | undefined {
   return [
     '## PyTorch DataLoader + ImageFolder',
     '',
-    table(['system', ...epochs.map((e) => `epoch ${e}`)], ran.map((s) => [s.label, ...epochs.map((e) => `${n(s.torch?.epochs?.find((x) => x.epoch === e)?.imagesPerSecond)} img/s`)])),
+    'Raw bytes, no decoding; the page cache dropped before every epoch. "announcing sampler": `s3cachefs.AnnouncingSampler` (python/) around the same shuffle, from a cold cache again.',
+    '',
+    table(['system', ...epochs.map((e) => `epoch ${e}`)], ran.flatMap((s) => [
+      [s.label, ...epochs.map((e) => `${n(s.torch?.epochs?.find((x) => x.epoch === e)?.imagesPerSecond)} img/s`)],
+      ...(s.torch?.samplerEpochs === undefined ? [] : [[`${s.label} + announcing sampler`, ...epochs.map((e) => `${n(s.torch?.samplerEpochs?.find((x) => x.epoch === e)?.imagesPerSecond)} img/s`)]]),
+    ])),
   ].join('\n');
 }
 

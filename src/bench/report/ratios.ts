@@ -154,6 +154,26 @@ function readTargetRows(results: BenchResults, c: SystemResult): TargetRow[] {
   ];
 }
 
+function torchCold(s: SystemResult | undefined, sampler: boolean): number | null {
+  const e = (sampler ? s?.torch?.samplerEpochs : s?.torch?.epochs)?.find((x) => x.epoch === 1);
+  return e === undefined ? null : e.imagesPerSecond;
+}
+
+/** The PyTorch DataLoader's cold epoch, plain and with the announcing sampler: against rclone mount's and the direct-GET limit. */
+function torchTargetRows(results: BenchResults, c: SystemResult): TargetRow[] {
+  const sys = byName(results, c.name);
+  if (sys?.torch?.ran !== true) return [];
+  const rclone = torchCold(byName(results, 'rclone'), false);
+  const direct = epochRate(byName(results, 'direct'), 1);
+  return ([false, true] as const).filter((sampler) => !sampler || sys.torch?.samplerEpochs !== undefined).flatMap((sampler): TargetRow[] => {
+    const metric = `PyTorch DataLoader cold epoch images/s${sampler ? ' (announcing sampler)' : ''}`;
+    return [
+      { system: c.label, metric, against: 'rclone mount, same loader', ratio: ratio(torchCold(sys, sampler), rclone), target: 2.5 },
+      { system: c.label, metric, against: 'direct-GET limit (raw loader)', ratio: ratio(torchCold(sys, sampler), direct), target: 0.8 },
+    ];
+  });
+}
+
 /** The same measures against a peer (rclone mount): informational, no target. */
 function peerRows(results: BenchResults, c: SystemResult, p: SystemResult): TargetRow[] {
   const sys = byName(results, c.name);
@@ -227,7 +247,7 @@ export function targetRows(results: BenchResults): TargetRow[] {
   const peers = results.systems.filter((s) => s.role === 'peer');
   return results.systems
     .filter((s) => s.role === 'candidate')
-    .flatMap((c) => [...readTargetRows(results, c), ...peers.flatMap((p) => peerRows(results, c, p)), ...writeTargetRows(results, c)]);
+    .flatMap((c) => [...readTargetRows(results, c), ...torchTargetRows(results, c), ...peers.flatMap((p) => peerRows(results, c, p)), ...writeTargetRows(results, c)]);
 }
 
 export function verdict(row: TargetRow): string {
