@@ -97,6 +97,8 @@ export class PrometheusExporter {
     this.#counter('s3cachefs_cache_loaded_bytes_total', 'Bytes brought into memory, from the disk cache or S3', ['source'],
       () => [[{ source: 'disk' }, s().reads.bytesFromDisk], [{ source: 's3' }, s().reads.bytesFromStore]])
     this.#gauge('s3cachefs_cache_hit_ratio', 'Disk cache hits over block loads since mount (0-1)', [], one(x => x.reads.hitRatio))
+    this.#counter('s3cachefs_direct_reads_total', 'Reads the FUSE threads answered from block files themselves, or handed back to the event loop', ['outcome'],
+      () => [[{ outcome: 'served' }, s().reads.direct.reads], [{ outcome: 'handed_back' }, s().reads.direct.fallbacks]])
 
     this.#gauge('s3cachefs_cache_used_bytes', 'Bytes in the disk cache', [], one(x => x.cache.usedBytes))
     this.#gauge('s3cachefs_cache_max_bytes', 'Bound of the disk cache', [], one(x => x.cache.maxBytes))
