@@ -359,18 +359,17 @@ export class BlockReader {
     const firstIndex = (run[0] as Deferred).index
     const start = firstIndex * bs
     const end = Math.min(obj.size, ((run[run.length - 1] as Deferred).index + 1) * bs)
-    const data = await this.#queue.run(end - start, priority, () =>
-      this.#client.getRange({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag }))
-    if (data.length !== end - start) {
-      throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${data.length}`)
+    // The response is read straight into one buffer per block, each owning exactly its
+    // memory: the memory cache keeps alive no more than the bytes it counts.
+    const blocks = await this.#queue.run(end - start, priority, () =>
+      this.#client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag }, bs))
+    const got = blocks.reduce((n, b) => n + b.length, 0)
+    if (got !== end - start || blocks.length !== run.length) {
+      throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${got}`)
     }
-    this.#bytesFromStore += data.length
+    this.#bytesFromStore += got
     for (const d of run) {
-      const off = (d.index - firstIndex) * bs
-      const slice = data.subarray(off, Math.min(off + bs, data.length))
-      // A block that is a view into more (a multi-block response, a pooled small buffer) is
-      // copied out: the memory cache must keep alive no more than the bytes it counts.
-      const block = slice.byteOffset === 0 && slice.length === slice.buffer.byteLength ? slice : copyOf(slice)
+      const block = blocks[d.index - firstIndex] as Buffer
       this.#fetchedBlocks++
       this.#memory.set(`${objectId}.${d.index}`, block)
       this.#disk.write(this.#addr(objectId, d.index, obj.key), block)
@@ -404,11 +403,4 @@ function deferred(index: number): Deferred {
   // Prefetched blocks may fail with nobody waiting: that is not an unhandled rejection.
   promise.catch(() => {})
   return { index, promise, resolve, reject }
-}
-
-/** A copy that owns exactly its memory (not from the shared pool). */
-function copyOf(view: Buffer): Buffer {
-  const out = Buffer.allocUnsafeSlow(view.length)
-  view.copy(out)
-  return out
 }

@@ -17,7 +17,7 @@ type Labels = Record<string, string>
 type Sample = [Labels, number]
 
 /** ObjectClient method → the `kind` label used in `stats` (get, head, list, …). */
-const KIND_OF_METHOD: Record<string, string> = { getRange: 'get', head: 'head', listPage: 'list' }
+const KIND_OF_METHOD: Record<string, string> = { getRange: 'get', getPieces: 'get', head: 'head', listPage: 'list' }
 
 export class PrometheusExporter {
   readonly #registry = new Registry()

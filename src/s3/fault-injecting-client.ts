@@ -50,6 +50,11 @@ export class FaultInjectingClient implements ObjectClient {
     return this.#inner.getRange(request)
   }
 
+  async getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
+    await this.#apply('get')
+    return this.#inner.getPieces(request, pieceBytes)
+  }
+
   async upload(request: UploadRequest): Promise<string> {
     await this.#apply('upload')
     return this.#inner.upload(request)

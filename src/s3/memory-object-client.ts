@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { InvalidRangeError, NotFoundError, PreconditionFailedError, UploadAbortedError } from '../errors.js'
-import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
+import { type CompletedPart, type PartRequest, type ListPage, type ListPageRequest, type ObjectClient, type ObjectInfo, type RangeRequest, type UploadRequest, splitIntoPieces } from './object-client.js'
 
 interface StoredObject {
   readonly data: Buffer
@@ -66,6 +66,10 @@ export class MemoryObjectClient implements ObjectClient {
     }
     if (request.start >= obj.data.length) throw new InvalidRangeError(`${request.key}: range not satisfiable`)
     return Buffer.from(obj.data.subarray(request.start, Math.min(request.endExclusive, obj.data.length)))
+  }
+
+  async getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
+    return splitIntoPieces(await this.getRange(request), pieceBytes)
   }
 
   async upload(request: UploadRequest): Promise<string> {

@@ -28,6 +28,10 @@ export class MeteredClient implements ObjectClient {
     return this.#measure('get', () => this.#inner.getRange(request), b => b.length)
   }
 
+  getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
+    return this.#measure('get', () => this.#inner.getPieces(request, pieceBytes), pieces => pieces.reduce((n, b) => n + b.length, 0))
+  }
+
   upload(request: UploadRequest): Promise<string> {
     return this.#measure('upload', () => this.#inner.upload(request), () => request.size)
   }

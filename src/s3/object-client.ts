@@ -67,6 +67,17 @@ export interface CompletedPart {
   readonly etag: string
 }
 
+/** `data` as consecutive pieces of `pieceBytes` (the last may be shorter), each a copy owning its memory. */
+export function splitIntoPieces(data: Buffer, pieceBytes: number): Buffer[] {
+  const pieces: Buffer[] = []
+  for (let at = 0; at < data.length; at += pieceBytes) {
+    const piece = Buffer.allocUnsafeSlow(Math.min(pieceBytes, data.length - at))
+    data.copy(piece, 0, at, at + piece.length)
+    pieces.push(piece)
+  }
+  return pieces
+}
+
 export interface ObjectClient {
   /** Fails with NoSuchBucketError, AccessDeniedError or a network error when the bucket is unusable. */
   checkBucket(): Promise<void>
@@ -74,6 +85,12 @@ export interface ObjectClient {
   listPage(request: ListPageRequest): Promise<ListPage>
   /** The bytes of [start, endExclusive) (fewer at the end of the object). */
   getRange(request: RangeRequest): Promise<Buffer>
+  /**
+   * The same bytes as consecutive pieces of `pieceBytes` (the last may be shorter), each
+   * owning exactly its memory: a response is read straight into cache blocks, with no
+   * buffer of the whole range and no copy out of it.
+   */
+  getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]>
   /** Stores a local file as the object (multipart when large); resolves once durable. Returns the new ETag. */
   upload(request: UploadRequest): Promise<string>
   /** Server-side copy (multipart copy when over 5 GiB). Returns the new object's ETag (a copy gets its own). */

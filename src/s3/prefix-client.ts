@@ -39,6 +39,10 @@ export class PrefixClient implements ObjectClient {
     return this.#inner.getRange({ ...request, key: this.#prefix + request.key })
   }
 
+  getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
+    return this.#inner.getPieces({ ...request, key: this.#prefix + request.key }, pieceBytes)
+  }
+
   upload(request: UploadRequest): Promise<string> {
     return this.#inner.upload({ ...request, key: this.#prefix + request.key })
   }

@@ -80,6 +80,46 @@ function copySource(bucket: string, key: string): string {
  * `bytes` as a Buffer that owns exactly its memory: a view into a larger (pooled)
  * allocation is copied out, so a cached small block never keeps a bigger one alive.
  */
+/** Fills consecutive pieces of a known total length from chunks as they arrive. */
+class PieceWriter {
+  readonly pieces: Buffer[] = []
+  filled = 0
+  readonly #length: number
+
+  private constructor(length: number) {
+    this.#length = length
+  }
+
+  static forLength(length: number, pieceBytes: number): PieceWriter {
+    const w = new PieceWriter(length)
+    for (let at = 0; at < length; at += pieceBytes) w.pieces.push(Buffer.allocUnsafeSlow(Math.min(pieceBytes, length - at)))
+    return w
+  }
+
+  /** Copies `chunk` in; false if it runs past the total length. */
+  write(chunk: Uint8Array): boolean {
+    if (this.filled + chunk.length > this.#length) return false
+    let from = 0
+    while (from < chunk.length) {
+      const piece = this.pieces[this.#pieceAt(this.filled)] as Buffer
+      const at = this.filled - this.#pieceStart(this.filled)
+      const n = Math.min(piece.length - at, chunk.length - from)
+      piece.set(chunk.subarray(from, from + n), at)
+      from += n
+      this.filled += n
+    }
+    return true
+  }
+
+  #pieceAt(offset: number): number {
+    return Math.floor(offset / ((this.pieces[0] as Buffer).length))
+  }
+
+  #pieceStart(offset: number): number {
+    return this.#pieceAt(offset) * (this.pieces[0] as Buffer).length
+  }
+}
+
 export function ownBuffer(bytes: Uint8Array): Buffer {
   if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return Buffer.from(bytes.buffer, 0, bytes.byteLength)
   const out = Buffer.allocUnsafeSlow(bytes.byteLength)
@@ -174,6 +214,22 @@ export class SdkObjectClient implements ObjectClient {
     })
   }
 
+  async getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
+    const wanted = request.endExclusive - request.start
+    if (wanted <= 0) return []
+    const where = `GetObject s3://${this.#bucket}/${request.key}`
+    return this.#call('GetObject', request.key, async s => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.#getOncePieces(request, wanted, pieceBytes, where, s)
+        } catch (err) {
+          if (!(err instanceof BodyError) || attempt >= BODY_ATTEMPTS || s.abortSignal.aborted) throw err instanceof BodyError ? err.cause : err
+          await new Promise(r => setTimeout(r, BODY_RETRY_DELAY_MS * attempt))
+        }
+      }
+    })
+  }
+
   async #getOnce(request: RangeRequest, wanted: number, where: string, s: { abortSignal: AbortSignal }): Promise<Buffer> {
     const out = await this.#s3.send(new GetObjectCommand({
       Bucket: this.#bucket,
@@ -197,6 +253,37 @@ export class SdkObjectClient implements ObjectClient {
       throw new BodyError(new NetworkError(`${where}: the body ended after ${bytes.length} of ${out.ContentLength} bytes`))
     }
     return ownBuffer(bytes)
+  }
+
+  /** One GET whose body is copied, as it arrives, into pieces of `pieceBytes` (no buffer of the whole range). */
+  async #getOncePieces(request: RangeRequest, wanted: number, pieceBytes: number, where: string, s: { abortSignal: AbortSignal }): Promise<Buffer[]> {
+    const out = await this.#s3.send(new GetObjectCommand({
+      Bucket: this.#bucket,
+      Key: request.key,
+      Range: `bytes=${request.start}-${request.endExclusive - 1}`,
+      ...(request.ifMatch !== undefined ? { IfMatch: `"${request.ifMatch}"` } : {}),
+    }), s)
+    if (out.Body === undefined) throw new UnexpectedResponseError(`${where}: no body`)
+    if (request.ifMatch !== undefined && out.ETag !== undefined && stripEtag(out.ETag) !== request.ifMatch) {
+      out.Body.transformToByteArray().catch(() => {}) // drain and drop
+      throw new PreconditionFailedError(`${where}: the store answered version ${stripEtag(out.ETag)}, not ${request.ifMatch}`)
+    }
+    const length = out.ContentLength ?? wanted
+    if (length > wanted) {
+      out.Body.transformToByteArray().catch(() => {})
+      throw new UnexpectedResponseError(`${where}: asked for ${wanted} bytes, got ${length}`)
+    }
+    const pieces = PieceWriter.forLength(length, pieceBytes)
+    try {
+      for await (const chunk of out.Body as AsyncIterable<Uint8Array>) {
+        if (!pieces.write(chunk)) throw new UnexpectedResponseError(`${where}: asked for ${wanted} bytes, got more than ${length}`)
+      }
+    } catch (err) {
+      if (err instanceof UnexpectedResponseError) throw err
+      throw new BodyError(mapSdkError(err, { operation: 'GetObject', bucket: this.#bucket, key: request.key }))
+    }
+    if (pieces.filled !== length) throw new BodyError(new NetworkError(`${where}: the body ended after ${pieces.filled} of ${length} bytes`))
+    return pieces.pieces
   }
 
   async upload(request: UploadRequest): Promise<string> {

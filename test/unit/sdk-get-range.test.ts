@@ -1,12 +1,14 @@
 /**
  * Ranged GETs against a misbehaving HTTP store (a server on 127.0.0.1:0): a body
  * that breaks off or comes short is retried with If-Match and returns exact bytes; a
- * response of another version than the one asked for is ESTALE, never data.
+ * response of another version than the one asked for is ESTALE, never data. Both
+ * ways of reading a range: one buffer (getRange) and block-sized pieces (getPieces,
+ * what the block reader uses).
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { NetworkError, PreconditionFailedError } from '../../src/errors.js'
 import { SdkObjectClient } from '../../src/s3/sdk-object-client.js'
 
@@ -49,30 +51,46 @@ async function withStore(faults: Mode[], test: (client: SdkObjectClient, request
   }
 }
 
-t.test('a body reset mid-way is retried: exact bytes', async t => {
-  await withStore(['reset', 'reset'], async (client, requests) => {
-    const got = await client.getRange({ key: 'k', start: 1000, endExclusive: 1000 + 2 * 1024 * 1024, ifMatch: 'v1' })
-    t.ok(got.equals(data.subarray(1000, 1000 + 2 * 1024 * 1024)))
-    t.equal(requests(), 3, 'two broken bodies, then a whole one')
-  })
-})
+const PIECE = 1024 * 1024
 
-t.test('a body shorter than its Content-Length is retried: exact bytes', async t => {
-  await withStore(['short'], async (client, requests) => {
-    const got = await client.getRange({ key: 'k', start: 0, endExclusive: data.length, ifMatch: 'v1' })
-    t.ok(got.equals(data))
-    t.ok(requests() >= 2)
+/** The range through `method`: getPieces' pieces are checked for size and joined. */
+async function get(t: Test, client: SdkObjectClient, method: 'getRange' | 'getPieces', key: string, start: number, endExclusive: number): Promise<Buffer> {
+  const request = { key, start, endExclusive, ifMatch: 'v1' }
+  if (method === 'getRange') return client.getRange(request)
+  const pieces = await client.getPieces(request, PIECE)
+  pieces.forEach((p, i) => {
+    if (i < pieces.length - 1) t.equal(p.length, PIECE, `piece ${i} is one block`)
+    t.equal(p.byteOffset === 0 && p.length === p.buffer.byteLength, true, `piece ${i} owns its memory`)
   })
-})
+  return Buffer.concat(pieces)
+}
 
-t.test('a body that keeps breaking fails as a network error, not short data', async t => {
-  await withStore(['reset', 'reset', 'reset', 'reset', 'reset', 'reset', 'reset', 'reset'], async client => {
-    await t.rejects(client.getRange({ key: 'k', start: 0, endExclusive: data.length, ifMatch: 'v1' }), NetworkError)
+for (const method of ['getRange', 'getPieces'] as const) {
+  t.test(`${method}: a body reset mid-way is retried: exact bytes`, async t => {
+    await withStore(['reset', 'reset'], async (client, requests) => {
+      const got = await get(t, client, method, 'k', 1000, 1000 + 2 * 1024 * 1024)
+      t.ok(got.equals(data.subarray(1000, 1000 + 2 * 1024 * 1024)))
+      t.equal(requests(), 3, 'two broken bodies, then a whole one')
+    })
   })
-})
 
-t.test('another version than the one asked for is ESTALE, never data', async t => {
-  await withStore(['wrong-etag'], async client => {
-    await t.rejects(client.getRange({ key: 'k', start: 0, endExclusive: 4096, ifMatch: 'v1' }), PreconditionFailedError)
+  t.test(`${method}: a body shorter than its Content-Length is retried: exact bytes`, async t => {
+    await withStore(['short'], async (client, requests) => {
+      const got = await get(t, client, method, 'k', 0, data.length)
+      t.ok(got.equals(data))
+      t.ok(requests() >= 2)
+    })
   })
-})
+
+  t.test(`${method}: a body that keeps breaking fails as a network error, not short data`, async t => {
+    await withStore(['reset', 'reset', 'reset', 'reset', 'reset', 'reset', 'reset', 'reset'], async client => {
+      await t.rejects(get(t, client, method, 'k', 0, data.length), NetworkError)
+    })
+  })
+
+  t.test(`${method}: another version than the one asked for is ESTALE, never data`, async t => {
+    await withStore(['wrong-etag'], async client => {
+      await t.rejects(get(t, client, method, 'k', 0, 4096), PreconditionFailedError)
+    })
+  })
+}
