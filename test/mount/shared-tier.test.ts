@@ -3,8 +3,9 @@
  * with separate disk caches and share a tier bucket on a second S3 server.
  * Node B reads what A read with no origin GET; foreign and corrupt tier objects are
  * misses; a version changed at the origin is never served from the tier after the
- * metadata TTL; a tier that dies (or never answers) costs no failed read; and
- * `load --shared --shard I/N` on two nodes warms the tier for a third.
+ * metadata TTL; `load --shared --shard I/N` on two nodes warms the tier; a tier that
+ * dies (or never answers) costs no failed read. One fixture for the file (mounts cost
+ * seconds each on a loaded machine); each part uses its own directory.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -17,7 +18,13 @@ import { runCli } from './mount-fixture.js'
 const MiB = 1024 * 1024
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
-async function putDataset(fx: ManyNodesFixture, files: number, prefix = 'd'): Promise<Map<string, Buffer>> {
+/** The sha256 of a file read through a mount (in a child process), or the error. */
+async function shaOf(fx: ManyNodesFixture, path: string): Promise<string> {
+  const r = await fx.sh(`sha256sum < ${path}`)
+  return r.code === 0 ? r.stdout.slice(0, 64) : `error: ${r.stderr}`
+}
+
+async function putDataset(fx: ManyNodesFixture, files: number, prefix: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>()
   for (let i = 0; i < files; i++) out.set(`${prefix}/${i}.jpg`, randomBytes(20_000 + i * 3_000))
   out.set(`${prefix}/shard.bin`, randomBytes(11 * MiB + 5))
@@ -28,7 +35,7 @@ async function putDataset(fx: ManyNodesFixture, files: number, prefix = 'd'): Pr
 const blocksOf = (files: Map<string, Buffer>) => [...files.values()].reduce((n, b) => n + Math.ceil(b.length / MiB), 0)
 
 /** sha256sum of every file under `dir` of the node's mount, checked against `files`. */
-async function readAll(t: Test, fx: ManyNodesFixture, node: Node, files: Map<string, Buffer>, dir = 'd'): Promise<void> {
+async function readAll(t: Test, fx: ManyNodesFixture, node: Node, files: Map<string, Buffer>, dir: string): Promise<void> {
   const r = await fx.sh(`cd ${node.mountPoint}/${dir} && sha256sum *`)
   t.equal(r.code, 0, r.stderr)
   let ok = 0
@@ -37,116 +44,114 @@ async function readAll(t: Test, fx: ManyNodesFixture, node: Node, files: Map<str
 }
 
 /** Waits until the node's background tier writes are done. */
-async function tierSettled(node: Node): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const s = (await node.stats()).sharedTier
-    if (s !== undefined && s.writesQueued === 0) return s.writes
-    await new Promise(r => setTimeout(r, 50))
+async function tierSettled(node: Node): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if ((await node.stats()).sharedTier?.writesQueued === 0) return
+    await new Promise(r => setTimeout(r, 25))
   }
   throw new Error('tier writes did not settle')
 }
 
-t.test('node B reads byte-exact with zero origin GETs after node A', async t => {
-  const fx = await makeManyNodes(t)
-  const files = await putDataset(fx, 30)
-  const a = await fx.node('a')
-  const b = await fx.node('b')
-  await readAll(t, fx, a, files)
-  t.equal(await tierSettled(a), blocksOf(files), 'A wrote every block to the tier')
-  const before = await fx.originGets()
-  await readAll(t, fx, b, files)
-  t.equal(await fx.originGets() - before, 0, 'no origin GET for node B')
-  const s = await b.stats()
-  t.equal(s.s3.byKind.get.count, 0, "B's own origin GETs")
-  t.equal(s.sharedTier?.hits, blocksOf(files), 'every block a tier hit')
-  t.equal(s.reads.blocksFromStore, 0)
-  // A tier hit fills the local cache: B reads again from disk after a remount, tier untouched.
-  await b.unmount()
-  const b2 = await fx.node('b')
-  await readAll(t, fx, b2, files)
-  t.equal((await b2.stats()).sharedTier?.hits, 0, 'second read of B served by its disk cache')
-})
+async function tierStats(node: Node) {
+  const s = await node.stats()
+  return { ...s.sharedTier!, originGets: s.s3.byKind.get.count, diskBlocks: s.cache.blocks }
+}
 
-t.test('a corrupt or foreign tier object is a miss, never data', async t => {
+t.test('two nodes sharing a tier', async t => {
   const fx = await makeManyNodes(t)
+  // Every object exists before the mounts: a name added later is seen only after the negative TTL.
+  const d = await putDataset(fx, 30, 'd')
+  const w = await putDataset(fx, 24, 'w')
+  const k = await putDataset(fx, 20, 'k')
   const good = randomBytes(100_000)
   const other = randomBytes(100_000)
   await fx.put('x/corrupt.jpg', good)
   await fx.put('x/foreign.jpg', other)
-  const etag = (b: Buffer) => createHash('md5').update(b).digest('hex')
-  const ns = sharedNamespace(fx.bucket, MiB)
-  const id = (key: string, body: Buffer) => ({ bucket: fx.bucket, key, etag: etag(body), index: 0, offset: 0, length: body.length })
-  // Right header, flipped data: the checksum catches it.
-  const corrupt = encodeSharedBlock(id('x/corrupt.jpg', good), good)
-  corrupt[corrupt.length - 1] = (corrupt[corrupt.length - 1] as number) ^ 0xff
-  await fx.putTier(`blocks/${sharedBlockKey(ns, 'x/corrupt.jpg', etag(good), 0)}`, corrupt)
-  // A valid block of another object under this one's key: the header names the wrong key.
-  const poison = randomBytes(100_000)
-  await fx.putTier(`blocks/${sharedBlockKey(ns, 'x/foreign.jpg', etag(other), 0)}`, encodeSharedBlock(id('x/elsewhere.jpg', poison), poison))
-  const n = await fx.node('n')
-  const r = await fx.sh(`sha256sum ${n.mountPoint}/x/corrupt.jpg ${n.mountPoint}/x/foreign.jpg`)
-  t.equal(r.code, 0, r.stderr)
-  const sums = r.stdout.split('\n').map(l => l.slice(0, 64))
-  t.same(sums.slice(0, 2), [sha(good), sha(other)], 'the origin bytes, not the tier objects')
-  const s = await n.stats()
-  t.equal(s.sharedTier?.mismatches, 2, 'both counted as not matching')
-  t.equal(s.s3.byKind.get.count, 2, 'both fetched from the origin')
-  await tierSettled(n) // the origin fetch replaces the bad objects
-  const n2 = await fx.node('n2')
-  t.equal((await fx.sh(`cat ${n2.mountPoint}/x/corrupt.jpg | sha256sum`)).stdout.slice(0, 64), sha(good))
-  t.equal((await n2.stats()).sharedTier?.hits, 1, 'the rewritten block is a hit for the next node')
-})
-
-t.test('an object changed at the origin is never served from the tier under its old ETag after the metadata TTL', async t => {
-  const fx = await makeManyNodes(t)
   const v1 = randomBytes(300_000)
   const v2 = randomBytes(300_000)
   await fx.put('c/f.bin', v1)
-  const a = await fx.node('a', ['--metadata-ttl', '1s'])
-  const b = await fx.node('b', ['--metadata-ttl', '1s'])
-  t.equal((await fx.sh(`sha256sum < ${a.mountPoint}/c/f.bin`)).stdout.slice(0, 64), sha(v1))
-  await tierSettled(a)
-  t.equal((await fx.sh(`ls -l ${b.mountPoint}/c/`)).code, 0, 'B knows version 1')
-  await fx.put('c/f.bin', v2)
-  await new Promise(r => setTimeout(r, 1500))
-  t.equal((await fx.sh(`sha256sum < ${b.mountPoint}/c/f.bin`)).stdout.slice(0, 64), sha(v2), 'B reads version 2')
-  t.equal((await fx.sh(`sha256sum < ${a.mountPoint}/c/f.bin`)).stdout.slice(0, 64), sha(v2), 'A reads version 2')
-  t.equal((await b.stats()).sharedTier?.hits, 0, 'no tier hit: version 2 is another key')
-})
+  const a = await fx.node('a', ['--metadata-ttl', '1s', '--prefetch-after', 'off'])
+  const b = await fx.node('b', ['--metadata-ttl', '1s', '--prefetch-after', 'off'])
 
-t.test('a tier killed mid-run, or unreachable at mount, never fails a read', async t => {
-  const fx = await makeManyNodes(t)
-  const files = await putDataset(fx, 20)
-  const a = await fx.node('a')
-  const half = [...files.keys()].slice(0, 10).map(k => join(a.mountPoint, k)).join(' ')
-  t.equal((await fx.sh(`cat ${half} > /dev/null`)).code, 0)
-  await fx.tier.stop()
-  await readAll(t, fx, a, files)
-  const b = await fx.node('b')
-  await readAll(t, fx, b, files)
-  t.ok(((await b.stats()).sharedTier?.errors ?? 0) > 0, 'tier errors counted')
-  const c = await fx.node('c', ['--shared-cache-endpoint-url', 'http://127.0.0.1:9'])
-  await readAll(t, fx, c, files)
-  const log = await readFile(join(c.cacheDir, 's3cachefs.log'), 'utf8')
-  t.equal(log.split('\n').filter(l => l.includes('shared cache tier is unreachable')).length, 1, 'one warning line at mount')
-})
+  await t.test('node B reads byte-exact with zero origin GETs after node A', async t => {
+    const files = d
+    await readAll(t, fx, a, files, 'd')
+    await tierSettled(a)
+    t.equal((await tierStats(a)).writes, blocksOf(files), 'A wrote every block to the tier')
+    const before = await fx.originGets()
+    await readAll(t, fx, b, files, 'd')
+    t.equal(await fx.originGets() - before, 0, 'no origin GET for node B')
+    const s = await tierStats(b)
+    t.equal(s.originGets, 0, "B's own origin GETs")
+    t.equal(s.hits, blocksOf(files), 'every block a tier hit')
+    t.equal(s.diskBlocks, blocksOf(files), 'tier hits fill the local disk cache')
+  })
 
-t.test('load --shared --shard I/N on two nodes warms the tier for a third', async t => {
-  const fx = await makeManyNodes(t)
-  const files = await putDataset(fx, 24, 'w')
-  const a = await fx.node('a')
-  const b = await fx.node('b')
-  for (const [node, shard] of [[a, '1/2'], [b, '2/2']] as const) {
-    const r = await runCli(['load', join(node.mountPoint, 'w'), '--shared', '--shard', shard, '--wait'])
+  await t.test('a corrupt or foreign tier object is a miss, never data', async t => {
+    const etag = (body: Buffer) => createHash('md5').update(body).digest('hex')
+    const ns = sharedNamespace(fx.bucket, MiB)
+    const id = (key: string, body: Buffer) => ({ bucket: fx.bucket, key, etag: etag(body), index: 0, offset: 0, length: body.length })
+    // Right header, flipped data: the checksum catches it.
+    const corrupt = encodeSharedBlock(id('x/corrupt.jpg', good), good)
+    corrupt[corrupt.length - 1] = (corrupt[corrupt.length - 1] as number) ^ 0xff
+    await fx.putTier(`blocks/${sharedBlockKey(ns, 'x/corrupt.jpg', etag(good), 0)}`, corrupt)
+    // A valid block of another object under this one's key: the header names the wrong key.
+    const poison = randomBytes(100_000)
+    await fx.putTier(`blocks/${sharedBlockKey(ns, 'x/foreign.jpg', etag(other), 0)}`, encodeSharedBlock(id('x/elsewhere.jpg', poison), poison))
+    const before = await tierStats(a)
+    const r = await fx.sh(`sha256sum ${a.mountPoint}/x/corrupt.jpg ${a.mountPoint}/x/foreign.jpg`)
     t.equal(r.code, 0, r.stderr)
-  }
-  const sa = await a.stats()
-  const sb = await b.stats()
-  t.ok(sa.loads.files > 0 && sb.loads.files > 0, 'each node loaded a share')
-  t.equal(sa.loads.files + sb.loads.files, files.size, 'the shares cover every file once')
-  t.equal(sa.cache.blocks + sb.cache.blocks, 0, 'the tier was warmed, not the disk caches')
-  const before = await fx.originGets()
-  const c = await fx.node('c')
-  await readAll(t, fx, c, files, 'w')
-  t.equal(await fx.originGets() - before, 0, 'node C reads with no origin GET')
+    t.same(r.stdout.split('\n').slice(0, 2).map(l => l.slice(0, 64)), [sha(good), sha(other)], 'the origin bytes, not the tier objects')
+    const after = await tierStats(a)
+    t.equal(after.mismatches - before.mismatches, 2, 'both counted as not matching')
+    t.equal(after.originGets - before.originGets, 2, 'both fetched from the origin')
+    await tierSettled(a) // the origin fetch replaces the bad objects
+    const before2 = await tierStats(b)
+    t.equal(await shaOf(fx, `${b.mountPoint}/x/corrupt.jpg`), sha(good))
+    const after2 = await tierStats(b)
+    t.ok(after2.hits > before2.hits, 'the rewritten block is a hit for the next node')
+    t.equal(after2.originGets, before2.originGets, 'no origin GET for it')
+  })
+
+  await t.test('an object changed at the origin is never served from the tier under its old ETag after the metadata TTL', async t => {
+    t.equal(await shaOf(fx, `${a.mountPoint}/c/f.bin`), sha(v1))
+    await tierSettled(a)
+    t.equal((await fx.sh(`ls -l ${b.mountPoint}/c/`)).code, 0, 'B knows version 1')
+    await fx.put('c/f.bin', v2)
+    await new Promise(r => setTimeout(r, 1500))
+    const hits = (await tierStats(b)).hits
+    t.equal(await shaOf(fx, `${b.mountPoint}/c/f.bin`), sha(v2), 'B reads version 2')
+    t.equal(await shaOf(fx, `${a.mountPoint}/c/f.bin`), sha(v2), 'A reads version 2')
+    t.equal((await tierStats(b)).hits - hits, 0, 'no tier hit: version 2 is another key')
+  })
+
+  await t.test('load --shared --shard I/N on two nodes warms the tier', async t => {
+    const files = w
+    const diskBefore = (await tierStats(a)).diskBlocks + (await tierStats(b)).diskBlocks
+    for (const [node, shard] of [[a, '1/2'], [b, '2/2']] as const) {
+      const r = await runCli(['load', join(node.mountPoint, 'w'), '--shared', '--shard', shard, '--wait'])
+      t.equal(r.code, 0, r.stderr)
+    }
+    const [la, lb] = [(await a.stats()).loads.jobs.at(-1), (await b.stats()).loads.jobs.at(-1)]
+    t.ok((la?.files ?? 0) > 0 && (lb?.files ?? 0) > 0, 'each node loaded a share')
+    t.equal((la?.files ?? 0) + (lb?.files ?? 0), files.size, 'the shares cover every file once')
+    t.equal((await tierStats(a)).diskBlocks + (await tierStats(b)).diskBlocks, diskBefore, 'the tier was warmed, not the disk caches')
+    const before = await fx.originGets()
+    await readAll(t, fx, a, files, 'w')
+    t.equal(await fx.originGets() - before, 0, 'reading the loaded files costs no origin GET')
+  })
+
+  await t.test('a tier killed mid-run, or unreachable at mount, never fails a read', async t => {
+    const files = k
+    const half = [...files.keys()].slice(0, 10).map(k => join(a.mountPoint, k)).join(' ')
+    t.equal((await fx.sh(`cat ${half} > /dev/null`)).code, 0)
+    await fx.tier.stop()
+    await readAll(t, fx, a, files, 'k')
+    await readAll(t, fx, b, files, 'k')
+    t.ok((await tierStats(b)).errors > 0, 'tier errors counted')
+    const c = await fx.node('c', ['--shared-cache-endpoint-url', 'http://127.0.0.1:9'])
+    await readAll(t, fx, c, files, 'k')
+    const log = await readFile(join(c.cacheDir, 's3cachefs.log'), 'utf8')
+    t.equal(log.split('\n').filter(l => l.includes('shared cache tier is unreachable')).length, 1, 'one warning line at mount')
+  })
 })
