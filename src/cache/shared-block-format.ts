@@ -44,7 +44,9 @@ interface Header extends SharedBlockIdentity {
 }
 
 /** Thrown by decodeSharedBlock; never leaves the shared tier (it is a miss). */
-export class SharedBlockMismatch extends Error {}
+export class SharedBlockMismatch extends Error {
+  override readonly name = 'SharedBlockMismatch'
+}
 
 function digest(parts: readonly (string | number)[], hexChars: number): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, hexChars)
