@@ -290,7 +290,10 @@ export class BlockReader {
     })
     const runs = this.#runs(this.#tier === undefined ? toFetch : await this.#fromTier(obj, objectId, toFetch), whole)
     await Promise.all(runs.map(run => this.#fetchRun(obj, objectId, run, priority).catch((err: unknown) => {
-      for (const d of run) d.reject(err)
+      for (const d of run) {
+        this.#tier?.abandon(obj, d.index)
+        d.reject(err)
+      }
     })))
   }
 

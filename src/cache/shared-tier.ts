@@ -155,7 +155,17 @@ export class SharedTier {
       this.#writesDropped++
       return
     }
-    this.#writes.add(() => this.store(obj, index, data), { priority: this.#held.has(key) ? 1 : 0 }).catch(() => {})
+    // Encoding (a CRC and a copy) waits for the next turn of the event loop: readers of the block go first.
+    this.#writes.add(async () => {
+      await new Promise(resolve => setImmediate(resolve))
+      return this.store(obj, index, data)
+    }, { priority: this.#held.has(key) ? 1 : 0 }).catch(() => {})
+  }
+
+  /** The origin fetch of a block failed: a lease this node holds on it is dropped, so waiters fetch at once. */
+  abandon(obj: ObjectVersion, index: number): void {
+    const key = this.keyOf(obj, index)
+    if (this.#held.delete(key)) this.#leases?.drop(LEASE_PREFIX + key).catch(() => {})
   }
 
   /** Writes one block to the tier now; true once it landed. Never throws. */
