@@ -36,6 +36,11 @@ export interface CoordinatorStats {
   readonly errors: number
 }
 
+/** Consecutive failed commands after which the coordinator is skipped for a while (a slow Redis costs every read)... */
+const FAILURES_TO_PAUSE = 3
+/** ...for this long; then one command tries again. */
+const PAUSE_MS = 5000
+
 const FETCHING = 'fetching'
 const DONE = 'done'
 
@@ -52,6 +57,8 @@ export class RedisCoordinator implements BlockLeases {
   #warnedDown = false
   #commands = 0
   #errors = 0
+  #failStreak = 0
+  #pausedUntilMs = 0
 
   constructor(config: CoordinatorConfig, log: Logger) {
     parseCoordinatorUrl(config.url)
@@ -135,15 +142,21 @@ export class RedisCoordinator implements BlockLeases {
   /** Runs one command; on any failure answers `fallback` (work alone). */
   async #run<T, F>(command: () => Promise<T>, fallback: F): Promise<T | F> {
     this.#commands++
-    if (!this.#connected) {
+    if (!this.#connected || Date.now() < this.#pausedUntilMs) {
       this.#errors++
       return fallback
     }
     try {
-      return await command()
+      const v = await command()
+      this.#failStreak = 0
+      return v
     } catch (err) {
       this.#errors++
-      this.#log.debug({ err }, 'coordinator command failed; working alone for it')
+      if (++this.#failStreak >= FAILURES_TO_PAUSE) {
+        this.#failStreak = 0
+        this.#pausedUntilMs = Date.now() + PAUSE_MS
+        this.#log.warn({ err }, `coordinator failing or slow; working alone for ${PAUSE_MS / 1000}s`)
+      } else this.#log.debug({ err }, 'coordinator command failed; working alone for it')
       return fallback
     }
   }
