@@ -71,13 +71,14 @@ t.test('two nodes sharing a tier', async t => {
   const v2 = randomBytes(300_000)
   await fx.put('c/f.bin', v1)
   const a = await fx.node('a', ['--metadata-ttl', '1s', '--prefetch-after', 'off'])
-  const b = await fx.node('b', ['--metadata-ttl', '1s', '--prefetch-after', 'off'])
+  const b = await fx.node('b', ['--metadata-ttl', '1s', '--prefetch-after', 'off', '--metrics-port', '0'])
 
   await t.test('node B reads byte-exact with zero origin GETs after node A', async t => {
     const files = d
     await readAll(t, fx, a, files, 'd')
     await tierSettled(a)
     t.equal((await tierStats(a)).writes, blocksOf(files), 'A wrote every block to the tier')
+    t.equal((await tierStats(a)).errors, 0, "A's cold misses are misses, not errors")
     const before = await fx.originGets()
     await readAll(t, fx, b, files, 'd')
     t.equal(await fx.originGets() - before, 0, 'no origin GET for node B')
@@ -85,6 +86,10 @@ t.test('two nodes sharing a tier', async t => {
     t.equal(s.originGets, 0, "B's own origin GETs")
     t.equal(s.hits, blocksOf(files), 'every block a tier hit')
     t.equal(s.diskBlocks, blocksOf(files), 'tier hits fill the local disk cache')
+    const url = (await b.stats()).metricsUrl as string
+    const metrics = await (await fetch(url)).text()
+    t.match(metrics, new RegExp(`^s3cachefs_shared_tier_lookups_total\\{result="hit"\\} ${blocksOf(files)}$`, 'm'), 'Prometheus: tier hits')
+    t.match(metrics, new RegExp(`^s3cachefs_shared_tier_read_bytes_total ${[...files.values()].reduce((n, f) => n + f.length, 0)}$`, 'm'), 'Prometheus: tier bytes')
   })
 
   await t.test('a corrupt or foreign tier object is a miss, never data', async t => {
