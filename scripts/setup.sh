@@ -62,3 +62,7 @@ chmod +x dist/cli.js
 if [ -w /usr/local/bin ] && [ "$(readlink -f /usr/local/bin/s3cachefs 2>/dev/null)" != "$PWD/dist/cli.js" ]; then
   ln -sf "$PWD/dist/cli.js" /usr/local/bin/s3cachefs
 fi
+# `mount -t s3cachefs` and /etc/fstab lines run /sbin/mount.s3cachefs (see deploy/).
+if [ -w /sbin ] && [ "$(readlink -f /sbin/mount.s3cachefs 2>/dev/null)" != "$PWD/deploy/mount.s3cachefs" ]; then
+  ln -sf "$PWD/deploy/mount.s3cachefs" /sbin/mount.s3cachefs
+fi

@@ -3,6 +3,7 @@
 # unit and core tests, then mount tests against a real local S3 server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# rsync: the write tests copy trees with it, as users do; python3: the random writer and the Python package tests.
-bash scripts/setup.sh rsync python3
+# rsync: the write tests copy trees with it, as users do; python3: the random writer and the Python package tests;
+# redis-server: the coordinator tests start their own on a free loopback port.
+bash scripts/setup.sh rsync python3 redis-server
 exec npx tap "$@"

@@ -1,6 +1,7 @@
 /**
  * Serves byte ranges of one object version from, in order: the memory block cache,
- * a fetch already in flight, the disk block cache, and finally ranged S3 GETs.
+ * a fetch already in flight, the disk block cache, the shared tier when there is one
+ * (`SharedTier`: other nodes' fetches), and finally ranged S3 GETs.
  *
  * - One in-flight promise per block, shared by every reader and by the prefetcher
  *   (single-flight): concurrent readers of the same data cause one GET.
@@ -18,6 +19,7 @@ import { type BlockAddress, type DiskBlockCache, objectIdOf } from './disk-block
 import { type FetchQueue, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from './fetch-queue.js'
 import { LOAD_WINDOW_PARTS, WHOLE_FETCH_PARTS } from '../config/defaults.js'
 import { S3CacheFsError } from '../errors.js'
+import type { SharedTier } from './shared-tier.js'
 
 export interface BlockReaderConfig {
   /** Unit of caching on disk and in memory. */
@@ -68,6 +70,7 @@ export class BlockReader {
   readonly #disk: DiskBlockCache
   readonly #queue: FetchQueue
   readonly #log: Logger
+  readonly #tier: SharedTier | undefined
   readonly #memory: LRUCache<string, Buffer>
   readonly #inFlight = new Map<string, Promise<Buffer>>()
   readonly #objectIds = new LRUCache<string, string>({ max: 100_000 })
@@ -81,8 +84,9 @@ export class BlockReader {
   #bytesServed = 0
   readonly #readErrors = new Map<string, number>()
 
-  constructor(config: BlockReaderConfig, client: ObjectClient, disk: DiskBlockCache, queue: FetchQueue, log: Logger) {
+  constructor(config: BlockReaderConfig, client: ObjectClient, disk: DiskBlockCache, queue: FetchQueue, log: Logger, tier?: SharedTier) {
     this.#config = config
+    this.#tier = tier
     this.#client = client
     this.#disk = disk
     this.#queue = queue
@@ -329,9 +333,12 @@ export class BlockReader {
       d.resolve(data)
       return undefined
     })
-    const runs = this.#runs(toFetch, whole)
+    const runs = this.#runs(this.#tier === undefined ? toFetch : await this.#fromTier(obj, objectId, toFetch), whole)
     await Promise.all(runs.map(run => this.#fetchRun(obj, objectId, run, priority).catch((err: unknown) => {
-      for (const d of run) d.reject(err)
+      for (const d of run) {
+        this.#tier?.abandon(obj, d.index)
+        d.reject(err)
+      }
     })))
   }
 
@@ -373,8 +380,23 @@ export class BlockReader {
       this.#fetchedBlocks++
       this.#memory.set(`${objectId}.${d.index}`, block)
       this.#disk.write(this.#addr(objectId, d.index, obj.key), block)
+      this.#tier?.offer(obj, d.index, block)
       d.resolve(block)
     }
+  }
+
+  /** Resolves the blocks the shared tier has (into memory and disk, as fetched ones); returns the rest. */
+  async #fromTier(obj: ObjectVersion, objectId: string, blocks: Deferred[]): Promise<Deferred[]> {
+    const found = await Promise.all(blocks.map(d => (this.#tier as SharedTier).lookup(obj, d.index)))
+    return blocks.filter((d, n) => {
+      const data = found[n]
+      if (data === undefined) return true
+      const block = copyOf(data)
+      this.#memory.set(`${objectId}.${d.index}`, block)
+      this.#disk.write(this.#addr(objectId, d.index, obj.key), block)
+      d.resolve(block)
+      return false
+    })
   }
 
   #objectId(obj: ObjectVersion): string {
@@ -403,4 +425,11 @@ function deferred(index: number): Deferred {
   // Prefetched blocks may fail with nobody waiting: that is not an unhandled rejection.
   promise.catch(() => {})
   return { index, promise, resolve, reject }
+}
+
+/** A copy that owns exactly its memory (not from the shared pool): what the memory cache keeps alive is what it counts. */
+function copyOf(view: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(view.length)
+  view.copy(out)
+  return out
 }

@@ -15,21 +15,24 @@ import { formatProgress, formatSeconds } from './progress.js'
 
 const POLL_MS = 200 // while the daemon lists: answers within a fraction of a second on small trees
 
-export async function loadCommand(args: string[], opts: { wait?: boolean; concurrency?: string }): Promise<number> {
+export async function loadCommand(args: string[], opts: { wait?: boolean; concurrency?: string; shared?: boolean; shard?: string }): Promise<number> {
   const { mountPoint, paths } = await resolveMountPaths(args)
   let concurrency: number | undefined
   if (opts.concurrency !== undefined) {
     concurrency = Number(opts.concurrency)
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) throw new ConfigError(`--concurrency: must be a whole number from 1 to 1024 (got '${opts.concurrency}')`)
   }
-  let job = await controlRequest(mountPoint, 'POST', '/load', { paths, ...(concurrency !== undefined ? { concurrency } : {}) }) as LoadJobStatus
+  const shared = parseShard(opts)
+  let job = await controlRequest(mountPoint, 'POST', '/load', {
+    paths, ...(concurrency !== undefined ? { concurrency } : {}), ...(shared !== undefined ? { shared } : {}),
+  }) as LoadJobStatus
   while (job.state === 'listing') {
     await sleep(POLL_MS)
     job = await jobStatus(mountPoint, job.id)
   }
   if (job.state === 'failed') throw new LoadFailedError(`load: ${job.error ?? 'failed'}`)
   if (opts.wait !== true) {
-    process.stdout.write(`loading ${job.files} files (${formatBytes(job.bytes)}) into the cache of ${mountPoint} in the background; ` +
+    process.stdout.write(`loading ${job.files} files (${formatBytes(job.bytes)}) into the ${shared !== undefined ? 'shared tier' : 'cache'} of ${mountPoint} in the background; ` +
       `'s3cachefs stats ${mountPoint}' shows progress\n`)
     return 0
   }
@@ -65,6 +68,20 @@ async function jobStatus(mountPoint: string, id: number): Promise<LoadJobStatus>
   const job = jobs.find(j => j.id === id)
   if (job === undefined) throw new LoadFailedError(`load: the daemon of ${mountPoint} no longer knows job ${id} (did it restart?)`)
   return job
+}
+
+/** `--shared [--shard I/N]` (I from 1) → the 0-based shard sent to the daemon. */
+function parseShard(opts: { shared?: boolean; shard?: string }): { index: number; count: number } | undefined {
+  if (opts.shared !== true) {
+    if (opts.shard !== undefined) throw new ConfigError('--shard: needs --shared')
+    return undefined
+  }
+  if (opts.shard === undefined) return { index: 0, count: 1 }
+  const m = /^(\d+)\/(\d+)$/.exec(opts.shard)
+  const i = Number(m?.[1])
+  const n = Number(m?.[2])
+  if (m === null || n < 1 || i < 1 || i > n) throw new ConfigError(`--shard: must be I/N with 1 ≤ I ≤ N (got '${opts.shard}')`)
+  return { index: i - 1, count: n }
 }
 
 function sleep(ms: number): Promise<void> {

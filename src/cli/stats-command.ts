@@ -72,5 +72,15 @@ function opsRows(s: StatsSnapshot): Array<[string, string]> {
   ].filter(p => p !== '')
   rows.push(['errors', parts.length > 0 ? parts.join('; ') : 'none'])
   if (s.metricsUrl !== undefined) rows.push(['metrics', s.metricsUrl])
+  const t = s.sharedTier
+  if (t !== undefined) {
+    rows.push(['shared tier', `${t.url}: ${t.hits} hits, ${t.misses} misses (${t.mismatches} not matching), ${t.errors} errors; ` +
+      `read ${formatBytes(t.bytesRead)}, wrote ${formatBytes(t.bytesWritten)} in ${t.writes} blocks (${t.writesDropped} dropped, ${t.writesQueued} queued)`])
+  }
+  const co = s.coordinator
+  if (co !== undefined) {
+    rows.push(['coordinator', `${co.connected ? 'up' : 'DOWN (working alone)'}, ${co.errors} failed commands; ` +
+      `listing manifest ${co.manifest.hits} hits, ${co.manifest.misses} misses` + (t !== undefined ? `; waited for other nodes ${t.leaseWaits} times (${t.leaseWaitHits} hits)` : '')])
+  }
   return rows
 }

@@ -146,4 +146,30 @@ export const METRICS_HOST = '127.0.0.1'
 /** S3 latency histogram buckets (seconds): from a LAN hit (5 ms) to the request deadline (20 s). */
 export const S3_LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20]
 
+/** Shared tier (--shared-cache): objects above this size are not shared; each block of one costs a PUT. */
+export const SHARED_CACHE_MAX_OBJECT_SIZE = '1GiB'
+/** Deadline of one shared-tier request: a tier near the nodes answers in ms; past this, the origin is as good. */
+export const SHARED_TIER_TIMEOUT_MS = 2000
+/** A tier connection attempt fails this fast (an unreachable tier must not slow reads). */
+export const SHARED_TIER_CONNECT_TIMEOUT_MS = 1000
+/** Attempts per tier request: one retry, since a miss only costs an origin GET. */
+export const SHARED_TIER_MAX_ATTEMPTS = 2
+/** Tier reads in flight at once: as many as origin fetches. */
+export const SHARED_TIER_READ_CONCURRENCY = 64
+/** Tier writes in flight at once: background work, a share of the link. */
+export const SHARED_TIER_WRITE_CONCURRENCY = 8
+/** Tier writes waiting (1 MiB blocks, so ~64 MiB of memory) beyond which new ones are dropped. */
+export const SHARED_TIER_MAX_QUEUED_WRITES = 64
+/** A node's lease on a block it fetches for the others (origin GET + tier PUT); waiters wait at most this. */
+export const COORDINATOR_LEASE_MS = 5000
+/** How often a waiter looks at another node's lease: a fraction of one origin round trip. */
+export const COORDINATOR_LEASE_POLL_MS = 20
+/** Deadline of one Redis command: Redis answers in well under a ms on a LAN; slower means work alone. */
+export const COORDINATOR_COMMAND_TIMEOUT_MS = 250
+export const COORDINATOR_CONNECT_TIMEOUT_MS = 1000
+/** Delay between reconnections while Redis is down. */
+export const COORDINATOR_RECONNECT_MS = 1000
+/** Prefix of every Redis key s3cachefs writes. */
+export const COORDINATOR_KEY_PREFIX = 's3cachefs:'
+
 export { GiB, KiB, MiB }

@@ -21,9 +21,11 @@ import type { AnnouncedOrderConfig } from '../prefetch/announced-order.js'
 import * as D from './defaults.js'
 import { parseS3Url, type S3Location } from './s3-url.js'
 import { parseBytes, parseDurationMs } from './units.js'
+import { resolveCoordinator, resolveSharedTier, type SharedOptions, type SharedTierSetup } from './resolve-shared.js'
+import type { CoordinatorConfig } from '../coord/redis-coordinator.js'
 
 /** The `mount` flags as commander hands them over (all strings or booleans). */
-export interface MountOptions {
+export interface MountOptions extends SharedOptions {
   cacheDir?: string
   cacheSize?: string
   endpointUrl?: string
@@ -86,6 +88,10 @@ export interface MountConfig {
   readonly announced: AnnouncedOrderConfig
   readonly ops: OpsConfig
   readonly metrics: MetricsConfig
+  /** --shared-cache: the second tier other nodes share; undefined when off. */
+  readonly shared: SharedTierSetup | undefined
+  /** --coordinator: cross-node single-flight and listing manifest; undefined when off. */
+  readonly coordinator: CoordinatorConfig | undefined
 }
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -113,6 +119,18 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
   if (writeMode !== 'sync' && writeMode !== 'async') throw new ConfigError(`--write-mode: must be sync or async (got '${writeMode}')`)
   const uid = process.getuid?.() ?? 0
   const gid = process.getgid?.() ?? 0
+  const s3: SdkClientConfig = {
+    bucket: source.bucket,
+    ...(o.region !== undefined ? { region: o.region } : o.endpointUrl !== undefined && process.env.AWS_REGION === undefined && process.env.AWS_DEFAULT_REGION === undefined ? { region: 'us-east-1' } : {}),
+    ...(o.endpointUrl !== undefined ? { endpointUrl: o.endpointUrl } : {}),
+    ...(o.profile !== undefined ? { profile: o.profile } : {}),
+    // Custom endpoints (MinIO, Ceph, local servers) rarely serve virtual-hosted buckets.
+    forcePathStyle: o.pathStyle ?? o.endpointUrl !== undefined,
+    maxSockets: concurrency,
+    maxAttempts: D.S3_MAX_ATTEMPTS,
+    connectTimeoutMs: D.S3_CONNECT_TIMEOUT_MS,
+    requestDeadlineMs: D.S3_REQUEST_DEADLINE_MS,
+  }
 
   return deepFreeze({
     source,
@@ -121,18 +139,9 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     foreground: o.foreground === true,
     logLevel,
     logFile: resolve(o.logFile ?? join(cacheDir, 's3cachefs.log')),
-    s3: {
-      bucket: source.bucket,
-      ...(o.region !== undefined ? { region: o.region } : o.endpointUrl !== undefined && process.env.AWS_REGION === undefined && process.env.AWS_DEFAULT_REGION === undefined ? { region: 'us-east-1' } : {}),
-      ...(o.endpointUrl !== undefined ? { endpointUrl: o.endpointUrl } : {}),
-      ...(o.profile !== undefined ? { profile: o.profile } : {}),
-      // Custom endpoints (MinIO, Ceph, local servers) rarely serve virtual-hosted buckets.
-      forcePathStyle: o.pathStyle ?? o.endpointUrl !== undefined,
-      maxSockets: concurrency,
-      maxAttempts: D.S3_MAX_ATTEMPTS,
-      connectTimeoutMs: D.S3_CONNECT_TIMEOUT_MS,
-      requestDeadlineMs: D.S3_REQUEST_DEADLINE_MS,
-    },
+    s3,
+    shared: resolveSharedTier(o, source, s3, D.BLOCK_SIZE_BYTES),
+    coordinator: resolveCoordinator(o),
     metadata: {
       ttlMs, negativeTtlMs, maxEntries: D.MAX_METADATA_ENTRIES, maxListedChildren: D.MAX_LISTED_CHILDREN,
     },

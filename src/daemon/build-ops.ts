@@ -13,6 +13,10 @@ import type { MetadataStore } from '../metadata/metadata-store.js'
 import type { PrometheusExporter } from '../metrics/prometheus-exporter.js'
 import { CacheOps } from '../ops/cache-ops.js'
 import { LoadJobs } from '../ops/load-jobs.js'
+import { TierWarmer } from '../ops/tier-warmer.js'
+import type { SharedTier } from '../cache/shared-tier.js'
+import type { FetchQueue } from '../cache/fetch-queue.js'
+import type { ObjectClient } from '../s3/object-client.js'
 import { MetadataRefresher } from '../ops/metadata-refresher.js'
 import type { Route } from './control-server.js'
 import { opsRoutes } from './control-routes.js'
@@ -25,6 +29,10 @@ export interface OpsDeps {
   readonly log: Logger
   /** Present with --metrics-port. */
   readonly exporter: PrometheusExporter | undefined
+  /** With --shared-cache: `load --shared` warms it, through the reads' queue and the origin client. */
+  readonly tier?: SharedTier | undefined
+  readonly queue?: FetchQueue
+  readonly client?: ObjectClient
 }
 
 export interface Ops {
@@ -36,8 +44,10 @@ export interface Ops {
 
 export function buildOps(config: MountConfig, d: OpsDeps): Ops {
   const c = config.ops
+  const warmer = d.tier === undefined || d.queue === undefined || d.client === undefined || config.shared === undefined ? undefined
+    : new TierWarmer(d.tier, d.client, d.queue, config.reader.blockSize, config.reader.partSize, config.shared.tier.maxObjectBytes)
   const loads = new LoadJobs({ listConcurrency: c.loadListConcurrency, jobsKept: c.loadJobsKept }, d.metadata, d.reader, d.disk,
-    d.log.child({ component: 'load' }))
+    d.log.child({ component: 'load' }), warmer)
   const cache = new CacheOps(d.metadata, d.disk, c.loadListConcurrency, d.log.child({ component: 'cache-ops' }))
   const refresher = new MetadataRefresher(d.metadata, c.refreshConcurrency, d.log.child({ component: 'metadata-sync' }))
   let metricsUrl: string | undefined

@@ -1,7 +1,7 @@
 /**
  * Control-socket routes of the operator commands (issue 5), beside GET /stats:
  *
- *   POST /load    {paths, concurrency?} → LoadJobStatus (the job runs on)
+ *   POST /load    {paths, concurrency?, shared?: {index, count}} → LoadJobStatus (the job runs on)
  *   GET  /loads                         → {jobs: LoadJobStatus[]}
  *   POST /pin     {paths}               → PinReport
  *   POST /unpin   {paths}               → UnpinReport
@@ -37,7 +37,7 @@ export function opsRoutes(ops: OpsServices): Array<[string, Route]> {
       if (!Number.isInteger(c) || (c as number) < 1 || (c as number) > MAX_LOAD_CONCURRENCY) {
         throw new ConfigError(`--concurrency: must be a whole number from 1 to ${MAX_LOAD_CONCURRENCY}`)
       }
-      return ops.loads.start(pathsOf(body), c as number)
+      return ops.loads.start(pathsOf(body), c as number, shardOf(body.shared))
     }],
     ['GET /loads', async () => ({ jobs: ops.loads.list() })],
     ['POST /pin', async req => ops.cache.pin(pathsOf(await bodyOf(req)))],
@@ -74,6 +74,15 @@ async function bodyOf(req: IncomingMessage): Promise<Record<string, unknown>> {
   const body = await readJson(req)
   if (typeof body !== 'object' || body === null) throw new ConfigError('control request: expected a JSON object')
   return body as Record<string, unknown>
+}
+
+function shardOf(v: unknown): { index: number; count: number } | undefined {
+  if (v === undefined) return undefined
+  const s = v as { index?: unknown; count?: unknown }
+  const ok = typeof s === 'object' && s !== null && Number.isInteger(s.count) && Number.isInteger(s.index) &&
+    (s.count as number) >= 1 && (s.index as number) >= 0 && (s.index as number) < (s.count as number)
+  if (!ok) throw new ConfigError('--shard: must be I/N with 1 ≤ I ≤ N')
+  return { index: s.index as number, count: s.count as number }
 }
 
 function pathOf(p: unknown): string {

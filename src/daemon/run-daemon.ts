@@ -18,6 +18,7 @@ import { ScanPrefetcher } from '../prefetch/scan-prefetcher.js'
 import { AnnouncedOrder, AnnouncedOrders } from '../prefetch/announced-order.js'
 import { buildObjectClient } from './build-object-client.js'
 import { buildOps } from './build-ops.js'
+import { buildManyNodes, type ManyNodes } from './build-many-nodes.js'
 import { observeLatency } from '../metrics/latency-observer.js'
 import { PrometheusExporter } from '../metrics/prometheus-exporter.js'
 import { checkCacheDir, checkMountPoint, lockCacheDir } from './preflight.js'
@@ -38,16 +39,18 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
   let mount: FuseMount | undefined
   let control: ControlServer | undefined
   let stopOps: (() => Promise<void>) | undefined
+  let many: ManyNodes | undefined
   try {
     const { client: storeClient, metrics } = buildObjectClient(config)
     const exporter = config.metrics.port === undefined ? undefined : new PrometheusExporter((): StatsSnapshot => snapshot())
     // With --metrics-port every S3 request also feeds the latency histogram.
     const client = exporter === undefined ? storeClient : observeLatency(storeClient, exporter.observe)
     await client.checkBucket()
+    many = await buildManyNodes(config, log)
     const disk = await DiskBlockCache.open(config.disk, log.child({ component: 'disk-cache' }))
     const queue = new FetchQueue(config.queue)
-    const reader = new BlockReader(config.reader, client, disk, queue, log.child({ component: 'block-reader' }))
-    const metadata = new MetadataStore(config.metadata, client, Date.now, log.child({ component: 'metadata' }))
+    const reader = new BlockReader(config.reader, client, disk, queue, log.child({ component: 'block-reader' }), many.tier)
+    const metadata = new MetadataStore(config.metadata, client, Date.now, log.child({ component: 'metadata' }), many.manifest)
     const staging = new StagingStore(config.disk.dir)
     await staging.init()
     const writes = new WriteBack(config.write, staging, client, log.child({ component: 'write-back' }))
@@ -62,9 +65,9 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     }
     const recovered = await writes.recover(key => '/' + key)
     if (recovered > 0) log.warn({ files: recovered }, 'uploading files staged by an earlier daemon')
-    const ops = buildOps(config, { metadata, reader, disk, exporter, log })
+    const ops = buildOps(config, { metadata, reader, disk, exporter, log, tier: many.tier, queue, client })
     const startedMs = Date.now()
-    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, prefetcher, announced, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
+    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, prefetcher, announced, many: many as ManyNodes, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
     await ensureRuntimeDir()
     control = new ControlServer(controlSocketPath(config.mountPoint), new Map([
       ControlServer.statsRoute(snapshot),
@@ -88,6 +91,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
       await flushBounded(writes, log)
       await (control as ControlServer).stop()
       await ops.stop()
+      await (many as ManyNodes).stop()
       await disk.close()
       await removeDaemonRecord(config.mountPoint)
       await unlock()
@@ -96,6 +100,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     await mount?.unmount().catch(() => {})
     await control?.stop().catch(() => {})
     await stopOps?.().catch(() => {})
+    await many?.stop().catch(() => {})
     await unlock()
     throw err
   }

@@ -11,6 +11,7 @@ import type { WriteBack } from '../write/write-back.js'
 import type { LoadJobStatus, LoadJobs, LoadTotals } from '../ops/load-jobs.js'
 import type { ScanPrefetcher, ScanPrefetchStats } from '../prefetch/scan-prefetcher.js'
 import type { AnnouncedOrders, AnnouncedOrderStats } from '../prefetch/announced-order.js'
+import type { ManyNodes, ManyNodesStats } from './build-many-nodes.js'
 
 export interface StatsSources {
   readonly metrics: RequestMetrics
@@ -25,6 +26,8 @@ export interface StatsSources {
   readonly loads?: LoadJobs
   readonly pins?: () => PinSummary[]
   readonly metricsUrl?: () => string | undefined
+  /** The shared tier and coordinator (issue 13), when configured. */
+  readonly many?: Pick<ManyNodes, 'stats'>
 }
 
 export interface PinSummary {
@@ -34,7 +37,7 @@ export interface PinSummary {
   readonly files: number
 }
 
-export interface StatsSnapshot {
+export interface StatsSnapshot extends ManyNodesStats {
   readonly version: 1
   readonly mountPoint: string
   readonly source: string
@@ -115,6 +118,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     writes: s.writes.stats(),
     prefetch: { ...(s.prefetcher?.stats() ?? NO_PREFETCH), announced: s.announced?.stats() ?? NO_ANNOUNCED },
     ...opsFigures(s, r),
+    ...(s.many?.stats() ?? {}),
   }
 }
 

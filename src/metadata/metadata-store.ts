@@ -19,6 +19,10 @@
  * - Listing a directory starts listing its first subdirectories in the background
  *   (bounded), because `find`, `ls -R` and ImageFolder descend into them next.
  * Concurrent identical lookups and listings share one request (single-flight).
+ * - With a shared listing manifest (`--coordinator`), a directory another node listed
+ *   within the TTL is taken from it, with the TTL it has left, instead of LIST pages;
+ *   complete listings go into it, and changes made through this mount or `refresh`
+ *   remove the directories they touch from it.
  */
 import { LRUCache } from 'lru-cache'
 import PQueue from 'p-queue'
@@ -29,6 +33,22 @@ import { SingleFlight } from '../util/single-flight.js'
 import type { DirEntry, DirListing, Entry, FileEntry } from './entry.js'
 import { baseName, isRepresentableName, isRoot, joinPath, parentOf, pathToKey, pathToPrefix } from './paths.js'
 import { TtlCache, type Clock } from './ttl-cache.js'
+
+/** Listings shared between the nodes mounting one dataset (src/coord/shared-listing-manifest.ts). Never throws. */
+export interface ListingManifest {
+  /** The listing of `path` another node stored, or undefined. */
+  get(path: string): Promise<SharedListing | undefined>
+  /** Stores a complete listing for `ttlMs` (in the background). */
+  put(path: string, listing: SharedListing, ttlMs: number): void
+  /** Removes the listings of these directories (in the background). */
+  forget(paths: readonly string[]): void
+}
+
+export interface SharedListing {
+  readonly children: ReadonlyArray<readonly [string, Entry]>
+  /** Wall-clock time of the LIST, so every node trusts it for what is left of the TTL only. */
+  readonly listedAtMs: number
+}
 
 export interface MetadataConfig {
   /** How long a positive entry or listing is trusted; Infinity trusts forever. */
@@ -52,6 +72,8 @@ const SUBDIR_PREFETCH_PER_LISTING = 1024
 /** ...at most this many at once, and not when this many already wait. */
 const SUBDIR_PREFETCH_CONCURRENCY = 8
 const SUBDIR_PREFETCH_MAX_QUEUED = 1024
+/** Larger listings are not shared (one value per directory; ~100 B per child). */
+const MANIFEST_MAX_CHILDREN = 100_000
 
 const ABSENT = Object.freeze({ absent: true as const })
 type Cached = Entry | typeof ABSENT
@@ -74,8 +96,11 @@ export class MetadataStore {
   /** Directory mtime: the mount time, stable so the kernel's caches stay valid. */
   readonly #dirMtimeMs: number
 
-  constructor(config: MetadataConfig, client: ObjectClient, clock: Clock, log: Logger) {
+  readonly #manifest: ListingManifest | undefined
+
+  constructor(config: MetadataConfig, client: ObjectClient, clock: Clock, log: Logger, manifest?: ListingManifest) {
     this.#config = config
+    this.#manifest = manifest
     this.#client = client
     this.#log = log
     this.#clock = clock
@@ -111,7 +136,7 @@ export class MetadataStore {
       // "No such name" is trusted for the negative TTL only: past it, list again (one LIST per 1,000 names, shared).
       if (child === undefined && this.#clock() - parent.listedAtMs >= this.#config.negativeTtlMs) {
         if (parent.children.size > RELIST_MAX_CHILDREN) return this.#lookups.run(path, () => this.#resolveRemote(path))
-        const fresh = await this.#lists.run(parentPath, () => this.#listRemote(parentPath, pathToPrefix(parentPath)))
+        const fresh = await this.#lists.run(parentPath, () => this.#listUpTo(parentPath, pathToPrefix(parentPath), Infinity, this.#config.negativeTtlMs) as Promise<DirListing>)
         child = fresh.children.get(baseName(path))
       }
       this.#remember(path, child ?? ABSENT)
@@ -134,6 +159,7 @@ export class MetadataStore {
   /** Records a file written through the mount, so lookups and listings see it at once. */
   noteFile(path: string, file: Omit<FileEntry, 'kind'>): void {
     this.#noteChild(path, { kind: 'file', ...file })
+    this.#manifest?.forget(ancestorsOf(path))
   }
 
   /**
@@ -142,6 +168,7 @@ export class MetadataStore {
    */
   noteDir(path: string): void {
     this.#noteChild(path, { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs })
+    this.#manifest?.forget([path, ...ancestorsOf(path)])
     if (this.#listings.get(path) === undefined) {
       this.#listings.set(path, { children: new Map(), listedAtMs: this.#clock() }, this.#config.ttlMs)
       this.#listedDirs.set(path, 0)
@@ -153,6 +180,7 @@ export class MetadataStore {
     this.#entries.set(path, ABSENT, this.#config.negativeTtlMs)
     this.#listings.delete(path)
     this.#listings.get(parentOf(path))?.children.delete(baseName(path))
+    this.#manifest?.forget([path, parentOf(path)])
   }
 
   /** Forgets everything known at or below `path`, and its parent's listing (after a directory rename). */
@@ -170,6 +198,7 @@ export class MetadataStore {
     const listed = this.#listings.keys().filter(below)
     this.#entries.deleteWhere(below)
     this.#listings.deleteWhere(below)
+    this.#manifest?.forget(isRoot(path) ? listed : [path, parentOf(path), ...listed])
     return listed
   }
 
@@ -234,7 +263,9 @@ export class MetadataStore {
   }
 
   /** Lists a directory in full, or gives up (undefined) past `maxPages` pages, keeping the entries it saw. */
-  async #listUpTo(path: string, prefix: string, maxPages: number): Promise<DirListing | undefined> {
+  async #listUpTo(path: string, prefix: string, maxPages: number, sharedWithinMs = this.#config.ttlMs): Promise<DirListing | undefined> {
+    const shared = await this.#manifest?.get(path)
+    if (shared !== undefined && this.#clock() - shared.listedAtMs < Math.min(sharedWithinMs, this.#config.ttlMs)) return this.#adopt(path, shared)
     const files = new Map<string, FileEntry>()
     const dirs = new Map<string, DirEntry>()
     let token: string | undefined
@@ -270,6 +301,17 @@ export class MetadataStore {
     this.#listedDirs.set(path, children.size)
     for (const [name, entry] of children) this.#remember(joinPath(path, name), entry)
     this.#log.debug({ path, entries: children.size, pages }, 'listed directory')
+    if (children.size <= MANIFEST_MAX_CHILDREN) this.#manifest?.put(path, { children: [...children], listedAtMs: listing.listedAtMs }, this.#config.ttlMs)
+    return listing
+  }
+
+  /** A listing another node stored: cached for what is left of its TTL, as if listed here then. */
+  #adopt(path: string, shared: SharedListing): DirListing {
+    const ttlMs = this.#config.ttlMs - (this.#clock() - shared.listedAtMs)
+    const listing: DirListing = { children: new Map(shared.children), listedAtMs: shared.listedAtMs }
+    this.#listings.set(path, listing, ttlMs)
+    this.#listedDirs.set(path, listing.children.size)
+    for (const [name, entry] of listing.children) this.#entries.set(joinPath(path, name), entry, ttlMs)
     return listing
   }
 
@@ -288,6 +330,15 @@ export class MetadataStore {
 
   #fileEntry(info: ObjectInfo, key: string): FileEntry {
     return { kind: 'file', key, size: info.size, etag: info.etag, mtimeMs: info.lastModified.getTime() }
+  }
+}
+
+/** The directories above `path`, up to the root: a new name may create implicit directories in each. */
+function ancestorsOf(path: string): string[] {
+  const out: string[] = []
+  for (let p = parentOf(path); ; p = parentOf(p)) {
+    out.push(p)
+    if (isRoot(p)) return out
   }
 }
 

@@ -134,6 +134,32 @@ export class PrometheusExporter {
     this.#counter('s3cachefs_write_uploaded_bytes_total', 'Bytes of written files uploaded', [], one(x => x.writes.uploadedBytes))
     this.#counter('s3cachefs_write_upload_failures_total', 'Upload attempts that failed (the data stays staged)', [], one(x => x.writes.failures))
     this.#gauge('s3cachefs_uptime_seconds', 'Seconds since the mount', [], one(x => x.uptimeSeconds))
+    this.#defineManyNodes(s)
+  }
+
+  /** The shared tier and the coordinator: no samples when they are off. */
+  #defineManyNodes(s: () => StatsSnapshot): void {
+    const tier = (f: (t: NonNullable<StatsSnapshot['sharedTier']>) => Sample[]) => (): Sample[] => {
+      const t = s().sharedTier
+      return t === undefined ? [] : f(t)
+    }
+    this.#counter('s3cachefs_shared_tier_lookups_total', 'Shared tier lookups of blocks the disk cache missed, by result', ['result'],
+      tier(t => [[{ result: 'hit' }, t.hits], [{ result: 'miss' }, t.misses]]))
+    this.#counter('s3cachefs_shared_tier_errors_total', 'Shared tier requests that failed or timed out (answered as misses)', [], tier(t => [[{}, t.errors]]))
+    this.#counter('s3cachefs_shared_tier_mismatches_total', 'Shared tier objects ignored: foreign, corrupt or another version', [], tier(t => [[{}, t.mismatches]]))
+    this.#counter('s3cachefs_shared_tier_read_bytes_total', 'Block bytes read from the shared tier', [], tier(t => [[{}, t.bytesRead]]))
+    this.#counter('s3cachefs_shared_tier_written_bytes_total', 'Block bytes written to the shared tier', [], tier(t => [[{}, t.bytesWritten]]))
+    this.#counter('s3cachefs_shared_tier_writes_dropped_total', 'Shared tier writes dropped because the queue was full', [], tier(t => [[{}, t.writesDropped]]))
+    this.#counter('s3cachefs_shared_tier_lease_waits_total', "Misses that waited for another node's fetch, by outcome", ['result'],
+      tier(t => [[{ result: 'hit' }, t.leaseWaitHits], [{ result: 'miss' }, t.leaseWaits - t.leaseWaitHits]]))
+    const coord = (f: (c: NonNullable<StatsSnapshot['coordinator']>) => Sample[]) => (): Sample[] => {
+      const c = s().coordinator
+      return c === undefined ? [] : f(c)
+    }
+    this.#gauge('s3cachefs_coordinator_up', '1 while the coordinator (Redis) answers', [], coord(c => [[{}, c.connected ? 1 : 0]]))
+    this.#counter('s3cachefs_coordinator_errors_total', 'Coordinator commands that failed (the node worked alone)', [], coord(c => [[{}, c.errors]]))
+    this.#counter('s3cachefs_listing_manifest_lookups_total', 'Directory listings looked up in the shared manifest, by result', ['result'],
+      coord(c => [[{ result: 'hit' }, c.manifest.hits], [{ result: 'miss' }, c.manifest.misses]]))
   }
 
   #counter(name: string, help: string, labelNames: string[], samples: () => Sample[]): void {

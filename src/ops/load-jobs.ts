@@ -9,16 +9,21 @@
  * in-flight map as reads, so a training job can read while the load runs and no
  * block is fetched twice.
  *
+ * With `shared` (`load --shared [--shard I/N]`), the job warms the shared tier instead
+ * (TierWarmer): only the files of its shard, no disk-cache room needed.
+ *
  * States: listing → loading → done | failed (refused, or the walk failed).
  */
 import type { Logger } from 'pino'
 import type { BlockReader } from '../cache/block-reader.js'
 import type { DiskBlockCache } from '../cache/disk-block-cache.js'
 import { formatBytes } from '../config/units.js'
-import { CacheCapacityError, S3CacheFsError, messageOf } from '../errors.js'
+import { CacheCapacityError, ConfigError, S3CacheFsError, messageOf } from '../errors.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import { forEachLimit } from '../util/for-each-limit.js'
 import { filesOf, measureTree, normalizePaths, type TreeMeasure } from './tree-walker.js'
+import { inShard, type Shard, type TierWarmer } from './tier-warmer.js'
+import type { FileEntry } from '../metadata/entry.js'
 
 export type LoadState = 'listing' | 'loading' | 'done' | 'failed'
 
@@ -39,6 +44,8 @@ export interface LoadJobStatus {
   readonly error?: string
   readonly startedAt: string
   readonly elapsedMs: number
+  /** Present for `load --shared`: the shard this node loads into the shared tier. */
+  readonly shared?: Shard
 }
 
 export interface LoadTotals {
@@ -72,7 +79,7 @@ class LoadJob {
   finishedMs: number | undefined
   readonly startedMs = Date.now()
 
-  constructor(readonly id: number, readonly paths: readonly string[]) {}
+  constructor(readonly id: number, readonly paths: readonly string[], readonly shared: Shard | undefined) {}
 
   status(): LoadJobStatus {
     return {
@@ -80,6 +87,7 @@ class LoadJob {
       filesDone: this.filesDone, bytesDone: this.bytesDone, filesLoading: this.filesLoading, failedFiles: this.failedFiles,
       ...(this.error !== undefined ? { error: this.error } : {}),
       startedAt: new Date(this.startedMs).toISOString(), elapsedMs: (this.finishedMs ?? Date.now()) - this.startedMs,
+      ...(this.shared !== undefined ? { shared: this.shared } : {}),
     }
   }
 }
@@ -90,11 +98,13 @@ export class LoadJobs {
   readonly #reader: BlockReader
   readonly #disk: DiskBlockCache
   readonly #log: Logger
+  readonly #warmer: TierWarmer | undefined
   readonly #jobs: LoadJob[] = []
   #nextId = 1
 
-  constructor(config: LoadJobsConfig, metadata: MetadataStore, reader: BlockReader, disk: DiskBlockCache, log: Logger) {
+  constructor(config: LoadJobsConfig, metadata: MetadataStore, reader: BlockReader, disk: DiskBlockCache, log: Logger, warmer?: TierWarmer) {
     this.#config = config
+    this.#warmer = warmer
     this.#metadata = metadata
     this.#reader = reader
     this.#disk = disk
@@ -102,8 +112,9 @@ export class LoadJobs {
   }
 
   /** Starts a job in the background and returns its first status. */
-  start(paths: readonly string[], concurrency: number): LoadJobStatus {
-    const job = new LoadJob(this.#nextId++, normalizePaths(paths))
+  start(paths: readonly string[], concurrency: number, shared?: Shard): LoadJobStatus {
+    if (shared !== undefined && this.#warmer === undefined) throw new ConfigError('load --shared: this mount has no --shared-cache')
+    const job = new LoadJob(this.#nextId++, normalizePaths(paths), shared)
     this.#jobs.push(job)
     this.#forgetOldJobs()
     this.#run(job, concurrency).catch((err: unknown) => {
@@ -136,15 +147,28 @@ export class LoadJobs {
   async #run(job: LoadJob, concurrency: number): Promise<void> {
     const ns = this.#disk.namespaceId
     const m = await measureTree(this.#metadata, job.paths, this.#config.listConcurrency, key => this.#disk.rules.isPinned(ns, key))
-    this.#checkFits(job, m)
-    job.files = m.files
-    job.bytes = m.bytes
+    const shard = job.shared
+    const warmer = this.#warmer
+    let files: AsyncIterable<{ path: string; entry: FileEntry }> | Array<{ path: string; entry: FileEntry }> = filesOf(this.#metadata, m)
+    if (shard !== undefined) {
+      files = []
+      for await (const f of filesOf(this.#metadata, m)) if (inShard(f.entry.key, shard) && f.entry.size <= (warmer?.maxObjectBytes ?? 0)) files.push(f)
+      job.files = files.length
+      job.bytes = files.reduce((sum, f) => sum + f.entry.size, 0)
+    } else {
+      this.#checkFits(job, m)
+      job.files = m.files
+      job.bytes = m.bytes
+    }
     job.state = 'loading'
-    this.#log.info({ job: job.id, paths: job.paths, files: m.files, bytes: m.bytes }, 'load started')
-    await forEachLimit(filesOf(this.#metadata, m), concurrency, async ({ path, entry }) => {
+    this.#log.info({ job: job.id, paths: job.paths, files: job.files, bytes: job.bytes, shared: shard }, 'load started')
+    await forEachLimit(files, concurrency, async ({ path, entry }) => {
       job.filesLoading++
       try {
-        await this.#reader.preload({ key: entry.key, etag: entry.etag, size: entry.size }, n => { job.bytesDone += n })
+        const version = { key: entry.key, etag: entry.etag, size: entry.size }
+        const onBytes = (n: number) => { job.bytesDone += n }
+        if (shard !== undefined && warmer !== undefined) await warmer.warm(version, onBytes)
+        else await this.#reader.preload(version, onBytes)
       } catch (err) {
         job.failedFiles++
         job.error ??= `${path}: ${messageOf(err)}`

@@ -73,7 +73,7 @@ export class MemoryObjectClient implements ObjectClient {
   }
 
   async upload(request: UploadRequest): Promise<string> {
-    const data = request.filePath === undefined ? Buffer.alloc(0) : (await readFile(request.filePath)).subarray(0, request.size)
+    const data = request.body !== undefined ? request.body : request.filePath === undefined ? Buffer.alloc(0) : (await readFile(request.filePath)).subarray(0, request.size)
     if (request.signal?.aborted === true) throw new UploadAbortedError(`${request.key}: upload aborted`)
     request.onProgress?.(data.length)
     return this.put(request.key, Buffer.from(data))

@@ -46,6 +46,8 @@ export interface UploadRequest {
   readonly key: string
   /** A local file whose first `size` bytes become the object; omitted for an empty object. */
   readonly filePath?: string
+  /** Or the bytes themselves (a small object, e.g. a shared-cache block); `size` is their length. */
+  readonly body?: Buffer
   readonly size: number
   /** Aborts the upload (a rename or unlink superseding it); the call then rejects. */
   readonly signal?: AbortSignal

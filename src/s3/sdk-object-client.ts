@@ -288,9 +288,9 @@ export class SdkObjectClient implements ObjectClient {
 
   async upload(request: UploadRequest): Promise<string> {
     return this.#call('PutObject', request.key, async s => {
-      const body = request.filePath === undefined || request.size === 0
+      const body = request.body ?? (request.filePath === undefined || request.size === 0
         ? Buffer.alloc(0)
-        : createReadStream(request.filePath, { start: 0, end: request.size - 1 })
+        : createReadStream(request.filePath, { start: 0, end: request.size - 1 }))
       const upload = new Upload({
         client: this.#s3,
         params: { Bucket: this.#bucket, Key: request.key, Body: body, ContentLength: request.size },
