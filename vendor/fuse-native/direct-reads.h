@@ -10,9 +10,10 @@
 // - A read that covers a whole block (every file up to 128 KiB, the kernel's largest
 //   FUSE read here) goes straight into libfuse's reply buffer.
 // - A read of part of a block loads and checks that block once per handle and serves
-//   the parts from that checked copy, as the memory cache serves a checked block (one
-//   copy per handle, the most recent block; at most 64 MiB of copies in all). A read
-//   across a block boundary takes its two parts in turn.
+//   the parts from that checked copy, as the memory cache serves a checked block (two
+//   copies per handle, the most recently used; each loaded once however many threads
+//   ask; at most 64 MiB of copies in all). A read across a block boundary takes its
+//   two parts in turn.
 // - Whatever cannot be served that way (a block evicted, corrupt or unreadable; the
 //   bound on copies reached) returns -1 and the read goes to JS as before, which
 //   refetches and repairs.
@@ -44,17 +45,27 @@
 #define BLOCK_VERSION 1
 /** Bytes of checked blocks kept for partial reads, all handles together. */
 #define DIRECT_READ_KEPT_MAX (64u << 20)
+/** Blocks kept per handle. */
+#define DIRECT_READ_KEPT_SLOTS 2
 
 typedef struct direct_read_s {
   uint64_t fh;
   uint64_t size;
   uint32_t block_size;
   char *prefix;
-  /** The checked block kept for reads of parts of it: its index (-1: none) and data. */
+  /**
+   * Checked blocks kept for reads of parts of them (the kernel's read-ahead reads one
+   * handle from several threads, across two blocks at a time): index (-1: none), data,
+   * and the index being loaded, so threads wanting one block load it once.
+   */
   pthread_mutex_t kept_lock;
-  int64_t kept_index;
-  char *kept;
-  uint32_t kept_len;
+  pthread_cond_t kept_loaded;
+  int64_t kept_index[DIRECT_READ_KEPT_SLOTS];
+  char *kept[DIRECT_READ_KEPT_SLOTS];
+  uint32_t kept_len[DIRECT_READ_KEPT_SLOTS];
+  uint64_t kept_used[DIRECT_READ_KEPT_SLOTS];
+  uint64_t kept_clock;
+  int64_t loading[DIRECT_READ_KEPT_SLOTS];
   struct direct_read_s *next;
 } direct_read_t;
 
@@ -74,9 +85,12 @@ static direct_read_t **direct_read_slot (uint64_t fh) {
 }
 
 static void direct_read_free (direct_read_t *e) {
-  if (e->kept != NULL) __atomic_sub_fetch(&direct_read_kept, e->kept_len, __ATOMIC_RELAXED);
+  for (int i = 0; i < DIRECT_READ_KEPT_SLOTS; i++) {
+    if (e->kept[i] != NULL) __atomic_sub_fetch(&direct_read_kept, e->kept_len[i], __ATOMIC_RELAXED);
+    free(e->kept[i]);
+  }
+  pthread_cond_destroy(&e->kept_loaded);
   pthread_mutex_destroy(&e->kept_lock);
-  free(e->kept);
   free(e->prefix);
   free(e);
 }
@@ -106,8 +120,9 @@ static int direct_read_set (uint64_t fh, const char *prefix, uint64_t size, uint
   e->size = size;
   e->block_size = block_size;
   e->prefix = copy;
-  e->kept_index = -1;
+  for (int i = 0; i < DIRECT_READ_KEPT_SLOTS; i++) e->kept_index[i] = e->loading[i] = -1;
   pthread_mutex_init(&e->kept_lock, NULL);
+  pthread_cond_init(&e->kept_loaded, NULL);
   direct_read_clear(fh);
   pthread_mutex_lock(&direct_reads_lock);
   direct_read_t **p = &direct_reads[fh % DIRECT_READ_BUCKETS];
@@ -150,39 +165,72 @@ static int direct_read_block (const char *prefix, uint64_t index, char *data, ui
   return ok ? 0 : -1;
 }
 
+/** The slot holding (or loading) block `index`, or -1. Called with kept_lock held. */
+static int direct_read_slot_of (int64_t index, const int64_t *which) {
+  for (int i = 0; i < DIRECT_READ_KEPT_SLOTS; i++) if (which[i] == index) return i;
+  return -1;
+}
+
 /**
- * Copies [within, within+want) of block `index` from the entry's kept copy, loading
- * and checking the block first if the copy holds another one. -1 when it cannot.
+ * Copies [within, within+want) of block `index` from the entry's kept copies, loading
+ * and checking the block first (once, whichever thread asks first; the others wait for
+ * it) into the least recently used slot. -1 when it cannot.
  */
 static int direct_read_part (direct_read_t *e, const char *prefix, uint64_t index, uint32_t length, char *buf, uint32_t within, uint32_t want) {
   pthread_mutex_lock(&e->kept_lock);
-  if (e->kept_index == (int64_t) index) {
-    memcpy(buf, e->kept + within, want);
+  for (;;) {
+    int k = direct_read_slot_of((int64_t) index, e->kept_index);
+    if (k >= 0) {
+      memcpy(buf, e->kept[k] + within, want);
+      e->kept_used[k] = ++e->kept_clock;
+      pthread_mutex_unlock(&e->kept_lock);
+      return 0;
+    }
+    if (direct_read_slot_of((int64_t) index, e->loading) < 0) break;
+    pthread_cond_wait(&e->kept_loaded, &e->kept_lock);
+  }
+  // Load it into the least recently used slot that nobody is loading into.
+  int slot = -1;
+  for (int i = 0; i < DIRECT_READ_KEPT_SLOTS; i++) {
+    if (e->loading[i] >= 0) continue;
+    if (slot < 0 || e->kept_used[i] < e->kept_used[slot]) slot = i;
+  }
+  if (slot < 0) {
     pthread_mutex_unlock(&e->kept_lock);
-    return 0;
+    return -1;
   }
+  e->loading[slot] = (int64_t) index;
   pthread_mutex_unlock(&e->kept_lock);
-  if (__atomic_add_fetch(&direct_read_kept, length, __ATOMIC_RELAXED) > DIRECT_READ_KEPT_MAX) {
-    __atomic_sub_fetch(&direct_read_kept, length, __ATOMIC_RELAXED);
-    return -1;
+  char *data = NULL;
+  int ok = __atomic_add_fetch(&direct_read_kept, length, __ATOMIC_RELAXED) <= DIRECT_READ_KEPT_MAX;
+  if (ok) {
+    data = malloc(length);
+    ok = data != NULL && direct_read_block(prefix, index, data, length) == 0;
   }
-  char *data = malloc(length);
-  if (data == NULL || direct_read_block(prefix, index, data, length) != 0) {
+  if (!ok) {
     free(data);
+    data = NULL;
     __atomic_sub_fetch(&direct_read_kept, length, __ATOMIC_RELAXED);
-    return -1;
+  } else {
+    memcpy(buf, data + within, want);
   }
-  memcpy(buf, data + within, want);
   pthread_mutex_lock(&e->kept_lock);
-  char *old = e->kept;
-  uint32_t old_len = e->kept_len;
-  e->kept = data;
-  e->kept_len = length;
-  e->kept_index = (int64_t) index;
+  char *old = NULL;
+  uint32_t old_len = 0;
+  if (ok) {
+    old = e->kept[slot];
+    old_len = e->kept_len[slot];
+    e->kept[slot] = data;
+    e->kept_len[slot] = length;
+    e->kept_index[slot] = (int64_t) index;
+    e->kept_used[slot] = ++e->kept_clock;
+  }
+  e->loading[slot] = -1;
+  pthread_cond_broadcast(&e->kept_loaded);
   pthread_mutex_unlock(&e->kept_lock);
   if (old != NULL) __atomic_sub_fetch(&direct_read_kept, old_len, __ATOMIC_RELAXED);
   free(old);
-  return 0;
+  return ok ? 0 : -1;
 }
 
 /** Bytes served into `buf`, or -1: let JS answer this read. */
