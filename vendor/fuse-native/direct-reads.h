@@ -10,7 +10,7 @@
 // - A read that covers a whole block (every file up to 128 KiB, the kernel's largest
 //   FUSE read here) goes straight into libfuse's reply buffer.
 // - A read of part of a block loads and checks that block once per handle and serves
-//   the parts from that checked copy, as the memory cache serves a checked block (two
+//   the parts from that checked copy, as the memory cache serves a checked block (four
 //   copies per handle, the most recently used; each loaded once however many threads
 //   ask; at most 64 MiB of copies in all). A read across a block boundary takes its
 //   two parts in turn.
@@ -46,7 +46,7 @@
 /** Bytes of checked blocks kept for partial reads, all handles together. */
 #define DIRECT_READ_KEPT_MAX (64u << 20)
 /** Blocks kept per handle. */
-#define DIRECT_READ_KEPT_SLOTS 2
+#define DIRECT_READ_KEPT_SLOTS 4
 
 typedef struct direct_read_s {
   uint64_t fh;
@@ -178,6 +178,7 @@ static int direct_read_slot_of (int64_t index, const int64_t *which) {
  */
 static int direct_read_part (direct_read_t *e, const char *prefix, uint64_t index, uint32_t length, char *buf, uint32_t within, uint32_t want) {
   pthread_mutex_lock(&e->kept_lock);
+  int slot;
   for (;;) {
     int k = direct_read_slot_of((int64_t) index, e->kept_index);
     if (k >= 0) {
@@ -186,18 +187,16 @@ static int direct_read_part (direct_read_t *e, const char *prefix, uint64_t inde
       pthread_mutex_unlock(&e->kept_lock);
       return 0;
     }
-    if (direct_read_slot_of((int64_t) index, e->loading) < 0) break;
+    // Being loaded by another thread, or every slot busy loading: wait for a load to end.
+    slot = -1;
+    if (direct_read_slot_of((int64_t) index, e->loading) < 0) {
+      for (int i = 0; i < DIRECT_READ_KEPT_SLOTS; i++) {
+        if (e->loading[i] >= 0) continue;
+        if (slot < 0 || e->kept_used[i] < e->kept_used[slot]) slot = i; // least recently used
+      }
+      if (slot >= 0) break;
+    }
     pthread_cond_wait(&e->kept_loaded, &e->kept_lock);
-  }
-  // Load it into the least recently used slot that nobody is loading into.
-  int slot = -1;
-  for (int i = 0; i < DIRECT_READ_KEPT_SLOTS; i++) {
-    if (e->loading[i] >= 0) continue;
-    if (slot < 0 || e->kept_used[i] < e->kept_used[slot]) slot = i;
-  }
-  if (slot < 0) {
-    pthread_mutex_unlock(&e->kept_lock);
-    return -1;
   }
   e->loading[slot] = (int64_t) index;
   pthread_mutex_unlock(&e->kept_lock);
