@@ -120,12 +120,6 @@ class PieceWriter {
   }
 }
 
-export function ownBuffer(bytes: Uint8Array): Buffer {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return Buffer.from(bytes.buffer, 0, bytes.byteLength)
-  const out = Buffer.allocUnsafeSlow(bytes.byteLength)
-  out.set(bytes)
-  return out
-}
 
 export function stripEtag(etag: string | undefined): string {
   return (etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '')
@@ -200,18 +194,7 @@ export class SdkObjectClient implements ObjectClient {
    */
   async getRange(request: RangeRequest): Promise<Buffer> {
     const wanted = request.endExclusive - request.start
-    if (wanted <= 0) return Buffer.alloc(0)
-    const where = `GetObject s3://${this.#bucket}/${request.key}`
-    return this.#call('GetObject', request.key, async s => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.#getOnce(request, wanted, where, s)
-        } catch (err) {
-          if (!(err instanceof BodyError) || attempt >= BODY_ATTEMPTS || s.abortSignal.aborted) throw err instanceof BodyError ? err.cause : err
-          await new Promise(r => setTimeout(r, BODY_RETRY_DELAY_MS * attempt))
-        }
-      }
-    })
+    return (await this.getPieces(request, Math.max(1, wanted)))[0] ?? Buffer.alloc(0)
   }
 
   async getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
@@ -228,31 +211,6 @@ export class SdkObjectClient implements ObjectClient {
         }
       }
     })
-  }
-
-  async #getOnce(request: RangeRequest, wanted: number, where: string, s: { abortSignal: AbortSignal }): Promise<Buffer> {
-    const out = await this.#s3.send(new GetObjectCommand({
-      Bucket: this.#bucket,
-      Key: request.key,
-      Range: `bytes=${request.start}-${request.endExclusive - 1}`,
-      ...(request.ifMatch !== undefined ? { IfMatch: `"${request.ifMatch}"` } : {}),
-    }), s)
-    if (out.Body === undefined) throw new UnexpectedResponseError(`${where}: no body`)
-    if (request.ifMatch !== undefined && out.ETag !== undefined && stripEtag(out.ETag) !== request.ifMatch) {
-      out.Body.transformToByteArray().catch(() => {}) // drain and drop
-      throw new PreconditionFailedError(`${where}: the store answered version ${stripEtag(out.ETag)}, not ${request.ifMatch}`)
-    }
-    let bytes: Uint8Array
-    try {
-      bytes = await out.Body.transformToByteArray()
-    } catch (err) {
-      throw new BodyError(mapSdkError(err, { operation: 'GetObject', bucket: this.#bucket, key: request.key }))
-    }
-    if (bytes.length > wanted) throw new UnexpectedResponseError(`${where}: asked for ${wanted} bytes, got ${bytes.length}`)
-    if (out.ContentLength !== undefined && bytes.length !== out.ContentLength) {
-      throw new BodyError(new NetworkError(`${where}: the body ended after ${bytes.length} of ${out.ContentLength} bytes`))
-    }
-    return ownBuffer(bytes)
   }
 
   /** One GET whose body is copied, as it arrives, into pieces of `pieceBytes` (no buffer of the whole range). */

@@ -128,24 +128,36 @@ with ThreadPoolExecutor(4) as pool:
   t.equal(open, 0, 'no handle left open in the daemon')
 })
 
-t.test('a block corrupted while its file is held open is never served', async t => {
+/**
+ * Warms the cache, opens every file in a child process, runs `meanwhile` (which damages
+ * the cache under the open descriptors), then has the child read them all: every file
+ * must come back byte-exact. Resolves with the fixture for further checks.
+ */
+async function heldOpenWhile(t: Test, meanwhile: (fx: Fixture) => Promise<void>): Promise<Fixture> {
   const fx = await makeFixture(t)
   const files = sizes()
   await warmMount(fx, files)
   const go = join(fx.root, 'go')
   const reading = holdOpenThenRead(fx, go)
   await waitFor(go + '.opened')
-  for (const f of await blockFiles(fx.cacheDir)) {
-    const bytes = await readFile(f)
-    if (bytes.length <= 17) continue
-    bytes[bytes.length - 1]! ^= 0x55
-    await writeFile(f, bytes)
-  }
+  await meanwhile(fx)
   await fx.sh('sync; echo 3 > /proc/sys/vm/drop_caches')
   await writeFile(go, '')
   const r = await reading
   t.equal(r.code, 0, r.stderr)
   for (const line of r.stdout.trim().split('\n')) t.equal(line.slice(0, 64), sha(files.get(`d/${line.slice(66)}`) as Buffer), `${line.slice(66)}: the right bytes`)
+  return fx
+}
+
+t.test('a block corrupted while its file is held open is never served', async t => {
+  const fx = await heldOpenWhile(t, async fx => {
+    for (const f of await blockFiles(fx.cacheDir)) {
+      const bytes = await readFile(f)
+      if (bytes.length <= 17) continue
+      bytes[bytes.length - 1]! ^= 0x55
+      await writeFile(f, bytes)
+    }
+  })
   const s = await stats(fx)
   t.ok(s.reads.direct.fallbacks >= 9, `${s.reads.direct.fallbacks} reads handed back by the binding`)
   t.ok(s.cache.corruptBlocks >= 9, `${s.cache.corruptBlocks} corrupt blocks found and dropped`)
@@ -153,21 +165,13 @@ t.test('a block corrupted while its file is held open is never served', async t 
 })
 
 t.test('a block freed while its file is held open is refetched, not served', async t => {
-  const fx = await makeFixture(t)
-  const files = sizes()
-  await warmMount(fx, files)
-  const go = join(fx.root, 'go')
-  const reading = holdOpenThenRead(fx, go)
-  await waitFor(go + '.opened')
-  const freed = await fx.cli(['free', join(fx.mountPoint, 'd')])
-  t.equal(freed.code, 0, freed.stderr)
-  await fx.resetRequests()
-  await writeFile(go, '')
-  const r = await reading
-  t.equal(r.code, 0, r.stderr)
-  for (const line of r.stdout.trim().split('\n')) t.equal(line.slice(0, 64), sha(files.get(`d/${line.slice(66)}`) as Buffer), `${line.slice(66)}: the right bytes`)
+  const fx = await heldOpenWhile(t, async fx => {
+    const freed = await fx.cli(['free', join(fx.mountPoint, 'd')])
+    t.equal(freed.code, 0, freed.stderr)
+    await fx.resetRequests()
+  })
   const req = await fx.requests()
-  t.ok(req.getObject + req.rangedGet >= files.size, `refetched (${req.getObject + req.rangedGet} GETs)`)
+  t.ok(req.getObject + req.rangedGet >= sizes().size, `refetched (${req.getObject + req.rangedGet} GETs)`)
   t.ok((await stats(fx)).reads.direct.fallbacks >= 9, 'the binding handed the reads back')
 })
 
