@@ -235,13 +235,16 @@ export class BlockReader {
   }
 
   /**
-   * The block file a FUSE binding may read `obj` from itself (directly, off the event
-   * loop): only for an object of one block that is on disk now. Counts as a use of
-   * the block for eviction; the binding checks the block and falls back to `readInto`.
+   * Where a FUSE binding may read `obj` from itself (directly, off the event loop): the
+   * prefix of its block files, only when every block is on disk now (a partly cached
+   * object is read here, where read-ahead and random-access detection see its reads).
+   * Counts as a use of the blocks for eviction; the binding checks each block and falls
+   * back to `readInto` for one it cannot serve.
    */
-  directReadPath(obj: ObjectVersion): string | undefined {
-    if (obj.size === 0 || obj.size > this.#config.blockSize) return undefined
-    return this.#disk.pathForDirectRead(this.#addr(this.#objectId(obj), 0))
+  directReadPrefix(obj: ObjectVersion): { prefix: string; blockSize: number } | undefined {
+    if (obj.size === 0) return undefined
+    const prefix = this.#disk.prefixForDirectRead(this.#objectId(obj), this.blockCount(obj))
+    return prefix === undefined ? undefined : { prefix, blockSize: this.#config.blockSize }
   }
 
   /** Whether reading `obj` would cost no GET now: its blocks (the first, for a large object) are in memory or on disk. */

@@ -181,16 +181,21 @@ export class DiskBlockCache {
   }
 
   /**
-   * The path of a block on disk that another reader (the FUSE binding's direct reads)
-   * may open and check itself; undefined unless the index knows the block now and it
-   * has not expired. Counts as a read for eviction.
+   * The common prefix of the block files of an object (block i is the prefix followed
+   * by i) that another reader (the FUSE binding's direct reads) may open and check
+   * itself; undefined unless the index knows all `blocks` of it now and none has
+   * expired. Counts as a read of each for eviction.
    */
-  pathForDirectRead(addr: BlockAddress): string | undefined {
-    if (!this.#indexReady || this.expireIfStale(addr)) return undefined
-    const b = this.#index.get(addr.objectId, addr.index)
-    if (b === undefined) return undefined
-    this.#index.touch(b)
-    return join(this.#config.dir, relPath(addr))
+  prefixForDirectRead(objectId: string, blocks: number): string | undefined {
+    if (!this.#indexReady) return undefined
+    const found = []
+    for (let index = 0; index < blocks; index++) {
+      const b = this.#index.get(objectId, index)
+      if (b === undefined || this.expireIfStale({ objectId, index })) return undefined
+      found.push(b)
+    }
+    for (const b of found) this.#index.touch(b)
+    return join(this.#config.dir, relPath({ objectId, index: 0 })).slice(0, -1)
   }
 
   /** Stores a block in the background; never fails the caller. */

@@ -54,8 +54,8 @@ export interface FileStat {
  * cannot). The event loop then sees no read of a warm small file at all.
  */
 export interface DirectReads {
-  /** Serves reads of `fh` from the block file at `path` (an object of `length` bytes); false if refused. */
-  register(fh: number, path: string, length: number): boolean
+  /** Serves reads of `fh` from the block files `prefix` + index (an object of `size` bytes); false if refused. */
+  register(fh: number, prefix: string, size: number, blockSize: number): boolean
   unregister(fh: number): void
   /** Registered handles whose release the binding answered itself since the last call. */
   takeReleased(): number[]
@@ -191,8 +191,8 @@ export class FilesystemCore {
       this.forgetReleased()
       const handle: FileHandle = { kind: 'clean', path, reader: new FileReader(this.#reader, version, this.#config.fileReader) }
       const fh = this.#addHandle(handle)
-      const blockFile = this.#directReads === undefined ? undefined : this.#reader.directReadPath(version)
-      if (blockFile !== undefined) handle.direct = this.#directReads?.register(fh, blockFile, version.size) === true
+      const blocks = this.#directReads === undefined ? undefined : this.#reader.directReadPrefix(version)
+      if (blocks !== undefined) handle.direct = this.#directReads?.register(fh, blocks.prefix, version.size, blocks.blockSize) === true
       return fh
     }
     const file = await this.#writes.open(path, pathToKey(path), this.#fillFromBucket(path, size => (truncate ? 0 : size)))

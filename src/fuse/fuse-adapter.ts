@@ -112,7 +112,7 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
   // Only our build of the binding (vendor/fuse-native) has direct reads; upstream's prebuilt one does not.
   if (config.directReads && typeof Fuse.directReadSet === 'function') {
     core.directReads = {
-      register: (fh, path, length) => Fuse.directReadSet(fh, path, length),
+      register: (fh, prefix, size, blockSize) => Fuse.directReadSet(fh, prefix, size, blockSize),
       unregister: fh => Fuse.directReadClear(fh),
       takeReleased: () => Fuse.directReadTakeReleased(),
       stats: () => Fuse.directReadStats(),

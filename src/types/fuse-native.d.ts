@@ -87,7 +87,7 @@ declare module 'fuse-native' {
     static unmount(mnt: string, cb: (err: Error | null) => void): void
     static isConfigured(cb: (err: Error | null, configured: boolean) => void): void
     /** s3cachefs's vendored build: reads of `fh` answered on the FUSE thread from a block file. */
-    static directReadSet(fh: number, path: string, length: number): boolean
+    static directReadSet(fh: number, prefix: string, size: number, blockSize: number): boolean
     static directReadClear(fh: number): void
     static directReadTakeReleased(): number[]
     static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number }

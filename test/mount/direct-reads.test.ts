@@ -80,8 +80,8 @@ async function waitFor(path: string): Promise<void> {
 
 function sizes(): Map<string, Buffer> {
   const files = new Map<string, Buffer>()
-  // One FUSE read (≤ 128 KiB), parts of one block (> 128 KiB), exactly one block, and two blocks.
-  for (const n of [1, 4095, 4096, 100_000, 131_072, 131_073, 300_000, MiB - 1, MiB, MiB + 1]) files.set(`d/f${n}.bin`, randomBytes(n))
+  // One FUSE read (≤ 128 KiB), parts of one block (> 128 KiB), exactly one block, two and six blocks.
+  for (const n of [1, 4095, 4096, 100_000, 131_072, 131_073, 300_000, MiB - 1, MiB, MiB + 1, 5 * MiB + 123]) files.set(`d/f${n}.bin`, randomBytes(n))
   return files
 }
 
@@ -92,9 +92,32 @@ t.test('small cached files are read by the FUSE threads, byte-exact', async t =>
   await checkAll(t, fx, files)
   const s = await stats(fx)
   t.equal(s.reads.blocksFromStore, 0, 'no block from the store')
-  t.ok(s.reads.direct.blocks >= 9, `the binding read ${s.reads.direct.blocks} block files (9 single-block files)`)
-  t.ok(s.reads.direct.reads >= 9, `${s.reads.direct.reads} reads answered by the binding`)
+  t.ok(s.reads.direct.blocks >= 9 + 2 + 6, `the binding read ${s.reads.direct.blocks} block files (9 single-block files, 2 + 6 blocks)`)
+  t.ok(s.reads.direct.reads >= 9 + 16 + 41, `${s.reads.direct.reads} reads answered by the binding`)
   t.equal(s.reads.direct.fallbacks, 0, 'none handed back')
+  // Random offsets and lengths in the 6-block file, across block boundaries too (JS joins those).
+  const big = files.get(`d/f${5 * MiB + 123}.bin`) as Buffer
+  const py = `
+import os, random, hashlib, sys
+f = os.open(sys.argv[1], os.O_RDONLY)
+rnd = random.Random(7)
+for _ in range(200):
+    off = rnd.randrange(0, ${big.length})
+    n = rnd.choice([1, 4096, 100000, 300000, 2000000])
+    print(off, n, hashlib.sha256(os.pread(f, n, off)).hexdigest())
+`
+  await fx.sh('sync; echo 3 > /proc/sys/vm/drop_caches')
+  const r = await fx.sh(`python3 -c "${py.replace(/"/g, '\\"')}" ${fx.mountPoint}/d/f${big.length}.bin`)
+  t.equal(r.code, 0, r.stderr)
+  let wrong = 0
+  for (const line of r.stdout.trim().split('\n')) {
+    const [off, n, digest] = line.split(' ')
+    if (sha(big.subarray(Number(off), Number(off) + Number(n))) !== digest) wrong++
+  }
+  t.equal(wrong, 0, '200 random preads of a 6-block file byte-exact')
+  const after = await stats(fx)
+  t.ok(after.reads.direct.reads > s.reads.direct.reads, `the kernel's reads for them answered by the binding (${after.reads.direct.reads - s.reads.direct.reads})`)
+  t.equal(after.reads.direct.fallbacks, 0, 'none handed back, across block boundaries too')
   // The binding answered their releases too; the daemon forgets those handles within a second.
   let open = s.openFiles
   for (let i = 0; i < 30 && open > 0; i++) {

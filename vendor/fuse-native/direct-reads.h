@@ -1,25 +1,35 @@
 // s3cachefs: reads of cached blocks answered on the FUSE thread.
 //
-// The daemon registers an open handle (fh) whose object is one block on local disk:
-// the block file's path and the object's length. A FUSE read of that handle is then
-// served here: one preadv of the block's 16-byte header and its data straight into
-// libfuse's reply buffer, the header and CRC-32 checked exactly as the JS reader
-// checks them (block-file-format.ts). A read of part of the block (objects over
-// 128 KiB, the kernel's largest FUSE read here) loads and checks the whole block once
-// per handle and serves later parts from that checked copy, as the memory cache does
-// (at most 64 MiB of such copies in all; beyond that, JS answers).
-// Whatever cannot be served that way (the file was evicted or is corrupt) returns -1
-// and the read goes to JS as before, which refetches and repairs.
+// The daemon registers an open handle (fh) whose object is entirely on local disk:
+// the common prefix of its block files (`<cache>/blocks/<aa>/<objectId>.`, block i
+// being that prefix followed by i), the object's size and the block size. A FUSE
+// read of that handle is then served here, without a round trip through the JS
+// event loop: one preadv of a block's 16-byte header and its data, the header and
+// CRC-32 checked exactly as the JS reader checks them (block-file-format.ts).
 //
-// The table is keyed by fh, guarded by one mutex held only to copy a path; the
-// daemon clears an entry at release, before its fh can be reused.
+// - A read that covers a whole block (every file up to 128 KiB, the kernel's largest
+//   FUSE read here) goes straight into libfuse's reply buffer.
+// - A read of part of a block loads and checks that block once per handle and serves
+//   the parts from that checked copy, as the memory cache serves a checked block (one
+//   copy per handle, the most recent block; at most 64 MiB of copies in all). A read
+//   across a block boundary takes its two parts in turn.
+// - Whatever cannot be served that way (a block evicted, corrupt or unreadable; the
+//   bound on copies reached) returns -1 and the read goes to JS as before, which
+//   refetches and repairs.
+//
+// The table is keyed by fh, guarded by one mutex held only to find an entry and copy
+// its fields; each entry's kept copy has a mutex of its own. The daemon clears an entry
+// at release (or the release is answered here, below), and the kernel sends no read of
+// a handle after its release, so an entry never goes away under a read of it.
 #ifndef S3CACHEFS_DIRECT_READS_H
 #define S3CACHEFS_DIRECT_READS_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -32,27 +42,43 @@
 #define BLOCK_HEADER_BYTES 16
 #define BLOCK_MAGIC 0x42433353u /* 'S3CB' read as uint32 LE */
 #define BLOCK_VERSION 1
+/** Bytes of checked blocks kept for partial reads, all handles together. */
+#define DIRECT_READ_KEPT_MAX (64u << 20)
 
 typedef struct direct_read_s {
   uint64_t fh;
-  uint32_t length;
-  /** The checked block, kept for reads of parts of it (objects over one FUSE read); NULL until needed. */
-  char *data;
-  char *path;
+  uint64_t size;
+  uint32_t block_size;
+  char *prefix;
+  /** The checked block kept for reads of parts of it: its index (-1: none) and data. */
+  pthread_mutex_t kept_lock;
+  int64_t kept_index;
+  char *kept;
+  uint32_t kept_len;
   struct direct_read_s *next;
 } direct_read_t;
 
 static direct_read_t *direct_reads[DIRECT_READ_BUCKETS];
 static pthread_mutex_t direct_reads_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t direct_read_hits, direct_read_bytes, direct_read_fallbacks, direct_read_blocks;
-/** Bytes of checked blocks kept for partial reads, all handles together, and their bound. */
 static uint64_t direct_read_kept;
-#define DIRECT_READ_KEPT_MAX (64u << 20)
+
+static void direct_read_count (uint64_t *counter, uint64_t n) {
+  __atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
+}
 
 static direct_read_t **direct_read_slot (uint64_t fh) {
   direct_read_t **p = &direct_reads[fh % DIRECT_READ_BUCKETS];
   while (*p != NULL && (*p)->fh != fh) p = &(*p)->next;
   return p;
+}
+
+static void direct_read_free (direct_read_t *e) {
+  if (e->kept != NULL) __atomic_sub_fetch(&direct_read_kept, e->kept_len, __ATOMIC_RELAXED);
+  pthread_mutex_destroy(&e->kept_lock);
+  free(e->kept);
+  free(e->prefix);
+  free(e);
 }
 
 static void direct_read_clear (uint64_t fh) {
@@ -61,30 +87,27 @@ static void direct_read_clear (uint64_t fh) {
   direct_read_t *e = *p;
   if (e != NULL) *p = e->next;
   pthread_mutex_unlock(&direct_reads_lock);
-  if (e != NULL) {
-    if (e->data != NULL) __atomic_sub_fetch(&direct_read_kept, e->length, __ATOMIC_RELAXED);
-    free(e->data);
-    free(e->path);
-    free(e);
-  }
+  if (e != NULL) direct_read_free(e);
 }
 
-/** 0 on success, -1 when out of memory or the path is too long. */
-static int direct_read_set (uint64_t fh, const char *path, uint32_t length) {
-  size_t n = strlen(path);
-  if (n == 0 || n >= DIRECT_READ_PATH_MAX) return -1;
-  direct_read_t *e = malloc(sizeof(direct_read_t));
+/** 0 on success, -1 when out of memory or the arguments are unusable. */
+static int direct_read_set (uint64_t fh, const char *prefix, uint64_t size, uint32_t block_size) {
+  size_t n = strlen(prefix);
+  if (n == 0 || n + 24 >= DIRECT_READ_PATH_MAX || size == 0 || block_size == 0) return -1;
+  direct_read_t *e = calloc(1, sizeof(direct_read_t));
   char *copy = malloc(n + 1);
   if (e == NULL || copy == NULL) {
     free(e);
     free(copy);
     return -1;
   }
-  memcpy(copy, path, n + 1);
+  memcpy(copy, prefix, n + 1);
   e->fh = fh;
-  e->length = length;
-  e->data = NULL;
-  e->path = copy;
+  e->size = size;
+  e->block_size = block_size;
+  e->prefix = copy;
+  e->kept_index = -1;
+  pthread_mutex_init(&e->kept_lock, NULL);
   direct_read_clear(fh);
   pthread_mutex_lock(&direct_reads_lock);
   direct_read_t **p = &direct_reads[fh % DIRECT_READ_BUCKETS];
@@ -101,10 +124,6 @@ static int direct_read_registered (uint64_t fh) {
   return found;
 }
 
-static void direct_read_count (uint64_t *counter, uint64_t n) {
-  __atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
-}
-
 static uint32_t read_u32le (const unsigned char *b) {
   return (uint32_t) b[0] | ((uint32_t) b[1] << 8) | ((uint32_t) b[2] << 16) | ((uint32_t) b[3] << 24);
 }
@@ -115,82 +134,89 @@ static int direct_read_valid (const unsigned char *header, const char *data, uin
     (uint32_t) crc32(0L, (const Bytef *) data, length) == read_u32le(header + 12);
 }
 
-static ssize_t direct_preadv (int fd, struct iovec *iov, int count, off_t at) {
-  ssize_t n;
-  do n = preadv(fd, iov, count, at); while (n < 0 && errno == EINTR);
-  return n;
-}
-
-/** Reads the block file's header and data into `data` and checks them; 0 when good. */
-static int direct_read_block (const char *path, char *data, uint32_t length) {
+/** Reads block `index` (header and `length` bytes of data) into `data` and checks it; 0 when good. */
+static int direct_read_block (const char *prefix, uint64_t index, char *data, uint32_t length) {
+  char path[DIRECT_READ_PATH_MAX];
+  snprintf(path, sizeof path, "%s%" PRIu64, prefix, index);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   unsigned char header[BLOCK_HEADER_BYTES];
   struct iovec iov[2] = { { header, BLOCK_HEADER_BYTES }, { data, length } };
-  int ok = direct_preadv(fd, iov, 2, 0) == (ssize_t) BLOCK_HEADER_BYTES + length && direct_read_valid(header, data, length);
+  ssize_t n;
+  do n = preadv(fd, iov, 2, 0); while (n < 0 && errno == EINTR);
   close(fd);
+  int ok = n == (ssize_t) BLOCK_HEADER_BYTES + length && direct_read_valid(header, data, length);
   if (ok) direct_read_count(&direct_read_blocks, 1);
   return ok ? 0 : -1;
 }
 
 /**
- * The checked block of entry `fh` kept in memory for reads of parts of it, loading it
- * if needed; NULL when the bound on kept bytes is reached or the block cannot be read.
- * The kernel sends no read of a handle after its release, so the copy stays valid
- * while a read of that handle uses it.
+ * Copies [within, within+want) of block `index` from the entry's kept copy, loading
+ * and checking the block first if the copy holds another one. -1 when it cannot.
  */
-static const char *direct_read_kept_block (uint64_t fh, const char *path, uint32_t length) {
-  pthread_mutex_lock(&direct_reads_lock);
-  direct_read_t *e = *direct_read_slot(fh);
-  const char *kept = e != NULL ? e->data : NULL;
-  pthread_mutex_unlock(&direct_reads_lock);
-  if (kept != NULL) return kept;
+static int direct_read_part (direct_read_t *e, const char *prefix, uint64_t index, uint32_t length, char *buf, uint32_t within, uint32_t want) {
+  pthread_mutex_lock(&e->kept_lock);
+  if (e->kept_index == (int64_t) index) {
+    memcpy(buf, e->kept + within, want);
+    pthread_mutex_unlock(&e->kept_lock);
+    return 0;
+  }
+  pthread_mutex_unlock(&e->kept_lock);
   if (__atomic_add_fetch(&direct_read_kept, length, __ATOMIC_RELAXED) > DIRECT_READ_KEPT_MAX) {
     __atomic_sub_fetch(&direct_read_kept, length, __ATOMIC_RELAXED);
-    return NULL;
+    return -1;
   }
   char *data = malloc(length);
-  if (data == NULL || direct_read_block(path, data, length) != 0) {
+  if (data == NULL || direct_read_block(prefix, index, data, length) != 0) {
     free(data);
     __atomic_sub_fetch(&direct_read_kept, length, __ATOMIC_RELAXED);
-    return NULL;
+    return -1;
   }
-  pthread_mutex_lock(&direct_reads_lock);
-  e = *direct_read_slot(fh);
-  if (e != NULL && e->data == NULL) e->data = data;
-  kept = e != NULL ? e->data : NULL;
-  pthread_mutex_unlock(&direct_reads_lock);
-  if (kept != data) { // another read of this handle kept its copy first (or the handle is gone)
-    free(data);
-    __atomic_sub_fetch(&direct_read_kept, length, __ATOMIC_RELAXED);
-  }
-  return kept;
+  memcpy(buf, data + within, want);
+  pthread_mutex_lock(&e->kept_lock);
+  char *old = e->kept;
+  uint32_t old_len = e->kept_len;
+  e->kept = data;
+  e->kept_len = length;
+  e->kept_index = (int64_t) index;
+  pthread_mutex_unlock(&e->kept_lock);
+  if (old != NULL) __atomic_sub_fetch(&direct_read_kept, old_len, __ATOMIC_RELAXED);
+  free(old);
+  return 0;
 }
 
 /** Bytes served into `buf`, or -1: let JS answer this read. */
 static int direct_read (uint64_t fh, char *buf, size_t len, off_t offset) {
-  char path[DIRECT_READ_PATH_MAX];
-  uint32_t length = 0;
+  char prefix[DIRECT_READ_PATH_MAX];
   pthread_mutex_lock(&direct_reads_lock);
   direct_read_t *e = *direct_read_slot(fh);
+  uint64_t size = 0;
+  uint32_t bs = 0;
   if (e != NULL) {
-    length = e->length;
-    strcpy(path, e->path);
+    size = e->size;
+    bs = e->block_size;
+    strcpy(prefix, e->prefix);
   }
   pthread_mutex_unlock(&direct_reads_lock);
   if (e == NULL) return -1;
-  if (offset >= (off_t) length) return 0; // at or past the end of the object
-  size_t want = (size_t) length - (size_t) offset < len ? (size_t) length - (size_t) offset : len;
-  int served = -1;
-  if (offset == 0 && want == length) {
-    // The whole object in one read (every file up to 128 KiB): straight into libfuse's buffer.
-    if (direct_read_block(path, buf, length) == 0) served = (int) want;
-  } else {
-    const char *kept = direct_read_kept_block(fh, path, length);
-    if (kept != NULL) {
-      memcpy(buf, kept + offset, want);
-      served = (int) want;
-    }
+  if (offset < 0) return -1;
+  if ((uint64_t) offset >= size) return 0; // at or past the end of the object
+  uint64_t to_end = size - (uint64_t) offset;
+  size_t want = len < to_end ? len : (size_t) to_end;
+  int served = (int) want;
+  // Block by block (a read may cross a block boundary: the kernel's windows are not aligned to blocks).
+  for (size_t done = 0; done < want && served >= 0;) {
+    uint64_t at = (uint64_t) offset + done;
+    uint64_t index = at / bs;
+    uint64_t start = index * bs;
+    uint32_t length = (uint32_t) (size - start < bs ? size - start : bs);
+    uint32_t within = (uint32_t) (at - start);
+    uint32_t part = (uint32_t) (want - done < (size_t) (length - within) ? want - done : (size_t) (length - within));
+    int ok = within == 0 && part == length
+      ? direct_read_block(prefix, index, buf + done, length)
+      : direct_read_part(e, prefix, index, length, buf + done, within, part);
+    if (ok != 0) served = -1;
+    done += part;
   }
   if (served < 0) {
     direct_read_count(&direct_read_fallbacks, 1);

@@ -923,11 +923,14 @@ NAPI_METHOD(fuse_native_unmount) {
 }
 
 NAPI_METHOD(fuse_native_direct_read_set) {
-  NAPI_ARGV(3)
+  NAPI_ARGV(4)
   NAPI_ARGV_UINT32(fh, 0)
-  NAPI_ARGV_UTF8(path, 4096, 1)
-  NAPI_ARGV_UINT32(length, 2)
-  NAPI_RETURN_UINT32(direct_read_set(fh, path, length) == 0 ? 1 : 0)
+  NAPI_ARGV_UTF8(prefix, 4096, 1)
+  double size = 0;
+  NAPI_STATUS_THROWS(napi_get_value_double(env, argv[2], &size))
+  NAPI_ARGV_UINT32(block_size, 3)
+  int ok = size > 0 && size < 9007199254740992.0 && direct_read_set(fh, prefix, (uint64_t) size, block_size) == 0;
+  NAPI_RETURN_UINT32(ok ? 1 : 0)
 }
 
 NAPI_METHOD(fuse_native_direct_read_clear) {

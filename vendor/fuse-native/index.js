@@ -647,8 +647,9 @@ class Fuse extends Nanoresource {
 }
 
 // s3cachefs: reads of cached blocks answered on the FUSE thread (direct-reads.h).
-// directReadSet(fh, blockFilePath, objectLength) -> true when registered.
-Fuse.directReadSet = (fh, path, length) => binding.fuse_native_direct_read_set(fh, path, length) === 1
+// directReadSet(fh, blockFilePrefix, objectSize, blockSize) -> true when registered
+// (block i of the object is the file blockFilePrefix + i).
+Fuse.directReadSet = (fh, prefix, size, blockSize) => binding.fuse_native_direct_read_set(fh, prefix, size, blockSize) === 1
 Fuse.directReadClear = (fh) => binding.fuse_native_direct_read_clear(fh)
 // Handles whose release the FUSE thread answered (direct reads): their fh numbers.
 const released = new Uint32Array(4096)
