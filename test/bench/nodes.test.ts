@@ -10,7 +10,7 @@ import { gets, nodesSection, originGetsPerFile } from '../../src/bench/report/no
 import { targetRows, verdict } from '../../src/bench/report/ratios.js'
 import { redisArgs } from '../../src/bench/env/redis-server.js'
 import { NODES_SCENARIOS, type BenchResults, type NodeRun, type NodesResult, type NodesScenario, type PhaseCost } from '../../src/bench/results.js'
-import { nodeVariant } from '../../src/bench/systems/s3cachefs-system.js'
+import { firstErrorLine, nodeVariant } from '../../src/bench/systems/s3cachefs-system.js'
 import { nodeFigures, SCENARIO_SPECS, tierPrefix, TIER_BUCKET } from '../../src/bench/workloads/nodes.js'
 
 const FILES = 2000
@@ -154,4 +154,10 @@ t.test('scenarios, tier prefixes, node mounts and Redis', async (t) => {
     name: 's3cachefs-node-B-tier-redis', label: 's3cachefs node B', mountArgs: ['--shared-cache', 's3://bench-tier/x', '--coordinator', 'redis://127.0.0.1:7000'],
   })
   t.same(redisArgs(7000, '/tmp/r'), ['--port', '7000', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', '/tmp/r'])
+})
+
+t.test('a failed mount names the error, not the crash site', async (t) => {
+  t.equal(firstErrorLine('/x/node_modules/node-gyp-build/node-gyp-build.js:60\n  throw new Error(\n  ^\n\nError: No native build was found for platform=linux\n    at load (/x.js:1)'), 'Error: No native build was found for platform=linux')
+  t.equal(firstErrorLine('s3cachefs: --cache-size must be a size\n'), 's3cachefs: --cache-size must be a size')
+  t.equal(firstErrorLine(''), 'no output')
 })

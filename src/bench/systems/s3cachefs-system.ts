@@ -46,6 +46,16 @@ export function memoryCacheBytes(args: readonly string[]): number | undefined {
   }
 }
 
+/**
+ * The line of a failed command's output that says what went wrong: a Node crash
+ * prints the source location first (`.../node-gyp-build.js:60`) and the
+ * `Error: ...` line a few lines below.
+ */
+export function firstErrorLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return lines.find((l) => /^\w*Error\b/.test(l)) ?? lines[0] ?? 'no output';
+}
+
 function cliEnv(): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -111,7 +121,7 @@ export const s3cachefsSystem: BenchSystem = {
     } catch (err) {
       await release();
       const e = err as { message: string; stderr?: string };
-      throw new Error(`s3cachefs mount failed: ${(e.stderr?.trim() || e.message).split('\n')[0]}`);
+      throw new Error(`s3cachefs mount failed: ${firstErrorLine(e.stderr?.trim() || e.message)}`);
     }
     pid = daemonPid(mountPoint, 'node');
     const flush = async (timeoutMs: number): Promise<void> => {
