@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ALL_SYSTEMS } from './systems/registry.js';
 
-export const WORKLOADS = ['loader', 'shard', 'metadata', 'writes', 'torch', 'calibration'] as const;
+export const WORKLOADS = ['loader', 'shard', 'metadata', 'writes', 'torch', 'nodes', 'calibration'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export interface BenchOptions {

@@ -144,6 +144,65 @@ export interface TorchResult {
   readonly samplerEpochs?: { epoch: number; imagesPerSecond: number; seconds: number }[];
 }
 
+/**
+ * The many-nodes workload (issue 13): two mounts of one bucket, each with its own
+ * cache directory and its own emulated link, standing for two nodes.
+ * - `sequential`: node A reads the dataset cold, then node B; no shared tier.
+ * - `sequential-tier`: the same with `--shared-cache` (fresh caches, fresh tier prefix).
+ * - `concurrent-tier`: A and B read the same files at the same time, with the tier.
+ * - `concurrent-redis`: the same with `--coordinator` on a local Redis as well.
+ */
+export const NODES_SCENARIOS = ['sequential', 'sequential-tier', 'concurrent-tier', 'concurrent-redis'] as const;
+export type NodesScenario = (typeof NODES_SCENARIOS)[number];
+
+/** What the daemon's `stats` said about its shared tier after the run (absent without a tier). */
+export interface NodeTierStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly writes: number;
+  readonly writesDropped: number;
+  readonly leaseWaits: number;
+  readonly leaseWaitHits: number;
+}
+
+export interface NodeRun {
+  readonly node: 'A' | 'B';
+  readonly images: number;
+  readonly bytes: number;
+  /** From the common "go" to this node's last reader done, s. */
+  readonly wallSeconds: number;
+  /** The loader's measure: each reader process's images/s, summed over this node's processes. */
+  readonly imagesPerSecond: number;
+  readonly megabytesPerSecond: number;
+  readonly errors: number;
+  readonly firstError?: string;
+  /**
+   * Requests this node sent to the dataset's bucket and to the tier's bucket, by
+   * type, from its directory walk until its tier writes were done.
+   */
+  readonly originRequests: Record<RequestType, number>;
+  readonly tierRequests: Record<RequestType, number>;
+  readonly tier?: NodeTierStats;
+  /** Same span as the requests; at this node's link. */
+  readonly cost: PhaseCost;
+}
+
+export interface NodesScenarioResult {
+  readonly scenario: NodesScenario;
+  readonly concurrent: boolean;
+  readonly tier: boolean;
+  readonly coordinator: boolean;
+  readonly runs: NodeRun[];
+  readonly error?: string;
+}
+
+export interface NodesResult {
+  /** Files each node read (the whole image dataset). */
+  readonly files: number;
+  readonly scenarios: NodesScenarioResult[];
+  readonly error?: string;
+}
+
 export interface SystemResult {
   readonly name: string;
   readonly label: string;
@@ -155,6 +214,7 @@ export interface SystemResult {
   metadata?: MetadataResult;
   writes?: WritesResult;
   torch?: TorchResult;
+  nodes?: NodesResult;
   /** What the system itself reported about how it ran (e.g. the FUSE ceiling's worker-thread cap). */
   notes?: string[];
 }

@@ -4,8 +4,8 @@
 import t from 'tap'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { LinkEmulator, totalRequests } from '../../src/bench/link/link-emulator.js'
-import { classifyRequest } from '../../src/bench/link/request-classifier.js'
+import { bucketRequests, LinkEmulator, totalRequests } from '../../src/bench/link/link-emulator.js'
+import { bucketOf, classifyRequest } from '../../src/bench/link/request-classifier.js'
 
 const BODY = Buffer.alloc(4_000_000, 7)
 
@@ -114,9 +114,32 @@ t.test('counts requests by type and bytes', async (t) => {
   const c = link.counters()
   t.same(c.requests, { GET: 2, GET_RANGE: 1, HEAD: 1, LIST: 1, PUT: 1, OTHER: 1 })
   t.equal(totalRequests(c), 7)
+  t.same(bucketRequests(c, 'bucket'), c.requests, 'every request named the one bucket')
   t.equal(c.bytesUp, 1234)
   t.equal(c.bytesDown.GET, 4)
   t.equal(c.bytesDown.GET_RANGE, BODY.length, 'the origin ignores Range: the proxy counts what it actually sent')
   link.resetCounters()
   t.equal(totalRequests(link.counters()), 0)
+})
+
+t.test('counts requests by bucket: a tier bucket apart from the origin on one server', async (t) => {
+  t.equal(bucketOf('/origin/train/a.JPEG'), 'origin')
+  t.equal(bucketOf('/tier?list-type=2'), 'tier')
+  t.equal(bucketOf('/'), '')
+  const o = await origin()
+  const link = await LinkEmulator.start({ upstream: o.url, ttfbMs: 0, bytesPerSecond: Infinity })
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 })
+  t.teardown(async () => { agent.destroy(); await link.close(); await o.close() })
+  await get(`${link.endpoint}/origin/a`, agent)
+  await get(`${link.endpoint}/origin/b`, agent, { range: 'bytes=0-9' })
+  await get(`${link.endpoint}/tier/ns/h/0`, agent, { range: 'bytes=0-9' })
+  await get(`${link.endpoint}/tier/ns/h/1`, agent, {}, 'PUT', Buffer.alloc(10))
+  const c = link.counters()
+  t.same(bucketRequests(c, 'origin'), { GET: 1, GET_RANGE: 1, HEAD: 0, LIST: 0, PUT: 0, OTHER: 0 })
+  t.same(bucketRequests(c, 'tier'), { GET: 0, GET_RANGE: 1, HEAD: 0, LIST: 0, PUT: 1, OTHER: 0 })
+  t.same(bucketRequests(c, 'nowhere'), { GET: 0, GET_RANGE: 0, HEAD: 0, LIST: 0, PUT: 0, OTHER: 0 })
+  c.requestsByBucket.origin!.GET = 99
+  t.equal(bucketRequests(link.counters(), 'origin').GET, 1, 'counters() is a copy')
+  link.resetCounters()
+  t.same(link.counters().requestsByBucket, {})
 })

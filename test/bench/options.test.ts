@@ -45,7 +45,7 @@ t.test('bad flags give one-line errors naming the flag', async (t) => {
     [['--checkpoint-mib', '0'], /^--checkpoint-mib must be an integer from 1 to 1048576 \(got '0'\)$/],
     [['--checkpoint-mib', '1.5'], /^--checkpoint-mib must be an integer/],
     [['--small-files', 'many'], /^--small-files must be an integer from 1 to 1000000 \(got 'many'\)$/],
-    [['--skip', 'write'], /^--skip: unknown 'write' \(choose from loader, shard, metadata, writes, torch, calibration\)$/],
+    [['--skip', 'write'], /^--skip: unknown 'write' \(choose from loader, shard, metadata, writes, torch, nodes, calibration\)$/],
   ]
   for (const [argv, pattern] of cases) {
     let caught: unknown

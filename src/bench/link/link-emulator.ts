@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pacer, pacedStream } from './pacer.js';
-import { classifyRequest, emptyCounts, REQUEST_TYPES, type RequestType } from './request-classifier.js';
+import { bucketOf, classifyRequest, emptyCounts, REQUEST_TYPES, type RequestType } from './request-classifier.js';
 
 export interface LinkOptions {
   /** Where requests go, e.g. `http://127.0.0.1:9000`. */
@@ -24,6 +24,11 @@ export interface LinkOptions {
 
 export interface LinkCounters {
   readonly requests: Record<RequestType, number>;
+  /**
+   * The same requests by the bucket they name (path-style), so that traffic to a
+   * shared-cache bucket on the same server is told apart from the origin's.
+   */
+  readonly requestsByBucket: Record<string, Record<RequestType, number>>;
   /** Response body bytes sent to clients, by request type. */
   readonly bytesDown: Record<RequestType, number>;
   /** Request body bytes forwarded upstream (PUT payloads). */
@@ -35,6 +40,7 @@ export interface LinkCounters {
 
 interface MutableCounters {
   requests: Record<RequestType, number>;
+  requestsByBucket: Map<string, Record<RequestType, number>>;
   bytesDown: Record<RequestType, number>;
   bytesUp: number;
   errors: number;
@@ -45,7 +51,7 @@ interface MutableCounters {
 const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'upgrade', 'te', 'trailer'];
 
 function freshCounters(): MutableCounters {
-  return { requests: emptyCounts(), bytesDown: emptyCounts(), bytesUp: 0, errors: 0, connections: 0 };
+  return { requests: emptyCounts(), requestsByBucket: new Map(), bytesDown: emptyCounts(), bytesUp: 0, errors: 0, connections: 0 };
 }
 
 export class LinkEmulator {
@@ -92,7 +98,8 @@ export class LinkEmulator {
   /** A copy: later traffic does not change it. */
   counters(): LinkCounters {
     const c = this.#counters;
-    return { requests: { ...c.requests }, bytesDown: { ...c.bytesDown }, bytesUp: c.bytesUp, errors: c.errors, connections: c.connections };
+    const byBucket = Object.fromEntries([...c.requestsByBucket].map(([bucket, counts]) => [bucket, { ...counts }]));
+    return { requests: { ...c.requests }, requestsByBucket: byBucket, bytesDown: { ...c.bytesDown }, bytesUp: c.bytesUp, errors: c.errors, connections: c.connections };
   }
 
   resetCounters(): void {
@@ -110,6 +117,10 @@ export class LinkEmulator {
     // Read the counters object once: a reset mid-request must not split one request across two phases.
     const counters = this.#counters;
     counters.requests[type]++;
+    const bucket = bucketOf(req.url);
+    const byBucket = counters.requestsByBucket.get(bucket) ?? emptyCounts();
+    byBucket[type]++;
+    counters.requestsByBucket.set(bucket, byBucket);
     const pacers = this.#pacers.get(req.socket) ?? { up: new Pacer(this.#options.bytesPerSecond), down: new Pacer(this.#options.bytesPerSecond) };
     const halfRttMs = this.#options.ttfbMs / 2;
     this.#forward(req, res, type, counters, pacers, halfRttMs).catch(() => {
@@ -175,6 +186,11 @@ function hasBody(req: http.IncomingMessage): boolean {
 /** Totals over all request types, for reports. */
 export function totalRequests(c: LinkCounters): number {
   return REQUEST_TYPES.reduce((sum, t) => sum + c.requests[t], 0);
+}
+
+/** One bucket's requests by type (all zero when it saw none). */
+export function bucketRequests(c: LinkCounters, bucket: string): Record<RequestType, number> {
+  return { ...emptyCounts(), ...c.requestsByBucket[bucket] };
 }
 
 export function totalBytesDown(c: LinkCounters): number {

@@ -27,6 +27,12 @@ export function classifyRequest(method: string | undefined, rawUrl: string | und
   }
 }
 
+/** The bucket a path-style request names ('' for the service root), so the link can count a tier bucket apart from the origin. */
+export function bucketOf(rawUrl: string | undefined): string {
+  const first = new URL(rawUrl ?? '/', 'http://x').pathname.split('/').find((s) => s.length > 0);
+  return first === undefined ? '' : decodeURIComponent(first);
+}
+
 export function emptyCounts(): Record<RequestType, number> {
   return { GET: 0, GET_RANGE: 0, HEAD: 0, LIST: 0, PUT: 0, OTHER: 0 };
 }

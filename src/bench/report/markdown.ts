@@ -7,6 +7,7 @@ import { REQUEST_TYPES } from '../link/request-classifier.js';
 import type { BenchResults, LinkMeasurement, PhaseCost, ShardRunName, SystemResult } from '../results.js';
 import { MiB, n, table } from './md-table.js';
 import { targetRows, verdict } from './ratios.js';
+import { hasNodes, nodesSection, SCENARIO_LABELS } from './nodes-section.js';
 import { hasWrites, writesSection } from './writes-section.js';
 
 function skipped(r: BenchResults, workload: string): boolean {
@@ -192,6 +193,7 @@ function metadataSection(r: BenchResults): string {
 
 /** Which workload a target row is about, so rows of skipped workloads are left out. */
 function rowWorkload(metric: string): string {
+  if (metric.startsWith('two nodes')) return 'nodes';
   if (metric.startsWith('checkpoint writes')) return 'writes';
   if (metric.startsWith('shard')) return 'shard';
   if (metric.startsWith('find') || metric.startsWith('ls')) return 'metadata';
@@ -199,7 +201,7 @@ function rowWorkload(metric: string): string {
 }
 
 function targetsSection(r: BenchResults): string {
-  const ran = (workload: string): boolean => !skipped(r, workload) && (workload !== 'writes' || hasWrites(r));
+  const ran = (workload: string): boolean => !skipped(r, workload) && (workload !== 'writes' || hasWrites(r)) && (workload !== 'nodes' || hasNodes(r));
   const rows = targetRows(r).filter((row) => ran(rowWorkload(row.metric)));
   if (rows.length === 0) return '## Targets\n\nNo candidate system (s3cachefs) ran in this run, so no target ratios are computed.';
   return [
@@ -249,6 +251,7 @@ function costSection(r: BenchResults): string {
     for (const run of s.shard?.runs ?? []) phases.push([s.label, `shard ${run.name}`, run.cost]);
     for (const run of s.metadata?.runs ?? []) phases.push([s.label, `${run.op} ${run.state}`, run.cost]);
     for (const row of s.writes?.rows ?? []) for (const run of row.runs) phases.push([row.label, `write ${run.test}`, run.cost]);
+    for (const sc of s.nodes?.scenarios ?? []) for (const run of sc.runs) phases.push([`${s.label} node ${run.node}`, `nodes ${sc.scenario}`, run.cost]);
   }
   const rows = phases.filter(([, , c]) => hasCost(c)).map(([system, phase, c]) => costRow(system, phase, c));
   return [
@@ -270,6 +273,11 @@ function notesSection(r: BenchResults): string {
     if (s.metadata?.error) notes.push(`${s.label} metadata failed: ${s.metadata.error}`);
     if (s.writes?.error) notes.push(`${s.label} writes failed: ${s.writes.error}`);
     for (const row of s.writes?.rows ?? []) for (const w of row.runs) if (w.error) notes.push(`${row.label} write ${w.test} failed: ${w.error}`);
+    if (s.nodes?.error) notes.push(`${s.label} two nodes failed: ${s.nodes.error}`);
+    for (const sc of s.nodes?.scenarios ?? []) {
+      if (sc.error) notes.push(`${s.label} two nodes, ${SCENARIO_LABELS[sc.scenario]}: failed: ${sc.error}`);
+      for (const run of sc.runs) if (run.errors > 0) notes.push(`${s.label} two nodes, ${SCENARIO_LABELS[sc.scenario]}, node ${run.node}: ${run.errors} read errors, first: ${run.firstError ?? '?'}`);
+    }
     for (const e of s.loader?.epochs ?? []) if (e.errors > 0) notes.push(`${s.label} epoch ${e.epoch}: ${e.errors} read errors, first: ${e.firstError ?? '?'}`);
     // The "torch is not installed" note is run-wide; repeat only system-specific torch failures.
     if (s.torch && !s.torch.ran && !notes.includes(s.torch.note)) notes.push(`${s.label}: ${s.torch.note}`);
@@ -304,6 +312,7 @@ export function renderMarkdown(r: BenchResults): string {
     skipped(r, 'shard') ? undefined : shardSection(r),
     skipped(r, 'metadata') ? undefined : metadataSection(r),
     skipped(r, 'writes') || !hasWrites(r) ? undefined : writesSection(r),
+    skipped(r, 'nodes') || !hasNodes(r) ? undefined : nodesSection(r),
     costSection(r),
     notesSection(r),
   ];

@@ -8,6 +8,7 @@
 // a made-up number.
 import type { BenchResults, ShardRunName, SystemResult, WriteRun, WriteTest } from '../results.js';
 import { n, sizeLabel } from './md-table.js';
+import { gets, nodeRun, originGetsPerFile } from './nodes-section.js';
 
 export interface TargetRow {
   readonly system: string;
@@ -243,11 +244,38 @@ function writeTargetRows(results: BenchResults, c: SystemResult): TargetRow[] {
   );
 }
 
+/**
+ * Two nodes (issue 13), informational: the stated aims are "about 0" and "about
+ * 1", not thresholds to pass. B's origin GETs per file after A with the tier,
+ * B's cold read with the tier against without it, and A+B's origin GETs per file
+ * when both read at once, without and with Redis.
+ */
+function nodesTargetRows(results: BenchResults, c: SystemResult): TargetRow[] {
+  const nodes = byName(results, c.name)?.nodes;
+  if (nodes === undefined) return [];
+  const files = nodes.files > 0 ? nodes.files : null;
+  const bTier = nodeRun(nodes, 'sequential-tier', 'B');
+  const bAlone = nodeRun(nodes, 'sequential', 'B');
+  const perFile = (scenario: 'concurrent-tier' | 'concurrent-redis'): number | null => originGetsPerFile(nodes, scenario);
+  return [
+    { system: c.label, metric: 'two nodes: B\'s origin GETs per file after A (shared tier)', against: 'files in the dataset', ratio: ratio(bTier === undefined ? null : gets(bTier.originRequests), files), target: null, note: 'aim: ≈ 0' },
+    { system: c.label, metric: 'two nodes: B\'s cold read images/s after A (shared tier)', against: 'B after A without the tier', ratio: ratio(bTier?.imagesPerSecond ?? null, bAlone?.imagesPerSecond ?? null), target: null },
+    { system: c.label, metric: 'two nodes at once: origin GETs of A+B per file (tier + Redis)', against: 'files in the dataset', ratio: perFile('concurrent-redis'), target: null, note: 'aim: ≈ 1' },
+    { system: c.label, metric: 'two nodes at once: origin GETs of A+B per file (tier, no Redis)', against: 'files in the dataset', ratio: perFile('concurrent-tier'), target: null, note: 'without single-flight: up to 2' },
+  ];
+}
+
 export function targetRows(results: BenchResults): TargetRow[] {
   const peers = results.systems.filter((s) => s.role === 'peer');
   return results.systems
     .filter((s) => s.role === 'candidate')
-    .flatMap((c) => [...readTargetRows(results, c), ...torchTargetRows(results, c), ...peers.flatMap((p) => peerRows(results, c, p)), ...writeTargetRows(results, c)]);
+    .flatMap((c) => [
+      ...readTargetRows(results, c),
+      ...torchTargetRows(results, c),
+      ...peers.flatMap((p) => peerRows(results, c, p)),
+      ...writeTargetRows(results, c),
+      ...nodesTargetRows(results, c),
+    ]);
 }
 
 export function verdict(row: TargetRow): string {

@@ -4,15 +4,19 @@
 // a fresh cache directory for every cold view, and taken down with its own
 // `unmount` command. Its logs go to the results folder. The writes workload
 // measures it twice, with `--write-mode sync` (the default) and `async`, and
-// waits for durability with its `flush` command.
+// waits for durability with its `flush` command. The two-node workload mounts
+// it per node with `--shared-cache` and `--coordinator` (nodeVariant) and reads
+// its shared-tier figures from the daemon's control socket.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { daemonPid, unmount, waitForMount } from './fuse-mount.js';
-import type { BenchSystem, DatasetLocation, MountVariant, OpenView, SystemContext } from './system.js';
+import type { BenchSystem, DatasetLocation, MountVariant, NodeSetup, OpenView, SharedTierFigures, SystemContext } from './system.js';
 import { LOCAL_CREDENTIALS } from '../link/sigv4.js';
+import { controlRequest } from '../../cli/control-client.js';
+import type { StatsSnapshot } from '../../daemon/stats-snapshot.js';
 import { MEMORY_CACHE_SIZE } from '../../config/defaults.js';
 import { parseBytes } from '../../config/units.js';
 
@@ -42,6 +46,16 @@ export function memoryCacheBytes(args: readonly string[]): number | undefined {
   }
 }
 
+/**
+ * The line of a failed command's output that says what went wrong: a Node crash
+ * prints the source location first (`.../node-gyp-build.js:60`) and the
+ * `Error: ...` line a few lines below.
+ */
+export function firstErrorLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  return lines.find((l) => /^\w*Error\b/.test(l)) ?? lines[0] ?? 'no output';
+}
+
 function cliEnv(): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -57,12 +71,28 @@ const WRITE_VARIANTS: readonly MountVariant[] = [
   { name: 's3cachefs-async', label: 's3cachefs async', mountArgs: ['--write-mode', 'async'] },
 ];
 
+/** One node of the many-nodes workload: `--shared-cache` on the source's endpoint (the node's link), `--coordinator`. */
+export function nodeVariant(setup: NodeSetup): MountVariant {
+  const tier = setup.sharedCache === undefined ? [] : ['--shared-cache', setup.sharedCache];
+  const coordinator = setup.coordinator === undefined ? [] : ['--coordinator', setup.coordinator];
+  const suffix = [setup.sharedCache === undefined ? '' : 'tier', setup.coordinator === undefined ? '' : 'redis'].filter((x) => x !== '').join('-');
+  return { name: `s3cachefs-node-${setup.node}${suffix === '' ? '' : `-${suffix}`}`, label: `s3cachefs node ${setup.node}`, mountArgs: [...tier, ...coordinator] };
+}
+
+/** Straight from the daemon's control socket (never through the FUSE mount: the harness does no file I/O on a mount). */
+async function sharedTierStats(mountPoint: string): Promise<SharedTierFigures | undefined> {
+  const t = ((await controlRequest(mountPoint, 'GET', '/stats')) as StatsSnapshot).sharedTier;
+  if (t === undefined) return undefined;
+  return { hits: t.hits, misses: t.misses, writes: t.writes, writesDropped: t.writesDropped, leaseWaits: t.leaseWaits, leaseWaitHits: t.leaseWaitHits, writesQueued: t.writesQueued };
+}
+
 export const s3cachefsSystem: BenchSystem = {
   name: 's3cachefs',
   label: 's3cachefs',
   role: 'candidate',
   measureEveryEpoch: true,
   writeVariants: WRITE_VARIANTS,
+  nodeVariant,
   async openCold(ds: DatasetLocation, ctx: SystemContext, variant?: MountVariant): Promise<OpenView> {
     ctx.cleanup.throwIfAborted();
     const cli = join(ctx.repoRoot, 'dist', 'cli.js');
@@ -91,7 +121,7 @@ export const s3cachefsSystem: BenchSystem = {
     } catch (err) {
       await release();
       const e = err as { message: string; stderr?: string };
-      throw new Error(`s3cachefs mount failed: ${(e.stderr?.trim() || e.message).split('\n')[0]}`);
+      throw new Error(`s3cachefs mount failed: ${firstErrorLine(e.stderr?.trim() || e.message)}`);
     }
     pid = daemonPid(mountPoint, 'node');
     const flush = async (timeoutMs: number): Promise<void> => {
@@ -102,6 +132,6 @@ export const s3cachefsSystem: BenchSystem = {
         throw new Error(`s3cachefs flush failed: ${(e.stderr?.trim() || e.message).split('\n')[0]}`);
       }
     };
-    return { view: { kind: 'fs', root: mountPoint, daemonPid: pid }, flush, close: release };
+    return { view: { kind: 'fs', root: mountPoint, daemonPid: pid }, flush, sharedTierStats: () => sharedTierStats(mountPoint), close: release };
   },
 };

@@ -5,6 +5,7 @@
 // one more BenchSystem and listing it in systems/registry.ts.
 import type { Cleanup } from '../env/cleanup.js';
 import type { LinkEmulator } from '../link/link-emulator.js';
+import type { NodeTierStats } from '../results.js';
 
 export interface DatasetLocation {
   readonly kind: 'images' | 'shard' | 'metadata' | 'writes';
@@ -53,6 +54,21 @@ export interface MountVariant {
   readonly mountArgs: readonly string[];
 }
 
+/** How one node of the many-nodes workload is mounted: a shared cache tier, a coordinator, or neither. */
+export interface NodeSetup {
+  /** e.g. `A`; names the variant. */
+  readonly node: string;
+  /** `s3://BUCKET/PREFIX` of the shared tier, on the same endpoint as the source. */
+  readonly sharedCache?: string;
+  /** `redis://127.0.0.1:PORT`. */
+  readonly coordinator?: string;
+}
+
+/** The daemon's shared-tier figures, plus the writes it still has queued. */
+export interface SharedTierFigures extends NodeTierStats {
+  readonly writesQueued: number;
+}
+
 export interface BenchSystem {
   readonly name: string;
   readonly label: string;
@@ -76,6 +92,11 @@ export interface BenchSystem {
   readonly readOnly?: boolean;
   /** Facts about how the system ran that the report's Notes should state (e.g. a thread cap it found). */
   notes?(): readonly string[];
+  /**
+   * Systems that can share a cache tier and coordinate across nodes (s3cachefs):
+   * the mount for one node of the many-nodes workload. Absent: the workload skips the system.
+   */
+  nodeVariant?(setup: NodeSetup): MountVariant;
   /** A view of `ds` with every cache of this system empty, mounted as `variant` says (default: as is). */
   openCold(ds: DatasetLocation, ctx: SystemContext, variant?: MountVariant): Promise<OpenView>;
 }
@@ -88,5 +109,7 @@ export interface OpenView {
    * such command, and the writes workload polls the bucket instead.
    */
   flush?(timeoutMs: number): Promise<void>;
+  /** The daemon's shared-tier figures (s3cachefs with `--shared-cache`); undefined when it has no tier. */
+  sharedTierStats?(): Promise<SharedTierFigures | undefined>;
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import type { SystemResult } from '../results.js';
 import type { BenchSystem } from '../systems/system.js';
 import { runLoader } from './loader.js';
 import { runMetadata } from './metadata.js';
+import { runNodes } from './nodes.js';
 import type { RunContext } from './run-context.js';
 import { runShard } from './shard.js';
 import { runTorchLoader } from './torch-loader.js';
@@ -59,6 +60,10 @@ export async function runSystem(
   const writeSources = data.writes;
   if (!skip.has('writes') && system.readOnly !== true && writeSources !== undefined) {
     result.writes = await attempt(ctx, `${name}: writes`, () => runWrites(system, writeSources, ctx), (error) => ({ rows: [], error }));
+  }
+  // Two nodes of one system sharing a cache tier: only systems that have one (s3cachefs).
+  if (!skip.has('nodes') && system.nodeVariant !== undefined) {
+    result.nodes = await attempt(ctx, `${name}: nodes`, () => runNodes(system, data.images, ctx), (error) => ({ files: 0, scenarios: [], error }));
   }
   const notes = system.notes?.() ?? [];
   if (notes.length > 0) result.notes = [...notes];
