@@ -24,6 +24,10 @@ export const IN_FLIGHT_BUDGET_BYTES = 256 * MiB
 export const MAX_CONCURRENCY = 64
 /** Waiting fetches above which prefetch is dropped rather than queued. */
 export const MAX_QUEUED_PREFETCH = 256
+/** On a full cache disk the bound leaves this much free for other users of the disk (and the staging area). */
+export const DISK_FULL_HEADROOM_BYTES = 64 * MiB
+/** While the cache disk is full, free space is probed (statfs) this often, so the bound comes back when space does. */
+export const DISK_FULL_RECHECK_MS = 5000
 /** Block writes to disk in flight; more are dropped (the block is refetched if needed). */
 export const MAX_PENDING_BLOCK_WRITES = 256
 
