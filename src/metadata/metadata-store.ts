@@ -47,8 +47,14 @@ const RELIST_MAX_CHILDREN = 5000
 const PATH_FIRST_MAX_PAGES = 10
 /** Directories remembered as listed before (path → children), for re-listing: ~100 B each. */
 const LISTED_DIRS_REMEMBERED = 100_000
-/** Subdirectory listings started in the background after a readdir (ImageNet has 1,000 classes)... */
+/**
+ * Subdirectory listings started in the background after a readdir (ImageNet has 1,000 classes),
+ * each of its first LIST page only: a subdirectory of one page is listed in full, a larger one
+ * only has its first 1,000 entries remembered, so the background never spends more than one
+ * request per subdirectory however large they are...
+ */
 const SUBDIR_PREFETCH_PER_LISTING = 1024
+const SUBDIR_PREFETCH_PAGES = 1
 /** ...at most this many at once, and not when this many already wait. */
 const SUBDIR_PREFETCH_CONCURRENCY = 8
 const SUBDIR_PREFETCH_MAX_QUEUED = 1024
@@ -69,6 +75,8 @@ export class MetadataStore {
   /** Directories too large to list for one lookup (more than PATH_FIRST_MAX_PAGES pages). */
   readonly #largeDirs = new LRUCache<string, true>({ max: LISTED_DIRS_REMEMBERED })
   readonly #pathFirstLists = new SingleFlight<DirListing | undefined>()
+  /** Background first-page listings (kept apart: an unfinished one must not mark a directory as large). */
+  readonly #backgroundLists = new SingleFlight<DirListing | undefined>()
   readonly #prefetchQueue = new PQueue({ concurrency: SUBDIR_PREFETCH_CONCURRENCY })
   readonly #root: DirEntry
   /** Directory mtime: the mount time, stable so the kernel's caches stay valid. */
@@ -281,7 +289,8 @@ export class MetadataStore {
       const child = joinPath(path, name)
       if (this.#listings.get(child) !== undefined) continue
       started++
-      this.#prefetchQueue.add(async () => this.#listings.get(child) ?? this.#lists.run(child, () => this.#listRemote(child, entry.prefix)))
+      this.#prefetchQueue.add(async () => this.#listings.get(child) ??
+        this.#backgroundLists.run(child, () => this.#listUpTo(child, entry.prefix, SUBDIR_PREFETCH_PAGES)))
         .catch((err: unknown) => this.#log.debug({ err, path: child }, 'background listing failed'))
     }
   }
