@@ -15,7 +15,7 @@ import type { Logger } from 'pino'
 import { UnexpectedResponseError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { type BlockAddress, type DiskBlockCache, objectIdOf } from './disk-block-cache.js'
-import { type FetchQueue, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from './fetch-queue.js'
+import { type FetchQueue, FetchTicket, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from './fetch-queue.js'
 import { LOAD_WINDOW_PARTS, WHOLE_FETCH_PARTS } from '../config/defaults.js'
 import { S3CacheFsError } from '../errors.js'
 
@@ -70,6 +70,8 @@ export class BlockReader {
   readonly #log: Logger
   readonly #memory: LRUCache<string, Buffer>
   readonly #inFlight = new Map<string, Promise<Buffer>>()
+  /** The fetch behind each in-flight block, so a reader joining it can raise its priority. */
+  readonly #tickets = new Map<string, FetchTicket>()
   readonly #objectIds = new LRUCache<string, string>({ max: 100_000 })
   /** Objects being fetched whole in the background (random access), by object id. */
   readonly #wholeFetches = new Set<string>()
@@ -244,6 +246,7 @@ export class BlockReader {
     const objectId = this.#objectId(obj)
     const result = new Map<number, Promise<Buffer>>()
     const missing: Deferred[] = []
+    const ticket = new FetchTicket(priority)
     for (let i = from; i < to; i++) {
       const id = `${objectId}.${i}`
       const mem = this.#memory.get(id)
@@ -255,24 +258,28 @@ export class BlockReader {
       }
       const pending = this.#inFlight.get(id)
       if (pending !== undefined) {
+        const joined = this.#tickets.get(id)
+        if (joined !== undefined) this.#queue.raise(joined, priority)
         result.set(i, pending)
         continue
       }
       const d = deferred(i)
       this.#inFlight.set(id, d.promise)
-      d.promise.then(() => this.#inFlight.delete(id), () => this.#inFlight.delete(id))
+      this.#tickets.set(id, ticket)
+      const settled = () => { this.#inFlight.delete(id); this.#tickets.delete(id) }
+      d.promise.then(settled, settled)
       result.set(i, d.promise)
       missing.push(d)
     }
     if (missing.length > 0) {
-      this.#load(obj, objectId, missing, priority, whole).catch((err: unknown) => {
+      this.#load(obj, objectId, missing, ticket, whole).catch((err: unknown) => {
         for (const d of missing) d.reject(err)
       })
     }
     return result
   }
 
-  async #load(obj: ObjectVersion, objectId: string, missing: Deferred[], priority: number, whole: boolean): Promise<void> {
+  async #load(obj: ObjectVersion, objectId: string, missing: Deferred[], ticket: FetchTicket, whole: boolean): Promise<void> {
     const fromDisk = await Promise.all(missing.map(d => this.#disk.read(this.#addr(objectId, d.index, obj.key), this.#blockLength(obj, d.index))))
     const toFetch: Deferred[] = []
     missing.forEach((d, n) => {
@@ -285,7 +292,7 @@ export class BlockReader {
       return undefined
     })
     const runs = this.#runs(toFetch, whole)
-    await Promise.all(runs.map(run => this.#fetchRun(obj, objectId, run, priority).catch((err: unknown) => {
+    await Promise.all(runs.map(run => this.#fetchRun(obj, objectId, run, ticket).catch((err: unknown) => {
       for (const d of run) d.reject(err)
     })))
   }
@@ -309,13 +316,13 @@ export class BlockReader {
     return runs
   }
 
-  async #fetchRun(obj: ObjectVersion, objectId: string, run: Deferred[], priority: number): Promise<void> {
+  async #fetchRun(obj: ObjectVersion, objectId: string, run: Deferred[], ticket: FetchTicket): Promise<void> {
     const bs = this.#config.blockSize
     const firstIndex = (run[0] as Deferred).index
     const start = firstIndex * bs
     const end = Math.min(obj.size, ((run[run.length - 1] as Deferred).index + 1) * bs)
-    const data = await this.#queue.run(end - start, priority, () =>
-      this.#client.getRange({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag }))
+    const data = await this.#queue.run(end - start, ticket.priority, () =>
+      this.#client.getRange({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag }), ticket)
     if (data.length !== end - start) {
       throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${data.length}`)
     }
