@@ -48,8 +48,11 @@ export interface BlockReaderStats {
   readonly fetchedBlocks: number
   readonly bytesFromDisk: number
   readonly bytesFromStore: number
-  /** Bytes returned to readers. */
+  /** Bytes returned to readers... */
   readonly bytesServed: number
+  /** ...of which from blocks already cached (memory or disk, prefetched or loaded before), and from blocks the read waited to fetch. */
+  readonly bytesServedFromCache: number
+  readonly bytesServedFromStore: number
   readonly inFlightBlocks: number
   /** Reads that failed, by error code (what readers saw as errors). */
   readonly readErrorsByCode: Readonly<Record<string, number>>
@@ -81,6 +84,9 @@ export class BlockReader {
   #bytesFromDisk = 0
   #bytesFromStore = 0
   #bytesServed = 0
+  #bytesServedFromStore = 0
+  /** Blocks a read had to wait for the store to bring (the others were cached): for the byte hit ratio. */
+  readonly #fetchedForReader = new WeakSet<Buffer>()
   readonly #readErrors = new Map<string, number>()
 
   constructor(config: BlockReaderConfig, client: ObjectClient, disk: DiskBlockCache, queue: FetchQueue, log: Logger) {
@@ -101,13 +107,16 @@ export class BlockReader {
     const bs = this.#config.blockSize
     const first = Math.floor(offset / bs)
     const last = Math.floor((end - 1) / bs)
-    const blocks = this.#ensure(obj, first, last + 1, PRIORITY_FOREGROUND)
+    const memoryHits = new Set<number>()
+    const blocks = this.#ensure(obj, first, last + 1, PRIORITY_FOREGROUND, memoryHits)
     const parts: Buffer[] = []
+    let fromStore = 0
     try {
       for (let i = first; i <= last; i++) {
         const block = await (blocks.get(i) as Promise<Buffer>)
         const from = i === first ? offset - i * bs : 0
         const to = i === last ? end - i * bs : block.length
+        if (!memoryHits.has(i) && this.#fetchedForReader.has(block)) fromStore += to - from
         parts.push(block.subarray(from, to))
       }
     } catch (err) {
@@ -117,6 +126,7 @@ export class BlockReader {
     }
     const out = parts.length === 1 ? parts[0] as Buffer : Buffer.concat(parts)
     this.#bytesServed += out.length
+    this.#bytesServedFromStore += fromStore
     return out
   }
 
@@ -234,12 +244,13 @@ export class BlockReader {
     return {
       memoryHits: this.#memoryHits, diskHits: this.#diskHits, fetchedBlocks: this.#fetchedBlocks,
       bytesFromDisk: this.#bytesFromDisk, bytesFromStore: this.#bytesFromStore, bytesServed: this.#bytesServed,
+      bytesServedFromCache: this.#bytesServed - this.#bytesServedFromStore, bytesServedFromStore: this.#bytesServedFromStore,
       inFlightBlocks: this.#inFlight.size, readErrorsByCode: Object.fromEntries(this.#readErrors),
     }
   }
 
   /** A promise per block in range; starts loading the blocks nobody is loading yet. */
-  #ensure(obj: ObjectVersion, first: number, endExclusive: number, priority: number): Map<number, Promise<Buffer>> {
+  #ensure(obj: ObjectVersion, first: number, endExclusive: number, priority: number, memoryHits?: Set<number>): Map<number, Promise<Buffer>> {
     const whole = obj.size <= this.#config.wholeObjectMaxBytes
     const from = whole ? 0 : first
     const to = whole ? this.blockCount(obj) : endExclusive
@@ -253,6 +264,7 @@ export class BlockReader {
       if (mem !== undefined && this.#disk.ttlActive && this.#disk.expireIfStale(this.#addr(objectId, i))) this.#memory.delete(id)
       else if (mem !== undefined) {
         this.#memoryHits++
+        memoryHits?.add(i)
         result.set(i, Promise.resolve(mem))
         continue
       }
@@ -334,6 +346,7 @@ export class BlockReader {
       // copied out: the memory cache must keep alive no more than the bytes it counts.
       const block = slice.byteOffset === 0 && slice.length === slice.buffer.byteLength ? slice : copyOf(slice)
       this.#fetchedBlocks++
+      this.#fetchedForReader.add(block)
       this.#memory.set(`${objectId}.${d.index}`, block)
       this.#disk.write(this.#addr(objectId, d.index, obj.key), block)
       d.resolve(block)

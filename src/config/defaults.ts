@@ -40,6 +40,12 @@ export const READ_AHEAD_MAX_BYTES = 64 * MiB
 export const METADATA_TTL = '60s'
 /** How long "no such file" is trusted: short, since new objects should appear soon. */
 export const NEGATIVE_TTL = '5s'
+/**
+ * While the store fails (network, timeouts, 5xx after retries), metadata this far past its TTL is
+ * still served, and with it the cached data of the version it names: an hour rides out an outage
+ * of the store without hiding a bucket changed long ago. `0` turns it off.
+ */
+export const STALE_IF_ERROR = '1h'
 /** Cached path entries (~150 bytes each): ~150 MB for a million files. */
 export const MAX_METADATA_ENTRIES = 1_000_000
 /** Children held by cached directory listings in total. */

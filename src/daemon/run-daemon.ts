@@ -64,7 +64,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     if (recovered > 0) log.warn({ files: recovered }, 'uploading files staged by an earlier daemon')
     const ops = buildOps(config, { metadata, reader, disk, exporter, log })
     const startedMs = Date.now()
-    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, prefetcher, announced, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
+    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, metadata, prefetcher, announced, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
     await ensureRuntimeDir()
     control = new ControlServer(controlSocketPath(config.mountPoint), new Map([
       ControlServer.statsRoute(snapshot),

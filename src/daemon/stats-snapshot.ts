@@ -11,6 +11,8 @@ import type { WriteBack } from '../write/write-back.js'
 import type { LoadJobStatus, LoadJobs, LoadTotals } from '../ops/load-jobs.js'
 import type { ScanPrefetcher, ScanPrefetchStats } from '../prefetch/scan-prefetcher.js'
 import type { AnnouncedOrders, AnnouncedOrderStats } from '../prefetch/announced-order.js'
+import type { MetadataStore } from '../metadata/metadata-store.js'
+import type { StaleIfErrorStats } from '../metadata/stale-if-error.js'
 
 export interface StatsSources {
   readonly metrics: RequestMetrics
@@ -19,6 +21,7 @@ export interface StatsSources {
   readonly queue: FetchQueue
   readonly core: FilesystemCore
   readonly writes: WriteBack
+  readonly metadata?: MetadataStore
   readonly prefetcher?: ScanPrefetcher
   readonly announced?: AnnouncedOrders
   /** Operator commands (issue 5); absent in setups without them. */
@@ -47,8 +50,15 @@ export interface StatsSnapshot {
     /** Blocks brought into memory from the disk cache (hits) and from S3 (misses). */
     readonly blocksFromDisk: number
     readonly blocksFromStore: number
-    /** blocksFromDisk / (blocksFromDisk + blocksFromStore); 0 when nothing was loaded. */
+    /**
+     * Bytes served to readers from data already cached (memory or disk: read before,
+     * loaded, prefetched) over all bytes served; 0 before any read.
+     */
     readonly hitRatio: number
+    readonly bytesServedFromCache: number
+    readonly bytesServedFromStore: number
+    /** blocksFromDisk / (blocksFromDisk + blocksFromStore): the disk cache's own hit ratio, prefetch included. */
+    readonly blockHitRatio: number
     readonly bytesFromDisk: number
     readonly bytesFromStore: number
     /** bytesFromDisk / (bytesFromDisk + bytesFromStore). */
@@ -58,6 +68,8 @@ export interface StatsSnapshot {
   readonly queue: { readonly running: number; readonly waiting: number }
   readonly cache: ReturnType<DiskBlockCache['stats']>
   readonly openFiles: number
+  /** Lookups and listings answered past their TTL because the store failed (--stale-if-error). */
+  readonly staleIfError: StaleIfErrorStats
   /** Written files waiting for upload, uploads done, bytes uploaded, failed attempts. */
   readonly writes: ReturnType<WriteBack['stats']>
   /** Cross-file prefetch: jobs, files queued and prefetched, hits, bytes prefetched but not read. */
@@ -94,7 +106,9 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     reads: {
       bytesServed: r.bytesServed, memoryHits: r.memoryHits,
       blocksFromDisk: r.diskHits, blocksFromStore: r.fetchedBlocks,
-      hitRatio: blocks === 0 ? 0 : r.diskHits / blocks,
+      hitRatio: r.bytesServed === 0 ? 0 : r.bytesServedFromCache / r.bytesServed,
+      bytesServedFromCache: r.bytesServedFromCache, bytesServedFromStore: r.bytesServedFromStore,
+      blockHitRatio: blocks === 0 ? 0 : r.diskHits / blocks,
       bytesFromDisk: r.bytesFromDisk, bytesFromStore: r.bytesFromStore,
       byteHitRatio: bytes === 0 ? 0 : r.bytesFromDisk / bytes,
     },
@@ -102,6 +116,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     queue: { running: s.queue.pending, waiting: s.queue.queued },
     cache: s.disk.stats(),
     openFiles: s.core.openHandles,
+    staleIfError: s.metadata?.staleStats() ?? { staleAnswers: 0, episodes: 0, active: false },
     writes: s.writes.stats(),
     prefetch: { ...(s.prefetcher?.stats() ?? NO_PREFETCH), announced: s.announced?.stats() ?? NO_ANNOUNCED },
     ...opsFigures(s, r),

@@ -18,6 +18,9 @@
  *   prefix is a directory (the object is hidden), as documented in docs/SEMANTICS.md.
  * - Listing a directory starts listing its first subdirectories in the background
  *   (bounded), because `find`, `ls -R` and ImageFolder descend into them next.
+ * - Stale-if-error (stale-if-error.ts): a lookup or listing whose refresh fails
+ *   because the store is failing is answered from the expired entry, if it expired
+ *   less than `staleIfErrorMs` ago; the version it names keeps its cached blocks.
  * Concurrent identical lookups and listings share one request (single-flight).
  */
 import { LRUCache } from 'lru-cache'
@@ -28,6 +31,7 @@ import type { ObjectClient, ObjectInfo } from '../s3/object-client.js'
 import { SingleFlight } from '../util/single-flight.js'
 import type { DirEntry, DirListing, Entry, FileEntry } from './entry.js'
 import { baseName, isRepresentableName, isRoot, joinPath, parentOf, pathToKey, pathToPrefix } from './paths.js'
+import { StaleIfError, type StaleIfErrorStats } from './stale-if-error.js'
 import { TtlCache, type Clock } from './ttl-cache.js'
 
 export interface MetadataConfig {
@@ -39,6 +43,8 @@ export interface MetadataConfig {
   readonly maxEntries: number
   /** Bound on the total number of children held by cached listings. */
   readonly maxListedChildren: number
+  /** How long past its TTL metadata may be served while the store fails (--stale-if-error); 0 or absent: never. */
+  readonly staleIfErrorMs?: number
 }
 
 /** A directory with up to this many children is listed again to answer a lookup in it (≤ 5 pages). */
@@ -79,6 +85,7 @@ export class MetadataStore {
   readonly #backgroundLists = new SingleFlight<DirListing | undefined>()
   readonly #prefetchQueue = new PQueue({ concurrency: SUBDIR_PREFETCH_CONCURRENCY })
   readonly #root: DirEntry
+  readonly #stale: StaleIfError
   /** Directory mtime: the mount time, stable so the kernel's caches stay valid. */
   readonly #dirMtimeMs: number
 
@@ -87,9 +94,11 @@ export class MetadataStore {
     this.#client = client
     this.#log = log
     this.#clock = clock
-    this.#entries = new TtlCache<Cached>({ maxWeight: config.maxEntries, clock })
+    const staleMs = config.staleIfErrorMs ?? 0
+    this.#stale = new StaleIfError(staleMs, log)
+    this.#entries = new TtlCache<Cached>({ maxWeight: config.maxEntries, clock, staleMs })
     this.#listings = new TtlCache<DirListing>({
-      maxWeight: config.maxListedChildren, clock, weightOf: l => l.children.size,
+      maxWeight: config.maxListedChildren, clock, weightOf: l => l.children.size, staleMs,
     })
     this.#dirMtimeMs = clock()
     this.#root = { kind: 'dir', prefix: '', mtimeMs: this.#dirMtimeMs }
@@ -97,6 +106,22 @@ export class MetadataStore {
 
   /** The entry at `path`; throws NotFoundError when nothing is there. */
   async lookup(path: string): Promise<Entry> {
+    try {
+      return await this.#lookupFresh(path)
+    } catch (err) {
+      const stale = this.#stale.applies(err) ? this.#staleEntry(path) : undefined
+      if (stale === undefined) throw err
+      this.#stale.served(path, err)
+      return this.#unwrap(path, stale)
+    }
+  }
+
+  /** Stale-if-error figures for `stats`. */
+  staleStats(): StaleIfErrorStats {
+    return this.#stale.stats()
+  }
+
+  async #lookupFresh(path: string): Promise<Entry> {
     if (isRoot(path)) return this.#root
     const cached = this.#entries.get(path)
     if (cached !== undefined) return this.#unwrap(path, cached)
@@ -134,9 +159,25 @@ export class MetadataStore {
     if (entry.kind !== 'dir') throw new NotADirectoryError(`${path} is not a directory`)
     const cached = this.#listings.get(path)
     if (cached !== undefined) return cached
-    const listing = await this.#lists.run(path, () => this.#listRemote(path, entry.prefix))
+    let listing: DirListing
+    try {
+      listing = await this.#lists.run(path, () => this.#listRemote(path, entry.prefix))
+    } catch (err) {
+      const stale = this.#stale.applies(err) ? this.#listings.getStale(path) : undefined
+      if (stale === undefined) throw err
+      this.#stale.served(path, err)
+      return stale
+    }
     this.#prefetchSubdirs(path, listing)
     return listing
+  }
+
+  /** What was known of `path` before its TTL ran out: its own entry, or its parent's listing. */
+  #staleEntry(path: string): Cached | undefined {
+    const own = this.#entries.getStale(path)
+    if (own !== undefined) return own
+    const parent = this.#listings.getStale(parentOf(path))
+    return parent === undefined ? undefined : parent.children.get(baseName(path)) ?? ABSENT
   }
 
   /** Records a file written through the mount, so lookups and listings see it at once. */
@@ -220,6 +261,7 @@ export class MetadataStore {
       this.#client.head(key),
     ])
     if (asDir.status === 'rejected') throw asDir.reason
+    this.#stale.recovered()
     if (asDir.value.objects.length > 0 || asDir.value.commonPrefixes.length > 0) {
       const dir: DirEntry = { kind: 'dir', prefix, mtimeMs: this.#dirMtimeMs }
       this.#remember(path, dir)
@@ -252,6 +294,7 @@ export class MetadataStore {
         prefix, delimiter: '/', ...(token !== undefined ? { continuationToken: token } : {}),
       })
       pages++
+      this.#stale.recovered()
       for (const cp of page.commonPrefixes) {
         const name = cp.slice(prefix.length, -1)
         if (isRepresentableName(name)) dirs.set(name, { kind: 'dir', prefix: cp, mtimeMs: this.#dirMtimeMs })
