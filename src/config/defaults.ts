@@ -46,6 +46,8 @@ export const NEGATIVE_TTL = '5s'
  * of the store without hiding a bucket changed long ago. `0` turns it off.
  */
 export const STALE_IF_ERROR = '1h'
+/** During a store outage, known paths are answered stale at once for this long after each failure, then the store is tried again. */
+export const STALE_RETRY_INTERVAL_MS = 5000
 /** Cached path entries (~150 bytes each): ~150 MB for a million files. */
 export const MAX_METADATA_ENTRIES = 1_000_000
 /** Children held by cached directory listings in total. */

@@ -95,7 +95,7 @@ export class MetadataStore {
     this.#log = log
     this.#clock = clock
     const staleMs = config.staleIfErrorMs ?? 0
-    this.#stale = new StaleIfError(staleMs, log)
+    this.#stale = new StaleIfError(staleMs, log, clock)
     this.#entries = new TtlCache<Cached>({ maxWeight: config.maxEntries, clock, staleMs })
     this.#listings = new TtlCache<DirListing>({
       maxWeight: config.maxListedChildren, clock, weightOf: l => l.children.size, staleMs,
@@ -106,6 +106,11 @@ export class MetadataStore {
 
   /** The entry at `path`; throws NotFoundError when nothing is there. */
   async lookup(path: string): Promise<Entry> {
+    const held = !isRoot(path) && this.#stale.holding() ? this.#staleEntry(path) : undefined
+    if (held !== undefined) {
+      this.#stale.served(path)
+      return this.#unwrap(path, held)
+    }
     try {
       return await this.#lookupFresh(path)
     } catch (err) {
@@ -157,7 +162,7 @@ export class MetadataStore {
   async readdir(path: string): Promise<DirListing> {
     const entry = await this.lookup(path)
     if (entry.kind !== 'dir') throw new NotADirectoryError(`${path} is not a directory`)
-    const cached = this.#listings.get(path)
+    const cached = this.#listings.get(path) ?? (this.#stale.holding() ? this.#listings.getStale(path) : undefined)
     if (cached !== undefined) return cached
     let listing: DirListing
     try {

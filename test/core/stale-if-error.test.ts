@@ -24,6 +24,9 @@ t.test('a store down past the TTL: cached files and listings are served stale', 
   h.clock.now += 61_000
   down(h, () => new NetworkError('connect ECONNREFUSED'))
   t.same(await h.core.readdir('/d'), ['a.bin', 'b.bin'], 'listing past its TTL')
+  const asked = h.counts()
+  t.equal((await h.core.getattr('/d/b.bin')).size, 1000, 'known names are answered at once during the outage')
+  t.same(h.counts(), asked, 'without asking the failing store again')
   t.same(await readAll(h.core, '/d/a.bin'), Buffer.alloc(300_000, 1), 'cached file past its TTL')
   await t.rejects(readAll(h.core, '/d/b.bin'), NetworkError, 'a file never read still fails')
   await t.rejects(h.core.getattr('/d/absent'), NotFoundError, 'an absent name stays absent')
