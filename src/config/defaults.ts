@@ -86,6 +86,8 @@ export const STREAM_PART_BYTES = 8 * MiB
 /** A directory rename does at most this many server-side copies inside one FUSE request (~seconds); more is EXDEV. */
 export const RENAME_DIR_MAX_OBJECTS = 1000
 
+/** How often the daemon checks that its mount is still in the mount table (released from outside: it exits). */
+export const MOUNT_WATCH_INTERVAL_MS = 1000
 /** How long the daemon tries to upload pending writes when asked to stop; the rest stays staged. */
 export const SHUTDOWN_FLUSH_MS = 120_000
 

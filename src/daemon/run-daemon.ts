@@ -20,7 +20,9 @@ import { buildObjectClient } from './build-object-client.js'
 import { buildOps } from './build-ops.js'
 import { observeLatency } from '../metrics/latency-observer.js'
 import { PrometheusExporter } from '../metrics/prometheus-exporter.js'
-import { checkCacheDir, checkMountPoint, lockCacheDir } from './preflight.js'
+import { checkCacheDir, checkMountPoint } from './preflight.js'
+import { lockCacheDir } from './cache-dir-lock.js'
+import { watchMountGone } from './mount-watch.js'
 import { ControlServer } from './control-server.js'
 import { prefetchRoute } from './control-routes.js'
 import { controlSocketPath, ensureRuntimeDir, removeDaemonRecord, writeDaemonRecord } from './runtime-state.js'
@@ -81,10 +83,17 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
       cacheDir: config.disk.dir, logFile: config.logFile, startedAt: new Date().toISOString(),
     })
     log.info({ source: config.sourceUrl, mountPoint: config.mountPoint, cacheDir: config.disk.dir }, 'mounted')
-    return { stopped: waitForShutdown(log, async () => {
+    let releasedOutside = false
+    const mounted = mount
+    return { stopped: waitForShutdown(log, onStop => watchMountGone(config.mountPoint, () => {
+      releasedOutside = true
+      log.warn({ mountPoint: config.mountPoint }, 'the mount was released from outside; flushing and exiting')
+      onStop()
+    }), async () => {
       prefetcher.stop()
       await flushBounded(writes, log)
-      await (mount as FuseMount).unmount()
+      // A mount released from outside is gone already: fusermount -u would only fail.
+      if (!releasedOutside) await mounted.unmount()
       await flushBounded(writes, log)
       await (control as ControlServer).stop()
       await ops.stop()
@@ -109,18 +118,23 @@ async function flushBounded(writes: WriteBack, log: Logger): Promise<void> {
   else if (result.failed.length > 0) log.error({ failed: result.failed }, 'some uploads failed; they stay staged and upload at the next mount')
 }
 
-/** Resolves with the exit code after a signal (0) or a crash (1), once `cleanup` ran. */
-function waitForShutdown(log: Logger, cleanup: () => Promise<void>): Promise<number> {
+/**
+ * Resolves with the exit code after a signal (0), the mount released from outside
+ * (0, through `watch`) or a crash (1), once `cleanup` ran.
+ */
+function waitForShutdown(log: Logger, watch: (onStop: () => void) => () => void, cleanup: () => Promise<void>): Promise<number> {
   return new Promise(resolve => {
     let stopping = false
     const stop = (code: number) => {
       if (stopping) return
       stopping = true
+      unwatch()
       cleanup().then(
         () => { log.info('unmounted'); resolve(code) },
         (err: unknown) => { log.error({ err }, 'unmount failed'); resolve(1) },
       )
     }
+    const unwatch = watch(() => stop(0))
     process.on('SIGTERM', () => stop(0))
     process.on('SIGINT', () => stop(0))
     process.on('SIGHUP', () => stop(0))
