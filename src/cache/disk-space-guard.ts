@@ -3,7 +3,8 @@
  * (ENOSPC or EDQUOT from a block write): one *episode* per disk-full period.
  *
  * - The first failed write starts an episode: the bound is set from `statfs`
- *   (bytes cached now + bytes still free − a headroom), never below zero and
+ *   (bytes cached now + bytes still free − a headroom of 64 MiB, or a tenth of
+ *   the configured size if less), never below zero and
  *   never above the configured size, and the cache evicts down to it. Logged once.
  * - Further failures in the episode (writes that were already in flight) do not
  *   shrink the bound again: the bound is a function of what statfs says, not of
@@ -102,7 +103,9 @@ export class DiskSpaceGuard {
       this.#o.setMaxBytes(Math.floor(Math.min(this.#o.configuredMaxBytes, this.#o.usedBytes()) * 0.9))
       return
     }
-    const fits = this.#o.usedBytes() + available - (this.#o.headroomBytes ?? DISK_FULL_HEADROOM_BYTES)
+    // A tenth of a small cache at most: a 64 MiB headroom would empty a cache of that size.
+    const headroom = this.#o.headroomBytes ?? Math.min(DISK_FULL_HEADROOM_BYTES, this.#o.configuredMaxBytes / 10)
+    const fits = this.#o.usedBytes() + available - headroom
     if (fits >= this.#o.configuredMaxBytes) {
       this.#o.setMaxBytes(this.#o.configuredMaxBytes)
       this.#inEpisode = false
