@@ -4,7 +4,7 @@
  * Layout under `cacheDir`:
  *   blocks/<aa>/<objectId>.<blockIndex>   one file per block (see block-file-format.ts)
  *   tmp/                                   blocks being written (write, then rename)
- *   lock                                   pid of the daemon using this directory
+ *   lock                                   flock(2)ed by the daemon using this directory (src/daemon/cache-dir-lock.ts)
  *   objects.jsonl                          objectId → (namespace, key) journal (object-catalog.ts)
  *   rules.json                             pins and per-path TTLs (cache-rules.ts)
  * `objectId` hashes (namespace, key, ETag, block size), so a changed object never
