@@ -27,6 +27,8 @@ export async function lockCacheDir(dir: string): Promise<() => Promise<void>> {
   await (await open(lockPath, 'a', 0o600)).close()
   const child = spawn('flock', ['--nonblock', '--conflict-exit-code', String(LOCK_HELD_EXIT), lockPath, '-c', 'echo locked; exec cat'], {
     stdio: ['pipe', 'pipe', 'ignore'],
+    // Its own process group: a Ctrl-C to a foreground daemon must not end the lock before the daemon has flushed.
+    detached: true,
   })
   const outcome = await firstOutcome(child)
   if (outcome === 'locked') {
