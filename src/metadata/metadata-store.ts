@@ -177,10 +177,11 @@ export class MetadataStore {
     return listing
   }
 
-  /** What was known of `path` before its TTL ran out: its own entry, or its parent's listing. */
+  /** What was known of `path` before its TTL ran out: its own entry, its own listing (a directory), or its parent's listing. */
   #staleEntry(path: string): Cached | undefined {
     const own = this.#entries.getStale(path)
     if (own !== undefined) return own
+    if (this.#listings.getStale(path) !== undefined) return { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs }
     const parent = this.#listings.getStale(parentOf(path))
     return parent === undefined ? undefined : parent.children.get(baseName(path)) ?? ABSENT
   }
@@ -217,13 +218,20 @@ export class MetadataStore {
 
   /**
    * Forgets everything known at or below `path` (the root included) and returns the
-   * directories whose listings were cached there, for `refresh` to list again.
+   * directories whose listings were cached there, for `refresh` to list again. With
+   * `keepStale`, what was known is only expired: stale-if-error may still serve it.
    */
-  invalidatePrefix(path: string): string[] {
+  invalidatePrefix(path: string, opts: { keepStale?: boolean } = {}): string[] {
     const below = (p: string) => isRoot(path) || p === path || p.startsWith(path + '/')
     const listed = this.#listings.keys().filter(below)
-    this.#entries.deleteWhere(below)
-    this.#listings.deleteWhere(below)
+    if (opts.keepStale === true) {
+      // A refresh: what was known stays for stale-if-error, should the store fail to answer it.
+      this.#entries.expireWhere(below)
+      this.#listings.expireWhere(below)
+    } else {
+      this.#entries.deleteWhere(below)
+      this.#listings.deleteWhere(below)
+    }
     return listed
   }
 

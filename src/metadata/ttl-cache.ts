@@ -61,6 +61,19 @@ export class TtlCache<V extends object> {
     for (const key of [...this.#lru.keys()]) if (pred(key)) this.#lru.delete(key)
   }
 
+  /**
+   * Ends the TTL of every key for which `pred` holds, now: the next `get` misses, but
+   * with `staleMs` the values stay for `getStale` (what a refresh that fails can fall back on).
+   */
+  expireWhere(pred: (key: string) => boolean): void {
+    if (this.#staleMs <= 0) return this.deleteWhere(pred)
+    const now = this.#clock()
+    for (const key of [...this.#lru.keys()]) {
+      const slot = this.#lru.peek(key)
+      if (slot !== undefined && slot.expiresAtMs > now && pred(key)) this.#lru.set(key, { value: slot.value, expiresAtMs: now })
+    }
+  }
+
   /** Every key held, expired or not (expired ones are dropped lazily). */
   keys(): string[] {
     return [...this.#lru.keys()]

@@ -6,7 +6,8 @@
  */
 import t from 'tap'
 import { AccessDeniedError, NetworkError, NotFoundError, RemoteServerError } from '../../src/errors.js'
-import { makeHarness, readAll } from './harness.js'
+import { MetadataRefresher } from '../../src/ops/metadata-refresher.js'
+import { log, makeHarness, readAll } from './harness.js'
 
 const HOUR = 3600_000
 const down = (h: Awaited<ReturnType<typeof makeHarness>>, error: () => Error) => {
@@ -61,4 +62,24 @@ t.test('a 403 is never hidden by stale metadata', async t => {
   down(h, () => new AccessDeniedError('denied'))
   await t.rejects(h.core.getattr('/x'), AccessDeniedError)
   t.equal(h.metadata.staleStats().staleAnswers, 0)
+})
+
+t.test('a refresh (or the periodic sync) during an outage keeps what was known, and says it failed', async t => {
+  const h = await makeHarness({ metadata: { staleIfErrorMs: HOUR } })
+  t.teardown(() => h.close())
+  h.store.put('d/a.bin', Buffer.alloc(5000, 7))
+  t.same(await h.core.readdir('/'), ['d'])
+  t.equal((await readAll(h.core, '/d/a.bin')).length, 5000)
+  await h.disk.drain()
+  down(h, () => new NetworkError('connect ECONNREFUSED'))
+  const refresher = new MetadataRefresher(h.metadata, 4, log)
+  await t.rejects(refresher.refresh('/'), RemoteServerError, 'the refresh reports the failing store')
+  t.same(await h.core.readdir('/d'), ['a.bin'], 'the listing is still served')
+  t.same(await readAll(h.core, '/d/a.bin'), Buffer.alloc(5000, 7), 'and the file')
+  h.faults.clear()
+  h.clock.now += 10_000
+  h.store.put('d/b.bin', 'new')
+  const rep = await refresher.refresh('/')
+  t.ok(rep.directories >= 2)
+  t.same(await h.core.readdir('/d'), ['a.bin', 'b.bin'], 'once the store answers, the refresh sees the change')
 })
