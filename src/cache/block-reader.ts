@@ -85,8 +85,12 @@ export class BlockReader {
   #bytesFromStore = 0
   #bytesServed = 0
   #bytesServedFromStore = 0
-  /** Blocks a read had to wait for the store to bring (the others were cached): for the byte hit ratio. */
-  readonly #fetchedForReader = new WeakSet<Buffer>()
+  /**
+   * Blocks fetched on a reader's demand (at foreground priority, or raised to it by a reader
+   * that joined), with the bytes of each not yet served: those count as fetched for readers,
+   * everything else served (read before, loaded, prefetched in time) as served from the cache.
+   */
+  readonly #missBytes = new WeakMap<Buffer, number>()
   readonly #readErrors = new Map<string, number>()
 
   constructor(config: BlockReaderConfig, client: ObjectClient, disk: DiskBlockCache, queue: FetchQueue, log: Logger) {
@@ -107,8 +111,7 @@ export class BlockReader {
     const bs = this.#config.blockSize
     const first = Math.floor(offset / bs)
     const last = Math.floor((end - 1) / bs)
-    const memoryHits = new Set<number>()
-    const blocks = this.#ensure(obj, first, last + 1, PRIORITY_FOREGROUND, memoryHits)
+    const blocks = this.#ensure(obj, first, last + 1, PRIORITY_FOREGROUND)
     const parts: Buffer[] = []
     let fromStore = 0
     try {
@@ -116,7 +119,7 @@ export class BlockReader {
         const block = await (blocks.get(i) as Promise<Buffer>)
         const from = i === first ? offset - i * bs : 0
         const to = i === last ? end - i * bs : block.length
-        if (!memoryHits.has(i) && this.#fetchedForReader.has(block)) fromStore += to - from
+        fromStore += this.#takeMissBytes(block, to - from)
         parts.push(block.subarray(from, to))
       }
     } catch (err) {
@@ -250,7 +253,7 @@ export class BlockReader {
   }
 
   /** A promise per block in range; starts loading the blocks nobody is loading yet. */
-  #ensure(obj: ObjectVersion, first: number, endExclusive: number, priority: number, memoryHits?: Set<number>): Map<number, Promise<Buffer>> {
+  #ensure(obj: ObjectVersion, first: number, endExclusive: number, priority: number): Map<number, Promise<Buffer>> {
     const whole = obj.size <= this.#config.wholeObjectMaxBytes
     const from = whole ? 0 : first
     const to = whole ? this.blockCount(obj) : endExclusive
@@ -264,7 +267,6 @@ export class BlockReader {
       if (mem !== undefined && this.#disk.ttlActive && this.#disk.expireIfStale(this.#addr(objectId, i))) this.#memory.delete(id)
       else if (mem !== undefined) {
         this.#memoryHits++
-        memoryHits?.add(i)
         result.set(i, Promise.resolve(mem))
         continue
       }
@@ -346,11 +348,21 @@ export class BlockReader {
       // copied out: the memory cache must keep alive no more than the bytes it counts.
       const block = slice.byteOffset === 0 && slice.length === slice.buffer.byteLength ? slice : copyOf(slice)
       this.#fetchedBlocks++
-      this.#fetchedForReader.add(block)
+      if (ticket.priority >= PRIORITY_FOREGROUND) this.#missBytes.set(block, block.length)
       this.#memory.set(`${objectId}.${d.index}`, block)
       this.#disk.write(this.#addr(objectId, d.index, obj.key), block)
       d.resolve(block)
     }
+  }
+
+  /** Of `bytes` served from `block`, how many are its first serving after a fetch on demand. */
+  #takeMissBytes(block: Buffer, bytes: number): number {
+    const left = this.#missBytes.get(block)
+    if (left === undefined) return 0
+    const take = Math.min(left, bytes)
+    if (left > take) this.#missBytes.set(block, left - take)
+    else this.#missBytes.delete(block)
+    return take
   }
 
   #objectId(obj: ObjectVersion): string {
