@@ -18,6 +18,8 @@ import { ConfigError } from '../errors.js'
 
 /** flock's exit status when the lock is held by someone else (EX_TEMPFAIL). */
 const LOCK_HELD_EXIT = 75
+/** How long to wait for a lock held by a daemon that was just killed (its helper exits on EOF, within milliseconds). */
+const LOCK_WAIT_SECONDS = 3
 /** How long the lock helper may take to start and answer. */
 const LOCK_START_TIMEOUT_MS = 10_000
 
@@ -25,7 +27,7 @@ const LOCK_START_TIMEOUT_MS = 10_000
 export async function lockCacheDir(dir: string): Promise<() => Promise<void>> {
   const lockPath = join(dir, 'lock')
   await (await open(lockPath, 'a', 0o600)).close()
-  const child = spawn('flock', ['--nonblock', '--conflict-exit-code', String(LOCK_HELD_EXIT), lockPath, '-c', 'echo locked; exec cat'], {
+  const child = spawn('flock', ['--wait', String(LOCK_WAIT_SECONDS), '--conflict-exit-code', String(LOCK_HELD_EXIT), lockPath, '-c', 'echo locked; exec cat'], {
     stdio: ['pipe', 'pipe', 'ignore'],
     // Its own process group: a Ctrl-C to a foreground daemon must not end the lock before the daemon has flushed.
     detached: true,
