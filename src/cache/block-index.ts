@@ -76,10 +76,12 @@ export class BlockIndex {
 
   /** Records a stored block (replacing an older record of it); returns its entry. */
   add(objectId: string, index: number, bytes: number, storedAtMs: number, preload = false, entry?: CatalogEntry): BlockEntry {
+    // The old record goes first: removing an object's last block forgets the object, and
+    // the new block must join the object the index holds, not that forgotten one.
+    const old = this.get(objectId, index)
+    if (old !== undefined) this.remove(old)
     const obj = this.#objectOf(objectId)
     if (obj.entry === undefined && entry !== undefined) this.attach(obj, entry)
-    const old = obj.blocks[index]
-    if (old !== undefined) this.remove(old)
     const b: BlockEntry = { object: obj, index, bytes, storedAtMs, hash: (obj.hash ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0 }
     obj.blocks[index] = b
     obj.blockCount++

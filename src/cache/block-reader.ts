@@ -16,7 +16,7 @@ import type { Logger } from 'pino'
 import { UnexpectedResponseError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { type BlockAddress, type DiskBlockCache, objectIdOf } from './disk-block-cache.js'
-import { type FetchQueue, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from './fetch-queue.js'
+import { type FetchQueue, FetchTicket, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from './fetch-queue.js'
 import { LOAD_WINDOW_PARTS, WHOLE_FETCH_PARTS } from '../config/defaults.js'
 import { S3CacheFsError } from '../errors.js'
 import type { SharedTier } from './shared-tier.js'
@@ -50,8 +50,11 @@ export interface BlockReaderStats {
   readonly fetchedBlocks: number
   readonly bytesFromDisk: number
   readonly bytesFromStore: number
-  /** Bytes returned to readers. */
+  /** Bytes returned to readers... */
   readonly bytesServed: number
+  /** ...of which from blocks already cached (memory or disk, prefetched or loaded before), and from blocks the read waited to fetch. */
+  readonly bytesServedFromCache: number
+  readonly bytesServedFromStore: number
   readonly inFlightBlocks: number
   /** Reads that failed, by error code (what readers saw as errors). */
   readonly readErrorsByCode: Readonly<Record<string, number>>
@@ -73,6 +76,8 @@ export class BlockReader {
   readonly #tier: SharedTier | undefined
   readonly #memory: LRUCache<string, Buffer>
   readonly #inFlight = new Map<string, Promise<Buffer>>()
+  /** The fetch behind each in-flight block, so a reader joining it can raise its priority. */
+  readonly #tickets = new Map<string, FetchTicket>()
   readonly #objectIds = new LRUCache<string, string>({ max: 100_000 })
   /** Objects being fetched whole in the background (random access), by object id. */
   readonly #wholeFetches = new Set<string>()
@@ -82,6 +87,13 @@ export class BlockReader {
   #bytesFromDisk = 0
   #bytesFromStore = 0
   #bytesServed = 0
+  #bytesServedFromStore = 0
+  /**
+   * Blocks fetched on a reader's demand (at foreground priority, or raised to it by a reader
+   * that joined), with the bytes of each not yet served: those count as fetched for readers,
+   * everything else served (read before, loaded, prefetched in time) as served from the cache.
+   */
+  readonly #missBytes = new WeakMap<Buffer, number>()
   readonly #readErrors = new Map<string, number>()
 
   constructor(config: BlockReaderConfig, client: ObjectClient, disk: DiskBlockCache, queue: FetchQueue, log: Logger, tier?: SharedTier) {
@@ -105,11 +117,13 @@ export class BlockReader {
     const last = Math.floor((end - 1) / bs)
     const blocks = this.#ensure(obj, first, last + 1, PRIORITY_FOREGROUND)
     const parts: Buffer[] = []
+    let fromStore = 0
     try {
       for (let i = first; i <= last; i++) {
         const block = await (blocks.get(i) as Promise<Buffer>)
         const from = i === first ? offset - i * bs : 0
         const to = i === last ? end - i * bs : block.length
+        fromStore += this.#takeMissBytes(block, to - from)
         parts.push(block.subarray(from, to))
       }
     } catch (err) {
@@ -119,6 +133,7 @@ export class BlockReader {
     }
     const out = parts.length === 1 ? parts[0] as Buffer : Buffer.concat(parts)
     this.#bytesServed += out.length
+    this.#bytesServedFromStore += fromStore
     return out
   }
 
@@ -284,6 +299,7 @@ export class BlockReader {
     return {
       memoryHits: this.#memoryHits, diskHits: this.#diskHits, fetchedBlocks: this.#fetchedBlocks,
       bytesFromDisk: this.#bytesFromDisk, bytesFromStore: this.#bytesFromStore, bytesServed: this.#bytesServed,
+      bytesServedFromCache: this.#bytesServed - this.#bytesServedFromStore, bytesServedFromStore: this.#bytesServedFromStore,
       inFlightBlocks: this.#inFlight.size, readErrorsByCode: Object.fromEntries(this.#readErrors),
     }
   }
@@ -296,6 +312,7 @@ export class BlockReader {
     const objectId = this.#objectId(obj)
     const result = new Map<number, Promise<Buffer>>()
     const missing: Deferred[] = []
+    const ticket = new FetchTicket(priority)
     for (let i = from; i < to; i++) {
       const id = `${objectId}.${i}`
       const mem = this.#memory.get(id)
@@ -307,24 +324,28 @@ export class BlockReader {
       }
       const pending = this.#inFlight.get(id)
       if (pending !== undefined) {
+        const joined = this.#tickets.get(id)
+        if (joined !== undefined) this.#queue.raise(joined, priority)
         result.set(i, pending)
         continue
       }
       const d = deferred(i)
       this.#inFlight.set(id, d.promise)
-      d.promise.then(() => this.#inFlight.delete(id), () => this.#inFlight.delete(id))
+      this.#tickets.set(id, ticket)
+      const settled = () => { this.#inFlight.delete(id); this.#tickets.delete(id) }
+      d.promise.then(settled, settled)
       result.set(i, d.promise)
       missing.push(d)
     }
     if (missing.length > 0) {
-      this.#load(obj, objectId, missing, priority, whole).catch((err: unknown) => {
+      this.#load(obj, objectId, missing, ticket, whole).catch((err: unknown) => {
         for (const d of missing) d.reject(err)
       })
     }
     return result
   }
 
-  async #load(obj: ObjectVersion, objectId: string, missing: Deferred[], priority: number, whole: boolean): Promise<void> {
+  async #load(obj: ObjectVersion, objectId: string, missing: Deferred[], ticket: FetchTicket, whole: boolean): Promise<void> {
     const fromDisk = await Promise.all(missing.map(d => this.#disk.read(this.#addr(objectId, d.index, obj.key), this.#blockLength(obj, d.index))))
     const toFetch: Deferred[] = []
     missing.forEach((d, n) => {
@@ -337,7 +358,7 @@ export class BlockReader {
       return undefined
     })
     const runs = this.#runs(this.#tier === undefined ? toFetch : await this.#fromTier(obj, objectId, toFetch), whole)
-    await Promise.all(runs.map(run => this.#fetchRun(obj, objectId, run, priority).catch((err: unknown) => {
+    await Promise.all(runs.map(run => this.#fetchRun(obj, objectId, run, ticket).catch((err: unknown) => {
       for (const d of run) {
         this.#tier?.abandon(obj, d.index)
         d.reject(err)
@@ -364,15 +385,15 @@ export class BlockReader {
     return runs
   }
 
-  async #fetchRun(obj: ObjectVersion, objectId: string, run: Deferred[], priority: number): Promise<void> {
+  async #fetchRun(obj: ObjectVersion, objectId: string, run: Deferred[], ticket: FetchTicket): Promise<void> {
     const bs = this.#config.blockSize
     const firstIndex = (run[0] as Deferred).index
     const start = firstIndex * bs
     const end = Math.min(obj.size, ((run[run.length - 1] as Deferred).index + 1) * bs)
     // The response is read straight into one buffer per block, each owning exactly its
     // memory: the memory cache keeps alive no more than the bytes it counts.
-    const blocks = await this.#queue.run(end - start, priority, () =>
-      this.#client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag }, bs))
+    const blocks = await this.#queue.run(end - start, ticket.priority, () =>
+      this.#client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag }, bs), ticket)
     const got = blocks.reduce((n, b) => n + b.length, 0)
     if (got !== end - start || blocks.length !== run.length) {
       throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${got}`)
@@ -381,6 +402,7 @@ export class BlockReader {
     for (const d of run) {
       const block = blocks[d.index - firstIndex] as Buffer
       this.#fetchedBlocks++
+      if (ticket.priority >= PRIORITY_FOREGROUND) this.#missBytes.set(block, block.length)
       this.#memory.set(`${objectId}.${d.index}`, block)
       this.#disk.write(this.#addr(objectId, d.index, obj.key), block)
       this.#tier?.offer(obj, d.index, block)
@@ -400,6 +422,16 @@ export class BlockReader {
       d.resolve(block)
       return false
     })
+  }
+
+  /** Of `bytes` served from `block`, how many are its first serving after a fetch on demand. */
+  #takeMissBytes(block: Buffer, bytes: number): number {
+    const left = this.#missBytes.get(block)
+    if (left === undefined) return 0
+    const take = Math.min(left, bytes)
+    if (left > take) this.#missBytes.set(block, left - take)
+    else this.#missBytes.delete(block)
+    return take
   }
 
   #objectId(obj: ObjectVersion): string {

@@ -4,7 +4,7 @@
  * Layout under `cacheDir`:
  *   blocks/<aa>/<objectId>.<blockIndex>   one file per block (see block-file-format.ts)
  *   tmp/                                   blocks being written (write, then rename)
- *   lock                                   pid of the daemon using this directory
+ *   lock                                   flock(2)ed by the daemon using this directory (src/daemon/cache-dir-lock.ts)
  *   objects.jsonl                          objectId → (namespace, key) journal (object-catalog.ts)
  *   rules.json                             pins and per-path TTLs (cache-rules.ts)
  * `objectId` hashes (namespace, key, ETag, block size), so a changed object never
@@ -28,6 +28,7 @@ import { CacheRules, matches, namespaceId, type RuleTarget } from './cache-rules
 import type { EvictionPolicyName } from './eviction/eviction-policy.js'
 import { type CatalogEntry, ObjectCatalog } from './object-catalog.js'
 import { OpenBlockFiles, openFilesBudget } from './open-block-files.js'
+import { DiskSpaceGuard, statfsProbe } from './disk-space-guard.js'
 
 export interface DiskCacheConfig {
   readonly dir: string
@@ -42,6 +43,8 @@ export interface DiskCacheConfig {
   readonly ttlSweepIntervalMs?: number
   /** The mount's namespace (bucket, prefix, endpoint), recorded with each object's key. */
   readonly namespace?: string
+  /** Free bytes on the cache's filesystem (tests fake a full disk); default statfs of `dir`. */
+  readonly spaceProbe?: () => Promise<number>
 }
 
 export interface BlockAddress {
@@ -73,6 +76,9 @@ export interface DiskCacheStats {
   /** Blocks dropped by `s3cachefs free`, and their bytes. */
   readonly freedBlocks: number
   readonly freedBytes: number
+  /** Disk-full episodes since start, and whether one lasts now (the bound is lowered). */
+  readonly diskFullEpisodes: number
+  readonly diskFull: boolean
 }
 
 /** Stable id of one version of one object, as cached. */
@@ -92,6 +98,8 @@ export class DiskBlockCache {
   readonly #dropListeners: Array<(objectId: string, index: number) => void> = []
   /** Open descriptors of block files: a hit is one positioned read. */
   readonly #files = new OpenBlockFiles(openFilesBudget())
+  /** ENOSPC handled once per disk-full episode, the bound restored when space returns. */
+  readonly #space: DiskSpaceGuard
   #sweepTimer: NodeJS.Timeout | undefined
   #scanned: Promise<void> = Promise.resolve()
   /** Set by close(): an unfinished scan stops early (the next start scans again). */
@@ -115,6 +123,10 @@ export class DiskBlockCache {
     this.#catalog = catalog
     this.#ns = namespaceId(config.namespace ?? '')
     this.#index = new BlockIndex(config.eviction ?? 'scan-resistant', config.maxBytes, e => rules.isPinned(e.ns, e.key))
+    this.#space = new DiskSpaceGuard({
+      configuredMaxBytes: config.maxBytes, usedBytes: () => this.#index.usedBytes, probe: config.spaceProbe ?? statfsProbe(config.dir), log,
+      setMaxBytes: bytes => { this.#index.setMaxBytes(bytes); this.#evictIfNeeded() },
+    })
   }
 
   /** Prepares the directories and starts rebuilding the index in the background. */
@@ -216,6 +228,7 @@ export class DiskBlockCache {
       policy: ix.policyName, pinnedBytes: ix.pinnedBytes, pinnedBlocks: ix.pinnedBlocks,
       ttlDroppedBlocks: this.#ttlDropped, ttlDroppedBytes: this.#ttlDroppedBytes,
       freedBlocks: this.#freed, freedBytes: this.#freedBytes,
+      diskFullEpisodes: this.#space.episodes, diskFull: this.#space.inEpisode,
     }
   }
 
@@ -230,6 +243,7 @@ export class DiskBlockCache {
   /** Drains writes, stops the sweep and closes the catalog (at shutdown). */
   async close(): Promise<void> {
     clearInterval(this.#sweepTimer)
+    this.#space.stop()
     this.#stopping = true
     await this.drain()
     this.#files.closeAll()
@@ -418,13 +432,8 @@ export class DiskBlockCache {
     this.#writeErrors++
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOSPC' || code === 'EDQUOT') {
-      // The disk is fuller than --cache-size assumed: shrink the bound to what fits.
-      const shrunk = Math.floor(this.#index.usedBytes * 0.9)
-      if (shrunk < this.#index.maxBytes) {
-        this.#log.warn({ usedBytes: this.#index.usedBytes, newMaxBytes: shrunk }, 'cache disk full; lowering the cache size bound')
-        this.#index.setMaxBytes(shrunk)
-        this.#evictIfNeeded()
-      }
+      // The disk is fuller than --cache-size assumed: the bound follows statfs for the episode.
+      this.#space.noSpace().catch(() => {})
       return
     }
     if (this.#writeErrors <= 10) this.#log.warn({ err }, 'cache block write failed')

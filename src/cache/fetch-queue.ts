@@ -7,6 +7,9 @@
  *   files are open: a task waits for its bytes before it starts.
  * - Prefetch is admitted only while few tasks wait; otherwise it is dropped
  *   (the foreground read will ask again if it needs the data).
+ * - A fetch carries a FetchTicket: a foreground reader that joins a prefetch or
+ *   load already queued raises it to its own priority (`raise`), so it never
+ *   waits behind every other foreground read.
  */
 import PQueue from 'p-queue'
 
@@ -23,10 +26,22 @@ export const PRIORITY_PREFETCH = 0
 /** An operator's `load`: after foreground reads, before prefetch, and never dropped. */
 export const PRIORITY_LOAD = 0.5
 
+/** The queue entries of one fetch (one per GET of its runs), and the priority they run at. */
+export class FetchTicket {
+  priority: number
+  /** INVARIANT: ids of this fetch's tasks still waiting in the queue (not started). */
+  readonly queued = new Set<string>()
+
+  constructor(priority: number) {
+    this.priority = priority
+  }
+}
+
 export class FetchQueue {
   readonly #queue: PQueue
   readonly #config: FetchQueueConfig
   #budgetUsed = 0
+  #nextId = 0
   readonly #budgetWaiters: Array<() => void> = []
 
   constructor(config: FetchQueueConfig) {
@@ -39,16 +54,26 @@ export class FetchQueue {
     return this.#queue.size < this.#config.maxQueuedPrefetch
   }
 
-  /** Runs `task` when a slot and `bytes` of budget are free. */
-  async run<T>(bytes: number, priority: number, task: () => Promise<T>): Promise<T> {
+  /** Runs `task` when a slot and `bytes` of budget are free; with a ticket, at the ticket's priority if higher. */
+  async run<T>(bytes: number, priority: number, task: () => Promise<T>, ticket?: FetchTicket): Promise<T> {
+    const id = `f${this.#nextId++}`
+    ticket?.queued.add(id)
     return this.#queue.add(async () => {
+      ticket?.queued.delete(id)
       await this.#acquire(bytes)
       try {
         return await task()
       } finally {
         this.#release(bytes)
       }
-    }, { priority })
+    }, { priority: Math.max(priority, ticket?.priority ?? priority), id })
+  }
+
+  /** Raises a fetch to `priority` (never lowers it): its tasks still waiting move up the queue. */
+  raise(ticket: FetchTicket, priority: number): void {
+    if (priority <= ticket.priority) return
+    ticket.priority = priority
+    for (const id of ticket.queued) this.#queue.setPriority(id, priority)
   }
 
   get pending(): number {

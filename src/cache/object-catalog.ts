@@ -38,6 +38,8 @@ export class ObjectCatalog {
   /** Serialises appends and compaction on the one file handle. */
   #serial: Promise<void> = Promise.resolve()
   #appended = 0
+  /** The compaction queued or running: one at a time, later requests share it. */
+  #compaction: Promise<void> | undefined
   /** Objects whose line is written or being written but whose first block is not indexed yet. */
   readonly #unsettled = new Map<string, { entry: CatalogEntry; written: Promise<void> }>()
 
@@ -112,8 +114,13 @@ export class ObjectCatalog {
     return this.#appended
   }
 
-  /** Rewrites the journal with `live` entries only (temp file, then rename). */
+  /**
+   * Rewrites the journal with `live` entries only (temp file, then rename). While one
+   * compaction is queued or running, another request shares it (block writes during a
+   * compaction would otherwise queue one each); `live` is read when it runs.
+   */
   compact(live: Iterable<[string, CatalogEntry]>): Promise<void> {
+    if (this.#compaction !== undefined) return this.#compaction
     const run = this.#serial.then(async () => {
       const tmp = `${this.#path}.tmp`
       const out = await open(tmp, 'w')
@@ -131,7 +138,8 @@ export class ObjectCatalog {
       }
       await rename(tmp, this.#path)
       this.#appended = n
-    })
+    }).finally(() => { this.#compaction = undefined })
+    this.#compaction = run
     this.#serial = run.catch(() => {})
     return run
   }

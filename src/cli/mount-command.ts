@@ -13,7 +13,7 @@ import { dirname } from 'node:path'
 import type { Readable } from 'node:stream'
 import { MOUNT_READY_TIMEOUT_MS, UV_THREADPOOL_SIZE } from '../config/defaults.js'
 import { type MountOptions, resolveMountConfig, type MountConfig } from '../config/resolve-config.js'
-import { S3CacheFsError, messageOf } from '../errors.js'
+import { ConfigError, MountPointError, S3CacheFsError, messageOf } from '../errors.js'
 import { checkCacheDir, checkMountPoint } from '../daemon/preflight.js'
 import { runDaemon } from '../daemon/run-daemon.js'
 import { createLogger } from '../logger.js'
@@ -81,6 +81,9 @@ async function spawnDaemon(config: MountConfig): Promise<number> {
   const msg = await readReady(child.stdio[3] as Readable, exited)
   if (msg.error !== undefined) {
     await exited
+    // A usage problem the daemon found (the cache directory locked by another daemon) exits 2, as the CLI's own checks do.
+    if (msg.code === 'CONFIG') throw new ConfigError(msg.error)
+    if (msg.code === 'MOUNT_POINT') throw new MountPointError(msg.error)
     throw new DaemonStartError(msg.error)
   }
   if (msg.ready !== true) {

@@ -27,8 +27,9 @@ export function formatStats(s: StatsSnapshot): string {
   const rows: Array<[string, string]> = [
     ['mount', `${s.source} on ${s.mountPoint} (up ${s.uptimeSeconds}s)`],
     ['served', `${formatBytes(s.reads.bytesServed)} to readers (${s.reads.memoryHits} block lookups answered from memory)`],
-    ['cache hit ratio', `${pct(s.reads.hitRatio)} of blocks (${s.reads.blocksFromDisk} from disk, ${s.reads.blocksFromStore} from S3)`],
-    ['byte hit ratio', `${pct(s.reads.byteHitRatio)} (disk ${formatBytes(s.reads.bytesFromDisk)}, S3 ${formatBytes(s.reads.bytesFromStore)})`],
+    ['cache hit ratio', `${pct(s.reads.hitRatio)} of bytes served (${formatBytes(s.reads.bytesServedFromCache)} cached, ${formatBytes(s.reads.bytesServedFromStore)} fetched for the reader)`],
+    ['block loads', `${pct(s.reads.blockHitRatio)} from disk (${s.reads.blocksFromDisk} blocks from disk, ${s.reads.blocksFromStore} from S3; ` +
+      `disk ${formatBytes(s.reads.bytesFromDisk)}, S3 ${formatBytes(s.reads.bytesFromStore)})`],
     ['direct reads', `${s.reads.direct.reads} answered by the FUSE threads from block files (${formatBytes(s.reads.direct.bytes)}), ${s.reads.direct.fallbacks} handed back`],
     ['S3 GET', `${k.get.count} (errors ${k.get.errors}, p50 ${k.get.p50Ms.toFixed(1)} ms, p99 ${k.get.p99Ms.toFixed(1)} ms)`],
     ['S3 HEAD', `${k.head.count} (errors ${k.head.errors})`],
@@ -36,6 +37,8 @@ export function formatStats(s: StatsSnapshot): string {
     ['S3 in flight', `${s.s3.inFlight} (queue: ${s.queue.running} running, ${s.queue.waiting} waiting)`],
     ['cache', `${formatBytes(s.cache.usedBytes)} of ${formatBytes(s.cache.maxBytes)} in ${s.cache.blocks} blocks (evicted ${s.cache.evictedBlocks}, corrupt ${s.cache.corruptBlocks})`],
     ['open files', String(s.openFiles)],
+    ['stale-if-error', `${s.staleIfError.staleAnswers} stale answers in ${s.staleIfError.episodes} store outage(s)${s.staleIfError.active ? ' (store failing now)' : ''}` +
+      `${s.cache.diskFull ? '; cache disk full, bound lowered' : ''}`],
     ['prefetch', `${s.prefetch.jobs} job(s), ${s.prefetch.filesQueued} files queued; ${s.prefetch.filesPrefetched} files (${formatBytes(s.prefetch.bytesPrefetched)}) prefetched, ` +
       `${s.prefetch.hits} opened after prefetch (hits), ${formatBytes(s.prefetch.bytesNotRead)} prefetched not read (yet)`],
     ['announced', `${s.prefetch.announced.position}/${s.prefetch.announced.files} files read, ${s.prefetch.announced.prefetched} prefetched ` +

@@ -10,21 +10,23 @@ import { SHUTDOWN_FLUSH_MS, UNMOUNT_WAIT_MS } from '../config/defaults.js'
 import { MountPointError, UploadFailedError, messageOf } from '../errors.js'
 import { flushOrThrow } from './flush-command.js'
 import { mountedPaths } from '../daemon/preflight.js'
-import { isAlive, readDaemonRecord, removeDaemonRecord } from '../daemon/runtime-state.js'
+import { isAlive, isOurDaemon, readDaemonRecord, removeDaemonRecord } from '../daemon/runtime-state.js'
 
 const run = promisify(execFile)
 
 export async function unmountCommand(mountPoint: string, opts: { force?: boolean }): Promise<number> {
   const mp = resolve(mountPoint)
-  const record = await readDaemonRecord(mp)
+  const recorded = await readDaemonRecord(mp)
+  // Only a pid that /proc shows to be our daemon of this mount point is ever signalled.
+  const record = recorded !== undefined && isOurDaemon(recorded) ? recorded : undefined
   const type = (await mountedPaths()).get(mp)
-  if (type === undefined && (record === undefined || !isAlive(record.pid))) {
+  if (type === undefined && record === undefined) {
     await removeDaemonRecord(mp)
     throw new MountPointError(`${mp} is not mounted`)
   }
   if (type !== undefined && type !== 'fuse.s3cachefs') throw new MountPointError(`${mp} is not an s3cachefs mount (it is ${type})`)
 
-  if (record !== undefined && isAlive(record.pid)) {
+  if (record !== undefined) {
     // Upload pending writes first, so a failing store is reported here instead of lost.
     try {
       await flushOrThrow(mp)

@@ -29,6 +29,10 @@ export const IN_FLIGHT_BUDGET_BYTES = 128 * MiB
 export const MAX_CONCURRENCY = 64
 /** Waiting fetches above which prefetch is dropped rather than queued. */
 export const MAX_QUEUED_PREFETCH = 256
+/** On a full cache disk the bound leaves this much free for other users of the disk (and the staging area). */
+export const DISK_FULL_HEADROOM_BYTES = 64 * MiB
+/** While the cache disk is full, free space is probed (statfs) this often, so the bound comes back when space does. */
+export const DISK_FULL_RECHECK_MS = 5000
 /** Block writes to disk in flight; more are dropped (the block is refetched if needed). */
 export const MAX_PENDING_BLOCK_WRITES = 256
 
@@ -41,6 +45,14 @@ export const READ_AHEAD_MAX_BYTES = 64 * MiB
 export const METADATA_TTL = '60s'
 /** How long "no such file" is trusted: short, since new objects should appear soon. */
 export const NEGATIVE_TTL = '5s'
+/**
+ * While the store fails (network, timeouts, 5xx after retries), metadata this far past its TTL is
+ * still served, and with it the cached data of the version it names: an hour rides out an outage
+ * of the store without hiding a bucket changed long ago. `0` turns it off.
+ */
+export const STALE_IF_ERROR = '1h'
+/** During a store outage, known paths are answered stale at once for this long after each failure, then the store is tried again. */
+export const STALE_RETRY_INTERVAL_MS = 5000
 /** Cached path entries (~150 bytes each): ~150 MB for a million files. */
 export const MAX_METADATA_ENTRIES = 1_000_000
 /** Children held by cached directory listings in total. */
@@ -79,6 +91,8 @@ export const STREAM_PART_BYTES = 8 * MiB
 /** A directory rename does at most this many server-side copies inside one FUSE request (~seconds); more is EXDEV. */
 export const RENAME_DIR_MAX_OBJECTS = 1000
 
+/** How often the daemon checks that its mount is still in the mount table (released from outside: it exits). */
+export const MOUNT_WATCH_INTERVAL_MS = 1000
 /** How long the daemon tries to upload pending writes when asked to stop; the rest stays staged. */
 export const SHUTDOWN_FLUSH_MS = 120_000
 

@@ -35,6 +35,7 @@ export interface MountOptions extends SharedOptions {
   readOnly?: boolean
   foreground?: boolean
   metadataTtl?: string
+  staleIfError?: string
   negativeTtl?: string
   maxConcurrency?: string
   logLevel?: string
@@ -104,6 +105,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
   if (cacheBytes < 16 * D.MiB) throw new ConfigError(`--cache-size: must be at least 16MiB (got ${o.cacheSize})`)
   const ttlMs = parseDurationMs(o.metadataTtl ?? D.METADATA_TTL, '--metadata-ttl')
   const negativeTtlMs = parseDurationMs(o.negativeTtl ?? D.NEGATIVE_TTL, '--negative-ttl')
+  const staleIfErrorMs = o.staleIfError === 'off' ? 0 : parseDurationMs(o.staleIfError ?? D.STALE_IF_ERROR, '--stale-if-error')
   const cacheTtlMs = parseDurationMs(o.cacheTtl ?? D.CACHE_TTL, '--cache-ttl')
   if (!(cacheTtlMs > 0)) throw new ConfigError(`--cache-ttl: must be positive, or never (got '${o.cacheTtl}')`)
   const syncText = o.metadataSyncInterval === 'off' ? 'never' : o.metadataSyncInterval ?? D.METADATA_SYNC_INTERVAL
@@ -143,7 +145,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     shared: resolveSharedTier(o, source, s3, D.BLOCK_SIZE_BYTES),
     coordinator: resolveCoordinator(o),
     metadata: {
-      ttlMs, negativeTtlMs, maxEntries: D.MAX_METADATA_ENTRIES, maxListedChildren: D.MAX_LISTED_CHILDREN,
+      ttlMs, negativeTtlMs, staleIfErrorMs, maxEntries: D.MAX_METADATA_ENTRIES, maxListedChildren: D.MAX_LISTED_CHILDREN,
     },
     disk: {
       dir: cacheDir, maxBytes: cacheBytes, maxPendingWrites: D.MAX_PENDING_BLOCK_WRITES,

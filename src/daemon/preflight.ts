@@ -4,12 +4,11 @@
  * cache directory (creatable, writable, has free space, not used by another daemon).
  */
 import { constants } from 'node:fs'
-import { access, chmod, mkdir, open, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
+import { access, chmod, mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ConfigError, MountPointError } from '../errors.js'
 import { formatBytes } from '../config/units.js'
 import { MIN_CACHE_FREE_BYTES } from '../config/defaults.js'
-import { isAlive } from './runtime-state.js'
 
 /** Mount points listed in /proc/mounts (octal escapes decoded). */
 export async function mountedPaths(): Promise<Map<string, string>> {
@@ -66,25 +65,4 @@ export async function checkCacheDir(dir: string): Promise<string | undefined> {
     throw new ConfigError(`--cache-dir ${dir}: only ${formatBytes(free)} free on its disk; s3cachefs needs at least ${formatBytes(MIN_CACHE_FREE_BYTES)}`)
   }
   return warning
-}
-
-/** Takes the cache directory's lock file, refusing when a live daemon holds it. */
-export async function lockCacheDir(dir: string): Promise<() => Promise<void>> {
-  const lockPath = join(dir, 'lock')
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fh = await open(lockPath, 'wx')
-      await fh.writeFile(String(process.pid))
-      await fh.close()
-      return async () => { await rm(lockPath, { force: true }) }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConfigError(`--cache-dir ${dir}: cannot create lock file (${String(err)})`)
-      const holder = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim())
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new ConfigError(`--cache-dir ${dir} is in use by another s3cachefs daemon (pid ${holder}); give each mount its own --cache-dir`)
-      }
-      await rm(lockPath, { force: true }) // stale: its daemon is gone
-    }
-  }
-  throw new ConfigError(`--cache-dir ${dir}: cannot take the lock`)
 }

@@ -21,7 +21,9 @@ import { buildOps } from './build-ops.js'
 import { buildManyNodes, type ManyNodes } from './build-many-nodes.js'
 import { observeLatency } from '../metrics/latency-observer.js'
 import { PrometheusExporter } from '../metrics/prometheus-exporter.js'
-import { checkCacheDir, checkMountPoint, lockCacheDir } from './preflight.js'
+import { checkCacheDir, checkMountPoint } from './preflight.js'
+import { lockCacheDir } from './cache-dir-lock.js'
+import { watchMountGone } from './mount-watch.js'
 import { ControlServer } from './control-server.js'
 import { prefetchRoute } from './control-routes.js'
 import { controlSocketPath, ensureRuntimeDir, removeDaemonRecord, writeDaemonRecord } from './runtime-state.js'
@@ -67,7 +69,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     if (recovered > 0) log.warn({ files: recovered }, 'uploading files staged by an earlier daemon')
     const ops = buildOps(config, { metadata, reader, disk, exporter, log, tier: many.tier, queue, client })
     const startedMs = Date.now()
-    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, prefetcher, announced, many: many as ManyNodes, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
+    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, metadata, prefetcher, announced, many: many as ManyNodes, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
     await ensureRuntimeDir()
     control = new ControlServer(controlSocketPath(config.mountPoint), new Map([
       ControlServer.statsRoute(snapshot),
@@ -84,10 +86,17 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
       cacheDir: config.disk.dir, logFile: config.logFile, startedAt: new Date().toISOString(),
     })
     log.info({ source: config.sourceUrl, mountPoint: config.mountPoint, cacheDir: config.disk.dir }, 'mounted')
-    return { stopped: waitForShutdown(log, async () => {
+    let releasedOutside = false
+    const mounted = mount
+    return { stopped: waitForShutdown(log, onStop => watchMountGone(config.mountPoint, () => {
+      releasedOutside = true
+      log.warn({ mountPoint: config.mountPoint }, 'the mount was released from outside; flushing and exiting')
+      onStop()
+    }), async () => {
       prefetcher.stop()
       await flushBounded(writes, log)
-      await (mount as FuseMount).unmount()
+      // A mount released from outside is gone already: fusermount -u would only fail.
+      if (!releasedOutside) await mounted.unmount()
       await flushBounded(writes, log)
       await (control as ControlServer).stop()
       await ops.stop()
@@ -114,18 +123,23 @@ async function flushBounded(writes: WriteBack, log: Logger): Promise<void> {
   else if (result.failed.length > 0) log.error({ failed: result.failed }, 'some uploads failed; they stay staged and upload at the next mount')
 }
 
-/** Resolves with the exit code after a signal (0) or a crash (1), once `cleanup` ran. */
-function waitForShutdown(log: Logger, cleanup: () => Promise<void>): Promise<number> {
+/**
+ * Resolves with the exit code after a signal (0), the mount released from outside
+ * (0, through `watch`) or a crash (1), once `cleanup` ran.
+ */
+function waitForShutdown(log: Logger, watch: (onStop: () => void) => () => void, cleanup: () => Promise<void>): Promise<number> {
   return new Promise(resolve => {
     let stopping = false
     const stop = (code: number) => {
       if (stopping) return
       stopping = true
+      unwatch()
       cleanup().then(
         () => { log.info('unmounted'); resolve(code) },
         (err: unknown) => { log.error({ err }, 'unmount failed'); resolve(1) },
       )
     }
+    const unwatch = watch(() => stop(0))
     process.on('SIGTERM', () => stop(0))
     process.on('SIGINT', () => stop(0))
     process.on('SIGHUP', () => stop(0))

@@ -12,6 +12,8 @@ import type { LoadJobStatus, LoadJobs, LoadTotals } from '../ops/load-jobs.js'
 import type { ScanPrefetcher, ScanPrefetchStats } from '../prefetch/scan-prefetcher.js'
 import type { AnnouncedOrders, AnnouncedOrderStats } from '../prefetch/announced-order.js'
 import type { ManyNodes, ManyNodesStats } from './build-many-nodes.js'
+import type { MetadataStore } from '../metadata/metadata-store.js'
+import type { StaleIfErrorStats } from '../metadata/stale-if-error.js'
 
 export interface StatsSources {
   readonly metrics: RequestMetrics
@@ -20,6 +22,7 @@ export interface StatsSources {
   readonly queue: FetchQueue
   readonly core: FilesystemCore
   readonly writes: WriteBack
+  readonly metadata?: MetadataStore
   readonly prefetcher?: ScanPrefetcher
   readonly announced?: AnnouncedOrders
   /** Operator commands (issue 5); absent in setups without them. */
@@ -50,8 +53,15 @@ export interface StatsSnapshot extends ManyNodesStats {
     /** Blocks brought into memory from the disk cache (hits) and from S3 (misses). */
     readonly blocksFromDisk: number
     readonly blocksFromStore: number
-    /** blocksFromDisk / (blocksFromDisk + blocksFromStore); 0 when nothing was loaded. */
+    /**
+     * Bytes served to readers from data already cached (memory or disk: read before,
+     * loaded, prefetched) over all bytes served; 0 before any read.
+     */
     readonly hitRatio: number
+    readonly bytesServedFromCache: number
+    readonly bytesServedFromStore: number
+    /** blocksFromDisk / (blocksFromDisk + blocksFromStore): the disk cache's own hit ratio, prefetch included. */
+    readonly blockHitRatio: number
     readonly bytesFromDisk: number
     readonly bytesFromStore: number
     /** bytesFromDisk / (bytesFromDisk + bytesFromStore). */
@@ -67,6 +77,8 @@ export interface StatsSnapshot extends ManyNodesStats {
   readonly queue: { readonly running: number; readonly waiting: number }
   readonly cache: ReturnType<DiskBlockCache['stats']>
   readonly openFiles: number
+  /** Lookups and listings answered past their TTL because the store failed (--stale-if-error). */
+  readonly staleIfError: StaleIfErrorStats
   /** Written files waiting for upload, uploads done, bytes uploaded, failed attempts. */
   readonly writes: ReturnType<WriteBack['stats']>
   /** Cross-file prefetch: jobs, files queued and prefetched, hits, bytes prefetched but not read. */
@@ -106,7 +118,10 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     reads: {
       bytesServed: r.bytesServed + direct.bytes, memoryHits: r.memoryHits,
       blocksFromDisk: diskBlocks, blocksFromStore: r.fetchedBlocks,
-      hitRatio: blocks === 0 ? 0 : diskBlocks / blocks,
+      // Direct reads are served from the disk cache by definition (only fully cached files are registered).
+      hitRatio: r.bytesServed + direct.bytes === 0 ? 0 : (r.bytesServedFromCache + direct.bytes) / (r.bytesServed + direct.bytes),
+      bytesServedFromCache: r.bytesServedFromCache + direct.bytes, bytesServedFromStore: r.bytesServedFromStore,
+      blockHitRatio: blocks === 0 ? 0 : diskBlocks / blocks,
       bytesFromDisk: fromDisk, bytesFromStore: r.bytesFromStore,
       byteHitRatio: bytes === 0 ? 0 : fromDisk / bytes,
       direct,
@@ -115,6 +130,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     queue: { running: s.queue.pending, waiting: s.queue.queued },
     cache: s.disk.stats(),
     openFiles: s.core.openHandles,
+    staleIfError: s.metadata?.staleStats() ?? { staleAnswers: 0, episodes: 0, active: false },
     writes: s.writes.stats(),
     prefetch: { ...(s.prefetcher?.stats() ?? NO_PREFETCH), announced: s.announced?.stats() ?? NO_ANNOUNCED },
     ...opsFigures(s, r),

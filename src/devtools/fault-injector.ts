@@ -4,6 +4,8 @@
  * HTTP (POST /__s3cachefs/faults) to make S3 throttle, fail, stall or drop the
  * connection at a chosen moment; the control middleware asks take() on every
  * S3 request and carries the fault out. This module only validates and matches.
+ * The fault-injecting proxy (fault-proxy.ts) uses the same matching, with faults
+ * of its own that only a proxy can carry out (a body cut short, another version).
  */
 import { REQUEST_KINDS, type S3RequestInfo } from './s3-request.js'
 
@@ -29,6 +31,8 @@ export interface FaultSpec {
   match?: string
   /** Only requests for object keys starting with this (bucket-level requests never match). */
   keyPrefix?: string
+  /** Applies to each matching request with this probability (0 < p ≤ 1, default 1); a request spared does not use up the count. */
+  probability?: number
 }
 
 export class FaultSpecError extends Error {
@@ -46,6 +50,7 @@ function optional<T>(value: unknown, field: string, check: (v: unknown) => v is 
 }
 
 const isString = (v: unknown): v is string => typeof v === 'string'
+const isProbability = (v: unknown): v is number => typeof v === 'number' && v > 0 && v <= 1
 const isMatch = (v: unknown): v is string => isString(v) && MATCHES.has(v)
 const isInt = (lo: number, hi: number) => (v: unknown): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi
@@ -56,7 +61,7 @@ export function parseFaultSpec(input: unknown): FaultSpec {
     throw new FaultSpecError('fault: expected a JSON object')
   }
   const raw = input as Record<string, unknown>
-  const known = new Set(['status', 'code', 'message', 'reset', 'delayMs', 'count', 'match', 'keyPrefix'])
+  const known = new Set(['status', 'code', 'message', 'reset', 'delayMs', 'count', 'match', 'keyPrefix', 'probability'])
   for (const name of Object.keys(raw)) {
     if (!known.has(name)) throw new FaultSpecError(`fault ${name}: unknown field`)
   }
@@ -69,6 +74,7 @@ export function parseFaultSpec(input: unknown): FaultSpec {
     count: optional(raw.count, 'count', isInt(1, Number.MAX_SAFE_INTEGER), 'a positive integer'),
     match: optional(raw.match, 'match', isMatch, `one of ${[...MATCHES].join(', ')}`),
     keyPrefix: optional(raw.keyPrefix, 'keyPrefix', isString, 'a string'),
+    probability: optional(raw.probability, 'probability', isProbability, 'a number above 0 and at most 1'),
   }
   if (spec.status === undefined && spec.reset === undefined && spec.delayMs === undefined) {
     throw new FaultSpecError('fault: needs at least one of status, reset, delayMs')
@@ -79,7 +85,7 @@ export function parseFaultSpec(input: unknown): FaultSpec {
   return Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) as FaultSpec
 }
 
-function matches(spec: FaultSpec, request: S3RequestInfo): boolean {
+export function matches(spec: FaultSpec, request: S3RequestInfo): boolean {
   if (spec.match !== undefined && spec.match !== request.method && spec.match !== request.kind) return false
   if (spec.keyPrefix !== undefined) {
     return request.key !== undefined && request.key.startsWith(spec.keyPrefix)
@@ -87,16 +93,23 @@ function matches(spec: FaultSpec, request: S3RequestInfo): boolean {
   return true
 }
 
-interface ArmedFault {
-  spec: FaultSpec
+interface ArmedFault<S extends FaultSpec> {
+  spec: S
   remaining: number
 }
 
-export class FaultInjector {
+/** Armed faults of spec type S (the server's FaultSpec, or the proxy's richer one). */
+export class FaultInjector<S extends FaultSpec = FaultSpec> {
   // INVARIANT: every entry has remaining >= 1; spent entries are removed at once.
-  #armed: ArmedFault[] = []
+  #armed: Array<ArmedFault<S>> = []
+  readonly #random: () => number
 
-  arm(spec: FaultSpec): void {
+  /** `random` decides probabilistic faults (a seeded generator makes a run repeatable). */
+  constructor(random: () => number = Math.random) {
+    this.#random = random
+  }
+
+  arm(spec: S): void {
     this.#armed.push({ spec, remaining: spec.count ?? 1 })
   }
 
@@ -105,13 +118,14 @@ export class FaultInjector {
   }
 
   /** Armed faults with what is left of their count, oldest first. */
-  list(): Array<FaultSpec & { remaining: number }> {
+  list(): Array<S & { remaining: number }> {
     return this.#armed.map(({ spec, remaining }) => ({ ...spec, remaining }))
   }
 
   /** The oldest armed fault matching this request, consuming one of its count. */
-  take(request: S3RequestInfo): FaultSpec | undefined {
-    const index = this.#armed.findIndex((armed) => matches(armed.spec, request))
+  take(request: S3RequestInfo): S | undefined {
+    const index = this.#armed.findIndex((armed) =>
+      matches(armed.spec, request) && (armed.spec.probability === undefined || this.#random() < armed.spec.probability))
     const armed = this.#armed[index]
     if (armed === undefined) return undefined
     armed.remaining -= 1

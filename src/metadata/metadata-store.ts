@@ -18,6 +18,9 @@
  *   prefix is a directory (the object is hidden), as documented in docs/SEMANTICS.md.
  * - Listing a directory starts listing its first subdirectories in the background
  *   (bounded), because `find`, `ls -R` and ImageFolder descend into them next.
+ * - Stale-if-error (stale-if-error.ts): a lookup or listing whose refresh fails
+ *   because the store is failing is answered from the expired entry, if it expired
+ *   less than `staleIfErrorMs` ago; the version it names keeps its cached blocks.
  * Concurrent identical lookups and listings share one request (single-flight).
  * - With a shared listing manifest (`--coordinator`), a directory another node listed
  *   within the TTL is taken from it, with the TTL it has left, instead of LIST pages;
@@ -32,6 +35,7 @@ import type { ObjectClient, ObjectInfo } from '../s3/object-client.js'
 import { SingleFlight } from '../util/single-flight.js'
 import type { DirEntry, DirListing, Entry, FileEntry } from './entry.js'
 import { baseName, isRepresentableName, isRoot, joinPath, parentOf, pathToKey, pathToPrefix } from './paths.js'
+import { StaleIfError, type StaleIfErrorStats } from './stale-if-error.js'
 import { TtlCache, type Clock } from './ttl-cache.js'
 
 /** Listings shared between the nodes mounting one dataset (src/coord/shared-listing-manifest.ts). Never throws. */
@@ -59,6 +63,8 @@ export interface MetadataConfig {
   readonly maxEntries: number
   /** Bound on the total number of children held by cached listings. */
   readonly maxListedChildren: number
+  /** How long past its TTL metadata may be served while the store fails (--stale-if-error); 0 or absent: never. */
+  readonly staleIfErrorMs?: number
 }
 
 /** A directory with up to this many children is listed again to answer a lookup in it (≤ 5 pages). */
@@ -67,8 +73,14 @@ const RELIST_MAX_CHILDREN = 5000
 const PATH_FIRST_MAX_PAGES = 10
 /** Directories remembered as listed before (path → children), for re-listing: ~100 B each. */
 const LISTED_DIRS_REMEMBERED = 100_000
-/** Subdirectory listings started in the background after a readdir (ImageNet has 1,000 classes)... */
+/**
+ * Subdirectory listings started in the background after a readdir (ImageNet has 1,000 classes),
+ * each of its first LIST page only: a subdirectory of one page is listed in full, a larger one
+ * only has its first 1,000 entries remembered, so the background never spends more than one
+ * request per subdirectory however large they are...
+ */
 const SUBDIR_PREFETCH_PER_LISTING = 1024
+const SUBDIR_PREFETCH_PAGES = 1
 /** ...at most this many at once, and not when this many already wait. */
 const SUBDIR_PREFETCH_CONCURRENCY = 8
 const SUBDIR_PREFETCH_MAX_QUEUED = 1024
@@ -91,8 +103,11 @@ export class MetadataStore {
   /** Directories too large to list for one lookup (more than PATH_FIRST_MAX_PAGES pages). */
   readonly #largeDirs = new LRUCache<string, true>({ max: LISTED_DIRS_REMEMBERED })
   readonly #pathFirstLists = new SingleFlight<DirListing | undefined>()
+  /** Background first-page listings (kept apart: an unfinished one must not mark a directory as large). */
+  readonly #backgroundLists = new SingleFlight<DirListing | undefined>()
   readonly #prefetchQueue = new PQueue({ concurrency: SUBDIR_PREFETCH_CONCURRENCY })
   readonly #root: DirEntry
+  readonly #stale: StaleIfError
   /** Directory mtime: the mount time, stable so the kernel's caches stay valid. */
   readonly #dirMtimeMs: number
 
@@ -104,9 +119,11 @@ export class MetadataStore {
     this.#client = client
     this.#log = log
     this.#clock = clock
-    this.#entries = new TtlCache<Cached>({ maxWeight: config.maxEntries, clock })
+    const staleMs = config.staleIfErrorMs ?? 0
+    this.#stale = new StaleIfError(staleMs, log, clock)
+    this.#entries = new TtlCache<Cached>({ maxWeight: config.maxEntries, clock, staleMs })
     this.#listings = new TtlCache<DirListing>({
-      maxWeight: config.maxListedChildren, clock, weightOf: l => l.children.size,
+      maxWeight: config.maxListedChildren, clock, weightOf: l => l.children.size, staleMs,
     })
     this.#dirMtimeMs = clock()
     this.#root = { kind: 'dir', prefix: '', mtimeMs: this.#dirMtimeMs }
@@ -114,6 +131,27 @@ export class MetadataStore {
 
   /** The entry at `path`; throws NotFoundError when nothing is there. */
   async lookup(path: string): Promise<Entry> {
+    const held = !isRoot(path) && this.#stale.holding() ? this.#staleEntry(path) : undefined
+    if (held !== undefined) {
+      this.#stale.served(path)
+      return this.#unwrap(path, held)
+    }
+    try {
+      return await this.#lookupFresh(path)
+    } catch (err) {
+      const stale = this.#stale.applies(err) ? this.#staleEntry(path) : undefined
+      if (stale === undefined) throw err
+      this.#stale.served(path, err)
+      return this.#unwrap(path, stale)
+    }
+  }
+
+  /** Stale-if-error figures for `stats`. */
+  staleStats(): StaleIfErrorStats {
+    return this.#stale.stats()
+  }
+
+  async #lookupFresh(path: string): Promise<Entry> {
     if (isRoot(path)) return this.#root
     const cached = this.#entries.get(path)
     if (cached !== undefined) return this.#unwrap(path, cached)
@@ -149,11 +187,28 @@ export class MetadataStore {
   async readdir(path: string): Promise<DirListing> {
     const entry = await this.lookup(path)
     if (entry.kind !== 'dir') throw new NotADirectoryError(`${path} is not a directory`)
-    const cached = this.#listings.get(path)
+    const cached = this.#listings.get(path) ?? (this.#stale.holding() ? this.#listings.getStale(path) : undefined)
     if (cached !== undefined) return cached
-    const listing = await this.#lists.run(path, () => this.#listRemote(path, entry.prefix))
+    let listing: DirListing
+    try {
+      listing = await this.#lists.run(path, () => this.#listRemote(path, entry.prefix))
+    } catch (err) {
+      const stale = this.#stale.applies(err) ? this.#listings.getStale(path) : undefined
+      if (stale === undefined) throw err
+      this.#stale.served(path, err)
+      return stale
+    }
     this.#prefetchSubdirs(path, listing)
     return listing
+  }
+
+  /** What was known of `path` before its TTL ran out: its own entry, its own listing (a directory), or its parent's listing. */
+  #staleEntry(path: string): Cached | undefined {
+    const own = this.#entries.getStale(path)
+    if (own !== undefined) return own
+    if (this.#listings.getStale(path) !== undefined) return { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs }
+    const parent = this.#listings.getStale(parentOf(path))
+    return parent === undefined ? undefined : parent.children.get(baseName(path)) ?? ABSENT
   }
 
   /** Records a file written through the mount, so lookups and listings see it at once. */
@@ -191,13 +246,20 @@ export class MetadataStore {
 
   /**
    * Forgets everything known at or below `path` (the root included) and returns the
-   * directories whose listings were cached there, for `refresh` to list again.
+   * directories whose listings were cached there, for `refresh` to list again. With
+   * `keepStale`, what was known is only expired: stale-if-error may still serve it.
    */
-  invalidatePrefix(path: string): string[] {
+  invalidatePrefix(path: string, opts: { keepStale?: boolean } = {}): string[] {
     const below = (p: string) => isRoot(path) || p === path || p.startsWith(path + '/')
     const listed = this.#listings.keys().filter(below)
-    this.#entries.deleteWhere(below)
-    this.#listings.deleteWhere(below)
+    if (opts.keepStale === true) {
+      // A refresh: what was known stays for stale-if-error, should the store fail to answer it.
+      this.#entries.expireWhere(below)
+      this.#listings.expireWhere(below)
+    } else {
+      this.#entries.deleteWhere(below)
+      this.#listings.deleteWhere(below)
+    }
     this.#manifest?.forget(isRoot(path) ? listed : [path, parentOf(path), ...listed])
     return listed
   }
@@ -241,6 +303,7 @@ export class MetadataStore {
       this.#client.head(key),
     ])
     if (asDir.status === 'rejected') throw asDir.reason
+    this.#stale.recovered()
     if (asDir.value.objects.length > 0 || asDir.value.commonPrefixes.length > 0) {
       const dir: DirEntry = { kind: 'dir', prefix, mtimeMs: this.#dirMtimeMs }
       this.#remember(path, dir)
@@ -275,6 +338,7 @@ export class MetadataStore {
         prefix, delimiter: '/', ...(token !== undefined ? { continuationToken: token } : {}),
       })
       pages++
+      this.#stale.recovered()
       for (const cp of page.commonPrefixes) {
         const name = cp.slice(prefix.length, -1)
         if (isRepresentableName(name)) dirs.set(name, { kind: 'dir', prefix: cp, mtimeMs: this.#dirMtimeMs })
@@ -323,7 +387,8 @@ export class MetadataStore {
       const child = joinPath(path, name)
       if (this.#listings.get(child) !== undefined) continue
       started++
-      this.#prefetchQueue.add(async () => this.#listings.get(child) ?? this.#lists.run(child, () => this.#listRemote(child, entry.prefix)))
+      this.#prefetchQueue.add(async () => this.#listings.get(child) ??
+        this.#backgroundLists.run(child, () => this.#listUpTo(child, entry.prefix, SUBDIR_PREFETCH_PAGES)))
         .catch((err: unknown) => this.#log.debug({ err, path: child }, 'background listing failed'))
     }
   }

@@ -96,7 +96,13 @@ export class PrometheusExporter {
       () => [[{ source: 'disk' }, s().reads.blocksFromDisk], [{ source: 's3' }, s().reads.blocksFromStore]])
     this.#counter('s3cachefs_cache_loaded_bytes_total', 'Bytes brought into memory, from the disk cache or S3', ['source'],
       () => [[{ source: 'disk' }, s().reads.bytesFromDisk], [{ source: 's3' }, s().reads.bytesFromStore]])
-    this.#gauge('s3cachefs_cache_hit_ratio', 'Disk cache hits over block loads since mount (0-1)', [], one(x => x.reads.hitRatio))
+    this.#gauge('s3cachefs_cache_hit_ratio', 'Bytes served to readers from the cache over all bytes served, since mount (0-1)', [], one(x => x.reads.hitRatio))
+    this.#counter('s3cachefs_read_served_from_bytes_total', 'Bytes served to readers, by where they were when asked: cache or s3', ['source'],
+      () => [[{ source: 'cache' }, s().reads.bytesServedFromCache], [{ source: 's3' }, s().reads.bytesServedFromStore]])
+    this.#counter('s3cachefs_stale_answers_total', 'Lookups and listings answered past their TTL because the store failed', [], one(x => x.staleIfError.staleAnswers))
+    this.#counter('s3cachefs_stale_episodes_total', 'Store outages during which stale answers were given', [], one(x => x.staleIfError.episodes))
+    this.#gauge('s3cachefs_stale_active', '1 while stale answers are being given', [], one(x => (x.staleIfError.active ? 1 : 0)))
+    this.#gauge('s3cachefs_cache_disk_full', '1 while the cache disk is full and the bound lowered to what fits', [], one(x => (x.cache.diskFull ? 1 : 0)))
     this.#counter('s3cachefs_direct_reads_total', 'Reads the FUSE threads answered from block files themselves, or handed back to the event loop', ['outcome'],
       () => [[{ outcome: 'served' }, s().reads.direct.reads], [{ outcome: 'handed_back' }, s().reads.direct.fallbacks]])
 

@@ -5,10 +5,12 @@
  * A refresh forgets what the MetadataStore knows at or below the path and lists
  * again every directory whose listing was cached there (parents first, a few at
  * a time), so lookups keep being answered from listings, never one HEAD per
- * file. The periodic sync refreshes the whole mount; runs never overlap.
+ * file. The periodic sync refreshes the whole mount; runs never overlap. What was
+ * known is only expired, not dropped: if the store fails to answer the new
+ * listings, stale-if-error keeps serving it and the refresh reports the failure.
  */
 import type { Logger } from 'pino'
-import { NotADirectoryError, NotFoundError } from '../errors.js'
+import { NotADirectoryError, NotFoundError, RemoteServerError } from '../errors.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import { isRoot, parentOf } from '../metadata/paths.js'
 import { forEachLimit } from '../util/for-each-limit.js'
@@ -39,14 +41,14 @@ export class MetadataRefresher {
     const path = normalizePaths([rawPath])[0] as string
     let relist: string[]
     if (isRoot(path)) {
-      relist = ['/', ...this.#metadata.invalidatePrefix('/')]
+      relist = ['/', ...this.#metadata.invalidatePrefix('/', { keepStale: true })]
     } else {
       const entry = await this.#metadata.lookup(path).catch((err: unknown) => {
         if (err instanceof NotFoundError) return undefined
         throw err
       })
       if (entry?.kind === 'dir') {
-        relist = [path, ...this.#metadata.invalidatePrefix(path)]
+        relist = [path, ...this.#metadata.invalidatePrefix(path, { keepStale: true })]
       } else {
         // A file, or a name not known to exist: its parent's listing is what answers it.
         this.#metadata.invalidate(path)
@@ -55,6 +57,7 @@ export class MetadataRefresher {
       }
     }
     const dirs = [...new Set(relist)].sort((a, b) => depth(a) - depth(b))
+    const staleBefore = this.#metadata.staleStats().staleAnswers
     let entries = 0
     await forEachLimit(dirs, this.#concurrency, async dir => {
       try {
@@ -63,6 +66,10 @@ export class MetadataRefresher {
         if (!(err instanceof NotFoundError || err instanceof NotADirectoryError)) throw err
       }
     })
+    if (this.#metadata.staleStats().staleAnswers > staleBefore) {
+      // The listings came from stale-if-error: nothing was refreshed, and the caller must know.
+      throw new RemoteServerError(`refresh ${path}: the store is failing; what was known is served until it answers again`)
+    }
     this.#log.debug({ path, directories: dirs.length, entries }, 'metadata refreshed')
     return { path, directories: dirs.length, entries }
   }

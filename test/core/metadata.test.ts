@@ -120,3 +120,20 @@ t.test('listing a directory lists its subdirectories in the background', async t
   for (let c = 0; c < 10; c++) t.same(await h.core.readdir(`/classes/c${c}`), ['a.jpg'])
   t.equal(h.counts().list, lists, 'every subdirectory listing was already there')
 })
+
+t.test('background listings of subdirectories stop after their first page', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  for (let i = 0; i < 3500; i++) h.store.put(`big/huge/f${String(i).padStart(5, '0')}`, 'x')
+  for (let c = 0; c < 3; c++) h.store.put(`big/small${c}/a`, 'a')
+  const before = h.counts().list
+  await h.core.readdir('/big')
+  await new Promise(r => setTimeout(r, 100))
+  // The lookup of /big lists the root (path-first), readdir lists /big, then one page per subdirectory.
+  t.equal(h.counts().list - before, 2 + 4, 'one page per subdirectory in the background (not 4 pages of huge/)')
+  const lists = h.counts().list
+  t.equal((await h.core.getattr('/big/huge/f00010')).size, 1, 'entries of the first page answer lookups')
+  t.same(await h.core.readdir('/big/small1'), ['a'], 'a one-page subdirectory is listed in full')
+  t.equal(h.counts().list, lists)
+  t.equal((await h.core.readdir('/big/huge')).length, 3500, 'a readdir of the large one still lists it all')
+})

@@ -170,3 +170,27 @@ t.test('open block files: a block corrupted or evicted while its descriptor is c
   t.equal(sha(await readAll(h.core, '/held.bin')), sha(data))
   t.equal(h.counts().get, before + 1, 'a dropped block is fetched again, never read through a stale descriptor')
 })
+
+t.test('hit ratio in bytes served: a cold read is all fetched, a second read and a loaded file all cached', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('cold.bin', Buffer.alloc(3 * MiB + 5, 1))
+  h.store.put('big.bin', Buffer.alloc(20 * MiB + 3, 2))
+  h.store.put('loaded.bin', Buffer.alloc(2 * MiB, 3))
+  const served = () => { const s = h.reader.stats(); return { cache: s.bytesServedFromCache, store: s.bytesServedFromStore } }
+  await readAll(h.core, '/cold.bin')
+  t.same(served(), { cache: 0, store: 3 * MiB + 5 }, 'a cold read in 128 KiB pieces: every byte fetched for the reader')
+  await readAll(h.core, '/cold.bin')
+  t.same(served(), { cache: 3 * MiB + 5, store: 3 * MiB + 5 }, 'read again: every byte from the cache')
+  const before = served()
+  await readAll(h.core, '/big.bin')
+  const big = { cache: served().cache - before.cache, store: served().store - before.store }
+  t.equal(big.cache + big.store, 20 * MiB + 3)
+  t.ok(big.store > 0, `a cold sequential read of a large file: read-ahead it waited for counts as fetched (${big.store} B)`)
+  const meta = await h.metadata.lookup('/loaded.bin')
+  if (meta.kind !== 'file') throw new Error('not a file')
+  await h.reader.preload({ key: meta.key, etag: meta.etag, size: meta.size })
+  const mid = served()
+  await readAll(h.core, '/loaded.bin')
+  t.same({ cache: served().cache - mid.cache, store: served().store - mid.store }, { cache: 2 * MiB, store: 0 }, 'loaded first: all from the cache')
+})

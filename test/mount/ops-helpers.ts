@@ -13,6 +13,7 @@ export const gets = async (fx: Fixture) => { const r = await fx.requests(); retu
 export interface Stats {
   loads: { active: number; objectsLoading: number; files: number; filesDone: number; bytes: number; bytesDone: number }
   cache: { pinnedBytes: number; evictedBlocks: number; freedBytes: number; ttlDroppedBlocks: number; usedBytes: number }
+  reads: { hitRatio: number; bytesServedFromStore: number }
 }
 export const stats = async (fx: Fixture) => JSON.parse((await fx.cli(['stats', fx.mountPoint, '--json'])).stdout) as Stats
 

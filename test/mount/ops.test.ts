@@ -35,6 +35,8 @@ t.test('load', async t => {
     t.equal(s.loads.filesDone, 41)
     t.equal(s.loads.bytesDone, bytesUnder('ds/'))
     t.equal(s.loads.objectsLoading, 0)
+    t.equal(s.reads.hitRatio, 1, 'hit ratio in bytes served: 100 % after a load')
+    t.equal(s.reads.bytesServedFromStore, 0)
   })
 
   await t.test('a load beside readers fetches every byte once', async t => {

@@ -114,6 +114,9 @@ export class S3FifoPolicy<K> implements EvictionPolicy<K> {
         this.#toMain(key, node)
         continue
       }
+      // Main may be empty (pins hold the rest of the bound, or a bound lowered to almost
+      // nothing): then the newcomer itself is the only candidate.
+      if (this.#main.size === 0) return key
       const [victim, victimNode] = this.#clockHand()
       if (this.#sketch.frequency(this.#hashOf(key)) > this.#sketch.frequency(this.#hashOf(victim))) {
         this.#main.delete(victim)
@@ -144,7 +147,10 @@ export class S3FifoPolicy<K> implements EvictionPolicy<K> {
     this.#mainBytes += node.bytes
   }
 
-  /** Main's next victim (left in place): the first block whose use counter is 0, decrementing the others as the hand passes. */
+  /**
+   * Main's next victim (left in place): the first block whose use counter is 0, decrementing the others as the hand passes.
+   * Callers ensure main is not empty; the hand stops within MAX_FREQ + 1 turns.
+   */
   #clockHand(): [K, Node] {
     for (;;) {
       const [key, node] = this.#main.entries().next().value as [K, Node]
