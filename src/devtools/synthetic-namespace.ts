@@ -11,8 +11,6 @@
  * 1 MiB pseudo-random pattern starting at an offset taken from the key's hash, wrapping.
  * Served as slices of the pattern (no copy, no per-request allocation of the body).
  */
-import { createHash } from 'node:crypto'
-
 export interface SyntheticNamespaceOptions {
   /** Objects in the namespace. */
   readonly objects: number
@@ -81,9 +79,15 @@ export class SyntheticNamespace {
     return lo
   }
 
-  /** A stable ETag (quoted, 32 hex digits like a single-part MD5 ETag; not the MD5 of the body). */
+  /** A stable ETag (quoted, 32 hex digits like a single-part MD5 ETag; not the MD5 of the body: a hash of seed, index and size). */
   etag(i: number): string {
-    return `"${createHash('md5').update(`${this.#seed}:${this.key(i)}:${this.size(i)}`).digest('hex')}"`
+    let h = mix32(i ^ Math.imul(this.#seed, 0x27d4eb2f)) ^ this.size(i)
+    let hex = ''
+    for (let k = 0; k < 4; k++) {
+      h = mix32(h + k + 1)
+      hex += h.toString(16).padStart(8, '0')
+    }
+    return `"${hex}"`
   }
 
   /** Bytes [start, end) of object i as slices to send in order (no copy of the pattern). */

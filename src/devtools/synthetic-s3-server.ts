@@ -49,6 +49,8 @@ const MAX_KEYS = 1000
 /** Idle keep-alive sockets stay open this long: clients reuse them (see local-s3-server-main.ts). */
 const KEEP_ALIVE_TIMEOUT_MS = 30_000
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/'
+const LAST_MODIFIED_ISO = SYNTHETIC_LAST_MODIFIED.toISOString()
+const LAST_MODIFIED_HTTP = SYNTHETIC_LAST_MODIFIED.toUTCString()
 
 export async function startSyntheticS3Server(o: SyntheticS3Options): Promise<SyntheticS3Server> {
   const ns = new SyntheticNamespace(o)
@@ -116,7 +118,7 @@ function serveObject(ns: SyntheticNamespace, key: string, req: http.IncomingMess
     return sendError(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', head)
   }
   const headers: http.OutgoingHttpHeaders = {
-    'etag': etag, 'last-modified': SYNTHETIC_LAST_MODIFIED.toUTCString(), 'accept-ranges': 'bytes',
+    'etag': etag, 'last-modified': LAST_MODIFIED_HTTP, 'accept-ranges': 'bytes',
     'content-type': 'application/octet-stream',
   }
   if (req.headers['if-none-match'] === etag) return void res.writeHead(304, headers).end()
@@ -183,7 +185,7 @@ function listObjectsV2(ns: SyntheticNamespace, bucket: string, q: URLSearchParam
       continue
     }
     last = key
-    contents.push(`<Contents><Key>${enc(key)}</Key><LastModified>${SYNTHETIC_LAST_MODIFIED.toISOString()}</LastModified>` +
+    contents.push(`<Contents><Key>${enc(key)}</Key><LastModified>${LAST_MODIFIED_ISO}</LastModified>` +
       `<ETag>${escapeXml(ns.etag(i))}</ETag><Size>${ns.size(i)}</Size><StorageClass>STANDARD</StorageClass></Contents>`)
     i++
   }
