@@ -79,6 +79,33 @@ export class SyntheticNamespace {
     return lo
   }
 
+  /**
+   * One ListObjectsV2 page: objects (by index) and common prefixes after `after` (a key,
+   * or a common prefix to skip whole when `skipPrefix`), at most `maxKeys` in all.
+   */
+  list(prefix: string, delimiter: string, after: string, maxKeys: number, skipPrefix: boolean): SyntheticPage {
+    let i = this.lowerBound(prefix > after ? prefix : skipPrefix && delimiter !== '' && after.endsWith(delimiter) ? successor(after) : after)
+    if (i < this.objects && this.key(i) === after) i++
+    const objects: number[] = []
+    const prefixes: string[] = []
+    let last = ''
+    while (i < this.objects && objects.length + prefixes.length < maxKeys) {
+      const key = this.key(i)
+      if (!key.startsWith(prefix)) break
+      const d = delimiter === '' ? -1 : key.indexOf(delimiter, prefix.length)
+      if (d >= 0) {
+        last = key.slice(0, d + delimiter.length)
+        prefixes.push(last)
+        i = this.lowerBound(successor(last))
+        continue
+      }
+      last = key
+      objects.push(i++)
+    }
+    const truncated = maxKeys > 0 && i < this.objects && this.key(i).startsWith(prefix)
+    return { objects, prefixes, ...(truncated ? { last } : {}) }
+  }
+
   /** A stable ETag (quoted, 32 hex digits like a single-part MD5 ETag; not the MD5 of the body: a hash of seed, index and size). */
   etag(i: number): string {
     let h = mix32(i ^ Math.imul(this.#seed, 0x27d4eb2f)) ^ this.size(i)
@@ -114,6 +141,19 @@ export class SyntheticNamespace {
   body(i: number): Buffer {
     return Buffer.concat(this.slices(i, 0, this.size(i)))
   }
+}
+
+export interface SyntheticPage {
+  /** Indices of the objects listed, in order. */
+  readonly objects: number[]
+  readonly prefixes: string[]
+  /** Present when truncated: the last key or common prefix returned, to resume after. */
+  readonly last?: string
+}
+
+/** The smallest string greater than every string starting with `s` (keys are ASCII here). */
+function successor(s: string): string {
+  return s.slice(0, -1) + String.fromCharCode(s.charCodeAt(s.length - 1) + 1)
 }
 
 function pad(n: number, width: number): string {

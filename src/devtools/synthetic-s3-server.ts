@@ -168,28 +168,12 @@ function listObjectsV2(ns: SyntheticNamespace, bucket: string, q: URLSearchParam
   const url = q.get('encoding-type') === 'url'
   const enc = (s: string) => escapeXml(url ? encodeURIComponent(s).replace(/%2F/g, '/') : s)
   const after = token !== null ? Buffer.from(token, 'base64url').toString() : startAfter
-  // Resuming after a common prefix skips everything under it.
-  let i = ns.lowerBound(prefix > after ? prefix : delimiter !== '' && after.endsWith(delimiter) && token !== null ? successor(after) : after)
-  if (i < ns.objects && ns.key(i) === after) i++
-  const contents: string[] = []
-  const prefixes: string[] = []
-  let last = ''
-  while (i < ns.objects && contents.length + prefixes.length < maxKeys) {
-    const key = ns.key(i)
-    if (!key.startsWith(prefix)) break
-    const d = delimiter === '' ? -1 : key.indexOf(delimiter, prefix.length)
-    if (d >= 0) {
-      last = key.slice(0, d + delimiter.length)
-      prefixes.push(`<CommonPrefixes><Prefix>${enc(last)}</Prefix></CommonPrefixes>`)
-      i = ns.lowerBound(successor(last))
-      continue
-    }
-    last = key
-    contents.push(`<Contents><Key>${enc(key)}</Key><LastModified>${LAST_MODIFIED_ISO}</LastModified>` +
-      `<ETag>${escapeXml(ns.etag(i))}</ETag><Size>${ns.size(i)}</Size><StorageClass>STANDARD</StorageClass></Contents>`)
-    i++
-  }
-  const truncated = i < ns.objects && ns.key(i).startsWith(prefix) && maxKeys > 0
+  const page = ns.list(prefix, delimiter, after, maxKeys, token !== null)
+  const contents = page.objects.map(i => `<Contents><Key>${enc(ns.key(i))}</Key><LastModified>${LAST_MODIFIED_ISO}</LastModified>` +
+    `<ETag>${escapeXml(ns.etag(i))}</ETag><Size>${ns.size(i)}</Size><StorageClass>STANDARD</StorageClass></Contents>`)
+  const prefixes = page.prefixes.map(cp => `<CommonPrefixes><Prefix>${enc(cp)}</Prefix></CommonPrefixes>`)
+  const truncated = page.last !== undefined
+  const last = page.last ?? ''
   return `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="${XMLNS}"><Name>${escapeXml(bucket)}</Name>` +
     `<Prefix>${enc(prefix)}</Prefix>${delimiter !== '' ? `<Delimiter>${enc(delimiter)}</Delimiter>` : ''}` +
     `<MaxKeys>${maxKeys}</MaxKeys><KeyCount>${contents.length + prefixes.length}</KeyCount>` +
@@ -198,11 +182,6 @@ function listObjectsV2(ns: SyntheticNamespace, bucket: string, q: URLSearchParam
     `${startAfter !== '' ? `<StartAfter>${enc(startAfter)}</StartAfter>` : ''}` +
     `${truncated ? `<NextContinuationToken>${Buffer.from(last).toString('base64url')}</NextContinuationToken>` : ''}` +
     contents.join('') + prefixes.join('') + '</ListBucketResult>'
-}
-
-/** The smallest string greater than every string starting with `s` (keys are ASCII here). */
-function successor(s: string): string {
-  return s.slice(0, -1) + String.fromCharCode(s.charCodeAt(s.length - 1) + 1)
 }
 
 function sendXml(res: http.ServerResponse, body: string): void {
