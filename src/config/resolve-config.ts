@@ -13,6 +13,7 @@ import { ConfigError } from '../errors.js'
 import type { FilesystemConfig } from '../fuse/filesystem-core.js'
 import type { FuseMountConfig } from '../fuse/fuse-adapter.js'
 import type { MetadataConfig } from '../metadata/metadata-store.js'
+import type { PersistentManifestConfig } from '../metadata/persistent-listing-manifest.js'
 import { parseEvictionPolicy } from '../cache/eviction/eviction-policy.js'
 import type { SdkClientConfig } from '../s3/sdk-object-client.js'
 import type { WriteBackConfig, WriteMode } from '../write/write-back.js'
@@ -52,6 +53,8 @@ export interface MountOptions extends SharedOptions {
   memoryCacheSize?: string
   eviction?: string
   prefetchAfter?: string
+  /** commander's --no-persist-listings: false when given. */
+  persistListings?: boolean
 }
 
 /** Operator commands (load, refresh, the metadata sync). */
@@ -79,6 +82,8 @@ export interface MountConfig {
   readonly logFile: string
   readonly s3: SdkClientConfig
   readonly metadata: MetadataConfig
+  /** The listing manifest beside the block cache; undefined with --no-persist-listings. */
+  readonly listings: PersistentManifestConfig | undefined
   readonly disk: DiskCacheConfig
   readonly reader: BlockReaderConfig
   readonly queue: FetchQueueConfig
@@ -146,6 +151,10 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     coordinator: resolveCoordinator(o),
     metadata: {
       ttlMs, negativeTtlMs, staleIfErrorMs, maxEntries: D.MAX_METADATA_ENTRIES, maxListedChildren: D.MAX_LISTED_CHILDREN,
+    },
+    listings: o.persistListings === false ? undefined : {
+      dir: join(cacheDir, 'listings'), source: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
+      maxBytes: D.LISTING_MANIFEST_MAX_BYTES, maxDirectories: D.LISTING_MANIFEST_MAX_DIRECTORIES,
     },
     disk: {
       dir: cacheDir, maxBytes: cacheBytes, maxPendingWrites: D.MAX_PENDING_BLOCK_WRITES,

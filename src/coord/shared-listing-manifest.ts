@@ -11,14 +11,14 @@
  */
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { Entry } from '../metadata/entry.js'
+import { entryOf, rowOf, type EntryRow } from '../metadata/entry.js'
 import type { ListingManifest, SharedListing } from '../metadata/metadata-store.js'
 import type { RedisCoordinator } from './redis-coordinator.js'
 
 /** Manifest entries kept when the metadata TTL is indefinite: a day, so an abandoned dataset goes. */
 const INDEFINITE_TTL_MS = 24 * 3600 * 1000
 
-type Row = [name: string, kind: 'd', prefix: string, mtimeMs: number] | [name: string, kind: 'f', key: string, size: number, etag: string, mtimeMs: number]
+type Row = EntryRow
 
 interface Stored {
   readonly listedAtMs: number
@@ -86,13 +86,4 @@ export class SharedListingManifest implements ListingManifest {
 
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 32)
-}
-
-function rowOf(name: string, e: Entry): Row {
-  return e.kind === 'dir' ? [name, 'd', e.prefix, e.mtimeMs] : [name, 'f', e.key, e.size, e.etag, e.mtimeMs]
-}
-
-function entryOf(row: Row): Entry {
-  if (row[1] === 'd') return { kind: 'dir', prefix: row[2], mtimeMs: row[3] }
-  return { kind: 'file', key: row[2], size: row[3], etag: row[4], mtimeMs: row[5] }
 }

@@ -11,6 +11,8 @@ import type { MountConfig } from '../config/resolve-config.js'
 import { FilesystemCore } from '../fuse/filesystem-core.js'
 import { type FuseMount, mountFuse } from '../fuse/fuse-adapter.js'
 import { MetadataStore } from '../metadata/metadata-store.js'
+import { PersistentListingManifest } from '../metadata/persistent-listing-manifest.js'
+import { TieredListingManifest } from '../metadata/tiered-listing-manifest.js'
 import { StagingStore } from '../write/staging-store.js'
 import { WriteBack } from '../write/write-back.js'
 import { ANNOUNCED_SESSIONS, SCAN_PREFETCH_CACHE_HEADROOM, SHUTDOWN_FLUSH_MS } from '../config/defaults.js'
@@ -42,6 +44,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
   let control: ControlServer | undefined
   let stopOps: (() => Promise<void>) | undefined
   let many: ManyNodes | undefined
+  let listings: PersistentListingManifest | undefined
   try {
     const { client: storeClient, metrics } = buildObjectClient(config)
     const exporter = config.metrics.port === undefined ? undefined : new PrometheusExporter((): StatsSnapshot => snapshot())
@@ -52,7 +55,9 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     const disk = await DiskBlockCache.open(config.disk, log.child({ component: 'disk-cache' }))
     const queue = new FetchQueue(config.queue)
     const reader = new BlockReader(config.reader, client, disk, queue, log.child({ component: 'block-reader' }), many.tier)
-    const metadata = new MetadataStore(config.metadata, client, Date.now, log.child({ component: 'metadata' }), many.manifest)
+    listings = config.listings === undefined ? undefined : await PersistentListingManifest.open(config.listings, Date.now, log.child({ component: 'listings' }))
+    const manifest = listings !== undefined && many.manifest !== undefined ? new TieredListingManifest(listings, many.manifest, config.metadata.ttlMs) : listings ?? many.manifest
+    const metadata = new MetadataStore(config.metadata, client, Date.now, log.child({ component: 'metadata' }), manifest)
     const staging = new StagingStore(config.disk.dir)
     await staging.init()
     const writes = new WriteBack(config.write, staging, client, log.child({ component: 'write-back' }))
@@ -69,7 +74,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     if (recovered > 0) log.warn({ files: recovered }, 'uploading files staged by an earlier daemon')
     const ops = buildOps(config, { metadata, reader, disk, exporter, log, tier: many.tier, queue, client })
     const startedMs = Date.now()
-    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, metadata, prefetcher, announced, many: many as ManyNodes, ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
+    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, metadata, prefetcher, announced, many: many as ManyNodes, ...(listings !== undefined ? { listings } : {}), ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
     await ensureRuntimeDir()
     control = new ControlServer(controlSocketPath(config.mountPoint), new Map([
       ControlServer.statsRoute(snapshot),
@@ -101,6 +106,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
       await (control as ControlServer).stop()
       await ops.stop()
       await (many as ManyNodes).stop()
+      await listings?.close()
       await disk.close()
       await removeDaemonRecord(config.mountPoint)
       await unlock()
@@ -110,6 +116,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     await control?.stop().catch(() => {})
     await stopOps?.().catch(() => {})
     await many?.stop().catch(() => {})
+    await listings?.close().catch(() => {})
     await unlock()
     throw err
   }

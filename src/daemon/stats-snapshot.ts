@@ -14,6 +14,7 @@ import type { AnnouncedOrders, AnnouncedOrderStats } from '../prefetch/announced
 import type { ManyNodes, ManyNodesStats } from './build-many-nodes.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import type { StaleIfErrorStats } from '../metadata/stale-if-error.js'
+import type { PersistentListingManifest, PersistentManifestStats } from '../metadata/persistent-listing-manifest.js'
 
 export interface StatsSources {
   readonly metrics: RequestMetrics
@@ -31,6 +32,8 @@ export interface StatsSources {
   readonly metricsUrl?: () => string | undefined
   /** The shared tier and coordinator (issue 13), when configured. */
   readonly many?: Pick<ManyNodes, 'stats'>
+  /** The listing manifest beside the block cache, unless --no-persist-listings. */
+  readonly listings?: Pick<PersistentListingManifest, 'stats'>
 }
 
 export interface PinSummary {
@@ -42,6 +45,8 @@ export interface PinSummary {
 
 export interface StatsSnapshot extends ManyNodesStats {
   readonly version: 1
+  /** The listing manifest on disk: hits (directories not listed again), misses, directories kept, bytes. */
+  readonly listings?: PersistentManifestStats
   readonly mountPoint: string
   readonly source: string
   readonly uptimeSeconds: number
@@ -135,6 +140,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     prefetch: { ...(s.prefetcher?.stats() ?? NO_PREFETCH), announced: s.announced?.stats() ?? NO_ANNOUNCED },
     ...opsFigures(s, r),
     ...(s.many?.stats() ?? {}),
+    ...(s.listings !== undefined ? { listings: s.listings.stats() } : {}),
   }
 }
 

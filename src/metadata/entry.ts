@@ -24,3 +24,17 @@ export interface DirListing {
   /** When it was listed: an absent name is trusted from it only for the negative TTL. */
   readonly listedAtMs: number
 }
+
+/** One entry as a compact JSON row, as the listing manifests store it (local file and Redis). */
+export type EntryRow =
+  | [name: string, kind: 'd', prefix: string, mtimeMs: number]
+  | [name: string, kind: 'f', key: string, size: number, etag: string, mtimeMs: number]
+
+export function rowOf(name: string, e: Entry): EntryRow {
+  return e.kind === 'dir' ? [name, 'd', e.prefix, e.mtimeMs] : [name, 'f', e.key, e.size, e.etag, e.mtimeMs]
+}
+
+export function entryOf(row: EntryRow): Entry {
+  if (row[1] === 'd') return { kind: 'dir', prefix: row[2], mtimeMs: row[3] }
+  return { kind: 'file', key: row[2], size: row[3], etag: row[4], mtimeMs: row[5] }
+}
