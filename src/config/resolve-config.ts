@@ -48,6 +48,7 @@ export interface MountOptions {
   memoryCacheSize?: string
   eviction?: string
   prefetchAfter?: string
+  posixMetadata?: string
 }
 
 /** Operator commands (load, refresh, the metadata sync). */
@@ -134,6 +135,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     },
     metadata: {
       ttlMs, negativeTtlMs, maxEntries: D.MAX_METADATA_ENTRIES, maxListedChildren: D.MAX_LISTED_CHILDREN,
+      headForAttributes: parsePosixMetadata(o.posixMetadata ?? D.POSIX_METADATA) === 'head',
     },
     disk: {
       dir: cacheDir, maxBytes: cacheBytes, maxPendingWrites: D.MAX_PENDING_BLOCK_WRITES,
@@ -216,4 +218,10 @@ function deepFreeze<T>(o: T): T {
     Object.freeze(o)
   }
   return o
+}
+
+/** `--posix-metadata`: where a file's s3fs headers (mode, owners, times) come from. */
+function parsePosixMetadata(text: string): 'listing' | 'head' {
+  if (text === 'listing' || text === 'head') return text
+  throw new ConfigError(`--posix-metadata: must be listing or head (got '${text}')`)
 }

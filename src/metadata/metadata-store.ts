@@ -29,6 +29,8 @@ import { SingleFlight } from '../util/single-flight.js'
 import type { DirEntry, DirListing, Entry, FileEntry } from './entry.js'
 import { baseName, isRepresentableName, isRoot, joinPath, parentOf, pathToKey, pathToPrefix } from './paths.js'
 import { TtlCache, type Clock } from './ttl-cache.js'
+import { AttributeMemo } from './attribute-memo.js'
+import { parseS3fsMetadata, type PosixAttributes } from './s3fs-attributes.js'
 
 export interface MetadataConfig {
   /** How long a positive entry or listing is trusted; Infinity trusts forever. */
@@ -39,6 +41,11 @@ export interface MetadataConfig {
   readonly maxEntries: number
   /** Bound on the total number of children held by cached listings. */
   readonly maxListedChildren: number
+  /**
+   * Read a file's or directory's s3fs headers with one HEAD on its first `stat` when no
+   * listing or write told them (`--posix-metadata head`); off, they default until known.
+   */
+  readonly headForAttributes?: boolean
 }
 
 /** A directory with up to this many children is listed again to answer a lookup in it (≤ 5 pages). */
@@ -70,7 +77,9 @@ export class MetadataStore {
   readonly #largeDirs = new LRUCache<string, true>({ max: LISTED_DIRS_REMEMBERED })
   readonly #pathFirstLists = new SingleFlight<DirListing | undefined>()
   readonly #prefetchQueue = new PQueue({ concurrency: SUBDIR_PREFETCH_CONCURRENCY })
-  readonly #root: DirEntry
+  readonly #heads = new SingleFlight<Entry>()
+  readonly #memo: AttributeMemo
+  #root: DirEntry
   /** Directory mtime: the mount time, stable so the kernel's caches stay valid. */
   readonly #dirMtimeMs: number
 
@@ -85,6 +94,37 @@ export class MetadataStore {
     })
     this.#dirMtimeMs = clock()
     this.#root = { kind: 'dir', prefix: '', mtimeMs: this.#dirMtimeMs }
+    this.#memo = new AttributeMemo(config.maxEntries)
+  }
+
+  /**
+   * The entry at `path` with its attributes, for getattr: `lookup`, plus one HEAD (shared by
+   * concurrent callers) when attributes are read on demand and not known yet for this version.
+   * `mustKnow` reads them whatever the mode (before rewriting them: chmod, a write).
+   */
+  async stat(path: string, mustKnow = false): Promise<Entry> {
+    const entry = await this.lookup(path)
+    if (!(this.#config.headForAttributes === true || mustKnow) || entry.attrs !== undefined || isRoot(path)) return entry
+    return this.#heads.run(path, () => this.#readAttributes(path, entry))
+  }
+
+  /** Subdirectories of `path` per its cached listing; undefined when not listed (or expired). */
+  subdirCount(path: string): number | undefined {
+    const listing = this.#listings.get(path)
+    if (listing === undefined) return undefined
+    let n = 0
+    for (const child of listing.children.values()) if (child.kind === 'dir') n++
+    return n
+  }
+
+  /** Records new attributes of a directory (chmod, chown, utimens through the mount). */
+  noteDirAttributes(path: string, attrs: PosixAttributes): void {
+    this.#memo.rememberDir(path, attrs)
+    if (isRoot(path)) {
+      this.#root = { ...this.#root, attrs }
+      return
+    }
+    this.#noteChild(path, { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs, attrs })
   }
 
   /** The entry at `path`; throws NotFoundError when nothing is there. */
@@ -133,6 +173,7 @@ export class MetadataStore {
 
   /** Records a file written through the mount, so lookups and listings see it at once. */
   noteFile(path: string, file: Omit<FileEntry, 'kind'>): void {
+    if (file.attrs !== undefined) this.#memo.rememberFile(path, file.etag, file.attrs)
     this.#noteChild(path, { kind: 'file', ...file })
   }
 
@@ -140,8 +181,9 @@ export class MetadataStore {
    * Records a directory created through the mount. It was empty (mkdir refuses an existing
    * name), so its listing is known: looking up new names in it (cp -r, tar x) costs no request.
    */
-  noteDir(path: string): void {
-    this.#noteChild(path, { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs })
+  noteDir(path: string, attrs?: PosixAttributes): void {
+    if (attrs !== undefined) this.#memo.rememberDir(path, attrs)
+    this.#noteChild(path, { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs, ...(attrs !== undefined ? { attrs } : {}) })
     if (this.#listings.get(path) === undefined) {
       this.#listings.set(path, { children: new Map(), listedAtMs: this.#clock() }, this.#config.ttlMs)
       this.#listedDirs.set(path, 0)
@@ -150,6 +192,7 @@ export class MetadataStore {
 
   /** Records that `path` was removed through the mount. */
   noteRemoved(path: string): void {
+    this.#memo.forget(path)
     this.#entries.set(path, ABSENT, this.#config.negativeTtlMs)
     this.#listings.delete(path)
     this.#listings.get(parentOf(path))?.children.delete(baseName(path))
@@ -168,6 +211,8 @@ export class MetadataStore {
   invalidatePrefix(path: string): string[] {
     const below = (p: string) => isRoot(path) || p === path || p.startsWith(path + '/')
     const listed = this.#listings.keys().filter(below)
+    // File attributes are bound to their version and stay; a directory's can only be read again by HEAD.
+    if (this.#config.headForAttributes === true) this.#memo.forgetDirsWhere(below)
     this.#entries.deleteWhere(below)
     this.#listings.deleteWhere(below)
     return listed
@@ -213,12 +258,12 @@ export class MetadataStore {
     ])
     if (asDir.status === 'rejected') throw asDir.reason
     if (asDir.value.objects.length > 0 || asDir.value.commonPrefixes.length > 0) {
-      const dir: DirEntry = { kind: 'dir', prefix, mtimeMs: this.#dirMtimeMs }
+      const dir = this.#dirEntry(path, prefix)
       this.#remember(path, dir)
       return dir
     }
     if (asFile.status === 'fulfilled') {
-      const file = this.#fileEntry(asFile.value, key)
+      const file = this.#fileEntry(path, asFile.value, key)
       this.#remember(path, file)
       return file
     }
@@ -246,13 +291,13 @@ export class MetadataStore {
       pages++
       for (const cp of page.commonPrefixes) {
         const name = cp.slice(prefix.length, -1)
-        if (isRepresentableName(name)) dirs.set(name, { kind: 'dir', prefix: cp, mtimeMs: this.#dirMtimeMs })
+        if (isRepresentableName(name)) dirs.set(name, this.#dirEntry(joinPath(path, name), cp))
       }
       for (const obj of page.objects) {
         const name = obj.key.slice(prefix.length)
         // `dir/` marker objects list as the prefix itself; keys ending in '/' are markers.
         if (name.endsWith('/') || !isRepresentableName(name)) continue
-        files.set(name, this.#fileEntry(obj, obj.key))
+        files.set(name, this.#fileEntry(joinPath(path, name), obj, obj.key))
       }
       token = page.nextContinuationToken
       if (token !== undefined && pages >= maxPages) {
@@ -286,8 +331,46 @@ export class MetadataStore {
     }
   }
 
-  #fileEntry(info: ObjectInfo, key: string): FileEntry {
-    return { kind: 'file', key, size: info.size, etag: info.etag, mtimeMs: info.lastModified.getTime() }
+  /** A file entry; its attributes from the object's headers (a HEAD) or from what was seen of this version. */
+  #fileEntry(path: string, info: ObjectInfo, key: string): FileEntry {
+    const mtimeMs = info.lastModified.getTime()
+    let attrs: PosixAttributes | undefined
+    if (info.metadata !== undefined) {
+      attrs = parseS3fsMetadata(info.metadata)
+      this.#memo.rememberFile(path, info.etag, attrs, mtimeMs)
+    } else {
+      attrs = this.#memo.forFile(path, info.etag, mtimeMs)
+    }
+    return { kind: 'file', key, size: info.size, etag: info.etag, mtimeMs, ...(attrs !== undefined ? { attrs } : {}) }
+  }
+
+  #dirEntry(path: string, prefix: string): DirEntry {
+    const attrs = this.#memo.forDir(path)
+    return { kind: 'dir', prefix, mtimeMs: this.#dirMtimeMs, ...(attrs !== undefined ? { attrs } : {}) }
+  }
+
+  /** One HEAD: a file's current version with its headers, or a directory marker's headers ({} when absent). */
+  async #readAttributes(path: string, entry: Entry): Promise<Entry> {
+    if (entry.kind === 'file') {
+      try {
+        const file = this.#fileEntry(path, await this.#client.head(entry.key), entry.key)
+        this.#noteChild(path, file)
+        return file
+      } catch (err) {
+        if (err instanceof NotFoundError) this.invalidate(path)
+        throw err
+      }
+    }
+    let attrs: PosixAttributes = {}
+    try {
+      attrs = parseS3fsMetadata((await this.#client.head(entry.prefix)).metadata ?? {})
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err
+    }
+    this.#memo.rememberDir(path, attrs)
+    const dir: DirEntry = { ...entry, attrs }
+    this.#noteChild(path, dir)
+    return dir
   }
 }
 

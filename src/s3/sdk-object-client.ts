@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { NetworkError, PreconditionFailedError, UnexpectedResponseError, UploadAbortedError } from '../errors.js'
-import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
+import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, ObjectMetadata, RangeRequest, UploadRequest } from './object-client.js'
 import { mapSdkError } from './sdk-error-mapper.js'
 
 const MiB = 1024 * 1024
@@ -129,6 +129,7 @@ export class SdkObjectClient implements ObjectClient {
       size: out.ContentLength ?? 0,
       etag: stripEtag(out.ETag),
       lastModified: out.LastModified ?? new Date(0),
+      metadata: out.Metadata ?? {},
     }
   }
 
@@ -201,12 +202,15 @@ export class SdkObjectClient implements ObjectClient {
 
   async upload(request: UploadRequest): Promise<string> {
     return this.#call('PutObject', request.key, async s => {
-      const body = request.filePath === undefined || request.size === 0
+      const body = request.body ?? (request.filePath === undefined || request.size === 0
         ? Buffer.alloc(0)
-        : createReadStream(request.filePath, { start: 0, end: request.size - 1 })
+        : createReadStream(request.filePath, { start: 0, end: request.size - 1 }))
       const upload = new Upload({
         client: this.#s3,
-        params: { Bucket: this.#bucket, Key: request.key, Body: body, ContentLength: request.size },
+        params: {
+          Bucket: this.#bucket, Key: request.key, Body: body, ContentLength: request.size,
+          ...(request.metadata !== undefined ? { Metadata: { ...request.metadata } } : {}),
+        },
         partSize: uploadPartSize(request.size),
         queueSize: UPLOAD_PART_CONCURRENCY,
         leavePartsOnError: false,
@@ -219,18 +223,22 @@ export class SdkObjectClient implements ObjectClient {
     }, uploadDeadlineMs(request.size), request.signal)
   }
 
-  async copy(sourceKey: string, destKey: string, size: number): Promise<string> {
+  async copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata): Promise<string> {
     if (size <= MAX_SINGLE_COPY_BYTES) {
       const out = await this.#call('CopyObject', sourceKey, s => this.#s3.send(new CopyObjectCommand({
         Bucket: this.#bucket, Key: destKey, CopySource: copySource(this.#bucket, sourceKey),
+        ...(metadata !== undefined ? { Metadata: { ...metadata }, MetadataDirective: 'REPLACE' as const } : {}),
       }), s), WRITE_DEADLINE_MS)
       return stripEtag(out.CopyObjectResult?.ETag)
     }
-    return this.#multipartCopy(sourceKey, destKey, size)
+    // A multipart copy starts a new object: carry the source's metadata over explicitly.
+    return this.#multipartCopy(sourceKey, destKey, size, metadata ?? (await this.head(sourceKey)).metadata ?? {})
   }
 
-  async createMultipart(key: string): Promise<string> {
-    const out = await this.#call('CreateMultipartUpload', key, s => this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: key }), s))
+  async createMultipart(key: string, metadata?: ObjectMetadata): Promise<string> {
+    const out = await this.#call('CreateMultipartUpload', key, s => this.#s3.send(new CreateMultipartUploadCommand({
+      Bucket: this.#bucket, Key: key, ...(metadata !== undefined ? { Metadata: { ...metadata } } : {}),
+    }), s))
     if (out.UploadId === undefined) throw new UnexpectedResponseError(`CreateMultipartUpload s3://${this.#bucket}/${key}: no upload id`)
     return out.UploadId
   }
@@ -259,9 +267,9 @@ export class SdkObjectClient implements ObjectClient {
     await this.#call('DeleteObject', key, s => this.#s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), s))
   }
 
-  async #multipartCopy(sourceKey: string, destKey: string, size: number): Promise<string> {
+  async #multipartCopy(sourceKey: string, destKey: string, size: number, metadata: ObjectMetadata): Promise<string> {
     const created = await this.#call('CreateMultipartUpload', destKey,
-      s => this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey }), s))
+      s => this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, Metadata: { ...metadata } }), s))
     const uploadId = created.UploadId
     if (uploadId === undefined) throw new UnexpectedResponseError(`CreateMultipartUpload s3://${this.#bucket}/${destKey}: no upload id`)
     try {
