@@ -18,6 +18,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js'
 import { parentOf, pathToKey, pathToPrefix, isRoot } from '../metadata/paths.js'
 import { S_IFBLK, S_IFCHR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, mergeAttributes, toS3fsMetadata, type PosixAttributes } from '../metadata/s3fs-attributes.js'
 import type { ObjectClient } from '../s3/object-client.js'
+import type { DirtyFile } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
 import { attributesOf, entryStat, isType, type StatDefaults } from './file-stat.js'
 
@@ -50,12 +51,10 @@ export class AttributeOps {
   /** chmod/chown/utimens: `change` holds the fields to set; ctime becomes now, as on any filesystem. */
   async set(path: string, change: PosixAttributes): Promise<void> {
     const full = mergeAttributes(change, { ctimeMs: Date.now() })
+    this.#log.debug({ path, change }, 'set attributes')
     const staged = this.#writes.get(path)
-    if (staged !== undefined) {
-      staged.attrs = mergeAttributes(staged.attrs, stripType(full))
-      if (full.mtimeMs !== undefined) staged.touch(full.mtimeMs)
-      return
-    }
+    // A staged file retired meanwhile (its last handle released) is an object again: set it as one.
+    if (staged !== undefined && await this.#setStaged(staged, full)) return
     const entry = await this.#metadata.stat(path, true)
     const subdirs = entry.kind === 'dir' ? this.#metadata.subdirCount(path) : undefined
     const current = attributesOf(entryStat(this.#defaults, entry, subdirs))
@@ -68,6 +67,24 @@ export class AttributeOps {
     const etag = await this.#client.copy(entry.key, entry.key, entry.size, toS3fsMetadata(attrs))
     this.#metadata.noteFile(path, { key: entry.key, size: entry.size, etag, mtimeMs: entry.mtimeMs, attrs })
     this.#log.debug({ path }, 'attributes stored')
+  }
+
+  /**
+   * A file with staged writes: its next upload carries the attributes. If none is due (its
+   * bytes are all in the bucket), they are copied onto the object now, after any upload in
+   * flight (uploads of one file run in order), so they are not lost when nothing else changes.
+   */
+  async #setStaged(file: DirtyFile, change: PosixAttributes): Promise<boolean> {
+    file.attrs = mergeAttributes(file.attrs, stripType(change))
+    if (change.mtimeMs !== undefined) file.touch(change.mtimeMs)
+    return file.serialize(async () => {
+      if (file.retired) return false
+      if (!file.clean || file.unlinked) return true
+      const attrs = { ...file.attrs, mtimeMs: file.mtimeMs }
+      const etag = await this.#client.copy(file.key, file.key, file.size, toS3fsMetadata(attrs))
+      this.#metadata.noteFile(file.path, { key: file.key, size: file.size, etag, mtimeMs: file.mtimeMs, attrs })
+      return true
+    })
   }
 
   async symlink(target: string, path: string): Promise<void> {
