@@ -59,6 +59,10 @@ const SUBDIR_PREFETCH_PER_LISTING = 1024
 /** ...at most this many at once, and not when this many already wait. */
 const SUBDIR_PREFETCH_CONCURRENCY = 8
 const SUBDIR_PREFETCH_MAX_QUEUED = 1024
+/** Head mode: attribute HEADs after a readdir, this many at once (s3fs-fuse runs its HEADs in parallel too)... */
+const ATTRIBUTE_PREFETCH_CONCURRENCY = 16
+/** ...and at most this many waiting (a huge directory's later entries are read on their own stat). */
+const ATTRIBUTE_PREFETCH_MAX_QUEUED = 10_000
 
 const ABSENT = Object.freeze({ absent: true as const })
 type Cached = Entry | typeof ABSENT
@@ -77,6 +81,7 @@ export class MetadataStore {
   readonly #largeDirs = new LRUCache<string, true>({ max: LISTED_DIRS_REMEMBERED })
   readonly #pathFirstLists = new SingleFlight<DirListing | undefined>()
   readonly #prefetchQueue = new PQueue({ concurrency: SUBDIR_PREFETCH_CONCURRENCY })
+  readonly #attrQueue = new PQueue({ concurrency: ATTRIBUTE_PREFETCH_CONCURRENCY })
   readonly #heads = new SingleFlight<Entry>()
   readonly #memo: AttributeMemo
   #root: DirEntry
@@ -168,6 +173,7 @@ export class MetadataStore {
     if (cached !== undefined) return cached
     const listing = await this.#lists.run(path, () => this.#listRemote(path, entry.prefix))
     this.#prefetchSubdirs(path, listing)
+    if (this.#config.headForAttributes === true) this.#prefetchAttributes(path, listing)
     return listing
   }
 
@@ -316,6 +322,16 @@ export class MetadataStore {
     for (const [name, entry] of children) this.#remember(joinPath(path, name), entry)
     this.#log.debug({ path, entries: children.size, pages }, 'listed directory')
     return listing
+  }
+
+  /** In head mode the kernel stats every entry next (`ls -l`): HEAD them in parallel now, bounded. */
+  #prefetchAttributes(path: string, listing: DirListing): void {
+    for (const [name, entry] of listing.children) {
+      if (this.#attrQueue.size >= ATTRIBUTE_PREFETCH_MAX_QUEUED) return
+      if (entry.attrs !== undefined) continue
+      const child = joinPath(path, name)
+      this.#attrQueue.add(() => this.stat(child)).catch((err: unknown) => this.#log.debug({ err, path: child }, 'background HEAD failed'))
+    }
   }
 
   #prefetchSubdirs(path: string, listing: DirListing): void {
