@@ -3,9 +3,10 @@
  * the way s3fs stores them so that either tool reads what the other wrote:
  *
  * - chmod, chown, utimens of an object with nothing staged: a server-side copy onto itself
- *   with the complete new attribute set (metadata directive REPLACE); of a file being
- *   written: kept on its DirtyFile and carried by its upload; of a directory: its `dir/`
- *   marker written again with the new headers (a marker is empty); of the root: in memory.
+ *   with its current headers (one HEAD) and the changed fields replaced (metadata directive
+ *   REPLACE), so metadata of other clients survives, as with s3fs; of a file being written:
+ *   kept on its DirtyFile and carried by its upload; of a directory: its `dir/` marker
+ *   copied the same way, or made with the full attribute set; of the root: in memory.
  * - symlink: an object whose body is the target, mode S_IFLNK | 0777; readlink reads it
  *   through the block cache.
  * - mknod: a zero-byte object whose mode carries S_IFIFO, S_IFCHR, S_IFBLK or S_IFSOCK
@@ -16,8 +17,9 @@ import type { BlockReader } from '../cache/block-reader.js'
 import { AlreadyExistsError, InvalidArgumentError, NotADirectoryError, NotFoundError, NotSupportedError } from '../errors.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import { parentOf, pathToKey, pathToPrefix, isRoot } from '../metadata/paths.js'
-import { S_IFBLK, S_IFCHR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, mergeAttributes, toS3fsMetadata, type PosixAttributes } from '../metadata/s3fs-attributes.js'
-import type { ObjectClient } from '../s3/object-client.js'
+import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, fileTypeOf, mergeAttributes, parseS3fsMetadata, toS3fsMetadata, type PosixAttributes } from '../metadata/s3fs-attributes.js'
+import type { ObjectClient, ObjectMetadata } from '../s3/object-client.js'
+import type { DirEntry } from '../metadata/entry.js'
 import type { DirtyFile } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
 import { attributesOf, entryStat, isType, type StatDefaults } from './file-stat.js'
@@ -51,22 +53,46 @@ export class AttributeOps {
   /** chmod/chown/utimens: `change` holds the fields to set; ctime becomes now, as on any filesystem. */
   async set(path: string, change: PosixAttributes): Promise<void> {
     const full = mergeAttributes(change, { ctimeMs: Date.now() })
-    this.#log.debug({ path, change }, 'set attributes')
     const staged = this.#writes.get(path)
     // A staged file retired meanwhile (its last handle released) is an object again: set it as one.
     if (staged !== undefined && await this.#setStaged(staged, full)) return
-    const entry = await this.#metadata.stat(path, true)
-    const subdirs = entry.kind === 'dir' ? this.#metadata.subdirCount(path) : undefined
-    const current = attributesOf(entryStat(this.#defaults, entry, subdirs))
-    const attrs = mergeAttributes(current, keepType(full, current.mode ?? 0))
-    if (entry.kind === 'dir') {
-      if (!isRoot(path)) await this.#client.upload({ key: pathToPrefix(path), size: 0, metadata: toS3fsMetadata(attrs) })
-      this.#metadata.noteDirAttributes(path, attrs)
-      return
+    const entry = await this.#metadata.lookup(path)
+    if (entry.kind === 'dir') return this.#setDir(path, entry, full)
+    // The object's own headers now (one HEAD): others' metadata is kept, only the changed fields replaced.
+    const head = await this.#client.head(entry.key)
+    const existing = head.metadata ?? {}
+    const metadata = { ...existing, ...toS3fsMetadata(keepType(full, fileTypeOf(parseS3fsMetadata(existing).mode))) }
+    const etag = await this.#client.copy(entry.key, entry.key, head.size, metadata)
+    this.#metadata.noteFile(path, { key: entry.key, size: head.size, etag, mtimeMs: head.lastModified.getTime(), attrs: parseS3fsMetadata(metadata) })
+  }
+
+  /** A `dir/` marker is copied onto itself with the changed fields (others' headers kept); none yet: one is made. */
+  async #setDir(path: string, entry: DirEntry, change: PosixAttributes): Promise<void> {
+    const typed = keepType(change, S_IFDIR)
+    if (isRoot(path)) return this.#metadata.noteDirAttributes(path, mergeAttributes(entry.attrs, typed))
+    let existing: ObjectMetadata | undefined
+    try {
+      existing = (await this.#client.head(entry.prefix)).metadata ?? {}
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err
     }
-    const etag = await this.#client.copy(entry.key, entry.key, entry.size, toS3fsMetadata(attrs))
-    this.#metadata.noteFile(path, { key: entry.key, size: entry.size, etag, mtimeMs: entry.mtimeMs, attrs })
-    this.#log.debug({ path }, 'attributes stored')
+    let metadata: Record<string, string>
+    if (existing !== undefined) {
+      metadata = { ...existing, ...toS3fsMetadata(typed) }
+      await this.#client.copy(entry.prefix, entry.prefix, 0, metadata)
+    } else {
+      const subdirs = this.#metadata.subdirCount(path)
+      metadata = toS3fsMetadata(mergeAttributes(attributesOf(entryStat(this.#defaults, entry, subdirs)), typed))
+      await this.#client.upload({ key: entry.prefix, size: 0, metadata })
+    }
+    this.#metadata.noteDirAttributes(path, parseS3fsMetadata(metadata))
+  }
+
+  /** The headers of the object a staged file was opened from: its uploads keep them, as s3fs keeps them. */
+  async adoptHeaders(file: DirtyFile, key: string): Promise<void> {
+    const metadata = (await this.#client.head(key)).metadata ?? {}
+    file.baseMetadata = metadata
+    file.attrs = parseS3fsMetadata(metadata)
   }
 
   /**
@@ -81,7 +107,7 @@ export class AttributeOps {
       if (file.retired) return false
       if (!file.clean || file.unlinked) return true
       const attrs = { ...file.attrs, mtimeMs: file.mtimeMs }
-      const etag = await this.#client.copy(file.key, file.key, file.size, toS3fsMetadata(attrs))
+      const etag = await this.#client.copy(file.key, file.key, file.size, { ...file.baseMetadata, ...toS3fsMetadata(attrs) })
       this.#metadata.noteFile(file.path, { key: file.key, size: file.size, etag, mtimeMs: file.mtimeMs, attrs })
       return true
     })
@@ -129,8 +155,8 @@ export class AttributeOps {
 }
 
 /** chmod sets permission bits only: the file type stays what it is. */
-function keepType(change: PosixAttributes, currentMode: number): PosixAttributes {
-  return change.mode === undefined ? change : { ...change, mode: (currentMode & S_IFMT) | (change.mode & 0o7777) }
+function keepType(change: PosixAttributes, type: number): PosixAttributes {
+  return change.mode === undefined ? change : { ...change, mode: (type & S_IFMT) | (change.mode & 0o7777) }
 }
 
 function stripType(change: PosixAttributes): PosixAttributes {

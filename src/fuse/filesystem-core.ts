@@ -344,10 +344,10 @@ export class FilesystemCore {
   /** Fills a new staged file from the object at `path` (its first `bytes(size)` bytes); fails for a directory or nothing. */
   #fillFromBucket(path: string, bytes: (objectSize: number) => number): (file: DirtyFile) => Promise<void> {
     return async file => {
-      // Read the object's headers (a HEAD if not known): its upload must keep its mode and owners.
-      const entry = await this.#metadata.stat(path, true)
+      const entry = await this.#metadata.lookup(path)
       if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
-      file.attrs = entry.attrs ?? {}
+      // Its upload must keep the object's mode, owners and other clients' headers: read them (one HEAD).
+      await this.#attributes.adoptHeaders(file, entry.key)
       await this.#copyIn({ key: entry.key, etag: entry.etag, size: entry.size }, file, bytes(entry.size))
     }
   }

@@ -301,7 +301,7 @@ export class WriteBack {
       if (file.size < 2 * partBytes) return
       // The object's mtime is not known before the last byte: a streamed object stores mode and owners only.
       file.stream = new StreamingUpload(this.#client, file.key, partBytes, STREAM_PARTS_IN_FLIGHT, (p, l) => file.readSettled(p, l), this.#log,
-        () => toS3fsMetadata({ ...file.attrs, mtimeMs: undefined, atimeMs: undefined, ctimeMs: undefined }))
+        () => ({ ...file.baseMetadata, ...toS3fsMetadata({ ...file.attrs, mtimeMs: undefined, atimeMs: undefined, ctimeMs: undefined }) }))
     }
     file.stream.grew(file.size)
   }
@@ -407,7 +407,7 @@ export class WriteBack {
           : await this.#lane.run(budget, PRIORITY_FOREGROUND, () => this.#finishStream(file, snap, key, signal))
         const etag = streamed ?? await this.#lane.run(budget, PRIORITY_FOREGROUND, () => this.#client.upload({
           key, filePath: this.#store.dataPath(snap.data.name), size: snap.size, signal,
-          metadata: toS3fsMetadata({ ...file.attrs, mtimeMs: snap.mtimeMs }),
+          metadata: { ...file.baseMetadata, ...toS3fsMetadata({ ...file.attrs, mtimeMs: snap.mtimeMs }) },
           onProgress: sent => {
             file.uploadSent = sent
             if (sent < snap.size) crashPoint('mid-upload', key)

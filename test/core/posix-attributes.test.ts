@@ -34,18 +34,19 @@ t.test('create stores mode, owner and times as s3fs headers', async t => {
   t.equal(Math.floor(Number(meta.mtime) * 1000), st.mtimeMs, 'the mtime header is the mtime shown')
 })
 
-t.test('chmod, chown, utimens of a clean object: one copy onto itself, all fields written', async t => {
+t.test('chmod, chown, utimens of a clean object: one copy onto itself, changed fields replaced, other headers kept', async t => {
   const h = await makeHarness()
   t.teardown(() => h.close())
-  h.store.put('plain.bin', 'data')
+  h.store.put('plain.bin', 'data', new Date(), '', { foreign: 'keepme' })
   await h.core.readdir('/')
   await h.core.chmod('/plain.bin', 0o751)
   t.same((await h.store.head('plain.bin')).metadata?.mode, String(S_IFREG | 0o751))
   await h.core.chown('/plain.bin', 42, 0xffffffff)
   await h.core.utimens('/plain.bin', 1_600_000_000_000, 1_600_000_000_000)
   const meta = (await h.store.head('plain.bin')).metadata ?? {}
-  t.same([meta.mode, meta.uid, meta.gid, meta.mtime, meta.atime], [String(S_IFREG | 0o751), '42', '1000', '1600000000', '1600000000'])
+  t.same([meta.mode, meta.uid, meta.gid, meta.mtime, meta.atime], [String(S_IFREG | 0o751), '42', undefined, '1600000000', '1600000000'])
   t.ok(meta.ctime !== undefined, 'ctime written')
+  t.equal(meta.foreign, 'keepme', "another client's header survives")
   t.equal(h.store.bytesOf('plain.bin').toString(), 'data', 'content untouched')
   const st = await h.core.getattr('/plain.bin')
   t.same([st.mode, st.uid, st.gid, st.mtimeMs], [S_IFREG | 0o751, 42, 1000, 1_600_000_000_000])
@@ -130,26 +131,32 @@ t.test('directories: mkdir mode on the marker, chmod rewrites it, link count 2 +
   await h.core.mkdir('/d/a')
   await h.core.mkdir('/d/b')
   t.equal((await h.core.getattr('/d')).nlink, 4)
+  h.store.put('d/', '', new Date(), '', { ...(await h.store.head('d/')).metadata, foreign: 'keepme' })
   await h.core.chmod('/d', 0o750)
-  t.equal((await h.store.head('d/')).metadata?.mode, String(S_IFDIR | 0o750))
+  const dirMeta = (await h.store.head('d/')).metadata ?? {}
+  t.same([dirMeta.mode, dirMeta.foreign], [String(S_IFDIR | 0o750), 'keepme'], 'marker copied onto itself: others\' headers kept')
   h.store.put('implicit/x', 'x')
   h.metadata.invalidatePrefix('/')
   await h.core.readdir('/')
   t.equal((await h.core.getattr('/implicit')).nlink, 1, 'not listed: unknown, 1')
   await h.core.readdir('/implicit')
   t.equal((await h.core.getattr('/implicit')).nlink, 2)
+  await h.core.chmod('/implicit', 0o700)
+  const made = (await h.store.head('implicit/')).metadata ?? {}
+  t.same([made.mode, made.uid], [String(S_IFDIR | 0o700), '1000'], 'an implicit directory gains a marker with the full set')
+  t.equal((await h.core.getattr('/implicit')).mode, S_IFDIR | 0o700)
 })
 
 t.test('writing into an existing object keeps its stored mode and owner', async t => {
   const h = await makeHarness()
   t.teardown(() => h.close())
-  h.store.put('keep', 'old', new Date(), '', { mode: String(S_IFREG | 0o600), uid: '5', gid: '6' })
+  h.store.put('keep', 'old', new Date(), '', { mode: String(S_IFREG | 0o600), uid: '5', gid: '6', foreign: 'x' })
   const fh = await h.core.open('/keep', fsc.O_WRONLY | fsc.O_TRUNC)
   await h.core.write(fh, Buffer.from('new'), 0)
   await h.core.flush(fh)
   await h.core.release(fh)
   const meta = (await h.store.head('keep')).metadata ?? {}
-  t.same([meta.mode, meta.uid, meta.gid], [String(S_IFREG | 0o600), '5', '6'])
+  t.same([meta.mode, meta.uid, meta.gid, meta.foreign], [String(S_IFREG | 0o600), '5', '6', 'x'])
 })
 
 t.test('attributes persist across a remount (head mode reads them back)', async t => {
