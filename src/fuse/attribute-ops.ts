@@ -22,6 +22,7 @@ import type { ObjectClient, ObjectMetadata } from '../s3/object-client.js'
 import type { DirEntry } from '../metadata/entry.js'
 import type { DirtyFile } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
+import { contentTypeFor } from '../write/content-type.js'
 import { attributesOf, entryStat, isType, type StatDefaults } from './file-stat.js'
 
 /** Linux's PATH_MAX: the longest symlink target readlink can return. */
@@ -62,7 +63,7 @@ export class AttributeOps {
     const head = await this.#client.head(entry.key)
     const existing = head.metadata ?? {}
     const metadata = { ...existing, ...toS3fsMetadata(keepType(full, fileTypeOf(parseS3fsMetadata(existing).mode))) }
-    const etag = await this.#client.copy(entry.key, entry.key, head.size, metadata)
+    const etag = await this.#client.copy(entry.key, entry.key, head.size, metadata, head.contentType)
     this.#metadata.noteFile(path, { key: entry.key, size: head.size, etag, mtimeMs: head.lastModified.getTime(), attrs: parseS3fsMetadata(metadata) })
   }
 
@@ -71,15 +72,18 @@ export class AttributeOps {
     const typed = keepType(change, S_IFDIR)
     if (isRoot(path)) return this.#metadata.noteDirAttributes(path, mergeAttributes(entry.attrs, typed))
     let existing: ObjectMetadata | undefined
+    let contentType: string | undefined
     try {
-      existing = (await this.#client.head(entry.prefix)).metadata ?? {}
+      const head = await this.#client.head(entry.prefix)
+      existing = head.metadata ?? {}
+      contentType = head.contentType
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err
     }
     let metadata: Record<string, string>
     if (existing !== undefined) {
       metadata = { ...existing, ...toS3fsMetadata(typed) }
-      await this.#client.copy(entry.prefix, entry.prefix, 0, metadata)
+      await this.#client.copy(entry.prefix, entry.prefix, 0, metadata, contentType)
     } else {
       const subdirs = this.#metadata.subdirCount(path)
       metadata = toS3fsMetadata(mergeAttributes(attributesOf(entryStat(this.#defaults, entry, subdirs)), typed))
@@ -107,7 +111,7 @@ export class AttributeOps {
       if (file.retired) return false
       if (!file.clean || file.unlinked) return true
       const attrs = { ...file.attrs, mtimeMs: file.mtimeMs }
-      const etag = await this.#client.copy(file.key, file.key, file.size, { ...file.baseMetadata, ...toS3fsMetadata(attrs) })
+      const etag = await this.#client.copy(file.key, file.key, file.size, { ...file.baseMetadata, ...toS3fsMetadata(attrs) }, contentTypeFor(file.key))
       this.#metadata.noteFile(file.path, { key: file.key, size: file.size, etag, mtimeMs: file.mtimeMs, attrs })
       return true
     })

@@ -55,14 +55,14 @@ export class FaultInjectingClient implements ObjectClient {
     return this.#inner.upload(request)
   }
 
-  async copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata): Promise<string> {
+  async copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     await this.#apply('copy')
-    return this.#inner.copy(sourceKey, destKey, size, metadata)
+    return this.#inner.copy(sourceKey, destKey, size, metadata, contentType)
   }
 
-  async createMultipart(key: string, metadata?: ObjectMetadata): Promise<string> {
+  async createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     await this.#apply('upload')
-    return this.#inner.createMultipart(key, metadata)
+    return this.#inner.createMultipart(key, metadata, contentType)
   }
 
   async uploadPart(request: PartRequest): Promise<string> {

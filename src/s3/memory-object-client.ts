@@ -78,7 +78,7 @@ export class MemoryObjectClient implements ObjectClient {
     return this.put(request.key, Buffer.from(data), new Date(), '', request.metadata)
   }
 
-  async copy(sourceKey: string, destKey: string, _size: number, metadata?: ObjectMetadata): Promise<string> {
+  async copy(sourceKey: string, destKey: string, _size: number, metadata?: ObjectMetadata, _contentType?: string): Promise<string> {
     const source = this.#get(sourceKey)
     return this.put(destKey, Buffer.from(source.data), new Date(), this.etagSuffixOnCopy, metadata ?? source.metadata)
   }

@@ -32,12 +32,12 @@ export class MeteredClient implements ObjectClient {
     return this.#measure('upload', () => this.#inner.upload(request), () => request.size)
   }
 
-  copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata): Promise<string> {
-    return this.#measure('copy', () => this.#inner.copy(sourceKey, destKey, size, metadata), () => 0)
+  copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
+    return this.#measure('copy', () => this.#inner.copy(sourceKey, destKey, size, metadata, contentType), () => 0)
   }
 
-  createMultipart(key: string, metadata?: ObjectMetadata): Promise<string> {
-    return this.#measure('upload', () => this.#inner.createMultipart(key, metadata), () => 0)
+  createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
+    return this.#measure('upload', () => this.#inner.createMultipart(key, metadata, contentType), () => 0)
   }
 
   uploadPart(request: PartRequest): Promise<string> {

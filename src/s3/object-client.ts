@@ -21,6 +21,8 @@ export interface ObjectInfo {
   readonly lastModified: Date
   /** Present only where the store sent it: a HEAD (listings carry no user metadata). */
   readonly metadata?: ObjectMetadata
+  /** The object's Content-Type, from a HEAD. */
+  readonly contentType?: string
 }
 
 export interface ListPageRequest {
@@ -58,6 +60,8 @@ export interface UploadRequest {
   readonly body?: Buffer
   /** Stored as the object's user metadata. */
   readonly metadata?: ObjectMetadata
+  /** Stored as its Content-Type; the store's default when omitted. */
+  readonly contentType?: string
   readonly size: number
   /** Aborts the upload (a rename or unlink superseding it); the call then rejects. */
   readonly signal?: AbortSignal
@@ -91,13 +95,14 @@ export interface ObjectClient {
   /**
    * Server-side copy (multipart copy when over 5 GiB). Returns the new object's ETag (a copy gets its own).
    * The copy keeps the source's user metadata, or replaces it with `metadata` when given
-   * (a copy onto itself with new metadata is how S3 changes an object's metadata).
+   * (a copy onto itself with new metadata is how S3 changes an object's metadata). A replacing
+   * copy resets Content-Type unless given: pass the source's `contentType` to keep it.
    */
-  copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata): Promise<string>
+  copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string>
   /** Deletes the object; deleting an absent key succeeds, as in S3. */
   delete(key: string): Promise<void>
   /** Starts a multipart upload the caller drives part by part; returns its upload id. */
-  createMultipart(key: string, metadata?: ObjectMetadata): Promise<string>
+  createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string>
   /** Uploads one part (at least 5 MiB but the last); returns the part's ETag. */
   uploadPart(request: PartRequest): Promise<string>
   /** Completes a multipart upload from its parts, in order; returns the object's ETag. */

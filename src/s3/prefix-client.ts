@@ -43,12 +43,12 @@ export class PrefixClient implements ObjectClient {
     return this.#inner.upload({ ...request, key: this.#prefix + request.key })
   }
 
-  copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata): Promise<string> {
-    return this.#inner.copy(this.#prefix + sourceKey, this.#prefix + destKey, size, metadata)
+  copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
+    return this.#inner.copy(this.#prefix + sourceKey, this.#prefix + destKey, size, metadata, contentType)
   }
 
-  createMultipart(key: string, metadata?: ObjectMetadata): Promise<string> {
-    return this.#inner.createMultipart(this.#prefix + key, metadata)
+  createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
+    return this.#inner.createMultipart(this.#prefix + key, metadata, contentType)
   }
 
   uploadPart(request: PartRequest): Promise<string> {

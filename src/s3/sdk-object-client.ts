@@ -130,6 +130,7 @@ export class SdkObjectClient implements ObjectClient {
       etag: stripEtag(out.ETag),
       lastModified: out.LastModified ?? new Date(0),
       metadata: out.Metadata ?? {},
+      ...(out.ContentType !== undefined ? { contentType: out.ContentType } : {}),
     }
   }
 
@@ -210,6 +211,7 @@ export class SdkObjectClient implements ObjectClient {
         params: {
           Bucket: this.#bucket, Key: request.key, Body: body, ContentLength: request.size,
           ...(request.metadata !== undefined ? { Metadata: { ...request.metadata } } : {}),
+          ...(request.contentType !== undefined ? { ContentType: request.contentType } : {}),
         },
         partSize: uploadPartSize(request.size),
         queueSize: UPLOAD_PART_CONCURRENCY,
@@ -223,11 +225,12 @@ export class SdkObjectClient implements ObjectClient {
     }, uploadDeadlineMs(request.size), request.signal)
   }
 
-  async copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata): Promise<string> {
+  async copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     if (size <= MAX_SINGLE_COPY_BYTES) {
       const out = await this.#call('CopyObject', sourceKey, s => this.#s3.send(new CopyObjectCommand({
         Bucket: this.#bucket, Key: destKey, CopySource: copySource(this.#bucket, sourceKey),
         ...(metadata !== undefined ? { Metadata: { ...metadata }, MetadataDirective: 'REPLACE' as const } : {}),
+        ...(metadata !== undefined && contentType !== undefined ? { ContentType: contentType } : {}),
       }), s), WRITE_DEADLINE_MS)
       return stripEtag(out.CopyObjectResult?.ETag)
     }
@@ -235,9 +238,10 @@ export class SdkObjectClient implements ObjectClient {
     return this.#multipartCopy(sourceKey, destKey, size, metadata ?? (await this.head(sourceKey)).metadata ?? {})
   }
 
-  async createMultipart(key: string, metadata?: ObjectMetadata): Promise<string> {
+  async createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     const out = await this.#call('CreateMultipartUpload', key, s => this.#s3.send(new CreateMultipartUploadCommand({
       Bucket: this.#bucket, Key: key, ...(metadata !== undefined ? { Metadata: { ...metadata } } : {}),
+      ...(contentType !== undefined ? { ContentType: contentType } : {}),
     }), s))
     if (out.UploadId === undefined) throw new UnexpectedResponseError(`CreateMultipartUpload s3://${this.#bucket}/${key}: no upload id`)
     return out.UploadId

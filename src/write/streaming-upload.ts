@@ -16,6 +16,7 @@
 import type { Logger } from 'pino'
 import { UnexpectedResponseError, UploadAbortedError } from '../errors.js'
 import type { CompletedPart, ObjectClient, ObjectMetadata } from '../s3/object-client.js'
+import { contentTypeFor } from './content-type.js'
 import { crashPoint } from './crash-points.js'
 
 /** S3 allows at most this many parts; a longer stream is abandoned (the whole upload takes over). */
@@ -120,7 +121,7 @@ export class StreamingUpload {
     if (!this.usable) throw new UploadAbortedError(`${this.key}: streamed upload abandoned`)
     this.#inFlight++
     try {
-      this.#uploadId ??= this.#client.createMultipart(this.key, this.#metadata())
+      this.#uploadId ??= this.#client.createMultipart(this.key, this.#metadata(), contentTypeFor(this.key))
       const uploadId = await this.#uploadId
       const body = await readAt(start, length)
       if (body.length !== length) throw new UnexpectedResponseError(`${this.key}: staged file shorter than ${start + length} bytes`)

@@ -28,6 +28,7 @@ import { recoverStaging } from './recovery.js'
 import { StreamingUpload } from './streaming-upload.js'
 import type { StagingStore } from './staging-store.js'
 import { toS3fsMetadata } from '../metadata/s3fs-attributes.js'
+import { contentTypeFor } from './content-type.js'
 
 export type WriteMode = 'sync' | 'async'
 
@@ -408,6 +409,7 @@ export class WriteBack {
         const etag = streamed ?? await this.#lane.run(budget, PRIORITY_FOREGROUND, () => this.#client.upload({
           key, filePath: this.#store.dataPath(snap.data.name), size: snap.size, signal,
           metadata: { ...file.baseMetadata, ...toS3fsMetadata({ ...file.attrs, mtimeMs: snap.mtimeMs }) },
+          ...optionalContentType(contentTypeFor(key)),
           onProgress: sent => {
             file.uploadSent = sent
             if (sent < snap.size) crashPoint('mid-upload', key)
@@ -514,4 +516,8 @@ export class WriteBack {
     file.journalTail = next.catch(() => {})
     return next
   }
+}
+
+function optionalContentType(contentType: string | undefined): { contentType?: string } {
+  return contentType === undefined ? {} : { contentType }
 }
