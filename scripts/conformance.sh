@@ -80,6 +80,7 @@ cleanup() {
   [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
+trap 'exit 143' INT TERM  # so that the EXIT trap unmounts on Ctrl-C and kill too
 
 BUCKET_N=0
 mount_fresh() { # extra flags...; each run gets a new bucket and cache
