@@ -65,6 +65,7 @@ export class AttributeOps {
     const metadata = { ...existing, ...toS3fsMetadata(keepType(full, fileTypeOf(parseS3fsMetadata(existing).mode))) }
     const etag = await this.#client.copy(entry.key, entry.key, head.size, metadata, head.contentType)
     this.#metadata.noteFile(path, { key: entry.key, size: head.size, etag, mtimeMs: head.lastModified.getTime(), attrs: parseS3fsMetadata(metadata) })
+    this.#log.debug({ path, fields: Object.keys(change) }, 'attributes stored')
   }
 
   /** A `dir/` marker is copied onto itself with the changed fields (others' headers kept); none yet: one is made. */
