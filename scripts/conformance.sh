@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run conformance -- --suites DIR [--only s3fs|pjdfstest] [--pjdfstest-dirs "chmod symlink ..."]
+# npm run conformance -- --suites DIR [--only s3fs|pjdfstest] [--pjdfstest-dirs "chmod symlink ..."] [--mount-flags "..."]
 #
 # Runs other people's POSIX suites against an s3cachefs mount and prints issue 11's table:
 #   - s3fs-fuse's integration suite (test/integration-test-main.sh), split into generic tests and
@@ -20,12 +20,13 @@ S3FS_COMMIT=46017f2d  # "Set the SSE headers in the meta of newly created object
 PJD_REPO=https://github.com/pjd/pjdfstest
 PJD_COMMIT=85a8aea    # "utimensat/09.t: skip Y2038 assertions on 32-bit time_t filesystems (#86)"
 
-SUITES='' ONLY='' PJD_DIRS=''
+SUITES='' ONLY='' PJD_DIRS='' MOUNT_FLAGS=''
 while [ $# -gt 0 ]; do
   case "$1" in
     --suites) SUITES=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     --pjdfstest-dirs) PJD_DIRS=$2; shift 2 ;;
+    --mount-flags) MOUNT_FLAGS=$2; shift 2 ;;  # added to every mount, e.g. "--negative-ttl 0" 
     *) echo "conformance: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -88,7 +89,7 @@ mount_fresh() { # extra flags...; each run gets a new bucket and cache
   BUCKET_N=$((BUCKET_N + 1)); BUCKET="conf${BUCKET_N}"  # created by the server at start
   rm -rf "$RUN/cache"
   node dist/cli.js mount "s3://$BUCKET" "$MNT" --endpoint-url "$ENDPOINT" --cache-dir "$RUN/cache" \
-    --metadata-ttl 1s --negative-ttl 1s --posix-metadata head "$@"
+    --metadata-ttl 1s --negative-ttl 1s --posix-metadata head "$@" $MOUNT_FLAGS
   DAEMON_PID=$(pgrep -n -f "cli.js mount s3://$BUCKET " || true)
 }
 
@@ -106,7 +107,7 @@ ensure_mounted() { # remounts the same bucket if the daemon died (counted agains
   fusermount -uz "$MNT" 2>/dev/null || true
   node dist/cli.js unmount "$MNT" --force >/dev/null 2>&1 || true
   node dist/cli.js mount "s3://$BUCKET" "$MNT" --endpoint-url "$ENDPOINT" --cache-dir "$RUN/cache" \
-    --metadata-ttl 1s --negative-ttl 1s --posix-metadata head --allow-other
+    --metadata-ttl 1s --negative-ttl 1s --posix-metadata head --allow-other $MOUNT_FLAGS
   DAEMON_PID=$(pgrep -n -f "cli.js mount s3://$BUCKET " || true)
 }
 run_s3fs() {
