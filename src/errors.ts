@@ -99,6 +99,11 @@ export class AlreadyExistsError extends S3CacheFsError {
   readonly code = 'ALREADY_EXISTS'
 }
 
+/** An argument that does not apply to this object (readlink of something not a symlink: EINVAL). */
+export class InvalidArgumentError extends S3CacheFsError {
+  readonly code = 'INVALID_ARGUMENT'
+}
+
 /** rmdir or rename onto a directory that still has entries. */
 export class DirectoryNotEmptyError extends S3CacheFsError {
   readonly code = 'DIRECTORY_NOT_EMPTY'

@@ -118,6 +118,12 @@ export const UNMOUNT_WAIT_MS = 30_000
 
 /** Eviction policy: survives epochs over datasets larger than the cache (see src/cache/eviction/s3-fifo-policy.ts). */
 export const DEFAULT_EVICTION = 'scan-resistant'
+/**
+ * Where file attributes come from: `listing` costs no HEAD per file (a cold epoch is bound by
+ * requests: one GET per file is the floor), so objects written by other tools show default
+ * modes until a HEAD happens anyway; `head` reads s3fs's headers on a file's first stat.
+ */
+export const POSIX_METADATA = 'listing'
 /** How long cached data is kept after it was fetched: forever unless an operator says otherwise. */
 export const CACHE_TTL = 'never'
 /** Expired blocks are swept this often (ms) while any TTL applies; reads drop expired blocks at once anyway. */

@@ -55,6 +55,7 @@ export interface MountOptions extends SharedOptions {
   prefetchAfter?: string
   /** commander's --no-persist-listings: false when given. */
   persistListings?: boolean
+  posixMetadata?: string
 }
 
 /** Operator commands (load, refresh, the metadata sync). */
@@ -151,6 +152,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     coordinator: resolveCoordinator(o),
     metadata: {
       ttlMs, negativeTtlMs, staleIfErrorMs, maxEntries: D.MAX_METADATA_ENTRIES, maxListedChildren: D.MAX_LISTED_CHILDREN,
+      headForAttributes: parsePosixMetadata(o.posixMetadata ?? D.POSIX_METADATA) === 'head',
     },
     listings: o.persistListings === false ? undefined : {
       dir: join(cacheDir, 'listings'), source: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
@@ -238,4 +240,10 @@ function deepFreeze<T>(o: T): T {
     Object.freeze(o)
   }
   return o
+}
+
+/** `--posix-metadata`: where a file's s3fs headers (mode, owners, times) come from. */
+function parsePosixMetadata(text: string): 'listing' | 'head' {
+  if (text === 'listing' || text === 'head') return text
+  throw new ConfigError(`--posix-metadata: must be listing or head (got '${text}')`)
 }

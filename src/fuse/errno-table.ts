@@ -5,7 +5,7 @@
 import { constants } from 'node:os'
 import {
   AccessDeniedError, AlreadyExistsError, DirectoryNotEmptyError, BadHandleError, CacheFullError, InvalidNameError, IsADirectoryError, NotADirectoryError,
-  CrossDeviceError, FileTooLargeError, HardLinkError, NotFoundError, NotSupportedError, PreconditionFailedError, ReadOnlyError, RequestTimeoutError,
+  CrossDeviceError, FileTooLargeError, InvalidArgumentError, HardLinkError, NotFoundError, NotSupportedError, PreconditionFailedError, ReadOnlyError, RequestTimeoutError,
 } from '../errors.js'
 
 const E = constants.errno
@@ -29,6 +29,7 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, number]> = [
   [HardLinkError, E.EPERM],
   [FileTooLargeError, E.EFBIG],
   [CrossDeviceError, E.EXDEV],
+  [InvalidArgumentError, E.EINVAL],
 ]
 
 /** The negative errno FUSE should answer for `err`. */

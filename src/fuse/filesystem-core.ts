@@ -24,6 +24,9 @@ import { parentOf, pathToKey } from '../metadata/paths.js'
 import type { DirtyFile, Snapshot } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
 import { NamespaceOps, type NamespaceLimits } from './namespace-ops.js'
+import { AttributeOps } from './attribute-ops.js'
+import { entryStat, fileStat, type FileStat } from './file-stat.js'
+import { S_IFDIR, S_IFREG } from '../metadata/s3fs-attributes.js'
 import type { ObjectClient } from '../s3/object-client.js'
 
 export interface FilesystemConfig {
@@ -38,14 +41,7 @@ export interface FilesystemConfig {
   readonly namespace: NamespaceLimits
 }
 
-export interface FileStat {
-  readonly mode: number
-  readonly size: number
-  readonly mtimeMs: number
-  readonly nlink: number
-  readonly uid: number
-  readonly gid: number
-}
+export type { FileStat } from './file-stat.js'
 
 /**
  * Reads the FUSE binding answers itself, on its own threads, without the core: a
@@ -89,11 +85,16 @@ type FileHandle =
   | { readonly kind: 'clean'; readonly path: string; readonly reader: FileReader; direct?: boolean }
   | { readonly kind: 'dirty'; readonly path: string; readonly file: DirtyFile }
 
-const S_IFREG = 0o100000
-const S_IFDIR = 0o040000
-const STATFS_BLOCK = 4096
-/** An object store has no meaningful capacity: report a large, stable number, as peers do. */
-const STATFS_BLOCKS = 2 ** 40 / STATFS_BLOCK * 1024
+/**
+ * An object store has no meaningful capacity: report a large, stable one, as peers do.
+ * fuse-native passes statfs fields through 32-bit integers, so each must stay below 2^32:
+ * 2^30 blocks of 1 MiB is 1 PiB, and 2^30 free inodes.
+ */
+const STATFS_BLOCK = 2 ** 20
+const STATFS_BLOCKS = 2 ** 30
+const STATFS_FILES = 2 ** 30
+/** chown(2)'s "leave unchanged" ((uid_t)-1), as fuse-native passes it. */
+const ID_UNCHANGED = 0xffffffff
 
 /** Linux's O_ACCMODE (Node's fs.constants does not export it). */
 const O_ACCMODE = 3
@@ -113,6 +114,7 @@ export class FilesystemCore {
   readonly #writes: WriteBack
   readonly #log: Logger
   readonly #namespace: NamespaceOps
+  readonly #attributes: AttributeOps
   readonly #handles = new Map<number, FileHandle>()
   /** Told of every open for reading of a clean object (cross-file prefetch). */
   #openListener: (path: string, version: ObjectVersion) => void = () => {}
@@ -126,6 +128,7 @@ export class FilesystemCore {
     this.#writes = writes
     this.#log = log
     this.#namespace = new NamespaceOps(config.namespace, metadata, writes, client, log)
+    this.#attributes = new AttributeOps(config, metadata, writes, reader, client, log)
     writes.listener = {
       uploaded: (file, etag, snap) => this.#uploaded(file, etag, snap),
       dropped: path => this.#metadata.invalidate(path),
@@ -154,8 +157,9 @@ export class FilesystemCore {
   async getattr(path: string): Promise<FileStat> {
     checkName(path)
     const dirty = this.#writes.get(path)
-    if (dirty !== undefined) return this.#fileStat(dirty.size, dirty.mtimeMs)
-    return this.#statOf(await this.#metadata.lookup(path))
+    if (dirty !== undefined) return fileStat(this.#config, dirty.size, dirty.mtimeMs, dirty.attrs)
+    const entry = await this.#metadata.stat(path)
+    return entryStat(this.#config, entry, entry.kind === 'dir' ? this.#metadata.subdirCount(path) : undefined)
   }
 
   /** The names in a directory, without `.` and `..` (the adapter adds them). */
@@ -201,13 +205,14 @@ export class FilesystemCore {
     return fh
   }
 
-  async create(path: string): Promise<number> {
+  async create(path: string, mode = this.#config.fileMode): Promise<number> {
     checkName(path)
     this.#checkWritable(path)
     const parent = await this.#metadata.lookup(parentOf(path))
     if (parent.kind !== 'dir') throw new NotADirectoryError(`${parentOf(path)} is not a directory`)
     const existed = this.#writes.get(path) !== undefined
     const file = await this.#writes.open(path, pathToKey(path))
+    if (!existed) file.attrs = this.#attributes.newAttributes(S_IFREG | (mode & 0o7777))
     const fh = this.#addHandle({ kind: 'dirty', path, file })
     // create(2) of a staged path empties it, as before staging was per path; a new one is empty already.
     if (existed) await this.#truncateOrRelease(fh, file, 0)
@@ -280,25 +285,43 @@ export class FilesystemCore {
     await this.#writes.truncate(this.#dirtyHandle(fh), size)
   }
 
-  /** Times are kept for staged files; S3 cannot change an object's mtime without rewriting it. */
-  async utimens(path: string, mtimeMs: number): Promise<void> {
+  /** Times as s3fs stores them (x-amz-meta-atime/mtime); see AttributeOps. */
+  async utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
     checkName(path)
     this.#checkWritable(path)
-    const dirty = this.#writes.get(path)
-    if (dirty !== undefined) return dirty.touch(mtimeMs)
-    await this.#metadata.lookup(path)
+    await this.#attributes.set(path, { atimeMs, mtimeMs })
   }
 
-  /** Modes and owners are not stored in S3: accepted and ignored, so cp -p, rsync -a and tar x work. */
-  async chmodOrChown(path: string): Promise<void> {
+  async chmod(path: string, mode: number): Promise<void> {
     this.#checkWritable(path)
-    if (this.#writes.get(path) === undefined) await this.#metadata.lookup(path)
+    await this.#attributes.set(path, { mode })
   }
 
-  async mkdir(path: string): Promise<void> {
+  async chown(path: string, uid: number, gid: number): Promise<void> {
+    this.#checkWritable(path)
+    await this.#attributes.set(path, { ...(uid !== ID_UNCHANGED && uid >= 0 ? { uid } : {}), ...(gid !== ID_UNCHANGED && gid >= 0 ? { gid } : {}) })
+  }
+
+  async symlink(target: string, path: string): Promise<void> {
     checkName(path)
     this.#checkWritable(path)
-    return this.#namespace.mkdir(path)
+    await this.#attributes.symlink(target, path)
+  }
+
+  async readlink(path: string): Promise<string> {
+    return this.#attributes.readlink(path)
+  }
+
+  async mknod(path: string, mode: number): Promise<void> {
+    checkName(path)
+    this.#checkWritable(path)
+    await this.#attributes.mknod(path, mode)
+  }
+
+  async mkdir(path: string, mode = this.#config.dirMode): Promise<void> {
+    checkName(path)
+    this.#checkWritable(path)
+    return this.#namespace.mkdir(path, this.#attributes.newAttributes(S_IFDIR | (mode & 0o7777)))
   }
 
   async rmdir(path: string): Promise<void> {
@@ -322,12 +345,6 @@ export class FilesystemCore {
     throw new HardLinkError(`${path}: hard links are not supported`)
   }
 
-  /** Symbolic links and special files cannot be stored as S3 objects. */
-  async refuseSymlink(path: string): Promise<never> {
-    this.#checkWritable(path)
-    throw new NotSupportedError(`${path}: symbolic links and special files are not supported`)
-  }
-
   async access(path: string, mode: number): Promise<void> {
     if (this.#writes.get(path) === undefined) await this.#metadata.lookup(path)
     if ((mode & fsConstants.W_OK) !== 0 && this.#config.readOnly) throw new ReadOnlyError(`${path}: read-only mount`)
@@ -336,7 +353,7 @@ export class FilesystemCore {
   statfs(): FsStats {
     return {
       bsize: STATFS_BLOCK, frsize: STATFS_BLOCK, blocks: STATFS_BLOCKS, bfree: STATFS_BLOCKS, bavail: STATFS_BLOCKS,
-      files: 2 ** 32, ffree: 2 ** 32, favail: 2 ** 32, namemax: 255,
+      files: STATFS_FILES, ffree: STATFS_FILES, favail: STATFS_FILES, namemax: NAME_MAX,
     }
   }
 
@@ -382,6 +399,8 @@ export class FilesystemCore {
     return async file => {
       const entry = await this.#metadata.lookup(path)
       if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
+      // Its upload must keep the object's mode, owners and other clients' headers: read them (one HEAD).
+      await this.#attributes.adoptHeaders(file, entry.key)
       await this.#copyIn({ key: entry.key, etag: entry.etag, size: entry.size }, file, bytes(entry.size))
     }
   }
@@ -397,20 +416,11 @@ export class FilesystemCore {
   /** The exact bytes of `snap` are in the bucket as `etag`: remember them, and cache them (no GET to read back). */
   async #uploaded(file: DirtyFile, etag: string, snap: Snapshot): Promise<void> {
     const version = { key: file.key, etag, size: snap.size }
-    this.#metadata.noteFile(file.path, { ...version, mtimeMs: snap.mtimeMs })
+    this.#metadata.noteFile(file.path, { ...version, mtimeMs: snap.mtimeMs, attrs: { ...file.attrs, mtimeMs: snap.mtimeMs } })
     if (snap.size <= this.#config.adoptMaxBytes) {
       await this.#reader.adopt(version, (pos, len) => snap.data.read(pos, len)).catch((err: unknown) =>
         this.#log.warn({ err, path: file.path }, 'could not cache an uploaded file'))
     }
-  }
-
-  #fileStat(size: number, mtimeMs: number): FileStat {
-    return { uid: this.#config.uid, gid: this.#config.gid, mtimeMs, mode: S_IFREG | this.#config.fileMode, size, nlink: 1 }
-  }
-
-  #statOf(entry: Entry): FileStat {
-    if (entry.kind === 'file') return this.#fileStat(entry.size, entry.mtimeMs)
-    return { uid: this.#config.uid, gid: this.#config.gid, mtimeMs: entry.mtimeMs, mode: S_IFDIR | this.#config.dirMode, size: 4096, nlink: 2 }
   }
 }
 

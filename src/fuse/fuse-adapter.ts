@@ -41,9 +41,20 @@ function answer<T>(log: Logger, op: string, path: string, work: () => Promise<T>
   )
 }
 
+/**
+ * fuse-native 2.2.6 turns a timespec into milliseconds and hands utimens the access time
+ * twice (its C glue passes atime as both arguments): the access time given is the only
+ * time we learn, so it sets both. UTIME_NOW and UTIME_OMIT arrive as 0 s plus their
+ * nanosecond code (~1,073 ms): both mean "now" here.
+ */
+const UTIME_SPECIAL_BELOW_MS = 10_000
+
+function utimensTime(ms: number): number {
+  return ms < UTIME_SPECIAL_BELOW_MS ? Date.now() : ms
+}
+
 function toFuseStat(s: FileStat): FuseStat {
-  const t = new Date(s.mtimeMs)
-  return { mtime: t, atime: t, ctime: t, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, nlink: s.nlink, blocks: Math.ceil(s.size / 512), blksize: 4096 }
+  return { mtime: new Date(s.mtimeMs), atime: new Date(s.atimeMs), ctime: new Date(s.ctimeMs), size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, nlink: s.nlink, blocks: Math.ceil(s.size / 512), blksize: 4096 }
 }
 
 export function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
@@ -65,7 +76,7 @@ export function buildOperations(core: FilesystemCore, log: Logger): FuseOperatio
 
 function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
   return {
-    create: (path, _mode, cb) => answer(log, 'create', path, () => core.create(path), cb),
+    create: (path, mode, cb) => answer(log, 'create', path, () => core.create(path, mode), cb),
     write: (path, fd, buf, len, pos, cb) => answer(log, 'write', path, () => core.write(fd, buf.subarray(0, len), pos),
       (errno, n) => cb(errno !== 0 ? errno : n ?? 0)),
     flush: (path, fd, cb) => answer(log, 'flush', path, () => core.flush(fd), cb),
@@ -74,14 +85,15 @@ function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
     ftruncate: (path, fd, size, cb) => answer(log, 'ftruncate', path, () => core.ftruncate(fd, size), cb),
     unlink: (path, cb) => answer(log, 'unlink', path, () => core.unlink(path), cb),
     rename: (src, dest, cb) => answer(log, 'rename', src, () => core.rename(src, dest), cb),
-    mkdir: (path, _mode, cb) => answer(log, 'mkdir', path, () => core.mkdir(path), cb),
+    mkdir: (path, mode, cb) => answer(log, 'mkdir', path, () => core.mkdir(path, mode), cb),
     rmdir: (path, cb) => answer(log, 'rmdir', path, () => core.rmdir(path), cb),
-    utimens: (path, _atime, mtime, cb) => answer(log, 'utimens', path, () => core.utimens(path, mtime), cb),
-    chmod: (path, _mode, cb) => answer(log, 'chmod', path, () => core.chmodOrChown(path), cb),
-    chown: (path, _uid, _gid, cb) => answer(log, 'chown', path, () => core.chmodOrChown(path), cb),
+    utimens: (path, atime, _mtime, cb) => answer(log, 'utimens', path, () => core.utimens(path, utimensTime(atime), utimensTime(atime)), cb),
+    chmod: (path, mode, cb) => answer(log, 'chmod', path, () => core.chmod(path, mode), cb),
+    chown: (path, uid, gid, cb) => answer(log, 'chown', path, () => core.chown(path, uid, gid), cb),
     link: (_src, path, cb) => answer(log, 'link', path, () => core.refuseLink(path), cb),
-    symlink: (_target, path, cb) => answer(log, 'symlink', path, () => core.refuseSymlink(path), cb),
-    mknod: (path, _mode, _dev, cb) => answer(log, 'mknod', path, () => core.refuseSymlink(path), cb),
+    symlink: (target, path, cb) => answer(log, 'symlink', path, () => core.symlink(target, path), cb),
+    readlink: (path, cb) => answer(log, 'readlink', path, () => core.readlink(path), cb),
+    mknod: (path, mode, _dev, cb) => answer(log, 'mknod', path, () => core.mknod(path, mode), cb),
   }
 }
 

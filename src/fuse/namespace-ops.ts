@@ -20,6 +20,7 @@ import {
 import type { Entry } from '../metadata/entry.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import { isRoot, parentOf, pathToKey, pathToPrefix } from '../metadata/paths.js'
+import { toS3fsMetadata, type PosixAttributes } from '../metadata/s3fs-attributes.js'
 import type { ObjectClient, ObjectInfo } from '../s3/object-client.js'
 import { forEachLimit } from '../util/for-each-limit.js'
 import type { DirtyFile } from '../write/dirty-file.js'
@@ -50,11 +51,12 @@ export class NamespaceOps {
     this.#log = log
   }
 
-  async mkdir(path: string): Promise<void> {
+  /** A `dir/` marker object carrying the directory's attributes as s3fs headers. */
+  async mkdir(path: string, attrs: PosixAttributes): Promise<void> {
     if (await this.#exists(path)) throw new AlreadyExistsError(`${path} exists`)
     await this.#requireDir(parentOf(path))
-    await this.#client.upload({ key: pathToPrefix(path), size: 0 })
-    this.#metadata.noteDir(path)
+    await this.#client.upload({ key: pathToPrefix(path), size: 0, metadata: toS3fsMetadata(attrs) })
+    this.#metadata.noteDir(path, attrs)
   }
 
   async rmdir(path: string): Promise<void> {
@@ -107,7 +109,7 @@ export class NamespaceOps {
       await this.#writes.move(file, to, toKey)
       await this.#client.delete(fromKey)
       this.#metadata.noteRemoved(from)
-      if (etag !== undefined) this.#metadata.noteFile(to, { key: toKey, etag, size: file.size, mtimeMs: file.mtimeMs })
+      if (etag !== undefined) this.#metadata.noteFile(to, { key: toKey, etag, size: file.size, mtimeMs: file.mtimeMs, attrs: { ...file.attrs, mtimeMs: file.mtimeMs } })
       else this.#metadata.noteCreating(to)
     })
     this.#writes.resume(file)
@@ -125,7 +127,8 @@ export class NamespaceOps {
     })
     await this.#client.delete(file.key)
     this.#metadata.noteRemoved(from)
-    this.#metadata.noteFile(to, { key: toKey, size: file.size, etag, mtimeMs: file.mtimeMs })
+    // The copy keeps the source's headers (S3's default metadata directive), so its attributes too.
+    this.#metadata.noteFile(to, { key: toKey, size: file.size, etag, mtimeMs: file.mtimeMs, ...(file.attrs !== undefined ? { attrs: file.attrs } : {}) })
   }
 
   async #renameDir(from: string, to: string, fromPrefix: string, target: Entry | undefined): Promise<void> {

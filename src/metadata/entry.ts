@@ -1,4 +1,5 @@
 /** What the metadata layer knows about one path. */
+import type { PosixAttributes } from './s3fs-attributes.js'
 
 export interface FileEntry {
   readonly kind: 'file'
@@ -6,7 +7,10 @@ export interface FileEntry {
   readonly key: string
   readonly size: number
   readonly etag: string
+  /** The store's LastModified (a time the object's own `mtime` header overrides). */
   readonly mtimeMs: number
+  /** The object's s3fs headers; undefined when not read yet (listings do not carry them). */
+  readonly attrs?: PosixAttributes
 }
 
 export interface DirEntry {
@@ -14,6 +18,8 @@ export interface DirEntry {
   /** Key prefix relative to the mount's prefix, '' for the root, else ending in '/'. */
   readonly prefix: string
   readonly mtimeMs: number
+  /** The `dir/` marker's s3fs headers; undefined when not read yet, `{}` when it has none or is absent. */
+  readonly attrs?: PosixAttributes
 }
 
 export type Entry = FileEntry | DirEntry

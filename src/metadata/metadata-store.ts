@@ -37,6 +37,8 @@ import type { DirEntry, DirListing, Entry, FileEntry } from './entry.js'
 import { baseName, isRepresentableName, isRoot, joinPath, parentOf, pathToKey, pathToPrefix } from './paths.js'
 import { StaleIfError, type StaleIfErrorStats } from './stale-if-error.js'
 import { TtlCache, type Clock } from './ttl-cache.js'
+import { AttributeMemo } from './attribute-memo.js'
+import { parseS3fsMetadata, type PosixAttributes } from './s3fs-attributes.js'
 
 /** Listings shared between the nodes mounting one dataset (src/coord/shared-listing-manifest.ts). Never throws. */
 export interface ListingManifest {
@@ -65,6 +67,11 @@ export interface MetadataConfig {
   readonly maxListedChildren: number
   /** How long past its TTL metadata may be served while the store fails (--stale-if-error); 0 or absent: never. */
   readonly staleIfErrorMs?: number
+  /**
+   * Read a file's or directory's s3fs headers with one HEAD on its first `stat` when no
+   * listing or write told them (`--posix-metadata head`); off, they default until known.
+   */
+  readonly headForAttributes?: boolean
 }
 
 /** A directory with up to this many children is listed again to answer a lookup in it (≤ 5 pages). */
@@ -86,6 +93,10 @@ const SUBDIR_PREFETCH_CONCURRENCY = 8
 const SUBDIR_PREFETCH_MAX_QUEUED = 1024
 /** Larger listings are not shared (one value per directory; ~100 B per child). */
 const MANIFEST_MAX_CHILDREN = 100_000
+/** Head mode: attribute HEADs after a readdir, this many at once (s3fs-fuse runs its HEADs in parallel too)... */
+const ATTRIBUTE_PREFETCH_CONCURRENCY = 16
+/** ...and at most this many waiting (a huge directory's later entries are read on their own stat). */
+const ATTRIBUTE_PREFETCH_MAX_QUEUED = 10_000
 
 const ABSENT = Object.freeze({ absent: true as const })
 type Cached = Entry | typeof ABSENT
@@ -106,8 +117,11 @@ export class MetadataStore {
   /** Background first-page listings (kept apart: an unfinished one must not mark a directory as large). */
   readonly #backgroundLists = new SingleFlight<DirListing | undefined>()
   readonly #prefetchQueue = new PQueue({ concurrency: SUBDIR_PREFETCH_CONCURRENCY })
-  readonly #root: DirEntry
   readonly #stale: StaleIfError
+  readonly #attrQueue = new PQueue({ concurrency: ATTRIBUTE_PREFETCH_CONCURRENCY })
+  readonly #heads = new SingleFlight<Entry>()
+  readonly #memo: AttributeMemo
+  #root: DirEntry
   /** Directory mtime: the mount time, stable so the kernel's caches stay valid. */
   readonly #dirMtimeMs: number
 
@@ -127,6 +141,37 @@ export class MetadataStore {
     })
     this.#dirMtimeMs = clock()
     this.#root = { kind: 'dir', prefix: '', mtimeMs: this.#dirMtimeMs }
+    this.#memo = new AttributeMemo(config.maxEntries)
+  }
+
+  /**
+   * The entry at `path` with its attributes, for getattr: `lookup`, plus one HEAD (shared by
+   * concurrent callers) when attributes are read on demand and not known yet for this version.
+   * `mustKnow` reads them whatever the mode (before rewriting them: chmod, a write).
+   */
+  async stat(path: string, mustKnow = false): Promise<Entry> {
+    const entry = await this.lookup(path)
+    if (!(this.#config.headForAttributes === true || mustKnow) || entry.attrs !== undefined || isRoot(path)) return entry
+    return this.#heads.run(path, () => this.#readAttributes(path, entry))
+  }
+
+  /** Subdirectories of `path` per its cached listing; undefined when not listed (or expired). */
+  subdirCount(path: string): number | undefined {
+    const listing = this.#listings.get(path)
+    if (listing === undefined) return undefined
+    let n = 0
+    for (const child of listing.children.values()) if (child.kind === 'dir') n++
+    return n
+  }
+
+  /** Records new attributes of a directory (chmod, chown, utimens through the mount). */
+  noteDirAttributes(path: string, attrs: PosixAttributes): void {
+    this.#memo.rememberDir(path, attrs)
+    if (isRoot(path)) {
+      this.#root = { ...this.#root, attrs }
+      return
+    }
+    this.#noteChild(path, { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs, attrs })
   }
 
   /** The entry at `path`; throws NotFoundError when nothing is there. */
@@ -199,6 +244,7 @@ export class MetadataStore {
       return stale
     }
     this.#prefetchSubdirs(path, listing)
+    if (this.#config.headForAttributes === true) this.#prefetchAttributes(path, listing)
     return listing
   }
 
@@ -213,6 +259,7 @@ export class MetadataStore {
 
   /** Records a file written through the mount, so lookups and listings see it at once. */
   noteFile(path: string, file: Omit<FileEntry, 'kind'>): void {
+    if (file.attrs !== undefined) this.#memo.rememberFile(path, file.etag, file.attrs)
     this.#noteChild(path, { kind: 'file', ...file })
     this.#manifest?.forget(ancestorsOf(path))
   }
@@ -221,8 +268,9 @@ export class MetadataStore {
    * Records a directory created through the mount. It was empty (mkdir refuses an existing
    * name), so its listing is known: looking up new names in it (cp -r, tar x) costs no request.
    */
-  noteDir(path: string): void {
-    this.#noteChild(path, { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs })
+  noteDir(path: string, attrs?: PosixAttributes): void {
+    if (attrs !== undefined) this.#memo.rememberDir(path, attrs)
+    this.#noteChild(path, { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs, ...(attrs !== undefined ? { attrs } : {}) })
     this.#manifest?.forget([path, ...ancestorsOf(path)])
     if (this.#listings.get(path) === undefined) {
       this.#listings.set(path, { children: new Map(), listedAtMs: this.#clock() }, this.#config.ttlMs)
@@ -232,6 +280,7 @@ export class MetadataStore {
 
   /** Records that `path` was removed through the mount. */
   noteRemoved(path: string): void {
+    this.#memo.forget(path)
     this.#entries.set(path, ABSENT, this.#config.negativeTtlMs)
     this.#listings.delete(path)
     this.#listings.get(parentOf(path))?.children.delete(baseName(path))
@@ -252,6 +301,8 @@ export class MetadataStore {
   invalidatePrefix(path: string, opts: { keepStale?: boolean } = {}): string[] {
     const below = (p: string) => isRoot(path) || p === path || p.startsWith(path + '/')
     const listed = this.#listings.keys().filter(below)
+    // File attributes are bound to their version and stay; a directory's can only be read again by HEAD.
+    if (this.#config.headForAttributes === true) this.#memo.forgetDirsWhere(below)
     if (opts.keepStale === true) {
       // A refresh: what was known stays for stale-if-error, should the store fail to answer it.
       this.#entries.expireWhere(below)
@@ -305,12 +356,12 @@ export class MetadataStore {
     if (asDir.status === 'rejected') throw asDir.reason
     this.#stale.recovered()
     if (asDir.value.objects.length > 0 || asDir.value.commonPrefixes.length > 0) {
-      const dir: DirEntry = { kind: 'dir', prefix, mtimeMs: this.#dirMtimeMs }
+      const dir = this.#dirEntry(path, prefix)
       this.#remember(path, dir)
       return dir
     }
     if (asFile.status === 'fulfilled') {
-      const file = this.#fileEntry(asFile.value, key)
+      const file = this.#fileEntry(path, asFile.value, key)
       this.#remember(path, file)
       return file
     }
@@ -341,13 +392,13 @@ export class MetadataStore {
       this.#stale.recovered()
       for (const cp of page.commonPrefixes) {
         const name = cp.slice(prefix.length, -1)
-        if (isRepresentableName(name)) dirs.set(name, { kind: 'dir', prefix: cp, mtimeMs: this.#dirMtimeMs })
+        if (isRepresentableName(name)) dirs.set(name, this.#dirEntry(joinPath(path, name), cp))
       }
       for (const obj of page.objects) {
         const name = obj.key.slice(prefix.length)
         // `dir/` marker objects list as the prefix itself; keys ending in '/' are markers.
         if (name.endsWith('/') || !isRepresentableName(name)) continue
-        files.set(name, this.#fileEntry(obj, obj.key))
+        files.set(name, this.#fileEntry(joinPath(path, name), obj, obj.key))
       }
       token = page.nextContinuationToken
       if (token !== undefined && pages >= maxPages) {
@@ -379,6 +430,16 @@ export class MetadataStore {
     return listing
   }
 
+  /** In head mode the kernel stats every entry next (`ls -l`): HEAD them in parallel now, bounded. */
+  #prefetchAttributes(path: string, listing: DirListing): void {
+    for (const [name, entry] of listing.children) {
+      if (this.#attrQueue.size >= ATTRIBUTE_PREFETCH_MAX_QUEUED) return
+      if (entry.attrs !== undefined) continue
+      const child = joinPath(path, name)
+      this.#attrQueue.add(() => this.stat(child)).catch((err: unknown) => this.#log.debug({ err, path: child }, 'background HEAD failed'))
+    }
+  }
+
   #prefetchSubdirs(path: string, listing: DirListing): void {
     let started = 0
     for (const [name, entry] of listing.children) {
@@ -393,8 +454,46 @@ export class MetadataStore {
     }
   }
 
-  #fileEntry(info: ObjectInfo, key: string): FileEntry {
-    return { kind: 'file', key, size: info.size, etag: info.etag, mtimeMs: info.lastModified.getTime() }
+  /** A file entry; its attributes from the object's headers (a HEAD) or from what was seen of this version. */
+  #fileEntry(path: string, info: ObjectInfo, key: string): FileEntry {
+    const mtimeMs = info.lastModified.getTime()
+    let attrs: PosixAttributes | undefined
+    if (info.metadata !== undefined) {
+      attrs = parseS3fsMetadata(info.metadata)
+      this.#memo.rememberFile(path, info.etag, attrs, mtimeMs)
+    } else {
+      attrs = this.#memo.forFile(path, info.etag, mtimeMs)
+    }
+    return { kind: 'file', key, size: info.size, etag: info.etag, mtimeMs, ...(attrs !== undefined ? { attrs } : {}) }
+  }
+
+  #dirEntry(path: string, prefix: string): DirEntry {
+    const attrs = this.#memo.forDir(path)
+    return { kind: 'dir', prefix, mtimeMs: this.#dirMtimeMs, ...(attrs !== undefined ? { attrs } : {}) }
+  }
+
+  /** One HEAD: a file's current version with its headers, or a directory marker's headers ({} when absent). */
+  async #readAttributes(path: string, entry: Entry): Promise<Entry> {
+    if (entry.kind === 'file') {
+      try {
+        const file = this.#fileEntry(path, await this.#client.head(entry.key), entry.key)
+        this.#noteChild(path, file)
+        return file
+      } catch (err) {
+        if (err instanceof NotFoundError) this.invalidate(path)
+        throw err
+      }
+    }
+    let attrs: PosixAttributes = {}
+    try {
+      attrs = parseS3fsMetadata((await this.#client.head(entry.prefix)).metadata ?? {})
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err
+    }
+    this.#memo.rememberDir(path, attrs)
+    const dir: DirEntry = { ...entry, attrs }
+    this.#noteChild(path, dir)
+    return dir
   }
 }
 

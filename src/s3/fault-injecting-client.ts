@@ -2,7 +2,7 @@
  * An ObjectClient wrapper that fails or delays chosen requests, for core tests of
  * the error paths (throttling, 5xx, timeouts, changed objects) without a server.
  */
-import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
+import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, ObjectMetadata, RangeRequest, UploadRequest } from './object-client.js'
 
 export type Operation = 'checkBucket' | 'head' | 'list' | 'get' | 'upload' | 'copy' | 'delete'
 
@@ -60,14 +60,14 @@ export class FaultInjectingClient implements ObjectClient {
     return this.#inner.upload(request)
   }
 
-  async copy(sourceKey: string, destKey: string, size: number): Promise<string> {
+  async copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     await this.#apply('copy')
-    return this.#inner.copy(sourceKey, destKey, size)
+    return this.#inner.copy(sourceKey, destKey, size, metadata, contentType)
   }
 
-  async createMultipart(key: string): Promise<string> {
+  async createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     await this.#apply('upload')
-    return this.#inner.createMultipart(key)
+    return this.#inner.createMultipart(key, metadata, contentType)
   }
 
   async uploadPart(request: PartRequest): Promise<string> {

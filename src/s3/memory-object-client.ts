@@ -6,11 +6,13 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { InvalidRangeError, NotFoundError, PreconditionFailedError, UploadAbortedError } from '../errors.js'
-import { type CompletedPart, type PartRequest, type ListPage, type ListPageRequest, type ObjectClient, type ObjectInfo, type RangeRequest, type UploadRequest, splitIntoPieces } from './object-client.js'
+import { type CompletedPart, type PartRequest, type ListPage, type ListPageRequest, type ObjectClient, type ObjectInfo, type ObjectMetadata, type RangeRequest, type UploadRequest, splitIntoPieces } from './object-client.js'
 
 interface StoredObject {
   readonly data: Buffer
+  /** Without metadata: what a listing shows. */
   readonly info: ObjectInfo
+  readonly metadata: ObjectMetadata
 }
 
 export class MemoryObjectClient implements ObjectClient {
@@ -19,17 +21,18 @@ export class MemoryObjectClient implements ObjectClient {
   etagSuffixOnCopy = ''
 
   /** Stores `data` under `key`, as a PUT would; returns the new ETag. */
-  put(key: string, data: Buffer | string, lastModified = new Date(), etagSuffix = ''): string {
+  put(key: string, data: Buffer | string, lastModified = new Date(), etagSuffix = '', metadata: ObjectMetadata = {}): string {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data
     const etag = createHash('md5').update(bytes).digest('hex') + etagSuffix
-    this.#objects.set(key, { data: bytes, info: { key, size: bytes.length, etag, lastModified } })
+    this.#objects.set(key, { data: bytes, info: { key, size: bytes.length, etag, lastModified }, metadata: { ...metadata } })
     return etag
   }
 
   async checkBucket(): Promise<void> {}
 
   async head(key: string): Promise<ObjectInfo> {
-    return this.#get(key).info
+    const obj = this.#get(key)
+    return { ...obj.info, metadata: obj.metadata }
   }
 
   async listPage(request: ListPageRequest): Promise<ListPage> {
@@ -73,24 +76,25 @@ export class MemoryObjectClient implements ObjectClient {
   }
 
   async upload(request: UploadRequest): Promise<string> {
-    const data = request.body !== undefined ? request.body : request.filePath === undefined ? Buffer.alloc(0) : (await readFile(request.filePath)).subarray(0, request.size)
+    const data = request.body ?? (request.filePath === undefined ? Buffer.alloc(0) : (await readFile(request.filePath)).subarray(0, request.size))
     if (request.signal?.aborted === true) throw new UploadAbortedError(`${request.key}: upload aborted`)
     request.onProgress?.(data.length)
-    return this.put(request.key, Buffer.from(data))
+    return this.put(request.key, Buffer.from(data), new Date(), '', request.metadata)
   }
 
-  async copy(sourceKey: string, destKey: string): Promise<string> {
-    return this.put(destKey, Buffer.from(this.#get(sourceKey).data), new Date(), this.etagSuffixOnCopy)
+  async copy(sourceKey: string, destKey: string, _size: number, metadata?: ObjectMetadata, _contentType?: string): Promise<string> {
+    const source = this.#get(sourceKey)
+    return this.put(destKey, Buffer.from(source.data), new Date(), this.etagSuffixOnCopy, metadata ?? source.metadata)
   }
 
-  readonly #multipart = new Map<string, { key: string; parts: Map<number, Buffer> }>()
+  readonly #multipart = new Map<string, { key: string; parts: Map<number, Buffer>; metadata: ObjectMetadata }>()
   #nextUploadId = 1
   /** Parts received by uploadPart, for tests (key, part number, bytes). */
   readonly partLog: Array<{ key: string; partNumber: number; bytes: number }> = []
 
-  async createMultipart(key: string): Promise<string> {
+  async createMultipart(key: string, metadata: ObjectMetadata = {}): Promise<string> {
     const id = `mpu-${this.#nextUploadId++}`
-    this.#multipart.set(id, { key, parts: new Map() })
+    this.#multipart.set(id, { key, parts: new Map(), metadata })
     return id
   }
 
@@ -111,7 +115,7 @@ export class MemoryObjectClient implements ObjectClient {
       return b
     }))
     this.#multipart.delete(uploadId)
-    return this.put(key, data, new Date(), `-${parts.length}`)
+    return this.put(key, data, new Date(), `-${parts.length}`, mpu.metadata)
   }
 
   async abortMultipart(_key: string, uploadId: string): Promise<void> {

@@ -1,6 +1,6 @@
 /** An ObjectClient wrapper that records every request in a RequestMetrics. */
 import { S3CacheFsError } from '../errors.js'
-import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
+import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, ObjectMetadata, RangeRequest, UploadRequest } from './object-client.js'
 import type { RequestKind, RequestMetrics } from './request-metrics.js'
 
 export class MeteredClient implements ObjectClient {
@@ -36,12 +36,12 @@ export class MeteredClient implements ObjectClient {
     return this.#measure('upload', () => this.#inner.upload(request), () => request.size)
   }
 
-  copy(sourceKey: string, destKey: string, size: number): Promise<string> {
-    return this.#measure('copy', () => this.#inner.copy(sourceKey, destKey, size), () => 0)
+  copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
+    return this.#measure('copy', () => this.#inner.copy(sourceKey, destKey, size, metadata, contentType), () => 0)
   }
 
-  createMultipart(key: string): Promise<string> {
-    return this.#measure('upload', () => this.#inner.createMultipart(key), () => 0)
+  createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
+    return this.#measure('upload', () => this.#inner.createMultipart(key, metadata, contentType), () => 0)
   }
 
   uploadPart(request: PartRequest): Promise<string> {

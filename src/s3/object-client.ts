@@ -7,12 +7,22 @@
  * Implementations throw the typed errors of `src/errors.ts`, never SDK errors.
  */
 
+/**
+ * User metadata: the object's `x-amz-meta-*` headers, names lowercase and without that
+ * prefix (`mode`, `uid`, `mtime` as s3fs-fuse writes them; see src/metadata/s3fs-attributes.ts).
+ */
+export type ObjectMetadata = Readonly<Record<string, string>>
+
 export interface ObjectInfo {
   readonly key: string
   readonly size: number
   /** Entity tag without quotes. Identifies the object version for caching. */
   readonly etag: string
   readonly lastModified: Date
+  /** Present only where the store sent it: a HEAD (listings carry no user metadata). */
+  readonly metadata?: ObjectMetadata
+  /** The object's Content-Type, from a HEAD. */
+  readonly contentType?: string
 }
 
 export interface ListPageRequest {
@@ -46,8 +56,12 @@ export interface UploadRequest {
   readonly key: string
   /** A local file whose first `size` bytes become the object; omitted for an empty object. */
   readonly filePath?: string
-  /** Or the bytes themselves (a small object, e.g. a shared-cache block); `size` is their length. */
+  /** The object's bytes, for small objects made in memory (a symlink's target, a shared-cache block); instead of `filePath`. */
   readonly body?: Buffer
+  /** Stored as the object's user metadata. */
+  readonly metadata?: ObjectMetadata
+  /** Stored as its Content-Type; the store's default when omitted. */
+  readonly contentType?: string
   readonly size: number
   /** Aborts the upload (a rename or unlink superseding it); the call then rejects. */
   readonly signal?: AbortSignal
@@ -95,12 +109,17 @@ export interface ObjectClient {
   getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]>
   /** Stores a local file as the object (multipart when large); resolves once durable. Returns the new ETag. */
   upload(request: UploadRequest): Promise<string>
-  /** Server-side copy (multipart copy when over 5 GiB). Returns the new object's ETag (a copy gets its own). */
-  copy(sourceKey: string, destKey: string, size: number): Promise<string>
+  /**
+   * Server-side copy (multipart copy when over 5 GiB). Returns the new object's ETag (a copy gets its own).
+   * The copy keeps the source's user metadata, or replaces it with `metadata` when given
+   * (a copy onto itself with new metadata is how S3 changes an object's metadata). A replacing
+   * copy resets Content-Type unless given: pass the source's `contentType` to keep it.
+   */
+  copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string>
   /** Deletes the object; deleting an absent key succeeds, as in S3. */
   delete(key: string): Promise<void>
   /** Starts a multipart upload the caller drives part by part; returns its upload id. */
-  createMultipart(key: string): Promise<string>
+  createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string>
   /** Uploads one part (at least 5 MiB but the last); returns the part's ETag. */
   uploadPart(request: PartRequest): Promise<string>
   /** Completes a multipart upload from its parts, in order; returns the object's ETag. */

@@ -2,7 +2,7 @@
  * Scopes an ObjectClient to a key prefix: the mount of `s3://bucket/some/prefix/`
  * sees keys relative to `some/prefix/`, and never anything outside it.
  */
-import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
+import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, ObjectMetadata, RangeRequest, UploadRequest } from './object-client.js'
 
 export class PrefixClient implements ObjectClient {
   readonly #inner: ObjectClient
@@ -47,12 +47,12 @@ export class PrefixClient implements ObjectClient {
     return this.#inner.upload({ ...request, key: this.#prefix + request.key })
   }
 
-  copy(sourceKey: string, destKey: string, size: number): Promise<string> {
-    return this.#inner.copy(this.#prefix + sourceKey, this.#prefix + destKey, size)
+  copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
+    return this.#inner.copy(this.#prefix + sourceKey, this.#prefix + destKey, size, metadata, contentType)
   }
 
-  createMultipart(key: string): Promise<string> {
-    return this.#inner.createMultipart(this.#prefix + key)
+  createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
+    return this.#inner.createMultipart(this.#prefix + key, metadata, contentType)
   }
 
   uploadPart(request: PartRequest): Promise<string> {

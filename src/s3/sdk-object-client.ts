@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { NetworkError, PreconditionFailedError, UnexpectedResponseError, UploadAbortedError } from '../errors.js'
-import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest, UploadRequest } from './object-client.js'
+import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, ObjectMetadata, RangeRequest, UploadRequest } from './object-client.js'
 import { mapSdkError } from './sdk-error-mapper.js'
 
 const MiB = 1024 * 1024
@@ -163,6 +163,8 @@ export class SdkObjectClient implements ObjectClient {
       size: out.ContentLength ?? 0,
       etag: stripEtag(out.ETag),
       lastModified: out.LastModified ?? new Date(0),
+      metadata: out.Metadata ?? {},
+      ...(out.ContentType !== undefined ? { contentType: out.ContentType } : {}),
     }
   }
 
@@ -251,7 +253,11 @@ export class SdkObjectClient implements ObjectClient {
         : createReadStream(request.filePath, { start: 0, end: request.size - 1 }))
       const upload = new Upload({
         client: this.#s3,
-        params: { Bucket: this.#bucket, Key: request.key, Body: body, ContentLength: request.size },
+        params: {
+          Bucket: this.#bucket, Key: request.key, Body: body, ContentLength: request.size,
+          ...(request.metadata !== undefined ? { Metadata: { ...request.metadata } } : {}),
+          ...(request.contentType !== undefined ? { ContentType: request.contentType } : {}),
+        },
         partSize: uploadPartSize(request.size),
         queueSize: UPLOAD_PART_CONCURRENCY,
         leavePartsOnError: false,
@@ -264,18 +270,24 @@ export class SdkObjectClient implements ObjectClient {
     }, uploadDeadlineMs(request.size), request.signal)
   }
 
-  async copy(sourceKey: string, destKey: string, size: number): Promise<string> {
+  async copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     if (size <= MAX_SINGLE_COPY_BYTES) {
       const out = await this.#call('CopyObject', sourceKey, s => this.#s3.send(new CopyObjectCommand({
         Bucket: this.#bucket, Key: destKey, CopySource: copySource(this.#bucket, sourceKey),
+        ...(metadata !== undefined ? { Metadata: { ...metadata }, MetadataDirective: 'REPLACE' as const } : {}),
+        ...(metadata !== undefined && contentType !== undefined ? { ContentType: contentType } : {}),
       }), s), WRITE_DEADLINE_MS)
       return stripEtag(out.CopyObjectResult?.ETag)
     }
-    return this.#multipartCopy(sourceKey, destKey, size)
+    // A multipart copy starts a new object: carry the source's metadata over explicitly.
+    return this.#multipartCopy(sourceKey, destKey, size, metadata ?? (await this.head(sourceKey)).metadata ?? {})
   }
 
-  async createMultipart(key: string): Promise<string> {
-    const out = await this.#call('CreateMultipartUpload', key, s => this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: key }), s))
+  async createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
+    const out = await this.#call('CreateMultipartUpload', key, s => this.#s3.send(new CreateMultipartUploadCommand({
+      Bucket: this.#bucket, Key: key, ...(metadata !== undefined ? { Metadata: { ...metadata } } : {}),
+      ...(contentType !== undefined ? { ContentType: contentType } : {}),
+    }), s))
     if (out.UploadId === undefined) throw new UnexpectedResponseError(`CreateMultipartUpload s3://${this.#bucket}/${key}: no upload id`)
     return out.UploadId
   }
@@ -304,9 +316,9 @@ export class SdkObjectClient implements ObjectClient {
     await this.#call('DeleteObject', key, s => this.#s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), s))
   }
 
-  async #multipartCopy(sourceKey: string, destKey: string, size: number): Promise<string> {
+  async #multipartCopy(sourceKey: string, destKey: string, size: number, metadata: ObjectMetadata): Promise<string> {
     const created = await this.#call('CreateMultipartUpload', destKey,
-      s => this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey }), s))
+      s => this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, Metadata: { ...metadata } }), s))
     const uploadId = created.UploadId
     if (uploadId === undefined) throw new UnexpectedResponseError(`CreateMultipartUpload s3://${this.#bucket}/${destKey}: no upload id`)
     try {

@@ -24,6 +24,8 @@ import { crashPoint } from './crash-points.js'
 import { DataFile } from './data-file.js'
 import { diskError, type StagingStore } from './staging-store.js'
 import type { StreamingUpload } from './streaming-upload.js'
+import type { PosixAttributes } from '../metadata/s3fs-attributes.js'
+import type { ObjectMetadata } from '../s3/object-client.js'
 
 /** The exact content one close/fsync saw: what an upload sends. */
 export interface Snapshot {
@@ -49,6 +51,14 @@ export class DirtyFile {
   path: string
   key: string
   mtimeMs: number
+  /**
+   * Mode, owners, atime and ctime the upload stores as s3fs headers (with `mtimeMs`); set at
+   * create, from the object when opened, by chmod/chown/utimens. Not journaled: a file
+   * recovered after a crash is uploaded with its mtime only.
+   */
+  attrs: PosixAttributes = {}
+  /** The user metadata of the object it was opened from: uploads keep other clients' headers. */
+  baseMetadata: ObjectMetadata = {}
   openHandles = 0
   uploadedGeneration: number
   /** The latest committed generation not yet known to be in the bucket. */

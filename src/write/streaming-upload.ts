@@ -15,7 +15,8 @@
  */
 import type { Logger } from 'pino'
 import { UnexpectedResponseError, UploadAbortedError } from '../errors.js'
-import type { CompletedPart, ObjectClient } from '../s3/object-client.js'
+import type { CompletedPart, ObjectClient, ObjectMetadata } from '../s3/object-client.js'
+import { contentTypeFor } from './content-type.js'
 import { crashPoint } from './crash-points.js'
 
 /** S3 allows at most this many parts; a longer stream is abandoned (the whole upload takes over). */
@@ -36,8 +37,14 @@ export class StreamingUpload {
   #waiting: Array<() => void> = []
   #failed: unknown = undefined
   #abandoned = false
+  /** User metadata for the object, fixed when the multipart upload is created (its first part). */
+  readonly #metadata: () => ObjectMetadata
 
-  constructor(client: ObjectClient, key: string, partBytes: number, maxInFlight: number, readAt: (position: number, length: number) => Promise<Buffer>, log: Logger) {
+  constructor(
+    client: ObjectClient, key: string, partBytes: number, maxInFlight: number,
+    readAt: (position: number, length: number) => Promise<Buffer>, log: Logger, metadata: () => ObjectMetadata = () => ({}),
+  ) {
+    this.#metadata = metadata
     this.#client = client
     this.key = key
     this.#partBytes = partBytes
@@ -114,7 +121,7 @@ export class StreamingUpload {
     if (!this.usable) throw new UploadAbortedError(`${this.key}: streamed upload abandoned`)
     this.#inFlight++
     try {
-      this.#uploadId ??= this.#client.createMultipart(this.key)
+      this.#uploadId ??= this.#client.createMultipart(this.key, this.#metadata(), contentTypeFor(this.key))
       const uploadId = await this.#uploadId
       const body = await readAt(start, length)
       if (body.length !== length) throw new UnexpectedResponseError(`${this.key}: staged file shorter than ${start + length} bytes`)

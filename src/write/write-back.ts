@@ -27,6 +27,8 @@ import { JOURNAL_VERSION, nextSeq, type SourceId } from './journal.js'
 import { recoverStaging } from './recovery.js'
 import { StreamingUpload } from './streaming-upload.js'
 import type { StagingStore } from './staging-store.js'
+import { toS3fsMetadata } from '../metadata/s3fs-attributes.js'
+import { contentTypeFor } from './content-type.js'
 
 export type WriteMode = 'sync' | 'async'
 
@@ -298,7 +300,9 @@ export class WriteBack {
     }
     if (file.stream === undefined) {
       if (file.size < 2 * partBytes) return
-      file.stream = new StreamingUpload(this.#client, file.key, partBytes, STREAM_PARTS_IN_FLIGHT, (p, l) => file.readSettled(p, l), this.#log)
+      // The object's mtime is not known before the last byte: a streamed object stores mode and owners only.
+      file.stream = new StreamingUpload(this.#client, file.key, partBytes, STREAM_PARTS_IN_FLIGHT, (p, l) => file.readSettled(p, l), this.#log,
+        () => ({ ...file.baseMetadata, ...toS3fsMetadata({ ...file.attrs, mtimeMs: undefined, atimeMs: undefined, ctimeMs: undefined }) }))
     }
     file.stream.grew(file.size)
   }
@@ -404,6 +408,8 @@ export class WriteBack {
           : await this.#lane.run(budget, PRIORITY_FOREGROUND, () => this.#finishStream(file, snap, key, signal))
         const etag = streamed ?? await this.#lane.run(budget, PRIORITY_FOREGROUND, () => this.#client.upload({
           key, filePath: this.#store.dataPath(snap.data.name), size: snap.size, signal,
+          metadata: { ...file.baseMetadata, ...toS3fsMetadata({ ...file.attrs, mtimeMs: snap.mtimeMs }) },
+          ...optionalContentType(contentTypeFor(key)),
           onProgress: sent => {
             file.uploadSent = sent
             if (sent < snap.size) crashPoint('mid-upload', key)
@@ -510,4 +516,8 @@ export class WriteBack {
     file.journalTail = next.catch(() => {})
     return next
   }
+}
+
+function optionalContentType(contentType: string | undefined): { contentType?: string } {
+  return contentType === undefined ? {} : { contentType }
 }

@@ -16,6 +16,7 @@ const rows: Array<[Error, number]> = [
   [new E.NotSupportedError('x'), n.ENOTSUP],
   [new E.BadHandleError('x'), n.EBADF],
   [new E.InvalidNameError('x'), n.ENAMETOOLONG],
+  [new E.InvalidArgumentError('x'), n.EINVAL],
   [new E.ThrottledError('x'), n.EIO],
   [new E.RemoteServerError('x'), n.EIO],
   [new E.NetworkError('x'), n.EIO],

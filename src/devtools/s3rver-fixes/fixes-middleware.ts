@@ -7,7 +7,11 @@
  * - PutObject / UploadPart with an aws-chunked body → decoded first
  *   (aws-chunked.ts), then s3rver stores it;
  * - CopyObject → its x-amz-copy-source decoded as S3 does (copy-source.ts);
- * - AbortMultipartUpload → abort-multipart-upload.ts (s3rver answers 405).
+ * - AbortMultipartUpload → abort-multipart-upload.ts (s3rver answers 405);
+ * - a PUT of a key with a segment too long for s3rver's files (it stores `<key>._S3rver_object`,
+ *   and a segment over 240 bytes makes that name exceed the local filesystem's 255) → refused
+ *   with S3's KeyTooLongError, where s3rver would crash on the unhandled write error. Real S3
+ *   stores keys up to 1,024 bytes with segments of any length.
  * It sits after s3rver's vhost middleware, so ctx.path is path-style here.
  */
 import type { KoaContext, KoaMiddleware } from 's3rver'
@@ -23,6 +27,8 @@ import { serveListObjects } from './list-objects.js'
 // our handlers bypass, so they check it too: a misconfigured client then fails
 // on every request, not only on writes.
 const ACCESS_KEY_ID = 'S3RVER'
+/** 255 (NAME_MAX of the local disk) minus s3rver's `._S3rver_object` suffix and some slack. */
+const MAX_STORED_SEGMENT_BYTES = 240
 
 /** The access key a request is signed with, if it is signed (SigV4 or SigV2, header or query). */
 function accessKeyOf(ctx: KoaContext): string | undefined {
@@ -67,6 +73,10 @@ export function s3rverFixesMiddleware(): KoaMiddleware {
       return
     }
     if (ctx.method === 'PUT' && target.key !== undefined) {
+      if (target.key.split('/').some(part => Buffer.byteLength(part) > MAX_STORED_SEGMENT_BYTES)) {
+        sendS3Error(ctx, { status: 400, code: 'KeyTooLongError', message: 'Your key is too long (this local server stores key segments up to 240 bytes).' })
+        return
+      }
       if (isAwsChunked(ctx.headers)) decodeAwsChunkedUpload(ctx)
       normalizeCopySource(ctx)
     }

@@ -1,0 +1,169 @@
+/**
+ * Operations on attributes and on the objects s3fs-fuse uses for non-regular files, stored
+ * the way s3fs stores them so that either tool reads what the other wrote:
+ *
+ * - chmod, chown, utimens of an object with nothing staged: a server-side copy onto itself
+ *   with its current headers (one HEAD) and the changed fields replaced (metadata directive
+ *   REPLACE), so metadata of other clients survives, as with s3fs; of a file being written:
+ *   kept on its DirtyFile and carried by its upload; of a directory: its `dir/` marker
+ *   copied the same way, or made with the full attribute set; of the root: in memory.
+ * - symlink: an object whose body is the target, mode S_IFLNK | 0777; readlink reads it
+ *   through the block cache.
+ * - mknod: a zero-byte object whose mode carries S_IFIFO, S_IFCHR, S_IFBLK or S_IFSOCK
+ *   (s3fs keeps no device number: st_rdev reads 0).
+ */
+import type { Logger } from 'pino'
+import type { BlockReader } from '../cache/block-reader.js'
+import { AlreadyExistsError, InvalidArgumentError, NotADirectoryError, NotFoundError, NotSupportedError } from '../errors.js'
+import type { MetadataStore } from '../metadata/metadata-store.js'
+import { parentOf, pathToKey, pathToPrefix, isRoot } from '../metadata/paths.js'
+import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, fileTypeOf, mergeAttributes, parseS3fsMetadata, toS3fsMetadata, type PosixAttributes } from '../metadata/s3fs-attributes.js'
+import type { ObjectClient, ObjectMetadata } from '../s3/object-client.js'
+import type { DirEntry } from '../metadata/entry.js'
+import type { DirtyFile } from '../write/dirty-file.js'
+import type { WriteBack } from '../write/write-back.js'
+import { contentTypeFor } from '../write/content-type.js'
+import { attributesOf, entryStat, isType, type StatDefaults } from './file-stat.js'
+
+/** Linux's PATH_MAX: the longest symlink target readlink can return. */
+const PATH_MAX = 4096
+const SPECIAL_TYPES = new Set([S_IFIFO, S_IFCHR, S_IFBLK, S_IFSOCK, S_IFREG])
+
+export class AttributeOps {
+  readonly #defaults: StatDefaults
+  readonly #metadata: MetadataStore
+  readonly #writes: WriteBack
+  readonly #reader: BlockReader
+  readonly #client: ObjectClient
+  readonly #log: Logger
+
+  constructor(defaults: StatDefaults, metadata: MetadataStore, writes: WriteBack, reader: BlockReader, client: ObjectClient, log: Logger) {
+    this.#defaults = defaults
+    this.#metadata = metadata
+    this.#writes = writes
+    this.#reader = reader
+    this.#client = client
+    this.#log = log
+  }
+
+  /** Attributes of a new object created by the mounting user now (s3fs writes all of these). */
+  newAttributes(mode: number, nowMs = Date.now()): PosixAttributes {
+    return { mode, uid: this.#defaults.uid, gid: this.#defaults.gid, mtimeMs: nowMs, atimeMs: nowMs, ctimeMs: nowMs }
+  }
+
+  /** chmod/chown/utimens: `change` holds the fields to set; ctime becomes now, as on any filesystem. */
+  async set(path: string, change: PosixAttributes): Promise<void> {
+    const full = mergeAttributes(change, { ctimeMs: Date.now() })
+    const staged = this.#writes.get(path)
+    // A staged file retired meanwhile (its last handle released) is an object again: set it as one.
+    if (staged !== undefined && await this.#setStaged(staged, full)) return
+    const entry = await this.#metadata.lookup(path)
+    if (entry.kind === 'dir') return this.#setDir(path, entry, full)
+    // The object's own headers now (one HEAD): others' metadata is kept, only the changed fields replaced.
+    const head = await this.#client.head(entry.key)
+    const existing = head.metadata ?? {}
+    const metadata = { ...existing, ...toS3fsMetadata(keepType(full, fileTypeOf(parseS3fsMetadata(existing).mode))) }
+    const etag = await this.#client.copy(entry.key, entry.key, head.size, metadata, head.contentType)
+    this.#metadata.noteFile(path, { key: entry.key, size: head.size, etag, mtimeMs: head.lastModified.getTime(), attrs: parseS3fsMetadata(metadata) })
+    this.#log.debug({ path, fields: Object.keys(change) }, 'attributes stored')
+  }
+
+  /** A `dir/` marker is copied onto itself with the changed fields (others' headers kept); none yet: one is made. */
+  async #setDir(path: string, entry: DirEntry, change: PosixAttributes): Promise<void> {
+    const typed = keepType(change, S_IFDIR)
+    if (isRoot(path)) return this.#metadata.noteDirAttributes(path, mergeAttributes(entry.attrs, typed))
+    let existing: ObjectMetadata | undefined
+    let contentType: string | undefined
+    try {
+      const head = await this.#client.head(entry.prefix)
+      existing = head.metadata ?? {}
+      contentType = head.contentType
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err
+    }
+    let metadata: Record<string, string>
+    if (existing !== undefined) {
+      metadata = { ...existing, ...toS3fsMetadata(typed) }
+      await this.#client.copy(entry.prefix, entry.prefix, 0, metadata, contentType)
+    } else {
+      const subdirs = this.#metadata.subdirCount(path)
+      metadata = toS3fsMetadata(mergeAttributes(attributesOf(entryStat(this.#defaults, entry, subdirs)), typed))
+      await this.#client.upload({ key: entry.prefix, size: 0, metadata })
+    }
+    this.#metadata.noteDirAttributes(path, parseS3fsMetadata(metadata))
+  }
+
+  /** The headers of the object a staged file was opened from: its uploads keep them, as s3fs keeps them. */
+  async adoptHeaders(file: DirtyFile, key: string): Promise<void> {
+    const metadata = (await this.#client.head(key)).metadata ?? {}
+    file.baseMetadata = metadata
+    file.attrs = parseS3fsMetadata(metadata)
+  }
+
+  /**
+   * A file with staged writes: its next upload carries the attributes. If none is due (its
+   * bytes are all in the bucket), they are copied onto the object now, after any upload in
+   * flight (uploads of one file run in order), so they are not lost when nothing else changes.
+   */
+  async #setStaged(file: DirtyFile, change: PosixAttributes): Promise<boolean> {
+    file.attrs = mergeAttributes(file.attrs, stripType(change))
+    if (change.mtimeMs !== undefined) file.touch(change.mtimeMs)
+    return file.serialize(async () => {
+      if (file.retired) return false
+      if (!file.clean || file.unlinked) return true
+      const attrs = { ...file.attrs, mtimeMs: file.mtimeMs }
+      const etag = await this.#client.copy(file.key, file.key, file.size, { ...file.baseMetadata, ...toS3fsMetadata(attrs) }, contentTypeFor(file.key))
+      this.#metadata.noteFile(file.path, { key: file.key, size: file.size, etag, mtimeMs: file.mtimeMs, attrs })
+      return true
+    })
+  }
+
+  async symlink(target: string, path: string): Promise<void> {
+    if (Buffer.byteLength(target) >= PATH_MAX) throw new InvalidArgumentError(`${path}: symlink target too long`)
+    await this.#createObject(path, Buffer.from(target), S_IFLNK | 0o777)
+  }
+
+  async readlink(path: string): Promise<string> {
+    const entry = await this.#metadata.stat(path)
+    if (entry.kind !== 'file' || !isType(entry.attrs?.mode ?? 0, S_IFLNK)) throw new InvalidArgumentError(`${path} is not a symbolic link`)
+    if (entry.size === 0) return ''
+    const body = await this.#reader.read({ key: entry.key, etag: entry.etag, size: entry.size }, 0, Math.min(entry.size, PATH_MAX))
+    return body.toString('utf8')
+  }
+
+  /** A FIFO, socket or device node (or an empty regular file) as a zero-byte object with its mode. */
+  async mknod(path: string, mode: number): Promise<void> {
+    const type = mode & S_IFMT
+    if (!SPECIAL_TYPES.has(type === 0 ? S_IFREG : type)) throw new NotSupportedError(`${path}: mknod of type ${type.toString(8)}`)
+    await this.#createObject(path, Buffer.alloc(0), type === 0 ? S_IFREG | mode : mode)
+  }
+
+  async #createObject(path: string, body: Buffer, mode: number): Promise<void> {
+    if (this.#writes.get(path) !== undefined || await this.#exists(path)) throw new AlreadyExistsError(`${path} exists`)
+    const parent = await this.#metadata.lookup(parentOf(path))
+    if (parent.kind !== 'dir') throw new NotADirectoryError(`${parentOf(path)} is not a directory`)
+    const attrs = this.newAttributes(mode)
+    const key = pathToKey(path)
+    const etag = await this.#client.upload({ key, body, size: body.length, metadata: toS3fsMetadata(attrs) })
+    this.#metadata.noteFile(path, { key, etag, size: body.length, mtimeMs: attrs.mtimeMs ?? Date.now(), attrs })
+  }
+
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await this.#metadata.lookup(path)
+      return true
+    } catch (err) {
+      if (err instanceof NotFoundError) return false
+      throw err
+    }
+  }
+}
+
+/** chmod sets permission bits only: the file type stays what it is. */
+function keepType(change: PosixAttributes, type: number): PosixAttributes {
+  return change.mode === undefined ? change : { ...change, mode: (type & S_IFMT) | (change.mode & 0o7777) }
+}
+
+function stripType(change: PosixAttributes): PosixAttributes {
+  return change.mode === undefined ? change : { ...change, mode: S_IFREG | (change.mode & 0o7777) }
+}

@@ -1,0 +1,178 @@
+/**
+ * s3fs-compatible attributes through the filesystem core over the in-memory S3 twin:
+ * what is stored (the twin keeps user metadata as S3 does), what getattr shows, and how
+ * many requests it costs (no HEAD per listed file unless --posix-metadata head).
+ */
+import { constants as fsc } from 'node:fs'
+import t from 'tap'
+import { AlreadyExistsError, InvalidArgumentError } from '../../src/errors.js'
+import { makeHarness } from './harness.js'
+
+const S_IFREG = 0o100000
+const S_IFDIR = 0o040000
+const S_IFLNK = 0o120000
+const S_IFIFO = 0o010000
+
+async function writeFile(h: Awaited<ReturnType<typeof makeHarness>>, path: string, body: string, mode = 0o644): Promise<void> {
+  const fh = await h.core.create(path, mode)
+  await h.core.write(fh, Buffer.from(body), 0)
+  await h.core.flush(fh)
+  await h.core.release(fh)
+}
+
+t.test('create stores mode, owner and times as s3fs headers', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  await writeFile(h, '/f.txt', 'hello', 0o600)
+  const meta = (await h.store.head('f.txt')).metadata ?? {}
+  t.equal(meta.mode, String(S_IFREG | 0o600))
+  t.equal(meta.uid, '1000')
+  t.equal(meta.gid, '1000')
+  t.match(meta.mtime, /^\d+(\.\d{9})?$/)
+  const st = await h.core.getattr('/f.txt')
+  t.equal(st.mode, S_IFREG | 0o600)
+  t.equal(Math.floor(Number(meta.mtime) * 1000), st.mtimeMs, 'the mtime header is the mtime shown')
+})
+
+t.test('chmod, chown, utimens of a clean object: one copy onto itself, changed fields replaced, other headers kept', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('plain.bin', 'data', new Date(), '', { foreign: 'keepme' })
+  await h.core.readdir('/')
+  await h.core.chmod('/plain.bin', 0o751)
+  t.same((await h.store.head('plain.bin')).metadata?.mode, String(S_IFREG | 0o751))
+  await h.core.chown('/plain.bin', 42, 0xffffffff)
+  await h.core.utimens('/plain.bin', 1_600_000_000_000, 1_600_000_000_000)
+  const meta = (await h.store.head('plain.bin')).metadata ?? {}
+  t.same([meta.mode, meta.uid, meta.gid, meta.mtime, meta.atime], [String(S_IFREG | 0o751), '42', undefined, '1600000000', '1600000000'])
+  t.ok(meta.ctime !== undefined, 'ctime written')
+  t.equal(meta.foreign, 'keepme', "another client's header survives")
+  t.equal(h.store.bytesOf('plain.bin').toString(), 'data', 'content untouched')
+  const st = await h.core.getattr('/plain.bin')
+  t.same([st.mode, st.uid, st.gid, st.mtimeMs], [S_IFREG | 0o751, 42, 1000, 1_600_000_000_000])
+})
+
+t.test('listing mode: objects with headers written elsewhere show defaults, with no HEAD; head mode reads them once', async t => {
+  for (const mode of ['listing', 'head'] as const) {
+    const h = await makeHarness({ metadata: { headForAttributes: mode === 'head' } })
+    t.teardown(() => h.close())
+    h.store.put('s3fs.txt', 'x', new Date(), '', { mode: String(S_IFREG | 0o640), uid: '7', gid: '8', mtime: '1500000000' })
+    await h.core.readdir('/')
+    const a = await h.core.getattr('/s3fs.txt')
+    const b = await h.core.getattr('/s3fs.txt')
+    if (mode === 'listing') {
+      t.same([a.mode, a.uid, h.counts().head], [S_IFREG | 0o644, 1000, 0], 'listing: defaults, no HEAD')
+    } else {
+      t.same([a.mode, a.uid, a.gid, a.mtimeMs], [S_IFREG | 0o640, 7, 8, 1_500_000_000_000], 'head: the headers')
+      t.same(b, a)
+      t.equal(h.counts().head, 1, 'one HEAD, then remembered')
+      h.clock.now += 120_000
+      await h.core.readdir('/')
+      const c = await h.core.getattr('/s3fs.txt')
+      t.same([c.mode, h.counts().head], [S_IFREG | 0o640, 1], 'kept across a re-listing of the same version: no HEAD')
+    }
+  }
+})
+
+t.test('an out-of-band metadata change (same ETag, new LastModified) is seen after the TTL in head mode', async t => {
+  const h = await makeHarness({ metadata: { headForAttributes: true } })
+  t.teardown(() => h.close())
+  h.store.put('f', 'x', new Date(1000), '', { mode: String(S_IFREG | 0o600) })
+  await h.core.readdir('/')
+  t.equal((await h.core.getattr('/f')).mode, S_IFREG | 0o600)
+  h.store.put('f', 'x', new Date(2000), '', { mode: String(S_IFREG | 0o604) })
+  h.clock.now += 120_000
+  await h.core.readdir('/')
+  t.equal((await h.core.getattr('/f')).mode, S_IFREG | 0o604)
+})
+
+t.test('an unchanged file keeps its mtime across metadata TTL expiry', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  await writeFile(h, '/m.txt', 'abc')
+  const before = (await h.core.getattr('/m.txt')).mtimeMs
+  h.clock.now += 120_000
+  await h.core.readdir('/')
+  t.equal((await h.core.getattr('/m.txt')).mtimeMs, before)
+  t.equal(h.counts().head, 0)
+})
+
+t.test('symlinks: body is the target, mode S_IFLNK|0777; readable both ways', async t => {
+  const h = await makeHarness({ metadata: { headForAttributes: true } })
+  t.teardown(() => h.close())
+  await h.core.symlink('../some/target.txt', '/ln')
+  t.equal(h.store.bytesOf('ln').toString(), '../some/target.txt')
+  t.equal((await h.store.head('ln')).metadata?.mode, String(S_IFLNK | 0o777))
+  const st = await h.core.getattr('/ln')
+  t.same([st.mode, st.size], [S_IFLNK | 0o777, 18])
+  t.equal(await h.core.readlink('/ln'), '../some/target.txt')
+  await t.rejects(h.core.symlink('x', '/ln'), AlreadyExistsError)
+  h.store.put('by-s3fs', 'dir/file', new Date(), '', { mode: String(S_IFLNK | 0o777), uid: '0', gid: '0', mtime: '1700000000' })
+  h.metadata.invalidatePrefix('/')
+  t.equal(await h.core.readlink('/by-s3fs'), 'dir/file', 'a symlink s3fs wrote')
+  await t.rejects(h.core.readlink('/'), InvalidArgumentError)
+})
+
+t.test('mknod: a zero-byte object with the FIFO mode', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  await h.core.mknod('/fifo', S_IFIFO | 0o620)
+  t.equal(h.store.bytesOf('fifo').length, 0)
+  t.equal((await h.store.head('fifo')).metadata?.mode, String(S_IFIFO | 0o620))
+  t.equal((await h.core.getattr('/fifo')).mode, S_IFIFO | 0o620)
+})
+
+t.test('directories: mkdir mode on the marker, chmod rewrites it, link count 2 + subdirectories', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  await h.core.mkdir('/d', 0o700)
+  t.equal((await h.store.head('d/')).metadata?.mode, String(S_IFDIR | 0o700))
+  t.same([(await h.core.getattr('/d')).mode, (await h.core.getattr('/d')).nlink], [S_IFDIR | 0o700, 2])
+  await h.core.mkdir('/d/a')
+  await h.core.mkdir('/d/b')
+  t.equal((await h.core.getattr('/d')).nlink, 4)
+  h.store.put('d/', '', new Date(), '', { ...(await h.store.head('d/')).metadata, foreign: 'keepme' })
+  await h.core.chmod('/d', 0o750)
+  const dirMeta = (await h.store.head('d/')).metadata ?? {}
+  t.same([dirMeta.mode, dirMeta.foreign], [String(S_IFDIR | 0o750), 'keepme'], 'marker copied onto itself: others\' headers kept')
+  h.store.put('implicit/x', 'x')
+  h.metadata.invalidatePrefix('/')
+  await h.core.readdir('/')
+  t.equal((await h.core.getattr('/implicit')).nlink, 1, 'not listed: unknown, 1')
+  await h.core.readdir('/implicit')
+  t.equal((await h.core.getattr('/implicit')).nlink, 2)
+  await h.core.chmod('/implicit', 0o700)
+  const made = (await h.store.head('implicit/')).metadata ?? {}
+  t.same([made.mode, made.uid], [String(S_IFDIR | 0o700), '1000'], 'an implicit directory gains a marker with the full set')
+  t.equal((await h.core.getattr('/implicit')).mode, S_IFDIR | 0o700)
+})
+
+t.test('writing into an existing object keeps its stored mode and owner', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('keep', 'old', new Date(), '', { mode: String(S_IFREG | 0o600), uid: '5', gid: '6', foreign: 'x' })
+  const fh = await h.core.open('/keep', fsc.O_WRONLY | fsc.O_TRUNC)
+  await h.core.write(fh, Buffer.from('new'), 0)
+  await h.core.flush(fh)
+  await h.core.release(fh)
+  const meta = (await h.store.head('keep')).metadata ?? {}
+  t.same([meta.mode, meta.uid, meta.gid, meta.foreign], [String(S_IFREG | 0o600), '5', '6', 'x'])
+})
+
+t.test('attributes persist across a remount (head mode reads them back)', async t => {
+  const h = await makeHarness({ metadata: { headForAttributes: true } })
+  t.teardown(() => h.close())
+  await writeFile(h, '/p', 'x', 0o640)
+  await h.core.chown('/p', 11, 12)
+  const h2 = await h.remount()
+  const st = await h2.core.getattr('/p')
+  t.same([st.mode, st.uid, st.gid], [S_IFREG | 0o640, 11, 12])
+})
+
+t.test('statfs fields fit 32 bits and describe a large capacity', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const s = h.core.statfs()
+  for (const [k, v] of Object.entries(s)) t.ok(v > 0 && v < 2 ** 32, `${k}=${v}`)
+  t.ok(s.blocks * s.frsize >= 2 ** 50, 'at least 1 PiB')
+})
