@@ -13,7 +13,8 @@
 //   the parts from that checked copy, as the memory cache serves a checked block (four
 //   copies per handle, the most recently used; each loaded once however many threads
 //   ask; at most 64 MiB of copies in all). A read across a block boundary takes its
-//   two parts in turn.
+//   two parts in turn. When a handle loads blocks in order, the next two block files
+//   are read ahead into the page cache (posix_fadvise WILLNEED).
 // - Whatever cannot be served that way (a block evicted, corrupt or unreadable; the
 //   bound on copies reached) returns -1 and the read goes to JS as before, which
 //   refetches and repairs.
@@ -66,6 +67,8 @@ typedef struct direct_read_s {
   uint64_t kept_used[DIRECT_READ_KEPT_SLOTS];
   uint64_t kept_clock;
   int64_t loading[DIRECT_READ_KEPT_SLOTS];
+  /** The block loaded last, to notice a sequential reader and have the next blocks read ahead. */
+  int64_t last_loaded;
   struct direct_read_s *next;
 } direct_read_t;
 
@@ -121,6 +124,7 @@ static int direct_read_set (uint64_t fh, const char *prefix, uint64_t size, uint
   e->block_size = block_size;
   e->prefix = copy;
   for (int i = 0; i < DIRECT_READ_KEPT_SLOTS; i++) e->kept_index[i] = e->loading[i] = -1;
+  e->last_loaded = -1;
   pthread_mutex_init(&e->kept_lock, NULL);
   pthread_cond_init(&e->kept_loaded, NULL);
   direct_read_clear(fh);
@@ -169,6 +173,25 @@ static int direct_read_block (const char *prefix, uint64_t index, char *data, ui
 static int direct_read_slot_of (int64_t index, const int64_t *which) {
   for (int i = 0; i < DIRECT_READ_KEPT_SLOTS; i++) if (which[i] == index) return i;
   return -1;
+}
+
+/** Blocks read ahead (into the page cache) when a handle's loads are sequential. */
+#define DIRECT_READ_AHEAD_BLOCKS 2
+
+/**
+ * Asks the kernel to read blocks index+1 … index+DIRECT_READ_AHEAD_BLOCKS of the object
+ * into the page cache now (posix_fadvise WILLNEED), so that the next loads of a
+ * sequential reader find their block files in memory instead of waiting for the disk.
+ */
+static void direct_read_ahead (const char *prefix, uint64_t index, uint64_t blocks) {
+  for (uint64_t k = index + 1; k <= index + DIRECT_READ_AHEAD_BLOCKS && k < blocks; k++) {
+    char path[DIRECT_READ_PATH_MAX];
+    snprintf(path, sizeof path, "%s%" PRIu64, prefix, k);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+    close(fd);
+  }
 }
 
 /**
@@ -224,11 +247,15 @@ static int direct_read_part (direct_read_t *e, const char *prefix, uint64_t inde
     e->kept_index[slot] = (int64_t) index;
     e->kept_used[slot] = ++e->kept_clock;
   }
+  int sequential = ok && e->last_loaded + 1 == (int64_t) index;
+  if (ok) e->last_loaded = (int64_t) index;
+  uint64_t blocks = (e->size + e->block_size - 1) / e->block_size;
   e->loading[slot] = -1;
   pthread_cond_broadcast(&e->kept_loaded);
   pthread_mutex_unlock(&e->kept_lock);
   if (old != NULL) __atomic_sub_fetch(&direct_read_kept, old_len, __ATOMIC_RELAXED);
   free(old);
+  if (sequential) direct_read_ahead(prefix, index, blocks);
   return ok ? 0 : -1;
 }
 
