@@ -154,6 +154,21 @@ export class FilesystemCore {
     this.#openListener = listener
   }
 
+  /**
+   * fstat(2) of an open handle: what its path shows, or, for a file unlinked while open
+   * (libfuse then passes no path), the handle's own file: staged bytes or the version it reads.
+   */
+  async fgetattr(fh: number, path: string): Promise<FileStat> {
+    const handle = this.#handles.get(fh)
+    if (handle?.kind === 'dirty' && (path === '' || handle.file.unlinked)) {
+      return fileStat(this.#config, handle.file.size, handle.file.mtimeMs, handle.file.attrs)
+    }
+    if (handle?.kind === 'clean' && path === '') {
+      return fileStat(this.#config, handle.reader.version.size, Date.now(), undefined)
+    }
+    return this.getattr(path)
+  }
+
   async getattr(path: string): Promise<FileStat> {
     checkName(path)
     const dirty = this.#writes.get(path)

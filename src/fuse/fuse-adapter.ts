@@ -60,7 +60,7 @@ function toFuseStat(s: FileStat): FuseStat {
 export function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
   return {
     getattr: (path, cb) => answer(log, 'getattr', path, async () => toFuseStat(await core.getattr(path)), cb),
-    fgetattr: (path, _fd, cb) => answer(log, 'fgetattr', path, async () => toFuseStat(await core.getattr(path)), cb),
+    fgetattr: (path, fd, cb) => answer(log, 'fgetattr', path, async () => toFuseStat(await core.fgetattr(fd, path)), cb),
     readdir: (path, cb) => answer(log, 'readdir', path, async () => ['.', '..', ...await core.readdir(path)], cb),
     opendir: (path, _flags, cb) => answer(log, 'opendir', path, async () => { await core.opendir(path); return 0 }, cb),
     releasedir: (_path, _fd, cb) => cb(0),
