@@ -7,23 +7,15 @@ import { createHash, randomBytes } from 'node:crypto'
 import t from 'tap'
 import { startFaultProxy } from '../../src/devtools/fault-proxy.js'
 import { makeFixture, sh } from './mount-fixture.js'
+import { seededRandom } from '../helpers/seeded-random.js'
 
 const MiB = 1024 * 1024
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
-function seeded(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let x = Math.imul(s ^ (s >>> 15), s | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 t.test('fault classes through the proxy', async t => {
   const fx = await makeFixture(t)
-  const proxy = await startFaultProxy(fx.server.endpoint, seeded(10))
+  const proxy = await startFaultProxy(fx.server.endpoint, seededRandom(10))
   t.teardown(() => proxy.stop())
   const files = new Map<string, Buffer>()
   for (let i = 0; i < 24; i++) files.set(`f/${i}.bin`, randomBytes(200_000 + i))

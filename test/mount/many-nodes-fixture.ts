@@ -8,7 +8,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
@@ -16,6 +15,7 @@ import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server, type LocalS3
 import type { StatsSnapshot } from '../../src/daemon/stats-snapshot.js'
 import { controlRequest } from '../../src/cli/control-client.js'
 import { runCli, sh, type CliResult } from './mount-fixture.js'
+import { freePort } from '../../src/util/free-port.js'
 
 interface TapLike { teardown(fn: () => unknown): void }
 
@@ -50,16 +50,6 @@ const s3Of = (server: LocalS3Server) => new S3Client({
   endpoint: server.endpoint, region: LOCAL_S3_REGION, forcePathStyle: true, credentials: { ...LOCAL_S3_CREDENTIALS },
 })
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 export async function makeManyNodes(t: TapLike): Promise<ManyNodesFixture> {
   const id = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`

@@ -12,18 +12,15 @@ import t from 'tap'
 import { BlockIndex, type BlockEntry } from '../../src/cache/block-index.js'
 import type { CatalogEntry } from '../../src/cache/object-catalog.js'
 import { EVICTION_POLICIES, createEvictionPolicy } from '../../src/cache/eviction/eviction-policy.js'
+import { seededRandom } from '../helpers/seeded-random.js'
 
 const KiB = 1024
 const seeds = (process.env.S3CACHEFS_RANDOM_SEEDS ?? '1,2,3,4,5,6,7,8').split(',').map(Number)
 
+/** Whole numbers in [0, n), from the seeded generator: the same sequence for the same seed. */
 function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0
-  return n => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let x = Math.imul(s ^ (s >>> 15), s | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * n)
-  }
+  const random = seededRandom(seed)
+  return n => Math.floor(random() * n)
 }
 
 function evictWhileOver(ix: BlockIndex): number {

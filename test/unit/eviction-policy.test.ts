@@ -7,6 +7,7 @@
  */
 import t from 'tap'
 import { createEvictionPolicy, type EvictionPolicyName } from '../../src/cache/eviction/eviction-policy.js'
+import { seededRandom } from '../helpers/seeded-random.js'
 
 const BLOCK = 1024 * 1024
 const hash = (k: number) => Math.imul(k + 1, 0x9e3779b1) >>> 0
@@ -39,18 +40,9 @@ function* cyclic(n: number, passes: number): Generator<number> {
   for (let p = 0; p < passes; p++) for (let i = 0; i < n; i++) yield i
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let x = Math.imul(s ^ (s >>> 15), s | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function* zipf(n: number, count: number, s: number, seed: number): Generator<number> {
-  const r = rng(seed)
+  const r = seededRandom(seed)
   const cdf: number[] = []
   let total = 0
   for (let i = 1; i <= n; i++) { total += 1 / i ** s; cdf.push(total) }
@@ -64,7 +56,7 @@ function* zipf(n: number, count: number, s: number, seed: number): Generator<num
 }
 
 function* hotSetWithScans(cacheBlocks: number, count: number, seed: number): Generator<number> {
-  const r = rng(seed)
+  const r = seededRandom(seed)
   let scanKey = 1e9
   for (let k = 0; k < count; k++) {
     if (k % 20_000 < 8000) yield scanKey++

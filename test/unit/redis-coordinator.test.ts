@@ -5,21 +5,13 @@
  * deadline, then skipped for a while) or gone.
  */
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { pino } from 'pino'
 import t from 'tap'
 import { RedisCoordinator } from '../../src/coord/redis-coordinator.js'
+import { freePort } from '../../src/util/free-port.js'
 
 const log = pino({ level: 'silent' })
 
-async function freePort(): Promise<number> {
-  return new Promise(resolve => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 t.test('leases, texts, and working alone', async t => {
   const port = await freePort()

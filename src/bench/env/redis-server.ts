@@ -5,9 +5,10 @@
 // interrupted run leaves no server behind. Ready once it answers PING.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cleanup } from './cleanup.js';
+import { freePort } from '../../util/free-port.js';
 
 /** redis-server answers within ~50 ms on an idle machine; 10 s tolerates a loaded one. */
 const START_TIMEOUT_MS = 10_000;
@@ -23,16 +24,6 @@ export function redisAvailable(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** The server's command line: loopback only, nothing written to disk. */
 export function redisArgs(port: number, dir: string): string[] {

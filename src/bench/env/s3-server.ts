@@ -7,10 +7,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findPids } from './proc-stats.js';
+import { freePort } from '../../util/free-port.js';
 
 export interface RunningS3Server {
   readonly endpoint: string;
@@ -53,16 +53,6 @@ function serverPid(port: string, directory: string): number | undefined {
   return mine[mine.length - 1];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function startS3rverCli(directory: string): Promise<RunningS3Server> {
   const bin = createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js');
