@@ -24,7 +24,9 @@ export class AttributeMemo {
   readonly #byPath: LRUCache<string, Remembered>
 
   constructor(maxEntries: number) {
-    this.#byPath = new LRUCache({ max: Math.max(1, maxEntries) })
+    // Bounded by size, not `max`: lru-cache preallocates `max` slots (~20 B each, 30 MB for
+    // 1.5 M), while most mounts remember few attributes; this grows with what is remembered.
+    this.#byPath = new LRUCache({ maxSize: Math.max(1, maxEntries), sizeCalculation: () => 1 })
   }
 
   /** Attributes for a file version seen at `path`, or undefined when none are known for it. */

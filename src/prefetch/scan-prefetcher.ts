@@ -85,7 +85,8 @@ export class ScanPrefetcher {
   readonly #now: () => number
   readonly #counters = new LRUCache<string, Counter>({ max: COUNTERS_KEPT })
   readonly #jobs = new Map<string, Job>()
-  readonly #prefetched = new LRUCache<string, number>({ max: PREFETCHED_REMEMBERED })
+  // By size, not `max`: lru-cache preallocates `max` slots (~20 MB for a million) at start.
+  readonly #prefetched = new LRUCache<string, number>({ maxSize: PREFETCHED_REMEMBERED, sizeCalculation: () => 1 })
   #filesPrefetched = 0
   #bytesPrefetched = 0
   #hits = 0

@@ -20,9 +20,7 @@ const gc = runInNewContext('gc') as () => void
 
 const ENTRIES = Number(process.env.S3CACHEFS_MEMORY_ENTRIES ?? 200_000)
 /** The bound asserted, in bytes of heap per cached file (stat entry + listing child). */
-// 541 B when measured first; ~665 B since s3fs attributes and stale-if-error joined the entry path
-// (2026-12-01). Compaction (shared key prefixes, packed ETags) is the next step towards 400 B.
-const MAX_BYTES_PER_ENTRY = 720
+const MAX_BYTES_PER_ENTRY = 640
 
 function heapAfterGc(): number {
   for (let k = 0; k < 3; k++) gc()
