@@ -66,8 +66,8 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
       freeBytes: () => disk.freeBytes() - disk.stats().maxBytes * SCAN_PREFETCH_CACHE_HEADROOM,
     }, log.child({ component: 'prefetch' }))
     const announced = new AnnouncedOrders(() => new AnnouncedOrder(config.announced, metadata, reader, log.child({ component: 'announced' })), ANNOUNCED_SESSIONS)
-    core.openListener = (path, version) => {
-      prefetcher.onOpen(path, version)
+    core.openListener = (path, version, isCached) => {
+      prefetcher.onOpen(path, version, isCached)
       announced.onOpen(path)
     }
     const recovered = await writes.recover(key => '/' + key)

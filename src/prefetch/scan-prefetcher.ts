@@ -103,8 +103,8 @@ export class ScanPrefetcher {
     this.#now = now
   }
 
-  /** A file was opened for reading (a clean object version). */
-  onOpen(path: string, version: ObjectVersion): void {
+  /** A file was opened for reading (a clean object version); `isCached` says whether reading it costs no GET (asked only when needed). */
+  onOpen(path: string, version: ObjectVersion, isCached: () => boolean = () => this.#reader.isCached(version)): void {
     const id = `${version.key}\0${version.etag}`
     const bytes = this.#prefetched.get(id)
     if (bytes !== undefined) {
@@ -123,7 +123,7 @@ export class ScanPrefetcher {
     }
     // Only opens that miss count: a warm epoch over a cached tree starts no job (walking
     // it would find nothing to do, at a cost per file on the event loop).
-    if (this.#reader.isCached(version)) return
+    if (isCached()) return
     const candidates = isRoot(dir) ? [dir] : [dir, parentOf(dir)]
     for (const d of candidates) {
       if (this.#count(d, path, now) >= this.#config.distinctOpensToStart) {

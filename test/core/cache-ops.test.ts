@@ -40,7 +40,7 @@ interface Rig {
   reopen(): Promise<Rig>
 }
 
-async function rig(t: Tap.Test, opts: { cacheBytes?: number; dir?: string; store?: MemoryObjectClient; ttlMs?: number } = {}): Promise<Rig> {
+async function rig(t: Tap.Test, opts: { cacheBytes?: number; dir?: string; store?: MemoryObjectClient; ttlMs?: number; clock?: () => number } = {}): Promise<Rig> {
   const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 's3cachefs-ops-'))
   const store = opts.store ?? new MemoryObjectClient()
   const faults = new FaultInjectingClient(store)
@@ -49,6 +49,7 @@ async function rig(t: Tap.Test, opts: { cacheBytes?: number; dir?: string; store
   const disk = await DiskBlockCache.open({
     dir, maxBytes: opts.cacheBytes ?? 64 * MiB, maxPendingWrites: 1000, namespace: 'test',
     ...(opts.ttlMs !== undefined ? { defaultTtlMs: opts.ttlMs } : {}),
+    ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
   }, log)
   t.teardown(async () => {
     await disk.close()
@@ -56,7 +57,7 @@ async function rig(t: Tap.Test, opts: { cacheBytes?: number; dir?: string; store
     if (opts.dir === undefined) await rm(dir, { recursive: true, force: true, maxRetries: 5 })
   })
   const queue = new FetchQueue({ concurrency: 8, inFlightBudgetBytes: 64 * MiB, maxQueuedPrefetch: 64 })
-  const reader = new BlockReader(READER, client, disk, queue, log)
+  const reader = new BlockReader({ ...READER, ...(opts.clock !== undefined ? { clock: opts.clock } : {}) }, client, disk, queue, log)
   const metadata = new MetadataStore({ ttlMs: 60_000, negativeTtlMs: 5_000, maxEntries: 10_000, maxListedChildren: 10_000 }, client, Date.now, log)
   const r: Rig = {
     store, faults, disk, reader, metadata,
@@ -166,13 +167,17 @@ t.test('free drops cached data (pinned only with force) and memory with it', asy
 })
 
 t.test('TTL: expired blocks are dropped on access and by the sweep', async t => {
-  const r = await rig(t, { ttlMs: 150 })
+  let now = Date.now()
+  const r = await rig(t, { ttlMs: 150, clock: () => now })
   r.store.put('t/a.bin', randomBytes(1000))
   r.store.put('t/b.bin', randomBytes(1000))
   await readAll(r, 't/a.bin')
   await readAll(r, 't/b.bin')
   await r.disk.drain()
-  await new Promise(res => setTimeout(res, 200))
+  now += 149
+  await readAll(r, 't/a.bin')
+  t.equal(r.gets(), 2, 'a block within its TTL is served from memory')
+  now += 51
   await readAll(r, 't/a.bin')
   t.equal(r.gets(), 3, 'an expired block is a miss, even from memory')
   await r.disk.drain()

@@ -1,0 +1,115 @@
+/**
+ * The block files of the disk cache, one file per block (format in block-file-format.ts):
+ *
+ *   blocks/<aa>/<objectId>.<blockIndex>   the blocks
+ *   tmp/                                   blocks being written (write, then rename)
+ *
+ * Reading is one positioned read of header and data through a bounded cache of open
+ * descriptors (OpenBlockFiles), the data straight into the caller's buffer, then the
+ * header and CRC checked. Writing is to a temporary file renamed into place. Every
+ * path unlinked or replaced has its cached descriptor dropped first, so a descriptor
+ * never serves a block the index no longer holds. Knows nothing of the index.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir, open, rename, rm, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { CacheCorruptError } from '../../errors.js'
+import { BLOCK_HEADER_BYTES, blockHeader, verifyBlock } from '../block-file-format.js'
+import { OpenBlockFiles, openFilesBudget } from '../open-block-files.js'
+import type { BlockId } from './disk-cache-types.js'
+
+/** What reading one block found. */
+export type BlockRead =
+  | { readonly kind: 'hit'; readonly fileBytes: number }
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'unreadable'; readonly err: unknown }
+  | { readonly kind: 'corrupt'; readonly reason: string }
+
+export class BlockFiles {
+  readonly #dir: string
+  /** Open descriptors of block files: a hit is one positioned read. */
+  readonly #files = new OpenBlockFiles(openFilesBudget())
+
+  private constructor(dir: string) {
+    this.#dir = dir
+  }
+
+  /** Prepares `dir` (blocks/, an empty tmp/). */
+  static async open(dir: string): Promise<BlockFiles> {
+    await mkdir(join(dir, 'blocks'), { recursive: true })
+    await rm(join(dir, 'tmp'), { recursive: true, force: true })
+    await mkdir(join(dir, 'tmp'), { recursive: true })
+    return new BlockFiles(dir)
+  }
+
+  get blocksDir(): string {
+    return join(this.#dir, 'blocks')
+  }
+
+  /** Reads the block into `target[0, expectedLength)` and checks it. */
+  async read(id: BlockId, expectedLength: number, target: Buffer): Promise<BlockRead> {
+    const path = this.pathOf(id)
+    const header = Buffer.allocUnsafe(BLOCK_HEADER_BYTES)
+    const data = target.subarray(0, expectedLength)
+    let n: number
+    try {
+      n = await this.#files.readv(path, [header, data])
+    } catch (err) {
+      this.#files.drop(path)
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? { kind: 'absent' } : { kind: 'unreadable', err }
+    }
+    try {
+      verifyBlock(header, data, n, expectedLength)
+    } catch (err) {
+      if (!(err instanceof CacheCorruptError)) throw err
+      this.unlink(id)
+      return { kind: 'corrupt', reason: err.message }
+    }
+    return { kind: 'hit', fileBytes: n }
+  }
+
+  /** Writes the block (header + data) to a temporary file and renames it into place. */
+  async write(id: BlockId, data: Buffer): Promise<void> {
+    const tmp = join(this.#dir, 'tmp', randomBytes(8).toString('hex'))
+    const dest = this.pathOf(id)
+    const fh = await open(tmp, 'w')
+    try {
+      await fh.writev([blockHeader(data), data])
+    } finally {
+      await fh.close()
+    }
+    try {
+      await rename(tmp, dest)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      await mkdir(join(dest, '..'), { recursive: true })
+      await rename(tmp, dest)
+    }
+    this.#files.drop(dest) // a descriptor of a file this one replaced must not serve it
+  }
+
+  /** Removes a block file; its cached descriptor goes first, so it is never read again. */
+  unlink(id: BlockId): void {
+    const path = this.pathOf(id)
+    this.#files.drop(path)
+    unlink(path).catch(() => {})
+  }
+
+  /** Forgets the descriptor of a block file (the index dropped it; the file may stay). */
+  forget(id: BlockId): void {
+    this.#files.drop(this.pathOf(id))
+  }
+
+  /** The common prefix of an object's block files: block i is this followed by i. */
+  prefixOf(objectId: string): string {
+    return this.pathOf({ objectId, index: 0 }).slice(0, -1)
+  }
+
+  pathOf(id: BlockId): string {
+    return join(this.#dir, 'blocks', id.objectId.slice(0, 2), `${id.objectId}.${id.index}`)
+  }
+
+  closeAll(): void {
+    this.#files.closeAll()
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The in-memory tier of the block cache: verified blocks by `<objectId>.<index>`,
+ * bounded by the bytes they really keep alive (each block owns exactly its memory:
+ * fetched blocks are read into buffers of their own, never views of a larger
+ * response). A block is kept no longer than the deadline the disk cache's retention
+ * gave it when it came in (its TTL); the disk cache tells this tier of blocks freed or
+ * expired there, so none lives on in memory.
+ */
+import { LRUCache } from 'lru-cache'
+
+export class MemoryBlocks {
+  readonly #lru: LRUCache<string, Buffer>
+  readonly #clock: () => number
+
+  constructor(maxBytes: number, clock: () => number = Date.now) {
+    this.#clock = clock
+    this.#lru = new LRUCache<string, Buffer>({ maxSize: maxBytes, sizeCalculation: b => Math.max(1, b.length), perf: { now: clock }, ttlResolution: 0 })
+  }
+
+  get(id: string): Buffer | undefined {
+    return this.#lru.get(id)
+  }
+
+  has(id: string): boolean {
+    return this.#lru.has(id)
+  }
+
+  /** Keeps `block` until `deadlineMs` (ms since the epoch; Infinity: no deadline). */
+  set(id: string, block: Buffer, deadlineMs: number): void {
+    if (deadlineMs === Infinity) {
+      this.#lru.set(id, block)
+      return
+    }
+    const ttl = Math.floor(deadlineMs - this.#clock())
+    if (ttl <= 0) this.#lru.delete(id)
+    else this.#lru.set(id, block, { ttl })
+  }
+
+  delete(id: string): void {
+    this.#lru.delete(id)
+  }
+
+  /**
+   * Bytes the cache counts, and the bytes it really keeps alive (the distinct
+   * allocations behind its blocks): the two agree when no block is a view into more.
+   */
+  usage(): { countedBytes: number; retainedBytes: number } {
+    const buffers = new Set<ArrayBufferLike>()
+    let retainedBytes = 0
+    for (const b of this.#lru.values()) {
+      if (buffers.has(b.buffer)) continue
+      buffers.add(b.buffer)
+      retainedBytes += b.buffer.byteLength
+    }
+    return { countedBytes: this.#lru.calculatedSize, retainedBytes }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The table of open files: handle numbers (never reused: the binding's direct-read
+ * table relies on it) to a clean reader of one object version or a dirty staged file,
+ * and the handles whose reads the FUSE binding answers itself (`DirectReads`).
+ */
+import { BadHandleError } from '../errors.js'
+import type { FileReader } from '../cache/file-reader.js'
+import type { DirtyFile } from '../write/dirty-file.js'
+
+/**
+ * Reads the FUSE binding answers itself, on its own threads, without the core: a
+ * handle whose object is all on local disk is registered with its block files' prefix,
+ * and the binding reads and checks them (falling back to `readInto` when it cannot).
+ * The event loop then sees no read of a warm file at all.
+ */
+export interface DirectReads {
+  /** Serves reads of `fh` from the block files `prefix` + index (an object of `size` bytes); false if refused. */
+  register(fh: number, prefix: string, size: number, blockSize: number): boolean
+  unregister(fh: number): void
+  /** Registered handles whose release the binding answered itself since the last call. */
+  takeReleased(): number[]
+  stats(): DirectReadStats
+}
+
+export interface DirectReadStats {
+  /** Reads answered by the binding, and their bytes. */
+  readonly reads: number
+  readonly bytes: number
+  /** Reads of registered handles the binding handed back (block evicted or corrupt). */
+  readonly fallbacks: number
+  /** Block files the binding read and checked (each a disk-cache hit). */
+  readonly blocks: number
+}
+
+/** An open file: a clean read of one object version, or a handle on staged writes. */
+export type FileHandle =
+  | { readonly kind: 'clean'; readonly path: string; readonly reader: FileReader; direct?: boolean }
+  | { readonly kind: 'dirty'; readonly path: string; readonly file: DirtyFile }
+
+export class OpenFiles {
+  readonly #handles = new Map<number, FileHandle>()
+  #next = 1
+  direct: DirectReads | undefined
+
+  /** Registers a handle; a dirty one already counts in `file.openHandles` (WriteBack.open did it). */
+  add(h: FileHandle): number {
+    const fh = this.#next++
+    this.#handles.set(fh, h)
+    return fh
+  }
+
+  /** Lets the binding serve a clean handle's reads from the block files at `prefix`. */
+  registerDirect(fh: number, h: FileHandle & { kind: 'clean' }, prefix: string, blockSize: number): void {
+    h.direct = this.direct?.register(fh, prefix, h.reader.version.size, blockSize) === true
+  }
+
+  find(fh: number): FileHandle | undefined {
+    return this.#handles.get(fh)
+  }
+
+  get(fh: number): FileHandle {
+    const handle = this.#handles.get(fh)
+    if (handle === undefined) throw new BadHandleError(`file handle ${fh} is not open`)
+    return handle
+  }
+
+  dirty(fh: number): DirtyFile {
+    const handle = this.get(fh)
+    if (handle.kind !== 'dirty') throw new BadHandleError(`file handle ${fh} is not open for writing`)
+    return handle.file
+  }
+
+  /** Forgets the handle; returns what it was. */
+  remove(fh: number): FileHandle | undefined {
+    const handle = this.#handles.get(fh)
+    if (handle?.kind === 'clean' && handle.direct === true) this.direct?.unregister(fh)
+    this.#handles.delete(fh)
+    return handle
+  }
+
+  /** Forgets the handles whose release the binding answered (called at each open and on a timer). */
+  forgetReleased(): void {
+    if (this.direct === undefined) return
+    for (const fh of this.direct.takeReleased()) this.#handles.delete(fh)
+  }
+
+  directStats(): DirectReadStats {
+    return this.direct?.stats() ?? { reads: 0, bytes: 0, fallbacks: 0, blocks: 0 }
+  }
+
+  get size(): number {
+    return this.#handles.size
+  }
+}
