@@ -15,6 +15,7 @@ import type { Logger } from 'pino'
 import type { BlockReader, ObjectVersion } from '../cache/block-reader.js'
 import { FileReader, type FileReaderConfig } from '../cache/file-reader.js'
 import { FileTooLargeError, HardLinkError, IsADirectoryError, NotADirectoryError, NotFoundError, PreconditionFailedError, ReadOnlyError } from '../errors.js'
+import type { FileEntry } from '../metadata/entry.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import type { WriteBack } from '../write/write-back.js'
 import { NamespaceOps, type NamespaceLimits } from './namespace-ops.js'
@@ -47,6 +48,9 @@ export { wantsWrite } from './fs-limits.js'
  * Told of every open for reading of a clean object (cross-file prefetch); `isCached`
  * says whether reading it would cost no GET, computed only if the listener asks.
  */
+/** Paths longer than this take the awaited path (which checks NAME_MAX per component). */
+const SYNC_PATH_MAX = 255
+
 export type OpenListener = (path: string, version: ObjectVersion, isCached: () => boolean) => void
 
 export class FilesystemCore {
@@ -105,6 +109,18 @@ export class FilesystemCore {
     return this.getattr(path)
   }
 
+  /**
+   * getattr answered from the caches without waiting, or undefined when it would have
+   * to wait (a staged file, an unknown or absent path, a long name): the adapter then
+   * awaits `getattr`. The warm-epoch path: one kernel LOOKUP per file, no promise.
+   */
+  getattrCached(path: string): FileStat | undefined {
+    if (path.length > SYNC_PATH_MAX || this.#writes.busy(path)) return undefined
+    const entry = this.#metadata.peekStat(path)
+    if (entry === undefined) return undefined
+    return entryStat(this.#config, entry, entry.kind === 'dir' ? this.#metadata.subdirCount(path) : undefined)
+  }
+
   async getattr(path: string): Promise<FileStat> {
     checkName(path)
     const dirty = this.#writes.get(path)
@@ -141,6 +157,17 @@ export class FilesystemCore {
     if (staged !== undefined) return this.#files.add({ kind: 'dirty', path, file: staged })
     const entry = await this.#metadata.lookup(path)
     if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
+    return this.#openClean(path, entry)
+  }
+
+  /** open(2) for reading of a warm clean file, without waiting; undefined when `open` must be awaited. */
+  openCached(path: string, flags: number): number | undefined {
+    if (wantsWrite(flags) || path.length > SYNC_PATH_MAX || this.#writes.busy(path)) return undefined
+    const entry = this.#metadata.peekStat(path)
+    return entry === undefined || entry.kind === 'dir' ? undefined : this.#openClean(path, entry)
+  }
+
+  #openClean(path: string, entry: FileEntry): number {
     const version = { key: entry.key, etag: entry.etag, size: entry.size }
     this.#files.forgetReleased()
     const handle: FileHandle = { kind: 'clean', path, reader: new FileReader(this.#reader, version, this.#config.fileReader) }

@@ -53,18 +53,27 @@ function utimensTime(ms: number): number {
   return ms < UTIME_SPECIAL_BELOW_MS ? Date.now() : ms
 }
 
+/** Times as milliseconds: the binding takes numbers as they are (a Date per time per getattr is garbage). */
 function toFuseStat(s: FileStat): FuseStat {
-  return { mtime: new Date(s.mtimeMs), atime: new Date(s.atimeMs), ctime: new Date(s.ctimeMs), size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, nlink: s.nlink, blocks: Math.ceil(s.size / 512), blksize: 4096 }
+  return { mtime: s.mtimeMs, atime: s.atimeMs, ctime: s.ctimeMs, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, nlink: s.nlink, blocks: Math.ceil(s.size / 512), blksize: 4096 }
 }
 
 export function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
   return {
-    getattr: (path, cb) => answer(log, 'getattr', path, async () => toFuseStat(await core.getattr(path)), cb),
+    getattr: (path, cb) => {
+      const cached = core.getattrCached(path)
+      if (cached !== undefined) return cb(0, toFuseStat(cached))
+      return answer(log, 'getattr', path, async () => toFuseStat(await core.getattr(path)), cb)
+    },
     fgetattr: (path, fd, cb) => answer(log, 'fgetattr', path, async () => toFuseStat(await core.fgetattr(fd, path)), cb),
     readdir: (path, cb) => answer(log, 'readdir', path, async () => ['.', '..', ...await core.readdir(path)], cb),
     opendir: (path, _flags, cb) => answer(log, 'opendir', path, async () => { await core.opendir(path); return 0 }, cb),
     releasedir: (_path, _fd, cb) => cb(0),
-    open: (path, flags, cb) => answer(log, 'open', path, () => core.open(path, flags), cb),
+    open: (path, flags, cb) => {
+      const fh = core.openCached(path, flags)
+      if (fh !== undefined) return cb(0, fh)
+      return answer(log, 'open', path, () => core.open(path, flags), cb)
+    },
     release: (path, fd, cb) => answer(log, 'release', path, () => core.release(fd), cb),
     read: (path, fd, buf, len, pos, cb) => answer(log, 'read', path, () => core.readInto(fd, pos, len, buf.subarray(0, len)),
       (errno, n) => cb(errno !== 0 ? errno : n ?? 0)),

@@ -155,6 +155,20 @@ export class MetadataStore {
     return this.#heads.run(path, () => this.#readAttributes(path, entry))
   }
 
+  /**
+   * What `stat` would answer now without waiting, when the answer is a fresh cached
+   * entry with everything `stat` needs; undefined otherwise (the caller then awaits
+   * `stat`, which also handles absence, errors and stale-if-error). Lets getattr and
+   * open of warm paths be answered without a promise.
+   */
+  peekStat(path: string): Entry | undefined {
+    if (isRoot(path)) return this.#root
+    if (this.#stale.holding()) return undefined
+    const cached = this.#entries.get(path) ?? this.#listings.get(parentOf(path))?.children.get(baseName(path))
+    if (cached === undefined || 'absent' in cached) return undefined
+    return this.#config.headForAttributes === true && cached.attrs === undefined ? undefined : cached
+  }
+
   /** Subdirectories of `path` per its cached listing; undefined when not listed (or expired). */
   subdirCount(path: string): number | undefined {
     const listing = this.#listings.get(path)

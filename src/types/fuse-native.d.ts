@@ -3,9 +3,10 @@ declare module 'fuse-native' {
   type Cb<T = void> = T extends void ? (errno: number) => void : (errno: number, value?: T) => void
 
   export interface FuseStat {
-    mtime: Date
-    atime: Date
-    ctime: Date
+    /** A Date or milliseconds since the epoch (the binding's toDateMS takes both). */
+    mtime: Date | number
+    atime: Date | number
+    ctime: Date | number
     size: number
     mode: number
     uid: number

@@ -122,6 +122,11 @@ export class WriteBack {
     return [...this.#files.values()].filter(f => f.path === path || f.path.startsWith(path + '/'))
   }
 
+  /** Whether `path` has a staged file or one being created (a read-only open must then await `settled`). */
+  busy(path: string): boolean {
+    return this.#files.has(path) || this.#creating.pending(path) !== undefined
+  }
+
   /** Waits for a DirtyFile of `path` being created, so a namespace change sees it. */
   async settled(path: string): Promise<void> {
     await this.#creating.pending(path)?.catch(() => {})

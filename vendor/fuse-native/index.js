@@ -12,6 +12,28 @@ const IS_OSX = os.platform() === 'darwin'
 const OSX_FOLDER_ICON = '/System/Library/CoreServices/CoreTypes.bundle/Contents/Resources/GenericFolderIcon.icns'
 const HAS_FOLDER_ICON = IS_OSX && fs.existsSync(OSX_FOLDER_ICON)
 const DEFAULT_TIMEOUT = 15 * 1000
+
+// s3cachefs: one timer for every operation in flight instead of a setTimeout and a
+// clearTimeout per request (two timer-list updates on the event loop for each getattr
+// and open): pending operations are checked once a second, so a timeout fires within a
+// second after its deadline.
+const DEADLINE_SWEEP_MS = 1000
+const pendingOps = new Set()
+let deadlineSweep = null
+
+function sweepDeadlines () {
+  const now = Date.now()
+  for (const op of pendingOps) if (op.deadline <= now) op.expire()
+  if (pendingOps.size === 0) {
+    clearInterval(deadlineSweep)
+    deadlineSweep = null
+  }
+}
+
+function trackDeadline (op) {
+  pendingOps.add(op)
+  if (deadlineSweep === null) deadlineSweep = setInterval(sweepDeadlines, DEADLINE_SWEEP_MS)
+}
 const TIMEOUT_ERRNO = IS_OSX ? -60 : -110
 const ENOTCONN = IS_OSX ? -57 : -107
 
@@ -250,14 +272,15 @@ class Fuse extends Nanoresource {
 
       function autoTimeout (cb, input) {
         let called = false
-        const timeout = setTimeout(timeoutWrap, to, TIMEOUT_ERRNO)
+        const pending = { deadline: Date.now() + to, expire: () => timeoutWrap(TIMEOUT_ERRNO) }
+        trackDeadline(pending)
         return timeoutWrap
 
         function timeoutWrap (err, ...args) {
           if (called) return
           called = true
 
-          clearTimeout(timeout)
+          pendingOps.delete(pending)
 
           if (err === TIMEOUT_ERRNO) {
             switch (name) {
