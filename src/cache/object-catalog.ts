@@ -12,7 +12,7 @@
  * served and evicted normally.
  */
 import { createReadStream } from 'node:fs'
-import { appendFile, open, rename } from 'node:fs/promises'
+import { appendFile, type FileHandle, open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 
@@ -38,6 +38,8 @@ export class ObjectCatalog {
   /** Serialises appends and compaction on the one file handle. */
   #serial: Promise<void> = Promise.resolve()
   #appended = 0
+  /** Kept open for appends between compactions (an open and a close per batch cost more than the write). */
+  #appendHandle: FileHandle | undefined
   /** The compaction queued or running: one at a time, later requests share it. */
   #compaction: Promise<void> | undefined
   /** Objects whose line is written or being written but whose first block is not indexed yet. */
@@ -136,6 +138,7 @@ export class ObjectCatalog {
       } finally {
         await out.close()
       }
+      await this.#closeAppendHandle()
       await rename(tmp, this.#path)
       this.#appended = n
     }).finally(() => { this.#compaction = undefined })
@@ -147,14 +150,22 @@ export class ObjectCatalog {
   /** Resolves once queued appends and compactions are done. */
   async close(): Promise<void> {
     await this.#serial
+    await this.#closeAppendHandle()
   }
 
   async #flush(): Promise<void> {
     this.#batch = undefined
     const lines = this.#pending.splice(0)
     if (lines.length === 0) return
-    // One append per batch (no long-lived descriptor): batches are as large as the queue.
-    await appendFile(this.#path, lines.join('\n') + '\n')
+    // One append per batch: batches are as large as the queue.
+    this.#appendHandle ??= await open(this.#path, 'a')
+    await this.#appendHandle.write(lines.join('\n') + '\n')
     this.#appended += lines.length
+  }
+
+  async #closeAppendHandle(): Promise<void> {
+    const fh = this.#appendHandle
+    this.#appendHandle = undefined
+    await fh?.close()
   }
 }

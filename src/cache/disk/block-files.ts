@@ -11,7 +11,8 @@
  * never serves a block the index no longer holds. Knows nothing of the index.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, rename, rm, unlink } from 'node:fs/promises'
+import { close, open, writev } from 'node:fs'
+import { mkdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CacheCorruptError } from '../../errors.js'
 import { BLOCK_HEADER_BYTES, blockHeader, verifyBlock } from '../block-file-format.js'
@@ -72,12 +73,7 @@ export class BlockFiles {
   async write(id: BlockId, data: Buffer): Promise<void> {
     const tmp = join(this.#dir, 'tmp', randomBytes(8).toString('hex'))
     const dest = this.pathOf(id)
-    const fh = await open(tmp, 'w')
-    try {
-      await fh.writev([blockHeader(data), data])
-    } finally {
-      await fh.close()
-    }
+    await writeWhole(tmp, [blockHeader(data), data])
     try {
       await rename(tmp, dest)
     } catch (err) {
@@ -112,4 +108,25 @@ export class BlockFiles {
   closeAll(): void {
     this.#files.closeAll()
   }
+}
+
+/**
+ * Creates `path` holding `buffers`, through fs's callback API (one promise for open,
+ * writev and close: this runs for every block fetched, and each FileHandle promise is
+ * event-loop time). A short write (only on a full disk, which fails the next call) is an error.
+ */
+function writeWhole(path: string, buffers: Buffer[]): Promise<void> {
+  const bytes = buffers.reduce((n, b) => n + b.length, 0)
+  return new Promise((resolve, reject) => {
+    open(path, 'w', (err, fd) => {
+      if (err !== null) return reject(err)
+      writev(fd, buffers, (werr, written) => {
+        close(fd, cerr => {
+          const fail = werr ?? cerr ?? (written === bytes ? null : Object.assign(new Error(`short write to ${path}: ${written} of ${bytes} bytes`), { code: 'ENOSPC' }))
+          if (fail === null) resolve()
+          else reject(fail)
+        })
+      })
+    })
+  })
 }
