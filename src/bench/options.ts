@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ALL_SYSTEMS } from './systems/registry.js';
 
-export const WORKLOADS = ['loader', 'shard', 'metadata', 'writes', 'torch', 'nodes', 'calibration'] as const;
+export const WORKLOADS = ['loader', 'shard', 'metadata', 'writes', 'torch', 'nodes', 'prefetch', 'calibration'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 /** Where the datasets live: the local S3 server (s3rver, ~2 ms of CPU per GET) or the synthetic store (~0.1 ms). */
 export const STORES = ['s3rver', 'synthetic'] as const;

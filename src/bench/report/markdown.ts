@@ -6,7 +6,7 @@
 import { REQUEST_TYPES } from '../link/request-classifier.js';
 import type { BenchResults, LinkMeasurement, PhaseCost, ShardRunName, SystemResult } from '../results.js';
 import { MiB, n, table } from './md-table.js';
-import { targetRows, verdict } from './ratios.js';
+import { prefetchWorkload, targetRows, verdict } from './ratios.js';
 import { hasNodes, nodesSection, SCENARIO_LABELS } from './nodes-section.js';
 import { hasWrites, writesSection } from './writes-section.js';
 
@@ -197,7 +197,7 @@ function rowWorkload(metric: string): string {
   if (metric.startsWith('checkpoint writes')) return 'writes';
   if (metric.startsWith('shard')) return 'shard';
   if (metric.startsWith('find') || metric.startsWith('ls')) return 'metadata';
-  return 'loader';
+  return prefetchWorkload(metric) ?? 'loader';
 }
 
 function targetsSection(r: BenchResults): string {
