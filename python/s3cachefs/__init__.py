@@ -7,8 +7,9 @@ the reader skipped. Standard library only; torch is optional.
     AnnouncingSampler(sampler, paths_of, **announce_kwargs)   # PyTorch
     announce_file_list(file_list_path, root=None, **kw)       # DALI file_list
 
-All three run ``s3cachefs prefetch --list -`` (``$S3CACHEFS_BIN`` overrides the
-command). AnnouncingSampler is imported on first use, so that code using only
+All three post the list to the mount's control socket (a Unix socket found
+from the mount point, as the CLI finds it), or run ``s3cachefs prefetch --list -``
+when it cannot be found (``$S3CACHEFS_BIN`` overrides the command). AnnouncingSampler is imported on first use, so that code using only
 announce() never imports torch.
 """
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""announce(): hand the order in which files will be read to an s3cachefs mount (wraps `s3cachefs prefetch`).
+"""announce(): hand the order in which files will be read to an s3cachefs mount.
+
+It posts the list straight to the mount's control socket (control_socket.py:
+milliseconds for thousands of paths, no process start). Only when that socket
+cannot be found does it run the CLI, as described below.
 
 Runs ``s3cachefs prefetch --list - [--window-files N] [--window-bytes SIZE]``
 and streams the paths on its stdin, one per line, so that a list of millions of
@@ -16,6 +20,7 @@ deadlock against our writes.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shlex
@@ -26,6 +31,7 @@ import threading
 from pathlib import Path
 from typing import IO, Iterable, Iterator, List, Optional, Union
 
+from . import control_socket
 from .errors import S3CacheFsError
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -75,6 +81,10 @@ def announce(paths: Iterable[PathLike], *, window_files: Optional[int] = None,
     if first is None:
         return
     try:
+        for_cli = _over_socket(first, lines, window_files, window_bytes, timeout)
+        if for_cli is None:
+            return
+        first, lines = next(for_cli), for_cli
         command = resolve_command()
     except S3CacheFsError:
         if check:
@@ -85,6 +95,36 @@ def announce(paths: Iterable[PathLike], *, window_files: Optional[int] = None,
     except S3CacheFsError:
         if check:
             raise
+
+
+def _over_socket(first: bytes, rest: Iterator[bytes], window_files: Optional[int],
+                 window_bytes: Union[int, str, None], timeout: Optional[float]) -> Optional[Iterator[bytes]]:
+    """Posts the list to the daemon's control socket; None when done. When the socket
+    cannot be found (or a name is not UTF-8, which JSON cannot carry exactly), the
+    lines to stream to the CLI instead, none lost."""
+    found = control_socket.find_socket(first[:-1])
+    if found is None:
+        return itertools.chain((first,), rest)
+    mount, sock = found
+    relative: List[str] = []
+    for line in itertools.chain((first,), rest):
+        try:
+            text = line[:-1].decode("utf-8")
+        except UnicodeDecodeError:
+            consumed = (os.fsencode(mount + p if p != "/" else mount) + b"\n" for p in relative)
+            return itertools.chain(consumed, (line,), rest)
+        inside = control_socket.relative_path(os.path.abspath(text), mount)
+        if inside is None:
+            raise S3CacheFsError(f"s3cachefs: {text} is not on the same mount as {mount}; "
+                                 "run one command per mount", code="PREFETCH_FAILED")
+        relative.append(inside)
+    try:
+        size = control_socket.window_bytes_number(window_bytes)
+    except ValueError as err:
+        raise S3CacheFsError(f"s3cachefs: --window-bytes: {err}", code="PREFETCH_FAILED") from err
+    control_socket.post_order(sock, mount, relative, window_files=window_files, window_bytes=size,
+                              timeout=timeout)
+    return None
 
 
 def prefetch_args(window_files: Optional[int], window_bytes: Union[int, str, None]) -> List[str]:

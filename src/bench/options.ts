@@ -3,11 +3,17 @@
 import { parseArgs } from 'node:util';
 import { ALL_SYSTEMS } from './systems/registry.js';
 
-export const WORKLOADS = ['loader', 'shard', 'metadata', 'writes', 'torch', 'nodes', 'calibration'] as const;
+export const WORKLOADS = ['loader', 'shard', 'metadata', 'writes', 'torch', 'nodes', 'prefetch', 'calibration'] as const;
 export type Workload = (typeof WORKLOADS)[number];
+/** Where the datasets live: the local S3 server (s3rver, ~2 ms of CPU per GET) or the synthetic store (~0.1 ms). */
+export const STORES = ['s3rver', 'synthetic'] as const;
+export type Store = (typeof STORES)[number];
+/** What the synthetic store cannot serve (read-only, images only): skipped there. */
+const SYNTHETIC_SKIPS: readonly Workload[] = ['shard', 'metadata', 'writes', 'nodes'];
 
 export interface BenchOptions {
   readonly quick: boolean;
+  readonly store: Store;
   readonly files: number;
   readonly workers: number;
   readonly batch: number;
@@ -61,6 +67,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --mbps MBPS             per-connection bandwidth cap, MB/s (default 80)
   --systems LIST          comma-separated from: ${ALL_SYSTEMS.map((s) => s.name).join(',')} (default all)
   --skip LIST             comma-separated from: ${WORKLOADS.join(',')}
+  --store NAME            s3rver (default: the local S3 server) or synthetic (generated JPEGs, ~0.1 ms of
+                          server CPU per GET; images only: skips ${SYNTHETIC_SKIPS.join(', ')})
   --out DIR               results folder (default bench/results/<timestamp>)
   --seed N                dataset and shuffle seed (default 1)
   --shard-mib N           size of the large shard, MiB (default ${FULL.shardBytes >> 20}, quick ${QUICK.shardBytes >> 20})
@@ -109,6 +117,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         mbps: { type: 'string' },
         systems: { type: 'string' },
         skip: { type: 'string' },
+        store: { type: 'string' },
         out: { type: 'string' },
         seed: { type: 'string' },
         'shard-mib': { type: 'string' },
@@ -127,8 +136,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const quick = v.quick === true;
   const sizes = quick ? QUICK : FULL;
   const systemNames = ALL_SYSTEMS.map((s) => s.name);
+  const store = list('store', v.store, STORES, ['s3rver']);
+  if (store.length !== 1) throw new OptionsError(`--store: name one of ${STORES.join(', ')}`);
+  const skip = list('skip', v.skip, WORKLOADS, []);
+  if (store[0] === 'synthetic') skip.push(...SYNTHETIC_SKIPS.filter((w) => !skip.includes(w)));
   return Object.freeze({
     quick,
+    store: store[0] as Store,
     help: v.help === true,
     files: num('files', v.files, sizes.files, 1, MAX_FILES, true),
     workers: num('workers', v.workers, 8, 1, 256, true),
@@ -138,7 +152,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     ttfbMs: num('ttfb-ms', v['ttfb-ms'], 20, 0, 10_000, false),
     megabytesPerSecond: num('mbps', v.mbps, 80, 0.1, 100_000, false),
     systems: list('systems', v.systems, systemNames, systemNames),
-    skip: list('skip', v.skip, WORKLOADS, []),
+    skip,
     out: v.out,
     seed: num('seed', v.seed, 1, 0, 2 ** 31, true),
     shardBytes: num('shard-mib', v['shard-mib'], sizes.shardBytes >> 20, 1, 1 << 20, true) * 1048576,

@@ -2,6 +2,7 @@
 // (report.md, SVG charts) is rendered from this object alone, so a results
 // file from any run can be re-rendered and compared later.
 import type { MachineInfo } from './env/machine-info.js';
+import type { PrefetchResult } from './workloads/prefetch-targets.js';
 import type { RequestType } from './link/request-classifier.js';
 import type { SystemRole } from './systems/system.js';
 
@@ -215,6 +216,8 @@ export interface SystemResult {
   writes?: WritesResult;
   torch?: TorchResult;
   nodes?: NodesResult;
+  /** Serial announced reader and cache pressure (issue 9), s3cachefs only. */
+  prefetch?: PrefetchResult;
   /** What the system itself reported about how it ran (e.g. the FUSE ceiling's worker-thread cap). */
   notes?: string[];
 }

@@ -160,7 +160,7 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0')
 }
 
-function makePattern(seed: number): Buffer {
+export function makePattern(seed: number): Buffer {
   const half = Buffer.allocUnsafe(PATTERN_BYTES)
   let x = mix32(seed) | 1
   for (let o = 0; o < PATTERN_BYTES; o += 4) {

@@ -3,12 +3,17 @@
  * benchmark and by hand:
  *
  *   node dist/devtools/synthetic-s3-server-main.js --bucket synth --objects 1281167 \
- *     --per-directory 1300 --min-bytes 1024 --max-bytes 4096 [--port 9100] [--latency-ms 0]
+ *     --per-directory 1300 --min-bytes 1024 --max-bytes 4096 [--port 9100] [--latency-ms 0] [--jpeg]
+ *
+ * `--jpeg`: the objects are decodable JPEGs named `…/img_N.JPEG` (SyntheticJpegNamespace,
+ * from 32 base images encoded once with jpeg-js), for loaders that decode what they read.
  *
  * Prints one JSON line when listening: {"event":"ready","endpoint":…,"port":…}.
  * SIGTERM/SIGINT stop it; so does its stdin closing (the parent went away).
  */
 import { parseArgs } from 'node:util'
+import { makeBaseImages } from '../bench/dataset/jpeg-synth.js'
+import { SyntheticJpegNamespace } from './synthetic-jpeg-namespace.js'
 import { startSyntheticS3Server } from './synthetic-s3-server.js'
 
 const { values } = parseArgs({
@@ -22,12 +27,16 @@ const { values } = parseArgs({
     'seed': { type: 'string', default: '1' },
     'port': { type: 'string', default: '0' },
     'latency-ms': { type: 'string', default: '0' },
+    'jpeg': { type: 'boolean', default: false },
   },
 })
+const shape = {
+  objects: Number(values.objects), perDirectory: Number(values['per-directory']), prefix: values.prefix,
+  minBytes: Number(values['min-bytes']), maxBytes: Number(values['max-bytes']), seed: Number(values.seed),
+}
 const server = await startSyntheticS3Server({
-  bucket: values.bucket, objects: Number(values.objects), perDirectory: Number(values['per-directory']),
-  prefix: values.prefix, minBytes: Number(values['min-bytes']), maxBytes: Number(values['max-bytes']),
-  seed: Number(values.seed), port: Number(values.port), latencyMs: Number(values['latency-ms']),
+  ...shape, bucket: values.bucket, port: Number(values.port), latencyMs: Number(values['latency-ms']),
+  ...(values.jpeg ? { namespace: new SyntheticJpegNamespace(shape, makeBaseImages(shape.seed)) } : {}),
 })
 const stop = () => { server.stop().then(() => process.exit(0), () => process.exit(1)) }
 process.on('SIGTERM', stop)

@@ -24,6 +24,8 @@ export interface SyntheticS3Options extends SyntheticNamespaceOptions {
   readonly port?: number
   /** Delay before every answer, in ms. Default 0. */
   readonly latencyMs?: number
+  /** Serve this namespace (e.g. a SyntheticJpegNamespace) instead of one built from these options. */
+  readonly namespace?: SyntheticNamespace
 }
 
 export type SyntheticRequestKind = 'list' | 'headObject' | 'getObject' | 'rangedGet' | 'headBucket' | 'other'
@@ -53,7 +55,7 @@ const LAST_MODIFIED_ISO = SYNTHETIC_LAST_MODIFIED.toISOString()
 const LAST_MODIFIED_HTTP = SYNTHETIC_LAST_MODIFIED.toUTCString()
 
 export async function startSyntheticS3Server(o: SyntheticS3Options): Promise<SyntheticS3Server> {
-  const ns = new SyntheticNamespace(o)
+  const ns = o.namespace ?? new SyntheticNamespace(o)
   const zero = (): Record<SyntheticRequestKind, number> => ({ list: 0, headObject: 0, getObject: 0, rangedGet: 0, headBucket: 0, other: 0 })
   let requests = zero()
   let bytesSent = 0

@@ -45,7 +45,7 @@ t.test('bad flags give one-line errors naming the flag', async (t) => {
     [['--checkpoint-mib', '0'], /^--checkpoint-mib must be an integer from 1 to 1048576 \(got '0'\)$/],
     [['--checkpoint-mib', '1.5'], /^--checkpoint-mib must be an integer/],
     [['--small-files', 'many'], /^--small-files must be an integer from 1 to 1000000 \(got 'many'\)$/],
-    [['--skip', 'write'], /^--skip: unknown 'write' \(choose from loader, shard, metadata, writes, torch, nodes, calibration\)$/],
+    [['--skip', 'write'], /^--skip: unknown 'write' \(choose from loader, shard, metadata, writes, torch, nodes, prefetch, calibration\)$/],
   ]
   for (const [argv, pattern] of cases) {
     let caught: unknown
@@ -58,4 +58,14 @@ t.test('bad flags give one-line errors naming the flag', async (t) => {
     t.match((caught as Error).message, pattern, argv.join(' '))
     t.notMatch((caught as Error).message, /\n/, 'one line')
   }
+})
+
+t.test('--store: s3rver by default; synthetic skips what it cannot serve', async (t) => {
+  t.equal(parseOptions([]).store, 's3rver')
+  const synth = parseOptions(['--store', 'synthetic', '--skip', 'torch,shard'])
+  t.equal(synth.store, 'synthetic')
+  t.same([...synth.skip].sort(), ['metadata', 'nodes', 'shard', 'torch', 'writes'])
+  t.throws(() => parseOptions(['--store', 'minio']), new OptionsError("--store: unknown 'minio' (choose from s3rver, synthetic)"))
+  t.throws(() => parseOptions(['--store', 's3rver,synthetic']), { message: /^--store: name one of s3rver, synthetic$/ })
+  t.same(parseOptions(['--skip', 'prefetch']).skip, ['prefetch'])
 })

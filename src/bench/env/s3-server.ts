@@ -17,7 +17,7 @@ export interface RunningS3Server {
   readonly port: number;
   readonly directory: string;
   /** Which implementation runs: the project's devtools server or raw s3rver. */
-  readonly flavour: 'devtools' | 's3rver-cli';
+  readonly flavour: 'devtools' | 's3rver-cli' | 'synthetic';
   /** Pid of the process that serves requests, when it could be found. */
   readonly pid: number | undefined;
   stop(): Promise<void>;

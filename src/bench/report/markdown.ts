@@ -6,7 +6,7 @@
 import { REQUEST_TYPES } from '../link/request-classifier.js';
 import type { BenchResults, LinkMeasurement, PhaseCost, ShardRunName, SystemResult } from '../results.js';
 import { MiB, n, table } from './md-table.js';
-import { targetRows, verdict } from './ratios.js';
+import { prefetchWorkload, targetRows, verdict } from './ratios.js';
 import { hasNodes, nodesSection, SCENARIO_LABELS } from './nodes-section.js';
 import { hasWrites, writesSection } from './writes-section.js';
 
@@ -58,7 +58,7 @@ function setupSection(r: BenchResults): string {
         [`Server ceiling (${cap?.concurrency ?? '?'} GETs in flight)`, '', `${n(cap?.getsPerSecondViaLink)} GETs/s via link (${n(cap?.megabytesPerSecondViaLink)} MB/s), ${n(cap?.getsPerSecondDirect)} GETs/s direct; server CPU ${n((cap?.serverCpuUtilisation ?? NaN) * 100)} % of one core`],
       ]),
       '',
-      `The S3 server here is s3rver (single-threaded Node). In this probe it used ${n(cpuMsPerGet(cap), 1)} ms of CPU per ImageNet-sized GET, and with ${r.machine.cores} cores shared by the server, the proxy, the daemon and the readers it served at most ${n(cap?.getsPerSecondViaLink)} GETs/s through the link (${n(cap?.getsPerSecondDirect)} GETs/s without it). **No cold epoch measured on this machine can exceed that rate**, whatever the system; real S3 serves ≥ 5,500 GETs/s per prefix. The proxy itself runs in the harness process (its CPU is the "harness CPU s" column below).`,
+      `The S3 server here is ${r.server.flavour === 'synthetic' ? 'the synthetic store (single-threaded Node, generated objects)' : 's3rver (single-threaded Node)'}. In this probe it used ${n(cpuMsPerGet(cap), 1)} ms of CPU per ImageNet-sized GET, and with ${r.machine.cores} cores shared by the server, the proxy, the daemon and the readers it served at most ${n(cap?.getsPerSecondViaLink)} GETs/s through the link (${n(cap?.getsPerSecondDirect)} GETs/s without it). **No cold epoch measured on this machine can exceed that rate**, whatever the system; real S3 serves ≥ 5,500 GETs/s per prefix. The proxy itself runs in the harness process (its CPU is the "harness CPU s" column below).`,
     );
   }
   const d = r.dataset;
@@ -197,7 +197,7 @@ function rowWorkload(metric: string): string {
   if (metric.startsWith('checkpoint writes')) return 'writes';
   if (metric.startsWith('shard')) return 'shard';
   if (metric.startsWith('find') || metric.startsWith('ls')) return 'metadata';
-  return 'loader';
+  return prefetchWorkload(metric) ?? 'loader';
 }
 
 function targetsSection(r: BenchResults): string {

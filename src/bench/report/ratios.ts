@@ -9,6 +9,8 @@
 import type { BenchResults, ShardRunName, SystemResult, WriteRun, WriteTest } from '../results.js';
 import { n, sizeLabel } from './md-table.js';
 import { gets, nodeRun, originGetsPerFile } from './nodes-section.js';
+import { prefetchTargetRows } from './prefetch-section.js';
+export { prefetchWorkload } from './prefetch-section.js';
 
 export interface TargetRow {
   readonly system: string;
@@ -272,6 +274,7 @@ export function targetRows(results: BenchResults): TargetRow[] {
     .flatMap((c) => [
       ...readTargetRows(results, c),
       ...torchTargetRows(results, c),
+      ...prefetchTargetRows(results, c),
       ...peers.flatMap((p) => peerRows(results, c, p)),
       ...writeTargetRows(results, c),
       ...nodesTargetRows(results, c),

@@ -47,7 +47,7 @@ function epochJobs(view: View, shares: string[][], ctx: RunContext): WorkerJob[]
   });
 }
 
-async function runEpoch(epoch: number, files: readonly string[], view: View, ctx: RunContext): Promise<EpochResult> {
+export async function runEpoch(epoch: number, files: readonly string[], view: View, ctx: RunContext): Promise<EpochResult> {
   const order = new Prng(`${ctx.seed}:epoch:${epoch}`).shuffle([...files]);
   const jobs = epochJobs(view, splitEvenly(order, ctx.workers), ctx);
   const { meter, dropped } = startPhase(ctx, view);

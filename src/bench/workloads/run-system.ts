@@ -10,6 +10,7 @@ import type { BenchSystem } from '../systems/system.js';
 import { runLoader } from './loader.js';
 import { runMetadata } from './metadata.js';
 import { runNodes } from './nodes.js';
+import { runPrefetchTargets } from './prefetch-targets.js';
 import type { RunContext } from './run-context.js';
 import { runShard } from './shard.js';
 import { runTorchLoader } from './torch-loader.js';
@@ -64,6 +65,10 @@ export async function runSystem(
   // Two nodes of one system sharing a cache tier: only systems that have one (s3cachefs).
   if (!skip.has('nodes') && system.nodeVariant !== undefined) {
     result.nodes = await attempt(ctx, `${name}: nodes`, () => runNodes(system, data.images, ctx), (error) => ({ files: 0, scenarios: [], error }));
+  }
+  // The serial announced reader and the cache-pressure hit ratio: s3cachefs's own prefetch.
+  if (!skip.has('prefetch') && system.name === 's3cachefs') {
+    result.prefetch = await attempt(ctx, `${name}: prefetch`, () => runPrefetchTargets(system, data, ctx), (error) => ({ ttfbMs: ctx.link.options.ttfbMs, error }));
   }
   const notes = system.notes?.() ?? [];
   if (notes.length > 0) result.notes = [...notes];
