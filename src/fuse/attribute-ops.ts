@@ -24,6 +24,7 @@ import type { DirtyFile } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
 import { contentTypeFor } from '../write/content-type.js'
 import { attributesOf, entryStat, isType, type StatDefaults } from './file-stat.js'
+import { currentCaller } from './caller.js'
 
 /** Linux's PATH_MAX: the longest symlink target readlink can return. */
 const PATH_MAX = 4096
@@ -46,9 +47,10 @@ export class AttributeOps {
     this.#log = log
   }
 
-  /** Attributes of a new object created by the mounting user now (s3fs writes all of these). */
+  /** Attributes of a new object created now by the request's caller, else the mounting user (s3fs writes all of these). */
   newAttributes(mode: number, nowMs = Date.now()): PosixAttributes {
-    return { mode, uid: this.#defaults.uid, gid: this.#defaults.gid, mtimeMs: nowMs, atimeMs: nowMs, ctimeMs: nowMs }
+    const owner = currentCaller() ?? this.#defaults
+    return { mode, uid: owner.uid, gid: owner.gid, mtimeMs: nowMs, atimeMs: nowMs, ctimeMs: nowMs }
   }
 
   /** chmod/chown/utimens: `change` holds the fields to set; ctime becomes now, as on any filesystem. */
