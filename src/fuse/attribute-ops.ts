@@ -110,6 +110,7 @@ export class AttributeOps {
   async #setStaged(file: DirtyFile, change: PosixAttributes): Promise<boolean> {
     file.attrs = mergeAttributes(file.attrs, stripType(change))
     if (change.mtimeMs !== undefined) file.touch(change.mtimeMs)
+    await this.#writes.journalAttributes(file)
     return file.serialize(async () => {
       if (file.retired) return false
       if (!file.clean || file.unlinked) return true

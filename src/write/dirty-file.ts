@@ -53,8 +53,8 @@ export class DirtyFile {
   mtimeMs: number
   /**
    * Mode, owners, atime and ctime the upload stores as s3fs headers (with `mtimeMs`); set at
-   * create, from the object when opened, by chmod/chown/utimens. Not journaled: a file
-   * recovered after a crash is uploaded with its mtime only.
+   * create, from the object when opened, by chmod/chown/utimens. Journaled (journal.ts), so a
+   * file recovered after a crash is uploaded with them.
    */
   attrs: PosixAttributes = {}
   /** The user metadata of the object it was opened from: uploads keep other clients' headers. */
