@@ -22,7 +22,7 @@ import type { ObjectClient, ObjectMetadata } from '../s3/object-client.js'
 import type { DirEntry } from '../metadata/entry.js'
 import type { DirtyFile } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
-import { contentTypeFor } from '../write/content-type.js'
+import { DIRECTORY_CONTENT_TYPE, contentTypeFor } from '../write/content-type.js'
 import { attributesOf, entryStat, isType, type StatDefaults } from './file-stat.js'
 import { currentCaller } from './caller.js'
 
@@ -90,7 +90,7 @@ export class AttributeOps {
     } else {
       const subdirs = this.#metadata.subdirCount(path)
       metadata = toS3fsMetadata(mergeAttributes(attributesOf(entryStat(this.#defaults, entry, subdirs)), typed))
-      await this.#client.upload({ key: entry.prefix, size: 0, metadata })
+      await this.#client.upload({ key: entry.prefix, size: 0, metadata, contentType: DIRECTORY_CONTENT_TYPE })
     }
     this.#metadata.noteDirAttributes(path, parseS3fsMetadata(metadata))
   }

@@ -43,6 +43,8 @@ for (const mode of ['default_permissions', 'no default_permissions'] as const) {
         const h = await headers(fx, key)
         t.same([h.uid, h.gid], [String(NOBODY), String(NOBODY)], `${key} in the bucket`)
       }
+      const dir = await fx.s3.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: 'pub/d/' }))
+      t.equal(dir.ContentType, 'application/x-directory', 'a directory marker has s3fs\'s Content-Type')
     })
 
     await t.test('a non-owner may not chmod, chown or set explicit times; the owner may not give a file away', async t => {
