@@ -194,3 +194,18 @@ t.test('a staged file\'s mode, owners and times survive a crash: the journal car
   t.same([meta.mode, meta.uid, meta.gid, meta.mtime?.split('.')[0], meta.atime?.split('.')[0]],
     [String(S_IFREG | 0o600), '123', '456', '1500000000', '1400000000'])
 })
+
+t.test('writing to a file makes its mtime and ctime now and keeps its atime (s3fs test_update_time_append)', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('old.txt', 'old', new Date(1_000_000_000_000), '', { mode: String(S_IFREG | 0o644), mtime: '1000000000', ctime: '1000000000', atime: '1000000000' })
+  const before = Date.now()
+  const fh = await h.core.open('/old.txt', fsc.O_WRONLY | fsc.O_APPEND)
+  await h.core.write(fh, Buffer.from(' and new'), 3)
+  t.ok((await h.core.getattr('/old.txt')).ctimeMs >= before, 'shown at once')
+  await h.core.flush(fh)
+  await h.core.release(fh)
+  const meta = (await h.store.head('old.txt')).metadata ?? {}
+  t.ok(Number(meta.mtime) * 1000 >= before - 1 && Number(meta.ctime) * 1000 >= before - 1, `mtime ${meta.mtime}, ctime ${meta.ctime}`)
+  t.equal(meta.atime, '1000000000', 'atime kept')
+})
