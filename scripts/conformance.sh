@@ -89,7 +89,7 @@ mount_fresh() { # extra flags...; each run gets a new bucket and cache
   BUCKET_N=$((BUCKET_N + 1)); BUCKET="conf${BUCKET_N}"  # created by the server at start
   rm -rf "$RUN/cache"
   node dist/cli.js mount "s3://$BUCKET" "$MNT" --endpoint-url "$ENDPOINT" --cache-dir "$RUN/cache" \
-    --metadata-ttl 1s --negative-ttl 1s --posix-metadata head "$@" $MOUNT_FLAGS
+    --metadata-ttl 1s --negative-ttl 0 --posix-metadata head "$@" $MOUNT_FLAGS
   DAEMON_PID=$(pgrep -n -f "cli.js mount s3://$BUCKET " || true)
 }
 
@@ -107,7 +107,7 @@ ensure_mounted() { # remounts the same bucket if the daemon died (counted agains
   fusermount -uz "$MNT" 2>/dev/null || true
   node dist/cli.js unmount "$MNT" --force >/dev/null 2>&1 || true
   node dist/cli.js mount "s3://$BUCKET" "$MNT" --endpoint-url "$ENDPOINT" --cache-dir "$RUN/cache" \
-    --metadata-ttl 1s --negative-ttl 1s --posix-metadata head --allow-other $MOUNT_FLAGS
+    --metadata-ttl 1s --negative-ttl 0 --posix-metadata head --allow-other $MOUNT_FLAGS
   DAEMON_PID=$(pgrep -n -f "cli.js mount s3://$BUCKET " || true)
 }
 run_s3fs() {

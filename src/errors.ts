@@ -114,6 +114,11 @@ export class HardLinkError extends S3CacheFsError {
   readonly code = 'HARD_LINK'
 }
 
+/** The caller may not make this change (chmod/chown/utimens by a non-owner, giving a file away). */
+export class NotPermittedError extends S3CacheFsError {
+  readonly code = 'NOT_PERMITTED'
+}
+
 /** Written data could not be uploaded; it stays staged on local disk. */
 export class UploadFailedError extends S3CacheFsError {
   readonly code = 'UPLOAD_FAILED'

@@ -22,8 +22,9 @@ import type { ObjectClient, ObjectMetadata } from '../s3/object-client.js'
 import type { DirEntry } from '../metadata/entry.js'
 import type { DirtyFile } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
-import { contentTypeFor } from '../write/content-type.js'
+import { DIRECTORY_CONTENT_TYPE, contentTypeFor } from '../write/content-type.js'
 import { attributesOf, entryStat, isType, type StatDefaults } from './file-stat.js'
+import { currentCaller } from './caller.js'
 
 /** Linux's PATH_MAX: the longest symlink target readlink can return. */
 const PATH_MAX = 4096
@@ -46,9 +47,10 @@ export class AttributeOps {
     this.#log = log
   }
 
-  /** Attributes of a new object created by the mounting user now (s3fs writes all of these). */
+  /** Attributes of a new object created now by the request's caller, else the mounting user (s3fs writes all of these). */
   newAttributes(mode: number, nowMs = Date.now()): PosixAttributes {
-    return { mode, uid: this.#defaults.uid, gid: this.#defaults.gid, mtimeMs: nowMs, atimeMs: nowMs, ctimeMs: nowMs }
+    const owner = currentCaller() ?? this.#defaults
+    return { mode, uid: owner.uid, gid: owner.gid, mtimeMs: nowMs, atimeMs: nowMs, ctimeMs: nowMs }
   }
 
   /** chmod/chown/utimens: `change` holds the fields to set; ctime becomes now, as on any filesystem. */
@@ -88,7 +90,7 @@ export class AttributeOps {
     } else {
       const subdirs = this.#metadata.subdirCount(path)
       metadata = toS3fsMetadata(mergeAttributes(attributesOf(entryStat(this.#defaults, entry, subdirs)), typed))
-      await this.#client.upload({ key: entry.prefix, size: 0, metadata })
+      await this.#client.upload({ key: entry.prefix, size: 0, metadata, contentType: DIRECTORY_CONTENT_TYPE })
     }
     this.#metadata.noteDirAttributes(path, parseS3fsMetadata(metadata))
   }
@@ -108,6 +110,7 @@ export class AttributeOps {
   async #setStaged(file: DirtyFile, change: PosixAttributes): Promise<boolean> {
     file.attrs = mergeAttributes(file.attrs, stripType(change))
     if (change.mtimeMs !== undefined) file.touch(change.mtimeMs)
+    await this.#writes.journalAttributes(file)
     return file.serialize(async () => {
       if (file.retired) return false
       if (!file.clean || file.unlinked) return true

@@ -5,7 +5,7 @@
 import { constants } from 'node:os'
 import {
   AccessDeniedError, AlreadyExistsError, DirectoryNotEmptyError, BadHandleError, CacheFullError, InvalidNameError, IsADirectoryError, NotADirectoryError,
-  CrossDeviceError, FileTooLargeError, InvalidArgumentError, HardLinkError, NotFoundError, NotSupportedError, PreconditionFailedError, ReadOnlyError, RequestTimeoutError,
+  CrossDeviceError, FileTooLargeError, InvalidArgumentError, HardLinkError, NotFoundError, NotPermittedError, NotSupportedError, PreconditionFailedError, ReadOnlyError, RequestTimeoutError,
 } from '../errors.js'
 
 const E = constants.errno
@@ -27,6 +27,7 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, number]> = [
   [AlreadyExistsError, E.EEXIST],
   [DirectoryNotEmptyError, E.ENOTEMPTY],
   [HardLinkError, E.EPERM],
+  [NotPermittedError, E.EPERM],
   [FileTooLargeError, E.EFBIG],
   [CrossDeviceError, E.EXDEV],
   [InvalidArgumentError, E.EINVAL],

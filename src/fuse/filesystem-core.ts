@@ -239,7 +239,7 @@ export class FilesystemCore {
   }
 
   /** Times as s3fs stores them (x-amz-meta-atime/mtime); see AttributeOps. */
-  async utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
+  async utimens(path: string, atimeMs: number | undefined, mtimeMs: number | undefined): Promise<void> {
     checkName(path)
     this.#checkWritable(path)
     await this.#attributes.set(path, { atimeMs, mtimeMs })

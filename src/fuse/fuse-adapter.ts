@@ -7,6 +7,8 @@ import Fuse, { type FuseOperations, type FuseStat } from 'fuse-native'
 import type { Logger } from 'pino'
 import { S3CacheFsError } from '../errors.js'
 import { errnoOf } from './errno-table.js'
+import { withCaller } from './caller.js'
+import { chmodAs, chownAs, utimensAs } from './owner-rules.js'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
 
 export interface FuseMountConfig {
@@ -41,16 +43,10 @@ function answer<T>(log: Logger, op: string, path: string, work: () => Promise<T>
   )
 }
 
-/**
- * fuse-native 2.2.6 turns a timespec into milliseconds and hands utimens the access time
- * twice (its C glue passes atime as both arguments): the access time given is the only
- * time we learn, so it sets both. UTIME_NOW and UTIME_OMIT arrive as 0 s plus their
- * nanosecond code (~1,073 ms): both mean "now" here.
- */
-const UTIME_SPECIAL_BELOW_MS = 10_000
-
-function utimensTime(ms: number): number {
-  return ms < UTIME_SPECIAL_BELOW_MS ? Date.now() : ms
+/** Runs `work` as the process that made the request (caller.ts); read before any await. */
+function asCaller<T>(work: () => Promise<T>): () => Promise<T> {
+  const caller = typeof Fuse.requestCaller === 'function' ? Fuse.requestCaller() : null
+  return () => withCaller(caller, work)
 }
 
 /** Times as milliseconds: the binding takes numbers as they are (a Date per time per getattr is garbage). */
@@ -85,7 +81,7 @@ export function buildOperations(core: FilesystemCore, log: Logger): FuseOperatio
 
 function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
   return {
-    create: (path, mode, cb) => answer(log, 'create', path, () => core.create(path, mode), cb),
+    create: (path, mode, cb) => answer(log, 'create', path, asCaller(() => core.create(path, mode)), cb),
     write: (path, fd, buf, len, pos, cb) => answer(log, 'write', path, () => core.write(fd, buf.subarray(0, len), pos),
       (errno, n) => cb(errno !== 0 ? errno : n ?? 0)),
     flush: (path, fd, cb) => answer(log, 'flush', path, () => core.flush(fd), cb),
@@ -94,15 +90,15 @@ function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
     ftruncate: (path, fd, size, cb) => answer(log, 'ftruncate', path, () => core.ftruncate(fd, size), cb),
     unlink: (path, cb) => answer(log, 'unlink', path, () => core.unlink(path), cb),
     rename: (src, dest, cb) => answer(log, 'rename', src, () => core.rename(src, dest), cb),
-    mkdir: (path, mode, cb) => answer(log, 'mkdir', path, () => core.mkdir(path, mode), cb),
+    mkdir: (path, mode, cb) => answer(log, 'mkdir', path, asCaller(() => core.mkdir(path, mode)), cb),
     rmdir: (path, cb) => answer(log, 'rmdir', path, () => core.rmdir(path), cb),
-    utimens: (path, atime, _mtime, cb) => answer(log, 'utimens', path, () => core.utimens(path, utimensTime(atime), utimensTime(atime)), cb),
-    chmod: (path, mode, cb) => answer(log, 'chmod', path, () => core.chmod(path, mode), cb),
-    chown: (path, uid, gid, cb) => answer(log, 'chown', path, () => core.chown(path, uid, gid), cb),
+    utimens: (path, atime, mtime, cb) => answer(log, 'utimens', path, asCaller(() => utimensAs(core, path, atime, mtime)), cb),
+    chmod: (path, mode, cb) => answer(log, 'chmod', path, asCaller(() => chmodAs(core, path, mode)), cb),
+    chown: (path, uid, gid, cb) => answer(log, 'chown', path, asCaller(() => chownAs(core, path, uid, gid)), cb),
     link: (_src, path, cb) => answer(log, 'link', path, () => core.refuseLink(path), cb),
-    symlink: (target, path, cb) => answer(log, 'symlink', path, () => core.symlink(target, path), cb),
+    symlink: (target, path, cb) => answer(log, 'symlink', path, asCaller(() => core.symlink(target, path)), cb),
     readlink: (path, cb) => answer(log, 'readlink', path, () => core.readlink(path), cb),
-    mknod: (path, mode, _dev, cb) => answer(log, 'mknod', path, () => core.mknod(path, mode), cb),
+    mknod: (path, mode, _dev, cb) => answer(log, 'mknod', path, asCaller(() => core.mknod(path, mode)), cb),
   }
 }
 

@@ -13,6 +13,7 @@
  * objects answers EXDEV at once (tools such as mv then copy the tree themselves)
  * instead of holding the kernel's locks on both parents for minutes.
  */
+import { DIRECTORY_CONTENT_TYPE } from '../write/content-type.js'
 import type { Logger } from 'pino'
 import {
   AlreadyExistsError, CrossDeviceError, DirectoryNotEmptyError, IsADirectoryError, NotADirectoryError, NotFoundError, NotSupportedError,
@@ -55,7 +56,7 @@ export class NamespaceOps {
   async mkdir(path: string, attrs: PosixAttributes): Promise<void> {
     if (await this.#exists(path)) throw new AlreadyExistsError(`${path} exists`)
     await this.#requireDir(parentOf(path))
-    await this.#client.upload({ key: pathToPrefix(path), size: 0, metadata: toS3fsMetadata(attrs) })
+    await this.#client.upload({ key: pathToPrefix(path), size: 0, metadata: toS3fsMetadata(attrs), contentType: DIRECTORY_CONTENT_TYPE })
     this.#metadata.noteDir(path, attrs)
   }
 

@@ -47,8 +47,12 @@ export class TtlCache<V extends object> {
     return slot.value
   }
 
+  /** A TTL ≤ 0 keeps nothing, and drops what was held: an older value must not outlive its replacement. */
   set(key: string, value: V, ttlMs: number): void {
-    if (ttlMs <= 0) return
+    if (ttlMs <= 0) {
+      this.#lru.delete(key)
+      return
+    }
     this.#lru.set(key, { value, expiresAtMs: this.#clock() + ttlMs })
   }
 

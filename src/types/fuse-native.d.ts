@@ -53,6 +53,7 @@ declare module 'fuse-native' {
     rmdir?(path: string, cb: Cb): void
     chmod?(path: string, mode: number, cb: Cb): void
     chown?(path: string, uid: number, gid: number, cb: Cb): void
+    /** Times in ms since the epoch; -1 = leave unchanged (UTIME_OMIT), -2 = now (UTIME_NOW). Our build only. */
     utimens?(path: string, atime: number, mtime: number, cb: Cb): void
     flush?(path: string, fd: number, cb: Cb): void
     fsync?(path: string, datasync: boolean, fd: number, cb: Cb): void
@@ -88,6 +89,8 @@ declare module 'fuse-native' {
     static unmount(mnt: string, cb: (err: Error | null) => void): void
     static isConfigured(cb: (err: Error | null, configured: boolean) => void): void
     /** s3cachefs's vendored build: reads of `fh` answered on the FUSE thread from a block file. */
+    /** The process that made the request being handled (our build only); valid synchronously inside a handler. */
+    static requestCaller(): { uid: number; gid: number; pid: number } | null
     static directReadSet(fh: number, prefix: string, size: number, blockSize: number): boolean
     static directReadClear(fh: number): void
     static directReadTakeReleased(): number[]

@@ -27,6 +27,9 @@ function load(): Map<string, string> {
   return map
 }
 
+/** The Content-Type of a directory marker (`dir/`), as s3fs-fuse stores it. */
+export const DIRECTORY_CONTENT_TYPE = 'application/x-directory'
+
 export function contentTypeFor(key: string): string | undefined {
   const name = key.slice(key.lastIndexOf('/') + 1)
   const dot = name.lastIndexOf('.')

@@ -53,8 +53,8 @@ export class DirtyFile {
   mtimeMs: number
   /**
    * Mode, owners, atime and ctime the upload stores as s3fs headers (with `mtimeMs`); set at
-   * create, from the object when opened, by chmod/chown/utimens. Not journaled: a file
-   * recovered after a crash is uploaded with its mtime only.
+   * create, from the object when opened, by chmod/chown/utimens. Journaled (journal.ts), so a
+   * file recovered after a crash is uploaded with them.
    */
   attrs: PosixAttributes = {}
   /** The user metadata of the object it was opened from: uploads keep other clients' headers. */
@@ -126,6 +126,7 @@ export class DirtyFile {
 
   async write(data: Buffer, position: number): Promise<number> {
     if (position !== this.#current.size) this.appendOnly = false
+    this.#modified()
     const n = await this.#mutate((f, gen) => f.write(data, position, gen))
     crashPoint('after-data-write', this.key)
     return n
@@ -133,6 +134,7 @@ export class DirtyFile {
 
   async truncate(size: number): Promise<void> {
     this.appendOnly = size === 0
+    this.#modified()
     await this.#mutate((f, gen) => f.truncate(size, gen))
   }
 
@@ -154,6 +156,13 @@ export class DirtyFile {
 
   read(position: number, length: number): Promise<Buffer> {
     return this.#current.read(position, length)
+  }
+
+  /** A change of content: mtime and ctime become now (POSIX), shown at once and carried by the upload. */
+  #modified(): void {
+    const now = Date.now()
+    this.mtimeMs = now
+    this.attrs = { ...this.attrs, mtimeMs: now, ctimeMs: now }
   }
 
   touch(mtimeMs: number): void {

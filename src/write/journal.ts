@@ -9,6 +9,21 @@
  */
 export const JOURNAL_VERSION = 2
 
+/**
+ * The attributes an upload stores as s3fs headers (mode, owners, times; see
+ * src/metadata/s3fs-attributes.ts): journaled so that a file recovered after a crash keeps
+ * them. Optional: journals written before they were carried have none (the upload then stores
+ * the defaults, as it did).
+ */
+export interface JournaledAttributes {
+  readonly mode?: number
+  readonly uid?: number
+  readonly gid?: number
+  readonly mtimeMs?: number
+  readonly atimeMs?: number
+  readonly ctimeMs?: number
+}
+
 export interface SourceId {
   readonly bucket: string
   /** '' or a prefix ending in '/'. */
@@ -33,6 +48,7 @@ export interface Journal {
   readonly committed: CommittedGeneration | null
   /** The data file writers are changing now: moved aside by recovery, never uploaded. */
   readonly working: string | null
+  readonly attrs?: JournaledAttributes
 }
 
 export class JournalFormatError extends Error {}
@@ -51,6 +67,13 @@ function isGeneration(v: unknown): v is CommittedGeneration {
   const g = v as CommittedGeneration
   return typeof g === 'object' && g !== null && typeof g.data === 'string' && DATA_NAME.test(g.data) &&
     Number.isSafeInteger(g.size) && g.size >= 0 && typeof g.mtimeMs === 'number'
+}
+
+const ATTRIBUTE_FIELDS = new Set(['mode', 'uid', 'gid', 'mtimeMs', 'atimeMs', 'ctimeMs'])
+
+function isAttributes(v: unknown): v is JournaledAttributes {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) &&
+    Object.entries(v).every(([k, x]) => ATTRIBUTE_FIELDS.has(k) && typeof x === 'number' && Number.isFinite(x) && x >= 0)
 }
 
 /** Parses a journal file's text; `id` names the file (version 1 journals implied `<id>.data`). */
@@ -74,5 +97,6 @@ export function parseJournal(text: string, id: string): Journal {
   if (typeof raw.bucket !== 'string' || typeof raw.prefix !== 'string' || !Number.isSafeInteger(raw.seq)) throw new JournalFormatError('no source')
   if (raw.committed !== null && !isGeneration(raw.committed)) throw new JournalFormatError('bad committed generation')
   if (raw.working !== null && (typeof raw.working !== 'string' || !DATA_NAME.test(raw.working))) throw new JournalFormatError('bad working file')
+  if (raw.attrs !== undefined && !isAttributes(raw.attrs)) throw new JournalFormatError('bad attributes')
   return raw as unknown as Journal
 }

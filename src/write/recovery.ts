@@ -122,10 +122,14 @@ async function restore(store: StagingStore, id: string, journal: Journal, pathOf
   if (onDisk > committed.size) await handle.truncate(committed.size) // the journal is the truth
   // Generation 1 over uploaded 0: dirty, committed, and exactly `committed.size` bytes long.
   const data = new DataFile(committed.data, handle, committed.size, 1)
+  // A utimens after the last close is in attrs (the file's mtime then); later writes, never closed, are not recovered.
+  const unchangedSinceClose = journal.working === null || journal.working === committed.data
+  const mtimeMs = unchangedSinceClose ? journal.attrs?.mtimeMs ?? committed.mtimeMs : committed.mtimeMs
   const file = new DirtyFile({
-    id, path: pathOfKey(journal.key), key: journal.key, store, current: data, uploadedGeneration: 0, mtimeMs: committed.mtimeMs,
+    id, path: pathOfKey(journal.key), key: journal.key, store, current: data, uploadedGeneration: 0, mtimeMs,
   })
   file.setCommitted(await file.snapshot())
+  file.attrs = journal.attrs ?? {}
   file.journalDurable = true
   return file
 }

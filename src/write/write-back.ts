@@ -509,10 +509,15 @@ export class WriteBack {
       await this.#store.writeJournal(file.id, {
         version: JOURNAL_VERSION, seq: nextSeq(), bucket: this.#config.source.bucket, prefix: this.#config.source.prefix, key: file.key,
         committed: c === undefined ? null : { data: c.data.name, size: c.size, mtimeMs: c.mtimeMs },
-        working: file.workingName,
+        working: file.workingName, attrs: { ...file.attrs, mtimeMs: file.mtimeMs },
       }, durable)
       if (durable && c !== undefined) file.journalDurable = true
     })
+  }
+
+  /** chmod/chown/utimens changed a staged file's attributes: its journal carries them (see journal.ts). */
+  journalAttributes(file: DirtyFile): Promise<void> {
+    return this.#persist(file, file.journalDurable)
   }
 
   /** Journal operations of one file run one at a time, in order. */

@@ -5,7 +5,7 @@
  */
 import { constants as fsc } from 'node:fs'
 import t from 'tap'
-import { AlreadyExistsError, InvalidArgumentError } from '../../src/errors.js'
+import { AlreadyExistsError, InvalidArgumentError, RemoteServerError } from '../../src/errors.js'
 import { makeHarness } from './harness.js'
 
 const S_IFREG = 0o100000
@@ -175,4 +175,37 @@ t.test('statfs fields fit 32 bits and describe a large capacity', async t => {
   const s = h.core.statfs()
   for (const [k, v] of Object.entries(s)) t.ok(v > 0 && v < 2 ** 32, `${k}=${v}`)
   t.ok(s.blocks * s.frsize >= 2 ** 50, 'at least 1 PiB')
+})
+
+t.test('a staged file\'s mode, owners and times survive a crash: the journal carries them to the recovered upload', async t => {
+  const h = await makeHarness({ writeMode: 'async' })
+  t.teardown(() => h.close())
+  h.faults.inject({ op: 'upload', remaining: 100, error: () => new RemoteServerError('down') })
+  await writeFile(h, '/staged.txt', 'not yet uploaded', 0o640)
+  await h.core.chmod('/staged.txt', 0o600)
+  await h.core.chown('/staged.txt', 123, 456)
+  await h.core.utimens('/staged.txt', 1_400_000_000_000, 1_500_000_000_000)
+  await new Promise(r => setTimeout(r, 50))
+  t.throws(() => h.store.bytesOf('staged.txt'), 'nothing in the bucket before the crash')
+  h.faults.clear()
+  const h2 = await h.remount() // a new daemon on the same cache directory: recovery from the journal
+  await h2.writes.flush('/')
+  const meta = (await h.store.head('staged.txt')).metadata ?? {}
+  t.same([meta.mode, meta.uid, meta.gid, meta.mtime?.split('.')[0], meta.atime?.split('.')[0]],
+    [String(S_IFREG | 0o600), '123', '456', '1500000000', '1400000000'])
+})
+
+t.test('writing to a file makes its mtime and ctime now and keeps its atime (s3fs test_update_time_append)', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('old.txt', 'old', new Date(1_000_000_000_000), '', { mode: String(S_IFREG | 0o644), mtime: '1000000000', ctime: '1000000000', atime: '1000000000' })
+  const before = Date.now()
+  const fh = await h.core.open('/old.txt', fsc.O_WRONLY | fsc.O_APPEND)
+  await h.core.write(fh, Buffer.from(' and new'), 3)
+  t.ok((await h.core.getattr('/old.txt')).ctimeMs >= before, 'shown at once')
+  await h.core.flush(fh)
+  await h.core.release(fh)
+  const meta = (await h.store.head('old.txt')).metadata ?? {}
+  t.ok(Number(meta.mtime) * 1000 >= before - 1 && Number(meta.ctime) * 1000 >= before - 1, `mtime ${meta.mtime}, ctime ${meta.ctime}`)
+  t.equal(meta.atime, '1000000000', 'atime kept')
 })

@@ -21,6 +21,13 @@ t.test('a zero TTL stores nothing', async t => {
   t.equal(c.get('a'), undefined)
 })
 
+t.test('a zero TTL drops what the key held (a removal must not leave the old entry behind)', async t => {
+  const c = new TtlCache<{ v: number }>({ maxWeight: 10, clock: () => 0 })
+  c.set('a', { v: 1 }, 1000)
+  c.set('a', { v: 2 }, 0)
+  t.equal(c.get('a'), undefined)
+})
+
 t.test('bounded by weight, least recently used evicted first', async t => {
   const c = new TtlCache<{ n: number }>({ maxWeight: 10, clock: () => 0, weightOf: v => v.n })
   c.set('a', { n: 4 }, 1000)

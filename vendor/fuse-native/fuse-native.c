@@ -7,6 +7,9 @@
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <time.h>
+#include <sys/stat.h>
 #include <assert.h>
 
 #include <fuse.h>
@@ -38,6 +41,7 @@ napi_status napi_detach_arraybuffer(napi_env env, napi_value buf);
 #define FUSE_NATIVE_HANDLER(name, blk)\
   fuse_thread_locals_t *l = get_thread_locals();\
   l->op = op_##name;\
+  record_caller(l);\
   l->op_fn = fuse_native_dispatch_##name;\
   blk\
   uv_async_send(&(l->async));\
@@ -161,6 +165,11 @@ typedef struct {
   size_t mtime;
   int32_t res;
 
+  // s3cachefs: the process that made this request (fuse_get_context() on the FUSE thread)
+  uid_t caller_uid;
+  gid_t caller_gid;
+  pid_t caller_pid;
+
   // Extended attributes
   const char *name;
   const char *value;
@@ -186,6 +195,26 @@ typedef struct {
 static pthread_key_t thread_locals_key;
 static fuse_thread_locals_t* get_thread_locals();
 
+// s3cachefs: who asked. fuse_get_context() is valid only on the FUSE thread during the
+// request, so it is copied here for the JS handler to read (Fuse.requestCaller()).
+static void record_caller (fuse_thread_locals_t *l) {
+  struct fuse_context *fc = fuse_get_context();
+  l->caller_uid = fc->uid;
+  l->caller_gid = fc->gid;
+  l->caller_pid = fc->pid;
+}
+
+// s3cachefs: a utimens time in ms for JS. UTIME_OMIT and UTIME_NOW keep their meaning (only
+// the owner may set explicit times; "now" needs write permission): index.js turns these two
+// codes into -1 and -2.
+#define UTIME_OMITTED_MS UINT64_MAX
+#define UTIME_NOW_MS (UINT64_MAX - 1)
+static uint64_t utimens_ms (const struct timespec *ts) {
+  if (ts->tv_nsec == UTIME_OMIT) return UTIME_OMITTED_MS;
+  if (ts->tv_nsec == UTIME_NOW) return UTIME_NOW_MS;
+  return (uint64_t) ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
+}
+
 // Helpers
 // TODO: Extract into a separate file.
 
@@ -201,10 +230,6 @@ static void uint32s_to_timespec (struct timespec* ts, uint32_t** ints) {
   ts->tv_nsec = (ms % 1000) * 1000000;
 }
 
-static uint64_t timespec_to_uint64 (const struct timespec* ts) {
-  uint64_t ms = (ts->tv_sec * 1000) + (ts->tv_nsec / 1000000);
-  return ms;
-}
 
 static void populate_stat (uint32_t *ints, struct stat* stat) {
   stat->st_mode = *ints++;
@@ -340,12 +365,13 @@ FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info 
 
 FUSE_METHOD_VOID(utimens, 5, 0, (const char *path, const struct timespec tv[2]), {
   l->path = path;
-  l->atime = timespec_to_uint64(&tv[0]);
-  l->mtime = timespec_to_uint64(&tv[1]);
+  l->atime = utimens_ms(&tv[0]);
+  l->mtime = utimens_ms(&tv[1]);
 }, {
   napi_create_string_utf8(env, l->path != NULL ? l->path : "", NAPI_AUTO_LENGTH, &(argv[2]));
+  // s3cachefs: upstream passed atime twice (mtime was never seen).
   FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)
-  FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)
+  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)
 })
 
 FUSE_METHOD_VOID(release, 2, 0, (const char *path, struct fuse_file_info *info), {
@@ -957,6 +983,18 @@ NAPI_METHOD(fuse_native_direct_read_stats) {
   return NULL;
 }
 
+// s3cachefs: the caller of the request whose thread locals are `self` (uid, gid, pid into out).
+NAPI_METHOD(fuse_native_caller) {
+  NAPI_ARGV(2)
+  NAPI_ARGV_BUFFER_CAST(fuse_thread_locals_t *, l, 0)
+  NAPI_ARGV_BUFFER_CAST(uint32_t *, out, 1)
+  if (out_len < 3 * sizeof(uint32_t)) return NULL;
+  out[0] = (uint32_t) l->caller_uid;
+  out[1] = (uint32_t) l->caller_gid;
+  out[2] = (uint32_t) l->caller_pid;
+  return NULL;
+}
+
 NAPI_INIT() {
   const napi_node_version* version;
   assert(napi_get_node_version(env, &version) == napi_ok);
@@ -974,6 +1012,7 @@ NAPI_INIT() {
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_clear)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_stats)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_take_released)
+  NAPI_EXPORT_FUNCTION(fuse_native_caller)
   NAPI_EXPORT_FUNCTION(fuse_native_unmount)
 
   NAPI_EXPORT_FUNCTION(fuse_native_signal_getattr)

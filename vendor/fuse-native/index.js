@@ -251,6 +251,7 @@ class Fuse extends Nanoresource {
       }
 
       return function (nativeHandler, opCode, ...args) {
+        currentRequest = nativeHandler // s3cachefs: Fuse.requestCaller() reads this request's caller
         const sig = signal.bind(null, nativeHandler)
         const input = [...args]
         const boundSignal = to ? autoTimeout(sig, input) : sig
@@ -477,8 +478,9 @@ class Fuse extends Nanoresource {
   }
 
   _op_utimens (signal, path, atimeLow, atimeHigh, mtimeLow, mtimeHigh) {
-    const atime = getDoubleArg(atimeLow, atimeHigh)
-    const mtime = getDoubleArg(mtimeLow, mtimeHigh)
+    // s3cachefs: ms since the epoch; UTIME_OMIT as -1, UTIME_NOW as -2.
+    const atime = utimensArg(atimeLow, atimeHigh)
+    const mtime = utimensArg(mtimeLow, mtimeHigh)
     this.ops.utimens(path, atime, mtime, err => {
       return signal(err)
     })
@@ -669,6 +671,16 @@ class Fuse extends Nanoresource {
   }
 }
 
+// s3cachefs: the process that made the request being handled: { uid, gid, pid }. Valid only
+// synchronously inside an operation handler (before its first await or callback).
+let currentRequest = null
+const callerInts = new Uint32Array(3)
+Fuse.requestCaller = () => {
+  if (currentRequest === null) return null
+  binding.fuse_native_caller(currentRequest, Buffer.from(callerInts.buffer))
+  return { uid: callerInts[0], gid: callerInts[1], pid: callerInts[2] }
+}
+
 // s3cachefs: reads of cached blocks answered on the FUSE thread (direct-reads.h).
 // directReadSet(fh, blockFilePrefix, objectSize, blockSize) -> true when registered
 // (block i of the object is the file blockFilePrefix + i).
@@ -845,6 +857,12 @@ function getStatfsArray (statfs) {
 function setDoubleInt (arr, idx, num) {
   arr[idx] = num % 4294967296
   arr[idx + 1] = (num - arr[idx]) / 4294967296
+}
+
+function utimensArg (a, b) {
+  if (b === 0xffffffff && a === 0xffffffff) return -1
+  if (b === 0xffffffff && a === 0xfffffffe) return -2
+  return getDoubleArg(a, b)
 }
 
 function getDoubleArg (a, b) {

@@ -1,0 +1,77 @@
+/**
+ * What a caller may change about a file's owner, mode and times: the rules of Linux (and of
+ * s3fs-fuse, which checks them itself) applied before chmod, chown and utimens reach the core.
+ * Without `default_permissions` the kernel checks nothing, so these are the only checks; with
+ * it the kernel has applied the same rules already and these agree.
+ *
+ * - root (uid 0) may do anything;
+ * - chmod: only the owner; S_ISGID is dropped when the owner is not in the file's group;
+ * - chown: only the owner, who may not give the file away (uid unchanged) and may set only
+ *   a group they belong to;
+ * - utimens: explicit times only by the owner (EPERM); "now" also by anyone who may write
+ *   the file (EACCES otherwise).
+ *
+ * The caller comes from caller.ts; without one (core tests, internal calls) nothing is checked.
+ */
+import { AccessDeniedError, NotPermittedError } from '../errors.js'
+import { callerInGroup, currentCaller, type Caller } from './caller.js'
+import type { FileStat, FilesystemCore } from './filesystem-core.js'
+
+const S_ISGID = 0o2000
+
+/** What these rules need of a file. */
+export type Owned = Pick<FileStat, 'uid' | 'gid' | 'mode'>
+
+/** A time as the binding passes it to utimens: ms since the epoch, or one of these. */
+export const UTIME_OMIT = -1
+export const UTIME_NOW = -2
+
+/** The mode chmod may store, or NotPermittedError. */
+export function allowedChmod(caller: Caller, file: Owned, path: string, mode: number): number {
+  if (caller.uid === 0) return mode
+  if (caller.uid !== file.uid) throw new NotPermittedError(`${path}: chmod by uid ${caller.uid}, not the owner`)
+  if ((mode & S_ISGID) !== 0 && !callerInGroup(caller, file.gid)) return mode & ~S_ISGID
+  return mode
+}
+
+/** Throws NotPermittedError unless `caller` may chown to `uid`/`gid` (undefined: unchanged). */
+export function checkChown(caller: Caller, file: Owned, path: string, uid: number | undefined, gid: number | undefined): void {
+  if (caller.uid === 0) return
+  const givesAway = uid !== undefined && uid !== file.uid
+  const foreignGroup = gid !== undefined && gid !== file.gid && !callerInGroup(caller, gid)
+  if (caller.uid !== file.uid || givesAway || foreignGroup) throw new NotPermittedError(`${path}: chown by uid ${caller.uid} not permitted`)
+}
+
+/** Throws unless `caller` may set these times (`explicit`: a time given, not "now"). */
+export function checkUtimens(caller: Caller, file: Owned, path: string, explicit: boolean): void {
+  if (caller.uid === 0 || caller.uid === file.uid) return
+  if (explicit) throw new NotPermittedError(`${path}: utimens with explicit times by uid ${caller.uid}, not the owner`)
+  const writable = (file.mode & 0o002) !== 0 || ((file.mode & 0o020) !== 0 && callerInGroup(caller, file.gid))
+  if (!writable) throw new AccessDeniedError(`${path}: utimens by uid ${caller.uid} without write permission`)
+}
+
+/** chmod, chown and utimens of the core, with the rules applied for the request's caller. */
+export async function chmodAs(core: FilesystemCore, path: string, mode: number): Promise<void> {
+  const caller = currentCaller()
+  await core.chmod(path, caller === undefined ? mode : allowedChmod(caller, await core.getattr(path), path, mode))
+}
+
+/** chown(2)'s "leave unchanged" ((uid_t)-1) as the binding passes it. */
+const ID_UNCHANGED = 0xffffffff
+
+export async function chownAs(core: FilesystemCore, path: string, uid: number, gid: number): Promise<void> {
+  const caller = currentCaller()
+  const newUid = uid === ID_UNCHANGED || uid < 0 ? undefined : uid
+  const newGid = gid === ID_UNCHANGED || gid < 0 ? undefined : gid
+  if (caller !== undefined) checkChown(caller, await core.getattr(path), path, newUid, newGid)
+  await core.chown(path, uid, gid)
+}
+
+export async function utimensAs(core: FilesystemCore, path: string, atime: number, mtime: number): Promise<void> {
+  const caller = currentCaller()
+  const explicit = atime >= 0 || mtime >= 0
+  if (caller !== undefined) checkUtimens(caller, await core.getattr(path), path, explicit)
+  const now = Date.now()
+  const resolve = (t: number): number | undefined => (t === UTIME_OMIT ? undefined : t === UTIME_NOW ? now : t)
+  await core.utimens(path, resolve(atime), resolve(mtime))
+}

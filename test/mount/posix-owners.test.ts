@@ -1,0 +1,68 @@
+/**
+ * Owners and times through a real mount, as the caller sees them (the binding hands us the
+ * calling process's uid/gid from fuse_get_context()):
+ * - what another local user creates (file, directory, symlink, FIFO) belongs to that user,
+ *   in stat and in the bucket's s3fs headers;
+ * - chown/chmod/utimens follow Linux's rules for a non-root caller, with the kernel's
+ *   permission checks (default) and without them (--no-default-permissions: our own checks);
+ * - utimens sets both times it is given (the binding once passed the access time twice).
+ *   libfuse 2.9 calls utimens only when both times are set: `touch -a`/`touch -m` alone
+ *   never reach the daemon (docs/SEMANTICS.md).
+ * Commands run as 'nobody' (65534) with setpriv, from child processes.
+ */
+import { HeadObjectCommand } from '@aws-sdk/client-s3'
+import t from 'tap'
+import { makeFixture, sh, type Fixture } from './mount-fixture.js'
+
+const NOBODY = 65534
+
+async function headers(fx: Fixture, key: string): Promise<Record<string, string>> {
+  return (await fx.s3.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: key }))).Metadata ?? {}
+}
+
+function asNobody(cmd: string, groups = '--clear-groups') {
+  return sh(`setpriv --reuid=${NOBODY} --regid=${NOBODY} ${groups} bash -c ${JSON.stringify(cmd)}`)
+}
+
+for (const mode of ['default_permissions', 'no default_permissions'] as const) {
+  t.test(`owners of new objects and chown/chmod/utimens rules (${mode})`, async t => {
+    if ((await sh('command -v setpriv')).code !== 0) {
+      t.skip('setpriv (util-linux) is missing')
+      return
+    }
+    const fx = await makeFixture(t)
+    await fx.mount(['--allow-other', '--posix-metadata', 'head', ...(mode === 'default_permissions' ? [] : ['--no-default-permissions'])])
+    const m = fx.mountPoint
+    await sh(`chmod 755 ${fx.root} && mkdir -m 1777 ${m}/pub && echo root > ${m}/pub/roots.txt`)
+
+    await t.test('what nobody creates belongs to nobody', async t => {
+      const r = await asNobody(`cd ${m}/pub && echo x > f && mkdir d && ln -s f l && mkfifo p && stat -c '%u:%g' f d p && stat -c '%u:%g' -L l && stat -c '%u:%g' l`)
+      t.equal(r.code, 0, r.stderr)
+      t.equal(r.stdout, `${NOBODY}:${NOBODY}\n`.repeat(5))
+      for (const key of ['pub/f', 'pub/d/', 'pub/l', 'pub/p']) {
+        const h = await headers(fx, key)
+        t.same([h.uid, h.gid], [String(NOBODY), String(NOBODY)], `${key} in the bucket`)
+      }
+      const dir = await fx.s3.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: 'pub/d/' }))
+      t.equal(dir.ContentType, 'application/x-directory', 'a directory marker has s3fs\'s Content-Type')
+    })
+
+    await t.test('a non-owner may not chmod, chown or set explicit times; the owner may not give a file away', async t => {
+      t.match((await asNobody(`chmod 600 ${m}/pub/roots.txt`)).stderr, /not permitted/)
+      t.match((await asNobody(`chown ${NOBODY} ${m}/pub/roots.txt`)).stderr, /not permitted/)
+      t.match((await asNobody(`python3 -c 'import os; os.utime("${m}/pub/roots.txt", (1, 2))'`)).stderr, /PermissionError/, 'explicit times')
+      t.match((await asNobody(`chown 0 ${m}/pub/f`)).stderr, /not permitted/, 'the owner gives it away')
+      t.match((await asNobody(`chgrp 0 ${m}/pub/f`)).stderr, /not permitted/, 'a group the owner is not in')
+      t.equal((await asNobody(`chmod 640 ${m}/pub/f && chgrp ${NOBODY} ${m}/pub/f`)).code, 0, 'the owner chmods, and chgrps to its own group')
+      t.equal((await sh(`chown 123:456 ${m}/pub/f`)).code, 0, 'root gives it away')
+      t.same((await fx.sh(`stat -c '%u:%g %a' ${m}/pub/f ${m}/pub/roots.txt`)).stdout, `123:456 640\n0:0 644\n`)
+    })
+
+    await t.test('utimens sets atime and mtime each to its own value', async t => {
+      const r = await fx.sh(`cd ${m} && echo t > times && python3 -c 'import os; os.utime("times", (1400000000, 1500000000))' && stat -c '%X %Y' times`)
+      t.equal(r.stdout, '1400000000 1500000000\n', r.stderr)
+      const h = await headers(fx, 'times')
+      t.same([h.atime?.split('.')[0], h.mtime?.split('.')[0]], ['1400000000', '1500000000'])
+    })
+  })
+}
