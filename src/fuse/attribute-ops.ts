@@ -24,7 +24,7 @@ import type { DirtyFile } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
 import { DIRECTORY_CONTENT_TYPE, contentTypeFor } from '../write/content-type.js'
 import { attributesOf, entryStat, isType, type StatDefaults } from './file-stat.js'
-import { currentCaller } from './caller.js'
+import type { Caller } from './caller.js'
 
 /** Linux's PATH_MAX: the longest symlink target readlink can return. */
 const PATH_MAX = 4096
@@ -48,8 +48,8 @@ export class AttributeOps {
   }
 
   /** Attributes of a new object created now by the request's caller, else the mounting user (s3fs writes all of these). */
-  newAttributes(mode: number, nowMs = Date.now()): PosixAttributes {
-    const owner = currentCaller() ?? this.#defaults
+  newAttributes(mode: number, caller?: Caller, nowMs = Date.now()): PosixAttributes {
+    const owner = caller ?? this.#defaults
     return { mode, uid: owner.uid, gid: owner.gid, mtimeMs: nowMs, atimeMs: nowMs, ctimeMs: nowMs }
   }
 
@@ -121,9 +121,9 @@ export class AttributeOps {
     })
   }
 
-  async symlink(target: string, path: string): Promise<void> {
+  async symlink(target: string, path: string, caller?: Caller): Promise<void> {
     if (Buffer.byteLength(target) >= PATH_MAX) throw new InvalidArgumentError(`${path}: symlink target too long`)
-    await this.#createObject(path, Buffer.from(target), S_IFLNK | 0o777)
+    await this.#createObject(path, Buffer.from(target), S_IFLNK | 0o777, caller)
   }
 
   async readlink(path: string): Promise<string> {
@@ -135,17 +135,17 @@ export class AttributeOps {
   }
 
   /** A FIFO, socket or device node (or an empty regular file) as a zero-byte object with its mode. */
-  async mknod(path: string, mode: number): Promise<void> {
+  async mknod(path: string, mode: number, caller?: Caller): Promise<void> {
     const type = mode & S_IFMT
     if (!SPECIAL_TYPES.has(type === 0 ? S_IFREG : type)) throw new NotSupportedError(`${path}: mknod of type ${type.toString(8)}`)
-    await this.#createObject(path, Buffer.alloc(0), type === 0 ? S_IFREG | mode : mode)
+    await this.#createObject(path, Buffer.alloc(0), type === 0 ? S_IFREG | mode : mode, caller)
   }
 
-  async #createObject(path: string, body: Buffer, mode: number): Promise<void> {
+  async #createObject(path: string, body: Buffer, mode: number, caller: Caller | undefined): Promise<void> {
     if (this.#writes.get(path) !== undefined || await this.#exists(path)) throw new AlreadyExistsError(`${path} exists`)
     const parent = await this.#metadata.lookup(parentOf(path))
     if (parent.kind !== 'dir') throw new NotADirectoryError(`${parentOf(path)} is not a directory`)
-    const attrs = this.newAttributes(mode)
+    const attrs = this.newAttributes(mode, caller)
     const key = pathToKey(path)
     const etag = await this.#client.upload({ key, body, size: body.length, metadata: toS3fsMetadata(attrs) })
     this.#metadata.noteFile(path, { key, etag, size: body.length, mtimeMs: attrs.mtimeMs ?? Date.now(), attrs })

@@ -26,6 +26,7 @@ import type { ObjectClient } from '../s3/object-client.js'
 import { checkName, type FsStats, ID_UNCHANGED, MAX_FILE_BYTES, STATFS, wantsWrite } from './fs-limits.js'
 import { type DirectReads, type DirectReadStats, type FileHandle, OpenFiles } from './open-files.js'
 import { WriteOps } from './write-ops.js'
+import type { Caller } from './caller.js'
 
 export interface FilesystemConfig {
   readonly uid: number
@@ -179,10 +180,10 @@ export class FilesystemCore {
     return fh
   }
 
-  async create(path: string, mode = this.#config.fileMode): Promise<number> {
+  async create(path: string, mode = this.#config.fileMode, caller?: Caller): Promise<number> {
     checkName(path)
     this.#checkWritable(path)
-    return this.#writeOps.create(path, mode)
+    return this.#writeOps.create(path, mode, caller)
   }
 
   async read(fh: number, offset: number, length: number): Promise<Buffer> {
@@ -255,26 +256,26 @@ export class FilesystemCore {
     await this.#attributes.set(path, { ...(uid !== ID_UNCHANGED && uid >= 0 ? { uid } : {}), ...(gid !== ID_UNCHANGED && gid >= 0 ? { gid } : {}) })
   }
 
-  async symlink(target: string, path: string): Promise<void> {
+  async symlink(target: string, path: string, caller?: Caller): Promise<void> {
     checkName(path)
     this.#checkWritable(path)
-    await this.#attributes.symlink(target, path)
+    await this.#attributes.symlink(target, path, caller)
   }
 
   async readlink(path: string): Promise<string> {
     return this.#attributes.readlink(path)
   }
 
-  async mknod(path: string, mode: number): Promise<void> {
+  async mknod(path: string, mode: number, caller?: Caller): Promise<void> {
     checkName(path)
     this.#checkWritable(path)
-    await this.#attributes.mknod(path, mode)
+    await this.#attributes.mknod(path, mode, caller)
   }
 
-  async mkdir(path: string, mode = this.#config.dirMode): Promise<void> {
+  async mkdir(path: string, mode = this.#config.dirMode, caller?: Caller): Promise<void> {
     checkName(path)
     this.#checkWritable(path)
-    return this.#namespace.mkdir(path, this.#attributes.newAttributes(S_IFDIR | (mode & 0o7777)))
+    return this.#namespace.mkdir(path, this.#attributes.newAttributes(S_IFDIR | (mode & 0o7777), caller))
   }
 
   async rmdir(path: string): Promise<void> {

@@ -7,7 +7,7 @@ import Fuse, { type FuseOperations, type FuseStat } from 'fuse-native'
 import type { Logger } from 'pino'
 import { S3CacheFsError } from '../errors.js'
 import { errnoOf } from './errno-table.js'
-import { withCaller } from './caller.js'
+import type { Caller } from './caller.js'
 import { chmodAs, chownAs, utimensAs } from './owner-rules.js'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
 
@@ -43,10 +43,9 @@ function answer<T>(log: Logger, op: string, path: string, work: () => Promise<T>
   )
 }
 
-/** Runs `work` as the process that made the request (caller.ts); read before any await. */
-function asCaller<T>(work: () => Promise<T>): () => Promise<T> {
-  const caller = typeof Fuse.requestCaller === 'function' ? Fuse.requestCaller() : null
-  return () => withCaller(caller, work)
+/** The process that made the request being served (caller.ts); read when the request arrives, before any await. */
+function requestCaller(): Caller | undefined {
+  return typeof Fuse.requestCaller === 'function' ? Fuse.requestCaller() ?? undefined : undefined
 }
 
 /** Times as milliseconds: the binding takes numbers as they are (a Date per time per getattr is garbage). */
@@ -81,7 +80,7 @@ export function buildOperations(core: FilesystemCore, log: Logger): FuseOperatio
 
 function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
   return {
-    create: (path, mode, cb) => answer(log, 'create', path, asCaller(() => core.create(path, mode)), cb),
+    create: (path, mode, cb) => { const caller = requestCaller(); answer(log, 'create', path, () => core.create(path, mode, caller), cb) },
     write: (path, fd, buf, len, pos, cb) => answer(log, 'write', path, () => core.write(fd, buf.subarray(0, len), pos),
       (errno, n) => cb(errno !== 0 ? errno : n ?? 0)),
     flush: (path, fd, cb) => answer(log, 'flush', path, () => core.flush(fd), cb),
@@ -90,15 +89,15 @@ function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
     ftruncate: (path, fd, size, cb) => answer(log, 'ftruncate', path, () => core.ftruncate(fd, size), cb),
     unlink: (path, cb) => answer(log, 'unlink', path, () => core.unlink(path), cb),
     rename: (src, dest, cb) => answer(log, 'rename', src, () => core.rename(src, dest), cb),
-    mkdir: (path, mode, cb) => answer(log, 'mkdir', path, asCaller(() => core.mkdir(path, mode)), cb),
+    mkdir: (path, mode, cb) => { const caller = requestCaller(); answer(log, 'mkdir', path, () => core.mkdir(path, mode, caller), cb) },
     rmdir: (path, cb) => answer(log, 'rmdir', path, () => core.rmdir(path), cb),
-    utimens: (path, atime, mtime, cb) => answer(log, 'utimens', path, asCaller(() => utimensAs(core, path, atime, mtime)), cb),
-    chmod: (path, mode, cb) => answer(log, 'chmod', path, asCaller(() => chmodAs(core, path, mode)), cb),
-    chown: (path, uid, gid, cb) => answer(log, 'chown', path, asCaller(() => chownAs(core, path, uid, gid)), cb),
+    utimens: (path, atime, mtime, cb) => { const caller = requestCaller(); answer(log, 'utimens', path, () => utimensAs(core, path, atime, mtime, caller), cb) },
+    chmod: (path, mode, cb) => { const caller = requestCaller(); answer(log, 'chmod', path, () => chmodAs(core, path, mode, caller), cb) },
+    chown: (path, uid, gid, cb) => { const caller = requestCaller(); answer(log, 'chown', path, () => chownAs(core, path, uid, gid, caller), cb) },
     link: (_src, path, cb) => answer(log, 'link', path, () => core.refuseLink(path), cb),
-    symlink: (target, path, cb) => answer(log, 'symlink', path, asCaller(() => core.symlink(target, path)), cb),
+    symlink: (target, path, cb) => { const caller = requestCaller(); answer(log, 'symlink', path, () => core.symlink(target, path, caller), cb) },
     readlink: (path, cb) => answer(log, 'readlink', path, () => core.readlink(path), cb),
-    mknod: (path, mode, _dev, cb) => answer(log, 'mknod', path, asCaller(() => core.mknod(path, mode)), cb),
+    mknod: (path, mode, _dev, cb) => { const caller = requestCaller(); answer(log, 'mknod', path, () => core.mknod(path, mode, caller), cb) },
   }
 }
 

@@ -14,7 +14,7 @@
  * The caller comes from caller.ts; without one (core tests, internal calls) nothing is checked.
  */
 import { AccessDeniedError, NotPermittedError } from '../errors.js'
-import { callerInGroup, currentCaller, type Caller } from './caller.js'
+import { callerInGroup, type Caller } from './caller.js'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
 
 const S_ISGID = 0o2000
@@ -51,24 +51,21 @@ export function checkUtimens(caller: Caller, file: Owned, path: string, explicit
 }
 
 /** chmod, chown and utimens of the core, with the rules applied for the request's caller. */
-export async function chmodAs(core: FilesystemCore, path: string, mode: number): Promise<void> {
-  const caller = currentCaller()
+export async function chmodAs(core: FilesystemCore, path: string, mode: number, caller: Caller | undefined): Promise<void> {
   await core.chmod(path, caller === undefined ? mode : allowedChmod(caller, await core.getattr(path), path, mode))
 }
 
 /** chown(2)'s "leave unchanged" ((uid_t)-1) as the binding passes it. */
 const ID_UNCHANGED = 0xffffffff
 
-export async function chownAs(core: FilesystemCore, path: string, uid: number, gid: number): Promise<void> {
-  const caller = currentCaller()
+export async function chownAs(core: FilesystemCore, path: string, uid: number, gid: number, caller: Caller | undefined): Promise<void> {
   const newUid = uid === ID_UNCHANGED || uid < 0 ? undefined : uid
   const newGid = gid === ID_UNCHANGED || gid < 0 ? undefined : gid
   if (caller !== undefined) checkChown(caller, await core.getattr(path), path, newUid, newGid)
   await core.chown(path, uid, gid)
 }
 
-export async function utimensAs(core: FilesystemCore, path: string, atime: number, mtime: number): Promise<void> {
-  const caller = currentCaller()
+export async function utimensAs(core: FilesystemCore, path: string, atime: number, mtime: number, caller: Caller | undefined): Promise<void> {
   const explicit = atime >= 0 || mtime >= 0
   if (caller !== undefined) checkUtimens(caller, await core.getattr(path), path, explicit)
   const now = Date.now()

@@ -15,6 +15,7 @@ import { S_IFREG } from '../metadata/s3fs-attributes.js'
 import type { DirtyFile, Snapshot } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
 import type { AttributeOps } from './attribute-ops.js'
+import type { Caller } from './caller.js'
 import { checkSize } from './fs-limits.js'
 import type { OpenFiles } from './open-files.js'
 
@@ -52,12 +53,12 @@ export class WriteOps {
     return fh
   }
 
-  async create(path: string, mode: number): Promise<number> {
+  async create(path: string, mode: number, caller?: Caller): Promise<number> {
     const parent = await this.#d.metadata.lookup(parentOf(path))
     if (parent.kind !== 'dir') throw new NotADirectoryError(`${parentOf(path)} is not a directory`)
     const existed = this.#d.writes.get(path) !== undefined
     const file = await this.#d.writes.open(path, pathToKey(path))
-    if (!existed) file.attrs = this.#d.attributes.newAttributes(S_IFREG | (mode & 0o7777))
+    if (!existed) file.attrs = this.#d.attributes.newAttributes(S_IFREG | (mode & 0o7777), caller)
     const fh = this.#d.files.add({ kind: 'dirty', path, file })
     // create(2) of a staged path empties it, as before staging was per path; a new one is empty already.
     if (existed) await this.#truncateOrRelease(fh, file, 0)
