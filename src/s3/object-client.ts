@@ -109,6 +109,8 @@ export interface ObjectClient {
   getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]>
   /** Stores a local file as the object (multipart when large); resolves once durable. Returns the new ETag. */
   upload(request: UploadRequest): Promise<string>
+  /** Memory `upload` holds at most in part buffers for an object of `size` bytes (the write path's lane budgets it). */
+  uploadBufferBytes(size: number): number
   /**
    * Server-side copy (multipart copy when over 5 GiB). Returns the new object's ETag (a copy gets its own).
    * The copy keeps the source's user metadata, or replaces it with `metadata` when given
