@@ -393,7 +393,7 @@ export class BlockReader {
     // The response is read straight into one buffer per block, each owning exactly its
     // memory: the memory cache keeps alive no more than the bytes it counts.
     const blocks = await this.#queue.run(end - start, ticket.priority, () =>
-      this.#client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag }, bs), ticket)
+      this.#client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size }, bs), ticket)
     const got = blocks.reduce((n, b) => n + b.length, 0)
     if (got !== end - start || blocks.length !== run.length) {
       throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${got}`)

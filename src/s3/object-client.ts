@@ -50,6 +50,11 @@ export interface RangeRequest {
   readonly endExclusive: number
   /** When set, the store must answer PreconditionFailedError if the object's ETag differs. */
   readonly ifMatch?: string
+  /**
+   * The object's size, when the caller knows it: a request of all of it is then a GET of
+   * the whole object, which the store's checksums and an MD5 ETag can verify (s3/body-integrity.ts).
+   */
+  readonly objectSize?: number
 }
 
 export interface UploadRequest {

@@ -18,7 +18,7 @@ import { Upload } from '@aws-sdk/lib-storage'
 import { UnexpectedResponseError, UploadAbortedError } from '../errors.js'
 import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, ObjectMetadata, RangeRequest, UploadRequest } from './object-client.js'
 import { mapSdkError } from './sdk-error-mapper.js'
-import { getPiecesRetrying, stripEtag } from './sdk-get-pieces.js'
+import { getPiecesRetrying, stripEtag, type IntegrityListener } from './sdk-get-pieces.js'
 import {
   COPY_PART_BYTES, MAX_SINGLE_COPY_BYTES, UPLOAD_PART_CONCURRENCY, WRITE_DEADLINE_MS, uploadBufferBytes, uploadDeadlineMs, uploadPartSize,
 } from './upload-limits.js'
@@ -47,8 +47,11 @@ export class SdkObjectClient implements ObjectClient {
   readonly #s3: S3Client
   readonly #bucket: string
   readonly #deadlineMs: number
+  readonly #onChecked: IntegrityListener
 
-  constructor(config: SdkClientConfig) {
+  /** `onChecked` hears of every response body checked against the store's checksum or MD5 ETag. */
+  constructor(config: SdkClientConfig, onChecked: IntegrityListener = () => {}) {
+    this.#onChecked = onChecked
     this.#bucket = config.bucket
     this.#deadlineMs = config.requestDeadlineMs
     const agentOptions = { keepAlive: true, maxSockets: config.maxSockets }
@@ -60,6 +63,8 @@ export class SdkObjectClient implements ObjectClient {
       maxAttempts: config.maxAttempts,
       // S3-compatible stores often reject the SDK's default trailing checksums on uploads.
       requestChecksumCalculation: 'WHEN_REQUIRED',
+      // Checksum mode is asked for on whole-object GETs only (sdk-get-pieces.ts): S3 returns no checksum for a range.
+      responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
         connectionTimeout: config.connectTimeoutMs,
         requestTimeout: config.requestDeadlineMs,
@@ -114,7 +119,7 @@ export class SdkObjectClient implements ObjectClient {
 
   async getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
     if (request.endExclusive - request.start <= 0) return []
-    return this.#call('GetObject', request.key, s => getPiecesRetrying(this.#s3, this.#bucket, request, pieceBytes, s))
+    return this.#call('GetObject', request.key, s => getPiecesRetrying(this.#s3, this.#bucket, request, pieceBytes, s, this.#onChecked))
   }
 
   uploadBufferBytes(size: number): number {
