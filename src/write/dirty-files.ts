@@ -69,7 +69,7 @@ export class DirtyFiles {
   async create(store: StagingStore, journal: FileJournal, path: string, key: string, fill?: (file: DirtyFile) => Promise<void>): Promise<DirtyFile> {
     const { name, handle } = await store.createData()
     // A new or truncated file is generation 1 (dirty); a copy of the object is generation 0 (clean).
-    const data = new DataFile(name, handle, 0, fill === undefined ? 1 : 0)
+    const data = new DataFile(name, handle, 0, fill === undefined ? 1 : 0, store.budget)
     const file = new DirtyFile({ id: store.newId(), path, key, store, current: data, uploadedGeneration: 0, mtimeMs: Date.now() })
     try {
       if (fill !== undefined) await fill(file)

@@ -121,7 +121,7 @@ async function restore(store: StagingStore, id: string, journal: Journal, pathOf
   const handle = await store.openData(committed.data)
   if (onDisk > committed.size) await handle.truncate(committed.size) // the journal is the truth
   // Generation 1 over uploaded 0: dirty, committed, and exactly `committed.size` bytes long.
-  const data = new DataFile(committed.data, handle, committed.size, 1)
+  const data = new DataFile(committed.data, handle, committed.size, 1, store.budget)
   const file = new DirtyFile({
     id, path: pathOfKey(journal.key), key: journal.key, store, current: data, uploadedGeneration: 0, mtimeMs: committed.mtimeMs,
   })

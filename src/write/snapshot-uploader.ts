@@ -55,6 +55,7 @@ export class SnapshotUploader {
     file.hold(snap.data)
     const key = file.key
     const signal = file.startUpload()
+    this.#store.budget.uploading(1)
     const t0 = performance.now()
     try {
       const budget = Math.min(this.#client.uploadBufferBytes(snap.size), this.#config.uploadBufferBudgetBytes)
@@ -89,6 +90,7 @@ export class SnapshotUploader {
     } finally {
       file.endUpload()
       file.release(snap.data)
+      this.#store.budget.uploading(-1)
     }
   }
 

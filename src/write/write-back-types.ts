@@ -2,6 +2,7 @@
 import type { BacklogConfig } from './backlog.js'
 import type { DirtyFile, Snapshot } from './dirty-file.js'
 import type { SourceId } from './journal.js'
+import type { StagingBudgetStats, StagingLimits } from './staging-budget.js'
 
 export type WriteMode = 'sync' | 'async'
 
@@ -18,6 +19,8 @@ export interface WriteBackConfig {
   readonly recoveredKeepMs: number
   /** Part size of uploads streamed while a file is written front to back; 0 turns streaming off. */
   readonly streamPartBytes: number
+  /** `--staging-size`: the bound on staged bytes, given to the StagingStore. */
+  readonly staging: StagingLimits
 }
 
 /** What the filesystem hears from the write path. */
@@ -42,4 +45,6 @@ export interface WriteStats {
   readonly uploads: number
   readonly uploadedBytes: number
   readonly failures: number
+  /** Bytes staged on local disk against `--staging-size`; writes that waited for room or were refused. */
+  readonly staging: StagingBudgetStats
 }

@@ -203,7 +203,7 @@ export class WriteBack {
 
   stats(): WriteStats {
     const u = this.#uploader
-    return { ...this.#files.pending(), uploads: u.uploads, uploadedBytes: u.uploadedBytes, failures: u.failures }
+    return { ...this.#files.pending(), uploads: u.uploads, uploadedBytes: u.uploadedBytes, failures: u.failures, staging: this.#store.budget.stats() }
   }
 
   /** Commit, then upload until that generation is in the bucket; on failure keep it durably staged. */
