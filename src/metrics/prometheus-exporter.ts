@@ -141,6 +141,8 @@ export class PrometheusExporter {
     this.#counter('s3cachefs_write_uploads_total', 'Uploads of written files that completed', [], one(x => x.writes.uploads))
     this.#counter('s3cachefs_write_uploaded_bytes_total', 'Bytes of written files uploaded', [], one(x => x.writes.uploadedBytes))
     this.#counter('s3cachefs_write_upload_failures_total', 'Upload attempts that failed (the data stays staged)', [], one(x => x.writes.failures))
+    this.#gauge('s3cachefs_staging_bytes', 'Bytes of written data staged on local disk (bounded by --staging-size)', [], one(x => x.writes.staging.stagedBytes))
+    this.#counter('s3cachefs_staging_refusals_total', 'Writes refused with ENOSPC at --staging-size', [], one(x => x.writes.staging.refusals))
     this.#gauge('s3cachefs_uptime_seconds', 'Seconds since the mount', [], one(x => x.uptimeSeconds))
     this.#defineManyNodes(s)
   }
