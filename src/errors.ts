@@ -64,6 +64,14 @@ export class UnexpectedResponseError extends S3CacheFsError {
   readonly code = 'UNEXPECTED_RESPONSE'
 }
 
+/**
+ * A response body failed the store's own checksum (an MD5 ETag, an `x-amz-checksum-*`
+ * header): corrupted in transfer. Retried like a broken body; never served nor cached.
+ */
+export class CorruptTransferError extends S3CacheFsError {
+  readonly code = 'CORRUPT_TRANSFER'
+}
+
 /** A cached block failed its checksum or header check. Never surfaced to readers: it is a miss. */
 export class CacheCorruptError extends S3CacheFsError {
   readonly code = 'CACHE_CORRUPT'

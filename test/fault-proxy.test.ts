@@ -5,7 +5,7 @@
  */
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
-import { OTHER_VERSION_ETAG, startFaultProxy } from '../src/devtools/fault-proxy.js'
+import { OTHER_VERSION_ETAG, corruptBody, startFaultProxy } from '../src/devtools/fault-proxy.js'
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server } from '../src/devtools/local-s3-server.js'
 
 t.test('fault proxy', async t => {
@@ -34,6 +34,13 @@ t.test('fault proxy', async t => {
     proxy.arm({ body: kind, match: 'GET', keyPrefix: 'k/', count: 1 })
     await t.rejects(get(), `body ${kind}`)
   }
+  const clean = await get()
+  proxy.arm({ body: 'corrupt', match: 'GET', keyPrefix: 'k/', count: 1 })
+  const corrupt = await get()
+  t.equal(corrupt.etag, clean.etag, 'a corrupt body keeps its ETag')
+  t.equal(corrupt.data.length, body.length, 'and its length')
+  t.same(corrupt.data, corruptBody(body), 'one bit flipped in the middle byte')
+  t.notOk(corrupt.data.equals(body), 'so the bytes differ')
   proxy.arm({ otherVersion: true, match: 'GET', count: 1 })
   const other = await get()
   t.equal(other.etag, OTHER_VERSION_ETAG)

@@ -9,6 +9,7 @@
 import t from 'tap'
 import { Readable } from 'node:stream'
 import { existsSync } from 'node:fs'
+import { createHash } from 'node:crypto'
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -331,6 +332,29 @@ t.test('CopyObject with a fully encoded source, AbortMultipartUpload', async t =
   t.equal(abort.$metadata.httpStatusCode, 204)
   const again = s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'aborted', UploadId: upload.UploadId }))
   t.equal(await statusOf(again), 404, 'NoSuchUpload once aborted')
+})
+
+t.test('a multipart object has S3\'s ETag: MD5 of the part MD5s, then -N (s3rver answers the content MD5)', async t => {
+  const texts = ['first part, ', 'second part, ', 'third']
+  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp/three' }))
+  const parts = []
+  for (const [i, text] of texts.entries()) {
+    const part = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'mp/three', UploadId: upload.UploadId, PartNumber: i + 1, Body: text }))
+    parts.push({ PartNumber: i + 1, ETag: part.ETag })
+  }
+  const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp/three', UploadId: upload.UploadId, MultipartUpload: { Parts: parts } }))
+  const md5 = (b: Buffer | string) => createHash('md5').update(b).digest()
+  const expected = `"${createHash('md5').update(Buffer.concat(texts.map(md5))).digest('hex')}-3"`
+  t.equal(done.ETag, expected, 'CompleteMultipartUpload answers it')
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'mp/three' }))).ETag, expected, 'HEAD')
+  const got = await getBytes(s3, { Key: 'mp/three' })
+  t.equal(got.res.ETag, expected, 'GET')
+  t.equal(got.body.toString(), texts.join(''), 'the bytes are the parts in order')
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'mp/' }))
+  t.equal(listed.Contents?.[0]?.ETag, expected, 'ListObjectsV2')
+  t.equal(await statusOf(getBytes(s3, { Key: 'mp/three', IfMatch: expected })), 200, 'If-Match with it matches')
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'mp/single', Body: 'one shot' }))
+  t.equal((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'mp/single' }))).ETag, `"${md5('one shot').toString('hex')}"`, 'a single PUT keeps its MD5')
 })
 
 t.test('request counters', async t => {

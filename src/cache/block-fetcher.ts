@@ -110,7 +110,7 @@ export class BlockFetcher {
     // The response is read straight into one buffer per block, each owning exactly its
     // memory: the memory tier keeps alive no more than the bytes it counts.
     const blocks = await this.#d.queue.run(end - start, ticket.priority, () =>
-      this.#d.client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag }, bs), ticket)
+      this.#d.client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size }, bs), ticket)
     const got = blocks.reduce((n, b) => n + b.length, 0)
     if (got !== end - start || blocks.length !== run.length) {
       throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${got}`)

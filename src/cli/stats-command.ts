@@ -34,6 +34,7 @@ export function formatStats(s: StatsSnapshot): string {
     ['S3 GET', `${k.get.count} (errors ${k.get.errors}, p50 ${k.get.p50Ms.toFixed(1)} ms, p99 ${k.get.p99Ms.toFixed(1)} ms)`],
     ['S3 HEAD', `${k.head.count} (errors ${k.head.errors})`],
     ['S3 LIST', `${k.list.count} (errors ${k.list.errors})`],
+    ['S3 bodies checked', `${s.s3.integrity.checked} against the store's checksum or MD5 ETag, ${s.s3.integrity.corrupt} corrupt (retried, never cached)`],
     ['S3 in flight', `${s.s3.inFlight} (queue: ${s.queue.running} running, ${s.queue.waiting} waiting)`],
     ['cache', `${formatBytes(s.cache.usedBytes)} of ${formatBytes(s.cache.maxBytes)} in ${s.cache.blocks} blocks (evicted ${s.cache.evictedBlocks}, corrupt ${s.cache.corruptBlocks})`],
     ['open files', String(s.openFiles)],
@@ -45,6 +46,8 @@ export function formatStats(s: StatsSnapshot): string {
       `(${formatBytes(s.prefetch.announced.bytesPrefetched)}), ${s.prefetch.announced.hits} hits, ${s.prefetch.announced.skipped} skipped`],
     ['writes', `${s.writes.pending} file(s) pending (${formatBytes(s.writes.pendingBytes)}), ${s.writes.uploads} uploaded ` +
       `(${formatBytes(s.writes.uploadedBytes)}), ${s.writes.failures} failed attempts`],
+    ['staging', `${formatBytes(s.writes.staging.stagedBytes)} of ${formatBytes(s.writes.staging.maxBytes)} staged; ` +
+      `${s.writes.staging.waits} write(s) waited for uploads, ${s.writes.staging.refusals} refused (ENOSPC)`],
   ]
   rows.push(...opsRows(s))
   const w = Math.max(...rows.map(r => r[0].length))

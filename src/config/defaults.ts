@@ -97,6 +97,17 @@ export const UPLOAD_BACKLOG_MAX_FILES = 4096
 export const UPLOAD_BACKLOG_MAX_BYTES = 4 * GiB
 /** What recovery set aside (unreadable journals, unclosed changes) is kept this long for the operator. */
 export const RECOVERED_KEEP_MS = 7 * 24 * 3600 * 1000
+/**
+ * Bound of written data staged on local disk (`--staging-size`), apart from `--cache-size`:
+ * room for several multi-GiB checkpoint shards being written and uploaded at once, and a
+ * limit so a writer faster than the store cannot fill the disk the block cache lives on.
+ * A single file larger than this cannot be written through the mount (ENOSPC).
+ */
+export const STAGING_SIZE = '32GiB'
+/** At the staging bound a write waits this long at most for uploads to make room, then ENOSPC: as long as one upload may take. */
+export const STAGING_WAIT_MS = 10 * 60 * 1000
+/** The smallest `--staging-size`: one upload part, so a streamed file can make progress. */
+export const STAGING_MIN_BYTES = 8 * MiB
 /** A file written front to back uploads each part of this size as soon as it is complete (from its second part on). */
 export const STREAM_PART_BYTES = 8 * MiB
 /** A directory rename does at most this many server-side copies inside one FUSE request (~seconds); more is EXDEV. */

@@ -29,6 +29,7 @@ import type { CoordinatorConfig } from '../coord/redis-coordinator.js'
 export interface MountOptions extends SharedOptions {
   cacheDir?: string
   cacheSize?: string
+  stagingSize?: string
   endpointUrl?: string
   region?: string
   profile?: string
@@ -109,6 +110,8 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
   const cacheDir = resolve(o.cacheDir ?? defaultCacheDir(sourceUrl))
   const cacheBytes = parseBytes(o.cacheSize ?? D.DEFAULT_CACHE_SIZE, '--cache-size')
   if (cacheBytes < 16 * D.MiB) throw new ConfigError(`--cache-size: must be at least 16MiB (got ${o.cacheSize})`)
+  const stagingBytes = parseBytes(o.stagingSize ?? D.STAGING_SIZE, '--staging-size')
+  if (stagingBytes < D.STAGING_MIN_BYTES) throw new ConfigError(`--staging-size: must be at least 8MiB, one upload part (got ${o.stagingSize})`)
   const ttlMs = parseDurationMs(o.metadataTtl ?? D.METADATA_TTL, '--metadata-ttl')
   const negativeTtlMs = parseDurationMs(o.negativeTtl ?? D.NEGATIVE_TTL, '--negative-ttl')
   const staleIfErrorMs = o.staleIfError === 'off' ? 0 : parseDurationMs(o.staleIfError ?? D.STALE_IF_ERROR, '--stale-if-error')
@@ -203,6 +206,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       backlog: { maxFiles: D.UPLOAD_BACKLOG_MAX_FILES, maxBytes: D.UPLOAD_BACKLOG_MAX_BYTES },
       recoveredKeepMs: D.RECOVERED_KEEP_MS,
       streamPartBytes: D.STREAM_PART_BYTES,
+      staging: { maxBytes: stagingBytes, waitMs: D.STAGING_WAIT_MS },
     },
     fuse: {
       mountPoint: mp,

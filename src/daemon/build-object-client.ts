@@ -2,6 +2,7 @@
  * Composes the ObjectClient stack used by the daemon, in one place:
  * SDK client → request metrics → prefix scoping.
  */
+import type { Logger } from 'pino'
 import type { MountConfig } from '../config/resolve-config.js'
 import { MeteredClient } from '../s3/metered-client.js'
 import type { ObjectClient } from '../s3/object-client.js'
@@ -15,9 +16,16 @@ export interface ObjectClientStack {
   readonly metrics: RequestMetrics
 }
 
-export function buildObjectClient(config: MountConfig): ObjectClientStack {
+export function buildObjectClient(config: MountConfig, log?: Logger): ObjectClientStack {
   const metrics = new RequestMetrics()
-  const metered = new MeteredClient(new SdkObjectClient(config.s3), metrics)
+  let warned = false
+  const sdk = new SdkObjectClient(config.s3, ({ key, method, ok }) => {
+    metrics.checked(ok)
+    if (ok || warned) return
+    warned = true // once per mount; `stats` counts them all (s3.integrity.corrupt)
+    log?.warn({ key, method }, 'a response body failed the store\'s checksum: retried, never cached (further ones are only counted)')
+  })
+  const metered = new MeteredClient(sdk, metrics)
   const client = config.source.prefix === '' ? metered : new PrefixClient(metered, config.source.prefix)
   return { client, metrics }
 }

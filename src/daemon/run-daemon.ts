@@ -46,7 +46,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
   let many: ManyNodes | undefined
   let listings: PersistentListingManifest | undefined
   try {
-    const { client: storeClient, metrics } = buildObjectClient(config)
+    const { client: storeClient, metrics } = buildObjectClient(config, log)
     const exporter = config.metrics.port === undefined ? undefined : new PrometheusExporter((): StatsSnapshot => snapshot())
     // With --metrics-port every S3 request also feeds the latency histogram.
     const client = exporter === undefined ? storeClient : observeLatency(storeClient, exporter.observe)
@@ -58,7 +58,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     listings = config.listings === undefined ? undefined : await PersistentListingManifest.open(config.listings, Date.now, log.child({ component: 'listings' }))
     const manifest = listings !== undefined && many.manifest !== undefined ? new TieredListingManifest(listings, many.manifest, config.metadata.ttlMs) : listings ?? many.manifest
     const metadata = new MetadataStore(config.metadata, client, Date.now, log.child({ component: 'metadata' }), manifest)
-    const staging = new StagingStore(config.disk.dir)
+    const staging = new StagingStore(config.disk.dir, config.write.staging)
     await staging.init()
     const writes = new WriteBack(config.write, staging, client, log.child({ component: 'write-back' }))
     const core = new FilesystemCore(config.fs, metadata, reader, writes, client, log.child({ component: 'fs' }))

@@ -10,6 +10,8 @@
  *  - `body: 'reset'`: the headers and half the body, then a TCP reset;
  *  - `body: 'short'`: the headers (Content-Length unchanged) and half the body,
  *    then a clean close: a body shorter than promised;
+ *  - `body: 'corrupt'`: the whole body with one bit flipped in its middle byte (length,
+ *    headers and ETag unchanged): corrupted in transfer, caught only by a checksum;
  *  - `otherVersion: true`: the response of another version — a different ETag and
  *    different bytes — as a store that ignores If-Match gives after an overwrite.
  *
@@ -25,8 +27,11 @@ import { defaultErrorCode, errorXml } from './s3-xml.js'
 import { classifyRequest } from './s3-request.js'
 
 export interface ProxyFaultSpec extends FaultSpec {
-  /** Cut the response body after half its bytes: 'reset' (TCP RST) or 'short' (clean close). */
-  body?: 'reset' | 'short'
+  /**
+   * Cut the response body after half its bytes: 'reset' (TCP RST) or 'short' (clean close);
+   * or 'corrupt': send it whole with bit 0 of its middle byte flipped (`corruptBody`).
+   */
+  body?: 'reset' | 'short' | 'corrupt'
   /** Answer with another version's ETag and bytes (every byte inverted). */
   otherVersion?: boolean
 }
@@ -47,6 +52,13 @@ export interface FaultProxy {
 
 /** An ETag no real object of the tests has. */
 export const OTHER_VERSION_ETAG = '"00000000000000000000000000000bad"'
+
+/** What a `body: 'corrupt'` fault sends for `body`: a copy with bit 0 of byte `length >> 1` flipped. */
+export function corruptBody(body: Buffer): Buffer {
+  const out = Buffer.from(body)
+  if (out.length > 0) out[out.length >> 1] = (out[out.length >> 1] as number) ^ 0x01
+  return out
+}
 
 /** Starts the proxy on 127.0.0.1:0 in front of `upstream` (`http://host:port`). */
 export async function startFaultProxy(upstream: string, random: () => number = Math.random): Promise<FaultProxy> {
@@ -103,8 +115,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: URL, fa
     headers.etag = OTHER_VERSION_ETAG
     data = Buffer.from(data.map(b => b ^ 0xff))
   }
+  if (ok && fault?.body === 'corrupt') data = corruptBody(data)
   res.writeHead(upRes.statusCode ?? 502, headers)
-  if (!ok || fault?.body === undefined || data.length < 2) {
+  if (!ok || fault?.body === undefined || fault.body === 'corrupt' || data.length < 2) {
     res.end(data)
     return
   }

@@ -88,6 +88,8 @@ export class PrometheusExporter {
     this.#counter('s3cachefs_s3_errors_total', 'S3 requests that failed after retries, by error code', ['code'], () => byCode(s().s3.errorsByCode))
     this.#counter('s3cachefs_s3_received_bytes_total', 'Bytes received from S3, by kind', ['kind'], kinds(k => k.bytes))
     this.#gauge('s3cachefs_s3_requests_in_flight', 'S3 requests on the wire now', [], one(x => x.s3.inFlight))
+    this.#counter('s3cachefs_s3_checked_bodies_total', 'Response bodies checked against the store\'s checksum or MD5 ETag', [], one(x => x.s3.integrity.checked))
+    this.#counter('s3cachefs_s3_corrupt_bodies_total', 'Response bodies that failed that check (retried, never cached)', [], one(x => x.s3.integrity.corrupt))
 
     this.#counter('s3cachefs_read_served_bytes_total', 'Bytes returned to readers', [], one(x => x.reads.bytesServed))
     this.#counter('s3cachefs_read_errors_total', 'Reads that failed, by error code', ['code'], () => byCode(s().errors.reads))
@@ -139,6 +141,8 @@ export class PrometheusExporter {
     this.#counter('s3cachefs_write_uploads_total', 'Uploads of written files that completed', [], one(x => x.writes.uploads))
     this.#counter('s3cachefs_write_uploaded_bytes_total', 'Bytes of written files uploaded', [], one(x => x.writes.uploadedBytes))
     this.#counter('s3cachefs_write_upload_failures_total', 'Upload attempts that failed (the data stays staged)', [], one(x => x.writes.failures))
+    this.#gauge('s3cachefs_staging_bytes', 'Bytes of written data staged on local disk (bounded by --staging-size)', [], one(x => x.writes.staging.stagedBytes))
+    this.#counter('s3cachefs_staging_refusals_total', 'Writes refused with ENOSPC at --staging-size', [], one(x => x.writes.staging.refusals))
     this.#gauge('s3cachefs_uptime_seconds', 'Seconds since the mount', [], one(x => x.uptimeSeconds))
     this.#defineManyNodes(s)
   }

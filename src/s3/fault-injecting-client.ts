@@ -60,6 +60,10 @@ export class FaultInjectingClient implements ObjectClient {
     return this.#inner.upload(request)
   }
 
+  uploadBufferBytes(size: number): number {
+    return this.#inner.uploadBufferBytes(size)
+  }
+
   async copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     await this.#apply('copy')
     return this.#inner.copy(sourceKey, destKey, size, metadata, contentType)

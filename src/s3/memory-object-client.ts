@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { InvalidRangeError, NotFoundError, PreconditionFailedError, UploadAbortedError } from '../errors.js'
 import { type CompletedPart, type PartRequest, type ListPage, type ListPageRequest, type ObjectClient, type ObjectInfo, type ObjectMetadata, type RangeRequest, type UploadRequest, splitIntoPieces } from './object-client.js'
+import { uploadBufferBytes } from './upload-limits.js'
 
 interface StoredObject {
   readonly data: Buffer
@@ -73,6 +74,11 @@ export class MemoryObjectClient implements ObjectClient {
 
   async getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
     return splitIntoPieces(await this.getRange(request), pieceBytes)
+  }
+
+  /** Like the SDK client's, so core tests budget the upload lane as the daemon does. */
+  uploadBufferBytes(size: number): number {
+    return uploadBufferBytes(size)
   }
 
   async upload(request: UploadRequest): Promise<string> {

@@ -36,6 +36,10 @@ export class MeteredClient implements ObjectClient {
     return this.#measure('upload', () => this.#inner.upload(request), () => request.size)
   }
 
+  uploadBufferBytes(size: number): number {
+    return this.#inner.uploadBufferBytes(size)
+  }
+
   copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     return this.#measure('copy', () => this.#inner.copy(sourceKey, destKey, size, metadata, contentType), () => 0)
   }

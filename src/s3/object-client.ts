@@ -50,6 +50,11 @@ export interface RangeRequest {
   readonly endExclusive: number
   /** When set, the store must answer PreconditionFailedError if the object's ETag differs. */
   readonly ifMatch?: string
+  /**
+   * The object's size, when the caller knows it: a request of all of it is then a GET of
+   * the whole object, which the store's checksums and an MD5 ETag can verify (s3/body-integrity.ts).
+   */
+  readonly objectSize?: number
 }
 
 export interface UploadRequest {
@@ -109,6 +114,8 @@ export interface ObjectClient {
   getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]>
   /** Stores a local file as the object (multipart when large); resolves once durable. Returns the new ETag. */
   upload(request: UploadRequest): Promise<string>
+  /** Memory `upload` holds at most in part buffers for an object of `size` bytes (the write path's lane budgets it). */
+  uploadBufferBytes(size: number): number
   /**
    * Server-side copy (multipart copy when over 5 GiB). Returns the new object's ETag (a copy gets its own).
    * The copy keeps the source's user metadata, or replaces it with `metadata` when given

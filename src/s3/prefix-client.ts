@@ -47,6 +47,10 @@ export class PrefixClient implements ObjectClient {
     return this.#inner.upload({ ...request, key: this.#prefix + request.key })
   }
 
+  uploadBufferBytes(size: number): number {
+    return this.#inner.uploadBufferBytes(size)
+  }
+
   copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     return this.#inner.copy(this.#prefix + sourceKey, this.#prefix + destKey, size, metadata, contentType)
   }

@@ -1,6 +1,7 @@
 /**
  * Counters of the requests s3cachefs sends to the store: how many of each kind,
- * bytes received, failures by error code, and latency percentiles (from a bounded
+ * bytes received, failures by error code, bodies checked against the store's checksums
+ * and found corrupt, and latency percentiles (from a bounded
  * ring of recent samples, so memory stays constant however long the mount lives).
  */
 
@@ -22,6 +23,8 @@ export interface RequestMetricsSnapshot {
   readonly byKind: Readonly<Record<RequestKind, KindSnapshot>>
   readonly errorsByCode: Readonly<Record<string, number>>
   readonly inFlight: number
+  /** Response bodies checked against the store's checksum or MD5 ETag; `corrupt` failed it (each was retried, never cached). */
+  readonly integrity: { readonly checked: number; readonly corrupt: number }
 }
 
 class KindCounter {
@@ -49,6 +52,14 @@ export class RequestMetrics {
   readonly #kinds = Object.fromEntries(KINDS.map(k => [k, new KindCounter()])) as Record<RequestKind, KindCounter>
   readonly #errorsByCode = new Map<string, number>()
   #inFlight = 0
+  #checked = 0
+  #corrupt = 0
+
+  /** A response body was checked against the store's checksum or MD5 ETag. */
+  checked(ok: boolean): void {
+    this.#checked++
+    if (!ok) this.#corrupt++
+  }
 
   started(): void {
     this.#inFlight++
@@ -71,6 +82,7 @@ export class RequestMetrics {
       byKind: Object.fromEntries(KINDS.map(k => [k, this.#kinds[k].snapshot()])) as Record<RequestKind, KindSnapshot>,
       errorsByCode: Object.fromEntries(this.#errorsByCode),
       inFlight: this.#inFlight,
+      integrity: { checked: this.#checked, corrupt: this.#corrupt },
     }
   }
 }

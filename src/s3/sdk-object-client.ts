@@ -11,50 +11,17 @@ import { Agent as HttpsAgent } from 'node:https'
 import { createReadStream } from 'node:fs'
 import {
   CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
-  GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, UploadPartCommand, UploadPartCopyCommand,
+  HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, UploadPartCommand, UploadPartCopyCommand,
   AbortMultipartUploadCommand,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { NetworkError, PreconditionFailedError, UnexpectedResponseError, UploadAbortedError } from '../errors.js'
+import { UnexpectedResponseError, UploadAbortedError } from '../errors.js'
 import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, ObjectMetadata, RangeRequest, UploadRequest } from './object-client.js'
 import { mapSdkError } from './sdk-error-mapper.js'
-
-const MiB = 1024 * 1024
-/** S3's limits: at most 10,000 parts, each at least 5 MiB (but the last), CopyObject up to 5 GiB. */
-const MAX_PARTS = 10_000
-const MIN_PART_BYTES = 8 * MiB // 8 MiB parts: S3's sweet spot for throughput per connection
-const MAX_SINGLE_COPY_BYTES = 5 * 1024 * MiB
-const COPY_PART_BYTES = 512 * MiB // server-side: large parts, few requests
-/** Parts of one upload in flight at once (S3 serves ~80-90 MB/s per connection); lib-storage buffers this many parts in memory. */
-const UPLOAD_PART_CONCURRENCY = 8
-/** Uploads and copies move many bytes: they get a longer deadline than reads... */
-const WRITE_DEADLINE_MS = 600_000
-/** ...and a large upload more: it may not go slower than 1 MiB/s on average. */
-const MIN_UPLOAD_BYTES_PER_MS = MiB / 1000
-
-/** A GET whose body breaks off or comes short is tried this many times in all... */
-const BODY_ATTEMPTS = 4
-/** ...waiting this long times the attempt number between tries. */
-const BODY_RETRY_DELAY_MS = 50
-
-/** A failure while reading a response body (retried by getRange); `cause` is what the caller sees if it persists. */
-class BodyError extends Error {
-  override readonly cause: Error
-  constructor(cause: Error) {
-    super(cause.message)
-    this.cause = cause
-  }
-}
-
-/** An upload may take WRITE_DEADLINE_MS, more when large: an integer number of ms however large the file. */
-export function uploadDeadlineMs(size: number): number {
-  return Math.ceil(Math.max(WRITE_DEADLINE_MS, size / MIN_UPLOAD_BYTES_PER_MS))
-}
-
-/** Part size so that MAX_PARTS parts cover `size`, never below MIN_PART_BYTES, rounded to MiB. */
-export function uploadPartSize(size: number): number {
-  return Math.max(MIN_PART_BYTES, Math.ceil(size / MAX_PARTS / MiB) * MiB)
-}
+import { getPiecesRetrying, stripEtag, type IntegrityListener } from './sdk-get-pieces.js'
+import {
+  COPY_PART_BYTES, MAX_SINGLE_COPY_BYTES, UPLOAD_PART_CONCURRENCY, WRITE_DEADLINE_MS, uploadBufferBytes, uploadDeadlineMs, uploadPartSize,
+} from './upload-limits.js'
 
 export interface SdkClientConfig {
   readonly bucket: string
@@ -76,61 +43,15 @@ function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`
 }
 
-/**
- * `bytes` as a Buffer that owns exactly its memory: a view into a larger (pooled)
- * allocation is copied out, so a cached small block never keeps a bigger one alive.
- */
-/** Fills consecutive pieces of a known total length from chunks as they arrive. */
-class PieceWriter {
-  readonly pieces: Buffer[] = []
-  filled = 0
-  readonly #length: number
-
-  private constructor(length: number) {
-    this.#length = length
-  }
-
-  static forLength(length: number, pieceBytes: number): PieceWriter {
-    const w = new PieceWriter(length)
-    for (let at = 0; at < length; at += pieceBytes) w.pieces.push(Buffer.allocUnsafeSlow(Math.min(pieceBytes, length - at)))
-    return w
-  }
-
-  /** Copies `chunk` in; false if it runs past the total length. */
-  write(chunk: Uint8Array): boolean {
-    if (this.filled + chunk.length > this.#length) return false
-    let from = 0
-    while (from < chunk.length) {
-      const piece = this.pieces[this.#pieceAt(this.filled)] as Buffer
-      const at = this.filled - this.#pieceStart(this.filled)
-      const n = Math.min(piece.length - at, chunk.length - from)
-      piece.set(chunk.subarray(from, from + n), at)
-      from += n
-      this.filled += n
-    }
-    return true
-  }
-
-  #pieceAt(offset: number): number {
-    return Math.floor(offset / ((this.pieces[0] as Buffer).length))
-  }
-
-  #pieceStart(offset: number): number {
-    return this.#pieceAt(offset) * (this.pieces[0] as Buffer).length
-  }
-}
-
-
-export function stripEtag(etag: string | undefined): string {
-  return (etag ?? '').replace(/^W\//, '').replace(/^"|"$/g, '')
-}
-
 export class SdkObjectClient implements ObjectClient {
   readonly #s3: S3Client
   readonly #bucket: string
   readonly #deadlineMs: number
+  readonly #onChecked: IntegrityListener
 
-  constructor(config: SdkClientConfig) {
+  /** `onChecked` hears of every response body checked against the store's checksum or MD5 ETag. */
+  constructor(config: SdkClientConfig, onChecked: IntegrityListener = () => {}) {
+    this.#onChecked = onChecked
     this.#bucket = config.bucket
     this.#deadlineMs = config.requestDeadlineMs
     const agentOptions = { keepAlive: true, maxSockets: config.maxSockets }
@@ -142,6 +63,8 @@ export class SdkObjectClient implements ObjectClient {
       maxAttempts: config.maxAttempts,
       // S3-compatible stores often reject the SDK's default trailing checksums on uploads.
       requestChecksumCalculation: 'WHEN_REQUIRED',
+      // Checksum mode is asked for on whole-object GETs only (sdk-get-pieces.ts): S3 returns no checksum for a range.
+      responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
         connectionTimeout: config.connectTimeoutMs,
         requestTimeout: config.requestDeadlineMs,
@@ -188,62 +111,19 @@ export class SdkObjectClient implements ObjectClient {
     return { objects, commonPrefixes, ...(next !== undefined ? { nextContinuationToken: next } : {}) }
   }
 
-  /**
-   * The SDK retries failures before the response headers; a body that breaks off or
-   * comes short is retried here (with the same If-Match), within the same deadline. A
-   * response whose ETag is not the version asked for (a store that ignores If-Match)
-   * is PreconditionFailedError, never data.
-   */
+  /** See sdk-get-pieces.ts: broken or short bodies retried with If-Match, another version's answer refused. */
   async getRange(request: RangeRequest): Promise<Buffer> {
     const wanted = request.endExclusive - request.start
     return (await this.getPieces(request, Math.max(1, wanted)))[0] ?? Buffer.alloc(0)
   }
 
   async getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
-    const wanted = request.endExclusive - request.start
-    if (wanted <= 0) return []
-    const where = `GetObject s3://${this.#bucket}/${request.key}`
-    return this.#call('GetObject', request.key, async s => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.#getOncePieces(request, wanted, pieceBytes, where, s)
-        } catch (err) {
-          if (!(err instanceof BodyError) || attempt >= BODY_ATTEMPTS || s.abortSignal.aborted) throw err instanceof BodyError ? err.cause : err
-          await new Promise(r => setTimeout(r, BODY_RETRY_DELAY_MS * attempt))
-        }
-      }
-    })
+    if (request.endExclusive - request.start <= 0) return []
+    return this.#call('GetObject', request.key, s => getPiecesRetrying(this.#s3, this.#bucket, request, pieceBytes, s, this.#onChecked))
   }
 
-  /** One GET whose body is copied, as it arrives, into pieces of `pieceBytes` (no buffer of the whole range). */
-  async #getOncePieces(request: RangeRequest, wanted: number, pieceBytes: number, where: string, s: { abortSignal: AbortSignal }): Promise<Buffer[]> {
-    const out = await this.#s3.send(new GetObjectCommand({
-      Bucket: this.#bucket,
-      Key: request.key,
-      Range: `bytes=${request.start}-${request.endExclusive - 1}`,
-      ...(request.ifMatch !== undefined ? { IfMatch: `"${request.ifMatch}"` } : {}),
-    }), s)
-    if (out.Body === undefined) throw new UnexpectedResponseError(`${where}: no body`)
-    if (request.ifMatch !== undefined && out.ETag !== undefined && stripEtag(out.ETag) !== request.ifMatch) {
-      out.Body.transformToByteArray().catch(() => {}) // drain and drop
-      throw new PreconditionFailedError(`${where}: the store answered version ${stripEtag(out.ETag)}, not ${request.ifMatch}`)
-    }
-    const length = out.ContentLength ?? wanted
-    if (length > wanted) {
-      out.Body.transformToByteArray().catch(() => {})
-      throw new UnexpectedResponseError(`${where}: asked for ${wanted} bytes, got ${length}`)
-    }
-    const pieces = PieceWriter.forLength(length, pieceBytes)
-    try {
-      for await (const chunk of out.Body as AsyncIterable<Uint8Array>) {
-        if (!pieces.write(chunk)) throw new UnexpectedResponseError(`${where}: asked for ${wanted} bytes, got more than ${length}`)
-      }
-    } catch (err) {
-      if (err instanceof UnexpectedResponseError) throw err
-      throw new BodyError(mapSdkError(err, { operation: 'GetObject', bucket: this.#bucket, key: request.key }))
-    }
-    if (pieces.filled !== length) throw new BodyError(new NetworkError(`${where}: the body ended after ${pieces.filled} of ${length} bytes`))
-    return pieces.pieces
+  uploadBufferBytes(size: number): number {
+    return uploadBufferBytes(size)
   }
 
   async upload(request: UploadRequest): Promise<string> {

@@ -33,6 +33,8 @@ declare module 's3rver' {
     method: string
     path: string
     query: Record<string, string | string[] | undefined>
+    /** `body` is what s3rver's own parsers left (CompleteMultipartUpload's XML, parsed). */
+    request: { body?: unknown }
     headers: IncomingHttpHeaders
     status: number
     // Koa accepts string | Buffer | Stream | object | null here; callers assign concrete types.

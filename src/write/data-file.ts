@@ -7,6 +7,7 @@
  * `settled()` waits for writes that started before the freeze.
  */
 import type { FileHandle } from 'node:fs/promises'
+import type { StagingBudget } from './staging-budget.js'
 
 export class DataFile {
   readonly name: string
@@ -17,12 +18,17 @@ export class DataFile {
   holds = 0
   #writing = 0
   #idle: Array<() => void> = []
+  /** Told of every change of this file's size, and of its end (close), for `--staging-size`. */
+  readonly #budget: StagingBudget | undefined
+  #closed = false
 
-  constructor(name: string, handle: FileHandle, size: number, generation: number) {
+  constructor(name: string, handle: FileHandle, size: number, generation: number, budget?: StagingBudget) {
     this.name = name
     this.handle = handle
     this.size = size
     this.generation = generation
+    this.#budget = budget
+    budget?.add(size)
   }
 
   get frozen(): boolean {
@@ -33,7 +39,7 @@ export class DataFile {
     this.#writing++
     try {
       const { bytesWritten } = await this.handle.write(data, 0, data.length, position)
-      this.size = Math.max(this.size, position + bytesWritten)
+      this.#resize(Math.max(this.size, position + bytesWritten))
       this.generation = Math.max(this.generation, generation)
       return bytesWritten
     } finally {
@@ -45,7 +51,7 @@ export class DataFile {
     this.#writing++
     try {
       await this.handle.truncate(size)
-      this.size = size
+      this.#resize(size)
       this.generation = Math.max(this.generation, generation)
     } finally {
       this.#done()
@@ -65,8 +71,16 @@ export class DataFile {
     while (this.#writing > 0) await new Promise<void>(resolve => this.#idle.push(resolve))
   }
 
+  /** Closes the file (its bytes leave the staging budget; it is about to be removed). */
   async close(): Promise<void> {
+    if (!this.#closed) this.#budget?.add(-this.size)
+    this.#closed = true
     await this.handle.close().catch(() => {})
+  }
+
+  #resize(size: number): void {
+    if (!this.#closed) this.#budget?.add(size - this.size)
+    this.size = size
   }
 
   #done(): void {

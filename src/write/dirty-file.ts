@@ -125,11 +125,23 @@ export class DirtyFile {
   }
 
   async write(data: Buffer, position: number): Promise<number> {
+    if (this.poisoned !== undefined) throw this.poisoned
+    try {
+      await this.#store.budget.admit(this.growthOf(position, data.length), this.path) // --staging-size
+    } catch (err) {
+      this.poisoned = err as Error // as a full disk: the changes since the last close are dropped
+      throw err
+    }
     if (position !== this.#current.size) this.appendOnly = false
     this.#modified()
     const n = await this.#mutate((f, gen) => f.write(data, position, gen))
     crashPoint('after-data-write', this.key)
     return n
+  }
+
+  /** Bytes a write of `length` at `position` adds to staging: growth, plus a copy if the content is held. */
+  growthOf(position: number, length: number): number {
+    return Math.max(0, position + length - this.#current.size) + (this.#current.frozen ? this.#current.size : 0)
   }
 
   async truncate(size: number): Promise<void> {
@@ -279,7 +291,7 @@ export class DirtyFile {
     const from = this.#current
     await from.settled()
     const { name, handle } = await this.#store.cloneData(from.name)
-    const copy = new DataFile(name, handle, from.size, from.generation)
+    const copy = new DataFile(name, handle, from.size, from.generation, this.#store.budget)
     this.#current = copy
     if (from.holds === 0) this.#removeData(from)
     return copy

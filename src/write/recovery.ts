@@ -121,7 +121,7 @@ async function restore(store: StagingStore, id: string, journal: Journal, pathOf
   const handle = await store.openData(committed.data)
   if (onDisk > committed.size) await handle.truncate(committed.size) // the journal is the truth
   // Generation 1 over uploaded 0: dirty, committed, and exactly `committed.size` bytes long.
-  const data = new DataFile(committed.data, handle, committed.size, 1)
+  const data = new DataFile(committed.data, handle, committed.size, 1, store.budget)
   // A utimens after the last close is in attrs (the file's mtime then); later writes, never closed, are not recovered.
   const unchangedSinceClose = journal.working === null || journal.working === committed.data
   const mtimeMs = unchangedSinceClose ? journal.attrs?.mtimeMs ?? committed.mtimeMs : committed.mtimeMs

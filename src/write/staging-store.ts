@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { CacheFullError } from '../errors.js'
 import { crashPoint } from './crash-points.js'
 import { type Journal, parseJournal } from './journal.js'
+import { StagingBudget, type StagingLimits } from './staging-budget.js'
 
 export interface NewDataFile {
   readonly name: string
@@ -33,8 +34,11 @@ export function diskError(err: unknown, what: string): unknown {
 export class StagingStore {
   readonly #dir: string
   readonly #recoveredDir: string
+  /** Bytes of the data files below, against `--staging-size` (DataFile keeps it up to date). */
+  readonly budget: StagingBudget
 
-  constructor(cacheDir: string) {
+  constructor(cacheDir: string, limits?: StagingLimits) {
+    this.budget = new StagingBudget(limits)
     this.#dir = join(cacheDir, 'staging')
     this.#recoveredDir = join(cacheDir, 'recovered')
   }

@@ -13,6 +13,7 @@ import { MemoryObjectClient } from '../../src/s3/memory-object-client.js'
 import { MeteredClient } from '../../src/s3/metered-client.js'
 import { RequestMetrics } from '../../src/s3/request-metrics.js'
 import { StagingStore } from '../../src/write/staging-store.js'
+import type { StagingLimits } from '../../src/write/staging-budget.js'
 import { WriteBack, type WriteMode } from '../../src/write/write-back.js'
 import { ScanPrefetcher, type ScanPrefetchConfig } from '../../src/prefetch/scan-prefetcher.js'
 import { AnnouncedOrder } from '../../src/prefetch/announced-order.js'
@@ -49,6 +50,8 @@ export interface HarnessOptions {
   readOnly?: boolean
   backlogFiles?: number
   streamPartBytes?: number
+  /** `--staging-size` and its wait; unbounded unless given. */
+  staging?: StagingLimits
   renameDirMaxObjects?: number
   /** Cross-file prefetch, off unless given. */
   prefetch?: Partial<ScanPrefetchConfig>
@@ -70,12 +73,13 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const metadata = new MetadataStore({
     ttlMs: 60_000, negativeTtlMs: 5_000, maxEntries: 100_000, maxListedChildren: 100_000, ...opts.metadata,
   }, client, () => clock.now, log)
-  const staging = new StagingStore(cacheDir)
+  const stagingLimits = opts.staging ?? { maxBytes: Number.POSITIVE_INFINITY, waitMs: 0 }
+  const staging = new StagingStore(cacheDir, stagingLimits)
   await staging.init()
   const writes = new WriteBack({
     mode: opts.writeMode ?? 'sync', source: { bucket: 'test', prefix: '' }, uploadConcurrency: 8, uploadBufferBudgetBytes: 64 * MiB,
     backlog: { maxFiles: opts.backlogFiles ?? 1000, maxBytes: 1024 * MiB }, recoveredKeepMs: 7 * 24 * 3600_000,
-    streamPartBytes: opts.streamPartBytes ?? 2 * MiB,
+    streamPartBytes: opts.streamPartBytes ?? 2 * MiB, staging: stagingLimits,
   }, staging, client, log)
   const core = new FilesystemCore({
     uid: 1000, gid: 1000, fileMode: 0o644, dirMode: 0o755, readOnly: opts.readOnly ?? false,

@@ -12,7 +12,7 @@ import t from 'tap'
 import { CrossDeviceError, FileTooLargeError, InvalidNameError, RemoteServerError } from '../../src/errors.js'
 import { errnoOf } from '../../src/fuse/errno-table.js'
 import type { UploadRequest } from '../../src/s3/object-client.js'
-import { uploadDeadlineMs } from '../../src/s3/sdk-object-client.js'
+import { uploadDeadlineMs } from '../../src/s3/upload-limits.js'
 import { MiB, makeHarness, readAll, type Harness } from './harness.js'
 
 const O_WRONLY = constants.O_WRONLY

@@ -4,13 +4,27 @@
  * no earlier case cached, so the fault is really met. Listed in docs/SEMANTICS.md.
  */
 import { createHash, randomBytes } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import t from 'tap'
-import { startFaultProxy } from '../../src/devtools/fault-proxy.js'
+import { corruptBody, startFaultProxy } from '../../src/devtools/fault-proxy.js'
 import { makeFixture, sh } from './mount-fixture.js'
 import { seededRandom } from '../helpers/seeded-random.js'
 
 const MiB = 1024 * 1024
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+const BLOCK_HEADER_BYTES = 16
+
+/** The data of every block file in the disk cache. */
+async function cachedBlocks(cacheDir: string): Promise<Buffer[]> {
+  const out: Buffer[] = []
+  for (const sub of await readdir(join(cacheDir, 'blocks')).catch(() => [])) {
+    for (const f of await readdir(join(cacheDir, 'blocks', sub))) {
+      if (!f.includes('.tmp')) out.push((await readFile(join(cacheDir, 'blocks', sub, f))).subarray(BLOCK_HEADER_BYTES))
+    }
+  }
+  return out
+}
 
 
 t.test('fault classes through the proxy', async t => {
@@ -66,6 +80,38 @@ t.test('fault classes through the proxy', async t => {
     t.match(r.stderr, /Stale file handle/)
     proxy.clear()
     await check(t, ['f/11.bin'])
+  })
+  await t.test('a body corrupted in transfer (same length, one bit): never served nor cached; a clean retry serves the right bytes', async t => {
+    const f13 = files.get('f/13.bin') as Buffer
+    const f14 = files.get('f/14.bin') as Buffer
+    const faultedBefore = proxy.stats().faulted
+    proxy.arm({ body: 'corrupt', match: 'GET', keyPrefix: 'f/13', count: 1 })
+    await check(t, ['f/13.bin']) // the MD5 ETag catches it; the retry is clean
+    proxy.arm({ body: 'corrupt', match: 'GET', keyPrefix: 'f/14', count: 1000 })
+    const out = join(fx.root, 'got14')
+    const r = await sh(`cat ${fx.mountPoint}/f/14.bin > ${out}`)
+    t.match(r.stderr, /Input\/output error/, 'corrupt on every attempt: EIO')
+    const got = await readFile(out)
+    t.notOk(got.length > 0 && corruptBody(f14).subarray(0, got.length).equals(got), `none of the corrupt bytes served (${got.length} bytes read)`)
+    const corruptGets = proxy.stats().faulted - faultedBefore
+    proxy.clear()
+    const forwarded = proxy.stats().forwarded
+    await check(t, ['f/14.bin'])
+    t.ok(proxy.stats().forwarded > forwarded, 'fetched again after the fault: nothing corrupt had been cached')
+    const stats = JSON.parse((await fx.cli(['stats', fx.mountPoint, '--json'])).stdout) as { s3: { integrity: { checked: number; corrupt: number } } }
+    t.equal(stats.s3.integrity.corrupt, corruptGets, `stats counts every corrupt response (${corruptGets})`)
+    t.ok(stats.s3.integrity.checked > corruptGets, `and the clean ones checked (${stats.s3.integrity.checked} in all)`)
+    await fx.unmount() // cache writes drained, then the cache is inspected at rest
+    const blocks = await cachedBlocks(fx.cacheDir)
+    t.notOk(blocks.some(b => b.equals(corruptBody(f13)) || b.equals(corruptBody(f14))), `no corrupt block among ${blocks.length} cached`)
+    t.ok(blocks.some(b => b.equals(f13)) && blocks.some(b => b.equals(f14)), 'the right bytes of both are cached')
+    await fx.mount(['--endpoint-url', proxy.endpoint, '--metadata-ttl', '2s'])
+    const gets = async () => { const r = await fx.requests(); return r.getObject + r.rangedGet }
+    const before = await gets()
+    await check(t, ['f/13.bin', 'f/14.bin'])
+    t.equal(await gets(), before, 'and served from the cache after a remount, no GET')
+    const log = await readFile(join(fx.cacheDir, 's3cachefs.log'), 'utf8')
+    t.equal(log.split('\n').filter(l => l.includes('failed the store\'s checksum')).length, 1, `logged once for ${corruptGets} corrupt responses`)
   })
   await t.test('the store down past the metadata TTL: cached files and listings served, uncached ones EIO', async t => {
     await check(t, ['f/12.bin'])

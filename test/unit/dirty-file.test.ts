@@ -10,6 +10,7 @@ import t from 'tap'
 import { DataFile } from '../../src/write/data-file.js'
 import { DirtyFile } from '../../src/write/dirty-file.js'
 import type { StagingStore } from '../../src/write/staging-store.js'
+import { StagingBudget } from '../../src/write/staging-budget.js'
 
 t.test('a write during a copy whose hold was released lands in the copy', async t => {
   const dir = await mkdtemp(join(tmpdir(), 's3cachefs-df-'))
@@ -26,6 +27,7 @@ t.test('a write during a copy whose hold was released lands in the copy', async 
       return { name, handle: await open(join(dir, name), 'r+') }
     },
     async removeData() {},
+    budget: new StagingBudget(),
   } as unknown as StagingStore
   const current = new DataFile('a.data', await open(join(dir, 'a.data'), 'w+'), 0, 1)
   const file = new DirtyFile({ id: 'x', path: '/f', key: 'f', store, current, uploadedGeneration: 0, mtimeMs: 0 })

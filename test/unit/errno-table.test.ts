@@ -21,6 +21,7 @@ const rows: Array<[Error, number]> = [
   [new E.ThrottledError('x'), n.EIO],
   [new E.RemoteServerError('x'), n.EIO],
   [new E.NetworkError('x'), n.EIO],
+  [new E.CorruptTransferError('x'), n.EIO],
   [new Error('anything else'), n.EIO],
 ]
 for (const [err, errno] of rows) {

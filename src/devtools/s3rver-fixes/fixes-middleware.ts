@@ -8,6 +8,8 @@
  *   (aws-chunked.ts), then s3rver stores it;
  * - CopyObject → its x-amz-copy-source decoded as S3 does (copy-source.ts);
  * - AbortMultipartUpload → abort-multipart-upload.ts (s3rver answers 405);
+ * - CompleteMultipartUpload → s3rver, then complete-multipart-upload.ts gives the object
+ *   S3's `<md5 of part md5s>-N` ETag (s3rver stores the content's MD5);
  * - a PUT of a key with a segment too long for s3rver's files (it stores `<key>._S3rver_object`,
  *   and a segment over 240 bytes makes that name exceed the local filesystem's 255) → refused
  *   with S3's KeyTooLongError, where s3rver would crash on the unhandled write error. Real S3
@@ -18,6 +20,7 @@ import type { KoaContext, KoaMiddleware } from 's3rver'
 import { sendS3Error } from '../s3-xml.js'
 import { isListRequest, isObjectRead, parseS3Path } from '../s3-request.js'
 import { serveAbortMultipartUpload } from './abort-multipart-upload.js'
+import { fixMultipartEtag } from './complete-multipart-upload.js'
 import { decodeAwsChunkedUpload, isAwsChunked } from './aws-chunked.js'
 import { normalizeCopySource } from './copy-source.js'
 import { serveObjectRead } from './get-object.js'
@@ -70,6 +73,11 @@ export function s3rverFixesMiddleware(): KoaMiddleware {
     const uploadId = ctx.query['uploadId']
     if (ctx.method === 'DELETE' && target.key !== undefined && typeof uploadId === 'string') {
       if (!rejectUnknownKey(ctx)) await serveAbortMultipartUpload(ctx, target.bucket, uploadId)
+      return
+    }
+    if (ctx.method === 'POST' && target.key !== undefined && typeof uploadId === 'string') {
+      await next()
+      await fixMultipartEtag(ctx, target.bucket, target.key)
       return
     }
     if (ctx.method === 'PUT' && target.key !== undefined) {

@@ -1,0 +1,44 @@
+/**
+ * Fills consecutive block-sized pieces of a known total length from a response
+ * body's chunks as they arrive, so a GET is read straight into cache blocks with no
+ * buffer of the whole range and no copy out of it. Each piece owns exactly its memory
+ * (never a view into a pooled allocation that a small cached block would keep alive).
+ */
+export class PieceWriter {
+  readonly pieces: Buffer[] = []
+  filled = 0
+  readonly #length: number
+
+  private constructor(length: number) {
+    this.#length = length
+  }
+
+  static forLength(length: number, pieceBytes: number): PieceWriter {
+    const w = new PieceWriter(length)
+    for (let at = 0; at < length; at += pieceBytes) w.pieces.push(Buffer.allocUnsafeSlow(Math.min(pieceBytes, length - at)))
+    return w
+  }
+
+  /** Copies `chunk` in; false if it runs past the total length. */
+  write(chunk: Uint8Array): boolean {
+    if (this.filled + chunk.length > this.#length) return false
+    let from = 0
+    while (from < chunk.length) {
+      const piece = this.pieces[this.#pieceAt(this.filled)] as Buffer
+      const at = this.filled - this.#pieceStart(this.filled)
+      const n = Math.min(piece.length - at, chunk.length - from)
+      piece.set(chunk.subarray(from, from + n), at)
+      from += n
+      this.filled += n
+    }
+    return true
+  }
+
+  #pieceAt(offset: number): number {
+    return Math.floor(offset / ((this.pieces[0] as Buffer).length))
+  }
+
+  #pieceStart(offset: number): number {
+    return this.#pieceAt(offset) * (this.pieces[0] as Buffer).length
+  }
+}
