@@ -4,10 +4,18 @@
  * listing cache (directory → children, bounded in total children), which directories were
  * listed before (for re-listing after the TTL) and which are too large to list for a lookup.
  * Every change made through the mount goes through here, so the two caches agree.
+ *
+ * INVARIANT (memory at scale): a child of a cached listing is not also in the stat cache.
+ * Listings are packed (packed-children.ts, ~60 B per child); lookups answered from them
+ * build an entry and keep nothing, and the stat cache holds only what no listing holds
+ * (HEAD answers, "absent", changes through the mount). The first pages of a directory too
+ * large to list in full are kept packed too, as partial listings that answer only names
+ * they hold.
  */
 import { LRUCache } from 'lru-cache'
 import { NotFoundError } from '../errors.js'
 import type { DirListing, Entry } from './entry.js'
+import { PackedChildren } from './packed-children.js'
 import type { MetadataConfig } from './metadata-config.js'
 import { baseName, isRoot, joinPath, parentOf, pathToPrefix } from './paths.js'
 import { TtlCache, type Clock } from './ttl-cache.js'
@@ -29,6 +37,8 @@ export class MetadataCaches {
   readonly #clock: Clock
   readonly #entries: TtlCache<Cached>
   readonly #listings: TtlCache<DirListing>
+  /** First pages of directories too large to list for a lookup: present names only. */
+  readonly #partials: TtlCache<PackedChildren>
   readonly #listedDirs = new LRUCache<string, number>({ max: LISTED_DIRS_REMEMBERED })
   /** Directories too large to list for one lookup. */
   readonly #largeDirs = new LRUCache<string, true>({ max: LISTED_DIRS_REMEMBERED })
@@ -41,11 +51,12 @@ export class MetadataCaches {
     this.#listings = new TtlCache<DirListing>({
       maxWeight: config.maxListedChildren, clock, weightOf: l => l.children.size, staleMs,
     })
+    this.#partials = new TtlCache<PackedChildren>({ maxWeight: config.maxEntries, clock, weightOf: p => p.size })
   }
 
-  /** The fresh stat-cache entry of `path` (or ABSENT), if any. */
+  /** The fresh stat-cache entry of `path` (or ABSENT), or its entry on a partial listing of its parent, if any. */
   entry(path: string): Cached | undefined {
-    return this.#entries.get(path)
+    return this.#entries.get(path) ?? this.#partials.get(parentOf(path))?.get(baseName(path))
   }
 
   /** The fresh listing of the directory `path`, if any. */
@@ -84,6 +95,7 @@ export class MetadataCaches {
   subdirCount(path: string): number | undefined {
     const listing = this.#listings.get(path)
     if (listing === undefined) return undefined
+    if (listing.children instanceof PackedChildren) return listing.children.dirCount()
     let n = 0
     for (const child of listing.children.values()) if (child.kind === 'dir') n++
     return n
@@ -94,15 +106,23 @@ export class MetadataCaches {
   }
 
   /** Entries seen on the first pages of a directory too large to list in full. */
-  rememberSeen(dir: string, seen: Iterable<readonly [string, Entry]>): void {
-    for (const [name, entry] of seen) this.remember(joinPath(dir, name), entry)
+  rememberSeen(dir: string, seen: Array<readonly [string, Entry]>): void {
+    const sorted = seen.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    const packed = PackedChildren.pack(pathToPrefix(dir), sorted)
+    if (packed !== undefined) this.#partials.set(dir, packed, this.#config.ttlMs)
+    else for (const [name, entry] of sorted) this.remember(joinPath(dir, name), entry)
   }
 
-  /** A complete listing of `path`, trusted for `ttlMs`; its children answer lookups from now on. */
-  storeListing(path: string, listing: DirListing, ttlMs: number): void {
-    this.#listings.set(path, listing, ttlMs)
-    this.#listedDirs.set(path, listing.children.size)
-    for (const [name, entry] of listing.children) this.#entries.set(joinPath(path, name), entry, ttlMs)
+  /** A complete listing of `path`, trusted for `ttlMs`; its children answer lookups from now on. Returns it as cached. */
+  storeListing(path: string, listing: DirListing, ttlMs: number): DirListing {
+    const packed = PackedChildren.pack(pathToPrefix(path), listing.children)
+    const stored = packed === undefined ? listing : { children: packed, listedAtMs: listing.listedAtMs }
+    this.#listings.set(path, stored, ttlMs)
+    this.#listedDirs.set(path, stored.children.size)
+    this.#partials.delete(path)
+    // What the stat cache knew of these names is older than this listing.
+    if (this.#entries.size > 0) for (const name of stored.children.keys()) this.#entries.delete(joinPath(path, name))
+    return stored
   }
 
   /** A directory made through the mount: empty, so its listing is known (unless one is cached). */
@@ -133,6 +153,7 @@ export class MetadataCaches {
   invalidatePrefix(path: string, keepStale: boolean): string[] {
     const below = (p: string) => isRoot(path) || p === path || p.startsWith(path + '/')
     const listed = this.#listings.keys().filter(below)
+    this.#partials.deleteWhere(below)
     if (keepStale) {
       this.#entries.expireWhere(below)
       this.#listings.expireWhere(below)
@@ -146,6 +167,7 @@ export class MetadataCaches {
   /** Forgets the stat-cache entry of `path` only. */
   forgetEntry(path: string): void {
     this.#entries.delete(path)
+    this.#partials.get(parentOf(path))?.delete(baseName(path))
   }
 
   /** Forgets the listing of the directory `path` only. */
@@ -155,7 +177,7 @@ export class MetadataCaches {
 
   /** Forgets what is known about `path`, its listing and its parent's. */
   invalidate(path: string): void {
-    this.#entries.delete(path)
+    this.forgetEntry(path)
     this.#listings.delete(path)
     this.#listings.delete(parentOf(path))
   }

@@ -160,7 +160,8 @@ export class MetadataStore {
         const fresh = await this.#lists.run(parentPath, () => this.#listAll(parentPath, pathToPrefix(parentPath), this.#config.negativeTtlMs))
         child = fresh.children.get(baseName(path))
       }
-      this.#caches.remember(path, child ?? ABSENT)
+      // A child found is not copied into the stat cache: the listing holds it (metadata-caches.ts).
+      if (child === undefined) this.#caches.remember(path, ABSENT)
       return unwrap(path, child ?? ABSENT)
     }
     return this.#lookups.run(path, () => this.#resolveRemote(path))
@@ -268,19 +269,16 @@ export class MetadataStore {
       return undefined
     }
     const { children, pages } = listed
-    const listing: DirListing = { children, listedAtMs: this.#clock() }
-    this.#caches.storeListing(path, listing, this.#config.ttlMs)
+    const listedAtMs = this.#clock()
     this.#log.debug({ path, entries: children.size, pages }, 'listed directory')
-    if (children.size <= MANIFEST_MAX_CHILDREN) this.#manifest?.put(path, { children: [...children], listedAtMs: listing.listedAtMs }, this.#config.ttlMs)
-    return listing
+    if (children.size <= MANIFEST_MAX_CHILDREN) this.#manifest?.put(path, { children: [...children], listedAtMs }, this.#config.ttlMs)
+    return this.#caches.storeListing(path, { children, listedAtMs }, this.#config.ttlMs)
   }
 
   /** A listing another node stored: cached for what is left of its TTL, as if listed here then. */
   #adopt(path: string, shared: SharedListing): DirListing {
     const ttlMs = this.#config.ttlMs - (this.#clock() - shared.listedAtMs)
-    const listing: DirListing = { children: new Map(shared.children), listedAtMs: shared.listedAtMs }
-    this.#caches.storeListing(path, listing, ttlMs)
-    return listing
+    return this.#caches.storeListing(path, { children: new Map(shared.children), listedAtMs: shared.listedAtMs }, ttlMs)
   }
 
   /** One HEAD: a file's current version with its headers, or a directory marker's headers. */
