@@ -147,6 +147,8 @@ export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext):
     result.notes.push(`stopped: ${(err as Error).message.split('\n')[0] ?? ''}`);
     return result;
   } finally {
+    // A run stopped early still reports the daemon's peak so far.
+    if (result.peakRssBytes === undefined && m?.pid !== undefined && phases.remount === undefined) Object.assign(result, { peakRssBytes: memory(m.pid)?.hwmBytes });
     await m?.close().catch((err: unknown) => result.notes.push(`unmount: ${(err as Error).message}`));
     await rm(cacheDir, { recursive: true, force: true }).catch(() => undefined);
   }
