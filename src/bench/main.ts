@@ -22,6 +22,7 @@ import { measureLink } from './workloads/calibration.js';
 import type { RunContext } from './workloads/run-context.js';
 import { errorMessage, runSystem } from './workloads/run-system.js';
 import { torchAvailable } from './workloads/torch-loader.js';
+import { runScaleBench } from './scale/scale-main.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const started = performance.now();
@@ -122,6 +123,10 @@ async function run(opts: BenchOptions, argv: string[]): Promise<string> {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv.includes('--scale')) {
+    process.exitCode = await runScaleBench(argv.filter((a) => a !== '--scale'), REPO_ROOT, log);
+    return;
+  }
   let opts: BenchOptions;
   try {
     opts = parseOptions(argv);
@@ -139,7 +144,7 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (err: unknown) => {
     process.stderr.write(`bench: ${errorMessage(err)}\n`);
     process.exit(1);

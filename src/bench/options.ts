@@ -77,7 +77,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --small-files N         100 KB files the writes workload copies (default ${FULL.smallFiles}, quick ${QUICK.smallFiles})
   --cache-dir DIR         where generated data and the S3 server's directory are kept (default bench/cache)
   --s3cachefs-args="..."  extra arguments for 's3cachefs mount', space-separated (attach with '=')
-  --phase-timeout S       upper bound for one epoch/read/find/write test, seconds (default 1800)`;
+  --phase-timeout S       upper bound for one epoch/read/find/write test, seconds (default 1800)
+  --scale                 the scale benchmark on the synthetic store instead (see --scale --help)`;
 
 function num(flag: string, raw: string | undefined, def: number, min: number, max: number, integer: boolean): number {
   if (raw === undefined) return def;

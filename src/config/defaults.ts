@@ -54,13 +54,18 @@ export const STALE_IF_ERROR = '1h'
 /** During a store outage, known paths are answered stale at once for this long after each failure, then the store is tried again. */
 export const STALE_RETRY_INTERVAL_MS = 5000
 /**
- * Cached path entries: ImageNet's 1.28 M training files fit, so an epoch does not cycle its metadata.
- * Measured (test/core/metadata-memory.test.ts): ~520 B of heap, ~600 B of RSS per listed file
- * (stat entry + listing child) at 1.28 M files: ~730 MiB RSS when full.
+ * Cached path entries the listings do not hold (HEAD answers, "absent", changes through the mount,
+ * first pages of huge directories): a listed file is not also here (src/metadata/metadata-caches.ts).
+ * A full entry costs ~500 B, so this bound is ~750 MiB in the worst case, reached only by lookups
+ * outside listed directories.
  */
 export const MAX_METADATA_ENTRIES = 1_500_000
-/** Children held by cached directory listings in total. */
-export const MAX_LISTED_CHILDREN = 2_000_000
+/**
+ * Children held by cached directory listings in total: 10 M files (LAION-style datasets) stay
+ * listed. Packed, a child costs ~90 B of heap and typed arrays, ~120 B of RSS
+ * (test/core/metadata-memory.test.ts): ~1.1 GiB when full.
+ */
+export const MAX_LISTED_CHILDREN = 10_000_000
 /**
  * Listings kept on disk beside the block cache for the next mount (live records): ImageNet's
  * 1.28 M files take ~150 MB, so 1 GiB holds several such datasets per source.

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import { entryOf, rowOf, type EntryRow } from '../metadata/entry.js'
-import type { ListingManifest, SharedListing } from '../metadata/metadata-store.js'
+import type { ListingManifest, SharedListing } from '../metadata/listing-manifest.js'
 import type { RedisCoordinator } from './redis-coordinator.js'
 
 /** Manifest entries kept when the metadata TTL is indefinite: a day, so an abandoned dataset goes. */

@@ -24,9 +24,15 @@ export interface DirEntry {
 
 export type Entry = FileEntry | DirEntry
 
+/** Children by name: a Map, or packed (packed-children.ts) once cached. */
+export interface ChildMap extends ReadonlyMap<string, Entry> {
+  set(name: string, entry: Entry): unknown
+  delete(name: string): boolean
+}
+
 export interface DirListing {
   /** Children by name, in S3 (UTF-8 binary) order, then names added through the mount. */
-  readonly children: Map<string, Entry>
+  readonly children: ChildMap
   /** When it was listed: an absent name is trusted from it only for the negative TTL. */
   readonly listedAtMs: number
 }

@@ -43,3 +43,12 @@ export function joinPath(dir: string, name: string): string {
 export function isRepresentableName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !name.includes('\0') && Buffer.byteLength(name) <= 255
 }
+
+/** The directories above `path`, up to the root: a new name may create implicit directories in each. */
+export function ancestorsOf(path: string): string[] {
+  const out: string[] = []
+  for (let p = parentOf(path); ; p = parentOf(p)) {
+    out.push(p)
+    if (isRoot(p)) return out
+  }
+}

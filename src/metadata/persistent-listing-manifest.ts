@@ -25,10 +25,9 @@
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
 import type { Logger } from 'pino'
-import { entryOf, rowOf, type EntryRow } from './entry.js'
-import type { ListingManifest, SharedListing } from './metadata-store.js'
+import { decodeListing, encodeListing, LF, parseHeader, TAB } from './listing-record.js'
+import type { ListingManifest, SharedListing } from './listing-manifest.js'
 import type { Clock } from './ttl-cache.js'
 
 export interface PersistentManifestConfig {
@@ -59,17 +58,6 @@ interface Slot {
   readonly expiresAtMs: number
 }
 
-interface Header {
-  readonly p: string
-  readonly t?: number
-  readonly x?: number | null
-  readonly n?: number
-  readonly c?: number
-  readonly d?: 1
-}
-
-const TAB = 0x09
-const LF = 0x0a
 /** Headers are read in windows of this size at open; a header longer than it (a path near 4 KiB) still fits. */
 const SCAN_WINDOW_BYTES = 256 * 1024
 /** Dead bytes below this never trigger a compaction: rewriting a small file buys nothing. */
@@ -298,30 +286,4 @@ export class PersistentListingManifest implements ListingManifest {
     this.#warned = true
     this.#log.warn({ err, file: this.#path }, msg)
   }
-}
-
-function parseHeader(bytes: Buffer): Header | undefined {
-  try {
-    const h = JSON.parse(bytes.toString('utf8')) as Header
-    return typeof h.p === 'string' ? h : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function encodeListing(path: string, listing: SharedListing, expiresAtMs: number): Buffer {
-  const body = Buffer.from(JSON.stringify(listing.children.map(([name, e]) => rowOf(name, e))))
-  const header: Header = { p: path, t: listing.listedAtMs, x: Number.isFinite(expiresAtMs) ? expiresAtMs : null, n: body.length, c: crc32(body) }
-  return Buffer.concat([Buffer.from(JSON.stringify(header) + '\t'), body, Buffer.from('\n')])
-}
-
-/** The listing in one record, or undefined when it is not the record of `path` or fails its checks. */
-function decodeListing(record: Buffer, path: string): SharedListing | undefined {
-  const tab = record.indexOf(TAB)
-  const header = tab < 0 ? undefined : parseHeader(record.subarray(0, tab))
-  if (header === undefined || header.p !== path || header.t === undefined || record[record.length - 1] !== LF) return undefined
-  const body = record.subarray(tab + 1, record.length - 1)
-  if (body.length !== header.n || crc32(body) !== header.c) return undefined
-  const rows = JSON.parse(body.toString('utf8')) as EntryRow[]
-  return { listedAtMs: header.t, children: rows.map(row => [row[0], entryOf(row)] as const) }
 }

@@ -5,7 +5,7 @@
  * copied into the local one, so the next mount of this node needs neither; puts and
  * removals go to both.
  */
-import type { ListingManifest, SharedListing } from './metadata-store.js'
+import type { ListingManifest, SharedListing } from './listing-manifest.js'
 
 export class TieredListingManifest implements ListingManifest {
   readonly #near: ListingManifest

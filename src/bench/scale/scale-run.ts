@@ -1,0 +1,155 @@
+// Runs the scale benchmark on one system against the synthetic store: mount, `find` cold
+// and warm (its listing is the epoch's file list), one cold and one warm epoch by P reader
+// processes (`xargs -P P cat`, shuffled, page cache dropped before each), and for s3cachefs
+// an unmount and a remount on the same cache (index scan, catalog, listing manifest) timed
+// to ready and to the end of a `find`. Every phase is bounded by the time limit; a phase
+// past it is killed and reported as not finished. The daemon's CPU and RSS come from /proc.
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Cleanup } from '../env/cleanup.js';
+import { dropPageCache } from '../env/page-cache.js';
+import { cpuSeconds, memory } from '../env/proc-stats.js';
+import { daemonPid, unmount, waitForMount } from '../systems/fuse-mount.js';
+import type { LinkEmulator } from '../link/link-emulator.js';
+import { LOCAL_CREDENTIALS } from '../link/sigv4.js';
+import { rcloneSystem } from '../systems/rclone-system.js';
+import { s3fsSystem } from '../systems/s3fs-system.js';
+import type { SystemContext } from '../systems/system.js';
+import type { ScaleOptions, ScaleSystem } from './scale-options.js';
+import type { PhaseResult, ScaleSystemResult } from './scale-report.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface ScaleRunContext {
+  readonly opts: ScaleOptions;
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly workDir: string;
+  readonly logDir: string;
+  readonly repoRoot: string;
+  readonly cleanup: Cleanup;
+  readonly log: (line: string) => void;
+}
+
+interface Mounted {
+  readonly root: string;
+  readonly pid: number | undefined;
+  readonly close: () => Promise<void>;
+}
+
+/** Runs `sh -c script` bounded by `limitMs`; resolves its seconds, or undefined when killed at the limit. */
+async function timed(script: string, limitMs: number): Promise<number | undefined> {
+  const t0 = performance.now();
+  return await new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { if (err.length < 2000) err += d.toString(); });
+    const timer = setTimeout(() => { try { process.kill(-(child.pid as number), 'SIGKILL'); } catch { /* gone */ } }, limitMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (signal !== null) resolve(undefined);
+      else if (code !== 0) reject(new Error(`${script.slice(0, 80)}: exit ${code}: ${err.split('\n')[0] ?? ''}`));
+      else resolve((performance.now() - t0) / 1000);
+    });
+  });
+}
+
+async function mountS3cachefs(ctx: ScaleRunContext, mountPoint: string, cacheDir: string, n: number): Promise<Mounted> {
+  const cli = join(ctx.repoRoot, 'dist', 'cli.js');
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: LOCAL_CREDENTIALS.region };
+  const args = [cli, 'mount', `s3://${ctx.bucket}`, mountPoint, '--endpoint-url', ctx.endpoint, '--cache-dir', cacheDir,
+    '--cache-size', '40G', '--metadata-ttl', 'indefinite', '--read-only', '--log-level', 'warn',
+    '--log-file', join(ctx.logDir, `s3cachefs-scale-${n}.log`), ...ctx.opts.s3cachefsArgs];
+  await execFileAsync(process.execPath, args, { env, timeout: ctx.opts.timeLimitSeconds * 1000 });
+  await waitForMount(mountPoint, () => true);
+  const pid = daemonPid(mountPoint, 'node');
+  const own = async (): Promise<void> => { await execFileAsync(process.execPath, [cli, 'unmount', mountPoint], { env, timeout: 600_000 }); };
+  const release = ctx.cleanup.add(`unmount ${mountPoint}`, () => unmount(mountPoint, pid, own));
+  return { root: mountPoint, pid, close: release };
+}
+
+async function mountPeer(system: ScaleSystem, ctx: ScaleRunContext): Promise<Mounted> {
+  const sys = system === 's3fs' ? s3fsSystem : rcloneSystem;
+  const link = { endpoint: ctx.endpoint } as unknown as LinkEmulator;
+  const sctx: SystemContext = { link, workDir: ctx.workDir, logDir: ctx.logDir, repoRoot: ctx.repoRoot, cleanup: ctx.cleanup, s3cachefsArgs: [] };
+  const open = await sys.openCold({ kind: 'metadata', bucket: ctx.bucket, prefix: '', localDir: ctx.workDir }, sctx);
+  if (open.view.kind !== 'fs') throw new Error(`${system} did not mount`);
+  return { root: open.view.root, pid: open.view.daemonPid, close: open.close };
+}
+
+/** Splits the file list into `readers` shuffled parts (a fixed seed: the same order for every system). */
+async function writeParts(listFile: string, readers: number, dir: string): Promise<string[]> {
+  const files = (await readFile(listFile, 'utf8')).split('\n').filter((l) => l !== '');
+  let seed = 1;
+  for (let i = files.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const j = seed % (i + 1);
+    [files[i], files[j]] = [files[j] as string, files[i] as string];
+  }
+  const parts = Array.from({ length: readers }, (_, k) => join(dir, `part-${k}`));
+  await Promise.all(parts.map((p, k) => writeFile(p, files.filter((_, i) => i % readers === k).join('\n') + '\n')));
+  return parts;
+}
+
+export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext): Promise<ScaleSystemResult> {
+  const { opts } = ctx;
+  const limitMs = opts.timeLimitSeconds * 1000;
+  const result: ScaleSystemResult = { system, phases: {}, notes: [] };
+  const dir = join(ctx.workDir, system);
+  await mkdir(dir, { recursive: true });
+  const mountPoint = join(dir, 'mnt');
+  const cacheDir = join(dir, 'cache');
+  await mkdir(mountPoint, { recursive: true });
+  const phases = result.phases as Record<string, PhaseResult>;
+  let m: Mounted | undefined;
+  const phase = async (name: string, files: number, script: string): Promise<boolean> => {
+    const cpu0 = m?.pid === undefined ? undefined : cpuSeconds(m.pid);
+    const seconds = await timed(script, limitMs);
+    const cpu1 = m?.pid === undefined ? undefined : cpuSeconds(m.pid);
+    const cpu = cpu0 !== undefined && cpu1 !== undefined ? { cpuSeconds: cpu1 - cpu0 } : {};
+    phases[name] = seconds === undefined ? { files, note: `did not finish in ${opts.timeLimitSeconds} s`, ...cpu } : { seconds, files, ...cpu };
+    ctx.log(`${system} ${name}: ${seconds === undefined ? 'did not finish' : `${seconds.toFixed(1)} s`}`);
+    return seconds !== undefined;
+  };
+  try {
+    const t0 = performance.now();
+    m = system === 's3cachefs' ? await mountS3cachefs(ctx, mountPoint, cacheDir, 1) : await mountPeer(system, ctx);
+    phases.mount = { seconds: (performance.now() - t0) / 1000, files: 0 };
+    const list = join(dir, 'files.txt');
+    if (!(await phase('findCold', opts.objects, `find '${m.root}' -type f > '${list}'`))) return result;
+    const found = (await readFile(list, 'utf8')).split('\n').filter((l) => l !== '').length;
+    if (found !== opts.objects) result.notes.push(`find listed ${found} files of ${opts.objects}`);
+    await phase('findWarm', found, `find '${m.root}' -type f > /dev/null`);
+    const parts = await writeParts(list, opts.readers, dir);
+    const epoch = parts.map((p) => `xargs -a '${p}' -d '\\n' -n 256 cat > /dev/null &`).join('\n') + '\nwait';
+    for (const name of ['epochCold', 'epochWarm']) {
+      const drop = dropPageCache();
+      if (!drop.dropped) result.notes.push(`page cache not dropped: ${drop.reason}`);
+      if (!(await phase(name, found, epoch))) return result;
+    }
+    const mem = m.pid === undefined ? undefined : memory(m.pid);
+    Object.assign(result, { peakRssBytes: mem?.hwmBytes, rssAfterEpochsBytes: mem?.rssBytes });
+    if (system !== 's3cachefs') return result;
+    await m.close();
+    m = undefined;
+    dropPageCache();
+    const t1 = performance.now();
+    m = await mountS3cachefs(ctx, mountPoint, cacheDir, 2);
+    phases.remount = { seconds: (performance.now() - t1) / 1000, files: found };
+    await phase('findAfterRemount', found, `find '${m.root}' -type f > /dev/null`);
+    const after = m.pid === undefined ? undefined : memory(m.pid);
+    Object.assign(result, { peakRssAfterRemountBytes: after?.hwmBytes });
+    return result;
+  } catch (err) {
+    result.notes.push(`stopped: ${(err as Error).message.split('\n')[0] ?? ''}`);
+    return result;
+  } finally {
+    // A run stopped early still reports the daemon's peak so far.
+    if (result.peakRssBytes === undefined && m?.pid !== undefined && phases.remount === undefined) Object.assign(result, { peakRssBytes: memory(m.pid)?.hwmBytes });
+    await m?.close().catch((err: unknown) => result.notes.push(`unmount: ${(err as Error).message}`));
+    await rm(cacheDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
