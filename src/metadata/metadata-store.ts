@@ -108,7 +108,7 @@ export class MetadataStore {
   peekStat(path: string): Entry | undefined {
     if (isRoot(path)) return this.#root
     if (this.#stale.holding()) return undefined
-    const cached = this.#entries.get(path) ?? this.#listings.get(parentOf(path))?.children.get(baseName(path))
+    const cached = this.#caches.entry(path) ?? this.#caches.listing(parentOf(path))?.children.get(baseName(path))
     if (cached === undefined || 'absent' in cached) return undefined
     return this.#config.headForAttributes === true && cached.attrs === undefined ? undefined : cached
   }
