@@ -21,7 +21,7 @@ export async function statsCommand(mountPoint: string, opts: { json?: boolean; w
   }
 }
 
-export function formatStats(s: StatsSnapshot): string {
+function formatStats(s: StatsSnapshot): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`
   const k = s.s3.byKind
   const rows: Array<[string, string]> = [

@@ -57,7 +57,7 @@ function toFuseStat(s: FileStat): FuseStat {
   return { mtime: new Date(s.mtimeMs), atime: new Date(s.atimeMs), ctime: new Date(s.ctimeMs), size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, nlink: s.nlink, blocks: Math.ceil(s.size / 512), blksize: 4096 }
 }
 
-export function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
+function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
   return {
     getattr: (path, cb) => answer(log, 'getattr', path, async () => toFuseStat(await core.getattr(path)), cb),
     fgetattr: (path, fd, cb) => answer(log, 'fgetattr', path, async () => toFuseStat(await core.fgetattr(fd, path)), cb),

@@ -35,7 +35,7 @@ export interface Journal {
   readonly working: string | null
 }
 
-export class JournalFormatError extends Error {}
+class JournalFormatError extends Error {}
 
 let lastSeq = 0
 

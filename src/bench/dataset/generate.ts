@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import type { ImagePlan, MetadataPlan, ShardPlan } from './dataset-plan.js';
 import { padJpeg } from './jpeg-synth.js';
 import { seededBytes } from './prng.js';
-import { mapLimit } from '../util/map-limit.js';
+import { forEachLimit } from '../../util/for-each-limit.js';
 
 /** Parallel file writes: enough to keep a disk busy, few enough to bound open files. */
 const WRITE_CONCURRENCY = 16;
@@ -49,7 +49,7 @@ export async function generateImages(cacheDir: string, plan: ImagePlan, seed: nu
   const root = imageRoot(cacheDir, plan);
   return generateOnce(root, { files: plan.files.length, totalBytes: plan.totalBytes, seed }, async () => {
     for (const cls of plan.classes) await mkdir(join(root, cls), { recursive: true });
-    await mapLimit(plan.files, WRITE_CONCURRENCY, async (f) => {
+    await forEachLimit(plan.files, WRITE_CONCURRENCY, async (f) => {
       const base = bases[f.base];
       if (base === undefined) throw new Error(`no base image ${f.base}`);
       await writeFile(join(root, f.path), padJpeg(base, f.bytes, seed, f.path));
@@ -87,7 +87,7 @@ export async function generateMetadata(cacheDir: string, plan: MetadataPlan, see
   const root = metadataRoot(cacheDir, plan);
   return generateOnce(root, { files: plan.files.length, seed }, async () => {
     for (let d = 0; d < plan.dirs; d++) await mkdir(join(root, `d${String(d).padStart(5, '0')}`), { recursive: true });
-    await mapLimit(plan.files, WRITE_CONCURRENCY, (f) => writeFile(join(root, f.path), metadataContent(seed, f.path, f.bytes)));
+    await forEachLimit(plan.files, WRITE_CONCURRENCY, (f) => writeFile(join(root, f.path), metadataContent(seed, f.path, f.bytes)));
   });
 }
 

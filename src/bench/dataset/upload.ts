@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { S3HttpError, s3Request, type S3Target } from '../link/s3-http.js';
-import { mapLimit } from '../util/map-limit.js';
+import { forEachLimit } from '../../util/for-each-limit.js';
 
 /** Parallel PUTs: s3rver is single-threaded, so more would only queue inside it. */
 const UPLOAD_CONCURRENCY = 16;
@@ -50,7 +50,7 @@ export async function uploadOnce(cacheDir: string, target: S3Target, items: read
     if (marked && (last === undefined || (await hasObject(target, last, agent)))) return false;
     await createBucket(target, agent);
     let done = 0;
-    await mapLimit(items, UPLOAD_CONCURRENCY, async (item) => {
+    await forEachLimit(items, UPLOAD_CONCURRENCY, async (item) => {
       const body = item.bytes > 8 * 1048576 ? createReadStream(item.file) : await readFile(item.file);
       await s3Request(target, { method: 'PUT', key: item.key, body, contentLength: item.bytes }, agent);
       if (++done % 1000 === 0) onProgress?.(done);

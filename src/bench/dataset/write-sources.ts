@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { generateOnce } from './generate.js';
 import { seededBytes } from './prng.js';
 import { createBucket } from './upload.js';
-import { mapLimit } from '../util/map-limit.js';
+import { forEachLimit } from '../../util/for-each-limit.js';
 
 /** Every system writes under its own fresh prefix of this bucket. */
 export const WRITES_BUCKET = 'bench-writes';
@@ -65,7 +65,7 @@ export async function prepareWriteSources(cacheDir: string, seed: number, p: Wri
   const smallDir = join(root, `small-${p.smallFiles}`);
   const a = await generateOnce(checkpointDir, { bytes: p.checkpointBytes, seed }, () => writeSeededFile(checkpointFile, p.checkpointBytes, seed, 'checkpoint'));
   const b = await generateOnce(smallDir, { files: p.smallFiles, bytes: SMALL_FILE_BYTES, seed }, () =>
-    mapLimit(Array.from({ length: p.smallFiles }, (_, i) => i), WRITE_CONCURRENCY, (i) =>
+    forEachLimit(Array.from({ length: p.smallFiles }, (_, i) => i), WRITE_CONCURRENCY, (i) =>
       writeFile(join(smallDir, smallFileName(i)), seededBytes(seed, `small:${i}`, SMALL_FILE_BYTES)),
     ),
   );
