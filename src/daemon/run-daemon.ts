@@ -21,13 +21,12 @@ import { AnnouncedOrder, AnnouncedOrders } from '../prefetch/announced-order.js'
 import { buildObjectClient } from './build-object-client.js'
 import { buildOps } from './build-ops.js'
 import { buildManyNodes, type ManyNodes } from './build-many-nodes.js'
-import { observeLatency } from '../metrics/latency-observer.js'
 import { PrometheusExporter } from '../metrics/prometheus-exporter.js'
 import { checkCacheDir, checkMountPoint } from './preflight.js'
 import { lockCacheDir } from './cache-dir-lock.js'
 import { watchMountGone } from './mount-watch.js'
 import { ControlServer } from './control-server.js'
-import { prefetchRoute } from './control-routes.js'
+import { controlRoutes } from './control-routes.js'
 import { controlSocketPath, ensureRuntimeDir, removeDaemonRecord, writeDaemonRecord } from './runtime-state.js'
 import { type StatsSnapshot, takeSnapshot } from './stats-snapshot.js'
 
@@ -46,10 +45,10 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
   let many: ManyNodes | undefined
   let listings: PersistentListingManifest | undefined
   try {
-    const { client: storeClient, metrics } = buildObjectClient(config)
+    const { client, metrics } = buildObjectClient(config)
     const exporter = config.metrics.port === undefined ? undefined : new PrometheusExporter((): StatsSnapshot => snapshot())
     // With --metrics-port every S3 request also feeds the latency histogram.
-    const client = exporter === undefined ? storeClient : observeLatency(storeClient, exporter.observe)
+    if (exporter !== undefined) metrics.observe(exporter.observe)
     await client.checkBucket()
     many = await buildManyNodes(config, log)
     const disk = await DiskBlockCache.open(config.disk, log.child({ component: 'disk-cache' }))
@@ -76,12 +75,8 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     const startedMs = Date.now()
     const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, metadata, prefetcher, announced, many: many as ManyNodes, ...(listings !== undefined ? { listings } : {}), ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
     await ensureRuntimeDir()
-    control = new ControlServer(controlSocketPath(config.mountPoint), new Map([
-      ControlServer.statsRoute(snapshot),
-      ControlServer.flushRoute(path => writes.flush(path)),
-      prefetchRoute(announced),
-      ...ops.routes,
-    ]), log.child({ component: 'control' }))
+    control = new ControlServer(controlSocketPath(config.mountPoint),
+      controlRoutes({ snapshot, flush: path => writes.flush(path), announced, ...ops.services }), log.child({ component: 'control' }))
     await control.start()
     stopOps = () => ops.stop()
     await ops.start()

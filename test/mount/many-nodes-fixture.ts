@@ -98,7 +98,7 @@ export async function makeManyNodes(t: TapLike): Promise<ManyNodesFixture> {
       return {
         name, mountPoint, cacheDir,
         // Straight from the daemon's control socket (never through the FUSE mount): a CLI process costs a second here.
-        stats: async () => await controlRequest(mountPoint, 'GET', '/stats') as StatsSnapshot,
+        stats: async () => await controlRequest(mountPoint, 'stats') as StatsSnapshot,
         unmount: async () => {
           const u = await runCli(['unmount', mountPoint])
           if (u.code !== 0) throw new Error(`unmount of ${name} failed: ${u.stderr}`)

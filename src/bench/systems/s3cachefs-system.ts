@@ -81,7 +81,7 @@ export function nodeVariant(setup: NodeSetup): MountVariant {
 
 /** Straight from the daemon's control socket (never through the FUSE mount: the harness does no file I/O on a mount). */
 async function sharedTierStats(mountPoint: string): Promise<SharedTierFigures | undefined> {
-  const t = ((await controlRequest(mountPoint, 'GET', '/stats')) as StatsSnapshot).sharedTier;
+  const t = ((await controlRequest(mountPoint, 'stats')) as StatsSnapshot).sharedTier;
   if (t === undefined) return undefined;
   return { hits: t.hits, misses: t.misses, writes: t.writes, writesDropped: t.writesDropped, leaseWaits: t.leaseWaits, leaseWaitHits: t.leaseWaitHits, writesQueued: t.writesQueued };
 }
