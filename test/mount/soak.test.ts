@@ -99,7 +99,7 @@ t.test(`soak: ${READERS} readers for ${SECONDS}s under random faults`, async t =
   await fx.mount(['--endpoint-url', proxy.endpoint, '--cache-size', '32MiB', '--memory-cache-size', '16MiB'])
   const pid = (await sh(`pgrep -f "dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
   t.ok(pid, 'daemon found')
-  for (const [kind, spec] of [
+  for (const [, spec] of [
     ['503', { status: 503 }], ['500', { status: 500 }], ['reset', { reset: 'connection' as const }],
     ['body reset', { body: 'reset' as const }], ['short body', { body: 'short' as const }], ['stall', { delayMs: 300 }],
   ] as const) proxy.arm({ ...spec, match: 'GET', probability: 0.02, count: 1_000_000 })
