@@ -97,7 +97,7 @@ t.test(`soak: ${READERS} readers for ${SECONDS}s under random faults`, async t =
   }
   await fx.put('noise', randomBytes(10))
   await fx.mount(['--endpoint-url', proxy.endpoint, '--cache-size', '32MiB', '--memory-cache-size', '16MiB'])
-  const pid = (await sh(`pgrep -f "dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
+  const pid = (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
   t.ok(pid, 'daemon found')
   for (const [, spec] of [
     ['503', { status: 503 }], ['500', { status: 500 }], ['reset', { reset: 'connection' as const }],
