@@ -3,10 +3,10 @@
 // file list over workers, seeded shuffles (same order for every system), and
 // the s3cachefs memory cache size the report's disk-cache caveats compare with.
 import t from 'tap'
-import { Cleanup, InterruptedError } from '../../src/bench/env/cleanup.js'
-import { Prng } from '../../src/bench/dataset/prng.js'
-import { splitEvenly } from '../../src/bench/workloads/loader.js'
-import { memoryCacheBytes } from '../../src/bench/systems/s3cachefs-system.js'
+import { Cleanup, InterruptedError } from '../../tools/bench/env/cleanup.js'
+import { Prng } from '../../tools/bench/dataset/prng.js'
+import { splitEvenly } from '../../tools/bench/workloads/loader.js'
+import { memoryCacheBytes } from '../../tools/bench/systems/s3cachefs-system.js'
 import { MEMORY_CACHE_SIZE } from '../../src/config/defaults.js'
 import { parseBytes } from '../../src/config/units.js'
 

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import t from 'tap'
-import { startFaultProxy } from '../../src/devtools/fault-proxy.js'
+import { startFaultProxy } from '../../tools/local-s3/fault-proxy.js'
 import { makeFixture, sh } from './mount-fixture.js'
 import { seededRandom } from '../helpers/seeded-random.js'
 

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { startFaultProxy } from '../../src/devtools/fault-proxy.js'
+import { startFaultProxy } from '../../tools/local-s3/fault-proxy.js'
 import { makeFixture, sh } from './mount-fixture.js'
 
 const MiB = 1024 * 1024

@@ -23,7 +23,8 @@ import type { RunContext } from './workloads/run-context.js';
 import { errorMessage, runSystem } from './workloads/run-system.js';
 import { torchAvailable } from './workloads/torch-loader.js';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// tools/dist/tools/bench/main.js → the repository root.
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const started = performance.now();
 
 function log(line: string): void {

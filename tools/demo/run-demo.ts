@@ -15,10 +15,10 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { S3Client } from '@aws-sdk/client-s3'
 import { dropPageCache } from '../bench/env/page-cache.js'
-import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server } from '../devtools/local-s3-server.js'
-import { uploadSample } from '../devtools/sample-dataset.js'
-import type { StatsSnapshot } from '../daemon/stats-snapshot.js'
-import { quietWarnings } from '../util/quiet-warnings.js'
+import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server } from '../local-s3/local-s3-server.js'
+import { uploadSample } from '../local-s3/sample-dataset.js'
+import type { StatsSnapshot } from '../../src/daemon/stats-snapshot.js'
+import { quietWarnings } from '../../src/util/quiet-warnings.js'
 
 const run = promisify(execFile)
 const CLI = resolve(import.meta.dirname, '../cli.js')

@@ -3,7 +3,7 @@
  * counters and fault switch; see local-s3-app.ts). Started by
  * startLocalS3Server() for tests, and by hand, the demo and the benchmark:
  *
- *   node --openssl-legacy-provider dist/devtools/local-s3-server-main.js \
+ *   node --openssl-legacy-provider tools/dist/tools/local-s3/local-s3-server-main.js \
  *     --port 9000 --directory /tmp/s3 --bucket demo
  *
  * When listening it prints one JSON line on stdout:
@@ -21,7 +21,7 @@ import type S3rver from 's3rver'
 import { createLocalS3App } from './local-s3-app.js'
 
 const USAGE =
-  'usage: node --openssl-legacy-provider dist/devtools/local-s3-server-main.js ' +
+  'usage: node --openssl-legacy-provider tools/dist/tools/local-s3/local-s3-server-main.js ' +
   '[--port N] [--address IP] [--directory DIR] [--bucket NAME]... [--silent] [--exit-on-stdin-close]'
 // Node's default of 5 s closes idle keep-alive sockets so soon that a client
 // reusing one often races the close and sees ECONNRESET (an extra request

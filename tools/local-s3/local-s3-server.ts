@@ -6,7 +6,7 @@
  * S3 would share its event loop and libuv pool with the daemon's traffic it
  * measures, and the server must survive the test process blocking on a FUSE
  * mount. The child is `node --openssl-legacy-provider
- * dist/devtools/local-s3-server-main.js` (the compiled file, found from the
+ * tools/dist/tools/local-s3/local-s3-server-main.js` (the compiled file, found from the
  * project root, so tests running this module from src/ through a TypeScript
  * loader still start the built server; run `npx tsc -p tsconfig.json` first).
  * It announces readiness with one JSON line on stdout; stop() sends SIGTERM
@@ -44,7 +44,7 @@ export type { RequestKind, RequestStats } from './request-stats.js'
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
 export const LOCAL_S3_REGION = 'us-east-1'
 
-const MAIN_RELATIVE_PATH = path.join('dist', 'devtools', 'local-s3-server-main.js')
+const MAIN_RELATIVE_PATH = path.join('tools', 'dist', 'tools', 'local-s3', 'local-s3-server-main.js')
 const START_TIMEOUT_MS = 15_000 // a cold start takes ~0.5 s; 15 s means it is stuck
 const STOP_TIMEOUT_MS = 5_000 // after SIGTERM the child exits within its own 2 s grace; then SIGKILL
 const CONTROL_TIMEOUT_MS = 10_000 // a control request is answered in ms unless the server hangs
@@ -77,7 +77,7 @@ export interface LocalS3Server {
   stop(): Promise<void>
 }
 
-/** The folder holding package.json, above this module whether it runs from src/ or dist/. */
+/** The folder holding package.json, above this module whether it runs from tools/ or tools/dist/. */
 export function projectRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url))
   for (;;) {

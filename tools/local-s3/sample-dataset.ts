@@ -7,7 +7,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { makeBaseImages, padJpeg } from '../bench/dataset/jpeg-synth.js'
 import { Prng, seededBytes } from '../bench/dataset/prng.js'
 import { drawSize, IMAGENET_SIZES } from '../bench/dataset/size-distribution.js'
-import { forEachLimit } from '../util/for-each-limit.js'
+import { forEachLimit } from '../../src/util/for-each-limit.js'
 
 export interface SampleSpec {
   readonly bucket: string

@@ -5,9 +5,9 @@
  * page). Listings and bytes are those the synthetic S3 server sends; every other call
  * (writes, getPieces) is the inherited empty MemoryObjectClient's.
  */
-import { NotFoundError, PreconditionFailedError } from '../errors.js'
-import { MemoryObjectClient } from '../s3/memory-object-client.js'
-import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest } from '../s3/object-client.js'
+import { NotFoundError, PreconditionFailedError } from '../../src/errors.js'
+import { MemoryObjectClient } from '../../src/s3/memory-object-client.js'
+import type { ListPage, ListPageRequest, ObjectClient, ObjectInfo, RangeRequest } from '../../src/s3/object-client.js'
 import { SYNTHETIC_LAST_MODIFIED, type SyntheticNamespace } from './synthetic-namespace.js'
 
 /** ListObjectsV2's page bound, as on S3. */

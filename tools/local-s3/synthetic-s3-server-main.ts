@@ -2,7 +2,7 @@
  * Entry point of the synthetic S3 server process (synthetic-s3-server.ts), for the
  * benchmark and by hand:
  *
- *   node dist/devtools/synthetic-s3-server-main.js --bucket synth --objects 1281167 \
+ *   node tools/dist/tools/local-s3/synthetic-s3-server-main.js --bucket synth --objects 1281167 \
  *     --per-directory 1300 --min-bytes 1024 --max-bytes 4096 [--port 9100] [--latency-ms 0]
  *
  * Prints one JSON line when listening: {"event":"ready","endpoint":…,"port":…}.

@@ -1,5 +1,5 @@
 // Minimal typings for s3rver 3.7.1 (CommonJS, ships no types) and the slice of its
-// Koa 2 context that src/devtools/ touches. Only src/devtools/ imports it. Only what we
+// Koa 2 context that tools/local-s3/ touches. Only tools/local-s3/ imports it. Only what we
 // use is declared, so a version bump that changes it fails here, not at run time.
 declare module 's3rver' {
   import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http'

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import type { ImagePlan, MetadataPlan, ShardPlan } from './dataset-plan.js';
 import { padJpeg } from './jpeg-synth.js';
 import { seededBytes } from './prng.js';
-import { forEachLimit } from '../../util/for-each-limit.js';
+import { forEachLimit } from '../../../src/util/for-each-limit.js';
 
 /** Parallel file writes: enough to keep a disk busy, few enough to bound open files. */
 const WRITE_CONCURRENCY = 16;

@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { S3HttpError, s3Request, type S3Target } from '../link/s3-http.js';
-import { forEachLimit } from '../../util/for-each-limit.js';
+import { forEachLimit } from '../../../src/util/for-each-limit.js';
 
 /** Parallel PUTs: s3rver is single-threaded, so more would only queue inside it. */
 const UPLOAD_CONCURRENCY = 16;

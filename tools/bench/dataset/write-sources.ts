@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { generateOnce } from './generate.js';
 import { seededBytes } from './prng.js';
 import { createBucket } from './upload.js';
-import { forEachLimit } from '../../util/for-each-limit.js';
+import { forEachLimit } from '../../../src/util/for-each-limit.js';
 
 /** Every system writes under its own fresh prefix of this bucket. */
 export const WRITES_BUCKET = 'bench-writes';

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cleanup } from './cleanup.js';
-import { freePort } from '../../util/free-port.js';
+import { freePort } from '../../../src/util/free-port.js';
 
 /** redis-server answers within ~50 ms on an idle machine; 10 s tolerates a loaded one. */
 const START_TIMEOUT_MS = 10_000;

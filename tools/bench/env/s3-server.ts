@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findPids } from './proc-stats.js';
-import { freePort } from '../../util/free-port.js';
+import { freePort } from '../../../src/util/free-port.js';
 
 export interface RunningS3Server {
   readonly endpoint: string;
@@ -31,7 +31,7 @@ interface DevtoolsServer {
 }
 type DevtoolsStart = (opts: { directory?: string; port?: number; buckets?: string[] }) => Promise<DevtoolsServer>;
 
-const DEVTOOLS_MODULE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'devtools', 'local-s3-server.js');
+const DEVTOOLS_MODULE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'local-s3', 'local-s3-server.js');
 /** s3rver answers within ~1 s of spawning on an idle machine; 30 s tolerates a loaded one. */
 const START_TIMEOUT_MS = 30_000;
 

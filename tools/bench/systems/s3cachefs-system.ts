@@ -15,10 +15,10 @@ import { promisify } from 'node:util';
 import { daemonPid, unmount, waitForMount } from './fuse-mount.js';
 import type { BenchSystem, DatasetLocation, MountVariant, NodeSetup, OpenView, SharedTierFigures, SystemContext } from './system.js';
 import { LOCAL_CREDENTIALS } from '../link/sigv4.js';
-import { controlRequest } from '../../cli/control-client.js';
-import type { StatsSnapshot } from '../../daemon/stats-snapshot.js';
-import { MEMORY_CACHE_SIZE } from '../../config/defaults.js';
-import { parseBytes } from '../../config/units.js';
+import { controlRequest } from '../../../src/cli/control-client.js';
+import type { StatsSnapshot } from '../../../src/daemon/stats-snapshot.js';
+import { MEMORY_CACHE_SIZE } from '../../../src/config/defaults.js';
+import { parseBytes } from '../../../src/config/units.js';
 
 const execFileAsync = promisify(execFile);
 
