@@ -22,7 +22,8 @@ import { Prng } from './dataset/prng.js'
 import { dropPageCache } from './env/page-cache.js'
 
 const run = promisify(execFile)
-const CLI = resolve(import.meta.dirname, '../cli.js')
+// tools/dist/tools/bench/ → the daemon's build, dist/cli.js at the repository root.
+const CLI = resolve(import.meta.dirname, '../../../../dist/cli.js')
 const BUCKET = 'eviction'
 const POLICIES = ['lru', 'scan-resistant'] as const
 const READERS = 8
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
       }
     }
     const report = renderReport(rows, sample, cacheBytes, ratio)
-    const outDir = resolve(import.meta.dirname, '../../bench/results', `eviction-${new Date().toISOString().replace(/[:.]/g, '-')}`)
+    const outDir = resolve(import.meta.dirname, '../../../../bench/results', `eviction-${new Date().toISOString().replace(/[:.]/g, '-')}`)
     await mkdir(outDir, { recursive: true })
     await writeFile(join(outDir, 'report.md'), report)
     process.stdout.write('\n' + report + '\n')

@@ -21,7 +21,8 @@ import type { StatsSnapshot } from '../../src/daemon/stats-snapshot.js'
 import { quietWarnings } from '../../src/util/quiet-warnings.js'
 
 const run = promisify(execFile)
-const CLI = resolve(import.meta.dirname, '../cli.js')
+// tools/dist/tools/demo/ → the daemon's build, dist/cli.js at the repository root.
+const CLI = resolve(import.meta.dirname, '../../../../dist/cli.js')
 const BUCKET = 'sample'
 const CLASSES = 10
 const FILES_PER_CLASS = 100
