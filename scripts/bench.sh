@@ -18,5 +18,5 @@ fi
 # libfuse3-dev ships passthrough_ll.c, which the harness builds with gcc and pkg-config.
 # setup.sh installs only the packages dpkg does not have yet.
 bash scripts/setup.sh s3fs rclone libfuse2 fuse3 libfuse3-dev gcc pkg-config python3-torch python3-torchvision redis-server
-[ -f dist/bench/main.js ] || npx tsc -p tsconfig.json
-exec node dist/bench/main.js "$@"
+[ -f tools/dist/tools/bench/main.js ] || npx tsc -p tools/tsconfig.json
+exec node tools/dist/tools/bench/main.js "$@"

@@ -70,11 +70,11 @@ chmod +x "$RUN/bin/curl"
 # ---- the local S3 server and the mount ----
 SERVER_LOG="$RUN/server.log"; MNT="$RUN/mnt"; mkdir -p "$MNT"
 rm -rf "$RUN/s3"
-coproc SERVER { exec node --openssl-legacy-provider dist/devtools/local-s3-server-main.js --port 0 --directory "$RUN/s3" --silent \
+coproc SERVER { exec node --openssl-legacy-provider tools/dist/tools/local-s3/local-s3-server-main.js --port 0 --directory "$RUN/s3" --silent \
   --bucket conf1 --bucket conf2 --bucket conf3 --exit-on-stdin-close 2>"$SERVER_LOG"; }
 read -r READY <&"${SERVER[0]}"
 ENDPOINT=$(node -e 'console.log(JSON.parse(process.argv[1]).endpoint)' "$READY")
-eval "$(node --input-type=module -e "import { LOCAL_S3_CREDENTIALS as c, LOCAL_S3_REGION as r } from '$REPO/dist/devtools/local-s3-server.js'; console.log('export AWS_ACCESS_KEY_ID=' + c.accessKeyId + ' AWS_SECRET_ACCESS_KEY=' + c.secretAccessKey + ' AWS_REGION=' + r)")"
+eval "$(node --input-type=module -e "import { LOCAL_S3_CREDENTIALS as c, LOCAL_S3_REGION as r } from '$REPO/tools/dist/tools/local-s3/local-s3-server.js'; console.log('export AWS_ACCESS_KEY_ID=' + c.accessKeyId + ' AWS_SECRET_ACCESS_KEY=' + c.secretAccessKey + ' AWS_REGION=' + r)")"
 cleanup() {
   node dist/cli.js unmount "$MNT" --force >/dev/null 2>&1 || true
   grep -q " $MNT " /proc/mounts && fusermount -uz "$MNT" || true

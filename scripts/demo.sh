@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec node dist/demo/run-demo.js "$@"
+exec node tools/dist/tools/demo/run-demo.js "$@"

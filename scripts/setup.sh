@@ -2,7 +2,7 @@
 # Installs everything s3cachefs needs, idempotently, on a Debian machine:
 # the FUSE runtime (libfuse2 for fuse-native, fuse3 for fusermount), a C toolchain
 # and zlib for our build of the FUSE binding (vendor/fuse-native), the npm packages
-# and the TypeScript build; then puts `s3cachefs` on the PATH.
+# and the TypeScript builds (the daemon into dist/, the tools into tools/dist/); then puts `s3cachefs` on the PATH.
 # Quiet when there is nothing to do. Extra apt packages may be passed as arguments.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +58,13 @@ if [ ! -f dist/cli.js ] || [ -n "$(find src tsconfig.json package.json -newer di
   touch dist/cli.js
 fi
 chmod +x dist/cli.js
+# The tools (benchmark, local S3 server, demo: tools/) are their own TypeScript project, built into tools/dist/.
+tools_stamp=tools/dist/tools/demo/run-demo.js
+if [ ! -f "$tools_stamp" ] || [ -n "$(find tools src tsconfig.json package.json -path tools/dist -prune -o -newer "$tools_stamp" -print -quit)" ]; then
+  say "building the tools"
+  npx tsc -p tools/tsconfig.json
+  touch "$tools_stamp"
+fi
 
 if [ -w /usr/local/bin ] && [ "$(readlink -f /usr/local/bin/s3cachefs 2>/dev/null)" != "$PWD/dist/cli.js" ]; then
   ln -sf "$PWD/dist/cli.js" /usr/local/bin/s3cachefs

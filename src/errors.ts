@@ -170,11 +170,6 @@ export class MountPointError extends S3CacheFsError {
   readonly code = 'MOUNT_POINT'
 }
 
-/** The operation was cancelled because the filesystem is shutting down. */
-export class ShuttingDownError extends S3CacheFsError {
-  readonly code = 'SHUTTING_DOWN'
-}
-
 /** An operator asked the cache to hold more than it can (load or pin beyond --cache-size). */
 export class CacheCapacityError extends S3CacheFsError {
   readonly code = 'CACHE_CAPACITY'
@@ -183,12 +178,6 @@ export class CacheCapacityError extends S3CacheFsError {
 /** A `load` the daemon refused, or files it could not load. */
 export class LoadFailedError extends S3CacheFsError {
   readonly code = 'LOAD_FAILED'
-}
-
-/** Errors worth retrying at a higher level (e.g. the next read after a transient failure). */
-export function isTransient(err: unknown): boolean {
-  return err instanceof ThrottledError || err instanceof RemoteServerError ||
-    err instanceof NetworkError || err instanceof RequestTimeoutError
 }
 
 /** Message of any thrown value, for logs and one-line CLI errors. */

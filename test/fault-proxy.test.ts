@@ -5,8 +5,8 @@
  */
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
-import { OTHER_VERSION_ETAG, corruptBody, startFaultProxy } from '../src/devtools/fault-proxy.js'
-import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server } from '../src/devtools/local-s3-server.js'
+import { OTHER_VERSION_ETAG, corruptBody, startFaultProxy } from '../tools/local-s3/fault-proxy.js'
+import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server } from '../tools/local-s3/local-s3-server.js'
 
 t.test('fault proxy', async t => {
   const server = await startLocalS3Server({ buckets: [] })

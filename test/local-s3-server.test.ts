@@ -1,5 +1,5 @@
 /**
- * Proves the local S3 server (s3rver + src/devtools fixes) answers like real
+ * Proves the local S3 server (s3rver + tools/local-s3 fixes) answers like real
  * S3 where s3rver 3.7.1 does not: paged listings with and without delimiter,
  * common prefixes that hold only sub-prefixes, StartAfter, ranges, 0-byte
  * objects, If-Match, aws-chunked uploads; and that its request counters and
@@ -31,7 +31,7 @@ import {
   LOCAL_S3_REGION,
   startLocalS3Server,
   type LocalS3Server,
-} from '../src/devtools/local-s3-server.js'
+} from '../tools/local-s3/local-s3-server.js'
 
 const BUCKET = 'test'
 const BULK_KEYS = 2500

@@ -6,9 +6,9 @@
  */
 import jpeg from 'jpeg-js'
 import t from 'tap'
-import { makeBaseImages } from '../src/bench/dataset/jpeg-synth.js'
-import { SyntheticJpegNamespace } from '../src/devtools/synthetic-jpeg-namespace.js'
-import { startSyntheticS3Server } from '../src/devtools/synthetic-s3-server.js'
+import { makeBaseImages } from '../tools/bench/dataset/jpeg-synth.js'
+import { SyntheticJpegNamespace } from '../tools/local-s3/synthetic-jpeg-namespace.js'
+import { startSyntheticS3Server } from '../tools/local-s3/synthetic-s3-server.js'
 
 const bases = makeBaseImages(3, 8)
 const shape = { objects: 400, perDirectory: 50, minBytes: 0, maxBytes: 150_000, seed: 3 }

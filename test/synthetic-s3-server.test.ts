@@ -8,8 +8,8 @@
  */
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3'
 import t from 'tap'
-import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server } from '../src/devtools/local-s3-server.js'
-import { startSyntheticS3Server } from '../src/devtools/synthetic-s3-server.js'
+import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server } from '../tools/local-s3/local-s3-server.js'
+import { startSyntheticS3Server } from '../tools/local-s3/synthetic-s3-server.js'
 
 const BUCKET = 'agree'
 

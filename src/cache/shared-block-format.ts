@@ -22,10 +22,10 @@ import { crc32 } from 'node:zlib'
 
 const MAGIC = Buffer.from('S3CFSTB1', 'latin1')
 /** Bumped when the layout changes; part of every key, so formats never meet. */
-export const SHARED_FORMAT_VERSION = 1
+const SHARED_FORMAT_VERSION = 1
 const PREAMBLE_BYTES = 12
 /** A header names a key of at most 1,024 bytes (S3's limit), JSON-escaped: this bounds it. */
-export const SHARED_HEADER_MAX_BYTES = 8192
+const SHARED_HEADER_MAX_BYTES = 8192
 
 /** What a block object claims to be; all of it must match the reader's request. */
 export interface SharedBlockIdentity {

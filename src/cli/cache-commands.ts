@@ -14,7 +14,7 @@ const shown = (mountPoint: string, path: string) => path === '/' ? mountPoint : 
 
 export async function pinCommand(args: string[]): Promise<number> {
   const { mountPoint, paths } = await resolveMountPaths(args)
-  const r = await controlRequest(mountPoint, 'POST', '/pin', { paths }) as PinReport
+  const r = await controlRequest(mountPoint, 'pin', { paths }) as PinReport
   for (const p of r.pinned) {
     process.stdout.write(`${p.alreadyPinned ? 'already pinned' : 'pinned'} ${shown(mountPoint, p.path)}: ${formatBytes(p.bytes)} in ${p.files} files, ` +
       `${formatBytes(p.cachedBytes)} of it cached now\n`)
@@ -25,7 +25,7 @@ export async function pinCommand(args: string[]): Promise<number> {
 
 export async function unpinCommand(args: string[]): Promise<number> {
   const { mountPoint, paths } = await resolveMountPaths(args)
-  const r = await controlRequest(mountPoint, 'POST', '/unpin', { paths }) as UnpinReport
+  const r = await controlRequest(mountPoint, 'unpin', { paths }) as UnpinReport
   for (const u of r.unpinned) process.stdout.write(`unpinned ${shown(mountPoint, u.path)} (${formatBytes(u.bytes)})\n`)
   for (const p of r.notPinned) process.stdout.write(`not pinned: ${shown(mountPoint, p)}\n`)
   return 0
@@ -33,7 +33,7 @@ export async function unpinCommand(args: string[]): Promise<number> {
 
 export async function freeCommand(args: string[], opts: { force?: boolean }): Promise<number> {
   const { mountPoint, paths } = await resolveMountPaths(args)
-  const r = await controlRequest(mountPoint, 'POST', '/free', { paths, force: opts.force === true }) as FreeReport
+  const r = await controlRequest(mountPoint, 'free', { paths, force: opts.force === true }) as FreeReport
   process.stdout.write(`freed ${formatBytes(r.bytes)} (${r.blocks} blocks of ${r.files} files)` +
     (r.pinnedKeptBytes > 0 ? `; kept ${formatBytes(r.pinnedKeptBytes)} of pinned data (--force drops it too)` : '') + '\n')
   return 0
@@ -42,7 +42,7 @@ export async function freeCommand(args: string[], opts: { force?: boolean }): Pr
 export async function ttlCommand(path: string, duration: string): Promise<number> {
   const ms = parseDurationMs(duration, 'DURATION')
   const { mountPoint, paths } = await resolveMountPaths([path])
-  const r = await controlRequest(mountPoint, 'POST', '/ttl', { path: paths[0], ttlMs: Number.isFinite(ms) ? ms : null }) as TtlReport
+  const r = await controlRequest(mountPoint, 'ttl', { path: paths[0], ttlMs: Number.isFinite(ms) ? ms : null }) as TtlReport
   process.stdout.write(r.ttlMs === null
     ? `cached data under ${shown(mountPoint, r.path)} never expires\n`
     : `cached data under ${shown(mountPoint, r.path)} is dropped ${duration} after it was fetched; ` +
@@ -52,7 +52,7 @@ export async function ttlCommand(path: string, duration: string): Promise<number
 
 export async function refreshCommand(path: string): Promise<number> {
   const { mountPoint, paths } = await resolveMountPaths([path])
-  const r = await controlRequest(mountPoint, 'POST', '/refresh', { path: paths[0] }) as RefreshReport
+  const r = await controlRequest(mountPoint, 'refresh', { path: paths[0] }) as RefreshReport
   process.stdout.write(`refreshed ${shown(mountPoint, r.path)}: listed ${r.directories} director${r.directories === 1 ? 'y' : 'ies'} again (${r.entries} entries)\n`)
   return 0
 }

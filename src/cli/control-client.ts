@@ -2,21 +2,23 @@
 import { request } from 'node:http'
 import { resolve } from 'node:path'
 import { MountPointError, UnexpectedResponseError } from '../errors.js'
+import { CONTROL_ROUTES, type ControlRouteName } from '../daemon/control-api.js'
 import { controlSocketPath } from '../daemon/runtime-state.js'
 
 /** A daemon that does not answer a quick request within this is stuck. */
 const CONTROL_TIMEOUT_MS = 30_000
 
 /**
- * One request to the daemon of `mountPoint`. `timeoutMs: 0` waits as long as the daemon
+ * One request to the daemon of `mountPoint`, on a route named in control-api.ts. `timeoutMs: 0` waits as long as the daemon
  * works on it (flush: the daemon's own upload deadlines bound it); the socket closing
  * (a daemon gone) still ends it at once.
  */
-export async function controlRequest(mountPoint: string, method: string, path: string, body?: unknown,
+export async function controlRequest(mountPoint: string, route: ControlRouteName, body?: unknown,
   opts: { timeoutMs?: number } = {}): Promise<unknown> {
   const mp = resolve(mountPoint)
   const socketPath = controlSocketPath(mp)
   const timeout = opts.timeoutMs ?? CONTROL_TIMEOUT_MS
+  const [method, path] = CONTROL_ROUTES[route].split(' ') as [string, string]
   return new Promise((resolvePromise, reject) => {
     const req = request({ socketPath, method, path, headers: { 'content-type': 'application/json' }, ...(timeout > 0 ? { timeout } : {}) }, res => {
       const chunks: Buffer[] = []

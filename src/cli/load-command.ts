@@ -23,7 +23,7 @@ export async function loadCommand(args: string[], opts: { wait?: boolean; concur
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) throw new ConfigError(`--concurrency: must be a whole number from 1 to 1024 (got '${opts.concurrency}')`)
   }
   const shared = parseShard(opts)
-  let job = await controlRequest(mountPoint, 'POST', '/load', {
+  let job = await controlRequest(mountPoint, 'load', {
     paths, ...(concurrency !== undefined ? { concurrency } : {}), ...(shared !== undefined ? { shared } : {}),
   }) as LoadJobStatus
   while (job.state === 'listing') {
@@ -64,7 +64,7 @@ async function follow(mountPoint: string, first: LoadJobStatus): Promise<LoadJob
 }
 
 async function jobStatus(mountPoint: string, id: number): Promise<LoadJobStatus> {
-  const { jobs } = await controlRequest(mountPoint, 'GET', '/loads') as { jobs: LoadJobStatus[] }
+  const { jobs } = await controlRequest(mountPoint, 'loads') as { jobs: LoadJobStatus[] }
   const job = jobs.find(j => j.id === id)
   if (job === undefined) throw new LoadFailedError(`load: the daemon of ${mountPoint} no longer knows job ${id} (did it restart?)`)
   return job

@@ -118,6 +118,6 @@ function readReady(stream: Readable, exited: Promise<number>): Promise<ReadyMess
   })
 }
 
-export class DaemonStartError extends S3CacheFsError {
+class DaemonStartError extends S3CacheFsError {
   readonly code = 'DAEMON_START'
 }

@@ -35,7 +35,7 @@ export async function prefetchCommand(args: string[], opts: PrefetchOptions): Pr
   const { mountPoint, paths } = await resolveMountPaths(listed)
   let held = 0
   for (let i = 0; i < paths.length; i += CHUNK_PATHS) {
-    const r = await controlRequest(mountPoint, 'POST', '/prefetch', {
+    const r = await controlRequest(mountPoint, 'prefetch', {
       // One order per announcing process (a training rank): its parent, when run by a sampler.
       session: String(process.ppid), paths: paths.slice(i, i + CHUNK_PATHS), append: i > 0,
       ...(windowFiles !== undefined ? { windowFiles } : {}), ...(windowBytes !== undefined ? { windowBytes } : {}),

@@ -9,19 +9,19 @@ import type { StatsSnapshot } from '../daemon/stats-snapshot.js'
 import { controlRequest } from './control-client.js'
 
 export async function statsCommand(mountPoint: string, opts: { json?: boolean; watch?: boolean }): Promise<number> {
-  const s = await controlRequest(mountPoint, 'GET', '/stats') as StatsSnapshot
+  const s = await controlRequest(mountPoint, 'stats') as StatsSnapshot
   if (opts.watch !== true) {
     process.stdout.write(opts.json === true ? JSON.stringify(s, null, 2) + '\n' : formatStats(s))
     return 0
   }
-  for (let snap = s; ; snap = await controlRequest(mountPoint, 'GET', '/stats') as StatsSnapshot) {
+  for (let snap = s; ; snap = await controlRequest(mountPoint, 'stats') as StatsSnapshot) {
     if (opts.json === true) process.stdout.write(JSON.stringify(snap) + '\n')
     else process.stdout.write((process.stdout.isTTY === true ? '\x1b[H\x1b[2J' : '\n') + formatStats(snap))
     await new Promise(r => setTimeout(r, STATS_WATCH_INTERVAL_MS))
   }
 }
 
-export function formatStats(s: StatsSnapshot): string {
+function formatStats(s: StatsSnapshot): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`
   const k = s.s3.byKind
   const rows: Array<[string, string]> = [

@@ -224,4 +224,4 @@ export const COORDINATOR_RECONNECT_MS = 1000
 /** Prefix of every Redis key s3cachefs writes. */
 export const COORDINATOR_KEY_PREFIX = 's3cachefs:'
 
-export { GiB, KiB, MiB }
+export { MiB }

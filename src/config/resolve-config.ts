@@ -224,7 +224,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
 }
 
 /** One cache directory per source by default, so two mounts never share (and lock) one. */
-export function defaultCacheDir(sourceUrl: string): string {
+function defaultCacheDir(sourceUrl: string): string {
   const base = (process.getuid?.() ?? 1) === 0
     ? '/var/cache/s3cachefs'
     : join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 's3cachefs')

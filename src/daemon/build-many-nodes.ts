@@ -1,6 +1,6 @@
 /**
  * Builds the many-node side of the daemon (issue 13) in one place: the shared tier
- * (`--shared-cache`, its own ObjectClient stack: SDK → request metrics → prefix) and
+ * (`--shared-cache`, its own ObjectClient stack from client-stack.ts: SDK → request metrics → prefix) and
  * the coordinator (`--coordinator`: Redis block leases and the listing manifest).
  * Neither can stop a mount: an unreachable tier or Redis is one warning line each,
  * and every later failure is a miss (see shared-tier.ts, redis-coordinator.ts).
@@ -10,10 +10,8 @@ import { SharedTier, type SharedTierStats } from '../cache/shared-tier.js'
 import type { MountConfig } from '../config/resolve-config.js'
 import { RedisCoordinator, type CoordinatorStats } from '../coord/redis-coordinator.js'
 import { SharedListingManifest, type ManifestStats } from '../coord/shared-listing-manifest.js'
-import { MeteredClient } from '../s3/metered-client.js'
-import type { ObjectClient } from '../s3/object-client.js'
-import { PrefixClient } from '../s3/prefix-client.js'
-import { RequestMetrics, type RequestMetricsSnapshot } from '../s3/request-metrics.js'
+import { composeClient } from '../s3/client-stack.js'
+import type { RequestMetrics, RequestMetricsSnapshot } from '../s3/request-metrics.js'
 import { SdkObjectClient } from '../s3/sdk-object-client.js'
 
 export interface ManyNodesStats {
@@ -36,19 +34,19 @@ export async function buildManyNodes(config: MountConfig, log: Logger): Promise<
   const manifest = coordinator === undefined ? undefined
     : new SharedListingManifest(coordinator, config.reader.namespace, log.child({ component: 'manifest' }))
   const shared = config.shared
-  const tierMetrics = new RequestMetrics()
   let tier: SharedTier | undefined
+  let tierMetrics: RequestMetrics | undefined
   if (shared !== undefined) {
-    const metered = new MeteredClient(new SdkObjectClient(shared.s3), tierMetrics)
-    const client: ObjectClient = shared.location.prefix === '' ? metered : new PrefixClient(metered, shared.location.prefix)
-    tier = new SharedTier(shared.tier, client, coordinator, log.child({ component: 'shared-tier' }))
+    const stack = composeClient(new SdkObjectClient(shared.s3), { prefix: shared.location.prefix })
+    tierMetrics = stack.metrics
+    tier = new SharedTier(shared.tier, stack.client, coordinator, log.child({ component: 'shared-tier' }))
     await tier.probe()
   }
   return {
     tier,
     manifest,
     stats: () => ({
-      ...(tier !== undefined && shared !== undefined ? { sharedTier: { url: shared.url, ...tier.stats(), requests: tierMetrics.snapshot() } } : {}),
+      ...(tier !== undefined && shared !== undefined && tierMetrics !== undefined ? { sharedTier: { url: shared.url, ...tier.stats(), requests: tierMetrics.snapshot() } } : {}),
       ...(coordinator !== undefined && manifest !== undefined ? { coordinator: { ...coordinator.stats(), manifest: manifest.stats() } } : {}),
     }),
     async stop() {

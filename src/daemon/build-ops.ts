@@ -1,7 +1,7 @@
 /**
  * Builds the operator side of the daemon (issue 5) in one place: load jobs,
  * pin/free/ttl, metadata refresh and its periodic sync, and the Prometheus
- * endpoint; hands run-daemon their control routes, their stats sources and one
+ * endpoint; hands run-daemon the services its control routes call, their stats sources and one
  * start/stop pair.
  */
 import type { Logger } from 'pino'
@@ -18,8 +18,7 @@ import type { SharedTier } from '../cache/shared-tier.js'
 import type { FetchQueue } from '../cache/fetch-queue.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { MetadataRefresher } from '../ops/metadata-refresher.js'
-import type { Route } from './control-server.js'
-import { opsRoutes } from './control-routes.js'
+import type { OpsServices } from './control-routes.js'
 import type { StatsSources } from './stats-snapshot.js'
 
 export interface OpsDeps {
@@ -36,7 +35,7 @@ export interface OpsDeps {
 }
 
 export interface Ops {
-  readonly routes: Array<[string, Route]>
+  readonly services: OpsServices
   readonly sources: Pick<StatsSources, 'loads' | 'pins' | 'metricsUrl'>
   start(): Promise<void>
   stop(): Promise<void>
@@ -52,7 +51,7 @@ export function buildOps(config: MountConfig, d: OpsDeps): Ops {
   const refresher = new MetadataRefresher(d.metadata, c.refreshConcurrency, d.log.child({ component: 'metadata-sync' }))
   let metricsUrl: string | undefined
   return {
-    routes: opsRoutes({ loads, cache, refresher, defaultLoadConcurrency: c.loadConcurrency }),
+    services: { loads, cache, refresher, defaultLoadConcurrency: c.loadConcurrency },
     sources: { loads, pins: () => cache.pins(), metricsUrl: () => metricsUrl },
     async start() {
       refresher.startPeriodic(c.metadataSyncIntervalMs)

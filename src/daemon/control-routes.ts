@@ -1,16 +1,7 @@
 /**
- * Control-socket routes of the operator commands (issue 5), beside GET /stats:
- *
- *   POST /load    {paths, concurrency?, shared?: {index, count}} → LoadJobStatus (the job runs on)
- *   GET  /loads                         → {jobs: LoadJobStatus[]}
- *   POST /pin     {paths}               → PinReport
- *   POST /unpin   {paths}               → UnpinReport
- *   POST /free    {paths, force?}       → FreeReport
- *   POST /ttl     {path, ttlMs|null}    → TtlReport
- *   POST /refresh {path}                → RefreshReport
- *   POST /prefetch {session, paths, append?, windowFiles?, windowBytes?} → {files, windowFiles, windowBytes}
- *
- * Paths are mount-relative (`/train/n01`); the CLI turns filesystem paths into them.
+ * What the daemon answers on its control socket: one handler for every route
+ * named in control-api.ts (the type makes a missing or extra route a compile error).
+ * Handlers check their JSON bodies and answer ConfigError naming the flag.
  */
 import type { IncomingMessage } from 'node:http'
 import { ConfigError } from '../errors.js'
@@ -18,8 +9,12 @@ import type { CacheOps } from '../ops/cache-ops.js'
 import type { LoadJobs } from '../ops/load-jobs.js'
 import type { MetadataRefresher } from '../ops/metadata-refresher.js'
 import type { AnnouncedOrders } from '../prefetch/announced-order.js'
+import type { FlushReport } from '../write/write-back.js'
+import { CONTROL_ROUTES, type ControlRouteName } from './control-api.js'
 import { readJson, type Route } from './control-server.js'
+import type { StatsSnapshot } from './stats-snapshot.js'
 
+/** The operator side, built by build-ops.ts. */
 export interface OpsServices {
   readonly loads: LoadJobs
   readonly cache: CacheOps
@@ -27,47 +22,57 @@ export interface OpsServices {
   readonly defaultLoadConcurrency: number
 }
 
+export interface ControlServices extends OpsServices {
+  readonly snapshot: () => StatsSnapshot
+  readonly flush: (path: string) => Promise<FlushReport>
+  readonly announced: AnnouncedOrders
+}
+
 const MAX_LOAD_CONCURRENCY = 1024
 
-export function opsRoutes(ops: OpsServices): Array<[string, Route]> {
-  return [
-    ['POST /load', async req => {
+export function controlRoutes(s: ControlServices): Map<string, Route> {
+  const routes: Record<ControlRouteName, Route> = {
+    stats: async () => s.snapshot(),
+    flush: async req => {
+      const path = (await bodyOf(req)).path
+      return s.flush(typeof path === 'string' && path !== '' ? path : '/')
+    },
+    load: async req => {
       const body = await bodyOf(req)
-      const c = body.concurrency ?? ops.defaultLoadConcurrency
+      const c = body.concurrency ?? s.defaultLoadConcurrency
       if (!Number.isInteger(c) || (c as number) < 1 || (c as number) > MAX_LOAD_CONCURRENCY) {
         throw new ConfigError(`--concurrency: must be a whole number from 1 to ${MAX_LOAD_CONCURRENCY}`)
       }
-      return ops.loads.start(pathsOf(body), c as number, shardOf(body.shared))
-    }],
-    ['GET /loads', async () => ({ jobs: ops.loads.list() })],
-    ['POST /pin', async req => ops.cache.pin(pathsOf(await bodyOf(req)))],
-    ['POST /unpin', async req => ops.cache.unpin(pathsOf(await bodyOf(req)))],
-    ['POST /free', async req => {
+      return s.loads.start(pathsOf(body), c as number, shardOf(body.shared))
+    },
+    loads: async () => ({ jobs: s.loads.list() }),
+    pin: async req => s.cache.pin(pathsOf(await bodyOf(req))),
+    unpin: async req => s.cache.unpin(pathsOf(await bodyOf(req))),
+    free: async req => {
       const body = await bodyOf(req)
-      return ops.cache.free(pathsOf(body), body.force === true)
-    }],
-    ['POST /ttl', async req => {
+      return s.cache.free(pathsOf(body), body.force === true)
+    },
+    ttl: async req => {
       const body = await bodyOf(req)
       const ttl = body.ttlMs
       if (ttl !== null && (typeof ttl !== 'number' || !(ttl > 0))) throw new ConfigError('ttl: the duration must be positive, or never')
-      return ops.cache.setTtl(pathOf(body.path), ttl)
-    }],
-    ['POST /refresh', async req => ops.refresher.refresh(pathOf((await bodyOf(req)).path))],
-  ]
+      return s.cache.setTtl(pathOf(body.path), ttl)
+    },
+    refresh: async req => s.refresher.refresh(pathOf((await bodyOf(req)).path)),
+    prefetch: async req => announce(s.announced, await bodyOf(req)),
+  }
+  return new Map(Object.entries(routes).map(([name, route]) => [CONTROL_ROUTES[name as ControlRouteName], route]))
 }
 
-/** The announced-order route (`s3cachefs prefetch --list`). */
-export function prefetchRoute(orders: AnnouncedOrders): [string, Route] {
-  return ['POST /prefetch', async req => {
-    const body = await bodyOf(req)
-    const positive = (v: unknown, name: string): number | undefined => {
-      if (v === undefined) return undefined
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${name}: must be a whole number from 1`)
-      return v
-    }
-    const session = typeof body.session === 'string' && body.session !== '' ? body.session : 'default'
-    return orders.announce(session, pathsOf(body), body.append === true, { files: positive(body.windowFiles, '--window-files'), bytes: positive(body.windowBytes, '--window-bytes') })
-  }]
+/** `s3cachefs prefetch --list`: an announced order for a session. */
+function announce(orders: AnnouncedOrders, body: Record<string, unknown>): unknown {
+  const positive = (v: unknown, name: string): number | undefined => {
+    if (v === undefined) return undefined
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${name}: must be a whole number from 1`)
+    return v
+  }
+  const session = typeof body.session === 'string' && body.session !== '' ? body.session : 'default'
+  return orders.announce(session, pathsOf(body), body.append === true, { files: positive(body.windowFiles, '--window-files'), bytes: positive(body.windowBytes, '--window-bytes') })
 }
 
 async function bodyOf(req: IncomingMessage): Promise<Record<string, unknown>> {

@@ -1,13 +1,11 @@
 /**
  * The daemon's local control endpoint: HTTP over a Unix socket (mode 0600, one per
  * mount, next to the daemon record) that the CLI finds from the mount point.
- * Routes: GET /stats → StatsSnapshot.
+ * It serves the routes it is given (control-routes.ts: one handler per route of control-api.ts).
  */
 import { chmod, rm } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
-import type { FlushReport } from '../write/write-back.js'
-import type { StatsSnapshot } from './stats-snapshot.js'
 
 export type Route = (req: IncomingMessage) => Promise<unknown>
 
@@ -21,18 +19,6 @@ export class ControlServer {
     this.#socketPath = socketPath
     this.#routes = routes
     this.#log = log
-  }
-
-  static statsRoute(snapshot: () => StatsSnapshot): [string, Route] {
-    return ['GET /stats', async () => snapshot()]
-  }
-
-  /** POST /flush {"path": "/sub"}: uploads pending writes at or below the path and reports them. */
-  static flushRoute(flush: (path: string) => Promise<FlushReport>): [string, Route] {
-    return ['POST /flush', async req => {
-      const body = await readJson(req) as { path?: unknown }
-      return flush(typeof body.path === 'string' && body.path !== '' ? body.path : '/')
-    }]
   }
 
   async start(): Promise<void> {

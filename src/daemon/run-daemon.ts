@@ -4,30 +4,22 @@
  * SIGTERM/SIGINT or on a crash (fatal log, mount released, non-zero exit).
  */
 import type { Logger } from 'pino'
-import { BlockReader } from '../cache/block-reader.js'
-import { DiskBlockCache } from '../cache/disk-block-cache.js'
-import { FetchQueue } from '../cache/fetch-queue.js'
 import type { MountConfig } from '../config/resolve-config.js'
-import { FilesystemCore } from '../fuse/filesystem-core.js'
 import { type FuseMount, mountFuse } from '../fuse/fuse-adapter.js'
-import { MetadataStore } from '../metadata/metadata-store.js'
-import { PersistentListingManifest } from '../metadata/persistent-listing-manifest.js'
-import { TieredListingManifest } from '../metadata/tiered-listing-manifest.js'
-import { StagingStore } from '../write/staging-store.js'
-import { WriteBack } from '../write/write-back.js'
-import { ANNOUNCED_SESSIONS, SCAN_PREFETCH_CACHE_HEADROOM, SHUTDOWN_FLUSH_MS } from '../config/defaults.js'
-import { ScanPrefetcher } from '../prefetch/scan-prefetcher.js'
-import { AnnouncedOrder, AnnouncedOrders } from '../prefetch/announced-order.js'
-import { buildObjectClient } from './build-object-client.js'
+import type { WriteBack } from '../write/write-back.js'
+import { SHUTDOWN_FLUSH_MS } from '../config/defaults.js'
+import { composeClient, reportIntegrity } from '../s3/client-stack.js'
+import { SdkObjectClient } from '../s3/sdk-object-client.js'
+import type { IntegrityListener } from '../s3/sdk-get-pieces.js'
+import { buildFilesystem, type Filesystem } from './build-filesystem.js'
 import { buildOps } from './build-ops.js'
 import { buildManyNodes, type ManyNodes } from './build-many-nodes.js'
-import { observeLatency } from '../metrics/latency-observer.js'
 import { PrometheusExporter } from '../metrics/prometheus-exporter.js'
 import { checkCacheDir, checkMountPoint } from './preflight.js'
 import { lockCacheDir } from './cache-dir-lock.js'
 import { watchMountGone } from './mount-watch.js'
 import { ControlServer } from './control-server.js'
-import { prefetchRoute } from './control-routes.js'
+import { controlRoutes } from './control-routes.js'
 import { controlSocketPath, ensureRuntimeDir, removeDaemonRecord, writeDaemonRecord } from './runtime-state.js'
 import { type StatsSnapshot, takeSnapshot } from './stats-snapshot.js'
 
@@ -44,44 +36,25 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
   let control: ControlServer | undefined
   let stopOps: (() => Promise<void>) | undefined
   let many: ManyNodes | undefined
-  let listings: PersistentListingManifest | undefined
+  let fs: Filesystem | undefined
   try {
-    const { client: storeClient, metrics } = buildObjectClient(config, log)
+    let onChecked: IntegrityListener = () => {}
+    const { client, metrics } = composeClient(new SdkObjectClient(config.s3, e => onChecked(e)), { prefix: config.source.prefix })
+    onChecked = reportIntegrity(metrics, log)
     const exporter = config.metrics.port === undefined ? undefined : new PrometheusExporter((): StatsSnapshot => snapshot())
     // With --metrics-port every S3 request also feeds the latency histogram.
-    const client = exporter === undefined ? storeClient : observeLatency(storeClient, exporter.observe)
+    if (exporter !== undefined) metrics.observe(exporter.observe)
     await client.checkBucket()
     many = await buildManyNodes(config, log)
-    const disk = await DiskBlockCache.open(config.disk, log.child({ component: 'disk-cache' }))
-    const queue = new FetchQueue(config.queue)
-    const reader = new BlockReader(config.reader, client, disk, queue, log.child({ component: 'block-reader' }), many.tier)
-    listings = config.listings === undefined ? undefined : await PersistentListingManifest.open(config.listings, Date.now, log.child({ component: 'listings' }))
-    const manifest = listings !== undefined && many.manifest !== undefined ? new TieredListingManifest(listings, many.manifest, config.metadata.ttlMs) : listings ?? many.manifest
-    const metadata = new MetadataStore(config.metadata, client, Date.now, log.child({ component: 'metadata' }), manifest)
-    const staging = new StagingStore(config.disk.dir, config.write.staging)
-    await staging.init()
-    const writes = new WriteBack(config.write, staging, client, log.child({ component: 'write-back' }))
-    const core = new FilesystemCore(config.fs, metadata, reader, writes, client, log.child({ component: 'fs' }))
-    const prefetcher = new ScanPrefetcher(config.prefetch, metadata, reader, {
-      freeBytes: () => disk.freeBytes() - disk.stats().maxBytes * SCAN_PREFETCH_CACHE_HEADROOM,
-    }, log.child({ component: 'prefetch' }))
-    const announced = new AnnouncedOrders(() => new AnnouncedOrder(config.announced, metadata, reader, log.child({ component: 'announced' })), ANNOUNCED_SESSIONS)
-    core.openListener = (path, version, isCached) => {
-      prefetcher.onOpen(path, version, isCached)
-      announced.onOpen(path)
-    }
-    const recovered = await writes.recover(key => '/' + key)
-    if (recovered > 0) log.warn({ files: recovered }, 'uploading files staged by an earlier daemon')
+    fs = await buildFilesystem(config, { client, log, clock: Date.now, tier: many.tier, sharedManifest: many.manifest })
+    const { disk, queue, reader, listings, metadata, writes, core, prefetcher, announced } = fs
+    if (fs.recovered > 0) log.warn({ files: fs.recovered }, 'uploading files staged by an earlier daemon')
     const ops = buildOps(config, { metadata, reader, disk, exporter, log, tier: many.tier, queue, client })
     const startedMs = Date.now()
     const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, metadata, prefetcher, announced, many: many as ManyNodes, ...(listings !== undefined ? { listings } : {}), ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
     await ensureRuntimeDir()
-    control = new ControlServer(controlSocketPath(config.mountPoint), new Map([
-      ControlServer.statsRoute(snapshot),
-      ControlServer.flushRoute(path => writes.flush(path)),
-      prefetchRoute(announced),
-      ...ops.routes,
-    ]), log.child({ component: 'control' }))
+    control = new ControlServer(controlSocketPath(config.mountPoint),
+      controlRoutes({ snapshot, flush: path => writes.flush(path), announced, ...ops.services }), log.child({ component: 'control' }))
     await control.start()
     stopOps = () => ops.stop()
     await ops.start()
@@ -106,8 +79,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
       await (control as ControlServer).stop()
       await ops.stop()
       await (many as ManyNodes).stop()
-      await listings?.close()
-      await disk.close()
+      await (fs as Filesystem).close()
       await removeDaemonRecord(config.mountPoint)
       await unlock()
     }) }
@@ -116,7 +88,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     await control?.stop().catch(() => {})
     await stopOps?.().catch(() => {})
     await many?.stop().catch(() => {})
-    await listings?.close().catch(() => {})
+    await fs?.listings?.close().catch(() => {})
     await unlock()
     throw err
   }

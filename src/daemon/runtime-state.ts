@@ -27,7 +27,7 @@ export interface DaemonRecord {
   readonly startedAt: string
 }
 
-export function runtimeDir(): string {
+function runtimeDir(): string {
   if (process.env.S3CACHEFS_RUNTIME_DIR) return process.env.S3CACHEFS_RUNTIME_DIR
   const candidates = runtimeDirCandidates()
   return firstUsableDir(candidates, process.getuid?.() ?? 0) ?? (candidates[candidates.length - 1] as string)

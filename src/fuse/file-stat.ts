@@ -42,7 +42,7 @@ export function fileStat(d: StatDefaults, size: number, storeMtimeMs: number, at
  * A directory. Its link count is 2 + its subdirectories when its listing is known, else 1:
  * what FUSE filesystems answer when they cannot count (find and fts then do not rely on it).
  */
-export function dirStat(d: StatDefaults, mtimeMs: number, attrs: PosixAttributes | undefined, subdirs: number | undefined): FileStat {
+function dirStat(d: StatDefaults, mtimeMs: number, attrs: PosixAttributes | undefined, subdirs: number | undefined): FileStat {
   const mode = S_IFDIR | (attrs?.mode !== undefined ? attrs.mode & PERMISSION_BITS : d.dirMode)
   return withTimesAndOwner(d, { mode, size: 4096, nlink: subdirs === undefined ? 1 : 2 + subdirs }, mtimeMs, attrs)
 }

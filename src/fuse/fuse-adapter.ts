@@ -53,7 +53,7 @@ function toFuseStat(s: FileStat): FuseStat {
   return { mtime: s.mtimeMs, atime: s.atimeMs, ctime: s.ctimeMs, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, nlink: s.nlink, blocks: Math.ceil(s.size / 512), blksize: 4096 }
 }
 
-export function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
+function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
   return {
     getattr: (path, cb) => {
       const cached = core.getattrCached(path)

@@ -24,6 +24,7 @@ import { isRoot, parentOf, pathToKey, pathToPrefix } from '../metadata/paths.js'
 import { toS3fsMetadata, type PosixAttributes } from '../metadata/s3fs-attributes.js'
 import type { ObjectClient, ObjectInfo } from '../s3/object-client.js'
 import { forEachLimit } from '../util/for-each-limit.js'
+import { listPages } from '../s3/list-pages.js'
 import type { DirtyFile } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
 
@@ -166,12 +167,10 @@ export class NamespaceOps {
   /** Every object under `prefix`, stopping once more than `atMost` are seen. */
   async #listAll(prefix: string, atMost: number): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = []
-    let token: string | undefined
-    do {
-      const page = await this.#client.listPage({ prefix, ...(token !== undefined ? { continuationToken: token } : {}) })
+    for await (const page of listPages(this.#client, { prefix })) {
       out.push(...page.objects)
-      token = page.nextContinuationToken
-    } while (token !== undefined && out.length < atMost)
+      if (out.length >= atMost) break
+    }
     return out
   }
 

@@ -5,7 +5,7 @@
 import { InvalidNameError } from '../errors.js'
 
 /** S3's limit on key length, in UTF-8 bytes. */
-export const MAX_KEY_BYTES = 1024
+const MAX_KEY_BYTES = 1024
 
 export function isRoot(path: string): boolean {
   return path === '/' || path === ''

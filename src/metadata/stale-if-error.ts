@@ -27,7 +27,7 @@ export interface StaleIfErrorStats {
   readonly active: boolean
 }
 
-export function isStoreFailure(err: unknown): boolean {
+function isStoreFailure(err: unknown): boolean {
   return err instanceof NetworkError || err instanceof RequestTimeoutError ||
     err instanceof RemoteServerError || err instanceof ThrottledError
 }

@@ -4,7 +4,7 @@
  *
  * Counters and gauges are read from one StatsSnapshot per scrape, so the
  * endpoint and `stats` always agree; S3 latency is a real histogram, fed by
- * `observe` for every request (see latency-observer.ts). Names follow
+ * `observe` for every request (a RequestMetrics observer: measured once, by MeteredClient). Names follow
  * Prometheus conventions: `s3cachefs_` prefix, base units, `_total` counters.
  */
 import { createServer, type Server } from 'node:http'
@@ -12,12 +12,10 @@ import type { AddressInfo } from 'node:net'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { S3_LATENCY_BUCKETS_SECONDS } from '../config/defaults.js'
 import type { StatsSnapshot } from '../daemon/stats-snapshot.js'
+import type { RequestKind } from '../s3/request-metrics.js'
 
 type Labels = Record<string, string>
 type Sample = [Labels, number]
-
-/** ObjectClient method → the `kind` label used in `stats` (get, head, list, …). */
-const KIND_OF_METHOD: Record<string, string> = { getRange: 'get', getPieces: 'get', head: 'head', listPage: 'list' }
 
 export class PrometheusExporter {
   readonly #registry = new Registry()
@@ -36,9 +34,9 @@ export class PrometheusExporter {
     this.#define()
   }
 
-  /** Records one S3 request (an ObjectClient method call) in the latency histogram. */
-  readonly observe = (method: string, seconds: number): void => {
-    this.#latency.observe({ kind: KIND_OF_METHOD[method] ?? method }, seconds)
+  /** Records one S3 request in the latency histogram, labelled with its kind as in `stats`. */
+  readonly observe = (kind: RequestKind, seconds: number): void => {
+    this.#latency.observe({ kind }, seconds)
   }
 
   /** Listens on host:port (0 picks a free port); resolves with the URL of /metrics. */

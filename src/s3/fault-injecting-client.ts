@@ -3,11 +3,10 @@
  * the error paths (throttling, 5xx, timeouts, changed objects) without a server.
  */
 import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, ObjectMetadata, RangeRequest, UploadRequest } from './object-client.js'
-
-export type Operation = 'checkBucket' | 'head' | 'list' | 'get' | 'upload' | 'copy' | 'delete'
+import type { RequestKind } from './request-metrics.js'
 
 export interface Fault {
-  readonly op: Operation
+  readonly op: RequestKind
   /** How many matching requests fail; Infinity for all. */
   remaining: number
   readonly error?: () => Error
@@ -93,7 +92,7 @@ export class FaultInjectingClient implements ObjectClient {
     return this.#inner.delete(key)
   }
 
-  async #apply(op: Operation): Promise<void> {
+  async #apply(op: RequestKind): Promise<void> {
     const fault = this.#faults.find(f => f.op === op && f.remaining > 0)
     if (fault === undefined) return
     fault.remaining--

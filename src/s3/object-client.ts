@@ -3,7 +3,7 @@
  *
  * Only `src/s3/` knows the AWS SDK. Everything above talks to an `ObjectClient`;
  * cross-cutting concerns (prefix scoping, request counting, fault injection) are
- * `ObjectClient → ObjectClient` wrappers composed in `src/daemon/build-object-client.ts`.
+ * `ObjectClient → ObjectClient` wrappers composed in `src/s3/client-stack.ts`.
  * Implementations throw the typed errors of `src/errors.ts`, never SDK errors.
  */
 

@@ -3,11 +3,18 @@
  * bytes received, failures by error code, bodies checked against the store's checksums
  * and found corrupt, and latency percentiles (from a bounded
  * ring of recent samples, so memory stays constant however long the mount lives).
+ * The one list of request kinds: `stats`, the Prometheus labels and the fault
+ * injector's targets all use these names. An observer (the Prometheus latency
+ * histogram) sees each request's duration as MeteredClient measured it, once.
  */
 
-export type RequestKind = 'head' | 'list' | 'get' | 'checkBucket' | 'upload' | 'copy' | 'delete'
+export const REQUEST_KINDS = ['head', 'list', 'get', 'checkBucket', 'upload', 'copy', 'delete'] as const
 
-const KINDS: readonly RequestKind[] = ['head', 'list', 'get', 'checkBucket', 'upload', 'copy', 'delete']
+/** A kind of request to the store; multipart steps count as `upload`. */
+export type RequestKind = (typeof REQUEST_KINDS)[number]
+
+/** Told the kind and duration (seconds) of every finished request. */
+export type RequestObserver = (kind: RequestKind, seconds: number) => void
 
 const LATENCY_SAMPLES = 2048 // recent samples kept per kind for percentiles; 16 KiB each
 
@@ -49,8 +56,9 @@ class KindCounter {
 }
 
 export class RequestMetrics {
-  readonly #kinds = Object.fromEntries(KINDS.map(k => [k, new KindCounter()])) as Record<RequestKind, KindCounter>
+  readonly #kinds = Object.fromEntries(REQUEST_KINDS.map(k => [k, new KindCounter()])) as Record<RequestKind, KindCounter>
   readonly #errorsByCode = new Map<string, number>()
+  readonly #observers: RequestObserver[] = []
   #inFlight = 0
   #checked = 0
   #corrupt = 0
@@ -59,6 +67,11 @@ export class RequestMetrics {
   checked(ok: boolean): void {
     this.#checked++
     if (!ok) this.#corrupt++
+  }
+
+  /** Adds an observer of every request finished from now on. */
+  observe(observer: RequestObserver): void {
+    this.#observers.push(observer)
   }
 
   started(): void {
@@ -71,6 +84,7 @@ export class RequestMetrics {
     k.count++
     k.bytes += bytes
     k.record(ms)
+    for (const o of this.#observers) o(kind, ms / 1000)
     if (errorCode !== undefined) {
       k.errors++
       this.#errorsByCode.set(errorCode, (this.#errorsByCode.get(errorCode) ?? 0) + 1)
@@ -79,7 +93,7 @@ export class RequestMetrics {
 
   snapshot(): RequestMetricsSnapshot {
     return {
-      byKind: Object.fromEntries(KINDS.map(k => [k, this.#kinds[k].snapshot()])) as Record<RequestKind, KindSnapshot>,
+      byKind: Object.fromEntries(REQUEST_KINDS.map(k => [k, this.#kinds[k].snapshot()])) as Record<RequestKind, KindSnapshot>,
       errorsByCode: Object.fromEntries(this.#errorsByCode),
       inFlight: this.#inFlight,
       integrity: { checked: this.#checked, corrupt: this.#corrupt },

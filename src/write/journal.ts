@@ -51,7 +51,7 @@ export interface Journal {
   readonly attrs?: JournaledAttributes
 }
 
-export class JournalFormatError extends Error {}
+class JournalFormatError extends Error {}
 
 let lastSeq = 0
 

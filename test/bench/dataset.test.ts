@@ -6,10 +6,10 @@ import jpeg from 'jpeg-js'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { planImages, planMetadata, planShard } from '../../src/bench/dataset/dataset-plan.js'
-import { generateImages, imageRoot } from '../../src/bench/dataset/generate.js'
-import { makeBaseImages, MAX_COM_PAYLOAD_BYTES, padJpeg } from '../../src/bench/dataset/jpeg-synth.js'
-import { IMAGENET_SIZES } from '../../src/bench/dataset/size-distribution.js'
+import { planImages, planMetadata, planShard } from '../../tools/bench/dataset/dataset-plan.js'
+import { generateImages, imageRoot } from '../../tools/bench/dataset/generate.js'
+import { makeBaseImages, MAX_COM_PAYLOAD_BYTES, padJpeg } from '../../tools/bench/dataset/jpeg-synth.js'
+import { IMAGENET_SIZES } from '../../tools/bench/dataset/size-distribution.js'
 
 const params = { seed: 7, imageFiles: 120, shardBytes: 1 << 20, metadataObjects: 250 }
 

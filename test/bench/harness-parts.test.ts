@@ -3,11 +3,10 @@
 // file list over workers, seeded shuffles (same order for every system), and
 // the s3cachefs memory cache size the report's disk-cache caveats compare with.
 import t from 'tap'
-import { Cleanup, InterruptedError } from '../../src/bench/env/cleanup.js'
-import { Prng } from '../../src/bench/dataset/prng.js'
-import { splitEvenly } from '../../src/bench/workloads/loader.js'
-import { mapLimit } from '../../src/bench/util/map-limit.js'
-import { memoryCacheBytes } from '../../src/bench/systems/s3cachefs-system.js'
+import { Cleanup, InterruptedError } from '../../tools/bench/env/cleanup.js'
+import { Prng } from '../../tools/bench/dataset/prng.js'
+import { splitEvenly } from '../../tools/bench/workloads/loader.js'
+import { memoryCacheBytes } from '../../tools/bench/systems/s3cachefs-system.js'
 import { MEMORY_CACHE_SIZE } from '../../src/config/defaults.js'
 import { parseBytes } from '../../src/config/units.js'
 
@@ -48,18 +47,6 @@ t.test('seeded shuffles are reproducible and differ per epoch', async (t) => {
   t.same(new Prng('1:epoch:1').shuffle([...items]), a)
   t.notSame(new Prng('1:epoch:2').shuffle([...items]), a)
   t.same([...a].sort((x, y) => x - y), items)
-})
-
-t.test('mapLimit bounds concurrency and reports the first failure', async (t) => {
-  let inFlight = 0
-  let peak = 0
-  await mapLimit(Array.from({ length: 20 }, (_, i) => i), 3, async () => {
-    peak = Math.max(peak, ++inFlight)
-    await new Promise((r) => setTimeout(r, 2))
-    inFlight--
-  })
-  t.equal(peak, 3)
-  await t.rejects(mapLimit([1, 2, 3], 2, async (i) => { if (i === 2) throw new Error('two') }), /two/)
 })
 
 t.test("s3cachefs's memory cache: the product default, or the last --memory-cache-size passed", async (t) => {

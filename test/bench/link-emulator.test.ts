@@ -4,8 +4,8 @@
 import t from 'tap'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { bucketRequests, LinkEmulator, totalRequests } from '../../src/bench/link/link-emulator.js'
-import { bucketOf, classifyRequest } from '../../src/bench/link/request-classifier.js'
+import { bucketRequests, LinkEmulator, totalRequests } from '../../tools/bench/link/link-emulator.js'
+import { bucketOf, classifyRequest } from '../../tools/bench/link/request-classifier.js'
 
 const BODY = Buffer.alloc(4_000_000, 7)
 

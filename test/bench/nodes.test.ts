@@ -5,13 +5,13 @@
 // readers' results, how a node is mounted (tier, coordinator) and how Redis
 // is started.
 import t from 'tap'
-import { renderMarkdown } from '../../src/bench/report/markdown.js'
-import { gets, nodesSection, originGetsPerFile } from '../../src/bench/report/nodes-section.js'
-import { targetRows, verdict } from '../../src/bench/report/ratios.js'
-import { redisArgs } from '../../src/bench/env/redis-server.js'
-import { NODES_SCENARIOS, type BenchResults, type NodeRun, type NodesResult, type NodesScenario, type PhaseCost } from '../../src/bench/results.js'
-import { firstErrorLine, nodeVariant } from '../../src/bench/systems/s3cachefs-system.js'
-import { nodeFigures, SCENARIO_SPECS, tierPrefix, TIER_BUCKET } from '../../src/bench/workloads/nodes.js'
+import { renderMarkdown } from '../../tools/bench/report/markdown.js'
+import { gets, nodesSection, originGetsPerFile } from '../../tools/bench/report/nodes-section.js'
+import { targetRows, verdict } from '../../tools/bench/report/ratios.js'
+import { redisArgs } from '../../tools/bench/env/redis-server.js'
+import { NODES_SCENARIOS, type BenchResults, type NodeRun, type NodesResult, type NodesScenario, type PhaseCost } from '../../tools/bench/results.js'
+import { firstErrorLine, nodeVariant } from '../../tools/bench/systems/s3cachefs-system.js'
+import { nodeFigures, SCENARIO_SPECS, tierPrefix, TIER_BUCKET } from '../../tools/bench/workloads/nodes.js'
 
 const FILES = 2000
 

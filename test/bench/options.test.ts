@@ -1,7 +1,7 @@
 // Flags of `npm run bench`: defaults for full and quick runs, and one-line
 // errors that name the flag for bad values.
 import t from 'tap'
-import { OptionsError, parseOptions } from '../../src/bench/options.js'
+import { OptionsError, parseOptions } from '../../tools/bench/options.js'
 
 t.test('defaults and --quick', async (t) => {
   const full = parseOptions([])

@@ -7,8 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { escapeFuseOpt, localIncludes, passthroughMountArgs, readExample, sourceHonoursMaxThreads, threadNote } from '../../src/bench/systems/passthrough-system.js'
-import { ALL_SYSTEMS } from '../../src/bench/systems/registry.js'
+import { escapeFuseOpt, localIncludes, passthroughMountArgs, readExample, sourceHonoursMaxThreads, threadNote } from '../../tools/bench/systems/passthrough-system.js'
+import { ALL_SYSTEMS } from '../../tools/bench/systems/registry.js'
 
 /** The parts of libfuse 3.14's passthrough_ll.c that matter here. */
 const SOURCE_314 = `#define FUSE_USE_VERSION 34

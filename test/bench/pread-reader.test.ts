@@ -5,7 +5,7 @@ import t from 'tap'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { preparePreadOffsets } from '../../src/bench/workers/pread-reader.js'
+import { preparePreadOffsets } from '../../tools/bench/workers/pread-reader.js'
 
 const BLOCK = 4096
 

@@ -3,10 +3,10 @@
 // hit ratio with prefetch over without against 1; n/a for missing runs; the
 // rows reach the markdown report and leave it when the workload is skipped.
 import t from 'tap'
-import { renderMarkdown } from '../../src/bench/report/markdown.js'
-import { prefetchWorkload, targetRows, verdict } from '../../src/bench/report/ratios.js'
-import type { BenchResults, PhaseCost, SystemResult } from '../../src/bench/results.js'
-import type { PrefetchResult, PressureEpoch } from '../../src/bench/workloads/prefetch-targets.js'
+import { renderMarkdown } from '../../tools/bench/report/markdown.js'
+import { prefetchWorkload, targetRows, verdict } from '../../tools/bench/report/ratios.js'
+import type { BenchResults, PhaseCost, SystemResult } from '../../tools/bench/results.js'
+import type { PrefetchResult, PressureEpoch } from '../../tools/bench/workloads/prefetch-targets.js'
 
 const cost: PhaseCost = { requests: { GET: 10, GET_RANGE: 0, HEAD: 0, LIST: 1, PUT: 0, OTHER: 0 }, bytesDown: 1, bytesUp: 0, httpErrors: 0, harnessCpuSeconds: 0 }
 

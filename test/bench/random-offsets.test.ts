@@ -2,8 +2,8 @@
 // aligned whole blocks inside the shard, ~10 % of it, in a shuffled order,
 // and the four-thread split reads every offset exactly once.
 import t from 'tap'
-import { RANDOM_READ_BYTES, randomReadCount, randomReadOffsets } from '../../src/bench/dataset/random-offsets.js'
-import { splitEvenly } from '../../src/bench/workloads/loader.js'
+import { RANDOM_READ_BYTES, randomReadCount, randomReadOffsets } from '../../tools/bench/dataset/random-offsets.js'
+import { splitEvenly } from '../../tools/bench/workloads/loader.js'
 
 const GiB = 1 << 30
 const MiB = 1 << 20

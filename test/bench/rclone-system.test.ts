@@ -2,8 +2,8 @@
 // Other at the given endpoint, path-style, the local credentials), the mount
 // command line, and the environment it runs in.
 import t from 'tap'
-import { ALL_SYSTEMS } from '../../src/bench/systems/registry.js'
-import { RCLONE_REMOTE, rcloneConfig, rcloneEnv, rcloneMountArgs, rcloneSource } from '../../src/bench/systems/rclone-system.js'
+import { ALL_SYSTEMS } from '../../tools/bench/systems/registry.js'
+import { RCLONE_REMOTE, rcloneConfig, rcloneEnv, rcloneMountArgs, rcloneSource } from '../../tools/bench/systems/rclone-system.js'
 
 t.test('config file: one S3 remote of provider Other at the endpoint', async (t) => {
   const conf = rcloneConfig('http://127.0.0.1:4567')

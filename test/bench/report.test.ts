@@ -2,11 +2,11 @@
 // workload with ratios and targets, and well-formed SVG charts whose bars are
 // proportional to their values.
 import t, { type Test } from 'tap'
-import { renderMarkdown } from '../../src/bench/report/markdown.js'
-import { targetRows, verdict } from '../../src/bench/report/ratios.js'
-import { escapeXml, legendLines, niceMax, renderGroupedBars } from '../../src/bench/report/svg-chart.js'
-import { loaderChart, metadataChart, shardChart, shardRandomChart, writesChart } from '../../src/bench/report/write-report.js'
-import { SHARD_RUN_NAMES, type BenchResults, type DurableVia, type EpochResult, type PhaseCost, type ShardRun, type SystemResult, type WriteRow, type WriteRun, type WriteTest } from '../../src/bench/results.js'
+import { renderMarkdown } from '../../tools/bench/report/markdown.js'
+import { targetRows, verdict } from '../../tools/bench/report/ratios.js'
+import { escapeXml, legendLines, niceMax, renderGroupedBars } from '../../tools/bench/report/svg-chart.js'
+import { loaderChart, metadataChart, shardChart, shardRandomChart, writesChart } from '../../tools/bench/report/write-report.js'
+import { SHARD_RUN_NAMES, type BenchResults, type DurableVia, type EpochResult, type PhaseCost, type ShardRun, type SystemResult, type WriteRow, type WriteRun, type WriteTest } from '../../tools/bench/results.js'
 
 const cost = (gets: number): PhaseCost => ({
   requests: { GET: gets, GET_RANGE: 0, HEAD: 10, LIST: 2, PUT: 0, OTHER: 0 },

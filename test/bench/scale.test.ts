@@ -2,9 +2,9 @@
 // the flag) and its report (time per 100,000 files, bytes per file, phases that did not
 // finish within the limit stated as such).
 import t from 'tap'
-import { OptionsError } from '../../src/bench/options.js'
-import { parseScaleOptions, SCALE_DEFAULT_OBJECTS } from '../../src/bench/scale/scale-options.js'
-import { bytesPerFile, perHundredThousand, phaseCell, renderScaleReport, type ScaleResults } from '../../src/bench/scale/scale-report.js'
+import { OptionsError } from '../../tools/bench/options.js'
+import { parseScaleOptions, SCALE_DEFAULT_OBJECTS } from '../../tools/bench/scale/scale-options.js'
+import { bytesPerFile, perHundredThousand, phaseCell, renderScaleReport, type ScaleResults } from '../../tools/bench/scale/scale-report.js'
 
 t.test('defaults: ImageNet-sized, 1–4 KB objects, 16 readers, all three systems', async (t) => {
   const o = parseScaleOptions([])

@@ -5,10 +5,10 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import type { WriteSources } from '../../src/bench/dataset/write-sources.js'
-import { runCommand } from '../../src/bench/util/run-command.js'
-import { checkBucket, missingObjects, MIN_POLL_MS, pollDelayMs, waitInBucket } from '../../src/bench/workloads/bucket-check.js'
-import { expectedObjects, testSize, writePrefix, writerCommand } from '../../src/bench/workloads/writes.js'
+import type { WriteSources } from '../../tools/bench/dataset/write-sources.js'
+import { runCommand } from '../../tools/bench/util/run-command.js'
+import { checkBucket, missingObjects, MIN_POLL_MS, pollDelayMs, waitInBucket } from '../../tools/bench/workloads/bucket-check.js'
+import { expectedObjects, testSize, writePrefix, writerCommand } from '../../tools/bench/workloads/writes.js'
 
 const src: WriteSources = {
   bucket: 'bench-writes',

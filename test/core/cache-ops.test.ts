@@ -11,21 +11,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import t from 'tap'
-import { BlockReader } from '../../src/cache/block-reader.js'
-import { DiskBlockCache, objectIdOf } from '../../src/cache/disk-block-cache.js'
-import { FetchQueue } from '../../src/cache/fetch-queue.js'
-import { MetadataStore } from '../../src/metadata/metadata-store.js'
+import type { BlockReader } from '../../src/cache/block-reader.js'
+import { type DiskBlockCache, objectIdOf } from '../../src/cache/disk-block-cache.js'
+import { buildFilesystem } from '../../src/daemon/build-filesystem.js'
+import type { MetadataStore } from '../../src/metadata/metadata-store.js'
 import { CacheOps } from '../../src/ops/cache-ops.js'
 import { LoadJobs, type LoadJobStatus } from '../../src/ops/load-jobs.js'
 import { MetadataRefresher } from '../../src/ops/metadata-refresher.js'
-import { FaultInjectingClient } from '../../src/s3/fault-injecting-client.js'
+import { composeClient } from '../../src/s3/client-stack.js'
+import type { FaultInjectingClient } from '../../src/s3/fault-injecting-client.js'
 import { MemoryObjectClient } from '../../src/s3/memory-object-client.js'
-import { MeteredClient } from '../../src/s3/metered-client.js'
-import { RequestMetrics } from '../../src/s3/request-metrics.js'
+import { testSetup } from './harness.js'
 
 const MiB = 1024 * 1024
 const log = pino({ level: 'silent' })
-const READER = { blockSize: MiB, partSize: 4 * MiB, wholeObjectMaxBytes: 4 * MiB, memoryCacheBytes: 16 * MiB, namespace: 'test' }
 
 interface Rig {
   store: MemoryObjectClient
@@ -43,24 +42,16 @@ interface Rig {
 async function rig(t: Tap.Test, opts: { cacheBytes?: number; dir?: string; store?: MemoryObjectClient; ttlMs?: number; clock?: () => number } = {}): Promise<Rig> {
   const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 's3cachefs-ops-'))
   const store = opts.store ?? new MemoryObjectClient()
-  const faults = new FaultInjectingClient(store)
-  const metrics = new RequestMetrics()
-  const client = new MeteredClient(faults, metrics)
-  const disk = await DiskBlockCache.open({
-    dir, maxBytes: opts.cacheBytes ?? 64 * MiB, maxPendingWrites: 1000, namespace: 'test',
-    ...(opts.ttlMs !== undefined ? { defaultTtlMs: opts.ttlMs } : {}),
-    ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
-  }, log)
+  const { client, metrics, faults } = composeClient(store, { injectFaults: true })
+  const setup = testSetup(dir, { cacheBytes: opts.cacheBytes ?? 64 * MiB, metadata: { maxEntries: 10_000, maxListedChildren: 10_000 }, ...(opts.ttlMs !== undefined ? { diskTtlMs: opts.ttlMs } : {}) })
+  const { disk, reader, metadata } = await buildFilesystem(setup, { client, log, clock: opts.clock ?? Date.now })
   t.teardown(async () => {
     await disk.close()
     // A reopened cache on the same directory may still be compacting its catalog: retry.
     if (opts.dir === undefined) await rm(dir, { recursive: true, force: true, maxRetries: 5 })
   })
-  const queue = new FetchQueue({ concurrency: 8, inFlightBudgetBytes: 64 * MiB, maxQueuedPrefetch: 64 })
-  const reader = new BlockReader({ ...READER, ...(opts.clock !== undefined ? { clock: opts.clock } : {}) }, client, disk, queue, log)
-  const metadata = new MetadataStore({ ttlMs: 60_000, negativeTtlMs: 5_000, maxEntries: 10_000, maxListedChildren: 10_000 }, client, Date.now, log)
   const r: Rig = {
-    store, faults, disk, reader, metadata,
+    store, faults: faults as FaultInjectingClient, disk, reader, metadata,
     loads: new LoadJobs({ listConcurrency: 4, jobsKept: 5 }, metadata, reader, disk, log),
     ops: new CacheOps(metadata, disk, 4, log),
     gets: () => metrics.snapshot().byKind.get.count,

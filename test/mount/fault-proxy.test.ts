@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { corruptBody, startFaultProxy } from '../../src/devtools/fault-proxy.js'
+import { corruptBody, startFaultProxy } from '../../tools/local-s3/fault-proxy.js'
 import { makeFixture, sh } from './mount-fixture.js'
 import { seededRandom } from '../helpers/seeded-random.js'
 

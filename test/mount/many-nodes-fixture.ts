@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server, type LocalS3Server } from '../../src/devtools/local-s3-server.js'
+import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server, type LocalS3Server } from '../../tools/local-s3/local-s3-server.js'
 import type { StatsSnapshot } from '../../src/daemon/stats-snapshot.js'
 import { controlRequest } from '../../src/cli/control-client.js'
 import { runCli, sh, type CliResult } from './mount-fixture.js'
@@ -98,7 +98,7 @@ export async function makeManyNodes(t: TapLike): Promise<ManyNodesFixture> {
       return {
         name, mountPoint, cacheDir,
         // Straight from the daemon's control socket (never through the FUSE mount): a CLI process costs a second here.
-        stats: async () => await controlRequest(mountPoint, 'GET', '/stats') as StatsSnapshot,
+        stats: async () => await controlRequest(mountPoint, 'stats') as StatsSnapshot,
         unmount: async () => {
           const u = await runCli(['unmount', mountPoint])
           if (u.code !== 0) throw new Error(`unmount of ${name} failed: ${u.stderr}`)

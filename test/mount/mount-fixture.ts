@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server, type LocalS3Server, type RequestStats } from '../../src/devtools/local-s3-server.js'
+import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server, type LocalS3Server, type RequestStats } from '../../tools/local-s3/local-s3-server.js'
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js')
 const run = promisify(execFile)

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { type Fixture, makeFixture } from './mount-fixture.js'
-import { MiB, gets, putAll, sha, stats, verify } from './ops-helpers.js'
+import { makeFixture } from './mount-fixture.js'
+import { MiB, gets, putAll, stats, verify } from './ops-helpers.js'
 
 t.test('pin, free, ttl', async t => {
   const fx = await makeFixture(t)

@@ -91,7 +91,7 @@ t.test('stats and metrics', async t => {
       t.equal(r.code, 2, args.join(' '))
       t.equal(r.stderr, `s3cachefs: ${args[1]} is not inside an s3cachefs mount\n`)
     }
-    const pid = (await fx.sh(`pgrep -f "dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
+    const pid = (await fx.sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
     t.ok(pid, 'daemon found')
     await fx.sh(`kill -9 ${pid}`)
     await new Promise(r => setTimeout(r, 300))

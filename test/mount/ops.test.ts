@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { type Fixture, makeFixture } from './mount-fixture.js'
-import { MiB, gets, putAll, sha, stats, verify } from './ops-helpers.js'
+import { MiB, gets, putAll, stats, verify } from './ops-helpers.js'
 
 const getBytes = async (fx: Fixture) => { const s = await fx.server.stats(); return s.bytesSentByKind.getObject + s.bytesSentByKind.rangedGet }
 

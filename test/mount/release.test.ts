@@ -12,7 +12,7 @@ import t from 'tap'
 import { CLI, ENV, makeFixture, sh } from './mount-fixture.js'
 
 const mounted = async (mp: string) => (await sh(`grep -c " ${mp} fuse.s3cachefs" /proc/mounts`)).stdout.trim() === '1'
-const daemonPid = async (bucket: string, mp: string) => (await sh(`pgrep -f "dist/cli.js mount s3://${bucket} ${mp}" | head -1`)).stdout.trim()
+const daemonPid = async (bucket: string, mp: string) => (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${bucket} ${mp}" | head -1`)).stdout.trim()
 
 t.test('release from outside, cache lock, pid checks', async t => {
   const fx = await makeFixture(t)

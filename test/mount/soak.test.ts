@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { startFaultProxy } from '../../src/devtools/fault-proxy.js'
+import { startFaultProxy } from '../../tools/local-s3/fault-proxy.js'
 import { makeFixture, sh } from './mount-fixture.js'
 
 const MiB = 1024 * 1024
@@ -100,7 +100,7 @@ t.test(`soak: ${READERS} readers for ${SECONDS}s under random faults`, async t =
   // Anchored on the node binary: the bash running pgrep has the pattern in its own command line (and pids wrap).
   const pid = (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
   t.ok(pid, 'daemon found')
-  for (const [kind, spec] of [
+  for (const [, spec] of [
     ['503', { status: 503 }], ['500', { status: 500 }], ['reset', { reset: 'connection' as const }],
     ['body reset', { body: 'reset' as const }], ['short body', { body: 'short' as const }], ['stall', { delayMs: 300 }],
   ] as const) proxy.arm({ ...spec, match: 'GET', probability: 0.02, count: 1_000_000 })

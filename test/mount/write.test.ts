@@ -161,7 +161,7 @@ t.test('async writes, flush, and a daemon killed before uploading', async t => {
   await t.test('SIGKILL with closed, unuploaded files: the next mount uploads them', async t => {
     await fx.server.injectFault({ delayMs: 30_000, match: 'PUT', count: 100 })
     for (let i = 0; i < 3; i++) t.equal((await sh(`echo file-${i} > ${m}/killed-${i}.txt`)).code, 0)
-    const pid = (await sh(`pgrep -f "dist/cli.js mount s3://${fx.bucket} ${m}" | head -1`)).stdout.trim()
+    const pid = (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${m}" | head -1`)).stdout.trim()
     await sh(`kill -9 ${pid}`)
     await fx.server.clearFaults()
     t.same((await keys(fx)).filter(k => k.startsWith('killed')), [], 'nothing uploaded before the kill')
