@@ -37,7 +37,7 @@ function action<A extends unknown[]>(run: (...args: A) => Promise<number>): (...
  * when it runs: every other command (stats, prefetch, flush, …) starts ~0.3 s sooner,
  * which a sampler announcing each epoch's order pays every epoch.
  */
-async function mountCommand(...args: Parameters<typeof import('./cli/mount-command.js')['mountCommand']>): Promise<number> {
+async function mountCommand(...args: Parameters<(typeof import('./cli/mount-command.js'))['mountCommand']>): Promise<number> {
   return (await import('./cli/mount-command.js')).mountCommand(...args)
 }
 
@@ -46,7 +46,8 @@ program.name('s3cachefs').description('Mount an S3 bucket as a local directory, 
 // Usage errors (unknown flag, missing argument) exit 2, as documented; help and version exit 0.
 program.exitOverride(err => process.exit(err.exitCode === 0 ? 0 : 2))
 
-program.command('mount')
+program
+  .command('mount')
   .description('mount s3://BUCKET[/PREFIX] on MOUNTPOINT; returns once the mount is live')
   .argument('<source>', 's3://BUCKET[/PREFIX]')
   .argument('<mountpoint>', 'an existing empty directory')
@@ -66,14 +67,29 @@ program.command('mount')
   .option('--max-concurrency <n>', 'concurrent S3 requests', String(D.MAX_CONCURRENCY))
   .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent').default(D.DEFAULT_LOG_LEVEL))
   .option('--log-file <file>', 'daemon log (default: s3cachefs.log in the cache directory)')
-  .addOption(new Option('--write-mode <mode>', 'sync: close returns once data is in the bucket; async: upload in the background').choices(['sync', 'async']).default(D.WRITE_MODE))
+  .addOption(
+    new Option('--write-mode <mode>', 'sync: close returns once data is in the bucket; async: upload in the background')
+      .choices(['sync', 'async'])
+      .default(D.WRITE_MODE),
+  )
   .option('--cache-ttl <duration>', "drop cached data this long after it was fetched, or 'never'", D.CACHE_TTL)
   .option('--eviction <policy>', `which cached blocks go when the cache is full: ${EVICTION_POLICIES.join(' or ')} (see docs/SEMANTICS.md)`, D.DEFAULT_EVICTION)
   .option('--metadata-sync-interval <duration>', "re-list cached directories this often to see out-of-band changes, or 'never'", D.METADATA_SYNC_INTERVAL)
   .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: any free port, see stats)')
   .option('--memory-cache-size <size>', 'verified blocks kept in memory in front of the disk cache', D.MEMORY_CACHE_SIZE)
-  .option('--prefetch-after <n>', "distinct files opened under one directory that start prefetching the rest of its tree; 'off' never", String(D.SCAN_PREFETCH_DISTINCT_OPENS))
-  .addOption(new Option('--posix-metadata <mode>', "listing: attributes from listings and writes, no HEAD per file; head: read s3fs headers with one HEAD on a file's first stat").choices(['listing', 'head']).default(D.POSIX_METADATA))
+  .option(
+    '--prefetch-after <n>',
+    "distinct files opened under one directory that start prefetching the rest of its tree; 'off' never",
+    String(D.SCAN_PREFETCH_DISTINCT_OPENS),
+  )
+  .addOption(
+    new Option(
+      '--posix-metadata <mode>',
+      "listing: attributes from listings and writes, no HEAD per file; head: read s3fs headers with one HEAD on a file's first stat",
+    )
+      .choices(['listing', 'head'])
+      .default(D.POSIX_METADATA),
+  )
   .option('--allow-other', 'let other users access the mount, with the kernel checking file modes (needs user_allow_other in /etc/fuse.conf unless root)')
   .option('--no-default-permissions', 'with --allow-other: do not let the kernel check modes (any user may then write and delete)')
   .option('--no-direct-reads', 'answer every read on the event loop (by default the FUSE threads read small cached files themselves)')
@@ -84,28 +100,32 @@ program.command('mount')
   .addOption(new Option('--debug-fuse', 'log every FUSE request (libfuse debug)').hideHelp())
   .action(action(mountCommand))
 
-program.command('unmount')
+program
+  .command('unmount')
   .alias('umount')
   .description('unmount MOUNTPOINT and stop its daemon')
   .argument('<mountpoint>')
   .option('--force', 'kill a daemon that does not stop and unmount lazily')
   .action(action(unmountCommand))
 
-program.command('flush')
+program
+  .command('flush')
   .description('upload everything written under PATH (default: the whole mount) and wait until it is in the bucket')
   .argument('<mountpoint>')
   .argument('[path]', 'a file or directory inside the mount')
   .option('--quiet', 'print nothing on success')
   .action(action(flushCommand))
 
-program.command('stats')
+program
+  .command('stats')
   .description('cache hit ratio, S3 requests and cache usage of a mount')
   .argument('<mountpoint>')
   .option('--json', 'stable JSON output (see docs/CLI.md)')
   .option('--watch', 'redraw every second until interrupted')
   .action(action(statsCommand))
 
-program.command('load')
+program
+  .command('load')
   .description('preload files or directories into the disk cache (MOUNT loads everything)')
   .argument('<paths...>', 'the mount point, or files and directories inside one mount')
   .option('--wait', 'wait until loaded, showing progress')
@@ -114,29 +134,34 @@ program.command('load')
   .option('--shard <I/N>', 'with --shared: load only the files of share I of N (by a hash of the key), for node I of N')
   .action(action(loadCommand))
 
-program.command('pin')
+program
+  .command('pin')
   .description('never evict cached data under these paths (survives remounts); load them with s3cachefs load')
   .argument('<paths...>', 'files or directories inside one mount')
   .action(action(pinCommand))
 
-program.command('unpin')
+program
+  .command('unpin')
   .description('let cached data under these paths be evicted again')
   .argument('<paths...>', 'files or directories inside one mount')
   .action(action(unpinCommand))
 
-program.command('free')
+program
+  .command('free')
   .description('drop cached data under these paths and report the bytes freed')
   .argument('<paths...>', 'files or directories inside one mount')
   .option('--force', 'drop pinned data too (the pins stay)')
   .action(action(freeCommand))
 
-program.command('ttl')
+program
+  .command('ttl')
   .description("drop cached data under PATH this long after it was fetched ('never' to keep it)")
   .argument('<path>', 'a file or directory inside a mount')
   .argument('<duration>', '30m, 12h, 7d, never')
   .action(action(ttlCommand))
 
-program.command('prefetch')
+program
+  .command('prefetch')
   .description('announce the files about to be read, in order: the daemon keeps a window ahead of the reader')
   .argument('[paths...]', 'files inside one mount, in the order they will be read')
   .option('--list <file>', "read the paths from FILE, one per line ('-': standard input)")
@@ -144,7 +169,8 @@ program.command('prefetch')
   .option('--window-bytes <size>', `bytes kept ready ahead of the reader (default ${D.ANNOUNCED_WINDOW_BYTES / D.MiB}MiB)`)
   .action(action((paths: string[], opts: PrefetchOptions) => prefetchCommand(paths, opts)))
 
-program.command('refresh')
+program
+  .command('refresh')
   .description('list PATH again now, to see objects added, changed or deleted in the bucket')
   .argument('<path>', 'a file or directory inside a mount (the mount point: everything)')
   .action(action(refreshCommand))

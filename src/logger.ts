@@ -8,9 +8,12 @@ export function createLogger(level: string, fd = 2): Logger {
   const destination = pino.destination({ fd, sync: false })
   // A log on a full disk must not take the mount down: drop what cannot be written.
   destination.on('error', () => {})
-  return pino({
-    level,
-    base: { pid: process.pid },
-    redact: ['*.accessKeyId', '*.secretAccessKey', '*.sessionToken', 'credentials'],
-  }, destination)
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      redact: ['*.accessKeyId', '*.secretAccessKey', '*.sessionToken', 'credentials'],
+    },
+    destination,
+  )
 }

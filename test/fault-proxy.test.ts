@@ -12,7 +12,7 @@ t.test('fault proxy', async t => {
   const server = await startLocalS3Server({ buckets: [] })
   t.teardown(() => server.stop())
   let n = 0
-  const proxy = await startFaultProxy(server.endpoint, () => ((n++ * 0.37) % 1))
+  const proxy = await startFaultProxy(server.endpoint, () => (n++ * 0.37) % 1)
   t.teardown(() => proxy.stop())
   const s3 = new S3Client({ endpoint: proxy.endpoint, region: LOCAL_S3_REGION, forcePathStyle: true, credentials: { ...LOCAL_S3_CREDENTIALS }, maxAttempts: 1 })
   t.teardown(() => s3.destroy())
@@ -52,7 +52,10 @@ t.test('fault proxy', async t => {
   const before = proxy.stats().faulted
   proxy.arm({ status: 500, match: 'GET', probability: 0.5, count: 1000 })
   let failed = 0
-  for (let i = 0; i < 40; i++) await get().catch(() => { failed++ })
+  for (let i = 0; i < 40; i++)
+    await get().catch(() => {
+      failed++
+    })
   t.equal(proxy.stats().faulted - before, failed)
   t.ok(failed > 10 && failed < 30, `about half faulted (${failed} of 40)`)
 })

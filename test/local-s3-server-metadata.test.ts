@@ -7,15 +7,25 @@
  */
 import t from 'tap'
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand,
-  HeadObjectCommand, PutObjectCommand, S3Client, UploadPartCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server } from '../tools/local-s3/local-s3-server.js'
 
 t.test('user metadata round-trips; long key segments are refused, not fatal', async t => {
   const server = await startLocalS3Server({ buckets: [] })
   const s3 = new S3Client({ endpoint: server.endpoint, region: LOCAL_S3_REGION, forcePathStyle: true, credentials: { ...LOCAL_S3_CREDENTIALS } })
-  t.teardown(async () => { s3.destroy(); await server.stop() })
+  t.teardown(async () => {
+    s3.destroy()
+    await server.stop()
+  })
   const Bucket = 'metabucket'
   await s3.send(new CreateBucketCommand({ Bucket }))
   const head = async (Key: string) => (await s3.send(new HeadObjectCommand({ Bucket, Key }))).Metadata
@@ -29,7 +39,9 @@ t.test('user metadata round-trips; long key segments are refused, not fatal', as
   t.same((await s3.send(new GetObjectCommand({ Bucket, Key: 'k' }))).Metadata, { mode: '33261' }, 'GET')
   const mpu = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'mp', Metadata: { uid: '7' } }))
   const part = await s3.send(new UploadPartCommand({ Bucket, Key: 'mp', UploadId: mpu.UploadId, PartNumber: 1, Body: 'x' }))
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket, Key: 'mp', UploadId: mpu.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }))
+  await s3.send(
+    new CompleteMultipartUploadCommand({ Bucket, Key: 'mp', UploadId: mpu.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }),
+  )
   t.same(await head('mp'), { uid: '7' }, 'multipart')
 
   await t.rejects(s3.send(new PutObjectCommand({ Bucket, Key: `d/${'n'.repeat(250)}`, Body: 'x' })), { name: 'KeyTooLongError' })

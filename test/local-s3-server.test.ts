@@ -26,12 +26,7 @@ import {
   type GetObjectCommandInput,
   type ListObjectsV2CommandInput,
 } from '@aws-sdk/client-s3'
-import {
-  LOCAL_S3_CREDENTIALS,
-  LOCAL_S3_REGION,
-  startLocalS3Server,
-  type LocalS3Server,
-} from '../tools/local-s3/local-s3-server.js'
+import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server, type LocalS3Server } from '../tools/local-s3/local-s3-server.js'
 
 const BUCKET = 'test'
 const BULK_KEYS = 2500
@@ -206,7 +201,12 @@ t.test('common prefixes holding only sub-prefixes, at the root and under a prefi
 })
 
 t.test('small pages mix keys and common prefixes, including pages of prefixes only', async t => {
-  for (const [prefix, maxKeys] of [['', 2], ['', 1], ['train/', 1], ['a', 1]] as const) {
+  for (const [prefix, maxKeys] of [
+    ['', 2],
+    ['', 1],
+    ['train/', 1],
+    ['a', 1],
+  ] as const) {
     const listing = await listV2(s3, { Prefix: prefix, Delimiter: '/', MaxKeys: maxKeys })
     t.same(listing.entries, model({ prefix, delimiter: '/' }).entries, `prefix '${prefix}' MaxKeys ${maxKeys}`)
     t.ok(listing.pageSizes.every(n => n === maxKeys || n === listing.pageSizes.at(-1)))
@@ -217,7 +217,13 @@ t.test('StartAfter', async t => {
   const plain = await listV2(s3, { Prefix: 'bulk/', StartAfter: 'bulk/1000' })
   t.equal(plain.keys[0], 'bulk/1000/sub/obj')
   t.same(plain.keys, model({ prefix: 'bulk/', startAfter: 'bulk/1000' }).keys)
-  const cases: Array<[string, string]> = [['train', '/'], ['train/', '/'], ['train/cat/0.jpg', '/'], ['a-b', '/'], ['bulk/2000/obj', '/']]
+  const cases: Array<[string, string]> = [
+    ['train', '/'],
+    ['train/', '/'],
+    ['train/cat/0.jpg', '/'],
+    ['a-b', '/'],
+    ['bulk/2000/obj', '/'],
+  ]
   for (const [startAfter, delimiter] of cases) {
     const listing = await listV2(s3, { Delimiter: delimiter, StartAfter: startAfter, MaxKeys: 3 })
     t.same(listing.entries, model({ delimiter, startAfter }).entries, `StartAfter ${startAfter}`)
@@ -271,7 +277,10 @@ t.test('ranges as S3 serves them', async t => {
 
 t.test('416 past the end and on 0-byte objects', async t => {
   for (const range of ['bytes=1000-', 'bytes=1000-1005', 'bytes=-0']) {
-    const err = await getBytes(s3, { Key: 'big.bin', Range: range }).then(() => undefined, (e: unknown) => e)
+    const err = await getBytes(s3, { Key: 'big.bin', Range: range }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     t.equal(s3Status(err), 416, range)
     t.equal((err as Error).name, 'InvalidRange', `${range} code`)
   }
@@ -290,8 +299,7 @@ t.test('If-Match and If-None-Match on GET and HEAD', async t => {
   t.match(etag, /^"[0-9a-f]{32}"$/)
   const wrong = '"00000000000000000000000000000000"'
   const get = (input: Omit<GetObjectCommandInput, 'Bucket' | 'Key'>) => statusOf(getBytes(s3, { Key: 'big.bin', ...input }))
-  const headWith = (input: { IfMatch?: string; IfNoneMatch?: string }) =>
-    statusOf(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'big.bin', ...input })))
+  const headWith = (input: { IfMatch?: string; IfNoneMatch?: string }) => statusOf(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'big.bin', ...input })))
   t.equal(await get({ IfMatch: wrong }), 412, 'GET If-Match other ETag')
   t.equal(await get({ IfMatch: etag }), 200, 'GET If-Match same ETag')
   t.equal(await get({ IfMatch: etag.replace(/"/g, '') }), 200, 'GET If-Match unquoted ETag')
@@ -304,7 +312,10 @@ t.test('If-Match and If-None-Match on GET and HEAD', async t => {
   t.equal(await headWith({ IfMatch: wrong }), 412, 'HEAD If-Match other ETag')
   t.equal(await headWith({ IfMatch: etag }), 200)
   t.equal(await headWith({ IfNoneMatch: etag }), 304)
-  const err = await getBytes(s3, { Key: 'big.bin', IfMatch: wrong }).then(() => undefined, (e: unknown) => e)
+  const err = await getBytes(s3, { Key: 'big.bin', IfMatch: wrong }).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   t.equal((err as Error).name, 'PreconditionFailed')
   t.equal(await statusOf(getBytes(s3, { Key: 'no/such/key' })), 404)
   t.equal(await statusOf(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'no/such/key' }))), 404)
@@ -312,7 +323,14 @@ t.test('If-Match and If-None-Match on GET and HEAD', async t => {
 
 t.test('a streamed (aws-chunked) upload is stored decoded', async t => {
   const data = Buffer.from('streamed body '.repeat(5000))
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'chunked/stream.bin', Body: Readable.from([data.subarray(0, 1000), data.subarray(1000)]), ContentLength: data.length }))
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: BUCKET,
+      Key: 'chunked/stream.bin',
+      Body: Readable.from([data.subarray(0, 1000), data.subarray(1000)]),
+      ContentLength: data.length,
+    }),
+  )
   const { res, body } = await getBytes(s3, { Key: 'chunked/stream.bin' })
   t.equal(res.ContentLength, data.length)
   t.ok(body.equals(data), 'same bytes back')
@@ -334,7 +352,7 @@ t.test('CopyObject with a fully encoded source, AbortMultipartUpload', async t =
   t.equal(await statusOf(again), 404, 'NoSuchUpload once aborted')
 })
 
-t.test('a multipart object has S3\'s ETag: MD5 of the part MD5s, then -N (s3rver answers the content MD5)', async t => {
+t.test("a multipart object has S3's ETag: MD5 of the part MD5s, then -N (s3rver answers the content MD5)", async t => {
   const texts = ['first part, ', 'second part, ', 'third']
   const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp/three' }))
   const parts = []
@@ -342,9 +360,13 @@ t.test('a multipart object has S3\'s ETag: MD5 of the part MD5s, then -N (s3rver
     const part = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'mp/three', UploadId: upload.UploadId, PartNumber: i + 1, Body: text }))
     parts.push({ PartNumber: i + 1, ETag: part.ETag })
   }
-  const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp/three', UploadId: upload.UploadId, MultipartUpload: { Parts: parts } }))
+  const done = await s3.send(
+    new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp/three', UploadId: upload.UploadId, MultipartUpload: { Parts: parts } }),
+  )
   const md5 = (b: Buffer | string) => createHash('md5').update(b).digest()
-  const expected = `"${createHash('md5').update(Buffer.concat(texts.map(md5))).digest('hex')}-3"`
+  const expected = `"${createHash('md5')
+    .update(Buffer.concat(texts.map(md5)))
+    .digest('hex')}-3"`
   t.equal(done.ETag, expected, 'CompleteMultipartUpload answers it')
   t.equal((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'mp/three' }))).ETag, expected, 'HEAD')
   const got = await getBytes(s3, { Key: 'mp/three' })
@@ -354,7 +376,11 @@ t.test('a multipart object has S3\'s ETag: MD5 of the part MD5s, then -N (s3rver
   t.equal(listed.Contents?.[0]?.ETag, expected, 'ListObjectsV2')
   t.equal(await statusOf(getBytes(s3, { Key: 'mp/three', IfMatch: expected })), 200, 'If-Match with it matches')
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'mp/single', Body: 'one shot' }))
-  t.equal((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'mp/single' }))).ETag, `"${md5('one shot').toString('hex')}"`, 'a single PUT keeps its MD5')
+  t.equal(
+    (await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'mp/single' }))).ETag,
+    `"${md5('one shot').toString('hex')}"`,
+    'a single PUT keeps its MD5',
+  )
 })
 
 t.test('request counters', async t => {
@@ -408,7 +434,10 @@ t.test('request counters', async t => {
 t.test('faults', async t => {
   await server.resetStats()
   await server.injectFault({ status: 503, count: 2, match: 'getObject' })
-  const slow = await getBytes(s3once, { Key: 'top.txt' }).then(() => undefined, (e: unknown) => e)
+  const slow = await getBytes(s3once, { Key: 'top.txt' }).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   t.equal(s3Status(slow), 503)
   t.equal((slow as Error).name, 'SlowDown', 'S3 XML error body with the default code')
   t.equal(await statusOf(s3once.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'top.txt' }))), 200, 'HEAD does not match getObject')
@@ -421,7 +450,10 @@ t.test('faults', async t => {
 
   await server.injectFault({ reset: 'connection', count: 2 })
   for (const attempt of [1, 2]) {
-    const err = await s3once.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'top.txt' })).then(() => undefined, (e: unknown) => e)
+    const err = await s3once.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'top.txt' })).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     t.ok(err instanceof Error && s3Status(err) === undefined, `reset ${attempt}: a network error, no HTTP status`)
   }
   t.equal(await statusOf(s3once.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'top.txt' }))), 200)

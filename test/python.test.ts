@@ -29,9 +29,9 @@ t.test('python/tests pass under unittest', async t => {
   })
   if (run.error) {
     const missing = (run.error as NodeJS.ErrnoException).code === 'ENOENT'
-    t.fail(missing
-      ? 'python3 not found on PATH: the Python package tests need it (Debian: apt-get install python3)'
-      : `could not run python3: ${run.error.message}`)
+    t.fail(
+      missing ? 'python3 not found on PATH: the Python package tests need it (Debian: apt-get install python3)' : `could not run python3: ${run.error.message}`,
+    )
     return
   }
   const output = `${run.stdout}${run.stderr}` // unittest reports on stderr
@@ -45,7 +45,7 @@ t.test('python/tests pass under unittest', async t => {
 // A real mount: announce() of 2,000 paths reaches the daemon over its control
 // socket. S3CACHEFS_BIN names a command that always fails, so the list can only
 // have gone through the socket; the daemon's stats show it holds the order.
-t.test('announce() posts to a real mount\'s control socket, not through the CLI', async t => {
+t.test("announce() posts to a real mount's control socket, not through the CLI", async t => {
   const fx = await makeFixture(t)
   const keys = Array.from({ length: 200 }, (_, i) => `train/c${i % 4}/img${i}.JPEG`)
   for (const k of keys) await fx.put(k, Buffer.alloc(2048, k))

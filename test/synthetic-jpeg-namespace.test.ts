@@ -46,16 +46,22 @@ t.test('keys: ImageFolder layout, index order, indexOf round trip', async t => {
   for (let i = 1; i < ns.objects; i++) t.ok(ns.key(i - 1) < ns.key(i), `key ${i - 1} < key ${i}`)
   for (const i of [0, 49, 50, 399]) t.equal(ns.indexOf(ns.key(i)), i)
   t.equal(ns.indexOf('train/n00000/img_00000400.JPEG'), -1, 'past the end')
-  t.equal(ns.indexOf('train/d00000/f00000000.bin'), -1, 'the plain namespace\'s keys are not here')
+  t.equal(ns.indexOf('train/d00000/f00000000.bin'), -1, "the plain namespace's keys are not here")
   const page = ns.list('train/', '/', '', 1000, false)
   t.same(page.prefixes.slice(0, 2), ['train/n00000/', 'train/n00001/'])
 })
 
-t.test('ranged slices are the body\'s bytes; ETags are stable', async t => {
+t.test("ranged slices are the body's bytes; ETags are stable", async t => {
   const again = new SyntheticJpegNamespace(shape, makeBaseImages(3, 8))
   for (const i of [3, 77, 250]) {
     const body = ns.body(i)
-    for (const [a, b] of [[0, 1], [0, 700], [5, body.length], [body.length - 10, body.length], [65_000, 66_000]] as const) {
+    for (const [a, b] of [
+      [0, 1],
+      [0, 700],
+      [5, body.length],
+      [body.length - 10, body.length],
+      [65_000, 66_000],
+    ] as const) {
       const lo = Math.min(a, body.length)
       const hi = Math.min(b, body.length)
       t.same(Buffer.concat(ns.slices(i, lo, hi)), body.subarray(lo, hi), `object ${i} bytes ${lo}-${hi}`)

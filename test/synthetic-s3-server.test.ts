@@ -6,21 +6,36 @@
  * stability only (the synthetic one is not the MD5 of the body: computing it per LIST
  * entry would cost what the store exists to avoid).
  */
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3'
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type ListObjectsV2CommandOutput,
+} from '@aws-sdk/client-s3'
 import t from 'tap'
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server } from '../tools/local-s3/local-s3-server.js'
 import { startSyntheticS3Server } from '../tools/local-s3/synthetic-s3-server.js'
 
 const BUCKET = 'agree'
 
-const client = (endpoint: string) => new S3Client({ endpoint, region: LOCAL_S3_REGION, forcePathStyle: true, credentials: { ...LOCAL_S3_CREDENTIALS }, maxAttempts: 1 })
+const client = (endpoint: string) =>
+  new S3Client({ endpoint, region: LOCAL_S3_REGION, forcePathStyle: true, credentials: { ...LOCAL_S3_CREDENTIALS }, maxAttempts: 1 })
 
 async function listAll(s3: S3Client, input: { Prefix?: string; Delimiter?: string; MaxKeys?: number; StartAfter?: string }) {
   const pages: Array<{ keys: Array<[string, number]>; prefixes: string[]; truncated: boolean }> = []
   let token: string | undefined
   do {
-    const out: ListObjectsV2CommandOutput = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, ...input, ...(token ? { ContinuationToken: token } : {}) }))
-    pages.push({ keys: (out.Contents ?? []).map(c => [c.Key as string, c.Size as number]), prefixes: (out.CommonPrefixes ?? []).map(p => p.Prefix as string), truncated: out.IsTruncated === true })
+    const out: ListObjectsV2CommandOutput = await s3.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, ...input, ...(token ? { ContinuationToken: token } : {}) }),
+    )
+    pages.push({
+      keys: (out.Contents ?? []).map(c => [c.Key as string, c.Size as number]),
+      prefixes: (out.CommonPrefixes ?? []).map(p => p.Prefix as string),
+      truncated: out.IsTruncated === true,
+    })
     token = out.NextContinuationToken
   } while (token !== undefined)
   return pages
@@ -29,7 +44,11 @@ async function listAll(s3: S3Client, input: { Prefix?: string; Delimiter?: strin
 async function get(s3: S3Client, key: string, range?: string): Promise<{ status: number; body?: Buffer; contentRange?: string }> {
   try {
     const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, ...(range ? { Range: range } : {}) }))
-    return { status: out.$metadata.httpStatusCode ?? 0, body: Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()), ...(out.ContentRange ? { contentRange: out.ContentRange } : {}) }
+    return {
+      status: out.$metadata.httpStatusCode ?? 0,
+      body: Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()),
+      ...(out.ContentRange ? { contentRange: out.ContentRange } : {}),
+    }
   } catch (err) {
     return { status: (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? -1 }
   }
@@ -43,16 +62,28 @@ t.test('synthetic and local servers agree on the same objects', async t => {
   t.teardown(() => local.stop())
   const a = client(synth.endpoint)
   const b = client(local.endpoint)
-  t.teardown(() => { a.destroy(); b.destroy() })
+  t.teardown(() => {
+    a.destroy()
+    b.destroy()
+  })
   await b.send(new CreateBucketCommand({ Bucket: BUCKET }))
   const ns = synth.namespace
   for (let i = 0; i < ns.objects; i++) await b.send(new PutObjectCommand({ Bucket: BUCKET, Key: ns.key(i), Body: ns.body(i) }))
-  t.ok([...Array(ns.objects).keys()].some(i => ns.size(i) < 100), 'some tiny objects')
+  t.ok(
+    [...Array(ns.objects).keys()].some(i => ns.size(i) < 100),
+    'some tiny objects',
+  )
 
   for (const q of [
-    { Delimiter: '/' }, { Prefix: 'train/', Delimiter: '/' }, { Prefix: 'train/', Delimiter: '/', MaxKeys: 3 },
-    { Prefix: 'train/d00002/', Delimiter: '/', MaxKeys: 4 }, { MaxKeys: 7 }, { Prefix: 'train/d0000', MaxKeys: 5 },
-    { Prefix: 'train/d00001/f', Delimiter: '/' }, { Prefix: 'nothing/' }, { StartAfter: ns.key(40) },
+    { Delimiter: '/' },
+    { Prefix: 'train/', Delimiter: '/' },
+    { Prefix: 'train/', Delimiter: '/', MaxKeys: 3 },
+    { Prefix: 'train/d00002/', Delimiter: '/', MaxKeys: 4 },
+    { MaxKeys: 7 },
+    { Prefix: 'train/d0000', MaxKeys: 5 },
+    { Prefix: 'train/d00001/f', Delimiter: '/' },
+    { Prefix: 'nothing/' },
+    { StartAfter: ns.key(40) },
   ]) {
     t.same(await listAll(a, q), await listAll(b, q), `listing ${JSON.stringify(q)}`)
   }
@@ -79,7 +110,10 @@ t.test('synthetic and local servers agree on the same objects', async t => {
 
   const etag = (await a.send(new HeadObjectCommand({ Bucket: BUCKET, Key: ns.key(3) }))).ETag as string
   t.equal((await a.send(new HeadObjectCommand({ Bucket: BUCKET, Key: ns.key(3) }))).ETag, etag, 'the ETag is stable')
-  const wrong = await a.send(new GetObjectCommand({ Bucket: BUCKET, Key: ns.key(3), IfMatch: '"0000"' })).then(() => 200, (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode)
+  const wrong = await a.send(new GetObjectCommand({ Bucket: BUCKET, Key: ns.key(3), IfMatch: '"0000"' })).then(
+    () => 200,
+    (e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode,
+  )
   t.equal(wrong, 412, 'If-Match with another ETag: 412')
 })
 
@@ -94,5 +128,9 @@ t.test('a large namespace pages through 1,000 keys at a time and jumps over comm
   t.equal(last.flatMap(p => p.keys).length, 1_281_167 % 1300, 'the last directory holds the rest')
   t.equal(last.length, 1)
   const full = await listAll(a, { Prefix: classes[1] as string })
-  t.same(full.map(p => p.keys.length), [1000, 300], 'pages of 1,000')
+  t.same(
+    full.map(p => p.keys.length),
+    [1000, 300],
+    'pages of 1,000',
+  )
 })

@@ -65,12 +65,16 @@ export class BlockFetcher {
       return undefined
     })
     const rest = this.#d.tier === undefined ? toFetch : await this.#fromTier(obj, objectId, toFetch)
-    await Promise.all(this.#runs(rest, whole).map(run => this.#fetchRun(obj, objectId, run, ticket).catch((err: unknown) => {
-      for (const p of run) {
-        this.#d.tier?.abandon(obj, p.index)
-        p.reject(err)
-      }
-    })))
+    await Promise.all(
+      this.#runs(rest, whole).map(run =>
+        this.#fetchRun(obj, objectId, run, ticket).catch((err: unknown) => {
+          for (const p of run) {
+            this.#d.tier?.abandon(obj, p.index)
+            p.reject(err)
+          }
+        }),
+      ),
+    )
   }
 
   /** Of `bytes` served from `block`, how many are its first serving after a fetch on demand. */
@@ -109,8 +113,12 @@ export class BlockFetcher {
     const end = Math.min(obj.size, ((run[run.length - 1] as PendingBlock).index + 1) * bs)
     // The response is read straight into one buffer per block, each owning exactly its
     // memory: the memory tier keeps alive no more than the bytes it counts.
-    const blocks = await this.#d.queue.run(end - start, ticket.priority, () =>
-      this.#d.client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size }, bs), ticket)
+    const blocks = await this.#d.queue.run(
+      end - start,
+      ticket.priority,
+      () => this.#d.client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size }, bs),
+      ticket,
+    )
     const got = blocks.reduce((n, b) => n + b.length, 0)
     if (got !== end - start || blocks.length !== run.length) {
       throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${got}`)

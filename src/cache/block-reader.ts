@@ -110,7 +110,7 @@ export class BlockReader {
       this.#readErrors.set(code, (this.#readErrors.get(code) ?? 0) + 1)
       throw err
     }
-    const out = parts.length === 1 ? parts[0] as Buffer : Buffer.concat(parts)
+    const out = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)
     this.#bytesServed += out.length
     this.#bytesServedFromStore += fromStore
     return out
@@ -130,7 +130,7 @@ export class BlockReader {
     if (len > 0 && offset === index * bs && length >= len && target.length >= len) {
       const objectId = this.#objectId(obj)
       const id = `${objectId}.${index}`
-      if (!this.#memory.has(id) && !this.#inFlight.has(id) && await this.#disk.readInto(addr(objectId, index, obj.key), len, target)) {
+      if (!this.#memory.has(id) && !this.#inFlight.has(id) && (await this.#disk.readInto(addr(objectId, index, obj.key), len, target))) {
         this.#diskDirectHits++
         this.#bytesFromDiskDirect += len
         this.#bytesServed += len
@@ -203,10 +203,16 @@ export class BlockReader {
   stats(): BlockReaderStats {
     const f = this.#fetcher
     return {
-      memoryHits: this.#memoryHits, diskHits: f.diskHits + this.#diskDirectHits, fetchedBlocks: f.fetchedBlocks,
-      bytesFromDisk: f.bytesFromDisk + this.#bytesFromDiskDirect, bytesFromStore: f.bytesFromStore, bytesServed: this.#bytesServed,
-      bytesServedFromCache: this.#bytesServed - this.#bytesServedFromStore, bytesServedFromStore: this.#bytesServedFromStore,
-      inFlightBlocks: this.#inFlight.size, readErrorsByCode: Object.fromEntries(this.#readErrors),
+      memoryHits: this.#memoryHits,
+      diskHits: f.diskHits + this.#diskDirectHits,
+      fetchedBlocks: f.fetchedBlocks,
+      bytesFromDisk: f.bytesFromDisk + this.#bytesFromDiskDirect,
+      bytesFromStore: f.bytesFromStore,
+      bytesServed: this.#bytesServed,
+      bytesServedFromCache: this.#bytesServed - this.#bytesServedFromStore,
+      bytesServedFromStore: this.#bytesServedFromStore,
+      inFlightBlocks: this.#inFlight.size,
+      readErrorsByCode: Object.fromEntries(this.#readErrors),
     }
   }
 
@@ -237,7 +243,10 @@ export class BlockReader {
       const p = pendingBlock(i)
       this.#inFlight.set(id, p.promise)
       this.#tickets.set(id, ticket)
-      const settled = () => { this.#inFlight.delete(id); this.#tickets.delete(id) }
+      const settled = () => {
+        this.#inFlight.delete(id)
+        this.#tickets.delete(id)
+      }
       p.promise.then(settled, settled)
       result.set(i, p.promise)
       missing.push(p)
@@ -268,7 +277,10 @@ function addr(objectId: string, index: number, key?: string): BlockAddress {
 function pendingBlock(index: number): PendingBlock {
   let resolve!: (b: Buffer) => void
   let reject!: (e: unknown) => void
-  const promise = new Promise<Buffer>((res, rej) => { resolve = res; reject = rej })
+  const promise = new Promise<Buffer>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
   // Prefetched blocks may fail with nobody waiting: that is not an unhandled rejection.
   promise.catch(() => {})
   return { index, promise, resolve, reject }

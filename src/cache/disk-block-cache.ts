@@ -63,16 +63,31 @@ export class DiskBlockCache implements BlockStore {
     this.#catalog = new CatalogKeeper(catalog, index, ns, log)
     this.#retention = new CacheRetention({ index, rules, files, ns, defaultTtlMs: config.defaultTtlMs ?? Infinity, clock, log })
     this.#writes = new BlockWrites({
-      files, index, rules, catalog: this.#catalog, ns, maxPendingWrites: config.maxPendingWrites, clock, log,
+      files,
+      index,
+      rules,
+      catalog: this.#catalog,
+      ns,
+      maxPendingWrites: config.maxPendingWrites,
+      clock,
+      log,
       onStored: () => {
         this.#evictIfNeeded()
         if (this.#indexReady) this.#catalog.compactIfBloated()
       },
-      onNoSpace: () => { this.#space.noSpace().catch(() => {}) },
+      onNoSpace: () => {
+        this.#space.noSpace().catch(() => {})
+      },
     })
     this.#space = new DiskSpaceGuard({
-      configuredMaxBytes: config.maxBytes, usedBytes: () => this.#index.usedBytes, probe: config.spaceProbe ?? statfsProbe(config.dir), log,
-      setMaxBytes: bytes => { this.#index.setMaxBytes(bytes); this.#evictIfNeeded() },
+      configuredMaxBytes: config.maxBytes,
+      usedBytes: () => this.#index.usedBytes,
+      probe: config.spaceProbe ?? statfsProbe(config.dir),
+      log,
+      setMaxBytes: bytes => {
+        this.#index.setMaxBytes(bytes)
+        this.#evictIfNeeded()
+      },
     })
   }
 
@@ -172,12 +187,19 @@ export class DiskBlockCache implements BlockStore {
   stats(): DiskCacheStats {
     const ix = this.#index
     return {
-      usedBytes: ix.usedBytes, maxBytes: ix.maxBytes, blocks: ix.blocks,
-      corruptBlocks: this.#corrupt, ...this.#writes.stats(),
-      evictedBlocks: this.#evicted, indexReady: this.#indexReady,
-      policy: ix.policyName, pinnedBytes: ix.pinnedBytes, pinnedBlocks: ix.pinnedBlocks,
+      usedBytes: ix.usedBytes,
+      maxBytes: ix.maxBytes,
+      blocks: ix.blocks,
+      corruptBlocks: this.#corrupt,
+      ...this.#writes.stats(),
+      evictedBlocks: this.#evicted,
+      indexReady: this.#indexReady,
+      policy: ix.policyName,
+      pinnedBytes: ix.pinnedBytes,
+      pinnedBlocks: ix.pinnedBlocks,
       ...this.#retention.stats(),
-      diskFullEpisodes: this.#space.episodes, diskFull: this.#space.inEpisode,
+      diskFullEpisodes: this.#space.episodes,
+      diskFull: this.#space.inEpisode,
     }
   }
 

@@ -64,7 +64,9 @@ export class DiskSpaceGuard {
       this.#episodes++
       this.#o.log.warn({ usedBytes: this.#o.usedBytes() }, 'cache disk full; lowering the cache bound to what fits until space returns')
       if (this.#o.timers !== false) {
-        this.#timer = setInterval(() => { this.recheck().catch(() => {}) }, this.#recheckMs).unref()
+        this.#timer = setInterval(() => {
+          this.recheck().catch(() => {})
+        }, this.#recheckMs).unref()
       }
       return this.recheck()
     }
@@ -75,7 +77,9 @@ export class DiskSpaceGuard {
   /** Probes free space and sets the bound from it; ends the episode once the configured size fits. */
   recheck(): Promise<void> {
     if (!this.#inEpisode) return Promise.resolve()
-    this.#probing ??= this.#probe().finally(() => { this.#probing = undefined })
+    this.#probing ??= this.#probe().finally(() => {
+      this.#probing = undefined
+    })
     return this.#probing
   }
 

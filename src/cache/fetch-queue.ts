@@ -58,15 +58,18 @@ export class FetchQueue {
   async run<T>(bytes: number, priority: number, task: () => Promise<T>, ticket?: FetchTicket): Promise<T> {
     const id = `f${this.#nextId++}`
     ticket?.queued.add(id)
-    return this.#queue.add(async () => {
-      ticket?.queued.delete(id)
-      await this.#acquire(bytes)
-      try {
-        return await task()
-      } finally {
-        this.#release(bytes)
-      }
-    }, { priority: Math.max(priority, ticket?.priority ?? priority), id })
+    return this.#queue.add(
+      async () => {
+        ticket?.queued.delete(id)
+        await this.#acquire(bytes)
+        try {
+          return await task()
+        } finally {
+          this.#release(bytes)
+        }
+      },
+      { priority: Math.max(priority, ticket?.priority ?? priority), id },
+    )
   }
 
   /** Raises a fetch to `priority` (never lowers it): its tasks still waiting move up the queue. */

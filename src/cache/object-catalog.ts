@@ -62,7 +62,11 @@ export class ObjectCatalog {
     const lines = createInterface({ input: createReadStream(this.#path), crlfDelay: Infinity })
     for await (const text of lines) {
       let line: Line
-      try { line = JSON.parse(text) as Line } catch { continue }
+      try {
+        line = JSON.parse(text) as Line
+      } catch {
+        continue
+      }
       if (typeof line.i !== 'string' || typeof line.k !== 'string' || typeof line.n !== 'string') continue
       const ns = interns.get(line.n) ?? line.n
       interns.set(ns, ns)
@@ -123,25 +127,32 @@ export class ObjectCatalog {
    */
   compact(live: Iterable<[string, CatalogEntry]>): Promise<void> {
     if (this.#compaction !== undefined) return this.#compaction
-    const run = this.#serial.then(async () => {
-      const tmp = `${this.#path}.tmp`
-      const out = await open(tmp, 'w')
-      let n = 0
-      try {
-        let chunk: string[] = []
-        for (const [i, e] of live) {
-          chunk.push(JSON.stringify({ i, n: e.ns, k: e.key } satisfies Line))
-          n++
-          if (chunk.length >= 4096) { await out.write(chunk.join('\n') + '\n'); chunk = [] }
+    const run = this.#serial
+      .then(async () => {
+        const tmp = `${this.#path}.tmp`
+        const out = await open(tmp, 'w')
+        let n = 0
+        try {
+          let chunk: string[] = []
+          for (const [i, e] of live) {
+            chunk.push(JSON.stringify({ i, n: e.ns, k: e.key } satisfies Line))
+            n++
+            if (chunk.length >= 4096) {
+              await out.write(chunk.join('\n') + '\n')
+              chunk = []
+            }
+          }
+          if (chunk.length > 0) await out.write(chunk.join('\n') + '\n')
+        } finally {
+          await out.close()
         }
-        if (chunk.length > 0) await out.write(chunk.join('\n') + '\n')
-      } finally {
-        await out.close()
-      }
-      await this.#closeAppendHandle()
-      await rename(tmp, this.#path)
-      this.#appended = n
-    }).finally(() => { this.#compaction = undefined })
+        await this.#closeAppendHandle()
+        await rename(tmp, this.#path)
+        this.#appended = n
+      })
+      .finally(() => {
+        this.#compaction = undefined
+      })
     this.#compaction = run
     this.#serial = run.catch(() => {})
     return run

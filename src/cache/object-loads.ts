@@ -66,7 +66,10 @@ export class ObjectLoads {
     for (let start = 0; start < count; start += window) {
       const missing: number[] = []
       for (let i = start; i < Math.min(count, start + window); i++) {
-        if (!this.#disk.markLoaded(addr(objectId, i, obj.key))) { missing.push(i); continue }
+        if (!this.#disk.markLoaded(addr(objectId, i, obj.key))) {
+          missing.push(i)
+          continue
+        }
         cached += blockLength(obj, i, bs)
         onBytes(blockLength(obj, i, bs))
       }
@@ -82,10 +85,12 @@ export class ObjectLoads {
     if (this.#wholeFetches.has(objectId)) return
     this.#wholeFetches.add(objectId)
     const t0 = performance.now()
-    this.preload(obj, () => {}, WHOLE_FETCH_PARTS).then(
-      bytes => this.#log.info({ key: obj.key, bytes, ms: Math.round(performance.now() - t0) }, 'fetched a randomly read object whole'),
-      (err: unknown) => this.#log.warn({ err, key: obj.key }, 'background fetch of a randomly read object failed'),
-    ).finally(() => this.#wholeFetches.delete(objectId))
+    this.preload(obj, () => {}, WHOLE_FETCH_PARTS)
+      .then(
+        bytes => this.#log.info({ key: obj.key, bytes, ms: Math.round(performance.now() - t0) }, 'fetched a randomly read object whole'),
+        (err: unknown) => this.#log.warn({ err, key: obj.key }, 'background fetch of a randomly read object failed'),
+      )
+      .finally(() => this.#wholeFetches.delete(objectId))
   }
 
   /** Brings the blocks of `obj` not on disk into the disk cache at `priority` (cross-file prefetch); resolves with the bytes fetched. */
@@ -100,11 +105,13 @@ export class ObjectLoads {
   async #persist(obj: ObjectVersion, objectId: string, missing: number[], priority: number, onBytes: (bytes: number) => void): Promise<number> {
     const blocks = this.#source.blocks(obj, missing[0] as number, (missing[missing.length - 1] as number) + 1, priority)
     let bytes = 0
-    await Promise.all(missing.map(async i => {
-      const data = await (blocks.get(i) as Promise<Buffer>)
-      if (await this.#disk.persist(addr(objectId, i, obj.key), data)) bytes += data.length
-      onBytes(data.length)
-    }))
+    await Promise.all(
+      missing.map(async i => {
+        const data = await (blocks.get(i) as Promise<Buffer>)
+        if (await this.#disk.persist(addr(objectId, i, obj.key), data)) bytes += data.length
+        onBytes(data.length)
+      }),
+    )
     return bytes
   }
 }

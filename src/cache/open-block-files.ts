@@ -23,10 +23,14 @@ const MAX_OPEN_BLOCK_FILES = 4096
 
 export function openFilesBudget(): number {
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find(l => l.startsWith('Max open files'))
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find(l => l.startsWith('Max open files'))
     const soft = Number(line?.split(/\s{2,}/)[1])
     if (Number.isFinite(soft) && soft > 0) return Math.max(16, Math.min(MAX_OPEN_BLOCK_FILES, Math.floor(soft / 4)))
-  } catch { /* not Linux: be modest */ }
+  } catch {
+    /* not Linux: be modest */
+  }
   return 256
 }
 
@@ -84,5 +88,8 @@ function openForReading(path: string): Promise<number> {
 }
 
 function closeQuietly(f: OpenFile): void {
-  f.fd.then(fd => close(fd, () => {}), () => {})
+  f.fd.then(
+    fd => close(fd, () => {}),
+    () => {},
+  )
 }

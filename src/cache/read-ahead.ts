@@ -53,9 +53,7 @@ export class ReadAhead {
       this.#requestedUpTo = end
       return undefined
     }
-    this.#windowBytes = this.#windowBytes === 0
-      ? this.#config.initialWindowBytes
-      : Math.min(this.#config.maxWindowBytes, this.#windowBytes * 2)
+    this.#windowBytes = this.#windowBytes === 0 ? this.#config.initialWindowBytes : Math.min(this.#config.maxWindowBytes, this.#windowBytes * 2)
     const target = Math.min(size, end + this.#windowBytes)
     const start = Math.max(end, this.#requestedUpTo)
     // Ask again once a step is new, so 128 KiB pieces do not each re-ask, yet the pipe never drains.

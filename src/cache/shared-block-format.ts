@@ -69,7 +69,13 @@ export function sharedObjectMaxBytes(length: number): number {
 
 export function encodeSharedBlock(id: SharedBlockIdentity, data: Buffer): Buffer {
   const header: Header = {
-    bucket: id.bucket, key: id.key, etag: id.etag, index: id.index, offset: id.offset, length: data.length, crc32: crc32(data),
+    bucket: id.bucket,
+    key: id.key,
+    etag: id.etag,
+    index: id.index,
+    offset: id.offset,
+    length: data.length,
+    crc32: crc32(data),
   }
   const json = Buffer.from(JSON.stringify(header), 'utf8')
   const pre = Buffer.alloc(PREAMBLE_BYTES)

@@ -24,7 +24,12 @@ import type { Logger } from 'pino'
 import type { ObjectClient } from '../s3/object-client.js'
 import type { ObjectVersion } from './block-reader.js'
 import {
-  SharedBlockMismatch, decodeSharedBlock, encodeSharedBlock, sharedBlockKey, sharedNamespace, sharedObjectMaxBytes,
+  SharedBlockMismatch,
+  decodeSharedBlock,
+  encodeSharedBlock,
+  sharedBlockKey,
+  sharedNamespace,
+  sharedObjectMaxBytes,
   type SharedBlockIdentity,
 } from './shared-block-format.js'
 
@@ -156,10 +161,15 @@ export class SharedTier {
       return
     }
     // Encoding (a CRC and a copy) waits for the next turn of the event loop: readers of the block go first.
-    this.#writes.add(async () => {
-      await new Promise(resolve => setImmediate(resolve))
-      return this.store(obj, index, data)
-    }, { priority: this.#held.has(key) ? 1 : 0 }).catch(() => {})
+    this.#writes
+      .add(
+        async () => {
+          await new Promise(resolve => setImmediate(resolve))
+          return this.store(obj, index, data)
+        },
+        { priority: this.#held.has(key) ? 1 : 0 },
+      )
+      .catch(() => {})
   }
 
   /** The origin fetch of a block failed: a lease this node holds on it is dropped, so waiters fetch at once. */
@@ -212,9 +222,17 @@ export class SharedTier {
 
   stats(): SharedTierStats {
     return {
-      hits: this.#hits, misses: this.#misses, errors: this.#errors, mismatches: this.#mismatches, bytesRead: this.#bytesRead,
-      writes: this.#writesDone, bytesWritten: this.#bytesWritten, writesDropped: this.#writesDropped,
-      writesQueued: this.#writes.size + this.#writes.pending, leaseWaits: this.#leaseWaits, leaseWaitHits: this.#leaseWaitHits,
+      hits: this.#hits,
+      misses: this.#misses,
+      errors: this.#errors,
+      mismatches: this.#mismatches,
+      bytesRead: this.#bytesRead,
+      writes: this.#writesDone,
+      bytesWritten: this.#bytesWritten,
+      writesDropped: this.#writesDropped,
+      writesQueued: this.#writes.size + this.#writes.pending,
+      leaseWaits: this.#leaseWaits,
+      leaseWaitHits: this.#leaseWaitHits,
     }
   }
 
@@ -268,8 +286,12 @@ export class SharedTier {
   #identity(obj: ObjectVersion, index: number): SharedBlockIdentity {
     const offset = index * this.#config.blockSize
     return {
-      bucket: this.#config.sourceBucket, key: this.#config.sourcePrefix + obj.key, etag: obj.etag,
-      index, offset, length: Math.min(this.#config.blockSize, obj.size - offset),
+      bucket: this.#config.sourceBucket,
+      key: this.#config.sourcePrefix + obj.key,
+      etag: obj.etag,
+      index,
+      offset,
+      length: Math.min(this.#config.blockSize, obj.size - offset),
     }
   }
 
@@ -277,7 +299,16 @@ export class SharedTier {
   #bounded<T>(p: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`shared tier: no answer within ${this.#config.timeoutMs} ms`)), this.#config.timeoutMs)
-      p.then(v => { clearTimeout(timer); resolve(v) }, (e: unknown) => { clearTimeout(timer); reject(e) })
+      p.then(
+        v => {
+          clearTimeout(timer)
+          resolve(v)
+        },
+        (e: unknown) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      )
     })
   }
 }

@@ -13,8 +13,7 @@ const CONTROL_TIMEOUT_MS = 30_000
  * works on it (flush: the daemon's own upload deadlines bound it); the socket closing
  * (a daemon gone) still ends it at once.
  */
-export async function controlRequest(mountPoint: string, route: ControlRouteName, body?: unknown,
-  opts: { timeoutMs?: number } = {}): Promise<unknown> {
+export async function controlRequest(mountPoint: string, route: ControlRouteName, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<unknown> {
   const mp = resolve(mountPoint)
   const socketPath = controlSocketPath(mp)
   const timeout = opts.timeoutMs ?? CONTROL_TIMEOUT_MS
@@ -26,7 +25,11 @@ export async function controlRequest(mountPoint: string, route: ControlRouteName
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8')
         let parsed: unknown
-        try { parsed = JSON.parse(text) } catch { return reject(new UnexpectedResponseError(`daemon of ${mp} answered non-JSON`)) }
+        try {
+          parsed = JSON.parse(text)
+        } catch {
+          return reject(new UnexpectedResponseError(`daemon of ${mp} answered non-JSON`))
+        }
         if (res.statusCode !== 200) {
           const msg = (parsed as { error?: string }).error ?? `status ${res.statusCode}`
           return reject(new UnexpectedResponseError(msg))

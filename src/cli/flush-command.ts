@@ -21,7 +21,7 @@ export async function flushOrThrow(mountPoint: string, path = '/', showProgress 
   const stopProgress = showProgress ? drawProgress(mountPoint) : () => {}
   let report: FlushReport
   try {
-    report = await controlRequest(mountPoint, 'flush', { path }, { timeoutMs: 0 }) as FlushReport
+    report = (await controlRequest(mountPoint, 'flush', { path }, { timeoutMs: 0 })) as FlushReport
   } finally {
     stopProgress()
   }
@@ -36,11 +36,18 @@ export async function flushOrThrow(mountPoint: string, path = '/', showProgress 
 function drawProgress(mountPoint: string): () => void {
   let drawn = false
   const timer = setInterval(() => {
-    controlRequest(mountPoint, 'stats').then(s => {
-      const w = (s as StatsSnapshot).writes
-      process.stderr.write(`\rflushing: ${w.pending} file(s), ${formatBytes(w.pendingBytes)} pending, ${formatBytes(w.inFlightBytes)} sent of uploads running   `)
-      drawn = true
-    }, () => { /* the flush request reports errors */ })
+    controlRequest(mountPoint, 'stats').then(
+      s => {
+        const w = (s as StatsSnapshot).writes
+        process.stderr.write(
+          `\rflushing: ${w.pending} file(s), ${formatBytes(w.pendingBytes)} pending, ${formatBytes(w.inFlightBytes)} sent of uploads running   `,
+        )
+        drawn = true
+      },
+      () => {
+        /* the flush request reports errors */
+      },
+    )
   }, PROGRESS_INTERVAL_MS)
   return () => {
     clearInterval(timer)

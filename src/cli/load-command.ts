@@ -20,20 +20,25 @@ export async function loadCommand(args: string[], opts: { wait?: boolean; concur
   let concurrency: number | undefined
   if (opts.concurrency !== undefined) {
     concurrency = Number(opts.concurrency)
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) throw new ConfigError(`--concurrency: must be a whole number from 1 to 1024 (got '${opts.concurrency}')`)
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024)
+      throw new ConfigError(`--concurrency: must be a whole number from 1 to 1024 (got '${opts.concurrency}')`)
   }
   const shared = parseShard(opts)
-  let job = await controlRequest(mountPoint, 'load', {
-    paths, ...(concurrency !== undefined ? { concurrency } : {}), ...(shared !== undefined ? { shared } : {}),
-  }) as LoadJobStatus
+  let job = (await controlRequest(mountPoint, 'load', {
+    paths,
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(shared !== undefined ? { shared } : {}),
+  })) as LoadJobStatus
   while (job.state === 'listing') {
     await sleep(POLL_MS)
     job = await jobStatus(mountPoint, job.id)
   }
   if (job.state === 'failed') throw new LoadFailedError(`load: ${job.error ?? 'failed'}`)
   if (opts.wait !== true) {
-    process.stdout.write(`loading ${job.files} files (${formatBytes(job.bytes)}) into the ${shared !== undefined ? 'shared tier' : 'cache'} of ${mountPoint} in the background; ` +
-      `'s3cachefs stats ${mountPoint}' shows progress\n`)
+    process.stdout.write(
+      `loading ${job.files} files (${formatBytes(job.bytes)}) into the ${shared !== undefined ? 'shared tier' : 'cache'} of ${mountPoint} in the background; ` +
+        `'s3cachefs stats ${mountPoint}' shows progress\n`,
+    )
     return 0
   }
   job = await follow(mountPoint, job)
@@ -64,7 +69,7 @@ async function follow(mountPoint: string, first: LoadJobStatus): Promise<LoadJob
 }
 
 async function jobStatus(mountPoint: string, id: number): Promise<LoadJobStatus> {
-  const { jobs } = await controlRequest(mountPoint, 'loads') as { jobs: LoadJobStatus[] }
+  const { jobs } = (await controlRequest(mountPoint, 'loads')) as { jobs: LoadJobStatus[] }
   const job = jobs.find(j => j.id === id)
   if (job === undefined) throw new LoadFailedError(`load: the daemon of ${mountPoint} no longer knows job ${id} (did it restart?)`)
   return job

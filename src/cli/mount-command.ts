@@ -41,7 +41,12 @@ async function serveAsDaemon(config: MountConfig): Promise<number> {
   const readyFd = process.env.S3CACHEFS_READY_FD !== undefined ? Number(process.env.S3CACHEFS_READY_FD) : undefined
   const report = (msg: ReadyMessage) => {
     if (readyFd === undefined) return
-    try { writeSync(readyFd, JSON.stringify(msg) + '\n'); closeSync(readyFd) } catch { /* the parent is gone */ }
+    try {
+      writeSync(readyFd, JSON.stringify(msg) + '\n')
+      closeSync(readyFd)
+    } catch {
+      /* the parent is gone */
+    }
   }
   let daemon
   try {
@@ -106,15 +111,25 @@ function readReady(stream: Readable, exited: Promise<number>): Promise<ReadyMess
   return new Promise(resolve => {
     let text = ''
     const timer = setTimeout(() => resolve({ error: `the daemon did not become ready within ${MOUNT_READY_TIMEOUT_MS / 1000}s` }), MOUNT_READY_TIMEOUT_MS)
-    const done = (m: ReadyMessage) => { clearTimeout(timer); resolve(m) }
+    const done = (m: ReadyMessage) => {
+      clearTimeout(timer)
+      resolve(m)
+    }
     stream.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8')
       const nl = text.indexOf('\n')
       if (nl < 0) return
-      try { done(JSON.parse(text.slice(0, nl)) as ReadyMessage) } catch { done({ error: 'the daemon sent an unreadable readiness message' }) }
+      try {
+        done(JSON.parse(text.slice(0, nl)) as ReadyMessage)
+      } catch {
+        done({ error: 'the daemon sent an unreadable readiness message' })
+      }
     })
     stream.on('error', () => {})
-    exited.then(() => done({}), () => done({}))
+    exited.then(
+      () => done({}),
+      () => done({}),
+    )
   })
 }
 

@@ -30,16 +30,20 @@ export async function prefetchCommand(args: string[], opts: PrefetchOptions): Pr
   }
   if (listed.length === 0) throw new ConfigError('prefetch: give paths, or --list FILE (- for standard input)')
   const windowFiles = opts.windowFiles === undefined ? undefined : Number(opts.windowFiles)
-  if (windowFiles !== undefined && (!Number.isInteger(windowFiles) || windowFiles < 1)) throw new ConfigError(`--window-files: a whole number from 1 (got '${opts.windowFiles}')`)
+  if (windowFiles !== undefined && (!Number.isInteger(windowFiles) || windowFiles < 1))
+    throw new ConfigError(`--window-files: a whole number from 1 (got '${opts.windowFiles}')`)
   const windowBytes = opts.windowBytes === undefined ? undefined : parseBytes(opts.windowBytes, '--window-bytes')
   const { mountPoint, paths } = await resolveMountPaths(listed)
   let held = 0
   for (let i = 0; i < paths.length; i += CHUNK_PATHS) {
-    const r = await controlRequest(mountPoint, 'prefetch', {
+    const r = (await controlRequest(mountPoint, 'prefetch', {
       // One order per announcing process (a training rank): its parent, when run by a sampler.
-      session: String(process.ppid), paths: paths.slice(i, i + CHUNK_PATHS), append: i > 0,
-      ...(windowFiles !== undefined ? { windowFiles } : {}), ...(windowBytes !== undefined ? { windowBytes } : {}),
-    }) as { files: number; windowFiles: number; windowBytes: number }
+      session: String(process.ppid),
+      paths: paths.slice(i, i + CHUNK_PATHS),
+      append: i > 0,
+      ...(windowFiles !== undefined ? { windowFiles } : {}),
+      ...(windowBytes !== undefined ? { windowBytes } : {}),
+    })) as { files: number; windowFiles: number; windowBytes: number }
     held = r.files
     if (i === 0) process.stdout.write(`announced to ${mountPoint}: window of ${r.windowFiles} files, ${formatBytes(r.windowBytes)} ahead of the reader\n`)
   }

@@ -13,8 +13,10 @@ export interface Progress {
 export function formatProgress(p: Progress): string {
   const rate = p.elapsedMs > 0 ? p.bytesDone / (p.elapsedMs / 1000) : 0
   const eta = rate > 0 ? (p.bytes - p.bytesDone) / rate : undefined
-  return `${p.filesDone}/${p.files} files, ${formatBytes(p.bytesDone)}/${formatBytes(p.bytes)}, ` +
+  return (
+    `${p.filesDone}/${p.files} files, ${formatBytes(p.bytesDone)}/${formatBytes(p.bytes)}, ` +
     `${(rate / 1e6).toFixed(1)} MB/s, ETA ${eta === undefined ? '?' : formatSeconds(eta)}`
+  )
 }
 
 /** `42s`, `3m05s`, `1h02m`. */

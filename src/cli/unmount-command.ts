@@ -31,7 +31,10 @@ export async function unmountCommand(mountPoint: string, opts: { force?: boolean
     try {
       await flushOrThrow(mp)
     } catch (err) {
-      if (opts.force !== true) throw new UploadFailedError(`not unmounting ${mp}: ${messageOf(err)}; fix the store and retry, or use --force (staged data is kept and uploaded at the next mount)`)
+      if (opts.force !== true)
+        throw new UploadFailedError(
+          `not unmounting ${mp}: ${messageOf(err)}; fix the store and retry, or use --force (staged data is kept and uploaded at the next mount)`,
+        )
     }
     process.kill(record.pid, 'SIGTERM')
     // The daemon uploads what was written since the flush (for up to SHUTDOWN_FLUSH_MS) before it exits.

@@ -117,7 +117,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
   const staleIfErrorMs = o.staleIfError === 'off' ? 0 : parseDurationMs(o.staleIfError ?? D.STALE_IF_ERROR, '--stale-if-error')
   const cacheTtlMs = parseDurationMs(o.cacheTtl ?? D.CACHE_TTL, '--cache-ttl')
   if (!(cacheTtlMs > 0)) throw new ConfigError(`--cache-ttl: must be positive, or never (got '${o.cacheTtl}')`)
-  const syncText = o.metadataSyncInterval === 'off' ? 'never' : o.metadataSyncInterval ?? D.METADATA_SYNC_INTERVAL
+  const syncText = o.metadataSyncInterval === 'off' ? 'never' : (o.metadataSyncInterval ?? D.METADATA_SYNC_INTERVAL)
   const syncMs = parseDurationMs(syncText, '--metadata-sync-interval')
   if (syncMs < 1000) throw new ConfigError(`--metadata-sync-interval: must be at least 1s, or never (got '${o.metadataSyncInterval}')`)
   const concurrency = parseInteger(o.maxConcurrency ?? String(D.MAX_CONCURRENCY), '--max-concurrency', 1, 1024)
@@ -132,7 +132,11 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
   const gid = process.getgid?.() ?? 0
   const s3: SdkClientConfig = {
     bucket: source.bucket,
-    ...(o.region !== undefined ? { region: o.region } : o.endpointUrl !== undefined && process.env.AWS_REGION === undefined && process.env.AWS_DEFAULT_REGION === undefined ? { region: 'us-east-1' } : {}),
+    ...(o.region !== undefined
+      ? { region: o.region }
+      : o.endpointUrl !== undefined && process.env.AWS_REGION === undefined && process.env.AWS_DEFAULT_REGION === undefined
+        ? { region: 'us-east-1' }
+        : {}),
     ...(o.endpointUrl !== undefined ? { endpointUrl: o.endpointUrl } : {}),
     ...(o.profile !== undefined ? { profile: o.profile } : {}),
     // Custom endpoints (MinIO, Ceph, local servers) rarely serve virtual-hosted buckets.
@@ -154,33 +158,56 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     shared: resolveSharedTier(o, source, s3, D.BLOCK_SIZE_BYTES),
     coordinator: resolveCoordinator(o),
     metadata: {
-      ttlMs, negativeTtlMs, staleIfErrorMs, maxEntries: D.MAX_METADATA_ENTRIES, maxListedChildren: D.MAX_LISTED_CHILDREN,
+      ttlMs,
+      negativeTtlMs,
+      staleIfErrorMs,
+      maxEntries: D.MAX_METADATA_ENTRIES,
+      maxListedChildren: D.MAX_LISTED_CHILDREN,
       headForAttributes: parsePosixMetadata(o.posixMetadata ?? D.POSIX_METADATA) === 'head',
     },
-    listings: o.persistListings === false ? undefined : {
-      dir: join(cacheDir, 'listings'), source: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
-      maxBytes: D.LISTING_MANIFEST_MAX_BYTES, maxDirectories: D.LISTING_MANIFEST_MAX_DIRECTORIES,
-    },
+    listings:
+      o.persistListings === false
+        ? undefined
+        : {
+            dir: join(cacheDir, 'listings'),
+            source: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
+            maxBytes: D.LISTING_MANIFEST_MAX_BYTES,
+            maxDirectories: D.LISTING_MANIFEST_MAX_DIRECTORIES,
+          },
     disk: {
-      dir: cacheDir, maxBytes: cacheBytes, maxPendingWrites: D.MAX_PENDING_BLOCK_WRITES,
-      eviction: parseEvictionPolicy(o.eviction ?? D.DEFAULT_EVICTION, '--eviction'), defaultTtlMs: cacheTtlMs,
-      ttlSweepIntervalMs: D.TTL_SWEEP_INTERVAL_MS, namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
+      dir: cacheDir,
+      maxBytes: cacheBytes,
+      maxPendingWrites: D.MAX_PENDING_BLOCK_WRITES,
+      eviction: parseEvictionPolicy(o.eviction ?? D.DEFAULT_EVICTION, '--eviction'),
+      defaultTtlMs: cacheTtlMs,
+      ttlSweepIntervalMs: D.TTL_SWEEP_INTERVAL_MS,
+      namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
     },
     ops: {
-      metadataSyncIntervalMs: syncMs, refreshConcurrency: D.REFRESH_CONCURRENCY, loadConcurrency: D.LOAD_CONCURRENCY,
-      loadListConcurrency: D.LOAD_LIST_CONCURRENCY, loadJobsKept: D.LOAD_JOBS_KEPT,
+      metadataSyncIntervalMs: syncMs,
+      refreshConcurrency: D.REFRESH_CONCURRENCY,
+      loadConcurrency: D.LOAD_CONCURRENCY,
+      loadListConcurrency: D.LOAD_LIST_CONCURRENCY,
+      loadJobsKept: D.LOAD_JOBS_KEPT,
     },
     metrics: {
       port: o.metricsPort === undefined ? undefined : parseInteger(o.metricsPort, '--metrics-port', 0, 65535),
       host: D.METRICS_HOST,
     },
     reader: {
-      blockSize: D.BLOCK_SIZE_BYTES, partSize: D.PART_SIZE_BYTES, wholeObjectMaxBytes: D.WHOLE_OBJECT_MAX_BYTES,
-      memoryCacheBytes: parseBytes(o.memoryCacheSize ?? D.MEMORY_CACHE_SIZE, '--memory-cache-size'), namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
+      blockSize: D.BLOCK_SIZE_BYTES,
+      partSize: D.PART_SIZE_BYTES,
+      wholeObjectMaxBytes: D.WHOLE_OBJECT_MAX_BYTES,
+      memoryCacheBytes: parseBytes(o.memoryCacheSize ?? D.MEMORY_CACHE_SIZE, '--memory-cache-size'),
+      namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
     },
     queue: { concurrency, inFlightBudgetBytes: D.IN_FLIGHT_BUDGET_BYTES, maxQueuedPrefetch: D.MAX_QUEUED_PREFETCH },
     fs: {
-      uid, gid, fileMode: D.FILE_MODE, dirMode: D.DIR_MODE, readOnly: o.readOnly === true,
+      uid,
+      gid,
+      fileMode: D.FILE_MODE,
+      dirMode: D.DIR_MODE,
+      readOnly: o.readOnly === true,
       fileReader: {
         readAhead: { initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES, maxWindowBytes: D.READ_AHEAD_MAX_BYTES, stepBytes: D.PART_SIZE_BYTES },
         randomReadsBeforeWholeFetch: D.RANDOM_READS_BEFORE_WHOLE_FETCH,
@@ -190,13 +217,18 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       namespace: { renameDirMaxObjects: D.RENAME_DIR_MAX_OBJECTS },
     },
     prefetch: {
-      distinctOpensToStart: o.prefetchAfter === 'off' ? 0 : parseInteger(o.prefetchAfter ?? String(D.SCAN_PREFETCH_DISTINCT_OPENS), '--prefetch-after', 2, 1_000_000),
-      windowMs: D.SCAN_PREFETCH_WINDOW_MS, idleStopMs: D.SCAN_PREFETCH_IDLE_STOP_MS,
-      filesInFlight: D.SCAN_PREFETCH_FILES_IN_FLIGHT, maxFileBytes: D.SCAN_PREFETCH_MAX_FILE_BYTES,
+      distinctOpensToStart:
+        o.prefetchAfter === 'off' ? 0 : parseInteger(o.prefetchAfter ?? String(D.SCAN_PREFETCH_DISTINCT_OPENS), '--prefetch-after', 2, 1_000_000),
+      windowMs: D.SCAN_PREFETCH_WINDOW_MS,
+      idleStopMs: D.SCAN_PREFETCH_IDLE_STOP_MS,
+      filesInFlight: D.SCAN_PREFETCH_FILES_IN_FLIGHT,
+      maxFileBytes: D.SCAN_PREFETCH_MAX_FILE_BYTES,
     },
     announced: {
-      windowFiles: D.ANNOUNCED_WINDOW_FILES, windowBytes: D.ANNOUNCED_WINDOW_BYTES,
-      concurrency: D.ANNOUNCED_CONCURRENCY, maxPaths: D.ANNOUNCED_MAX_PATHS,
+      windowFiles: D.ANNOUNCED_WINDOW_FILES,
+      windowBytes: D.ANNOUNCED_WINDOW_BYTES,
+      concurrency: D.ANNOUNCED_CONCURRENCY,
+      maxPaths: D.ANNOUNCED_MAX_PATHS,
     },
     write: {
       mode: writeMode as WriteMode,
@@ -225,10 +257,11 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
 
 /** One cache directory per source by default, so two mounts never share (and lock) one. */
 function defaultCacheDir(sourceUrl: string): string {
-  const base = (process.getuid?.() ?? 1) === 0
-    ? '/var/cache/s3cachefs'
-    : join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 's3cachefs')
-  const name = sourceUrl.replace(/^s3:\/\//, '').replace(/[^a-zA-Z0-9._-]+/g, '_').slice(0, 60)
+  const base = (process.getuid?.() ?? 1) === 0 ? '/var/cache/s3cachefs' : join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 's3cachefs')
+  const name = sourceUrl
+    .replace(/^s3:\/\//, '')
+    .replace(/[^a-zA-Z0-9._-]+/g, '_')
+    .slice(0, 60)
   return join(base, `${name}-${createHash('sha256').update(sourceUrl).digest('hex').slice(0, 8)}`)
 }
 

@@ -28,7 +28,10 @@ export interface SharedTierSetup {
 
 export function resolveSharedTier(o: SharedOptions, source: S3Location, sourceS3: SdkClientConfig, blockSize: number): SharedTierSetup | undefined {
   if (o.sharedCache === undefined) {
-    for (const [flag, v] of [['--shared-cache-endpoint-url', o.sharedCacheEndpointUrl], ['--shared-cache-max-object-size', o.sharedCacheMaxObjectSize]] as const) {
+    for (const [flag, v] of [
+      ['--shared-cache-endpoint-url', o.sharedCacheEndpointUrl],
+      ['--shared-cache-max-object-size', o.sharedCacheMaxObjectSize],
+    ] as const) {
       if (v !== undefined) throw new ConfigError(`${flag}: needs --shared-cache`)
     }
     return undefined
@@ -55,10 +58,16 @@ export function resolveSharedTier(o: SharedOptions, source: S3Location, sourceS3
       requestDeadlineMs: D.SHARED_TIER_TIMEOUT_MS,
     },
     tier: {
-      sourceBucket: source.bucket, sourcePrefix: source.prefix, blockSize, maxObjectBytes,
-      timeoutMs: D.SHARED_TIER_TIMEOUT_MS, readConcurrency: D.SHARED_TIER_READ_CONCURRENCY,
-      writeConcurrency: D.SHARED_TIER_WRITE_CONCURRENCY, maxQueuedWrites: D.SHARED_TIER_MAX_QUEUED_WRITES,
-      leaseMs: D.COORDINATOR_LEASE_MS, leasePollMs: D.COORDINATOR_LEASE_POLL_MS,
+      sourceBucket: source.bucket,
+      sourcePrefix: source.prefix,
+      blockSize,
+      maxObjectBytes,
+      timeoutMs: D.SHARED_TIER_TIMEOUT_MS,
+      readConcurrency: D.SHARED_TIER_READ_CONCURRENCY,
+      writeConcurrency: D.SHARED_TIER_WRITE_CONCURRENCY,
+      maxQueuedWrites: D.SHARED_TIER_MAX_QUEUED_WRITES,
+      leaseMs: D.COORDINATOR_LEASE_MS,
+      leasePollMs: D.COORDINATOR_LEASE_POLL_MS,
     },
   }
 }
@@ -67,7 +76,10 @@ export function resolveCoordinator(o: SharedOptions): CoordinatorConfig | undefi
   if (o.coordinator === undefined) return undefined
   parseCoordinatorUrl(o.coordinator)
   return {
-    url: o.coordinator, commandTimeoutMs: D.COORDINATOR_COMMAND_TIMEOUT_MS, connectTimeoutMs: D.COORDINATOR_CONNECT_TIMEOUT_MS,
-    reconnectDelayMs: D.COORDINATOR_RECONNECT_MS, keyPrefix: D.COORDINATOR_KEY_PREFIX,
+    url: o.coordinator,
+    commandTimeoutMs: D.COORDINATOR_COMMAND_TIMEOUT_MS,
+    connectTimeoutMs: D.COORDINATOR_CONNECT_TIMEOUT_MS,
+    reconnectDelayMs: D.COORDINATOR_RECONNECT_MS,
+    keyPrefix: D.COORDINATOR_KEY_PREFIX,
   }
 }

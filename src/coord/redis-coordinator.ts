@@ -64,15 +64,22 @@ export class RedisCoordinator implements BlockLeases {
     parseCoordinatorUrl(config.url)
     this.#log = log
     const common = {
-      keyPrefix: config.keyPrefix, commandTimeout: config.commandTimeoutMs, connectTimeout: config.connectTimeoutMs,
-      enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true,
+      keyPrefix: config.keyPrefix,
+      commandTimeout: config.commandTimeoutMs,
+      connectTimeout: config.connectTimeoutMs,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: true,
       retryStrategy: () => config.reconnectDelayMs,
     }
     if (config.url.startsWith('redis-cluster://')) {
-      const nodes = config.url.slice('redis-cluster://'.length).split(',').map(hp => {
-        const [host, port] = hp.split(':')
-        return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) }
-      })
+      const nodes = config.url
+        .slice('redis-cluster://'.length)
+        .split(',')
+        .map(hp => {
+          const [host, port] = hp.split(':')
+          return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) }
+        })
       this.#redis = new Cluster(nodes, { redisOptions: common, enableOfflineQueue: false, clusterRetryStrategy: () => config.reconnectDelayMs })
     } else {
       this.#redis = new Redis(config.url, common)

@@ -64,7 +64,8 @@ export async function buildFilesystem(config: FilesystemSetup, deps: FilesystemD
   const disk = await DiskBlockCache.open({ ...config.disk, clock }, log.child({ component: 'disk-cache' }))
   const queue = new FetchQueue(config.queue)
   const reader = new BlockReader({ ...config.reader, clock }, client, disk, queue, log.child({ component: 'block-reader' }), deps.tier)
-  const listings = config.listings === undefined ? undefined : await PersistentListingManifest.open(config.listings, clock, log.child({ component: 'listings' }))
+  const listings =
+    config.listings === undefined ? undefined : await PersistentListingManifest.open(config.listings, clock, log.child({ component: 'listings' }))
   const shared = deps.sharedManifest
   const manifest = listings !== undefined && shared !== undefined ? new TieredListingManifest(listings, shared, config.metadata.ttlMs) : (listings ?? shared)
   const metadata = new MetadataStore(config.metadata, client, clock, log.child({ component: 'metadata' }), manifest)
@@ -82,7 +83,16 @@ export async function buildFilesystem(config: FilesystemSetup, deps: FilesystemD
   }
   const recovered = await writes.recover(key => '/' + key)
   return {
-    disk, queue, reader, listings, metadata, writes, core, prefetcher, announced, recovered,
+    disk,
+    queue,
+    reader,
+    listings,
+    metadata,
+    writes,
+    core,
+    prefetcher,
+    announced,
+    recovered,
     async close() {
       prefetcher.stop()
       await listings?.close()

@@ -31,8 +31,7 @@ export interface ManyNodes {
 export async function buildManyNodes(config: MountConfig, log: Logger): Promise<ManyNodes> {
   const coordinator = config.coordinator === undefined ? undefined : new RedisCoordinator(config.coordinator, log.child({ component: 'coordinator' }))
   await coordinator?.start()
-  const manifest = coordinator === undefined ? undefined
-    : new SharedListingManifest(coordinator, config.reader.namespace, log.child({ component: 'manifest' }))
+  const manifest = coordinator === undefined ? undefined : new SharedListingManifest(coordinator, config.reader.namespace, log.child({ component: 'manifest' }))
   const shared = config.shared
   let tier: SharedTier | undefined
   let tierMetrics: RequestMetrics | undefined
@@ -46,7 +45,9 @@ export async function buildManyNodes(config: MountConfig, log: Logger): Promise<
     tier,
     manifest,
     stats: () => ({
-      ...(tier !== undefined && shared !== undefined && tierMetrics !== undefined ? { sharedTier: { url: shared.url, ...tier.stats(), requests: tierMetrics.snapshot() } } : {}),
+      ...(tier !== undefined && shared !== undefined && tierMetrics !== undefined
+        ? { sharedTier: { url: shared.url, ...tier.stats(), requests: tierMetrics.snapshot() } }
+        : {}),
       ...(coordinator !== undefined && manifest !== undefined ? { coordinator: { ...coordinator.stats(), manifest: manifest.stats() } } : {}),
     }),
     async stop() {

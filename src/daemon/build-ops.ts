@@ -43,10 +43,18 @@ export interface Ops {
 
 export function buildOps(config: MountConfig, d: OpsDeps): Ops {
   const c = config.ops
-  const warmer = d.tier === undefined || d.queue === undefined || d.client === undefined || config.shared === undefined ? undefined
-    : new TierWarmer(d.tier, d.client, d.queue, config.reader.blockSize, config.reader.partSize, config.shared.tier.maxObjectBytes)
-  const loads = new LoadJobs({ listConcurrency: c.loadListConcurrency, jobsKept: c.loadJobsKept }, d.metadata, d.reader, d.disk,
-    d.log.child({ component: 'load' }), warmer)
+  const warmer =
+    d.tier === undefined || d.queue === undefined || d.client === undefined || config.shared === undefined
+      ? undefined
+      : new TierWarmer(d.tier, d.client, d.queue, config.reader.blockSize, config.reader.partSize, config.shared.tier.maxObjectBytes)
+  const loads = new LoadJobs(
+    { listConcurrency: c.loadListConcurrency, jobsKept: c.loadJobsKept },
+    d.metadata,
+    d.reader,
+    d.disk,
+    d.log.child({ component: 'load' }),
+    warmer,
+  )
   const cache = new CacheOps(d.metadata, d.disk, c.loadListConcurrency, d.log.child({ component: 'cache-ops' }))
   const refresher = new MetadataRefresher(d.metadata, c.refreshConcurrency, d.log.child({ component: 'metadata-sync' }))
   let metricsUrl: string | undefined
@@ -59,7 +67,9 @@ export function buildOps(config: MountConfig, d: OpsDeps): Ops {
       try {
         metricsUrl = await d.exporter.start(config.metrics.host, config.metrics.port)
       } catch (err) {
-        throw new ConfigError(`--metrics-port ${config.metrics.port}: cannot listen on ${config.metrics.host} (${(err as NodeJS.ErrnoException).code ?? String(err)})`)
+        throw new ConfigError(
+          `--metrics-port ${config.metrics.port}: cannot listen on ${config.metrics.host} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+        )
       }
       d.log.info({ metricsUrl }, 'serving Prometheus metrics')
     },

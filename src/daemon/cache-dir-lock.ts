@@ -43,14 +43,19 @@ export async function lockCacheDir(dir: string): Promise<() => Promise<void>> {
     throw new ConfigError(`--cache-dir ${dir} is in use by another s3cachefs daemon${holder ? ` (pid ${holder})` : ''}; give each mount its own --cache-dir`)
   }
   child.kill('SIGKILL')
-  throw new ConfigError(`--cache-dir ${dir}: cannot take the lock (${typeof outcome === 'number' ? `flock exited ${outcome}` : outcome.message}; flock(1) from util-linux is required)`)
+  throw new ConfigError(
+    `--cache-dir ${dir}: cannot take the lock (${typeof outcome === 'number' ? `flock exited ${outcome}` : outcome.message}; flock(1) from util-linux is required)`,
+  )
 }
 
 /** 'locked', flock's exit status, or the error that kept it from starting. */
 function firstOutcome(child: ChildProcess): Promise<'locked' | number | Error> {
   return new Promise(resolve => {
     const timer = setTimeout(() => resolve(new Error('no answer')), LOCK_START_TIMEOUT_MS)
-    const done = (v: 'locked' | number | Error) => { clearTimeout(timer); resolve(v) }
+    const done = (v: 'locked' | number | Error) => {
+      clearTimeout(timer)
+      resolve(v)
+    }
     child.once('error', done)
     child.once('exit', code => done(code ?? -1))
     child.stdout?.once('data', () => done('locked'))

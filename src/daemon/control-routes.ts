@@ -72,7 +72,10 @@ function announce(orders: AnnouncedOrders, body: Record<string, unknown>): unkno
     return v
   }
   const session = typeof body.session === 'string' && body.session !== '' ? body.session : 'default'
-  return orders.announce(session, pathsOf(body), body.append === true, { files: positive(body.windowFiles, '--window-files'), bytes: positive(body.windowBytes, '--window-bytes') })
+  return orders.announce(session, pathsOf(body), body.append === true, {
+    files: positive(body.windowFiles, '--window-files'),
+    bytes: positive(body.windowBytes, '--window-bytes'),
+  })
 }
 
 async function bodyOf(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -84,8 +87,14 @@ async function bodyOf(req: IncomingMessage): Promise<Record<string, unknown>> {
 function shardOf(v: unknown): { index: number; count: number } | undefined {
   if (v === undefined) return undefined
   const s = v as { index?: unknown; count?: unknown }
-  const ok = typeof s === 'object' && s !== null && Number.isInteger(s.count) && Number.isInteger(s.index) &&
-    (s.count as number) >= 1 && (s.index as number) >= 0 && (s.index as number) < (s.count as number)
+  const ok =
+    typeof s === 'object' &&
+    s !== null &&
+    Number.isInteger(s.count) &&
+    Number.isInteger(s.index) &&
+    (s.count as number) >= 1 &&
+    (s.index as number) >= 0 &&
+    (s.index as number) < (s.count as number)
   if (!ok) throw new ConfigError('--shard: must be I/N with 1 ≤ I ≤ N')
   return { index: s.index as number, count: s.count as number }
 }

@@ -69,5 +69,5 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk as Buffer)
   }
   const text = Buffer.concat(chunks).toString('utf8').trim()
-  return text === '' ? {} : JSON.parse(text) as unknown
+  return text === '' ? {} : (JSON.parse(text) as unknown)
 }

@@ -18,22 +18,39 @@ import { mountedPaths } from './preflight.js'
  */
 export function watchMountGone(mountPoint: string, onGone: () => void, intervalMs = MOUNT_WATCH_INTERVAL_MS): () => void {
   const names = new Set([mountPoint])
-  try { names.add(join(realpathSync(dirname(mountPoint)), basename(mountPoint))) } catch { /* the parent is gone: keep the name as given */ }
+  try {
+    names.add(join(realpathSync(dirname(mountPoint)), basename(mountPoint)))
+  } catch {
+    /* the parent is gone: keep the name as given */
+  }
   let busy = false
   let seen = false
   let stopped = false
   const check = () => {
     if (busy || stopped) return
     busy = true
-    mountedPaths().then(m => {
-      if ([...names].some(n => m.has(n))) { seen = true; return }
-      if (!seen || stopped) return
-      stop()
-      onGone()
-    }, () => {}).finally(() => { busy = false })
+    mountedPaths()
+      .then(
+        m => {
+          if ([...names].some(n => m.has(n))) {
+            seen = true
+            return
+          }
+          if (!seen || stopped) return
+          stop()
+          onGone()
+        },
+        () => {},
+      )
+      .finally(() => {
+        busy = false
+      })
   }
   const timer = setInterval(check, intervalMs).unref()
-  const stop = () => { stopped = true; clearInterval(timer) }
+  const stop = () => {
+    stopped = true
+    clearInterval(timer)
+  }
   check()
   return stop
 }

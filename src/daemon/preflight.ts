@@ -16,7 +16,11 @@ export async function mountedPaths(): Promise<Map<string, string>> {
   const out = new Map<string, string>()
   for (const line of text.split('\n')) {
     const [, mp, type] = line.split(' ')
-    if (mp !== undefined && type !== undefined) out.set(mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))), type)
+    if (mp !== undefined && type !== undefined)
+      out.set(
+        mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))),
+        type,
+      )
   }
   return out
 }

@@ -51,38 +51,69 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     if (fs.recovered > 0) log.warn({ files: fs.recovered }, 'uploading files staged by an earlier daemon')
     const ops = buildOps(config, { metadata, reader, disk, exporter, log, tier: many.tier, queue, client })
     const startedMs = Date.now()
-    const snapshot = (): StatsSnapshot => takeSnapshot({ metrics, disk, reader, queue, core, writes, metadata, prefetcher, announced, many: many as ManyNodes, ...(listings !== undefined ? { listings } : {}), ...ops.sources }, { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs })
+    const snapshot = (): StatsSnapshot =>
+      takeSnapshot(
+        {
+          metrics,
+          disk,
+          reader,
+          queue,
+          core,
+          writes,
+          metadata,
+          prefetcher,
+          announced,
+          many: many as ManyNodes,
+          ...(listings !== undefined ? { listings } : {}),
+          ...ops.sources,
+        },
+        { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs },
+      )
     await ensureRuntimeDir()
-    control = new ControlServer(controlSocketPath(config.mountPoint),
-      controlRoutes({ snapshot, flush: path => writes.flush(path), announced, ...ops.services }), log.child({ component: 'control' }))
+    control = new ControlServer(
+      controlSocketPath(config.mountPoint),
+      controlRoutes({ snapshot, flush: path => writes.flush(path), announced, ...ops.services }),
+      log.child({ component: 'control' }),
+    )
     await control.start()
     stopOps = () => ops.stop()
     await ops.start()
     mount = await mountFuse(config.fuse, core, log.child({ component: 'fuse' }))
     await writeDaemonRecord({
-      pid: process.pid, mountPoint: config.mountPoint, source: config.sourceUrl,
-      cacheDir: config.disk.dir, logFile: config.logFile, startedAt: new Date().toISOString(),
+      pid: process.pid,
+      mountPoint: config.mountPoint,
+      source: config.sourceUrl,
+      cacheDir: config.disk.dir,
+      logFile: config.logFile,
+      startedAt: new Date().toISOString(),
     })
     log.info({ source: config.sourceUrl, mountPoint: config.mountPoint, cacheDir: config.disk.dir }, 'mounted')
     let releasedOutside = false
     const mounted = mount
-    return { stopped: waitForShutdown(log, onStop => watchMountGone(config.mountPoint, () => {
-      releasedOutside = true
-      log.warn({ mountPoint: config.mountPoint }, 'the mount was released from outside; flushing and exiting')
-      onStop()
-    }), async () => {
-      prefetcher.stop()
-      await flushBounded(writes, log)
-      // A mount released from outside is gone already: fusermount -u would only fail.
-      if (!releasedOutside) await mounted.unmount()
-      await flushBounded(writes, log)
-      await (control as ControlServer).stop()
-      await ops.stop()
-      await (many as ManyNodes).stop()
-      await (fs as Filesystem).close()
-      await removeDaemonRecord(config.mountPoint)
-      await unlock()
-    }) }
+    return {
+      stopped: waitForShutdown(
+        log,
+        onStop =>
+          watchMountGone(config.mountPoint, () => {
+            releasedOutside = true
+            log.warn({ mountPoint: config.mountPoint }, 'the mount was released from outside; flushing and exiting')
+            onStop()
+          }),
+        async () => {
+          prefetcher.stop()
+          await flushBounded(writes, log)
+          // A mount released from outside is gone already: fusermount -u would only fail.
+          if (!releasedOutside) await mounted.unmount()
+          await flushBounded(writes, log)
+          await (control as ControlServer).stop()
+          await ops.stop()
+          await (many as ManyNodes).stop()
+          await (fs as Filesystem).close()
+          await removeDaemonRecord(config.mountPoint)
+          await unlock()
+        },
+      ),
+    }
   } catch (err) {
     await mount?.unmount().catch(() => {})
     await control?.stop().catch(() => {})
@@ -114,15 +145,27 @@ function waitForShutdown(log: Logger, watch: (onStop: () => void) => () => void,
       stopping = true
       unwatch()
       cleanup().then(
-        () => { log.info('unmounted'); resolve(code) },
-        (err: unknown) => { log.error({ err }, 'unmount failed'); resolve(1) },
+        () => {
+          log.info('unmounted')
+          resolve(code)
+        },
+        (err: unknown) => {
+          log.error({ err }, 'unmount failed')
+          resolve(1)
+        },
       )
     }
     const unwatch = watch(() => stop(0))
     process.on('SIGTERM', () => stop(0))
     process.on('SIGINT', () => stop(0))
     process.on('SIGHUP', () => stop(0))
-    process.on('uncaughtException', err => { log.fatal({ err }, 'uncaught exception; unmounting'); stop(1) })
-    process.on('unhandledRejection', err => { log.fatal({ err }, 'unhandled rejection; unmounting'); stop(1) })
+    process.on('uncaughtException', err => {
+      log.fatal({ err }, 'uncaught exception; unmounting')
+      stop(1)
+    })
+    process.on('unhandledRejection', err => {
+      log.fatal({ err }, 'unhandled rejection; unmounting')
+      stop(1)
+    })
   })
 }

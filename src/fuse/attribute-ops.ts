@@ -17,7 +17,21 @@ import type { BlockReader } from '../cache/block-reader.js'
 import { AlreadyExistsError, InvalidArgumentError, NotADirectoryError, NotFoundError, NotSupportedError } from '../errors.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import { parentOf, pathToKey, isRoot } from '../metadata/paths.js'
-import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, fileTypeOf, mergeAttributes, parseS3fsMetadata, toS3fsMetadata, type PosixAttributes } from '../metadata/s3fs-attributes.js'
+import {
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+  fileTypeOf,
+  mergeAttributes,
+  parseS3fsMetadata,
+  toS3fsMetadata,
+  type PosixAttributes,
+} from '../metadata/s3fs-attributes.js'
 import type { ObjectClient, ObjectMetadata } from '../s3/object-client.js'
 import type { DirEntry } from '../metadata/entry.js'
 import type { DirtyFile } from '../write/dirty-file.js'
@@ -58,7 +72,7 @@ export class AttributeOps {
     const full = mergeAttributes(change, { ctimeMs: Date.now() })
     const staged = this.#writes.get(path)
     // A staged file retired meanwhile (its last handle released) is an object again: set it as one.
-    if (staged !== undefined && await this.#setStaged(staged, full)) return
+    if (staged !== undefined && (await this.#setStaged(staged, full))) return
     const entry = await this.#metadata.lookup(path)
     if (entry.kind === 'dir') return this.#setDir(path, entry, full)
     // The object's own headers now (one HEAD): others' metadata is kept, only the changed fields replaced.
@@ -142,7 +156,7 @@ export class AttributeOps {
   }
 
   async #createObject(path: string, body: Buffer, mode: number, caller: Caller | undefined): Promise<void> {
-    if (this.#writes.get(path) !== undefined || await this.#exists(path)) throw new AlreadyExistsError(`${path} exists`)
+    if (this.#writes.get(path) !== undefined || (await this.#exists(path))) throw new AlreadyExistsError(`${path} exists`)
     const parent = await this.#metadata.lookup(parentOf(path))
     if (parent.kind !== 'dir') throw new NotADirectoryError(`${parentOf(path)} is not a directory`)
     const attrs = this.newAttributes(mode, caller)

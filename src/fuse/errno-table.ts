@@ -4,8 +4,24 @@
  */
 import { constants } from 'node:os'
 import {
-  AccessDeniedError, AlreadyExistsError, DirectoryNotEmptyError, BadHandleError, CacheFullError, InvalidNameError, IsADirectoryError, NotADirectoryError,
-  CrossDeviceError, FileTooLargeError, InvalidArgumentError, HardLinkError, NotFoundError, NotPermittedError, NotSupportedError, PreconditionFailedError, ReadOnlyError, RequestTimeoutError,
+  AccessDeniedError,
+  AlreadyExistsError,
+  DirectoryNotEmptyError,
+  BadHandleError,
+  CacheFullError,
+  InvalidNameError,
+  IsADirectoryError,
+  NotADirectoryError,
+  CrossDeviceError,
+  FileTooLargeError,
+  InvalidArgumentError,
+  HardLinkError,
+  NotFoundError,
+  NotPermittedError,
+  NotSupportedError,
+  PreconditionFailedError,
+  ReadOnlyError,
+  RequestTimeoutError,
 } from '../errors.js'
 
 const E = constants.errno

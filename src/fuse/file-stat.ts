@@ -60,11 +60,22 @@ export function isType(mode: number, type: number): boolean {
   return (mode & S_IFMT) === type
 }
 
-function withTimesAndOwner(d: StatDefaults, base: { mode: number; size: number; nlink: number }, storeMtimeMs: number, attrs: PosixAttributes | undefined): FileStat {
+function withTimesAndOwner(
+  d: StatDefaults,
+  base: { mode: number; size: number; nlink: number },
+  storeMtimeMs: number,
+  attrs: PosixAttributes | undefined,
+): FileStat {
   const mtimeMs = attrs?.mtimeMs ?? storeMtimeMs
   // Fields listed, not spread: this runs for every getattr.
   return {
-    mode: base.mode, size: base.size, nlink: base.nlink, mtimeMs, atimeMs: attrs?.atimeMs ?? mtimeMs, ctimeMs: attrs?.ctimeMs ?? mtimeMs,
-    uid: attrs?.uid ?? d.uid, gid: attrs?.gid ?? d.gid,
+    mode: base.mode,
+    size: base.size,
+    nlink: base.nlink,
+    mtimeMs,
+    atimeMs: attrs?.atimeMs ?? mtimeMs,
+    ctimeMs: attrs?.ctimeMs ?? mtimeMs,
+    uid: attrs?.uid ?? d.uid,
+    gid: attrs?.gid ?? d.gid,
   }
 }

@@ -36,8 +36,15 @@ const NAME_MAX = 255
 export const MAX_FILE_BYTES = 5 * 2 ** 40
 
 export const STATFS: FsStats = Object.freeze({
-  bsize: STATFS_BLOCK, frsize: STATFS_BLOCK, blocks: STATFS_BLOCKS, bfree: STATFS_BLOCKS, bavail: STATFS_BLOCKS,
-  files: STATFS_FILES, ffree: STATFS_FILES, favail: STATFS_FILES, namemax: NAME_MAX,
+  bsize: STATFS_BLOCK,
+  frsize: STATFS_BLOCK,
+  blocks: STATFS_BLOCKS,
+  bfree: STATFS_BLOCKS,
+  bavail: STATFS_BLOCKS,
+  files: STATFS_FILES,
+  ffree: STATFS_FILES,
+  favail: STATFS_FILES,
+  namemax: NAME_MAX,
 })
 
 export function wantsWrite(flags: number): boolean {

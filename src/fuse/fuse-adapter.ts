@@ -32,25 +32,38 @@ const DIRECT_RELEASES_COLLECT_MS = 1000
 /** Runs `work` and answers `done` once: with its value, or with the errno of its error. */
 function answer<T>(log: Logger, op: string, path: string, work: () => Promise<T> | T, done: (errno: number, value?: T) => void): void {
   if (op !== 'getattr' && op !== 'read' && op !== 'write') log.trace({ op, path }, 'request')
-  Promise.resolve().then(work).then(
-    value => done(0, value),
-    (err: unknown) => {
-      const errno = errnoOf(err)
-      if (err instanceof S3CacheFsError && err.code === 'NOT_FOUND') log.debug({ op, path }, 'not found')
-      else log.warn({ op, path, errno, err }, 'operation failed')
-      done(errno)
-    },
-  )
+  Promise.resolve()
+    .then(work)
+    .then(
+      value => done(0, value),
+      (err: unknown) => {
+        const errno = errnoOf(err)
+        if (err instanceof S3CacheFsError && err.code === 'NOT_FOUND') log.debug({ op, path }, 'not found')
+        else log.warn({ op, path, errno, err }, 'operation failed')
+        done(errno)
+      },
+    )
 }
 
 /** The process that made the request being served (caller.ts); read when the request arrives, before any await. */
 function requestCaller(): Caller | undefined {
-  return typeof Fuse.requestCaller === 'function' ? Fuse.requestCaller() ?? undefined : undefined
+  return typeof Fuse.requestCaller === 'function' ? (Fuse.requestCaller() ?? undefined) : undefined
 }
 
 /** Times as milliseconds: the binding takes numbers as they are (a Date per time per getattr is garbage). */
 function toFuseStat(s: FileStat): FuseStat {
-  return { mtime: s.mtimeMs, atime: s.atimeMs, ctime: s.ctimeMs, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, nlink: s.nlink, blocks: Math.ceil(s.size / 512), blksize: 4096 }
+  return {
+    mtime: s.mtimeMs,
+    atime: s.atimeMs,
+    ctime: s.ctimeMs,
+    size: s.size,
+    mode: s.mode,
+    uid: s.uid,
+    gid: s.gid,
+    nlink: s.nlink,
+    blocks: Math.ceil(s.size / 512),
+    blksize: 4096,
+  }
 }
 
 function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
@@ -61,8 +74,18 @@ function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
       return answer(log, 'getattr', path, async () => toFuseStat(await core.getattr(path)), cb)
     },
     fgetattr: (path, fd, cb) => answer(log, 'fgetattr', path, async () => toFuseStat(await core.fgetattr(fd, path)), cb),
-    readdir: (path, cb) => answer(log, 'readdir', path, async () => ['.', '..', ...await core.readdir(path)], cb),
-    opendir: (path, _flags, cb) => answer(log, 'opendir', path, async () => { await core.opendir(path); return 0 }, cb),
+    readdir: (path, cb) => answer(log, 'readdir', path, async () => ['.', '..', ...(await core.readdir(path))], cb),
+    opendir: (path, _flags, cb) =>
+      answer(
+        log,
+        'opendir',
+        path,
+        async () => {
+          await core.opendir(path)
+          return 0
+        },
+        cb,
+      ),
     releasedir: (_path, _fd, cb) => cb(0),
     open: (path, flags, cb) => {
       const fh = core.openCached(path, flags)
@@ -70,8 +93,14 @@ function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
       return answer(log, 'open', path, () => core.open(path, flags), cb)
     },
     release: (path, fd, cb) => answer(log, 'release', path, () => core.release(fd), cb),
-    read: (path, fd, buf, len, pos, cb) => answer(log, 'read', path, () => core.readInto(fd, pos, len, buf.subarray(0, len)),
-      (errno, n) => cb(errno !== 0 ? errno : n ?? 0)),
+    read: (path, fd, buf, len, pos, cb) =>
+      answer(
+        log,
+        'read',
+        path,
+        () => core.readInto(fd, pos, len, buf.subarray(0, len)),
+        (errno, n) => cb(errno !== 0 ? errno : (n ?? 0)),
+      ),
     statfs: (path, cb) => answer(log, 'statfs', path, () => ({ ...core.statfs(), fsid: 0, flag: 0 }), cb),
     access: (path, mode, cb) => answer(log, 'access', path, () => core.access(path, mode), cb),
     ...writeOperations(core, log),
@@ -80,24 +109,51 @@ function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
 
 function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
   return {
-    create: (path, mode, cb) => { const caller = requestCaller(); answer(log, 'create', path, () => core.create(path, mode, caller), cb) },
-    write: (path, fd, buf, len, pos, cb) => answer(log, 'write', path, () => core.write(fd, buf.subarray(0, len), pos),
-      (errno, n) => cb(errno !== 0 ? errno : n ?? 0)),
+    create: (path, mode, cb) => {
+      const caller = requestCaller()
+      answer(log, 'create', path, () => core.create(path, mode, caller), cb)
+    },
+    write: (path, fd, buf, len, pos, cb) =>
+      answer(
+        log,
+        'write',
+        path,
+        () => core.write(fd, buf.subarray(0, len), pos),
+        (errno, n) => cb(errno !== 0 ? errno : (n ?? 0)),
+      ),
     flush: (path, fd, cb) => answer(log, 'flush', path, () => core.flush(fd), cb),
     fsync: (path, _datasync, fd, cb) => answer(log, 'fsync', path, () => core.fsync(fd), cb),
     truncate: (path, size, cb) => answer(log, 'truncate', path, () => core.truncate(path, size), cb),
     ftruncate: (path, fd, size, cb) => answer(log, 'ftruncate', path, () => core.ftruncate(fd, size), cb),
     unlink: (path, cb) => answer(log, 'unlink', path, () => core.unlink(path), cb),
     rename: (src, dest, cb) => answer(log, 'rename', src, () => core.rename(src, dest), cb),
-    mkdir: (path, mode, cb) => { const caller = requestCaller(); answer(log, 'mkdir', path, () => core.mkdir(path, mode, caller), cb) },
+    mkdir: (path, mode, cb) => {
+      const caller = requestCaller()
+      answer(log, 'mkdir', path, () => core.mkdir(path, mode, caller), cb)
+    },
     rmdir: (path, cb) => answer(log, 'rmdir', path, () => core.rmdir(path), cb),
-    utimens: (path, atime, mtime, cb) => { const caller = requestCaller(); answer(log, 'utimens', path, () => utimensAs(core, path, atime, mtime, caller), cb) },
-    chmod: (path, mode, cb) => { const caller = requestCaller(); answer(log, 'chmod', path, () => chmodAs(core, path, mode, caller), cb) },
-    chown: (path, uid, gid, cb) => { const caller = requestCaller(); answer(log, 'chown', path, () => chownAs(core, path, uid, gid, caller), cb) },
+    utimens: (path, atime, mtime, cb) => {
+      const caller = requestCaller()
+      answer(log, 'utimens', path, () => utimensAs(core, path, atime, mtime, caller), cb)
+    },
+    chmod: (path, mode, cb) => {
+      const caller = requestCaller()
+      answer(log, 'chmod', path, () => chmodAs(core, path, mode, caller), cb)
+    },
+    chown: (path, uid, gid, cb) => {
+      const caller = requestCaller()
+      answer(log, 'chown', path, () => chownAs(core, path, uid, gid, caller), cb)
+    },
     link: (_src, path, cb) => answer(log, 'link', path, () => core.refuseLink(path), cb),
-    symlink: (target, path, cb) => { const caller = requestCaller(); answer(log, 'symlink', path, () => core.symlink(target, path, caller), cb) },
+    symlink: (target, path, cb) => {
+      const caller = requestCaller()
+      answer(log, 'symlink', path, () => core.symlink(target, path, caller), cb)
+    },
     readlink: (path, cb) => answer(log, 'readlink', path, () => core.readlink(path), cb),
-    mknod: (path, mode, _dev, cb) => { const caller = requestCaller(); answer(log, 'mknod', path, () => core.mknod(path, mode, caller), cb) },
+    mknod: (path, mode, _dev, cb) => {
+      const caller = requestCaller()
+      answer(log, 'mknod', path, () => core.mknod(path, mode, caller), cb)
+    },
   }
 }
 
@@ -119,8 +175,16 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
     // write is never answered ETIMEDOUT while its buffer may still land in the staging file.
     timeout: {
       default: config.opTimeoutMs,
-      open: false, create: false, flush: false, fsync: false, release: false, truncate: false, ftruncate: false,
-      rename: false, unlink: false, write: false,
+      open: false,
+      create: false,
+      flush: false,
+      fsync: false,
+      release: false,
+      truncate: false,
+      ftruncate: false,
+      rename: false,
+      unlink: false,
+      write: false,
     },
     debug: config.debug,
   })

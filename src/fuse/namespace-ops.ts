@@ -16,7 +16,13 @@
 import { DIRECTORY_CONTENT_TYPE } from '../write/content-type.js'
 import type { Logger } from 'pino'
 import {
-  AlreadyExistsError, CrossDeviceError, DirectoryNotEmptyError, IsADirectoryError, NotADirectoryError, NotFoundError, NotSupportedError,
+  AlreadyExistsError,
+  CrossDeviceError,
+  DirectoryNotEmptyError,
+  IsADirectoryError,
+  NotADirectoryError,
+  NotFoundError,
+  NotSupportedError,
 } from '../errors.js'
 import type { Entry } from '../metadata/entry.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
@@ -111,7 +117,8 @@ export class NamespaceOps {
       await this.#writes.move(file, to, toKey)
       await this.#client.delete(fromKey)
       this.#metadata.noteRemoved(from)
-      if (etag !== undefined) this.#metadata.noteFile(to, { key: toKey, etag, size: file.size, mtimeMs: file.mtimeMs, attrs: { ...file.attrs, mtimeMs: file.mtimeMs } })
+      if (etag !== undefined)
+        this.#metadata.noteFile(to, { key: toKey, etag, size: file.size, mtimeMs: file.mtimeMs, attrs: { ...file.attrs, mtimeMs: file.mtimeMs } })
       else this.#metadata.noteCreating(to)
     })
     this.#writes.resume(file)
@@ -122,11 +129,14 @@ export class NamespaceOps {
     const toKey = pathToKey(to)
     const copy = (): Promise<string> => this.#client.copy(file.key, toKey, file.size)
     const target = this.#writes.get(to)
-    const etag = target === undefined ? await copy() : await this.#writes.exclusive(target, async () => {
-      const copied = await copy()
-      await this.#writes.discardInside(target, to)
-      return copied
-    })
+    const etag =
+      target === undefined
+        ? await copy()
+        : await this.#writes.exclusive(target, async () => {
+            const copied = await copy()
+            await this.#writes.discardInside(target, to)
+            return copied
+          })
     await this.#client.delete(file.key)
     this.#metadata.noteRemoved(from)
     // The copy keeps the source's headers (S3's default metadata directive), so its attributes too.
@@ -143,7 +153,9 @@ export class NamespaceOps {
     if (target?.kind === 'dir') await this.rmdir(to) // must be empty, as rename(2) requires
     const toPrefix = pathToPrefix(to)
     const moved = (key: string): string => toPrefix + key.slice(fromPrefix.length)
-    await forEachLimit(keys, RENAME_CONCURRENCY, async obj => { await this.#client.copy(obj.key, moved(obj.key), obj.size) })
+    await forEachLimit(keys, RENAME_CONCURRENCY, async obj => {
+      await this.#client.copy(obj.key, moved(obj.key), obj.size)
+    })
     // Every copy landed: only now move staged files and delete the sources, so a failure leaves both, never neither.
     const listed = new Set(keys.map(k => k.key))
     const staged = this.#writes.under(from)

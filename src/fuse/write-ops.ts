@@ -47,7 +47,11 @@ export class WriteOps {
   /** open(2) for writing: a staged file filled from the object (nothing of it with O_TRUNC). */
   async open(path: string, flags: number): Promise<number> {
     const truncate = (flags & fsConstants.O_TRUNC) !== 0
-    const file = await this.#d.writes.open(path, pathToKey(path), this.#fillFromBucket(path, size => (truncate ? 0 : size)))
+    const file = await this.#d.writes.open(
+      path,
+      pathToKey(path),
+      this.#fillFromBucket(path, size => (truncate ? 0 : size)),
+    )
     const fh = this.#d.files.add({ kind: 'dirty', path, file })
     if (truncate) await this.#truncateOrRelease(fh, file, 0)
     return fh
@@ -69,7 +73,11 @@ export class WriteOps {
   async truncate(path: string, size: number): Promise<void> {
     checkSize(path, size)
     const writes = this.#d.writes
-    const file = await writes.open(path, pathToKey(path), this.#fillFromBucket(path, objectSize => Math.min(size, objectSize)))
+    const file = await writes.open(
+      path,
+      pathToKey(path),
+      this.#fillFromBucket(path, objectSize => Math.min(size, objectSize)),
+    )
     try {
       await writes.truncate(file, size)
     } finally {
@@ -119,8 +127,9 @@ export class WriteOps {
     const version = { key: file.key, etag, size: snap.size }
     this.#d.metadata.noteFile(file.path, { ...version, mtimeMs: snap.mtimeMs, attrs: { ...file.attrs, mtimeMs: snap.mtimeMs } })
     if (snap.size <= this.#d.adoptMaxBytes) {
-      await this.#d.reader.adopt(version, (pos, len) => snap.data.read(pos, len)).catch((err: unknown) =>
-        this.#d.log.warn({ err, path: file.path }, 'could not cache an uploaded file'))
+      await this.#d.reader
+        .adopt(version, (pos, len) => snap.data.read(pos, len))
+        .catch((err: unknown) => this.#d.log.warn({ err, path: file.path }, 'could not cache an uploaded file'))
     }
   }
 }

@@ -45,7 +45,8 @@ export class BackgroundMetadata {
       const child = joinPath(path, name)
       if (listed(child)) continue
       started++
-      this.#subdirQueue.add(async () => listed(child) ? undefined : list(child, entry.prefix))
+      this.#subdirQueue
+        .add(async () => (listed(child) ? undefined : list(child, entry.prefix)))
         .catch((err: unknown) => this.#log.debug({ err, path: child }, 'background listing failed'))
     }
   }

@@ -41,7 +41,9 @@ export class DirectoryLister {
     let pages = 0
     do {
       const page = await this.#client.listPage({
-        prefix, delimiter: '/', ...(token !== undefined ? { continuationToken: token } : {}),
+        prefix,
+        delimiter: '/',
+        ...(token !== undefined ? { continuationToken: token } : {}),
       })
       pages++
       this.#answered()
@@ -68,10 +70,7 @@ export class DirectoryLister {
     const key = pathToKey(path)
     const prefix = key + '/'
     // Both at once: the answer costs one round trip whichever it turns out to be.
-    const [asDir, asFile] = await Promise.allSettled([
-      this.#client.listPage({ prefix, maxKeys: 1 }),
-      this.#client.head(key),
-    ])
+    const [asDir, asFile] = await Promise.allSettled([this.#client.listPage({ prefix, maxKeys: 1 }), this.#client.head(key)])
     if (asDir.status === 'rejected') throw asDir.reason
     this.#answered()
     if (asDir.value.objects.length > 0 || asDir.value.commonPrefixes.length > 0) return this.#entries.dir(path, prefix)

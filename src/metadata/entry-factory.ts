@@ -29,7 +29,9 @@ export class EntryFactory {
       attrs = this.#memo.forFile(path, info.etag, mtimeMs)
     }
     // One shape for every entry (no conditional spread): a spread literal gets a larger, slower object.
-    return attrs === undefined ? { kind: 'file', key, size: info.size, etag: info.etag, mtimeMs } : { kind: 'file', key, size: info.size, etag: info.etag, mtimeMs, attrs }
+    return attrs === undefined
+      ? { kind: 'file', key, size: info.size, etag: info.etag, mtimeMs }
+      : { kind: 'file', key, size: info.size, etag: info.etag, mtimeMs, attrs }
   }
 
   dir(path: string, prefix: string): DirEntry {

@@ -39,8 +39,7 @@ export interface DirListing {
 
 /** One entry as a compact JSON row, as the listing manifests store it (local file and Redis). */
 export type EntryRow =
-  | [name: string, kind: 'd', prefix: string, mtimeMs: number]
-  | [name: string, kind: 'f', key: string, size: number, etag: string, mtimeMs: number]
+  [name: string, kind: 'd', prefix: string, mtimeMs: number] | [name: string, kind: 'f', key: string, size: number, etag: string, mtimeMs: number]
 
 export function rowOf(name: string, e: Entry): EntryRow {
   return e.kind === 'dir' ? [name, 'd', e.prefix, e.mtimeMs] : [name, 'f', e.key, e.size, e.etag, e.mtimeMs]

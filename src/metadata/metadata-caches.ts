@@ -49,7 +49,10 @@ export class MetadataCaches {
     const staleMs = config.staleIfErrorMs ?? 0
     this.#entries = new TtlCache<Cached>({ maxWeight: config.maxEntries, clock, staleMs })
     this.#listings = new TtlCache<DirListing>({
-      maxWeight: config.maxListedChildren, clock, weightOf: l => l.children.size, staleMs,
+      maxWeight: config.maxListedChildren,
+      clock,
+      weightOf: l => l.children.size,
+      staleMs,
     })
     this.#partials = new TtlCache<PackedChildren>({ maxWeight: config.maxEntries, clock, weightOf: p => p.size })
   }
@@ -75,7 +78,7 @@ export class MetadataCaches {
     if (own !== undefined) return own
     if (this.#listings.getStale(path) !== undefined) return { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: dirMtimeMs }
     const parent = this.#listings.getStale(parentOf(path))
-    return parent === undefined ? undefined : parent.children.get(baseName(path)) ?? ABSENT
+    return parent === undefined ? undefined : (parent.children.get(baseName(path)) ?? ABSENT)
   }
 
   /** How many children `path` had when last listed, if it was listed before. */

@@ -146,7 +146,9 @@ export class MetadataStore {
   }
 
   /** Stale-if-error figures for `stats`. */
-  staleStats(): StaleIfErrorStats { return this.#stale.stats() }
+  staleStats(): StaleIfErrorStats {
+    return this.#stale.stats()
+  }
 
   async #lookupFresh(path: string): Promise<Entry> {
     if (isRoot(path)) return this.#root
@@ -196,8 +198,12 @@ export class MetadataStore {
       this.#stale.served(path, err)
       return stale
     }
-    this.#background.subdirectories(path, listing, child => this.#caches.listing(child) !== undefined,
-      (child, prefix) => this.#backgroundLists.run(child, () => this.#listUpTo(child, prefix, SUBDIR_PREFETCH_PAGES)))
+    this.#background.subdirectories(
+      path,
+      listing,
+      child => this.#caches.listing(child) !== undefined,
+      (child, prefix) => this.#backgroundLists.run(child, () => this.#listUpTo(child, prefix, SUBDIR_PREFETCH_PAGES)),
+    )
     if (this.#config.headForAttributes === true) this.#background.attributes(path, listing, child => this.stat(child))
     return listing
   }
@@ -269,7 +275,7 @@ export class MetadataStore {
   }
 
   async #listAll(path: string, prefix: string, sharedWithinMs = this.#config.ttlMs): Promise<DirListing> {
-    return await this.#listUpTo(path, prefix, Infinity, sharedWithinMs) as DirListing
+    return (await this.#listUpTo(path, prefix, Infinity, sharedWithinMs)) as DirListing
   }
 
   /** Lists a directory in full, or gives up (undefined) past `maxPages` pages, keeping the entries it saw. */

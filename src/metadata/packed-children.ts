@@ -40,7 +40,18 @@ export class PackedChildren implements ReadonlyMap<string, Entry> {
   #overlay: Map<string, Entry | typeof GONE> | undefined
   #size_ = 0
 
-  private constructor(prefix: string, names: string, nameEnd: Uint32Array, kind: Uint8Array, dirs: number, size: Float64Array, mtimeMs: Float64Array, etag: Buffer, parts: Int32Array, etagStrings: Map<number, string> | undefined) {
+  private constructor(
+    prefix: string,
+    names: string,
+    nameEnd: Uint32Array,
+    kind: Uint8Array,
+    dirs: number,
+    size: Float64Array,
+    mtimeMs: Float64Array,
+    etag: Buffer,
+    parts: Int32Array,
+    etagStrings: Map<number, string> | undefined,
+  ) {
     this.#prefix = prefix
     this.#names = names
     this.#nameEnd = nameEnd
@@ -56,7 +67,7 @@ export class PackedChildren implements ReadonlyMap<string, Entry> {
 
   /** Packs the children of the directory whose key prefix is `prefix`, or undefined when they do not fit the layout. */
   static pack(prefix: string, children: ReadonlyMap<string, Entry> | ReadonlyArray<readonly [string, Entry]>): PackedChildren | undefined {
-    const list = Array.isArray(children) ? children as ReadonlyArray<readonly [string, Entry]> : [...(children as ReadonlyMap<string, Entry>)]
+    const list = Array.isArray(children) ? (children as ReadonlyArray<readonly [string, Entry]>) : [...(children as ReadonlyMap<string, Entry>)]
     const n = list.length
     const nameEnd = new Uint32Array(n)
     const kind = new Uint8Array(n)
@@ -88,7 +99,7 @@ export class PackedChildren implements ReadonlyMap<string, Entry> {
       size[i] = e.size
       const m = HEX_ETAG.exec(e.etag)
       if (m === null) {
-        (etagStrings ??= new Map()).set(i, e.etag)
+        ;(etagStrings ??= new Map()).set(i, e.etag)
         parts[i] = -1
       } else {
         etag.write(e.etag.slice(0, 32), 16 * i, 'hex')
@@ -187,7 +198,7 @@ export class PackedChildren implements ReadonlyMap<string, Entry> {
 
   /** Compares packed name `i` with `name` by code units, without slicing. */
   #compareAt(i: number, name: string): number {
-    const start = i === 0 ? 0 : this.#nameEnd[i - 1] as number
+    const start = i === 0 ? 0 : (this.#nameEnd[i - 1] as number)
     const end = this.#nameEnd[i] as number
     const len = end - start
     const n = Math.min(len, name.length)
@@ -203,9 +214,7 @@ export class PackedChildren implements ReadonlyMap<string, Entry> {
     const mtimeMs = this.#mtimeMs[i] as number
     if (this.#kind[i] === DIR) return { kind: 'dir', prefix: this.#prefix + name + '/', mtimeMs } satisfies DirEntry
     const parts = this.#parts[i] as number
-    const etag = parts < 0
-      ? this.#etagStrings?.get(i) as string
-      : this.#etag.toString('hex', 16 * i, 16 * i + 16) + (parts > 0 ? `-${parts}` : '')
+    const etag = parts < 0 ? (this.#etagStrings?.get(i) as string) : this.#etag.toString('hex', 16 * i, 16 * i + 16) + (parts > 0 ? `-${parts}` : '')
     return { kind: 'file', key: this.#prefix + name, size: this.#size[i] as number, etag, mtimeMs }
   }
 }

@@ -157,8 +157,13 @@ export class PersistentListingManifest implements ListingManifest {
 
   stats(): PersistentManifestStats {
     return {
-      hits: this.#hits, misses: this.#misses, puts: this.#puts, directories: this.#index.size,
-      liveBytes: this.#liveBytes, fileBytes: this.#fileBytes, compactions: this.#compactions,
+      hits: this.#hits,
+      misses: this.#misses,
+      puts: this.#puts,
+      directories: this.#index.size,
+      liveBytes: this.#liveBytes,
+      fileBytes: this.#fileBytes,
+      compactions: this.#compactions,
     }
   }
 
@@ -187,7 +192,8 @@ export class PersistentListingManifest implements ListingManifest {
   }
 
   #enqueue(work: () => Promise<void>): void {
-    this.#tail = this.#tail.then(() => (this.#closed ? undefined : work()))
+    this.#tail = this.#tail
+      .then(() => (this.#closed ? undefined : work()))
       .catch((err: unknown) => this.#warnOnce(err, 'listing manifest write failed; listings of this mount may be listed again at the next mount'))
   }
 

@@ -28,8 +28,7 @@ export interface StaleIfErrorStats {
 }
 
 function isStoreFailure(err: unknown): boolean {
-  return err instanceof NetworkError || err instanceof RequestTimeoutError ||
-    err instanceof RemoteServerError || err instanceof ThrottledError
+  return err instanceof NetworkError || err instanceof RequestTimeoutError || err instanceof RemoteServerError || err instanceof ThrottledError
 }
 
 export class StaleIfError {

@@ -76,9 +76,11 @@ export class CacheOps {
     const newBytes = planned.reduce((s, p) => s + p.bytes, 0)
     const max = this.#disk.stats().maxBytes
     if (keptBytes + newBytes > max) {
-      throw new CacheCapacityError(`cannot pin ${planned.map(p => p.path).join(' ')}: ${formatBytes(newBytes)} in ` +
-        `${planned.reduce((s, p) => s + p.files, 0)} files${keptBytes > 0 ? ` plus ${formatBytes(keptBytes)} already pinned` : ''} ` +
-        `exceeds the cache size (--cache-size ${formatBytes(max)}); nothing was pinned`)
+      throw new CacheCapacityError(
+        `cannot pin ${planned.map(p => p.path).join(' ')}: ${formatBytes(newBytes)} in ` +
+          `${planned.reduce((s, p) => s + p.files, 0)} files${keptBytes > 0 ? ` plus ${formatBytes(keptBytes)} already pinned` : ''} ` +
+          `exceeds the cache size (--cache-size ${formatBytes(max)}); nothing was pinned`,
+      )
     }
     for (const p of planned) await this.#disk.rules.addPin(p)
     this.#disk.applyRules()
@@ -92,7 +94,7 @@ export class CacheOps {
     const notPinned: string[] = []
     for (const path of normalizePaths(paths)) {
       let removed: PinRule[] = []
-      for (const target of await this.#targets(path)) removed = [...removed, ...await this.#disk.rules.removePins(target)]
+      for (const target of await this.#targets(path)) removed = [...removed, ...(await this.#disk.rules.removePins(target))]
       if (removed.length === 0) notPinned.push(path)
       for (const r of removed) unpinned.push({ path: r.path, bytes: r.bytes })
     }
@@ -112,7 +114,10 @@ export class CacheOps {
         for (const obj of this.#disk.objectsUnder(target)) {
           if (seen.has(obj.id)) continue
           seen.add(obj.id)
-          if (obj.pinned && !force) { pinnedKeptBytes += obj.bytes; continue }
+          if (obj.pinned && !force) {
+            pinnedKeptBytes += obj.bytes
+            continue
+          }
           blocks += obj.blockCount
           files++
           bytes += this.#disk.dropObject(obj, 'freed')
@@ -152,7 +157,10 @@ export class CacheOps {
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err
       const ns = this.#disk.namespaceId
-      return [{ ns, key: pathToKey(path), dir: false, path }, { ns, key: pathToPrefix(path), dir: true, path }]
+      return [
+        { ns, key: pathToKey(path), dir: false, path },
+        { ns, key: pathToPrefix(path), dir: true, path },
+      ]
     }
   }
 

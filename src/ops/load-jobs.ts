@@ -79,14 +79,26 @@ class LoadJob {
   finishedMs: number | undefined
   readonly startedMs = Date.now()
 
-  constructor(readonly id: number, readonly paths: readonly string[], readonly shared: Shard | undefined) {}
+  constructor(
+    readonly id: number,
+    readonly paths: readonly string[],
+    readonly shared: Shard | undefined,
+  ) {}
 
   status(): LoadJobStatus {
     return {
-      id: this.id, paths: this.paths, state: this.state, files: this.files, bytes: this.bytes,
-      filesDone: this.filesDone, bytesDone: this.bytesDone, filesLoading: this.filesLoading, failedFiles: this.failedFiles,
+      id: this.id,
+      paths: this.paths,
+      state: this.state,
+      files: this.files,
+      bytes: this.bytes,
+      filesDone: this.filesDone,
+      bytesDone: this.bytesDone,
+      filesLoading: this.filesLoading,
+      failedFiles: this.failedFiles,
       ...(this.error !== undefined ? { error: this.error } : {}),
-      startedAt: new Date(this.startedMs).toISOString(), elapsedMs: (this.finishedMs ?? Date.now()) - this.startedMs,
+      startedAt: new Date(this.startedMs).toISOString(),
+      elapsedMs: (this.finishedMs ?? Date.now()) - this.startedMs,
       ...(this.shared !== undefined ? { shared: this.shared } : {}),
     }
   }
@@ -166,7 +178,9 @@ export class LoadJobs {
       job.filesLoading++
       try {
         const version = { key: entry.key, etag: entry.etag, size: entry.size }
-        const onBytes = (n: number) => { job.bytesDone += n }
+        const onBytes = (n: number) => {
+          job.bytesDone += n
+        }
         if (shard !== undefined && warmer !== undefined) await warmer.warm(version, onBytes)
         else await this.#reader.preload(version, onBytes)
       } catch (err) {
@@ -192,8 +206,10 @@ export class LoadJobs {
     const available = Math.max(0, stats.maxBytes - pinned)
     const needed = m.bytes - m.flaggedBytes // pinned files are already counted in `pinned`
     if (needed <= available) return
-    throw new CacheCapacityError(`${job.paths.join(' ')} holds ${formatBytes(m.bytes)} in ${m.files} files: more than the cache can hold ` +
-      `(--cache-size ${formatBytes(stats.maxBytes)}, ${formatBytes(pinned)} of it pinned, ${formatBytes(available)} available); nothing was loaded`)
+    throw new CacheCapacityError(
+      `${job.paths.join(' ')} holds ${formatBytes(m.bytes)} in ${m.files} files: more than the cache can hold ` +
+        `(--cache-size ${formatBytes(stats.maxBytes)}, ${formatBytes(pinned)} of it pinned, ${formatBytes(available)} available); nothing was loaded`,
+    )
   }
 
   #forgetOldJobs(): void {

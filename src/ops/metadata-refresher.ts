@@ -81,8 +81,15 @@ export class MetadataRefresher {
       if (this.#syncing) return
       this.#syncing = true
       this.refresh('/')
-        .then(() => { this.#syncs++ }, (err: unknown) => this.#log.warn({ err }, 'metadata sync failed'))
-        .finally(() => { this.#syncing = false })
+        .then(
+          () => {
+            this.#syncs++
+          },
+          (err: unknown) => this.#log.warn({ err }, 'metadata sync failed'),
+        )
+        .finally(() => {
+          this.#syncing = false
+        })
     }, intervalMs).unref()
   }
 

@@ -59,16 +59,17 @@ export class TierWarmer {
       if (missing.length === 0) continue
       const start = (missing[0] as number) * this.#blockSize
       const end = Math.min(obj.size, ((missing[missing.length - 1] as number) + 1) * this.#blockSize)
-      const data = await this.#queue.run(end - start, PRIORITY_LOAD,
-        () => this.#client.getRange({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag }))
+      const data = await this.#queue.run(end - start, PRIORITY_LOAD, () => this.#client.getRange({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag }))
       if (data.length !== end - start) throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${data.length}`)
-      await Promise.all(missing.map(async i => {
-        const off = i * this.#blockSize - start
-        if (!(await this.#tier.store(obj, i, data.subarray(off, off + this.#length(obj, i))))) {
-          throw new UnexpectedResponseError(`${obj.key}: the shared tier refused block ${i}`)
-        }
-        onBytes(this.#length(obj, i))
-      }))
+      await Promise.all(
+        missing.map(async i => {
+          const off = i * this.#blockSize - start
+          if (!(await this.#tier.store(obj, i, data.subarray(off, off + this.#length(obj, i))))) {
+            throw new UnexpectedResponseError(`${obj.key}: the shared tier refused block ${i}`)
+          }
+          onBytes(this.#length(obj, i))
+        }),
+      )
     }
   }
 

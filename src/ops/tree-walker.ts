@@ -25,12 +25,27 @@ export interface TreeMeasure {
 
 /** `/a/b/` → `/a/b`; drops duplicates and paths inside another path of the list. */
 export function normalizePaths(paths: readonly string[]): string[] {
-  const clean = [...new Set(paths.map(p => '/' + p.split('/').filter(s => s !== '' && s !== '.').join('/')))]
+  const clean = [
+    ...new Set(
+      paths.map(
+        p =>
+          '/' +
+          p
+            .split('/')
+            .filter(s => s !== '' && s !== '.')
+            .join('/'),
+      ),
+    ),
+  ]
   return clean.filter(p => !clean.some(q => q !== p && (isRoot(q) || p.startsWith(q + '/'))))
 }
 
-export async function measureTree(metadata: MetadataStore, paths: readonly string[], concurrency: number,
-  flag: (key: string) => boolean = () => false): Promise<TreeMeasure> {
+export async function measureTree(
+  metadata: MetadataStore,
+  paths: readonly string[],
+  concurrency: number,
+  flag: (key: string) => boolean = () => false,
+): Promise<TreeMeasure> {
   let files = 0
   let bytes = 0
   let flaggedBytes = 0
@@ -44,7 +59,10 @@ export async function measureTree(metadata: MetadataStore, paths: readonly strin
   let frontier: string[] = []
   for (const path of normalizePaths(paths)) {
     const entry = await metadata.lookup(path)
-    if (entry.kind === 'file') { singles.push({ path, entry }); countFile(entry) } else frontier.push(path)
+    if (entry.kind === 'file') {
+      singles.push({ path, entry })
+      countFile(entry)
+    } else frontier.push(path)
   }
   // Breadth first, a level at a time, with a few listings in flight.
   while (frontier.length > 0) {

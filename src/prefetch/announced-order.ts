@@ -85,7 +85,11 @@ export class AnnouncedOrder {
   }
 
   /** Starts a new order (or, with `append`, extends the current one); returns what it holds and its window. */
-  announce(paths: readonly string[], append: boolean, window: { files?: number; bytes?: number } = {}): { files: number; windowFiles: number; windowBytes: number } {
+  announce(
+    paths: readonly string[],
+    append: boolean,
+    window: { files?: number; bytes?: number } = {},
+  ): { files: number; windowFiles: number; windowBytes: number } {
     if (!append) {
       this.#generation++
       this.#paths = []
@@ -121,7 +125,11 @@ export class AnnouncedOrder {
     this.#opened++
     const c = this.#cursors.findIndex(p => p <= i && i <= p + CURSOR_REACH)
     if (c >= 0) {
-      for (let k = this.#cursors[c] as number; k < i; k++) if (this.#done[k] === 0) { this.#skipped++; this.#settle(k, 2) }
+      for (let k = this.#cursors[c] as number; k < i; k++)
+        if (this.#done[k] === 0) {
+          this.#skipped++
+          this.#settle(k, 2)
+        }
       this.#cursors.splice(c, 1)
     } else if (this.#cursors.length >= MAX_CURSORS) {
       this.#retire(this.#cursors.shift() as number)
@@ -132,8 +140,12 @@ export class AnnouncedOrder {
 
   stats(): AnnouncedOrderStats {
     return {
-      files: this.#paths.length, position: this.#opened, prefetched: this.#prefetched, bytesPrefetched: this.#bytesPrefetched,
-      hits: this.#hits, skipped: this.#skipped,
+      files: this.#paths.length,
+      position: this.#opened,
+      prefetched: this.#prefetched,
+      bytesPrefetched: this.#bytesPrefetched,
+      hits: this.#hits,
+      skipped: this.#skipped,
     }
   }
 
@@ -165,8 +177,12 @@ export class AnnouncedOrder {
         if (i >= this.#paths.length || this.#done[i] !== 0 || this.#ahead.has(i)) continue
         this.#inFlight++
         this.#ahead.set(i, 0)
-        this.#fetch(i, this.#generation).catch((err: unknown) => this.#log.debug({ err, path: this.#paths[i] }, 'announced prefetch failed'))
-          .finally(() => { this.#inFlight--; this.#pump() })
+        this.#fetch(i, this.#generation)
+          .catch((err: unknown) => this.#log.debug({ err, path: this.#paths[i] }, 'announced prefetch failed'))
+          .finally(() => {
+            this.#inFlight--
+            this.#pump()
+          })
       }
     }
   }
@@ -199,7 +215,12 @@ export class AnnouncedOrders {
     this.#maxSessions = maxSessions
   }
 
-  announce(session: string, paths: readonly string[], append: boolean, window: { files?: number; bytes?: number } = {}): { files: number; windowFiles: number; windowBytes: number } {
+  announce(
+    session: string,
+    paths: readonly string[],
+    append: boolean,
+    window: { files?: number; bytes?: number } = {},
+  ): { files: number; windowFiles: number; windowBytes: number } {
     let order = this.#sessions.get(session)
     if (order === undefined) {
       order = this.#make()
@@ -218,8 +239,13 @@ export class AnnouncedOrders {
     const all = [...this.#sessions.values()].map(o => o.stats())
     const sum = (f: (s: AnnouncedOrderStats) => number) => all.reduce((n, s) => n + f(s), 0)
     return {
-      sessions: all.length, files: sum(s => s.files), position: sum(s => s.position), prefetched: sum(s => s.prefetched),
-      bytesPrefetched: sum(s => s.bytesPrefetched), hits: sum(s => s.hits), skipped: sum(s => s.skipped),
+      sessions: all.length,
+      files: sum(s => s.files),
+      position: sum(s => s.position),
+      prefetched: sum(s => s.prefetched),
+      bytesPrefetched: sum(s => s.bytesPrefetched),
+      hits: sum(s => s.hits),
+      skipped: sum(s => s.skipped),
     }
   }
 }

@@ -137,8 +137,13 @@ export class ScanPrefetcher {
     let queued = 0
     for (const j of this.#jobs.values()) queued += j.queued
     return {
-      jobs: this.#jobs.size, filesQueued: queued, filesPrefetched: this.#filesPrefetched, bytesPrefetched: this.#bytesPrefetched,
-      hits: this.#hits, hitBytes: this.#hitBytes, bytesNotRead: Math.max(0, this.#bytesPrefetched - this.#hitBytes),
+      jobs: this.#jobs.size,
+      filesQueued: queued,
+      filesPrefetched: this.#filesPrefetched,
+      bytesPrefetched: this.#bytesPrefetched,
+      hits: this.#hits,
+      hitBytes: this.#hitBytes,
+      bytesNotRead: Math.max(0, this.#bytesPrefetched - this.#hitBytes),
     }
   }
 
@@ -159,15 +164,23 @@ export class ScanPrefetcher {
 
   #start(root: string, now: number): void {
     // A job for an ancestor covers this one; jobs under the new root are folded into it.
-    for (const [r, j] of this.#jobs) if (isUnder(r, root)) { j.stopped = true; this.#jobs.delete(r) }
+    for (const [r, j] of this.#jobs)
+      if (isUnder(r, root)) {
+        j.stopped = true
+        this.#jobs.delete(r)
+      }
     const job: Job = { root, lastOpenMs: now, stopped: false, queued: 0 }
     this.#jobs.set(root, job)
     this.#counters.clear()
     this.#log.info({ root }, 'opens spread over a directory tree: prefetching the rest of it')
-    this.#run(job).then(
-      reason => this.#log.info({ root, reason, files: this.#filesPrefetched, bytes: this.#bytesPrefetched }, 'prefetch stopped'),
-      (err: unknown) => this.#log.warn({ err, root }, 'prefetch failed'),
-    ).finally(() => { if (this.#jobs.get(root) === job) this.#jobs.delete(root) })
+    this.#run(job)
+      .then(
+        reason => this.#log.info({ root, reason, files: this.#filesPrefetched, bytes: this.#bytesPrefetched }, 'prefetch stopped'),
+        (err: unknown) => this.#log.warn({ err, root }, 'prefetch failed'),
+      )
+      .finally(() => {
+        if (this.#jobs.get(root) === job) this.#jobs.delete(root)
+      })
   }
 
   async #run(job: Job): Promise<string> {
@@ -195,8 +208,12 @@ export class ScanPrefetcher {
         if (stopIf() || this.#room.freeBytes() - this.#reserved < entry.size + BLOCK_OVERHEAD_BYTES) return
         const version = { key: entry.key, etag: entry.etag, size: entry.size }
         this.#reserved += entry.size + BLOCK_OVERHEAD_BYTES
-        const fetched = await this.#reader.prefetchWhole(version, PRIORITY_PREFETCH).catch(() => 0)
-          .finally(() => { this.#reserved -= entry.size + BLOCK_OVERHEAD_BYTES })
+        const fetched = await this.#reader
+          .prefetchWhole(version, PRIORITY_PREFETCH)
+          .catch(() => 0)
+          .finally(() => {
+            this.#reserved -= entry.size + BLOCK_OVERHEAD_BYTES
+          })
         if (fetched > 0) {
           this.#filesPrefetched++
           this.#bytesPrefetched += fetched

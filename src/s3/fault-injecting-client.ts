@@ -2,7 +2,17 @@
  * An ObjectClient wrapper that fails or delays chosen requests, for core tests of
  * the error paths (throttling, 5xx, timeouts, changed objects) without a server.
  */
-import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, ObjectMetadata, RangeRequest, UploadRequest } from './object-client.js'
+import type {
+  CompletedPart,
+  PartRequest,
+  ListPage,
+  ListPageRequest,
+  ObjectClient,
+  ObjectInfo,
+  ObjectMetadata,
+  RangeRequest,
+  UploadRequest,
+} from './object-client.js'
 import type { RequestKind } from './request-metrics.js'
 
 export interface Fault {

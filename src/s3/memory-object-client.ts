@@ -6,7 +6,18 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { InvalidRangeError, NotFoundError, PreconditionFailedError, UploadAbortedError } from '../errors.js'
-import { type CompletedPart, type PartRequest, type ListPage, type ListPageRequest, type ObjectClient, type ObjectInfo, type ObjectMetadata, type RangeRequest, type UploadRequest, splitIntoPieces } from './object-client.js'
+import {
+  type CompletedPart,
+  type PartRequest,
+  type ListPage,
+  type ListPageRequest,
+  type ObjectClient,
+  type ObjectInfo,
+  type ObjectMetadata,
+  type RangeRequest,
+  type UploadRequest,
+  splitIntoPieces,
+} from './object-client.js'
 import { uploadBufferBytes } from './upload-limits.js'
 
 interface StoredObject {
@@ -115,11 +126,13 @@ export class MemoryObjectClient implements ObjectClient {
   async completeMultipart(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<string> {
     const mpu = this.#multipart.get(uploadId)
     if (mpu === undefined || mpu.key !== key) throw new NotFoundError(`NoSuchUpload ${uploadId}`)
-    const data = Buffer.concat(parts.map(p => {
-      const b = mpu.parts.get(p.partNumber)
-      if (b === undefined) throw new InvalidRangeError(`InvalidPart ${p.partNumber}`)
-      return b
-    }))
+    const data = Buffer.concat(
+      parts.map(p => {
+        const b = mpu.parts.get(p.partNumber)
+        if (b === undefined) throw new InvalidRangeError(`InvalidPart ${p.partNumber}`)
+        return b
+      }),
+    )
     this.#multipart.delete(uploadId)
     return this.put(key, data, new Date(), `-${parts.length}`, mpu.metadata)
   }

@@ -35,7 +35,7 @@ export class PieceWriter {
   }
 
   #pieceAt(offset: number): number {
-    return Math.floor(offset / ((this.pieces[0] as Buffer).length))
+    return Math.floor(offset / (this.pieces[0] as Buffer).length)
   }
 
   #pieceStart(offset: number): number {

@@ -2,7 +2,17 @@
  * Scopes an ObjectClient to a key prefix: the mount of `s3://bucket/some/prefix/`
  * sees keys relative to `some/prefix/`, and never anything outside it.
  */
-import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, ObjectMetadata, RangeRequest, UploadRequest } from './object-client.js'
+import type {
+  CompletedPart,
+  PartRequest,
+  ListPage,
+  ListPageRequest,
+  ObjectClient,
+  ObjectInfo,
+  ObjectMetadata,
+  RangeRequest,
+  UploadRequest,
+} from './object-client.js'
 
 export class PrefixClient implements ObjectClient {
   readonly #inner: ObjectClient

@@ -50,7 +50,7 @@ class KindCounter {
 
   snapshot(): KindSnapshot {
     const sorted = Array.from(this.#samples.subarray(0, this.#filled)).sort((a, b) => a - b)
-    const pct = (p: number): number => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
+    const pct = (p: number): number => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0))
     return { count: this.count, errors: this.errors, bytes: this.bytes, p50Ms: pct(0.5), p99Ms: pct(0.99) }
   }
 }

@@ -3,8 +3,16 @@
  * boundary of `src/s3/`. Decisions use HTTP status and error names, never text.
  */
 import {
-  AccessDeniedError, InvalidRangeError, NetworkError, NoSuchBucketError, NotFoundError,
-  PreconditionFailedError, RemoteServerError, RequestTimeoutError, S3CacheFsError, ThrottledError,
+  AccessDeniedError,
+  InvalidRangeError,
+  NetworkError,
+  NoSuchBucketError,
+  NotFoundError,
+  PreconditionFailedError,
+  RemoteServerError,
+  RequestTimeoutError,
+  S3CacheFsError,
+  ThrottledError,
   UnexpectedResponseError,
 } from '../errors.js'
 
@@ -17,12 +25,25 @@ interface SdkLikeError {
 }
 
 const ACCESS_NAMES = new Set([
-  'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken',
-  'AllAccessDisabled', 'AccountProblem',
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'AllAccessDisabled',
+  'AccountProblem',
 ])
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-  'ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_SOCKET',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
 ])
 
 /** What the failing request was about, for the message and for 404 interpretation. */
@@ -50,7 +71,10 @@ export function mapSdkError(err: unknown, ctx: RequestContext): S3CacheFsError {
     return new NotFoundError(`${where} not found`, opts)
   }
   if (name === 'CredentialsProviderError') {
-    return new AccessDeniedError('no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile, or configure ~/.aws/credentials', opts)
+    return new AccessDeniedError(
+      'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile, or configure ~/.aws/credentials',
+      opts,
+    )
   }
   if (ACCESS_NAMES.has(name) || status === 403 || status === 401) {
     return new AccessDeniedError(`${ctx.operation} ${where}: access denied (${name || status}); check the credentials and the bucket policy`, opts)

@@ -37,8 +37,14 @@ export function stripEtag(etag: string | undefined): string {
 }
 
 /** The bytes of `request` as pieces of `pieceBytes`, retrying broken bodies. */
-export async function getPiecesRetrying(s3: S3Client, bucket: string, request: RangeRequest, pieceBytes: number, s: { abortSignal: AbortSignal },
-  onChecked: IntegrityListener = () => {}): Promise<Buffer[]> {
+export async function getPiecesRetrying(
+  s3: S3Client,
+  bucket: string,
+  request: RangeRequest,
+  pieceBytes: number,
+  s: { abortSignal: AbortSignal },
+  onChecked: IntegrityListener = () => {},
+): Promise<Buffer[]> {
   const wanted = request.endExclusive - request.start
   const where = `GetObject s3://${bucket}/${request.key}`
   for (let attempt = 1; ; attempt++) {
@@ -52,16 +58,27 @@ export async function getPiecesRetrying(s3: S3Client, bucket: string, request: R
 }
 
 /** One GET whose body is copied, as it arrives, into pieces of `pieceBytes` (no buffer of the whole range). */
-async function getOnce(s3: S3Client, bucket: string, request: RangeRequest, wanted: number, pieceBytes: number, where: string,
-  s: { abortSignal: AbortSignal }, onChecked: IntegrityListener): Promise<Buffer[]> {
+async function getOnce(
+  s3: S3Client,
+  bucket: string,
+  request: RangeRequest,
+  wanted: number,
+  pieceBytes: number,
+  where: string,
+  s: { abortSignal: AbortSignal },
+  onChecked: IntegrityListener,
+): Promise<Buffer[]> {
   // A whole object is asked for without a Range and with checksum mode on: only then does S3 return its checksums.
   const whole = request.objectSize !== undefined && request.start === 0 && request.endExclusive >= request.objectSize
-  const out = await s3.send(new GetObjectCommand({
-    Bucket: bucket,
-    Key: request.key,
-    ...(whole ? { ChecksumMode: 'ENABLED' as const } : { Range: `bytes=${request.start}-${request.endExclusive - 1}` }),
-    ...(request.ifMatch !== undefined ? { IfMatch: `"${request.ifMatch}"` } : {}),
-  }), s)
+  const out = await s3.send(
+    new GetObjectCommand({
+      Bucket: bucket,
+      Key: request.key,
+      ...(whole ? { ChecksumMode: 'ENABLED' as const } : { Range: `bytes=${request.start}-${request.endExclusive - 1}` }),
+      ...(request.ifMatch !== undefined ? { IfMatch: `"${request.ifMatch}"` } : {}),
+    }),
+    s,
+  )
   if (out.Body === undefined) throw new UnexpectedResponseError(`${where}: no body`)
   if (request.ifMatch !== undefined && out.ETag !== undefined && stripEtag(out.ETag) !== request.ifMatch) {
     out.Body.transformToByteArray().catch(() => {}) // drain and drop

@@ -10,17 +10,41 @@ import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { createReadStream } from 'node:fs'
 import {
-  CompleteMultipartUploadCommand, CopyObjectCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
-  HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, UploadPartCommand, UploadPartCopyCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
   AbortMultipartUploadCommand,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { UnexpectedResponseError, UploadAbortedError } from '../errors.js'
-import type { CompletedPart, PartRequest, ListPage, ListPageRequest, ObjectClient, ObjectInfo, ObjectMetadata, RangeRequest, UploadRequest } from './object-client.js'
+import type {
+  CompletedPart,
+  PartRequest,
+  ListPage,
+  ListPageRequest,
+  ObjectClient,
+  ObjectInfo,
+  ObjectMetadata,
+  RangeRequest,
+  UploadRequest,
+} from './object-client.js'
 import { mapSdkError } from './sdk-error-mapper.js'
 import { getPiecesRetrying, stripEtag, type IntegrityListener } from './sdk-get-pieces.js'
 import {
-  COPY_PART_BYTES, MAX_SINGLE_COPY_BYTES, UPLOAD_PART_CONCURRENCY, WRITE_DEADLINE_MS, uploadBufferBytes, uploadDeadlineMs, uploadPartSize,
+  COPY_PART_BYTES,
+  MAX_SINGLE_COPY_BYTES,
+  UPLOAD_PART_CONCURRENCY,
+  WRITE_DEADLINE_MS,
+  uploadBufferBytes,
+  uploadDeadlineMs,
+  uploadPartSize,
 } from './upload-limits.js'
 
 export interface SdkClientConfig {
@@ -79,8 +103,7 @@ export class SdkObjectClient implements ObjectClient {
   }
 
   async head(key: string): Promise<ObjectInfo> {
-    const out = await this.#call('HeadObject', key,
-      s => this.#s3.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), s))
+    const out = await this.#call('HeadObject', key, s => this.#s3.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), s))
     return {
       key,
       size: out.ContentLength ?? 0,
@@ -92,18 +115,32 @@ export class SdkObjectClient implements ObjectClient {
   }
 
   async listPage(request: ListPageRequest): Promise<ListPage> {
-    const out = await this.#call('ListObjectsV2', request.prefix, s => this.#s3.send(new ListObjectsV2Command({
-      Bucket: this.#bucket,
-      Prefix: request.prefix,
-      ...(request.delimiter !== undefined ? { Delimiter: request.delimiter } : {}),
-      ...(request.continuationToken !== undefined ? { ContinuationToken: request.continuationToken } : {}),
-      ...(request.startAfter !== undefined ? { StartAfter: request.startAfter } : {}),
-      MaxKeys: request.maxKeys ?? 1000,
-    }), s))
-    const objects: ObjectInfo[] = (out.Contents ?? []).flatMap(o => o.Key === undefined ? [] : [{
-      key: o.Key, size: o.Size ?? 0, etag: stripEtag(o.ETag), lastModified: o.LastModified ?? new Date(0),
-    }])
-    const commonPrefixes = (out.CommonPrefixes ?? []).flatMap(p => p.Prefix === undefined ? [] : [p.Prefix])
+    const out = await this.#call('ListObjectsV2', request.prefix, s =>
+      this.#s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.#bucket,
+          Prefix: request.prefix,
+          ...(request.delimiter !== undefined ? { Delimiter: request.delimiter } : {}),
+          ...(request.continuationToken !== undefined ? { ContinuationToken: request.continuationToken } : {}),
+          ...(request.startAfter !== undefined ? { StartAfter: request.startAfter } : {}),
+          MaxKeys: request.maxKeys ?? 1000,
+        }),
+        s,
+      ),
+    )
+    const objects: ObjectInfo[] = (out.Contents ?? []).flatMap(o =>
+      o.Key === undefined
+        ? []
+        : [
+            {
+              key: o.Key,
+              size: o.Size ?? 0,
+              etag: stripEtag(o.ETag),
+              lastModified: o.LastModified ?? new Date(0),
+            },
+          ],
+    )
+    const commonPrefixes = (out.CommonPrefixes ?? []).flatMap(p => (p.Prefix === undefined ? [] : [p.Prefix]))
     const next = out.IsTruncated === true ? out.NextContinuationToken : undefined
     if (out.IsTruncated === true && next === undefined) {
       throw new UnexpectedResponseError(`ListObjectsV2 s3://${this.#bucket}/${request.prefix}: truncated page without a continuation token`)
@@ -127,36 +164,65 @@ export class SdkObjectClient implements ObjectClient {
   }
 
   async upload(request: UploadRequest): Promise<string> {
-    return this.#call('PutObject', request.key, async s => {
-      const body = request.body ?? (request.filePath === undefined || request.size === 0
-        ? Buffer.alloc(0)
-        : createReadStream(request.filePath, { start: 0, end: request.size - 1 }))
-      const upload = new Upload({
-        client: this.#s3,
-        params: {
-          Bucket: this.#bucket, Key: request.key, Body: body, ContentLength: request.size,
-          ...(request.metadata !== undefined ? { Metadata: { ...request.metadata } } : {}),
-          ...(request.contentType !== undefined ? { ContentType: request.contentType } : {}),
-        },
-        partSize: uploadPartSize(request.size),
-        queueSize: UPLOAD_PART_CONCURRENCY,
-        leavePartsOnError: false,
-      })
-      s.abortSignal.addEventListener('abort', () => { upload.abort().catch(() => {}) }, { once: true })
-      const onProgress = request.onProgress
-      if (onProgress !== undefined) upload.on('httpUploadProgress', p => { if (p.loaded !== undefined) onProgress(p.loaded) })
-      const out = await upload.done()
-      return stripEtag(out.ETag)
-    }, uploadDeadlineMs(request.size), request.signal)
+    return this.#call(
+      'PutObject',
+      request.key,
+      async s => {
+        const body =
+          request.body ??
+          (request.filePath === undefined || request.size === 0 ? Buffer.alloc(0) : createReadStream(request.filePath, { start: 0, end: request.size - 1 }))
+        const upload = new Upload({
+          client: this.#s3,
+          params: {
+            Bucket: this.#bucket,
+            Key: request.key,
+            Body: body,
+            ContentLength: request.size,
+            ...(request.metadata !== undefined ? { Metadata: { ...request.metadata } } : {}),
+            ...(request.contentType !== undefined ? { ContentType: request.contentType } : {}),
+          },
+          partSize: uploadPartSize(request.size),
+          queueSize: UPLOAD_PART_CONCURRENCY,
+          leavePartsOnError: false,
+        })
+        s.abortSignal.addEventListener(
+          'abort',
+          () => {
+            upload.abort().catch(() => {})
+          },
+          { once: true },
+        )
+        const onProgress = request.onProgress
+        if (onProgress !== undefined)
+          upload.on('httpUploadProgress', p => {
+            if (p.loaded !== undefined) onProgress(p.loaded)
+          })
+        const out = await upload.done()
+        return stripEtag(out.ETag)
+      },
+      uploadDeadlineMs(request.size),
+      request.signal,
+    )
   }
 
   async copy(sourceKey: string, destKey: string, size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     if (size <= MAX_SINGLE_COPY_BYTES) {
-      const out = await this.#call('CopyObject', sourceKey, s => this.#s3.send(new CopyObjectCommand({
-        Bucket: this.#bucket, Key: destKey, CopySource: copySource(this.#bucket, sourceKey),
-        ...(metadata !== undefined ? { Metadata: { ...metadata }, MetadataDirective: 'REPLACE' as const } : {}),
-        ...(metadata !== undefined && contentType !== undefined ? { ContentType: contentType } : {}),
-      }), s), WRITE_DEADLINE_MS)
+      const out = await this.#call(
+        'CopyObject',
+        sourceKey,
+        s =>
+          this.#s3.send(
+            new CopyObjectCommand({
+              Bucket: this.#bucket,
+              Key: destKey,
+              CopySource: copySource(this.#bucket, sourceKey),
+              ...(metadata !== undefined ? { Metadata: { ...metadata }, MetadataDirective: 'REPLACE' as const } : {}),
+              ...(metadata !== undefined && contentType !== undefined ? { ContentType: contentType } : {}),
+            }),
+            s,
+          ),
+        WRITE_DEADLINE_MS,
+      )
       return stripEtag(out.CopyObjectResult?.ETag)
     }
     // A multipart copy starts a new object: carry the source's metadata over explicitly.
@@ -164,32 +230,65 @@ export class SdkObjectClient implements ObjectClient {
   }
 
   async createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
-    const out = await this.#call('CreateMultipartUpload', key, s => this.#s3.send(new CreateMultipartUploadCommand({
-      Bucket: this.#bucket, Key: key, ...(metadata !== undefined ? { Metadata: { ...metadata } } : {}),
-      ...(contentType !== undefined ? { ContentType: contentType } : {}),
-    }), s))
+    const out = await this.#call('CreateMultipartUpload', key, s =>
+      this.#s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          ...(metadata !== undefined ? { Metadata: { ...metadata } } : {}),
+          ...(contentType !== undefined ? { ContentType: contentType } : {}),
+        }),
+        s,
+      ),
+    )
     if (out.UploadId === undefined) throw new UnexpectedResponseError(`CreateMultipartUpload s3://${this.#bucket}/${key}: no upload id`)
     return out.UploadId
   }
 
   async uploadPart(request: PartRequest): Promise<string> {
-    const out = await this.#call('UploadPart', request.key, s => this.#s3.send(new UploadPartCommand({
-      Bucket: this.#bucket, Key: request.key, UploadId: request.uploadId, PartNumber: request.partNumber,
-      Body: request.body, ContentLength: request.body.length,
-    }), s), uploadDeadlineMs(request.body.length))
+    const out = await this.#call(
+      'UploadPart',
+      request.key,
+      s =>
+        this.#s3.send(
+          new UploadPartCommand({
+            Bucket: this.#bucket,
+            Key: request.key,
+            UploadId: request.uploadId,
+            PartNumber: request.partNumber,
+            Body: request.body,
+            ContentLength: request.body.length,
+          }),
+          s,
+        ),
+      uploadDeadlineMs(request.body.length),
+    )
     return stripEtag(out.ETag)
   }
 
   async completeMultipart(key: string, uploadId: string, parts: readonly CompletedPart[]): Promise<string> {
-    const out = await this.#call('CompleteMultipartUpload', key, s => this.#s3.send(new CompleteMultipartUploadCommand({
-      Bucket: this.#bucket, Key: key, UploadId: uploadId,
-      MultipartUpload: { Parts: parts.map(p => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
-    }), s), WRITE_DEADLINE_MS)
+    const out = await this.#call(
+      'CompleteMultipartUpload',
+      key,
+      s =>
+        this.#s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.#bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts.map(p => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
+          }),
+          s,
+        ),
+      WRITE_DEADLINE_MS,
+    )
     return stripEtag(out.ETag)
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {
-    await this.#call('AbortMultipartUpload', key, s => this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: uploadId }), s))
+    await this.#call('AbortMultipartUpload', key, s =>
+      this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: key, UploadId: uploadId }), s),
+    )
   }
 
   async delete(key: string): Promise<void> {
@@ -197,23 +296,45 @@ export class SdkObjectClient implements ObjectClient {
   }
 
   async #multipartCopy(sourceKey: string, destKey: string, size: number, metadata: ObjectMetadata): Promise<string> {
-    const created = await this.#call('CreateMultipartUpload', destKey,
-      s => this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, Metadata: { ...metadata } }), s))
+    const created = await this.#call('CreateMultipartUpload', destKey, s =>
+      this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, Metadata: { ...metadata } }), s),
+    )
     const uploadId = created.UploadId
     if (uploadId === undefined) throw new UnexpectedResponseError(`CreateMultipartUpload s3://${this.#bucket}/${destKey}: no upload id`)
     try {
       const parts: Array<{ ETag: string; PartNumber: number }> = []
       for (let start = 0, n = 1; start < size; start += COPY_PART_BYTES, n++) {
         const end = Math.min(size, start + COPY_PART_BYTES) - 1
-        const out = await this.#call('UploadPartCopy', destKey, s => this.#s3.send(new UploadPartCopyCommand({
-          Bucket: this.#bucket, Key: destKey, UploadId: uploadId, PartNumber: n,
-          CopySource: copySource(this.#bucket, sourceKey), CopySourceRange: `bytes=${start}-${end}`,
-        }), s), WRITE_DEADLINE_MS)
+        const out = await this.#call(
+          'UploadPartCopy',
+          destKey,
+          s =>
+            this.#s3.send(
+              new UploadPartCopyCommand({
+                Bucket: this.#bucket,
+                Key: destKey,
+                UploadId: uploadId,
+                PartNumber: n,
+                CopySource: copySource(this.#bucket, sourceKey),
+                CopySourceRange: `bytes=${start}-${end}`,
+              }),
+              s,
+            ),
+          WRITE_DEADLINE_MS,
+        )
         parts.push({ ETag: out.CopyPartResult?.ETag ?? '', PartNumber: n })
       }
-      const done = await this.#call('CompleteMultipartUpload', destKey, s => this.#s3.send(new CompleteMultipartUploadCommand({
-        Bucket: this.#bucket, Key: destKey, UploadId: uploadId, MultipartUpload: { Parts: parts },
-      }), s))
+      const done = await this.#call('CompleteMultipartUpload', destKey, s =>
+        this.#s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.#bucket,
+            Key: destKey,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts },
+          }),
+          s,
+        ),
+      )
       return stripEtag(done.ETag)
     } catch (err) {
       await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, UploadId: uploadId })).catch(() => {})
@@ -221,8 +342,13 @@ export class SdkObjectClient implements ObjectClient {
     }
   }
 
-  async #call<T>(operation: string, key: string | undefined, run: (opts: { abortSignal: AbortSignal }) => Promise<T>,
-    deadlineMs = this.#deadlineMs, cancel?: AbortSignal): Promise<T> {
+  async #call<T>(
+    operation: string,
+    key: string | undefined,
+    run: (opts: { abortSignal: AbortSignal }) => Promise<T>,
+    deadlineMs = this.#deadlineMs,
+    cancel?: AbortSignal,
+  ): Promise<T> {
     const deadline = AbortSignal.timeout(deadlineMs)
     try {
       return await run({ abortSignal: cancel === undefined ? deadline : AbortSignal.any([deadline, cancel]) })

@@ -4,15 +4,16 @@
  * never materialises a million promises. Rejects with the first error of `fn`.
  */
 export async function forEachLimit<T>(items: Iterable<T> | AsyncIterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const iterator = Symbol.asyncIterator in items
-    ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
-    : (items as Iterable<T>)[Symbol.iterator]()
+  const iterator = Symbol.asyncIterator in items ? (items as AsyncIterable<T>)[Symbol.asyncIterator]() : (items as Iterable<T>)[Symbol.iterator]()
   let failed: unknown
   let done = false
   const worker = async (): Promise<void> => {
     while (!done && failed === undefined) {
       const next = await iterator.next()
-      if (next.done === true) { done = true; return }
+      if (next.done === true) {
+        done = true
+        return
+      }
       try {
         await fn(next.value)
       } catch (err) {

@@ -22,9 +22,14 @@ export const CRASH_POINTS = [
   'after-rename-journal', // rename: the journal names the new key, the old object not yet deleted
 ] as const
 
-export type CrashPoint = typeof CRASH_POINTS[number]
+export type CrashPoint = (typeof CRASH_POINTS)[number]
 
-const armed = new Set((process.env.S3CACHEFS_CRASH_AT ?? '').split(',').map(s => s.trim()).filter(s => s !== ''))
+const armed = new Set(
+  (process.env.S3CACHEFS_CRASH_AT ?? '')
+    .split(',')
+    .map(s => s.trim())
+    .filter(s => s !== ''),
+)
 const keyFilter = process.env.S3CACHEFS_CRASH_KEY
 
 /** Kills this process on the spot when `point` is armed for `key`. */

@@ -283,7 +283,9 @@ export class DirtyFile {
           throw this.poisoned
         }
       }
-      this.#cloning = this.#copyCurrent().finally(() => { this.#cloning = undefined })
+      this.#cloning = this.#copyCurrent().finally(() => {
+        this.#cloning = undefined
+      })
     }
   }
 
@@ -298,6 +300,11 @@ export class DirtyFile {
   }
 
   #removeData(data: DataFile): void {
-    data.close().then(() => this.#store.removeData(data.name)).catch(() => { /* recovery moves leftovers aside */ })
+    data
+      .close()
+      .then(() => this.#store.removeData(data.name))
+      .catch(() => {
+        /* recovery moves leftovers aside */
+      })
   }
 }

@@ -25,11 +25,20 @@ export class FileJournal {
     return this.run(file, async () => {
       if (file.unlinked || file.retired) return
       const c = file.committed
-      await this.#store.writeJournal(file.id, {
-        version: JOURNAL_VERSION, seq: nextSeq(), bucket: this.#source.bucket, prefix: this.#source.prefix, key: file.key,
-        committed: c === undefined ? null : { data: c.data.name, size: c.size, mtimeMs: c.mtimeMs },
-        working: file.workingName, attrs: { ...file.attrs, mtimeMs: file.mtimeMs },
-      }, durable)
+      await this.#store.writeJournal(
+        file.id,
+        {
+          version: JOURNAL_VERSION,
+          seq: nextSeq(),
+          bucket: this.#source.bucket,
+          prefix: this.#source.prefix,
+          key: file.key,
+          committed: c === undefined ? null : { data: c.data.name, size: c.size, mtimeMs: c.mtimeMs },
+          working: file.workingName,
+          attrs: { ...file.attrs, mtimeMs: file.mtimeMs },
+        },
+        durable,
+      )
       if (durable && c !== undefined) file.journalDurable = true
     })
   }

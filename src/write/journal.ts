@@ -65,15 +65,26 @@ const DATA_NAME = /^[0-9a-f]{8,64}\.data$/
 
 function isGeneration(v: unknown): v is CommittedGeneration {
   const g = v as CommittedGeneration
-  return typeof g === 'object' && g !== null && typeof g.data === 'string' && DATA_NAME.test(g.data) &&
-    Number.isSafeInteger(g.size) && g.size >= 0 && typeof g.mtimeMs === 'number'
+  return (
+    typeof g === 'object' &&
+    g !== null &&
+    typeof g.data === 'string' &&
+    DATA_NAME.test(g.data) &&
+    Number.isSafeInteger(g.size) &&
+    g.size >= 0 &&
+    typeof g.mtimeMs === 'number'
+  )
 }
 
 const ATTRIBUTE_FIELDS = new Set(['mode', 'uid', 'gid', 'mtimeMs', 'atimeMs', 'ctimeMs'])
 
 function isAttributes(v: unknown): v is JournaledAttributes {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) &&
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
     Object.entries(v).every(([k, x]) => ATTRIBUTE_FIELDS.has(k) && typeof x === 'number' && Number.isFinite(x) && x >= 0)
+  )
 }
 
 /** Parses a journal file's text; `id` names the file (version 1 journals implied `<id>.data`). */

@@ -27,8 +27,13 @@ export interface RecoveryResult {
   readonly movedAside: number
 }
 
-export async function recoverStaging(store: StagingStore, source: SourceId, pathOfKey: (key: string) => string,
-  keepMs: number, log: Logger): Promise<RecoveryResult> {
+export async function recoverStaging(
+  store: StagingStore,
+  source: SourceId,
+  pathOfKey: (key: string) => string,
+  keepMs: number,
+  log: Logger,
+): Promise<RecoveryResult> {
   const names = await store.list()
   const referenced = new Set<string>()
   const winners = new Map<string, { id: string; journal: Journal }>()
@@ -54,8 +59,10 @@ export async function recoverStaging(store: StagingStore, source: SourceId, path
     }
     for (const n of [journal.committed?.data, journal.working]) if (n != null) referenced.add(n)
     if (journal.bucket !== null && (journal.bucket !== source.bucket || journal.prefix !== source.prefix)) {
-      log.warn({ bucket: journal.bucket, prefix: journal.prefix, key: journal.key },
-        'staged data of another source is in this cache directory; mount that source with this cache directory to upload it')
+      log.warn(
+        { bucket: journal.bucket, prefix: journal.prefix, key: journal.key },
+        'staged data of another source is in this cache directory; mount that source with this cache directory to upload it',
+      )
       continue
     }
     if (journal.bucket === null) log.warn({ key: journal.key }, 'a journal of an older version: assuming it belongs to this source')
@@ -124,9 +131,15 @@ async function restore(store: StagingStore, id: string, journal: Journal, pathOf
   const data = new DataFile(committed.data, handle, committed.size, 1, store.budget)
   // A utimens after the last close is in attrs (the file's mtime then); later writes, never closed, are not recovered.
   const unchangedSinceClose = journal.working === null || journal.working === committed.data
-  const mtimeMs = unchangedSinceClose ? journal.attrs?.mtimeMs ?? committed.mtimeMs : committed.mtimeMs
+  const mtimeMs = unchangedSinceClose ? (journal.attrs?.mtimeMs ?? committed.mtimeMs) : committed.mtimeMs
   const file = new DirtyFile({
-    id, path: pathOfKey(journal.key), key: journal.key, store, current: data, uploadedGeneration: 0, mtimeMs,
+    id,
+    path: pathOfKey(journal.key),
+    key: journal.key,
+    store,
+    current: data,
+    uploadedGeneration: 0,
+    mtimeMs,
   })
   file.setCommitted(await file.snapshot())
   file.attrs = journal.attrs ?? {}

@@ -59,17 +59,24 @@ export class SnapshotUploader {
     const t0 = performance.now()
     try {
       const budget = Math.min(this.#client.uploadBufferBytes(snap.size), this.#config.uploadBufferBudgetBytes)
-      const streamed = file.stream === undefined ? undefined
-        : await this.#lane.run(budget, PRIORITY_FOREGROUND, () => this.#finishStream(file, snap, key, signal))
-      const etag = streamed ?? await this.#lane.run(budget, PRIORITY_FOREGROUND, () => this.#client.upload({
-        key, filePath: this.#store.dataPath(snap.data.name), size: snap.size, signal,
-        metadata: { ...file.baseMetadata, ...toS3fsMetadata({ ...file.attrs, mtimeMs: snap.mtimeMs }) },
-        ...optionalContentType(contentTypeFor(key)),
-        onProgress: sent => {
-          file.uploadSent = sent
-          if (sent < snap.size) crashPoint('mid-upload', key)
-        },
-      }))
+      const streamed =
+        file.stream === undefined ? undefined : await this.#lane.run(budget, PRIORITY_FOREGROUND, () => this.#finishStream(file, snap, key, signal))
+      const etag =
+        streamed ??
+        (await this.#lane.run(budget, PRIORITY_FOREGROUND, () =>
+          this.#client.upload({
+            key,
+            filePath: this.#store.dataPath(snap.data.name),
+            size: snap.size,
+            signal,
+            metadata: { ...file.baseMetadata, ...toS3fsMetadata({ ...file.attrs, mtimeMs: snap.mtimeMs }) },
+            ...optionalContentType(contentTypeFor(key)),
+            onProgress: sent => {
+              file.uploadSent = sent
+              if (sent < snap.size) crashPoint('mid-upload', key)
+            },
+          }),
+        ))
       crashPoint('after-upload', key)
       file.uploadedGeneration = Math.max(file.uploadedGeneration, snap.generation)
       file.lastError = undefined
@@ -105,8 +112,15 @@ export class SnapshotUploader {
     if (file.stream === undefined) {
       if (file.size < 2 * partBytes) return
       // The object's mtime is not known before the last byte: a streamed object stores mode and owners only.
-      file.stream = new StreamingUpload(this.#client, file.key, partBytes, STREAM_PARTS_IN_FLIGHT, (p, l) => file.readSettled(p, l), this.#log,
-        () => ({ ...file.baseMetadata, ...toS3fsMetadata({ ...file.attrs, mtimeMs: undefined, atimeMs: undefined, ctimeMs: undefined }) }))
+      file.stream = new StreamingUpload(
+        this.#client,
+        file.key,
+        partBytes,
+        STREAM_PARTS_IN_FLIGHT,
+        (p, l) => file.readSettled(p, l),
+        this.#log,
+        () => ({ ...file.baseMetadata, ...toS3fsMetadata({ ...file.attrs, mtimeMs: undefined, atimeMs: undefined, ctimeMs: undefined }) }),
+      )
     }
     file.stream.grew(file.size)
   }

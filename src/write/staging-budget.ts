@@ -65,7 +65,10 @@ export class StagingBudget {
       }
       await new Promise<void>(resolve => {
         const timer = setTimeout(resolve, left)
-        this.#wake.push(() => { clearTimeout(timer); resolve() })
+        this.#wake.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
       })
     }
   }

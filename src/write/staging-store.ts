@@ -131,7 +131,10 @@ export class StagingStore {
   }
 
   async sizeOf(name: string): Promise<number | undefined> {
-    return stat(join(this.#dir, name)).then(s => s.size, () => undefined)
+    return stat(join(this.#dir, name)).then(
+      s => s.size,
+      () => undefined,
+    )
   }
 
   async openData(name: string): Promise<FileHandle> {

@@ -41,8 +41,13 @@ export class StreamingUpload {
   readonly #metadata: () => ObjectMetadata
 
   constructor(
-    client: ObjectClient, key: string, partBytes: number, maxInFlight: number,
-    readAt: (position: number, length: number) => Promise<Buffer>, log: Logger, metadata: () => ObjectMetadata = () => ({}),
+    client: ObjectClient,
+    key: string,
+    partBytes: number,
+    maxInFlight: number,
+    readAt: (position: number, length: number) => Promise<Buffer>,
+    log: Logger,
+    metadata: () => ObjectMetadata = () => ({}),
   ) {
     this.#metadata = metadata
     this.#client = client
@@ -112,8 +117,9 @@ export class StreamingUpload {
     const id = this.#uploadId
     if (id === undefined) return
     this.#log.debug({ key: this.key, why }, 'streamed upload abandoned')
-    id.then(uid => Promise.allSettled(this.#parts).then(() => this.#client.abortMultipart(this.key, uid)))
-      .catch((err: unknown) => this.#log.debug({ err, key: this.key }, 'could not abort a multipart upload'))
+    id.then(uid => Promise.allSettled(this.#parts).then(() => this.#client.abortMultipart(this.key, uid))).catch((err: unknown) =>
+      this.#log.debug({ err, key: this.key }, 'could not abort a multipart upload'),
+    )
   }
 
   async #sendPart(partNumber: number, start: number, length: number, readAt = this.#readAt): Promise<CompletedPart> {

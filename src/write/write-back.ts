@@ -118,7 +118,9 @@ export class WriteBack {
   closeSoon(file: DirtyFile): void {
     setTimeout(() => {
       if (file.openHandles > 0 || file.unlinked || file.retired) return
-      this.closed(file).catch(() => { /* logged in upload; retried by flush, unmount or the next mount */ })
+      this.closed(file).catch(() => {
+        /* logged in upload; retried by flush, unmount or the next mount */
+      })
     }, TRUNCATE_GRACE_MS).unref()
   }
 
@@ -143,16 +145,18 @@ export class WriteBack {
   async flush(path: string): Promise<FlushReport> {
     const uploaded: Array<{ path: string; bytes: number }> = []
     const failed: Array<{ path: string; error: string }> = []
-    await Promise.all(this.under(path).map(async f => {
-      if (f.unlinked || (f.clean && f.committed === undefined)) return
-      try {
-        if (f.poisoned === undefined) await this.#commitAndUpload(f)
-        else await this.#uploadCommitted(f)
-        uploaded.push({ path: f.path, bytes: f.size })
-      } catch (err) {
-        failed.push({ path: f.path, error: messageOf(err) })
-      }
-    }))
+    await Promise.all(
+      this.under(path).map(async f => {
+        if (f.unlinked || (f.clean && f.committed === undefined)) return
+        try {
+          if (f.poisoned === undefined) await this.#commitAndUpload(f)
+          else await this.#uploadCommitted(f)
+          uploaded.push({ path: f.path, bytes: f.size })
+        } catch (err) {
+          failed.push({ path: f.path, error: messageOf(err) })
+        }
+      }),
+    )
     return { uploaded, failed }
   }
 
@@ -236,7 +240,9 @@ export class WriteBack {
   }
 
   #schedule(file: DirtyFile): void {
-    this.#upload(file).catch(() => { /* logged in #upload; retried by flush, fsync, unmount or the next mount */ })
+    this.#upload(file).catch(() => {
+      /* logged in #upload; retried by flush, fsync, unmount or the next mount */
+    })
   }
 
   /** One upload of the latest committed generation, after any earlier task of the file. */

@@ -39,11 +39,18 @@ interface Rig {
   reopen(): Promise<Rig>
 }
 
-async function rig(t: Tap.Test, opts: { cacheBytes?: number; dir?: string; store?: MemoryObjectClient; ttlMs?: number; clock?: () => number } = {}): Promise<Rig> {
-  const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 's3cachefs-ops-'))
+async function rig(
+  t: Tap.Test,
+  opts: { cacheBytes?: number; dir?: string; store?: MemoryObjectClient; ttlMs?: number; clock?: () => number } = {},
+): Promise<Rig> {
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 's3cachefs-ops-')))
   const store = opts.store ?? new MemoryObjectClient()
   const { client, metrics, faults } = composeClient(store, { injectFaults: true })
-  const setup = testSetup(dir, { cacheBytes: opts.cacheBytes ?? 64 * MiB, metadata: { maxEntries: 10_000, maxListedChildren: 10_000 }, ...(opts.ttlMs !== undefined ? { diskTtlMs: opts.ttlMs } : {}) })
+  const setup = testSetup(dir, {
+    cacheBytes: opts.cacheBytes ?? 64 * MiB,
+    metadata: { maxEntries: 10_000, maxListedChildren: 10_000 },
+    ...(opts.ttlMs !== undefined ? { diskTtlMs: opts.ttlMs } : {}),
+  })
   const { disk, reader, metadata } = await buildFilesystem(setup, { client, log, clock: opts.clock ?? Date.now })
   t.teardown(async () => {
     await disk.close()
@@ -51,7 +58,11 @@ async function rig(t: Tap.Test, opts: { cacheBytes?: number; dir?: string; store
     if (opts.dir === undefined) await rm(dir, { recursive: true, force: true, maxRetries: 5 })
   })
   const r: Rig = {
-    store, faults: faults as FaultInjectingClient, disk, reader, metadata,
+    store,
+    faults: faults as FaultInjectingClient,
+    disk,
+    reader,
+    metadata,
     loads: new LoadJobs({ listConcurrency: 4, jobsKept: 5 }, metadata, reader, disk, log),
     ops: new CacheOps(metadata, disk, 4, log),
     gets: () => metrics.snapshot().byKind.get.count,
@@ -92,7 +103,11 @@ t.test('preload, then reads cost no GET, even with an empty memory cache', async
   const job = await finished(r.loads, r.loads.start(['/a'], 4).id)
   t.equal(job.state, 'done')
   t.equal(job.files, 11)
-  t.equal(job.bytesDone, [...files.values()].reduce((s, b) => s + b.length, 0), 'bytes done = bytes listed')
+  t.equal(
+    job.bytesDone,
+    [...files.values()].reduce((s, b) => s + b.length, 0),
+    'bytes done = bytes listed',
+  )
   t.equal(r.gets(), 10 + 3, 'one GET per small file, one per 4 MiB part of the shard')
   const again = await r.reopen()
   for (const [k, v] of files) t.ok((await readAll(again, k)).equals(v), k)
@@ -124,7 +139,10 @@ t.test('pins: kept under eviction pressure and across a reopen; refused beyond t
   pinned.forEach((b, i) => r.store.put(`p/${i}.bin`, b))
   for (let i = 0; i < 12; i++) r.store.put(`other/${i}.bin`, randomBytes(2 * MiB))
   const report = await r.ops.pin(['/p'])
-  t.same(report.pinned.map(p => [p.path, p.bytes, p.files]), [['/p', 6 * MiB, 2]])
+  t.same(
+    report.pinned.map(p => [p.path, p.bytes, p.files]),
+    [['/p', 6 * MiB, 2]],
+  )
   await finished(r.loads, r.loads.start(['/p'], 2).id)
   t.ok(r.disk.stats().pinnedBytes >= 6 * MiB, 'loaded blocks are pinned')
   for (let i = 0; i < 12; i++) await readAll(r, `other/${i}.bin`)
@@ -135,9 +153,15 @@ t.test('pins: kept under eviction pressure and across a reopen; refused beyond t
   t.ok(again.disk.stats().pinnedBytes >= 6 * MiB, 'pins come back with the cache')
   for (const [i, b] of pinned.entries()) t.ok((await readAll(again, `p/${i}.bin`)).equals(b))
   t.equal(again.gets(), 0, 'pinned data read from disk after eviction pressure and a reopen')
-  await t.rejects(again.ops.pin(['/other']), { code: 'CACHE_CAPACITY', message: /cannot pin \/other: 24\.0 MiB in 12 files plus 6\.0 MiB already pinned exceeds the cache size/ })
+  await t.rejects(again.ops.pin(['/other']), {
+    code: 'CACHE_CAPACITY',
+    message: /cannot pin \/other: 24\.0 MiB in 12 files plus 6\.0 MiB already pinned exceeds the cache size/,
+  })
   const un = await again.ops.unpin(['/p'])
-  t.same(un.unpinned.map(u => u.path), ['/p'])
+  t.same(
+    un.unpinned.map(u => u.path),
+    ['/p'],
+  )
   t.equal(again.disk.stats().pinnedBytes, 0)
 })
 

@@ -67,21 +67,37 @@ export interface HarnessOptions {
 export function testSetup(cacheDir: string, opts: HarnessOptions = {}): FilesystemSetup {
   const cacheBytes = opts.cacheBytes ?? 1024 * MiB
   return {
-    disk: { dir: cacheDir, maxBytes: cacheBytes, maxPendingWrites: 1000, namespace: 'test', ...(opts.diskTtlMs !== undefined ? { defaultTtlMs: opts.diskTtlMs } : {}) },
+    disk: {
+      dir: cacheDir,
+      maxBytes: cacheBytes,
+      maxPendingWrites: 1000,
+      namespace: 'test',
+      ...(opts.diskTtlMs !== undefined ? { defaultTtlMs: opts.diskTtlMs } : {}),
+    },
     queue: { concurrency: 8, inFlightBudgetBytes: 64 * MiB, maxQueuedPrefetch: 64 },
     reader: { blockSize: MiB, partSize: 4 * MiB, wholeObjectMaxBytes: 4 * MiB, memoryCacheBytes: 16 * MiB, namespace: 'test', ...opts.reader },
     metadata: { ttlMs: 60_000, negativeTtlMs: 5_000, maxEntries: 100_000, maxListedChildren: 100_000, ...opts.metadata },
     listings: undefined,
     write: {
-      mode: opts.writeMode ?? 'sync', source: { bucket: 'test', prefix: '' }, uploadConcurrency: 8, uploadBufferBudgetBytes: 64 * MiB,
-      backlog: { maxFiles: opts.backlogFiles ?? 1000, maxBytes: 1024 * MiB }, recoveredKeepMs: 7 * 24 * 3600_000,
-      streamPartBytes: opts.streamPartBytes ?? 2 * MiB, staging: opts.staging ?? { maxBytes: Number.POSITIVE_INFINITY, waitMs: 0 },
+      mode: opts.writeMode ?? 'sync',
+      source: { bucket: 'test', prefix: '' },
+      uploadConcurrency: 8,
+      uploadBufferBudgetBytes: 64 * MiB,
+      backlog: { maxFiles: opts.backlogFiles ?? 1000, maxBytes: 1024 * MiB },
+      recoveredKeepMs: 7 * 24 * 3600_000,
+      streamPartBytes: opts.streamPartBytes ?? 2 * MiB,
+      staging: opts.staging ?? { maxBytes: Number.POSITIVE_INFINITY, waitMs: 0 },
     },
     fs: {
-      uid: 1000, gid: 1000, fileMode: 0o644, dirMode: 0o755, readOnly: opts.readOnly ?? false,
+      uid: 1000,
+      gid: 1000,
+      fileMode: 0o644,
+      dirMode: 0o755,
+      readOnly: opts.readOnly ?? false,
       fileReader: {
         readAhead: { initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 4 * MiB },
-        randomReadsBeforeWholeFetch: 4, wholeFetchMaxBytes: cacheBytes / 4,
+        randomReadsBeforeWholeFetch: 4,
+        wholeFetchMaxBytes: cacheBytes / 4,
       },
       adoptMaxBytes: 64 * MiB,
       namespace: { renameDirMaxObjects: opts.renameDirMaxObjects ?? 1000 },
@@ -93,7 +109,7 @@ export function testSetup(cacheDir: string, opts: HarnessOptions = {}): Filesyst
 
 export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const store = opts.store ?? new MemoryObjectClient()
-  const cacheDir = opts.cacheDir ?? await mkdtemp(join(tmpdir(), 's3cachefs-core-'))
+  const cacheDir = opts.cacheDir ?? (await mkdtemp(join(tmpdir(), 's3cachefs-core-')))
   const { client, metrics, faults } = composeClient(store, { injectFaults: true })
   const clock = { now: 1_000_000 }
   const fs = await buildFilesystem(testSetup(cacheDir, opts), { client, log, clock: () => clock.now })
@@ -104,7 +120,18 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   }
   const remounts: Harness[] = []
   const h: Harness = {
-    store, faults: faults as FaultInjectingClient, metrics, disk, reader, metadata, core, writes, prefetcher, announced, cacheDir, clock,
+    store,
+    faults: faults as FaultInjectingClient,
+    metrics,
+    disk,
+    reader,
+    metadata,
+    core,
+    writes,
+    prefetcher,
+    announced,
+    cacheDir,
+    clock,
     counts: () => {
       const k = metrics.snapshot().byKind
       return { get: k.get.count, head: k.head.count, list: k.list.count }

@@ -19,9 +19,16 @@ function setup() {
   const now = () => clock.now
   const stored = new Map<string, { listing: SharedListing; expiresMs: number }>()
   const manifest: ListingManifest = {
-    get: async path => { const e = stored.get(path); return e !== undefined && e.expiresMs > clock.now ? e.listing : undefined },
-    put: (path, listing, ttlMs) => { stored.set(path, { listing, expiresMs: listing.listedAtMs + ttlMs }) },
-    forget: paths => { for (const p of paths) stored.delete(p) },
+    get: async path => {
+      const e = stored.get(path)
+      return e !== undefined && e.expiresMs > clock.now ? e.listing : undefined
+    },
+    put: (path, listing, ttlMs) => {
+      stored.set(path, { listing, expiresMs: listing.listedAtMs + ttlMs })
+    },
+    forget: paths => {
+      for (const p of paths) stored.delete(p)
+    },
   }
   const store = new MemoryObjectClient()
   const node = () => {

@@ -36,7 +36,12 @@ t.test(`bytes of heap per cached file, ${ENTRIES.toLocaleString('en')} files`, a
   const log = pino({ level: 'silent' })
   const before = heapAfterGc()
   const rssBefore = process.memoryUsage().rss
-  const md = new MetadataStore({ ttlMs: Infinity, negativeTtlMs: 5000, maxEntries: MAX_METADATA_ENTRIES, maxListedChildren: MAX_LISTED_CHILDREN }, client, Date.now, log)
+  const md = new MetadataStore(
+    { ttlMs: Infinity, negativeTtlMs: 5000, maxEntries: MAX_METADATA_ENTRIES, maxListedChildren: MAX_LISTED_CHILDREN },
+    client,
+    Date.now,
+    log,
+  )
   const started = Date.now()
   const dirs = [...(await md.readdir('/train')).children.keys()]
   let files = 0
@@ -49,7 +54,9 @@ t.test(`bytes of heap per cached file, ${ENTRIES.toLocaleString('en')} files`, a
   const bytes = heapAfterGc() - before
   const perEntry = bytes / ENTRIES
   const rssPerEntry = (process.memoryUsage().rss - rssBefore) / ENTRIES
-  t.comment(`${ENTRIES} files listed in ${Date.now() - started} ms: heap + external ${(bytes / 2 ** 20).toFixed(1)} MiB, ${perEntry.toFixed(0)} B per file (RSS growth ${rssPerEntry.toFixed(0)} B per file)`)
+  t.comment(
+    `${ENTRIES} files listed in ${Date.now() - started} ms: heap + external ${(bytes / 2 ** 20).toFixed(1)} MiB, ${perEntry.toFixed(0)} B per file (RSS growth ${rssPerEntry.toFixed(0)} B per file)`,
+  )
   t.ok(perEntry <= MAX_BYTES_PER_ENTRY, `${perEntry.toFixed(0)} B per cached file ≤ ${MAX_BYTES_PER_ENTRY}`)
   t.ok(md !== undefined) // keeps the store alive through the measurement
 })

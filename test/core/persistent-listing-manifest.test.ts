@@ -31,7 +31,13 @@ async function setup(t: Tap.Test, ttlMs = 60_000, bounds: Partial<PersistentMani
   const mount = async () => {
     const manifest = await open()
     const metrics = new RequestMetrics()
-    const md = new MetadataStore({ ttlMs, negativeTtlMs: 5_000, maxEntries: 10_000, maxListedChildren: 10_000 }, new MeteredClient(store, metrics), now, log, manifest)
+    const md = new MetadataStore(
+      { ttlMs, negativeTtlMs: 5_000, maxEntries: 10_000, maxListedChildren: 10_000 },
+      new MeteredClient(store, metrics),
+      now,
+      log,
+      manifest,
+    )
     const count = (k: 'list' | 'head') => metrics.snapshot().byKind[k].count
     return { md, manifest, lists: () => count('list'), heads: () => count('head') }
   }
@@ -140,7 +146,10 @@ t.test('a torn tail is cut off; the records before it still answer', async t => 
 t.test('bounded in directories and bytes; compaction drops dead records', async t => {
   const { clock, open } = await setup(t, 60_000, { maxDirectories: 3 })
   const m = await open()
-  const listing = (n: number): SharedListing => ({ listedAtMs: clock.now, children: Array.from({ length: n }, (_, i) => [`f${i}`, { kind: 'file', key: `k${i}`, size: i, etag: 'e'.repeat(32), mtimeMs: 0 }] as const) })
+  const listing = (n: number): SharedListing => ({
+    listedAtMs: clock.now,
+    children: Array.from({ length: n }, (_, i) => [`f${i}`, { kind: 'file', key: `k${i}`, size: i, etag: 'e'.repeat(32), mtimeMs: 0 }] as const),
+  })
   for (let i = 0; i < 5; i++) m.put(`/d${i}`, listing(10), 60_000)
   // 600 rewrites of one 1,000-child listing (~60 KB each): ~36 MB written, mostly dead.
   for (let i = 0; i < 600; i++) m.put('/big', listing(1000), 60_000)
@@ -160,7 +169,13 @@ t.test('local first, then the shared manifest, which fills the local one', async
   const local = await open()
   const stored = new Map<string, SharedListing>()
   const remote: ListingManifest = {
-    get: async p => stored.get(p), put: (p, l) => { stored.set(p, l) }, forget: ps => { for (const p of ps) stored.delete(p) },
+    get: async p => stored.get(p),
+    put: (p, l) => {
+      stored.set(p, l)
+    },
+    forget: ps => {
+      for (const p of ps) stored.delete(p)
+    },
   }
   const tiered = new TieredListingManifest(local, remote, 60_000)
   stored.set('/r', { listedAtMs: clock.now, children: [['x', { kind: 'dir', prefix: 'r/x/', mtimeMs: 0 }]] })

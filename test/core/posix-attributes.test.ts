@@ -134,7 +134,7 @@ t.test('directories: mkdir mode on the marker, chmod rewrites it, link count 2 +
   h.store.put('d/', '', new Date(), '', { ...(await h.store.head('d/')).metadata, foreign: 'keepme' })
   await h.core.chmod('/d', 0o750)
   const dirMeta = (await h.store.head('d/')).metadata ?? {}
-  t.same([dirMeta.mode, dirMeta.foreign], [String(S_IFDIR | 0o750), 'keepme'], 'marker copied onto itself: others\' headers kept')
+  t.same([dirMeta.mode, dirMeta.foreign], [String(S_IFDIR | 0o750), 'keepme'], "marker copied onto itself: others' headers kept")
   h.store.put('implicit/x', 'x')
   h.metadata.invalidatePrefix('/')
   await h.core.readdir('/')
@@ -177,7 +177,7 @@ t.test('statfs fields fit 32 bits and describe a large capacity', async t => {
   t.ok(s.blocks * s.frsize >= 2 ** 50, 'at least 1 PiB')
 })
 
-t.test('a staged file\'s mode, owners and times survive a crash: the journal carries them to the recovered upload', async t => {
+t.test("a staged file's mode, owners and times survive a crash: the journal carries them to the recovered upload", async t => {
   const h = await makeHarness({ writeMode: 'async' })
   t.teardown(() => h.close())
   h.faults.inject({ op: 'upload', remaining: 100, error: () => new RemoteServerError('down') })
@@ -191,14 +191,21 @@ t.test('a staged file\'s mode, owners and times survive a crash: the journal car
   const h2 = await h.remount() // a new daemon on the same cache directory: recovery from the journal
   await h2.writes.flush('/')
   const meta = (await h.store.head('staged.txt')).metadata ?? {}
-  t.same([meta.mode, meta.uid, meta.gid, meta.mtime?.split('.')[0], meta.atime?.split('.')[0]],
-    [String(S_IFREG | 0o600), '123', '456', '1500000000', '1400000000'])
+  t.same(
+    [meta.mode, meta.uid, meta.gid, meta.mtime?.split('.')[0], meta.atime?.split('.')[0]],
+    [String(S_IFREG | 0o600), '123', '456', '1500000000', '1400000000'],
+  )
 })
 
 t.test('writing to a file makes its mtime and ctime now and keeps its atime (s3fs test_update_time_append)', async t => {
   const h = await makeHarness()
   t.teardown(() => h.close())
-  h.store.put('old.txt', 'old', new Date(1_000_000_000_000), '', { mode: String(S_IFREG | 0o644), mtime: '1000000000', ctime: '1000000000', atime: '1000000000' })
+  h.store.put('old.txt', 'old', new Date(1_000_000_000_000), '', {
+    mode: String(S_IFREG | 0o644),
+    mtime: '1000000000',
+    ctime: '1000000000',
+    atime: '1000000000',
+  })
   const before = Date.now()
   const fh = await h.core.open('/old.txt', fsc.O_WRONLY | fsc.O_APPEND)
   await h.core.write(fh, Buffer.from(' and new'), 3)

@@ -21,14 +21,19 @@ t.test('random reads start a whole-object fetch that races foreground reads, byt
   h.store.put('shard.tar', data)
   const fh = await h.core.open('/shard.tar', 0)
   let seed = 7
-  const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    return seed / 2 ** 31
+  }
   const offsets = Array.from({ length: 60 }, () => Math.floor(rand() * (data.length - 256 * 1024)))
   // Foreground reads, several at once, while the background fetch (started after the 4th) runs.
   for (let i = 0; i < offsets.length; i += 6) {
-    await Promise.all(offsets.slice(i, i + 6).map(async off => {
-      const got = await h.core.read(fh, off, 256 * 1024)
-      t.ok(got.equals(data.subarray(off, off + 256 * 1024)), `bytes at ${off}`)
-    }))
+    await Promise.all(
+      offsets.slice(i, i + 6).map(async off => {
+        const got = await h.core.read(fh, off, 256 * 1024)
+        t.ok(got.equals(data.subarray(off, off + 256 * 1024)), `bytes at ${off}`)
+      }),
+    )
   }
   await settle(h)
   const gets = h.counts().get

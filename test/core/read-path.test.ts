@@ -177,7 +177,10 @@ t.test('hit ratio in bytes served: a cold read is all fetched, a second read and
   h.store.put('cold.bin', Buffer.alloc(3 * MiB + 5, 1))
   h.store.put('big.bin', Buffer.alloc(20 * MiB + 3, 2))
   h.store.put('loaded.bin', Buffer.alloc(2 * MiB, 3))
-  const served = () => { const s = h.reader.stats(); return { cache: s.bytesServedFromCache, store: s.bytesServedFromStore } }
+  const served = () => {
+    const s = h.reader.stats()
+    return { cache: s.bytesServedFromCache, store: s.bytesServedFromStore }
+  }
   await readAll(h.core, '/cold.bin')
   t.same(served(), { cache: 0, store: 3 * MiB + 5 }, 'a cold read in 128 KiB pieces: every byte fetched for the reader')
   await readAll(h.core, '/cold.bin')

@@ -110,14 +110,16 @@ t.test('an announced order read by 4 workers at once (a DataLoader) is followed 
   // Worker w reads batch w (files w*50 … w*50+49); the four go in turn, one file each.
   const t0 = Date.now()
   for (let j = 0; j < 50; j++) {
-    await Promise.all([0, 1, 2, 3].map(async w => {
-      const path = order[w * 50 + j] as string
-      t.ok((await readAll(h.core, path)).equals(files.get(path) as Buffer))
-    }))
+    await Promise.all(
+      [0, 1, 2, 3].map(async w => {
+        const path = order[w * 50 + j] as string
+        t.ok((await readAll(h.core, path)).equals(files.get(path) as Buffer))
+      }),
+    )
   }
   const ms = Date.now() - t0
   const s = h.announced.stats()
-  t.equal(s.skipped, 0, 'no worker\'s files counted as skipped')
+  t.equal(s.skipped, 0, "no worker's files counted as skipped")
   t.equal(s.position, 200, 'every open seen')
   t.ok(s.hits >= 150, `most opens found their file fetched ahead (${s.hits} of 200)`)
   t.ok(ms < 50 * 15, `50 rounds of 4 reads took ${ms} ms, less than 50 store round trips`)

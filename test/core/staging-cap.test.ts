@@ -46,7 +46,14 @@ t.test('a file larger than the bound with nothing uploading: ENOSPC at once; clo
   let written = 0
   let refused: unknown
   for (let off = 0; off < data.length && refused === undefined; off += WRITE) {
-    await h.core.write(fh, data.subarray(off, off + WRITE), off).then(() => { written += WRITE }, (err: unknown) => { refused = err })
+    await h.core.write(fh, data.subarray(off, off + WRITE), off).then(
+      () => {
+        written += WRITE
+      },
+      (err: unknown) => {
+        refused = err
+      },
+    )
   }
   t.type(refused, CacheFullError, 'ENOSPC for the write that does not fit')
   t.equal(written, cap, 'every write below the bound went through')

@@ -42,7 +42,10 @@ t.test('a store down past the TTL: cached files and listings are served stale', 
 })
 
 t.test('past the stale window, or with it off, the failure is the answer', async t => {
-  for (const [staleIfErrorMs, advance] of [[HOUR, HOUR + 61_000], [0, 61_000]] as const) {
+  for (const [staleIfErrorMs, advance] of [
+    [HOUR, HOUR + 61_000],
+    [0, 61_000],
+  ] as const) {
     const h = await makeHarness({ metadata: { staleIfErrorMs } })
     h.store.put('x', 'x')
     await h.core.getattr('/x')

@@ -52,7 +52,10 @@ t.test('a failed upload fails close, keeps the data, and a later flush uploads i
   t.ok((await readAll(h.core, '/f.txt')).equals(Buffer.from('keep me')), 'still readable')
   t.equal(h.writes.stats().pending, 1)
   const report = await h.writes.flush('/')
-  t.same(report.uploaded.map(u => u.path), ['/f.txt'])
+  t.same(
+    report.uploaded.map(u => u.path),
+    ['/f.txt'],
+  )
   t.equal(h.store.bytesOf('f.txt').toString(), 'keep me')
   t.equal(h.writes.stats().pending, 0)
 })

@@ -61,7 +61,9 @@ t.test('two writers of one existing path share one staged file: no line lost', a
     const [a, b] = await Promise.all([h.core.open('/log', O_WRONLY | O_APPEND), h.core.open('/log', O_WRONLY | O_APPEND)])
     t.ok(a !== undefined && b !== undefined)
     await Promise.all([h.core.release(a), h.core.release(b)])
-    const writer = async (name: string) => { for (let i = 0; i < 25; i++) await append(h, '/log', `${name}-${i}\n`) }
+    const writer = async (name: string) => {
+      for (let i = 0; i < 25; i++) await append(h, '/log', `${name}-${i}\n`)
+    }
     await Promise.all([writer('a'), writer('b')])
     await h.writes.flush('/')
     const lines = h.store.bytesOf('log').toString().trim().split('\n')
@@ -83,7 +85,11 @@ t.test('an upload sends the snapshot its close saw, not later writes (copy-on-wr
   await h.core.flush(fh)
   await h.core.release(fh)
   await h.writes.flush('/')
-  t.same(uploads.map(u => u.body), ['version one', 'VERSION TWO'], 'each upload sent exactly its own generation')
+  t.same(
+    uploads.map(u => u.body),
+    ['version one', 'VERSION TWO'],
+    'each upload sent exactly its own generation',
+  )
   t.equal(h.store.bytesOf('f').toString(), 'VERSION TWO')
 })
 
@@ -134,7 +140,7 @@ t.test('unlink of a closed file a reader holds: never uploaded, not even after a
   await h.core.release(reader)
 })
 
-t.test('a multipart object renamed then read: the copy\'s ETag is used (no ESTALE)', async t => {
+t.test("a multipart object renamed then read: the copy's ETag is used (no ESTALE)", async t => {
   const h = await makeHarness()
   t.teardown(() => h.close())
   h.store.put('big', Buffer.alloc(9 * MiB, 7))
@@ -159,9 +165,18 @@ t.test('recovery: journals are the truth, each record on its own', async t => {
   const j2 = JSON.parse(await readFile(join(staging, second), 'utf8')) as { committed: { data: string }; key: string }
   await writeDisk(join(staging, first), '{not json')
   await writeDisk(join(staging, j2.committed.data), 'garbage beyond the journaled size', { flag: 'a' })
-  await writeDisk(join(staging, 'ffffffffffffffffffffffff.json'), JSON.stringify({
-    version: 2, seq: 1, bucket: 'another-bucket', prefix: '', key: 'foreign', committed: null, working: null,
-  }))
+  await writeDisk(
+    join(staging, 'ffffffffffffffffffffffff.json'),
+    JSON.stringify({
+      version: 2,
+      seq: 1,
+      bucket: 'another-bucket',
+      prefix: '',
+      key: 'foreign',
+      committed: null,
+      working: null,
+    }),
+  )
   h.faults.clear()
   const h2 = await h.remount()
   await h2.writes.flush('/')
@@ -169,7 +184,7 @@ t.test('recovery: journals are the truth, each record on its own', async t => {
   t.equal(h.store.bytesOf(j2.key).toString(), j2.key === 'a' ? 'alpha' : 'bravo', 'exactly the journaled size')
   const aside = await readdir(join(h.cacheDir, 'recovered'))
   t.ok(aside.includes(first), 'the unreadable journal was moved aside, not deleted')
-  t.ok((await readdir(staging)).includes('ffffffffffffffffffffffff.json'), 'another source\'s journal is left in place')
+  t.ok((await readdir(staging)).includes('ffffffffffffffffffffffff.json'), "another source's journal is left in place")
 })
 
 t.test('async backpressure: close waits when the backlog is full', async t => {

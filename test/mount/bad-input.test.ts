@@ -37,8 +37,13 @@ t.test('bad input', async t => {
     await notMounted()
   })
   await t.test('no credentials at all', async t => {
-    const r = await fx.cli(['mount', `s3://${fx.bucket}`, fx.mountPoint, '--endpoint-url', fx.server.endpoint, '--cache-dir', join(fx.root, 'cache-bad')],
-      { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent', AWS_EC2_METADATA_DISABLED: 'true' })
+    const r = await fx.cli(['mount', `s3://${fx.bucket}`, fx.mountPoint, '--endpoint-url', fx.server.endpoint, '--cache-dir', join(fx.root, 'cache-bad')], {
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+      AWS_CONFIG_FILE: '/nonexistent',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    })
     oneLine(t, r, /no AWS credentials found/)
   })
   await t.test('unreachable endpoint fails within seconds', async t => {

@@ -38,7 +38,7 @@ t.test('two nodes with a coordinator', async t => {
     const files = dirs.get('same') as Map<string, Buffer>
     const before = await fx.originGets()
     t.equal(await readTogether(fx, [a, b], files, 'same'), 2 * files.size, 'byte-exact on both nodes')
-    const gets = await fx.originGets() - before
+    const gets = (await fx.originGets()) - before
     t.ok(gets <= files.size * 1.15, `${gets} origin GETs for ${files.size} single-block files read by two nodes`)
     const [sa, sb] = [(await a.stats()).sharedTier, (await b.stats()).sharedTier]
     t.ok((sa?.leaseWaits ?? 0) + (sb?.leaseWaits ?? 0) > 0, 'a node waited for the other')

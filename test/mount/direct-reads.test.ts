@@ -72,7 +72,13 @@ for n, f in fs.items(): print(hashlib.sha256(f.read()).hexdigest() + '  ' + n)
 
 async function waitFor(path: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    if (await readFile(path).then(() => true, () => false)) return
+    if (
+      await readFile(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return
     await new Promise(r => setTimeout(r, 50))
   }
   throw new Error(`${path} never appeared`)
@@ -117,7 +123,10 @@ with ThreadPoolExecutor(4) as pool:
   }
   t.equal(wrong, 0, '200 random preads of a 6-block file by 4 threads byte-exact')
   const after = await stats(fx)
-  t.ok(after.reads.direct.reads > s.reads.direct.reads, `the kernel's reads for them answered by the binding (${after.reads.direct.reads - s.reads.direct.reads})`)
+  t.ok(
+    after.reads.direct.reads > s.reads.direct.reads,
+    `the kernel's reads for them answered by the binding (${after.reads.direct.reads - s.reads.direct.reads})`,
+  )
   t.equal(after.reads.direct.fallbacks, 0, 'none handed back, across block boundaries too')
   // The binding answered their releases too; the daemon forgets those handles within a second.
   let open = s.openFiles
@@ -145,7 +154,8 @@ async function heldOpenWhile(t: Test, meanwhile: (fx: Fixture) => Promise<void>)
   await writeFile(go, '')
   const r = await reading
   t.equal(r.code, 0, r.stderr)
-  for (const line of r.stdout.trim().split('\n')) t.equal(line.slice(0, 64), sha(files.get(`d/${line.slice(66)}`) as Buffer), `${line.slice(66)}: the right bytes`)
+  for (const line of r.stdout.trim().split('\n'))
+    t.equal(line.slice(0, 64), sha(files.get(`d/${line.slice(66)}`) as Buffer), `${line.slice(66)}: the right bytes`)
   return fx
 }
 

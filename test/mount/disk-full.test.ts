@@ -11,7 +11,9 @@ import { makeFixture, sh } from './mount-fixture.js'
 
 const MiB = 1024 * 1024
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
-interface CacheStats { cache: { usedBytes: number; maxBytes: number; diskFull: boolean; diskFullEpisodes: number; writeErrors: number } }
+interface CacheStats {
+  cache: { usedBytes: number; maxBytes: number; diskFull: boolean; diskFullEpisodes: number; writeErrors: number }
+}
 
 t.test('cache disk full', async t => {
   const fx = await makeFixture(t)
@@ -26,7 +28,10 @@ t.test('cache disk full', async t => {
   const cacheDir = join(tiny, 'cache')
   const logFile = join(fx.root, 'daemon.log')
   await fx.mount(['--cache-dir', cacheDir, '--cache-size', '80MiB', '--log-file', logFile])
-  t.teardown(async () => { await fx.cli(['unmount', fx.mountPoint, '--force']); await sh(`umount ${tiny}`) })
+  t.teardown(async () => {
+    await fx.cli(['unmount', fx.mountPoint, '--force'])
+    await sh(`umount ${tiny}`)
+  })
   await sh(`head -c ${70 * MiB} /dev/zero > ${tiny}/filler`)
   const stats = async () => JSON.parse((await fx.cli(['stats', fx.mountPoint, '--json'])).stdout) as CacheStats
 
@@ -34,14 +39,20 @@ t.test('cache disk full', async t => {
   t.equal(r.code, 0, r.stderr)
   for (const line of r.stdout.trim().split('\n')) t.equal(line.slice(0, 64), sha(files[Number(line.slice(66).split('.')[0])] as Buffer), line.slice(66))
   let s = await stats()
-  for (let i = 0; i < 50 && !s.cache.diskFull; i++) { await new Promise(res => setTimeout(res, 100)); s = await stats() }
+  for (let i = 0; i < 50 && !s.cache.diskFull; i++) {
+    await new Promise(res => setTimeout(res, 100))
+    s = await stats()
+  }
   t.ok(s.cache.diskFull, 'in a disk-full episode')
   t.equal(s.cache.diskFullEpisodes, 1, 'one episode however many writes failed')
   t.ok(s.cache.maxBytes < 80 * MiB && s.cache.maxBytes > 0, `bound lowered to ${(s.cache.maxBytes / MiB).toFixed(1)} MiB, not to nothing`)
   t.ok(s.cache.usedBytes <= s.cache.maxBytes, 'and kept')
 
   await sh(`rm ${tiny}/filler`)
-  for (let i = 0; i < 100 && s.cache.diskFull; i++) { await new Promise(res => setTimeout(res, 100)); s = await stats() }
+  for (let i = 0; i < 100 && s.cache.diskFull; i++) {
+    await new Promise(res => setTimeout(res, 100))
+    s = await stats()
+  }
   t.notOk(s.cache.diskFull, 'episode over once space returned')
   t.equal(s.cache.maxBytes, 80 * MiB, 'bound restored to --cache-size')
   const log = await readFile(logFile, 'utf8')

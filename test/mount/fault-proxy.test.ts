@@ -26,7 +26,6 @@ async function cachedBlocks(cacheDir: string): Promise<Buffer[]> {
   return out
 }
 
-
 t.test('fault classes through the proxy', async t => {
   const fx = await makeFixture(t)
   const proxy = await startFaultProxy(fx.server.endpoint, seededRandom(10))
@@ -47,7 +46,10 @@ t.test('fault classes through the proxy', async t => {
   await t.test('503 SlowDown and 500 on 30 % of GETs: every byte right', async t => {
     proxy.arm({ status: 503, match: 'GET', keyPrefix: 'f/', probability: 0.3, count: 1000 })
     proxy.arm({ status: 500, match: 'GET', keyPrefix: 'f/', probability: 0.3, count: 1000 })
-    await check(t, [0, 1, 2, 3, 4, 5].map(i => `f/${i}.bin`))
+    await check(
+      t,
+      [0, 1, 2, 3, 4, 5].map(i => `f/${i}.bin`),
+    )
     proxy.clear()
   })
   await t.test('a reset before the headers is retried', async t => {
@@ -103,15 +105,21 @@ t.test('fault classes through the proxy', async t => {
     t.ok(stats.s3.integrity.checked > corruptGets, `and the clean ones checked (${stats.s3.integrity.checked} in all)`)
     await fx.unmount() // cache writes drained, then the cache is inspected at rest
     const blocks = await cachedBlocks(fx.cacheDir)
-    t.notOk(blocks.some(b => b.equals(corruptBody(f13)) || b.equals(corruptBody(f14))), `no corrupt block among ${blocks.length} cached`)
+    t.notOk(
+      blocks.some(b => b.equals(corruptBody(f13)) || b.equals(corruptBody(f14))),
+      `no corrupt block among ${blocks.length} cached`,
+    )
     t.ok(blocks.some(b => b.equals(f13)) && blocks.some(b => b.equals(f14)), 'the right bytes of both are cached')
     await fx.mount(['--endpoint-url', proxy.endpoint, '--metadata-ttl', '2s'])
-    const gets = async () => { const r = await fx.requests(); return r.getObject + r.rangedGet }
+    const gets = async () => {
+      const r = await fx.requests()
+      return r.getObject + r.rangedGet
+    }
     const before = await gets()
     await check(t, ['f/13.bin', 'f/14.bin'])
     t.equal(await gets(), before, 'and served from the cache after a remount, no GET')
     const log = await readFile(join(fx.cacheDir, 's3cachefs.log'), 'utf8')
-    t.equal(log.split('\n').filter(l => l.includes('failed the store\'s checksum')).length, 1, `logged once for ${corruptGets} corrupt responses`)
+    t.equal(log.split('\n').filter(l => l.includes("failed the store's checksum")).length, 1, `logged once for ${corruptGets} corrupt responses`)
   })
   await t.test('the store down past the metadata TTL: cached files and listings served, uncached ones EIO', async t => {
     await check(t, ['f/12.bin'])

@@ -14,9 +14,14 @@ t.test('lifecycle', async t => {
   await fx.put('top.txt', 'T')
 
   await t.test('--foreground stays attached and unmounts on SIGTERM', async t => {
-    const child = spawn(process.execPath, [CLI, 'mount', `s3://${fx.bucket}`, fx.mountPoint, '--endpoint-url', fx.server.endpoint,
-      '--cache-dir', fx.cacheDir, '--foreground'], { env: { ...process.env, ...ENV }, stdio: ['ignore', 'ignore', 'pipe'] })
-    t.teardown(() => { child.kill('SIGKILL') })
+    const child = spawn(
+      process.execPath,
+      [CLI, 'mount', `s3://${fx.bucket}`, fx.mountPoint, '--endpoint-url', fx.server.endpoint, '--cache-dir', fx.cacheDir, '--foreground'],
+      { env: { ...process.env, ...ENV }, stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    t.teardown(() => {
+      child.kill('SIGKILL')
+    })
     const exited = new Promise<number | null>(r => child.on('exit', code => r(code)))
     for (let i = 0; i < 100; i++) {
       if ((await sh(`grep -c " ${fx.mountPoint} fuse.s3cachefs" /proc/mounts`)).stdout.trim() === '1') break

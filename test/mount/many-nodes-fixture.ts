@@ -17,7 +17,9 @@ import { controlRequest } from '../../src/cli/control-client.js'
 import { runCli, sh, type CliResult } from './mount-fixture.js'
 import { freePort } from '../../src/util/free-port.js'
 
-interface TapLike { teardown(fn: () => unknown): void }
+interface TapLike {
+  teardown(fn: () => unknown): void
+}
 
 export interface Node {
   readonly name: string
@@ -46,10 +48,13 @@ export interface ManyNodesFixture {
   sh(cmd: string): Promise<CliResult>
 }
 
-const s3Of = (server: LocalS3Server) => new S3Client({
-  endpoint: server.endpoint, region: LOCAL_S3_REGION, forcePathStyle: true, credentials: { ...LOCAL_S3_CREDENTIALS },
-})
-
+const s3Of = (server: LocalS3Server) =>
+  new S3Client({
+    endpoint: server.endpoint,
+    region: LOCAL_S3_REGION,
+    forcePathStyle: true,
+    credentials: { ...LOCAL_S3_CREDENTIALS },
+  })
 
 export async function makeManyNodes(t: TapLike): Promise<ManyNodesFixture> {
   const id = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`
@@ -65,13 +70,17 @@ export async function makeManyNodes(t: TapLike): Promise<ManyNodesFixture> {
   let redis: ChildProcess | undefined
 
   const fx: ManyNodesFixture = {
-    origin, tier, bucket, tierBucket, root, redisUrl: undefined,
+    origin,
+    tier,
+    bucket,
+    tierBucket,
+    root,
+    redisUrl: undefined,
     async startRedis() {
       const port = await freePort()
       const dir = join(root, 'redis')
       await mkdir(dir, { recursive: true })
-      redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-        { stdio: 'ignore' })
+      redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' })
       fx.redisUrl = `redis://127.0.0.1:${port}`
       for (let i = 0; i < 100; i++) {
         if ((await sh(`redis-cli -p ${port} ping`)).stdout.includes('PONG')) return fx.redisUrl
@@ -91,14 +100,30 @@ export async function makeManyNodes(t: TapLike): Promise<ManyNodesFixture> {
       const mountPoint = join(root, name, 'mnt')
       const cacheDir = join(root, name, 'cache')
       await mkdir(mountPoint, { recursive: true })
-      const r = await runCli(['mount', `s3://${bucket}`, mountPoint, '--endpoint-url', origin.endpoint, '--cache-dir', cacheDir,
-        '--log-level', 'info', '--shared-cache', `s3://${tierBucket}/blocks`, '--shared-cache-endpoint-url', tier.endpoint, ...extra])
+      const r = await runCli([
+        'mount',
+        `s3://${bucket}`,
+        mountPoint,
+        '--endpoint-url',
+        origin.endpoint,
+        '--cache-dir',
+        cacheDir,
+        '--log-level',
+        'info',
+        '--shared-cache',
+        `s3://${tierBucket}/blocks`,
+        '--shared-cache-endpoint-url',
+        tier.endpoint,
+        ...extra,
+      ])
       if (r.code !== 0) throw new Error(`mount of ${name} failed (${r.code}): ${r.stderr}`)
       mounted.push(mountPoint)
       return {
-        name, mountPoint, cacheDir,
+        name,
+        mountPoint,
+        cacheDir,
         // Straight from the daemon's control socket (never through the FUSE mount): a CLI process costs a second here.
-        stats: async () => await controlRequest(mountPoint, 'stats') as StatsSnapshot,
+        stats: async () => (await controlRequest(mountPoint, 'stats')) as StatsSnapshot,
         unmount: async () => {
           const u = await runCli(['unmount', mountPoint])
           if (u.code !== 0) throw new Error(`unmount of ${name} failed: ${u.stderr}`)
@@ -106,8 +131,12 @@ export async function makeManyNodes(t: TapLike): Promise<ManyNodesFixture> {
         },
       }
     },
-    put: async (key, body) => { await originS3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body })) },
-    putTier: async (key, body) => { await tierS3.send(new PutObjectCommand({ Bucket: tierBucket, Key: key, Body: body })) },
+    put: async (key, body) => {
+      await originS3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))
+    },
+    putTier: async (key, body) => {
+      await tierS3.send(new PutObjectCommand({ Bucket: tierBucket, Key: key, Body: body }))
+    },
     originGets: async () => {
       const r = (await origin.stats()).requests
       return r.getObject + r.rangedGet

@@ -16,9 +16,15 @@ import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server, type LocalS3
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js')
 const run = promisify(execFile)
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number
+  stdout: string
+  stderr: string
+}
 
-interface TapLike { teardown(fn: () => unknown): void }
+interface TapLike {
+  teardown(fn: () => unknown): void
+}
 
 export interface Fixture {
   server: LocalS3Server
@@ -50,10 +56,17 @@ export async function runCli(args: string[], env: Record<string, string> = {}, t
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString()
+    })
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString()
+    })
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('close', code => { clearTimeout(timer); resolvePromise({ code: code ?? -1, stdout, stderr }) })
+    child.on('close', code => {
+      clearTimeout(timer)
+      resolvePromise({ code: code ?? -1, stdout, stderr })
+    })
   })
 }
 
@@ -79,9 +92,17 @@ export async function makeFixture(t: TapLike, opts: { bucket?: string } = {}): P
   let mounted = false
 
   const fx: Fixture = {
-    server, s3, bucket, root, mountPoint, cacheDir,
+    server,
+    s3,
+    bucket,
+    root,
+    mountPoint,
+    cacheDir,
     mount: async (extra = [], env = {}) => {
-      const r = await runCli(['mount', `s3://${bucket}`, mountPoint, '--endpoint-url', server.endpoint, '--cache-dir', cacheDir, '--log-level', 'info', ...extra], env)
+      const r = await runCli(
+        ['mount', `s3://${bucket}`, mountPoint, '--endpoint-url', server.endpoint, '--cache-dir', cacheDir, '--log-level', 'info', ...extra],
+        env,
+      )
       if (r.code !== 0) throw new Error(`mount failed (${r.code}): ${r.stderr}`)
       mounted = true
     },
@@ -91,8 +112,12 @@ export async function makeFixture(t: TapLike, opts: { bucket?: string } = {}): P
       mounted = false
     },
     cli: runCli,
-    put: async (key, body) => { await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body })) },
-    del: async key => { await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })) },
+    put: async (key, body) => {
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))
+    },
+    del: async key => {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }))
+    },
     requests: async () => (await server.stats()).requests,
     resetRequests: () => server.resetStats(),
     sh,

@@ -8,7 +8,10 @@ interface TapAsserts {
 
 export const MiB = 1024 * 1024
 export const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
-export const gets = async (fx: Fixture) => { const r = await fx.requests(); return r.getObject + r.rangedGet }
+export const gets = async (fx: Fixture) => {
+  const r = await fx.requests()
+  return r.getObject + r.rangedGet
+}
 
 export interface Stats {
   loads: { active: number; objectsLoading: number; files: number; filesDone: number; bytes: number; bytesDone: number }
@@ -26,7 +29,12 @@ export async function putAll(fx: Fixture, files: Map<string, Buffer>): Promise<v
 export async function verify(t: TapAsserts, fx: Fixture, files: Map<string, Buffer>, prefix: string): Promise<void> {
   const r = await fx.sh(`cd ${fx.mountPoint} && find ${prefix} -type f | sort | xargs -P 4 -n 8 sha256sum`)
   t.equal(r.code, 0, r.stderr)
-  const seen = new Map(r.stdout.trim().split('\n').map(l => [l.slice(66), l.slice(0, 64)]))
+  const seen = new Map(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map(l => [l.slice(66), l.slice(0, 64)]),
+  )
   let bad = 0
   for (const [k, v] of files) if (k.startsWith(prefix) && seen.get(k) !== sha(v)) bad++
   t.equal(bad, 0, `every file under ${prefix} reads back exactly`)

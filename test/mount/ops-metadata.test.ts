@@ -41,10 +41,30 @@ t.test('refresh and the metadata sync', async t => {
   })
 
   await t.test('bad values are refused at mount with one line', async t => {
-    const r = await fx.cli(['mount', `s3://${fx.bucket}`, fx.mountPoint, '--endpoint-url', fx.server.endpoint, '--cache-dir', fx.cacheDir, '--metadata-sync-interval', '10ms'])
+    const r = await fx.cli([
+      'mount',
+      `s3://${fx.bucket}`,
+      fx.mountPoint,
+      '--endpoint-url',
+      fx.server.endpoint,
+      '--cache-dir',
+      fx.cacheDir,
+      '--metadata-sync-interval',
+      '10ms',
+    ])
     t.equal(r.code, 2)
     t.equal(r.stderr, "s3cachefs: --metadata-sync-interval: must be at least 1s, or never (got '10ms')\n")
-    const e = await fx.cli(['mount', `s3://${fx.bucket}`, fx.mountPoint, '--endpoint-url', fx.server.endpoint, '--cache-dir', fx.cacheDir, '--eviction', 'fifo'])
+    const e = await fx.cli([
+      'mount',
+      `s3://${fx.bucket}`,
+      fx.mountPoint,
+      '--endpoint-url',
+      fx.server.endpoint,
+      '--cache-dir',
+      fx.cacheDir,
+      '--eviction',
+      'fifo',
+    ])
     t.equal(e.code, 2)
     t.equal(e.stderr, "s3cachefs: --eviction: must be one of lru, scan-resistant (got 'fifo')\n")
   })

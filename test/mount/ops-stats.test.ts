@@ -42,7 +42,10 @@ t.test('stats and metrics', async t => {
     t.equal(s.s3.byKind.list?.count, server.list, 'LISTs')
     t.equal(s.s3.byKind.head?.count, server.headObject, 'HEADs')
     t.equal(s.cache.policy, 'scan-resistant')
-    t.same(s.pins.map(p => p.path), ['/f/big.bin'])
+    t.same(
+      s.pins.map(p => p.path),
+      ['/f/big.bin'],
+    )
     t.ok(s.cache.pinnedBytes >= 10 * 1024 * 1024)
     t.equal(s.loads.filesDone, 21)
     // Path-first lookups list directories instead of asking HEAD: no HEAD, so no NOT_FOUND either.
@@ -67,9 +70,14 @@ t.test('stats and metrics', async t => {
   })
 
   await t.test('stats --watch redraws every second', async t => {
-    const child = spawn(process.execPath, [CLI, 'stats', fx.mountPoint, '--watch', '--json'], { env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, 'stats', fx.mountPoint, '--watch', '--json'], {
+      env: { ...process.env, ...ENV },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
-    child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString()
+    })
     // Two snapshots, however slowly the CLI starts on a busy machine; then at most one per second.
     const t0 = Date.now()
     while (out.trim().split('\n').length < 2 && Date.now() - t0 < 15_000) await new Promise(r => setTimeout(r, 50))
@@ -86,7 +94,13 @@ t.test('stats and metrics', async t => {
     const stats = await fx.cli(['stats', fx.root])
     t.equal(stats.code, 2)
     t.equal(stats.stderr, `s3cachefs: ${fx.root} is not an s3cachefs mount (no control socket)\n`)
-    for (const args of [['load', fx.root, '--wait'], ['pin', `${fx.root}/x`], ['free', fx.root], ['refresh', fx.root], ['ttl', fx.root, '1h']]) {
+    for (const args of [
+      ['load', fx.root, '--wait'],
+      ['pin', `${fx.root}/x`],
+      ['free', fx.root],
+      ['refresh', fx.root],
+      ['ttl', fx.root, '1h'],
+    ]) {
       const r = await fx.cli(args)
       t.equal(r.code, 2, args.join(' '))
       t.equal(r.stderr, `s3cachefs: ${args[1]} is not inside an s3cachefs mount\n`)
@@ -95,7 +109,12 @@ t.test('stats and metrics', async t => {
     t.ok(pid, 'daemon found')
     await fx.sh(`kill -9 ${pid}`)
     await new Promise(r => setTimeout(r, 300))
-    for (const args of [['stats', fx.mountPoint], ['load', fx.mountPoint], ['free', `${fx.mountPoint}/f`], ['pin', `${fx.mountPoint}/f`]]) {
+    for (const args of [
+      ['stats', fx.mountPoint],
+      ['load', fx.mountPoint],
+      ['free', `${fx.mountPoint}/f`],
+      ['pin', `${fx.mountPoint}/f`],
+    ]) {
       const r = await fx.cli(args)
       t.equal(r.code, 2, args.join(' '))
       t.equal(r.stderr, `s3cachefs: the s3cachefs daemon of ${fx.mountPoint} is gone; run 's3cachefs unmount ${fx.mountPoint}'\n`)

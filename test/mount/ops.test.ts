@@ -8,7 +8,10 @@ import t from 'tap'
 import { type Fixture, makeFixture } from './mount-fixture.js'
 import { MiB, gets, putAll, stats, verify } from './ops-helpers.js'
 
-const getBytes = async (fx: Fixture) => { const s = await fx.server.stats(); return s.bytesSentByKind.getObject + s.bytesSentByKind.rangedGet }
+const getBytes = async (fx: Fixture) => {
+  const s = await fx.server.stats()
+  return s.bytesSentByKind.getObject + s.bytesSentByKind.rangedGet
+}
 
 t.test('load', async t => {
   const fx = await makeFixture(t)
@@ -57,7 +60,10 @@ t.test('load', async t => {
     await fx.resetRequests()
     const r = await fx.cli(['load', `${fx.mountPoint}/huge`, '--wait'])
     t.equal(r.code, 1)
-    t.equal(r.stderr, 's3cachefs: load: /huge holds 20.0 MiB in 1 files: more than the cache can hold (--cache-size 16.0 MiB, 0 B of it pinned, 16.0 MiB available); nothing was loaded\n')
+    t.equal(
+      r.stderr,
+      's3cachefs: load: /huge holds 20.0 MiB in 1 files: more than the cache can hold (--cache-size 16.0 MiB, 0 B of it pinned, 16.0 MiB available); nothing was loaded\n',
+    )
     t.equal(await gets(fx), 0)
     await fx.unmount()
   })

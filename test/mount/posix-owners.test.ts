@@ -36,7 +36,9 @@ for (const mode of ['default_permissions', 'no default_permissions'] as const) {
     await sh(`chmod 755 ${fx.root} && mkdir -m 1777 ${m}/pub && echo root > ${m}/pub/roots.txt`)
 
     await t.test('what nobody creates belongs to nobody', async t => {
-      const r = await asNobody(`cd ${m}/pub && echo x > f && mkdir d && ln -s f l && mkfifo p && stat -c '%u:%g' f d p && stat -c '%u:%g' -L l && stat -c '%u:%g' l`)
+      const r = await asNobody(
+        `cd ${m}/pub && echo x > f && mkdir d && ln -s f l && mkfifo p && stat -c '%u:%g' f d p && stat -c '%u:%g' -L l && stat -c '%u:%g' l`,
+      )
       t.equal(r.code, 0, r.stderr)
       t.equal(r.stdout, `${NOBODY}:${NOBODY}\n`.repeat(5))
       for (const key of ['pub/f', 'pub/d/', 'pub/l', 'pub/p']) {
@@ -44,7 +46,7 @@ for (const mode of ['default_permissions', 'no default_permissions'] as const) {
         t.same([h.uid, h.gid], [String(NOBODY), String(NOBODY)], `${key} in the bucket`)
       }
       const dir = await fx.s3.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: 'pub/d/' }))
-      t.equal(dir.ContentType, 'application/x-directory', 'a directory marker has s3fs\'s Content-Type')
+      t.equal(dir.ContentType, 'application/x-directory', "a directory marker has s3fs's Content-Type")
     })
 
     await t.test('a non-owner may not chmod, chown or set explicit times; the owner may not give a file away', async t => {

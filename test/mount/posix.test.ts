@@ -36,7 +36,14 @@ async function stat(fx: Fixture, format: string, ...paths: string[]): Promise<st
 
 t.test('s3fs-compatible attributes', async t => {
   const fx = await makeFixture(t)
-  await putWithHeaders(fx, 'from-s3fs.txt', 'written by s3fs\n', { mode: String(S_IFREG | 0o640), uid: '123', gid: '456', mtime: '1600000000', ctime: '1600000000', atime: '1600000000' })
+  await putWithHeaders(fx, 'from-s3fs.txt', 'written by s3fs\n', {
+    mode: String(S_IFREG | 0o640),
+    uid: '123',
+    gid: '456',
+    mtime: '1600000000',
+    ctime: '1600000000',
+    atime: '1600000000',
+  })
   await putWithHeaders(fx, 'dir-s3fs/', '', { mode: String(S_IFDIR | 0o711), uid: '7', gid: '8', mtime: '1600000000' })
   await putWithHeaders(fx, 'link-s3fs', 'from-s3fs.txt', { mode: String(S_IFLNK | 0o777), uid: '0', gid: '0', mtime: '1600000000' })
   await fx.put('plain.txt', 'no headers\n')
@@ -45,7 +52,8 @@ t.test('s3fs-compatible attributes', async t => {
 
   await t.test('objects a plain client wrote with s3fs headers show those attributes', async t => {
     t.same(await stat(fx, '%f %u %g %Y', 'from-s3fs.txt', 'dir-s3fs'), [
-      `${(S_IFREG | 0o640).toString(16)} 123 456 1600000000`, `${(S_IFDIR | 0o711).toString(16)} 7 8 1600000000`,
+      `${(S_IFREG | 0o640).toString(16)} 123 456 1600000000`,
+      `${(S_IFDIR | 0o711).toString(16)} 7 8 1600000000`,
     ])
     t.same(await stat(fx, '%f %u', 'plain.txt'), [`${(S_IFREG | 0o644).toString(16)} 0`], 'no headers: the defaults')
     const r = await fx.sh(`readlink ${m}/link-s3fs && cat ${m}/link-s3fs`)
@@ -53,7 +61,9 @@ t.test('s3fs-compatible attributes', async t => {
   })
 
   await t.test('chmod, chown and touch land in the bucket as s3fs headers', async t => {
-    const r = await fx.sh(`cd ${m} && echo hi > mine.txt && chmod 0751 mine.txt && chown 42:43 mine.txt && touch -d @1500000000 mine.txt && chmod 0600 plain.txt`)
+    const r = await fx.sh(
+      `cd ${m} && echo hi > mine.txt && chmod 0751 mine.txt && chown 42:43 mine.txt && touch -d @1500000000 mine.txt && chmod 0600 plain.txt`,
+    )
     t.equal(r.code, 0, r.stderr)
     const h = await headers(fx, 'mine.txt')
     t.same([h.mode, h.uid, h.gid, h.mtime], [String(S_IFREG | 0o751), '42', '43', '1500000000'])

@@ -29,7 +29,12 @@ t.test('path-first lookups and cross-file prefetch', async t => {
     const r = await fx.sh(`cd ${m} && printf '%s\\n' ${names.map(n => `'${n}'`).join(' ')} | xargs -P4 -n 10 sha256sum`)
     t.equal(r.code, 0, r.stderr)
     t.ok(list.length > 0)
-    const got = new Map(r.stdout.trim().split('\n').map(l => [l.slice(66), l.slice(0, 64)]))
+    const got = new Map(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map(l => [l.slice(66), l.slice(0, 64)]),
+    )
     for (const [k, v] of files) t.equal(got.get(k), sha(v), k)
     const req = await fx.requests()
     t.equal(req.headObject, 0, 'no HEAD')
@@ -43,7 +48,10 @@ t.test('path-first lookups and cross-file prefetch', async t => {
   await t.test('the next epoch reads from the cache', async t => {
     await fx.resetRequests()
     const r = await fx.sh(`cd ${m} && echo 3 > /proc/sys/vm/drop_caches; find train -type f | xargs -P4 -n 20 cat | wc -c`)
-    t.equal(Number(r.stdout.trim()), [...files.values()].reduce((n, b) => n + b.length, 0))
+    t.equal(
+      Number(r.stdout.trim()),
+      [...files.values()].reduce((n, b) => n + b.length, 0),
+    )
     const req = await fx.requests()
     t.equal(req.getObject + req.rangedGet, 0, 'no GET')
   })

@@ -15,13 +15,22 @@ t.test('cache directory, block files and log are private', async t => {
   await fx.cli(['flush', fx.mountPoint])
   await new Promise(r => setTimeout(r, 300)) // the block write is in the background
   const modes = (await sh(`find ${fx.cacheDir} -printf '%m %y %P\\n'`)).stdout.trim().split('\n')
-  const loose = modes.filter(l => { const [m, type] = l.split(' '); return type === 'd' ? m !== '700' : m !== '600' })
+  const loose = modes.filter(l => {
+    const [m, type] = l.split(' ')
+    return type === 'd' ? m !== '700' : m !== '600'
+  })
   t.same(loose, [], `every directory 0700 and file 0600 (${modes.length} entries)`)
-  t.ok(modes.some(l => l.endsWith('s3cachefs.log')), 'the log is among them')
-  t.ok(modes.some(l => /blocks\/..\/.+\.0$/.test(l)), 'and the block files')
+  t.ok(
+    modes.some(l => l.endsWith('s3cachefs.log')),
+    'the log is among them',
+  )
+  t.ok(
+    modes.some(l => /blocks\/..\/.+\.0$/.test(l)),
+    'and the block files',
+  )
 })
 
-t.test('--allow-other: another user reads but cannot write or delete the owner\'s files', async t => {
+t.test("--allow-other: another user reads but cannot write or delete the owner's files", async t => {
   if ((await sh('command -v setpriv')).code !== 0) {
     t.skip('setpriv (util-linux) is missing')
     return

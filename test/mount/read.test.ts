@@ -32,14 +32,22 @@ t.test('read path', async t => {
     const list = [...small.keys()]
     const r = await fx.sh(`cd ${fx.mountPoint} && sha256sum ${list.map(k => `'${k}'`).join(' ')}`)
     t.equal(r.code, 0, r.stderr)
-    const got = new Map(r.stdout.trim().split('\n').map(l => [l.slice(66), l.slice(0, 64)]))
+    const got = new Map(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map(l => [l.slice(66), l.slice(0, 64)]),
+    )
     for (const [k, v] of small) t.equal(got.get(k), sha(v), k)
   })
 
   await t.test('nested implicit directories list like a filesystem', async t => {
     const r = await fx.sh(`cd ${fx.mountPoint} && ls -1 && ls -1 train && ls -1 deep/a/b/c/d && find deep -type d | sort`)
     t.equal(r.code, 0, r.stderr)
-    t.match(r.stdout, /^deep\nempty\.txt\nmany\nshards\nspace name\ntrain\nclass0\nclass1\nclass2\nclass3\nleaf\.txt\ndeep\ndeep\/a\ndeep\/a\/b\ndeep\/a\/b\/c\ndeep\/a\/b\/c\/d\n$/)
+    t.match(
+      r.stdout,
+      /^deep\nempty\.txt\nmany\nshards\nspace name\ntrain\nclass0\nclass1\nclass2\nclass3\nleaf\.txt\ndeep\ndeep\/a\ndeep\/a\/b\ndeep\/a\/b\/c\ndeep\/a\/b\/c\/d\n$/,
+    )
     const st = await fx.sh(`stat -c '%F %s' ${fx.mountPoint}/train ${fx.mountPoint}/empty.txt ${fx.mountPoint}/train/class1/img3.JPEG`)
     t.equal(st.stdout, `directory 4096\nregular empty file 0\nregular file ${small.get('train/class1/img3.JPEG')?.length}\n`)
     const missing = await fx.sh(`cat ${fx.mountPoint}/train/nope.JPEG`)
@@ -74,7 +82,10 @@ t.test('read path', async t => {
     const script = offsets.map(o => `dd if=${fx.mountPoint}/shards/big.tar bs=4096 skip=${o} iflag=skip_bytes count=3 status=none | sha256sum`).join(' && ')
     const rr = await fx.sh(script)
     t.equal(rr.code, 0, rr.stderr)
-    const sums = rr.stdout.trim().split('\n').map(l => l.slice(0, 64))
+    const sums = rr.stdout
+      .trim()
+      .split('\n')
+      .map(l => l.slice(0, 64))
     offsets.forEach((o, i) => t.equal(sums[i], sha(big.subarray(o, o + 3 * 4096)), `offset ${o}`))
   })
 
@@ -90,7 +101,7 @@ t.test('read path', async t => {
     t.equal(lines.length, keys.length + 32)
     for (const l of lines) {
       const k = l.slice(66)
-      t.equal(l.slice(0, 64), sha(k === 'shards/big.tar' ? big : small.get(k) as Buffer), k)
+      t.equal(l.slice(0, 64), sha(k === 'shards/big.tar' ? big : (small.get(k) as Buffer)), k)
     }
   })
 

@@ -22,9 +22,26 @@ t.test('release from outside, cache lock, pid checks', async t => {
   const env = { S3CACHEFS_RUNTIME_DIR: runtime }
 
   await t.test('--foreground exits 0 when the mount is released with fusermount -u, after writing what was written', async t => {
-    const child = spawn(process.execPath, [CLI, 'mount', `s3://${fx.bucket}`, fx.mountPoint, '--endpoint-url', fx.server.endpoint,
-      '--cache-dir', fx.cacheDir, '--foreground', '--write-mode', 'async'], { env: { ...process.env, ...ENV, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
-    t.teardown(() => { child.kill('SIGKILL') })
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'mount',
+        `s3://${fx.bucket}`,
+        fx.mountPoint,
+        '--endpoint-url',
+        fx.server.endpoint,
+        '--cache-dir',
+        fx.cacheDir,
+        '--foreground',
+        '--write-mode',
+        'async',
+      ],
+      { env: { ...process.env, ...ENV, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    t.teardown(() => {
+      child.kill('SIGKILL')
+    })
     const exited = new Promise<number | null>(r => child.on('exit', code => r(code)))
     for (let i = 0; i < 100 && !(await mounted(fx.mountPoint)); i++) await new Promise(r => setTimeout(r, 100))
     t.equal((await sh(`echo written > ${fx.mountPoint}/w.txt`)).code, 0)
@@ -68,9 +85,14 @@ t.test('release from outside, cache lock, pid checks', async t => {
 
   await t.test('unmount never signals a recorded pid that is not our daemon', async t => {
     const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' })
-    t.teardown(() => { sleeper.kill() })
+    t.teardown(() => {
+      sleeper.kill()
+    })
     const id = createHash('sha256').update(fx.mountPoint).digest('hex').slice(0, 16)
-    await writeFile(join(runtime, `${id}.json`), JSON.stringify({ pid: sleeper.pid, mountPoint: fx.mountPoint, source: 's3://x', cacheDir: '/c', logFile: '/l', startedAt: '' }))
+    await writeFile(
+      join(runtime, `${id}.json`),
+      JSON.stringify({ pid: sleeper.pid, mountPoint: fx.mountPoint, source: 's3://x', cacheDir: '/c', logFile: '/l', startedAt: '' }),
+    )
     const r = await fx.cli(['unmount', fx.mountPoint, '--force'], env)
     t.not(r.code, 0)
     t.match(r.stderr, /is not mounted/)

@@ -24,7 +24,7 @@ t.test('with an indefinite TTL a remount lists nothing again', async t => {
   await fill(fx)
   await fx.mount(['--metadata-ttl', 'indefinite'])
   const first = await find(fx)
-  t.equal(first.length, 1 + 3 + 4 + 100 + 2, ". train val README.txt, 4 classes, 100 files, val/a, x.jpg")
+  t.equal(first.length, 1 + 3 + 4 + 100 + 2, '. train val README.txt, 4 classes, 100 files, val/a, x.jpg')
   t.ok((await fx.requests()).list >= 8, 'the first mount listed every directory')
   await fx.unmount()
 

@@ -81,7 +81,7 @@ t.test('two nodes sharing a tier', async t => {
     t.equal((await tierStats(a)).errors, 0, "A's cold misses are misses, not errors")
     const before = await fx.originGets()
     await readAll(t, fx, b, files, 'd')
-    t.equal(await fx.originGets() - before, 0, 'no origin GET for node B')
+    t.equal((await fx.originGets()) - before, 0, 'no origin GET for node B')
     const s = await tierStats(b)
     t.equal(s.originGets, 0, "B's own origin GETs")
     t.equal(s.hits, blocksOf(files), 'every block a tier hit')
@@ -89,7 +89,11 @@ t.test('two nodes sharing a tier', async t => {
     const url = (await b.stats()).metricsUrl as string
     const metrics = await (await fetch(url)).text()
     t.match(metrics, new RegExp(`^s3cachefs_shared_tier_lookups_total\\{result="hit"\\} ${blocksOf(files)}$`, 'm'), 'Prometheus: tier hits')
-    t.match(metrics, new RegExp(`^s3cachefs_shared_tier_read_bytes_total ${[...files.values()].reduce((n, f) => n + f.length, 0)}$`, 'm'), 'Prometheus: tier bytes')
+    t.match(
+      metrics,
+      new RegExp(`^s3cachefs_shared_tier_read_bytes_total ${[...files.values()].reduce((n, f) => n + f.length, 0)}$`, 'm'),
+      'Prometheus: tier bytes',
+    )
   })
 
   await t.test('a corrupt or foreign tier object is a miss, never data', async t => {
@@ -106,7 +110,14 @@ t.test('two nodes sharing a tier', async t => {
     const before = await tierStats(a)
     const r = await fx.sh(`sha256sum ${a.mountPoint}/x/corrupt.jpg ${a.mountPoint}/x/foreign.jpg`)
     t.equal(r.code, 0, r.stderr)
-    t.same(r.stdout.split('\n').slice(0, 2).map(l => l.slice(0, 64)), [sha(good), sha(other)], 'the origin bytes, not the tier objects')
+    t.same(
+      r.stdout
+        .split('\n')
+        .slice(0, 2)
+        .map(l => l.slice(0, 64)),
+      [sha(good), sha(other)],
+      'the origin bytes, not the tier objects',
+    )
     const after = await tierStats(a)
     t.equal(after.mismatches - before.mismatches, 2, 'both counted as not matching')
     t.equal(after.originGets - before.originGets, 2, 'both fetched from the origin')
@@ -133,7 +144,10 @@ t.test('two nodes sharing a tier', async t => {
   await t.test('load --shared --shard I/N on two nodes warms the tier', async t => {
     const files = w
     const diskBefore = (await tierStats(a)).diskBlocks + (await tierStats(b)).diskBlocks
-    for (const [node, shard] of [[a, '1/2'], [b, '2/2']] as const) {
+    for (const [node, shard] of [
+      [a, '1/2'],
+      [b, '2/2'],
+    ] as const) {
       const r = await runCli(['load', join(node.mountPoint, 'w'), '--shared', '--shard', shard, '--wait'])
       t.equal(r.code, 0, r.stderr)
     }
@@ -143,12 +157,15 @@ t.test('two nodes sharing a tier', async t => {
     t.equal((await tierStats(a)).diskBlocks + (await tierStats(b)).diskBlocks, diskBefore, 'the tier was warmed, not the disk caches')
     const before = await fx.originGets()
     await readAll(t, fx, a, files, 'w')
-    t.equal(await fx.originGets() - before, 0, 'reading the loaded files costs no origin GET')
+    t.equal((await fx.originGets()) - before, 0, 'reading the loaded files costs no origin GET')
   })
 
   await t.test('a tier killed mid-run, or unreachable at mount, never fails a read', async t => {
     const files = k
-    const half = [...files.keys()].slice(0, 10).map(k => join(a.mountPoint, k)).join(' ')
+    const half = [...files.keys()]
+      .slice(0, 10)
+      .map(k => join(a.mountPoint, k))
+      .join(' ')
     t.equal((await fx.sh(`cat ${half} > /dev/null`)).code, 0)
     await fx.tier.stop()
     await readAll(t, fx, a, files, 'k')

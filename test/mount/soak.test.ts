@@ -87,13 +87,15 @@ t.test(`soak: ${READERS} readers for ${SECONDS}s under random faults`, async t =
   const manifest: Record<string, { sha: string; size: number; seed: number }> = {}
   const sizes = [...Array.from({ length: 150 }, (_, i) => 20_000 + ((i * 7919) % 400_000)), 3 * MiB + 1, 9 * MiB + 5, 24 * MiB + 7]
   for (let i = 0; i < sizes.length; i += 16) {
-    await Promise.all(sizes.slice(i, i + 16).map(async (size, j) => {
-      const seed = i + j + 1
-      const key = `soak/d${(i + j) % 5}/f${i + j}.bin`
-      const data = content(seed, size)
-      manifest[key] = { sha: createHash('sha256').update(data).digest('hex'), size, seed }
-      await fx.put(key, data)
-    }))
+    await Promise.all(
+      sizes.slice(i, i + 16).map(async (size, j) => {
+        const seed = i + j + 1
+        const key = `soak/d${(i + j) % 5}/f${i + j}.bin`
+        const data = content(seed, size)
+        manifest[key] = { sha: createHash('sha256').update(data).digest('hex'), size, seed }
+        await fx.put(key, data)
+      }),
+    )
   }
   await fx.put('noise', randomBytes(10))
   await fx.mount(['--endpoint-url', proxy.endpoint, '--cache-size', '32MiB', '--memory-cache-size', '16MiB'])
@@ -101,18 +103,32 @@ t.test(`soak: ${READERS} readers for ${SECONDS}s under random faults`, async t =
   const pid = (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
   t.ok(pid, 'daemon found')
   for (const [, spec] of [
-    ['503', { status: 503 }], ['500', { status: 500 }], ['reset', { reset: 'connection' as const }],
-    ['body reset', { body: 'reset' as const }], ['short body', { body: 'short' as const }], ['stall', { delayMs: 300 }],
-  ] as const) proxy.arm({ ...spec, match: 'GET', probability: 0.02, count: 1_000_000 })
+    ['503', { status: 503 }],
+    ['500', { status: 500 }],
+    ['reset', { reset: 'connection' as const }],
+    ['body reset', { body: 'reset' as const }],
+    ['short body', { body: 'short' as const }],
+    ['stall', { delayMs: 300 }],
+  ] as const)
+    proxy.arm({ ...spec, match: 'GET', probability: 0.02, count: 1_000_000 })
 
   const script = join(fx.root, 'reader.mjs')
   const manifestPath = join(fx.root, 'manifest.json')
   await writeFile(script, READER)
   await writeFile(manifestPath, JSON.stringify(manifest))
   let peakRss = 0
-  const sampler = setInterval(() => { rssOf(pid).then(r => { peakRss = Math.max(peakRss, r) }, () => {}) }, 500)
+  const sampler = setInterval(() => {
+    rssOf(pid).then(
+      r => {
+        peakRss = Math.max(peakRss, r)
+      },
+      () => {},
+    )
+  }, 500)
   // The kernel's page cache would serve most reads after a while: drop it now and then, so reads keep reaching the daemon.
-  const dropper = setInterval(() => { sh('echo 1 > /proc/sys/vm/drop_caches').catch(() => {}) }, 3000)
+  const dropper = setInterval(() => {
+    sh('echo 1 > /proc/sys/vm/drop_caches').catch(() => {})
+  }, 3000)
   await fx.resetRequests()
   const r = await sh(`node ${script} ${manifestPath} ${fx.mountPoint} ${SECONDS} ${READERS}`, (SECONDS + 120) * 1000)
   clearInterval(sampler)
@@ -120,8 +136,10 @@ t.test(`soak: ${READERS} readers for ${SECONDS}s under random faults`, async t =
   const req = await fx.requests()
   t.equal(r.code, 0, r.stderr)
   const out = JSON.parse(r.stdout) as { reads: number; bytes: number; errors: number; mismatches: number; firstError?: string; firstMismatch?: string }
-  t.comment(`${out.reads} reads, ${(out.bytes / MiB).toFixed(0)} MiB, ${out.errors} errors, ${req.getObject + req.rangedGet} GETs reached the store, ` +
-    `${proxy.stats().faulted} faults injected, peak RSS ${(peakRss / MiB).toFixed(0)} MiB`)
+  t.comment(
+    `${out.reads} reads, ${(out.bytes / MiB).toFixed(0)} MiB, ${out.errors} errors, ${req.getObject + req.rangedGet} GETs reached the store, ` +
+      `${proxy.stats().faulted} faults injected, peak RSS ${(peakRss / MiB).toFixed(0)} MiB`,
+  )
   t.ok(out.reads > 100, `${out.reads} reads`)
   t.equal(out.mismatches, 0, `no wrong byte (${out.firstMismatch ?? 'none'})`)
   t.ok(out.errors <= Math.max(1, out.reads * 0.002), `reads failing only when every attempt failed: ${out.errors} (${out.firstError ?? 'none'})`)

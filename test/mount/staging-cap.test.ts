@@ -12,7 +12,9 @@ import t from 'tap'
 import { makeFixture, sh } from './mount-fixture.js'
 import { MiB, keys, sha, getObject } from './write-helpers.js'
 
-interface StagingStats { writes: { staging: { stagedBytes: number; maxBytes: number; waits: number; refusals: number } } }
+interface StagingStats {
+  writes: { staging: { stagedBytes: number; maxBytes: number; waits: number; refusals: number } }
+}
 
 t.test('writes past a small --staging-size wait for uploads; every byte lands; ENOSPC for a file that cannot fit', async t => {
   const fx = await makeFixture(t)

@@ -48,7 +48,9 @@ t.test('every crash point, both write modes: acknowledged writes survive, remova
         await fx.mount(flags, { S3CACHEFS_CRASH_AT: point, S3CACHEFS_CRASH_KEY: AIM[point] })
         // A writer holds a.txt and gone.txt open (writing nothing) to the end, so both are staged when renamed and removed.
         const ok: Record<string, boolean> = {}
-        const step = async (name: string, cmd: string) => { ok[name] = (await sh(cmd, 60_000)).code === 0 }
+        const step = async (name: string, cmd: string) => {
+          ok[name] = (await sh(cmd, 60_000)).code === 0
+        }
         await step('a', `echo A1 > ${m}/a.txt`)
         await step('gone', `echo bye > ${m}/gone.txt`)
         const holder = spawn('bash', ['-c', `exec 3>> ${m}/gone.txt 4>> ${m}/a.txt; sleep 30`], { stdio: 'ignore' })
@@ -77,7 +79,11 @@ t.test('every crash point, both write modes: acknowledged writes survive, remova
         if (ok.big === true) t.equal(sha(await getObject(fx, 'big.bin')), sha(big), 'the multipart file byte-exact')
         else if (inBucket.has('big.bin')) t.equal(sha(await getObject(fx, 'big.bin')), sha(big), 'an unacknowledged file is whole or absent')
         if (ok.rm === true) t.notOk(inBucket.has('gone.txt'), 'the removed file did not come back')
-        t.same([...inBucket].filter(k => !['a.txt', 'b.txt', 'keep.txt', 'big.bin', 'gone.txt'].includes(k)), [], 'nothing else in the bucket')
+        t.same(
+          [...inBucket].filter(k => !['a.txt', 'b.txt', 'keep.txt', 'big.bin', 'gone.txt'].includes(k)),
+          [],
+          'nothing else in the bucket',
+        )
       })
       // Whatever the assertions said, the next point starts from no mount.
       await fx.cli(['unmount', m, '--force'])

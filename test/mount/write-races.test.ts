@@ -68,8 +68,11 @@ t.test('randomized: concurrent processes of random operations; after flush the b
         const fx = await makeFixture(t)
         await fx.mount(['--write-mode', mode])
         const procs = 2 + (seed % 3)
-        const runs = await Promise.all(Array.from({ length: procs }, (_, i) =>
-          sh(`python3 ${RANDOM_WRITER} ${fx.mountPoint} p${i} ${seed * 100 + i} ${mode === 'sync' ? 40 : 80}`, 300_000)))
+        const runs = await Promise.all(
+          Array.from({ length: procs }, (_, i) =>
+            sh(`python3 ${RANDOM_WRITER} ${fx.mountPoint} p${i} ${seed * 100 + i} ${mode === 'sync' ? 40 : 80}`, 300_000),
+          ),
+        )
         const model: Record<string, string> = {}
         for (const r of runs) {
           t.equal(r.code, 0, r.stderr)
@@ -90,11 +93,17 @@ t.test('large files: 700,000,001 bytes and a sparse 3 GiB file round-trip byte-e
   const odd = 700_000_001
   const r = await sh(`printf X | dd of=${m}/odd.bin bs=1 seek=${odd - 1} conv=notrunc status=none`, 600_000)
   t.equal(r.code, 0, `close succeeded: ${r.stderr}`)
-  const want = createHash('sha256').update(Buffer.alloc(odd - 1)).update('X').digest('hex')
+  const want = createHash('sha256')
+    .update(Buffer.alloc(odd - 1))
+    .update('X')
+    .digest('hex')
   t.same(await hashObject(fx, 'odd.bin'), { sha: want, size: odd })
 
   const three = 3 * 1024 * MiB
-  const s = await sh(`python3 -c "import os; f = os.open('${m}/sparse.bin', os.O_WRONLY | os.O_CREAT); os.ftruncate(f, ${three}); os.pwrite(f, b'END', ${three - 3}); os.close(f)"`, 900_000)
+  const s = await sh(
+    `python3 -c "import os; f = os.open('${m}/sparse.bin', os.O_WRONLY | os.O_CREAT); os.ftruncate(f, ${three}); os.pwrite(f, b'END', ${three - 3}); os.close(f)"`,
+    900_000,
+  )
   t.equal(s.code, 0, `close succeeded: ${s.stderr}`)
   const zeros = Buffer.alloc(64 * MiB)
   const h = createHash('sha256')

@@ -56,7 +56,9 @@ os.close(f)
     const r = await sh(`python3 -c "${py}"`)
     t.equal(r.code, 0, r.stderr)
     const expect = Buffer.alloc(1_000_010)
-    expect.fill('A', 0, 5); expect.fill('M', 500_000, 500_007); expect.fill('Z', 1_000_000)
+    expect.fill('A', 0, 5)
+    expect.fill('M', 500_000, 500_007)
+    expect.fill('Z', 1_000_000)
     t.equal(sha(await getObject(fx, 'random.bin')), sha(expect))
 
     t.equal((await sh(`echo appended >> ${m}/existing.txt && cat ${m}/existing.txt`)).stdout, 'original content\nappended\n')
@@ -78,16 +80,25 @@ os.close(f)
     const mv = await sh(`mv ${m}/dir ${m}/renamed && find ${m}/renamed -type f | sort`)
     t.equal(mv.code, 0, mv.stderr)
     t.equal(mv.stdout, `${m}/renamed/moved.bin\n${m}/renamed/one.txt\n${m}/renamed/sub/two.txt\n`)
-    t.same((await keys(fx, 'renamed/')).filter(k => !k.endsWith('/')), ['renamed/moved.bin', 'renamed/one.txt', 'renamed/sub/two.txt'])
+    t.same(
+      (await keys(fx, 'renamed/')).filter(k => !k.endsWith('/')),
+      ['renamed/moved.bin', 'renamed/one.txt', 'renamed/sub/two.txt'],
+    )
     t.same(await keys(fx, 'dir/'), [], 'nothing left under the old name')
     t.equal((await sh(`rm ${m}/renamed/sub/two.txt && rmdir ${m}/renamed/sub && ls ${m}/renamed`)).stdout, 'moved.bin\none.txt\n')
     t.match((await sh(`ln ${m}/renamed/one.txt ${m}/hard`)).stderr, /Operation not permitted/, 'hard links: EPERM')
-    t.equal((await sh(`ln -s one.txt ${m}/renamed/sym && cat ${m}/renamed/sym`)).stdout, (await sh(`cat ${m}/renamed/one.txt`)).stdout, 'symlinks work (test/mount/posix.test.ts)')
+    t.equal(
+      (await sh(`ln -s one.txt ${m}/renamed/sym && cat ${m}/renamed/sym`)).stdout,
+      (await sh(`cat ${m}/renamed/one.txt`)).stdout,
+      'symlinks work (test/mount/posix.test.ts)',
+    )
   })
 
   await t.test('cp -r, rsync, tar x and mv into the mount land byte-exact', async t => {
     const tree = join(fx.root, 'tree')
-    const r0 = await sh(`mkdir -p ${tree}/a/b && for i in $(seq 1 20); do head -c $((i * 3000)) /dev/urandom > ${tree}/a/f$i; done && head -c 100000 /dev/urandom > ${tree}/a/b/deep && tar -C ${tree} -cf ${fx.root}/tree.tar a`)
+    const r0 = await sh(
+      `mkdir -p ${tree}/a/b && for i in $(seq 1 20); do head -c $((i * 3000)) /dev/urandom > ${tree}/a/f$i; done && head -c 100000 /dev/urandom > ${tree}/a/b/deep && tar -C ${tree} -cf ${fx.root}/tree.tar a`,
+    )
     t.equal(r0.code, 0, r0.stderr)
     const want = (await sh(`cd ${tree}/a && find . -type f | sort | xargs sha256sum`)).stdout
     for (const [name, cmd] of [
@@ -164,7 +175,11 @@ t.test('async writes, flush, and a daemon killed before uploading', async t => {
     const pid = (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${m}" | head -1`)).stdout.trim()
     await sh(`kill -9 ${pid}`)
     await fx.server.clearFaults()
-    t.same((await keys(fx)).filter(k => k.startsWith('killed')), [], 'nothing uploaded before the kill')
+    t.same(
+      (await keys(fx)).filter(k => k.startsWith('killed')),
+      [],
+      'nothing uploaded before the kill',
+    )
     await fx.cli(['unmount', m])
     await fx.mount(['--write-mode', 'async'])
     await fx.cli(['flush', m])

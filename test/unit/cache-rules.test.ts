@@ -28,7 +28,10 @@ t.test('pins and TTLs persist, the most specific TTL wins, a covering pin replac
   const rules = await CacheRules.load(dir)
   await rules.addPin({ ns, key: 'a/b/', dir: true, path: '/a/b', bytes: 10, files: 1 })
   await rules.addPin({ ns, key: 'a/', dir: true, path: '/a', bytes: 30, files: 3 })
-  t.same(rules.pins.map(p => p.path), ['/a'])
+  t.same(
+    rules.pins.map(p => p.path),
+    ['/a'],
+  )
   await rules.setTtl({ ns, key: 'a/', dir: true, path: '/a', ttlMs: 1000 })
   await rules.setTtl({ ns, key: 'a/keep/', dir: true, path: '/a/keep', ttlMs: null })
   const again = await CacheRules.load(dir)
@@ -37,7 +40,10 @@ t.test('pins and TTLs persist, the most specific TTL wins, a covering pin replac
   t.equal(again.ttlFor(ns, 'a/keep/x'), null, 'never, overriding the parent')
   t.equal(again.ttlFor(ns, 'z'), undefined)
   const removed = await again.removePins({ ns, key: '', dir: true, path: '/' })
-  t.same(removed.map(p => p.path), ['/a'])
+  t.same(
+    removed.map(p => p.path),
+    ['/a'],
+  )
   t.notOk((await CacheRules.load(dir)).isPinned(ns, 'a/b/c'))
 })
 
@@ -47,8 +53,7 @@ t.test('paths are normalised and nested ones dropped', async t => {
 })
 
 t.test('progress line', async t => {
-  t.equal(formatProgress({ files: 10, filesDone: 5, bytes: 200e6, bytesDone: 100e6, elapsedMs: 2000 }),
-    '5/10 files, 95.4 MiB/190.7 MiB, 50.0 MB/s, ETA 2s')
+  t.equal(formatProgress({ files: 10, filesDone: 5, bytes: 200e6, bytesDone: 100e6, elapsedMs: 2000 }), '5/10 files, 95.4 MiB/190.7 MiB, 50.0 MB/s, ETA 2s')
   t.match(formatProgress({ files: 1, filesDone: 0, bytes: 1, bytesDone: 0, elapsedMs: 0 }), /ETA \?$/)
   t.equal(formatSeconds(185), '3m05s')
   t.equal(formatSeconds(3720), '1h02m')

@@ -22,8 +22,15 @@ interface Container {
   volumeMounts: Array<{ name: string; mountPath: string; mountPropagation?: string }>
   lifecycle?: { preStop?: { exec?: { command: string[] } } }
 }
-interface Volume { name: string; hostPath?: { path: string; type?: string } }
-interface Doc { kind: string; metadata: { name: string }; spec?: { template?: { spec: { containers: Container[]; volumes: Volume[]; terminationGracePeriodSeconds?: number } } } }
+interface Volume {
+  name: string
+  hostPath?: { path: string; type?: string }
+}
+interface Doc {
+  kind: string
+  metadata: { name: string }
+  spec?: { template?: { spec: { containers: Container[]; volumes: Volume[]; terminationGracePeriodSeconds?: number } } }
+}
 
 t.test('the DaemonSet mounts the dataset on every node, visible to pods', async t => {
   const docs = parseAllDocuments(await readFile(join(DEPLOY, 'kubernetes/s3cachefs-daemonset.yaml'), 'utf8'))
@@ -59,15 +66,28 @@ t.test('the systemd unit verifies', async t => {
   t.match(unit, /^ExecStart=\S+ mount \$\{S3CACHEFS_SOURCE\} \$\{S3CACHEFS_MOUNTPOINT\} --foreground/m)
   t.match(unit, /^ExecStop=\S+ unmount /m)
   await copyFile(join(DEPLOY, 'systemd/s3cachefs@.service'), join(dir, 's3cachefs@data.service'))
-  const verify = await run('systemd-analyze', ['verify', join(dir, 's3cachefs@data.service')]).then(r => r, (e: { code?: unknown; stderr?: string }) => e)
-  if ((verify as { code?: unknown }).code === 'ENOENT') { t.skip('no systemd-analyze'); return }
+  const verify = await run('systemd-analyze', ['verify', join(dir, 's3cachefs@data.service')]).then(
+    r => r,
+    (e: { code?: unknown; stderr?: string }) => e,
+  )
+  if ((verify as { code?: unknown }).code === 'ENOENT') {
+    t.skip('no systemd-analyze')
+    return
+  }
   t.equal((verify as { stderr?: string }).stderr?.trim() ?? '', '', 'systemd-analyze verify is silent')
 })
 
 t.test('mount.s3cachefs turns mount options into flags', async t => {
   const helper = join(DEPLOY, 'mount.s3cachefs')
-  const args = async (opts: string) => (await run(helper, ['s3://b/p', '/mnt/x', '-o', opts], { env: { ...process.env, S3CACHEFS_BIN: '/bin/echo' } })).stdout.trim()
+  const args = async (opts: string) =>
+    (await run(helper, ['s3://b/p', '/mnt/x', '-o', opts], { env: { ...process.env, S3CACHEFS_BIN: '/bin/echo' } })).stdout.trim()
   t.equal(await args('defaults,_netdev,nofail,x-systemd.automount,rw'), 'mount s3://b/p /mnt/x', 'mount(8) and systemd options dropped')
-  t.equal(await args('ro,allow_other,cache-size=200GiB,metadata_ttl=5m'), 'mount s3://b/p /mnt/x --read-only --allow-other --cache-size 200GiB --metadata-ttl 5m')
-  t.equal(await args('shared-cache=s3://tier/x,coordinator=redis://10.0.0.5:6379'), 'mount s3://b/p /mnt/x --shared-cache s3://tier/x --coordinator redis://10.0.0.5:6379')
+  t.equal(
+    await args('ro,allow_other,cache-size=200GiB,metadata_ttl=5m'),
+    'mount s3://b/p /mnt/x --read-only --allow-other --cache-size 200GiB --metadata-ttl 5m',
+  )
+  t.equal(
+    await args('shared-cache=s3://tier/x,coordinator=redis://10.0.0.5:6379'),
+    'mount s3://b/p /mnt/x --shared-cache s3://tier/x --coordinator redis://10.0.0.5:6379',
+  )
 })

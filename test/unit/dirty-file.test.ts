@@ -16,7 +16,9 @@ t.test('a write during a copy whose hold was released lands in the copy', async 
   const dir = await mkdtemp(join(tmpdir(), 's3cachefs-df-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   let openGate!: () => void
-  const gate = new Promise<void>(resolve => { openGate = resolve })
+  const gate = new Promise<void>(resolve => {
+    openGate = resolve
+  })
   let copies = 0
   const store = {
     dataPath: (name: string) => join(dir, name),

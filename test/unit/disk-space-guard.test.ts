@@ -18,9 +18,18 @@ function guard(available: { bytes: number }, used: { bytes: number }, clock: { n
   const bounds: number[] = []
   let probes = 0
   const g = new DiskSpaceGuard({
-    configuredMaxBytes: 1000 * MiB, usedBytes: () => used.bytes, setMaxBytes: b => bounds.push(b),
-    probe: async () => { probes++; return available.bytes }, log, now: () => clock.now,
-    headroomBytes: 10 * MiB, recheckMs: 1000, timers: false,
+    configuredMaxBytes: 1000 * MiB,
+    usedBytes: () => used.bytes,
+    setMaxBytes: b => bounds.push(b),
+    probe: async () => {
+      probes++
+      return available.bytes
+    },
+    log,
+    now: () => clock.now,
+    headroomBytes: 10 * MiB,
+    recheckMs: 1000,
+    timers: false,
   })
   return { g, bounds, probes: () => probes }
 }
@@ -69,8 +78,16 @@ t.test('a bound from statfs is never negative; without statfs, 90 % of what is c
   await g.noSpace()
   t.same(bounds, [0])
   const failing = new DiskSpaceGuard({
-    configuredMaxBytes: 1000 * MiB, usedBytes: () => 100 * MiB, setMaxBytes: b => bounds.push(b),
-    probe: async () => { throw new Error('no statfs') }, log, now: () => clock.now, recheckMs: 1000, timers: false,
+    configuredMaxBytes: 1000 * MiB,
+    usedBytes: () => 100 * MiB,
+    setMaxBytes: b => bounds.push(b),
+    probe: async () => {
+      throw new Error('no statfs')
+    },
+    log,
+    now: () => clock.now,
+    recheckMs: 1000,
+    timers: false,
   })
   await Promise.all([failing.noSpace(), failing.noSpace(), failing.noSpace()])
   t.same(bounds.slice(1), [90 * MiB])

@@ -46,11 +46,19 @@ for (const policy of EVICTION_POLICIES) {
         const key = `k${o}`
         const op = r(100)
         if (op < 45) ix.add(idOf(o), r(8), 1 + r(8 * KiB), step, r(10) === 0, { ns: 'n', key })
-        else if (op < 70) { const b = ix.get(idOf(o), r(8)); if (b !== undefined) ix.touch(b, r(10) === 0) }
-        else if (op < 78) { pins.add(key); ix.reapplyPins() }
-        else if (op < 86) { pins.delete(key); ix.reapplyPins() }
-        else if (op < 95) { const obj = ix.object(idOf(o)); for (const b of [...obj?.blocks ?? []]) if (b !== undefined) ix.remove(b) }
-        else ix.setMaxBytes([0, 1, 8 * KiB, 32 * KiB, 64 * KiB, 256 * KiB][r(6)] as number)
+        else if (op < 70) {
+          const b = ix.get(idOf(o), r(8))
+          if (b !== undefined) ix.touch(b, r(10) === 0)
+        } else if (op < 78) {
+          pins.add(key)
+          ix.reapplyPins()
+        } else if (op < 86) {
+          pins.delete(key)
+          ix.reapplyPins()
+        } else if (op < 95) {
+          const obj = ix.object(idOf(o))
+          for (const b of [...(obj?.blocks ?? [])]) if (b !== undefined) ix.remove(b)
+        } else ix.setMaxBytes([0, 1, 8 * KiB, 32 * KiB, 64 * KiB, 256 * KiB][r(6)] as number)
         evictWhileOver(ix)
         if (ix.usedBytes > ix.maxBytes && ix.usedBytes !== ix.pinnedBytes) {
           t.fail(`seed ${seed} step ${step}: ${ix.usedBytes} B used > bound ${ix.maxBytes} with ${ix.usedBytes - ix.pinnedBytes} B unpinned`)
@@ -79,10 +87,15 @@ t.test('policies alone: evict never throws and returns only what they hold', asy
         const k = r(200)
         const op = r(100)
         if (op < 5) p.setCapacity(r(4) * 16 * KiB)
-        else if (op < 50) { const bytes = 1 + r(4 * KiB); p.insert(k, bytes, r(8) === 0); held.set(k, bytes) }
-        else if (op < 70) p.access(k)
-        else if (op < 80) { p.remove(k); held.delete(k) }
-        else {
+        else if (op < 50) {
+          const bytes = 1 + r(4 * KiB)
+          p.insert(k, bytes, r(8) === 0)
+          held.set(k, bytes)
+        } else if (op < 70) p.access(k)
+        else if (op < 80) {
+          p.remove(k)
+          held.delete(k)
+        } else {
           const v = p.evict()
           if (v === undefined) ok = held.size === 0
           else ok = held.delete(v)

@@ -31,7 +31,10 @@ function hitRatio(name: EvictionPolicyName, cacheBlocks: number, trace: Iterable
         cached.delete(v)
       }
     }
-    if (i++ >= warmup) { counted++; if (hit) hits++ }
+    if (i++ >= warmup) {
+      counted++
+      if (hit) hits++
+    }
   }
   return hits / counted
 }
@@ -40,17 +43,23 @@ function* cyclic(n: number, passes: number): Generator<number> {
   for (let p = 0; p < passes; p++) for (let i = 0; i < n; i++) yield i
 }
 
-
 function* zipf(n: number, count: number, s: number, seed: number): Generator<number> {
   const r = seededRandom(seed)
   const cdf: number[] = []
   let total = 0
-  for (let i = 1; i <= n; i++) { total += 1 / i ** s; cdf.push(total) }
+  for (let i = 1; i <= n; i++) {
+    total += 1 / i ** s
+    cdf.push(total)
+  }
   for (let k = 0; k < count; k++) {
     const x = r() * total
     let lo = 0
     let hi = n - 1
-    while (lo < hi) { const m = (lo + hi) >> 1; if ((cdf[m] as number) < x) lo = m + 1; else hi = m }
+    while (lo < hi) {
+      const m = (lo + hi) >> 1
+      if ((cdf[m] as number) < x) lo = m + 1
+      else hi = m
+    }
     yield lo
   }
 }
@@ -70,7 +79,7 @@ t.test('cyclic scan of twice the cache: LRU ~0, scan-resistant at its theoretica
   const lru = hitRatio('lru', C, cyclic(2 * C, 6), 2 * C)
   const sr = hitRatio('scan-resistant', C, cyclic(2 * C, 6), 2 * C)
   t.ok(lru < 0.01, `LRU hit ratio ${lru.toFixed(3)}`)
-  const theory = 0.9 * C / (2 * C)
+  const theory = (0.9 * C) / (2 * C)
   t.ok(Math.abs(sr - theory) < 0.03, `scan-resistant hit ratio ${sr.toFixed(3)}, theory ${theory}`)
 })
 
@@ -100,9 +109,15 @@ t.test('policy bookkeeping: remove, preload, capacity', async t => {
   p.insert(100, BLOCK, true)
   const order: number[] = []
   for (let v = p.evict(); v !== undefined; v = p.evict()) order.push(v)
-  t.same(order.sort((a, b) => a - b), [0, 1, 3, 4, 100], 'everything comes out once')
+  t.same(
+    order.sort((a, b) => a - b),
+    [0, 1, 3, 4, 100],
+    'everything comes out once',
+  )
   t.equal(p.bytes, 0)
   const l = createEvictionPolicy<number>('lru', hash)
-  l.insert(1, 1); l.insert(2, 1); l.access(1)
+  l.insert(1, 1)
+  l.insert(2, 1)
+  l.access(1)
   t.equal(l.evict(), 2, 'LRU evicts the least recently used')
 })

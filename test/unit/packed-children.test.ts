@@ -51,7 +51,14 @@ t.test('changes through the mount sit on top of the packed children', async t =>
 
 t.test('listings that do not fit the layout are refused', async t => {
   const entry = (key: string): Entry => ({ kind: 'file', key, size: 1, etag: hex(1), mtimeMs: 1 })
-  t.equal(PackedChildren.pack('', [['b', entry('b')], ['a', entry('a')]]), undefined, 'out of order')
+  t.equal(
+    PackedChildren.pack('', [
+      ['b', entry('b')],
+      ['a', entry('a')],
+    ]),
+    undefined,
+    'out of order',
+  )
   t.equal(PackedChildren.pack('', [['a', entry('other')]]), undefined, 'a key that is not prefix + name')
   t.equal(PackedChildren.pack('', [['\u{1F600}', entry('\u{1F600}')]]), undefined, 'surrogates (UTF-8 and UTF-16 orders differ)')
   t.equal(PackedChildren.pack('', [['a', { ...entry('a'), attrs: { mode: 0o644 } }]]), undefined, 'attributes')

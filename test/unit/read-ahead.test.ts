@@ -54,6 +54,7 @@ t.test('the window is topped up every step, so fetches never drain', async t => 
   for (let off = 0; off < 512 * MiB; off += K128) {
     const r = ra.onRead(off, K128, size)
     if (r) ahead = r.endExclusive
-    if (off > 16 * MiB && off % (4 * MiB) === 0) t.ok(ahead - off >= 64 * MiB - 8 * MiB - K128, `at ${off / MiB} MiB, ${(ahead - off) / MiB} MiB requested ahead`)
+    if (off > 16 * MiB && off % (4 * MiB) === 0)
+      t.ok(ahead - off >= 64 * MiB - 8 * MiB - K128, `at ${off / MiB} MiB, ${(ahead - off) / MiB} MiB requested ahead`)
   }
 })

@@ -12,15 +12,19 @@ import { freePort } from '../../src/util/free-port.js'
 
 const log = pino({ level: 'silent' })
 
-
 t.test('leases, texts, and working alone', async t => {
   const port = await freePort()
-  const coordinator = new RedisCoordinator({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 200, connectTimeoutMs: 500, reconnectDelayMs: 100, keyPrefix: 'test:' }, log)
+  const coordinator = new RedisCoordinator(
+    { url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 200, connectTimeoutMs: 500, reconnectDelayMs: 100, keyPrefix: 'test:' },
+    log,
+  )
   t.teardown(() => coordinator.close())
   t.equal(await coordinator.start(), false, 'nothing listens yet: start answers false, no throw')
   t.equal(await coordinator.claim('b0', 1000), 'alone')
   const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  t.teardown(() => { redis.kill('SIGKILL') })
+  t.teardown(() => {
+    redis.kill('SIGKILL')
+  })
   for (let i = 0; i < 100 && !coordinator.stats().connected; i++) await new Promise(r => setTimeout(r, 50))
   t.equal(coordinator.stats().connected, true, 'reconnects by itself')
 
@@ -45,8 +49,14 @@ t.test('leases, texts, and working alone', async t => {
     t.equal(await coordinator.claim(`s${i}`, 1000), 'alone', 'a frozen Redis: work alone')
     times.push(Date.now() - t0)
   }
-  t.ok(times.slice(0, 3).every(ms => ms < 600), `bounded by the deadline (${times.join(', ')} ms)`)
-  t.ok(times.slice(3).every(ms => ms < 50), 'then skipped at once')
+  t.ok(
+    times.slice(0, 3).every(ms => ms < 600),
+    `bounded by the deadline (${times.join(', ')} ms)`,
+  )
+  t.ok(
+    times.slice(3).every(ms => ms < 50),
+    'then skipped at once',
+  )
   redis.kill('SIGKILL')
   t.equal(await coordinator.getText('m'), undefined, 'gone: neutral answers')
 })

@@ -3,7 +3,12 @@ import { S_IFLNK, S_IFREG, fileTypeOf, mergeAttributes, parseS3fsMetadata, toS3f
 
 t.test('s3fs headers parse into attributes (decimal mode with type bits, seconds with a fraction)', async t => {
   t.same(parseS3fsMetadata({ mode: '33188', uid: '1000', gid: '100', mtime: '1700000000', atime: '1700000001.500000000', ctime: '1700000002.25' }), {
-    mode: 0o100644, uid: 1000, gid: 100, mtimeMs: 1_700_000_000_000, atimeMs: 1_700_000_001_500, ctimeMs: 1_700_000_002_250,
+    mode: 0o100644,
+    uid: 1000,
+    gid: 100,
+    mtimeMs: 1_700_000_000_000,
+    atimeMs: 1_700_000_001_500,
+    ctimeMs: 1_700_000_002_250,
   })
 })
 

@@ -20,11 +20,22 @@ process.env.AWS_SECRET_ACCESS_KEY = 'test'
 
 const data = randomBytes(300_000)
 const md5 = createHash('md5').update(data).digest('hex')
-const crc32Header = (b: Buffer) => { const out = Buffer.alloc(4); out.writeUInt32BE(crc32(b)); return out.toString('base64') }
+const crc32Header = (b: Buffer) => {
+  const out = Buffer.alloc(4)
+  out.writeUInt32BE(crc32(b))
+  return out.toString('base64')
+}
 const sha256Header = (b: Buffer) => createHash('sha256').update(b).digest('base64')
 
-interface Store { etag: string; headers?: Record<string, string>; faults: Array<'corrupt' | 'ok'> }
-interface Seen { range: string | undefined; checksumMode: string | undefined }
+interface Store {
+  etag: string
+  headers?: Record<string, string>
+  faults: Array<'corrupt' | 'ok'>
+}
+interface Seen {
+  range: string | undefined
+  checksumMode: string | undefined
+}
 type Event = { method: string; ok: boolean }
 
 async function withStore(store: Store, test: (client: SdkObjectClient, seen: Seen[], events: Event[]) => Promise<void>): Promise<void> {
@@ -38,17 +49,28 @@ async function withStore(store: Store, test: (client: SdkObjectClient, seen: See
     const body = Buffer.from(data.subarray(start, end))
     if (store.faults.shift() === 'corrupt') body[body.length >> 1] ^= 0x01
     res.writeHead(m === null ? 200 : 206, {
-      'content-length': body.length, etag: `"${store.etag}"`, ...(m === null ? {} : { 'content-range': `bytes ${start}-${end - 1}/${data.length}` }),
+      'content-length': body.length,
+      etag: `"${store.etag}"`,
+      ...(m === null ? {} : { 'content-range': `bytes ${start}-${end - 1}/${data.length}` }),
       ...(store.headers ?? {}),
     })
     res.end(body)
   })
   await new Promise<void>(r => server.listen(0, '127.0.0.1', () => r()))
   const port = (server.address() as AddressInfo).port
-  const client = new SdkObjectClient({
-    bucket: 'b', region: 'us-east-1', endpointUrl: `http://127.0.0.1:${port}`, forcePathStyle: true,
-    maxSockets: 8, maxAttempts: 2, connectTimeoutMs: 1000, requestDeadlineMs: 10_000,
-  }, e => events.push({ method: e.method, ok: e.ok }))
+  const client = new SdkObjectClient(
+    {
+      bucket: 'b',
+      region: 'us-east-1',
+      endpointUrl: `http://127.0.0.1:${port}`,
+      forcePathStyle: true,
+      maxSockets: 8,
+      maxAttempts: 2,
+      connectTimeoutMs: 1000,
+      requestDeadlineMs: 10_000,
+    },
+    e => events.push({ method: e.method, ok: e.ok }),
+  )
   try {
     await test(client, seen, events)
   } finally {
@@ -66,7 +88,10 @@ t.test('an MD5 ETag of a whole object: a corrupt body is retried, the clean one 
     t.equal(seen.length, 2, 'one corrupt response, then a clean one')
     t.equal(seen[0]?.range, undefined, 'a whole object is asked for without a Range')
     t.equal(seen[0]?.checksumMode, 'ENABLED', 'with checksum mode on')
-    t.same(events, [{ method: 'md5', ok: false }, { method: 'md5', ok: true }])
+    t.same(events, [
+      { method: 'md5', ok: false },
+      { method: 'md5', ok: true },
+    ])
   })
 })
 
@@ -83,16 +108,22 @@ t.test('x-amz-checksum-crc32 of a whole object (the SDK checks it): a corrupt bo
   await withStore({ etag, headers: { 'x-amz-checksum-crc32': crc32Header(data) }, faults: ['corrupt'] }, async (client, seen, events) => {
     t.ok((await client.getRange(whole(etag))).equals(data), 'exact bytes')
     t.equal(seen.length, 2)
-    t.same(events, [{ method: 'checksum', ok: false }, { method: 'checksum', ok: true }])
+    t.same(events, [
+      { method: 'checksum', ok: false },
+      { method: 'checksum', ok: true },
+    ])
   })
 })
 
 t.test('x-amz-checksum-sha256 with an MD5 ETag, corrupt on every attempt: CorruptTransferError; one check per body', async t => {
-  await withStore({ etag: md5, headers: { 'x-amz-checksum-sha256': sha256Header(data) }, faults: ['corrupt', 'corrupt', 'corrupt', 'corrupt'] }, async (client, seen, events) => {
-    await t.rejects(client.getRange(whole(md5)), CorruptTransferError)
-    t.equal(seen.length, 4)
-    t.same(new Set(events.map(e => e.method)), new Set(['checksum']), 'the store\'s checksum, not the MD5 as well')
-  })
+  await withStore(
+    { etag: md5, headers: { 'x-amz-checksum-sha256': sha256Header(data) }, faults: ['corrupt', 'corrupt', 'corrupt', 'corrupt'] },
+    async (client, seen, events) => {
+      await t.rejects(client.getRange(whole(md5)), CorruptTransferError)
+      t.equal(seen.length, 4)
+      t.same(new Set(events.map(e => e.method)), new Set(['checksum']), "the store's checksum, not the MD5 as well")
+    },
+  )
 })
 
 t.test('what cannot be checked passes unchecked (documented, not wished away)', async t => {

@@ -28,7 +28,8 @@ async function withStore(faults: Mode[], test: (client: SdkObjectClient, request
     const end = Number(m?.[2] ?? data.length - 1) + 1
     const body = data.subarray(start, end)
     res.writeHead(206, {
-      'content-length': body.length, 'content-range': `bytes ${start}-${end - 1}/${data.length}`,
+      'content-length': body.length,
+      'content-range': `bytes ${start}-${end - 1}/${data.length}`,
       etag: mode === 'wrong-etag' ? '"another-version"' : '"v1"',
     })
     if (mode === 'reset' || mode === 'short') {
@@ -40,8 +41,14 @@ async function withStore(faults: Mode[], test: (client: SdkObjectClient, request
   await new Promise<void>(r => server.listen(0, '127.0.0.1', () => r()))
   const port = (server.address() as AddressInfo).port
   const client = new SdkObjectClient({
-    bucket: 'b', region: 'us-east-1', endpointUrl: `http://127.0.0.1:${port}`, forcePathStyle: true,
-    maxSockets: 8, maxAttempts: 2, connectTimeoutMs: 1000, requestDeadlineMs: 10_000,
+    bucket: 'b',
+    region: 'us-east-1',
+    endpointUrl: `http://127.0.0.1:${port}`,
+    forcePathStyle: true,
+    maxSockets: 8,
+    maxAttempts: 2,
+    connectTimeoutMs: 1000,
+    requestDeadlineMs: 10_000,
   })
   try {
     await test(client, () => requests)

@@ -15,8 +15,16 @@ import { MemoryObjectClient } from '../../src/s3/memory-object-client.js'
 
 const log = pino({ level: 'silent' })
 const config: SharedTierConfig = {
-  sourceBucket: 'src', sourcePrefix: 'p/', blockSize: 1024, maxObjectBytes: 10_000, timeoutMs: 200,
-  readConcurrency: 4, writeConcurrency: 1, maxQueuedWrites: 2, leaseMs: 1000, leasePollMs: 5,
+  sourceBucket: 'src',
+  sourcePrefix: 'p/',
+  blockSize: 1024,
+  maxObjectBytes: 10_000,
+  timeoutMs: 200,
+  readConcurrency: 4,
+  writeConcurrency: 1,
+  maxQueuedWrites: 2,
+  leaseMs: 1000,
+  leasePollMs: 5,
 }
 const obj = { key: 'a.bin', etag: 'e1', size: 2500 }
 
@@ -24,7 +32,14 @@ t.test('block objects: exact identity, checksum, length', async t => {
   const data = randomBytes(100)
   const id = { bucket: 'b', key: 'k', etag: 'e', index: 3, offset: 3072, length: 100 }
   t.same(decodeSharedBlock(encodeSharedBlock(id, data), id), data)
-  for (const [field, v] of [['bucket', 'x'], ['key', 'x'], ['etag', 'x'], ['index', 4], ['offset', 0], ['length', 99]] as const) {
+  for (const [field, v] of [
+    ['bucket', 'x'],
+    ['key', 'x'],
+    ['etag', 'x'],
+    ['index', 4],
+    ['offset', 0],
+    ['length', 99],
+  ] as const) {
     t.throws(() => decodeSharedBlock(encodeSharedBlock(id, data), { ...id, [field]: v }), { name: 'SharedBlockMismatch' }, `${field} mismatch`)
   }
   const flipped = encodeSharedBlock(id, data)
@@ -74,10 +89,18 @@ t.test('offers beyond the write queue are dropped, never awaited', async t => {
 function memoryLeases(): BlockLeases {
   const m = new Map<string, string>()
   return {
-    claim: async name => { if (m.has(name)) return m.get(name) as 'fetching' | 'done'; m.set(name, 'fetching'); return 'claimed' },
+    claim: async name => {
+      if (m.has(name)) return m.get(name) as 'fetching' | 'done'
+      m.set(name, 'fetching')
+      return 'claimed'
+    },
     state: async name => (m.get(name) as 'fetching' | 'done' | undefined) ?? 'none',
-    markDone: async name => { m.set(name, 'done') },
-    drop: async name => { m.delete(name) },
+    markDone: async name => {
+      m.set(name, 'done')
+    },
+    drop: async name => {
+      m.delete(name)
+    },
   }
 }
 

@@ -30,7 +30,15 @@ const SHARD_BYTES = 64 * 1024 * 1024
 const READERS = 8
 const SEED = 'demo'
 
-interface Epoch { name: string; seconds: number; files: number; bytes: number; gets: number; hitRatio: number; dropped: boolean }
+interface Epoch {
+  name: string
+  seconds: number
+  files: number
+  bytes: number
+  gets: number
+  hitRatio: number
+  dropped: boolean
+}
 
 async function main(): Promise<void> {
   quietWarnings('demo')
@@ -38,14 +46,21 @@ async function main(): Promise<void> {
   const mountPoint = join(root, 'mnt')
   await mkdir(mountPoint)
   const server = await startLocalS3Server({ buckets: [BUCKET] })
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey, AWS_REGION: LOCAL_S3_REGION }
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+    AWS_REGION: LOCAL_S3_REGION,
+  }
   let mounted = false
   const cleanup = async () => {
     if (mounted) await run(process.execPath, [CLI, 'unmount', mountPoint, '--force'], { env }).catch(() => undefined)
     await server.stop()
     await rm(root, { recursive: true, force: true })
   }
-  process.once('SIGINT', () => { cleanup().finally(() => process.exit(130)) })
+  process.once('SIGINT', () => {
+    cleanup().finally(() => process.exit(130))
+  })
   try {
     const s3 = new S3Client({ endpoint: server.endpoint, region: LOCAL_S3_REGION, forcePathStyle: true, credentials: { ...LOCAL_S3_CREDENTIALS } })
     const uploaded = await uploadSample(s3, { bucket: BUCKET, classes: CLASSES, filesPerClass: FILES_PER_CLASS, shardBytes: SHARD_BYTES, seed: SEED })
@@ -67,7 +82,11 @@ async function main(): Promise<void> {
       const loadedFromDisk = after.reads.blocksFromDisk - before.reads.blocksFromDisk
       const loadedFromS3 = after.reads.blocksFromStore - before.reads.blocksFromStore
       epochs.push({
-        name, seconds, files: uploaded.files, bytes, dropped,
+        name,
+        seconds,
+        files: uploaded.files,
+        bytes,
+        dropped,
         gets: (await gets(server.stats())) - getsBefore,
         hitRatio: loadedFromDisk + loadedFromS3 === 0 ? 1 : loadedFromDisk / (loadedFromDisk + loadedFromS3),
       })
@@ -83,8 +102,7 @@ async function main(): Promise<void> {
 
 /** Lists and reads every file with parallel reader processes, like a data loader; returns bytes read. */
 async function readTree(dir: string): Promise<number> {
-  const { stdout } = await run('bash', ['-c',
-    `cd '${dir}' && find . -type f -print0 | xargs -0 -P ${READERS} -n 32 cat | wc -c`], { maxBuffer: 1 << 20 })
+  const { stdout } = await run('bash', ['-c', `cd '${dir}' && find . -type f -print0 | xargs -0 -P ${READERS} -n 32 cat | wc -c`], { maxBuffer: 1 << 20 })
   return Number(stdout.trim())
 }
 
@@ -101,11 +119,17 @@ async function gets(s: Promise<{ requests: Record<string, number> }>): Promise<n
 function printTable(epochs: Epoch[]): void {
   const rows = [['epoch', 'files/s', 'MB/s', 'seconds', 'S3 GETs', 'cache hit ratio']]
   for (const e of epochs) {
-    rows.push([e.name + (e.dropped ? '' : ' [page cache NOT dropped: not root?]'), (e.files / e.seconds).toFixed(0), (e.bytes / 1e6 / e.seconds).toFixed(1),
-      e.seconds.toFixed(2), String(e.gets), `${(e.hitRatio * 100).toFixed(1)}%`])
+    rows.push([
+      e.name + (e.dropped ? '' : ' [page cache NOT dropped: not root?]'),
+      (e.files / e.seconds).toFixed(0),
+      (e.bytes / 1e6 / e.seconds).toFixed(1),
+      e.seconds.toFixed(2),
+      String(e.gets),
+      `${(e.hitRatio * 100).toFixed(1)}%`,
+    ])
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
-  process.stdout.write('\n' + rows.map(r => r.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  ')).join('\n') + '\n\n')
+  process.stdout.write('\n' + rows.map(r => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n') + '\n\n')
 }
 
 function mb(bytes: number): string {

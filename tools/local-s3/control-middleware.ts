@@ -43,7 +43,7 @@ export function controlMiddleware(counters: RequestCounters, faults: FaultInject
 function watchResponse(ctx: KoaContext, request: S3RequestInfo, counters: RequestCounters): void {
   const res = ctx.res
   // Node never sends a body on HEAD, even when s3rver's error handler writes one.
-  if (request.method !== 'HEAD') meterResponseBody(res, (bytes) => counters.recordBytes(request.kind, bytes))
+  if (request.method !== 'HEAD') meterResponseBody(res, bytes => counters.recordBytes(request.kind, bytes))
   res.once('close', () => counters.recordResponse(res.writableFinished ? String(res.statusCode) : 'aborted'))
 }
 

@@ -52,8 +52,10 @@ function optional<T>(value: unknown, field: string, check: (v: unknown) => v is 
 const isString = (v: unknown): v is string => typeof v === 'string'
 const isProbability = (v: unknown): v is number => typeof v === 'number' && v > 0 && v <= 1
 const isMatch = (v: unknown): v is string => isString(v) && MATCHES.has(v)
-const isInt = (lo: number, hi: number) => (v: unknown): v is number =>
-  typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi
+const isInt =
+  (lo: number, hi: number) =>
+  (v: unknown): v is number =>
+    typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi
 
 /** Checks an untrusted JSON value and returns a clean spec; throws FaultSpecError naming the field. */
 export function parseFaultSpec(input: unknown): FaultSpec {
@@ -124,8 +126,9 @@ export class FaultInjector<S extends FaultSpec = FaultSpec> {
 
   /** The oldest armed fault matching this request, consuming one of its count. */
   take(request: S3RequestInfo): S | undefined {
-    const index = this.#armed.findIndex((armed) =>
-      matches(armed.spec, request) && (armed.spec.probability === undefined || this.#random() < armed.spec.probability))
+    const index = this.#armed.findIndex(
+      armed => matches(armed.spec, request) && (armed.spec.probability === undefined || this.#random() < armed.spec.probability),
+    )
     const armed = this.#armed[index]
     if (armed === undefined) return undefined
     armed.remaining -= 1

@@ -75,7 +75,10 @@ export async function startFaultProxy(upstream: string, random: () => number = M
     else forwarded++
     handle(req, res, target, fault).catch(() => req.socket.destroy())
   })
-  server.on('connection', s => { sockets.add(s); s.once('close', () => sockets.delete(s)) })
+  server.on('connection', s => {
+    sockets.add(s)
+    s.once('close', () => sockets.delete(s))
+  })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const port = (server.address() as AddressInfo).port
@@ -100,14 +103,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, target: URL, fa
   }
   const body = await readAll(req)
   if (fault?.status !== undefined) {
-    const xml = errorXml({ status: fault.status, code: fault.code ?? defaultErrorCode(fault.status), message: fault.message ?? `Injected fault (status ${fault.status}).` })
+    const xml = errorXml({
+      status: fault.status,
+      code: fault.code ?? defaultErrorCode(fault.status),
+      message: fault.message ?? `Injected fault (status ${fault.status}).`,
+    })
     res.writeHead(fault.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) })
     res.end(req.method === 'HEAD' ? undefined : xml)
     return
   }
   const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers })
   up.end(body)
-  const [upRes] = await once(up, 'response') as [IncomingMessage]
+  const [upRes] = (await once(up, 'response')) as [IncomingMessage]
   let data = await readAll(upRes)
   const headers = { ...upRes.headers }
   const ok = (upRes.statusCode ?? 500) < 300

@@ -44,12 +44,12 @@ export function createLocalS3App(options: LocalS3AppOptions): LocalS3App {
     // Path-style only: with vhost buckets on, any Host that is not an IP or
     // 'localhost' (e.g. the machine's name) would be taken for a bucket.
     vhostBuckets: false,
-    configureBuckets: options.buckets.map((name) => ({ name })),
+    configureBuckets: options.buckets.map(name => ({ name })),
   })
   const counters = new RequestCounters()
   const faults = new FaultInjector()
 
-  const vhostIndex = s3rver.middleware.findIndex((fn) => fn.name === 'vhost')
+  const vhostIndex = s3rver.middleware.findIndex(fn => fn.name === 'vhost')
   if (vhostIndex === -1) {
     throw new Error("s3rver's Koa stack has no 'vhost' middleware: these fixes are written for s3rver 3.7.1")
   }

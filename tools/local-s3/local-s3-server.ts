@@ -137,15 +137,12 @@ function waitForReady(child: ChildProcess, silent: boolean): Promise<ReadyLine> 
     }
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
       settle(new Error(`local S3 server exited (${signal ?? code}) before it was ready:\n${stderrTail}`))
-    const timer = setTimeout(
-      () => settle(new Error(`local S3 server not ready after ${START_TIMEOUT_MS} ms:\n${stderrTail}`)),
-      START_TIMEOUT_MS,
-    )
+    const timer = setTimeout(() => settle(new Error(`local S3 server not ready after ${START_TIMEOUT_MS} ms:\n${stderrTail}`)), START_TIMEOUT_MS)
     child.once('exit', onExit)
     // `on`, not `once`: a later 'error' (a failed kill) must not go unhandled and crash the tests.
-    child.on('error', (err) => settle(err))
+    child.on('error', err => settle(err))
     // Keep reading stdout for the child's whole life: a full pipe would block its logging.
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout! }).on('line', line => {
       const ready = settled ? undefined : parseReadyLine(line)
       if (ready !== undefined) settle(undefined, ready)
       else if (!silent) process.stderr.write(`${line}\n`)
@@ -222,7 +219,7 @@ function controlRequest(port: number, method: string, urlPath: string, body?: st
   // agent: false — no keep-alive socket outlives the call and holds the event loop open.
   const options = { host: '127.0.0.1', port, method, path: urlPath, headers, agent: false, timeout: CONTROL_TIMEOUT_MS }
   return new Promise((resolve, reject) => {
-    const req = http.request(options, (res) => {
+    const req = http.request(options, res => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
@@ -236,7 +233,7 @@ function controlRequest(port: number, method: string, urlPath: string, body?: st
 
 async function killAndWait(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
   child.kill('SIGTERM')
   const escalate = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
   await exited

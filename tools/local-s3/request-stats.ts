@@ -55,8 +55,7 @@ export class RequestCounters {
   }
 
   snapshot(): RequestStats {
-    const sum = (counts: Record<RequestKind, number>): number =>
-      REQUEST_KINDS.reduce((acc, kind) => acc + counts[kind], 0)
+    const sum = (counts: Record<RequestKind, number>): number => REQUEST_KINDS.reduce((acc, kind) => acc + counts[kind], 0)
     return {
       requests: { ...this.#requests },
       total: sum(this.#requests),

@@ -10,17 +10,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http'
 
-export const REQUEST_KINDS = [
-  'getObject',
-  'rangedGet',
-  'headObject',
-  'list',
-  'putObject',
-  'multipart',
-  'copy',
-  'delete',
-  'other',
-] as const
+export const REQUEST_KINDS = ['getObject', 'rangedGet', 'headObject', 'list', 'putObject', 'multipart', 'copy', 'delete', 'other'] as const
 
 /** One counter per kind; `list` is ListObjectsV2 and ListObjects (v1) only. */
 export type RequestKind = (typeof REQUEST_KINDS)[number]
@@ -39,17 +29,35 @@ export interface S3RequestInfo extends S3Target {
 // Query parameters that turn a bucket GET into something other than a listing
 // (the union of what s3rver routes and what S3 defines).
 const BUCKET_SUBRESOURCES = new Set([
-  'accelerate', 'acl', 'analytics', 'cors', 'delete', 'encryption', 'intelligent-tiering',
-  'inventory', 'lifecycle', 'location', 'logging', 'metrics', 'notification', 'object-lock',
-  'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'replication',
-  'requestPayment', 'tagging', 'uploads', 'versioning', 'versions', 'website',
+  'accelerate',
+  'acl',
+  'analytics',
+  'cors',
+  'delete',
+  'encryption',
+  'intelligent-tiering',
+  'inventory',
+  'lifecycle',
+  'location',
+  'logging',
+  'metrics',
+  'notification',
+  'object-lock',
+  'ownershipControls',
+  'policy',
+  'policyStatus',
+  'publicAccessBlock',
+  'replication',
+  'requestPayment',
+  'tagging',
+  'uploads',
+  'versioning',
+  'versions',
+  'website',
 ])
 
 // Query parameters that turn an object GET/HEAD/PUT into a sub-resource operation.
-const OBJECT_SUBRESOURCES = new Set([
-  'acl', 'attributes', 'legal-hold', 'restore', 'retention', 'select', 'tagging', 'torrent',
-  'uploadId', 'uploads',
-])
+const OBJECT_SUBRESOURCES = new Set(['acl', 'attributes', 'legal-hold', 'restore', 'retention', 'select', 'tagging', 'torrent', 'uploadId', 'uploads'])
 
 type Query = Record<string, unknown>
 
@@ -71,34 +79,20 @@ export function parseS3Path(path: string): S3Target | undefined {
 }
 
 export function hasAny(query: Query, names: ReadonlySet<string>): boolean {
-  return Object.keys(query).some((name) => names.has(name))
+  return Object.keys(query).some(name => names.has(name))
 }
 
 /** True for GET on a bucket with no sub-resource: ListObjectsV2 or ListObjects. */
 export function isListRequest(method: string, target: S3Target, query: Query): boolean {
-  return (
-    method === 'GET' &&
-    target.bucket !== undefined &&
-    target.key === undefined &&
-    !hasAny(query, BUCKET_SUBRESOURCES)
-  )
+  return method === 'GET' && target.bucket !== undefined && target.key === undefined && !hasAny(query, BUCKET_SUBRESOURCES)
 }
 
 /** True for a plain GetObject or HeadObject (no ?acl, ?tagging, …). */
 export function isObjectRead(method: string, target: S3Target, query: Query): boolean {
-  return (
-    (method === 'GET' || method === 'HEAD') &&
-    target.key !== undefined &&
-    !hasAny(query, OBJECT_SUBRESOURCES)
-  )
+  return (method === 'GET' || method === 'HEAD') && target.key !== undefined && !hasAny(query, OBJECT_SUBRESOURCES)
 }
 
-export function classifyRequest(
-  method: string,
-  path: string,
-  query: Query,
-  headers: IncomingHttpHeaders,
-): S3RequestInfo {
+export function classifyRequest(method: string, path: string, query: Query, headers: IncomingHttpHeaders): S3RequestInfo {
   const target = parseS3Path(path) ?? { bucket: undefined, key: undefined }
   return { ...target, method, kind: kindOf(method, target, query, headers) }
 }

@@ -10,7 +10,7 @@ import type { KoaContext } from 's3rver'
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (ch) => {
+  return text.replace(/[<>&"']/g, ch => {
     switch (ch) {
       case '<':
         return '&lt;'
@@ -75,10 +75,7 @@ export function errorXml(reply: S3ErrorReply): string {
     .map(([name, value]) => element(name, value))
     .join('')
   const requestId = randomBytes(8).toString('hex').toUpperCase()
-  return xmlDocument(
-    `<Error>${element('Code', reply.code)}${element('Message', reply.message)}${detail}` +
-      `${element('RequestId', requestId)}</Error>`,
-  )
+  return xmlDocument(`<Error>${element('Code', reply.code)}${element('Message', reply.message)}${detail}` + `${element('RequestId', requestId)}</Error>`)
 }
 
 export function noSuchBucket(bucket: string): S3ErrorReply {

@@ -27,7 +27,8 @@ export class SyntheticJpegNamespace extends SyntheticNamespace {
   /** `bases`: complete JPEG files (SOI first), e.g. jpeg-synth's makeBaseImages. */
   constructor(o: SyntheticNamespaceOptions, bases: readonly Buffer[]) {
     super(o)
-    if (bases.length === 0 || bases.some(b => b[0] !== 0xff || b[1] !== 0xd8)) throw new RangeError('synthetic JPEG namespace: need base JPEGs starting with SOI')
+    if (bases.length === 0 || bases.some(b => b[0] !== 0xff || b[1] !== 0xd8))
+      throw new RangeError('synthetic JPEG namespace: need base JPEGs starting with SOI')
     this.#bases = bases
     this.#pattern = makePattern((o.seed ?? 1) + 7)
   }

@@ -165,7 +165,9 @@ export function makePattern(seed: number): Buffer {
   let x = mix32(seed) | 1
   for (let o = 0; o < PATTERN_BYTES; o += 4) {
     // xorshift32: fast, deterministic, and incompressible enough for a cache test.
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
     half.writeInt32LE(x | 0, o)
   }
   return Buffer.concat([half, half])

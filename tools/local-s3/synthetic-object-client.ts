@@ -29,7 +29,8 @@ export class SyntheticObjectClient extends MemoryObjectClient implements ObjectC
     const token = r.continuationToken
     const page = this.#ns.list(r.prefix, r.delimiter ?? '', token ?? r.startAfter ?? '', Math.min(MAX_KEYS, r.maxKeys ?? MAX_KEYS), token !== undefined)
     return {
-      objects: page.objects.map(i => this.#info(i)), commonPrefixes: page.prefixes,
+      objects: page.objects.map(i => this.#info(i)),
+      commonPrefixes: page.prefixes,
       ...(page.last !== undefined ? { nextContinuationToken: page.last } : {}),
     }
   }

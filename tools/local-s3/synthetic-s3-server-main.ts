@@ -18,27 +18,39 @@ import { startSyntheticS3Server } from './synthetic-s3-server.js'
 
 const { values } = parseArgs({
   options: {
-    'bucket': { type: 'string', default: 'synth' },
-    'objects': { type: 'string', default: '1281167' },
+    bucket: { type: 'string', default: 'synth' },
+    objects: { type: 'string', default: '1281167' },
     'per-directory': { type: 'string', default: '1300' },
-    'prefix': { type: 'string', default: 'train/' },
+    prefix: { type: 'string', default: 'train/' },
     'min-bytes': { type: 'string', default: '1024' },
     'max-bytes': { type: 'string', default: '4096' },
-    'seed': { type: 'string', default: '1' },
-    'port': { type: 'string', default: '0' },
+    seed: { type: 'string', default: '1' },
+    port: { type: 'string', default: '0' },
     'latency-ms': { type: 'string', default: '0' },
-    'jpeg': { type: 'boolean', default: false },
+    jpeg: { type: 'boolean', default: false },
   },
 })
 const shape = {
-  objects: Number(values.objects), perDirectory: Number(values['per-directory']), prefix: values.prefix,
-  minBytes: Number(values['min-bytes']), maxBytes: Number(values['max-bytes']), seed: Number(values.seed),
+  objects: Number(values.objects),
+  perDirectory: Number(values['per-directory']),
+  prefix: values.prefix,
+  minBytes: Number(values['min-bytes']),
+  maxBytes: Number(values['max-bytes']),
+  seed: Number(values.seed),
 }
 const server = await startSyntheticS3Server({
-  ...shape, bucket: values.bucket, port: Number(values.port), latencyMs: Number(values['latency-ms']),
+  ...shape,
+  bucket: values.bucket,
+  port: Number(values.port),
+  latencyMs: Number(values['latency-ms']),
   ...(values.jpeg ? { namespace: new SyntheticJpegNamespace(shape, makeBaseImages(shape.seed)) } : {}),
 })
-const stop = () => { server.stop().then(() => process.exit(0), () => process.exit(1)) }
+const stop = () => {
+  server.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  )
+}
 process.on('SIGTERM', stop)
 process.on('SIGINT', stop)
 process.stdin.on('end', stop).on('error', stop).resume()

@@ -64,7 +64,11 @@ export async function startSyntheticS3Server(o: SyntheticS3Options): Promise<Syn
     const c = process.cpuUsage(cpuAt)
     return { requests: { ...requests }, cpuMicros: c.user + c.system, bytesSent }
   }
-  const resetStats = () => { requests = zero(); bytesSent = 0; cpuAt = process.cpuUsage() }
+  const resetStats = () => {
+    requests = zero()
+    bytesSent = 0
+    cpuAt = process.cpuUsage()
+  }
   const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://x')
     if (url.pathname === '/__synthetic/stats') {
@@ -80,11 +84,25 @@ export async function startSyntheticS3Server(o: SyntheticS3Options): Promise<Syn
       return sendError(res, 501, 'NotImplemented', 'The synthetic store is read-only')
     }
     if (key === '') {
-      if (req.method === 'HEAD') { requests.headBucket++; return void res.writeHead(200).end() }
+      if (req.method === 'HEAD') {
+        requests.headBucket++
+        return void res.writeHead(200).end()
+      }
       requests.list++
       return sendXml(res, listObjectsV2(ns, o.bucket, url.searchParams))
     }
-    serveObject(ns, key, req, res, kind => { requests[kind]++ }, n => { bytesSent += n })
+    serveObject(
+      ns,
+      key,
+      req,
+      res,
+      kind => {
+        requests[kind]++
+      },
+      n => {
+        bytesSent += n
+      },
+    )
   }
   const server = http.createServer((req, res) => {
     req.resume()
@@ -98,16 +116,27 @@ export async function startSyntheticS3Server(o: SyntheticS3Options): Promise<Syn
   })
   const port = (server.address() as AddressInfo).port
   return {
-    endpoint: `http://127.0.0.1:${port}`, port, namespace: ns, stats, resetStats,
-    stop: () => new Promise<void>(resolve => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-    }),
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    namespace: ns,
+    stats,
+    resetStats,
+    stop: () =>
+      new Promise<void>(resolve => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
   }
 }
 
-function serveObject(ns: SyntheticNamespace, key: string, req: http.IncomingMessage, res: http.ServerResponse,
-  count: (k: SyntheticRequestKind) => void, sent: (n: number) => void): void {
+function serveObject(
+  ns: SyntheticNamespace,
+  key: string,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  count: (k: SyntheticRequestKind) => void,
+  sent: (n: number) => void,
+): void {
   const head = req.method === 'HEAD'
   const rangeHeader = req.headers.range
   count(head ? 'headObject' : rangeHeader !== undefined ? 'rangedGet' : 'getObject')
@@ -116,11 +145,20 @@ function serveObject(ns: SyntheticNamespace, key: string, req: http.IncomingMess
   const size = ns.size(i)
   const etag = ns.etag(i)
   const ifMatch = req.headers['if-match']
-  if (ifMatch !== undefined && ifMatch !== '*' && !ifMatch.split(',').map(s => s.trim()).includes(etag)) {
+  if (
+    ifMatch !== undefined &&
+    ifMatch !== '*' &&
+    !ifMatch
+      .split(',')
+      .map(s => s.trim())
+      .includes(etag)
+  ) {
     return sendError(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', head)
   }
   const headers: http.OutgoingHttpHeaders = {
-    'etag': etag, 'last-modified': LAST_MODIFIED_HTTP, 'accept-ranges': 'bytes',
+    etag: etag,
+    'last-modified': LAST_MODIFIED_HTTP,
+    'accept-ranges': 'bytes',
     'content-type': 'application/octet-stream',
   }
   if (req.headers['if-none-match'] === etag) return void res.writeHead(304, headers).end()
@@ -129,11 +167,13 @@ function serveObject(ns: SyntheticNamespace, key: string, req: http.IncomingMess
   let status = 200
   if (rangeHeader !== undefined && !head) {
     const range = parseRange(rangeHeader, size)
-    if (range === 'invalid') { /* S3 ignores a malformed Range and sends the whole object */ } else if (range === undefined) {
+    if (range === 'invalid') {
+      /* S3 ignores a malformed Range and sends the whole object */
+    } else if (range === undefined) {
       res.setHeader('content-range', `bytes */${size}`)
       return sendError(res, 416, 'InvalidRange', 'The requested range is not satisfiable')
     } else {
-      [start, end] = range
+      ;[start, end] = range
       status = 206
       headers['content-range'] = `bytes ${start}-${end - 1}/${size}`
     }
@@ -171,19 +211,26 @@ function listObjectsV2(ns: SyntheticNamespace, bucket: string, q: URLSearchParam
   const enc = (s: string) => escapeXml(url ? encodeURIComponent(s).replace(/%2F/g, '/') : s)
   const after = token !== null ? Buffer.from(token, 'base64url').toString() : startAfter
   const page = ns.list(prefix, delimiter, after, maxKeys, token !== null)
-  const contents = page.objects.map(i => `<Contents><Key>${enc(ns.key(i))}</Key><LastModified>${LAST_MODIFIED_ISO}</LastModified>` +
-    `<ETag>${escapeXml(ns.etag(i))}</ETag><Size>${ns.size(i)}</Size><StorageClass>STANDARD</StorageClass></Contents>`)
+  const contents = page.objects.map(
+    i =>
+      `<Contents><Key>${enc(ns.key(i))}</Key><LastModified>${LAST_MODIFIED_ISO}</LastModified>` +
+      `<ETag>${escapeXml(ns.etag(i))}</ETag><Size>${ns.size(i)}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+  )
   const prefixes = page.prefixes.map(cp => `<CommonPrefixes><Prefix>${enc(cp)}</Prefix></CommonPrefixes>`)
   const truncated = page.last !== undefined
   const last = page.last ?? ''
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="${XMLNS}"><Name>${escapeXml(bucket)}</Name>` +
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="${XMLNS}"><Name>${escapeXml(bucket)}</Name>` +
     `<Prefix>${enc(prefix)}</Prefix>${delimiter !== '' ? `<Delimiter>${enc(delimiter)}</Delimiter>` : ''}` +
     `<MaxKeys>${maxKeys}</MaxKeys><KeyCount>${contents.length + prefixes.length}</KeyCount>` +
     `${url ? '<EncodingType>url</EncodingType>' : ''}<IsTruncated>${truncated}</IsTruncated>` +
     `${token !== null ? `<ContinuationToken>${escapeXml(token)}</ContinuationToken>` : ''}` +
     `${startAfter !== '' ? `<StartAfter>${enc(startAfter)}</StartAfter>` : ''}` +
     `${truncated ? `<NextContinuationToken>${Buffer.from(last).toString('base64url')}</NextContinuationToken>` : ''}` +
-    contents.join('') + prefixes.join('') + '</ListBucketResult>'
+    contents.join('') +
+    prefixes.join('') +
+    '</ListBucketResult>'
+  )
 }
 
 function sendXml(res: http.ServerResponse, body: string): void {

@@ -122,7 +122,8 @@ function writeWhole(path: string, buffers: Buffer[]): Promise<void> {
       if (err !== null) return reject(err)
       writev(fd, buffers, (werr, written) => {
         close(fd, cerr => {
-          const fail = werr ?? cerr ?? (written === bytes ? null : Object.assign(new Error(`short write to ${path}: ${written} of ${bytes} bytes`), { code: 'ENOSPC' }))
+          const fail =
+            werr ?? cerr ?? (written === bytes ? null : Object.assign(new Error(`short write to ${path}: ${written} of ${bytes} bytes`), { code: 'ENOSPC' }))
           if (fail === null) resolve()
           else reject(fail)
         })

@@ -67,7 +67,10 @@ export class BlockWrites {
       return true
     }
     if (!this.#fits(addr, data.length)) return false
-    return this.#start(addr, data, true).then(() => this.#d.index.get(addr.objectId, addr.index) !== undefined, () => false)
+    return this.#start(addr, data, true).then(
+      () => this.#d.index.get(addr.objectId, addr.index) !== undefined,
+      () => false,
+    )
   }
 
   /** The write of this block under way, if any. */
@@ -101,8 +104,13 @@ export class BlockWrites {
     const key = blockKey(addr)
     const bytes = data.length + BLOCK_HEADER_BYTES
     this.#pendingBytes += bytes
-    const p = this.#queue.add(() => this.#store(addr, data, preload))
-      .catch((err: unknown) => { this.#onError(err); this.#d.catalog.settle(addr.objectId); throw err })
+    const p = this.#queue
+      .add(() => this.#store(addr, data, preload))
+      .catch((err: unknown) => {
+        this.#onError(err)
+        this.#d.catalog.settle(addr.objectId)
+        throw err
+      })
       .finally(() => {
         this.#pendingBytes -= bytes
         if (this.#writing.get(key) === p) this.#writing.delete(key)

@@ -43,7 +43,13 @@ export class CatalogKeeper {
   learn(b: BlockEntry, addr: BlockAddress): void {
     if (b.object.entry !== undefined || this.#catalog.isUnsettled(addr.objectId)) return
     const c = this.entryFor(addr)
-    c?.written.then(() => { this.#index.attach(b.object, c.entry); this.#catalog.settle(addr.objectId) }, () => {})
+    c?.written.then(
+      () => {
+        this.#index.attach(b.object, c.entry)
+        this.#catalog.settle(addr.objectId)
+      },
+      () => {},
+    )
   }
 
   /** Rewrites the catalog once most of its lines name objects that are gone; O(1) when it need not. */
@@ -67,7 +73,7 @@ export class CatalogKeeper {
   }
 
   /** Catalog entries worth keeping: objects with blocks, and those whose first block is being written. */
-  * #live(): Generator<[string, CatalogEntry]> {
+  *#live(): Generator<[string, CatalogEntry]> {
     for (const obj of this.#index.objects()) if (obj.entry !== undefined) yield [obj.id, obj.entry]
     yield* this.#catalog.unsettled()
   }

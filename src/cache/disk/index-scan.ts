@@ -18,13 +18,15 @@ export async function scanBlockFiles(blocksDir: string, stopping: () => boolean)
     if (stopping()) return undefined
     const names = await readdir(join(blocksDir, sub)).catch(() => [] as string[])
     for (let i = 0; i < names.length; i += SCAN_STAT_CONCURRENCY) {
-      await Promise.all(names.slice(i, i + SCAN_STAT_CONCURRENCY).map(async name => {
-        const dot = name.lastIndexOf('.')
-        const index = Number(name.slice(dot + 1))
-        if (dot <= 0 || !Number.isInteger(index)) return
-        const st = await stat(join(blocksDir, sub, name)).catch(() => undefined)
-        if (st?.isFile()) found.push({ objectId: name.slice(0, dot), index, bytes: st.size, mtimeMs: st.mtimeMs })
-      }))
+      await Promise.all(
+        names.slice(i, i + SCAN_STAT_CONCURRENCY).map(async name => {
+          const dot = name.lastIndexOf('.')
+          const index = Number(name.slice(dot + 1))
+          if (dot <= 0 || !Number.isInteger(index)) return
+          const st = await stat(join(blocksDir, sub, name)).catch(() => undefined)
+          if (st?.isFile()) found.push({ objectId: name.slice(0, dot), index, bytes: st.size, mtimeMs: st.mtimeMs })
+        }),
+      )
     }
   }
   return found.sort((a, b) => a.mtimeMs - b.mtimeMs)

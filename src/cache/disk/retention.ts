@@ -81,7 +81,11 @@ export class CacheRetention {
   /** Drops every block of `obj`; returns the bytes freed. */
   dropObject(obj: CachedObject, reason: DropReason): number {
     let bytes = 0
-    for (const b of [...obj.blocks]) if (b !== undefined) { bytes += b.bytes; this.drop(b, reason) }
+    for (const b of [...obj.blocks])
+      if (b !== undefined) {
+        bytes += b.bytes
+        this.drop(b, reason)
+      }
     return bytes
   }
 
@@ -95,7 +99,11 @@ export class CacheRetention {
       const ttl = this.ttlOf(obj)
       if (ttl !== Infinity) {
         for (const b of [...obj.blocks]) {
-          if (b !== undefined && b.storedAtMs + ttl <= now) { blocks++; bytes += b.bytes; this.drop(b, 'expired') }
+          if (b !== undefined && b.storedAtMs + ttl <= now) {
+            blocks++
+            bytes += b.bytes
+            this.drop(b, 'expired')
+          }
         }
       }
       if (++seen % SWEEP_SLICE_OBJECTS === 0) await new Promise(r => setImmediate(r))
@@ -106,7 +114,13 @@ export class CacheRetention {
 
   drop(b: BlockEntry, reason: DropReason): void {
     this.#d.index.remove(b)
-    if (reason === 'expired') { this.#ttlDropped++; this.#ttlDroppedBytes += b.bytes } else { this.#freed++; this.#freedBytes += b.bytes }
+    if (reason === 'expired') {
+      this.#ttlDropped++
+      this.#ttlDroppedBytes += b.bytes
+    } else {
+      this.#freed++
+      this.#freedBytes += b.bytes
+    }
     this.#d.files.unlink({ objectId: b.object.id, index: b.index })
     for (const l of this.#listeners) l(b.object.id, b.index)
   }
@@ -118,6 +132,6 @@ export class CacheRetention {
   /** The most specific TTL rule for the key, or the default. */
   #ruleTtl(ns: string, key: string): number {
     const rule = this.#d.rules.ttlFor(ns, key)
-    return rule === null ? Infinity : rule ?? this.#d.defaultTtlMs
+    return rule === null ? Infinity : (rule ?? this.#d.defaultTtlMs)
   }
 }

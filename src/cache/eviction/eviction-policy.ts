@@ -11,7 +11,7 @@ import { LruPolicy } from './lru-policy.js'
 import { S3FifoPolicy } from './s3-fifo-policy.js'
 
 export const EVICTION_POLICIES = ['lru', 'scan-resistant'] as const
-export type EvictionPolicyName = typeof EVICTION_POLICIES[number]
+export type EvictionPolicyName = (typeof EVICTION_POLICIES)[number]
 
 export interface EvictionPolicy<K> {
   readonly name: EvictionPolicyName
@@ -36,8 +36,10 @@ export interface EvictionPolicy<K> {
 /** `hashOf` gives a well-mixed 32-bit hash of a key (the frequency sketch needs one). */
 export function createEvictionPolicy<K>(name: EvictionPolicyName, hashOf: (key: K) => number): EvictionPolicy<K> {
   switch (name) {
-    case 'lru': return new LruPolicy<K>()
-    case 'scan-resistant': return new S3FifoPolicy<K>(hashOf)
+    case 'lru':
+      return new LruPolicy<K>()
+    case 'scan-resistant':
+      return new S3FifoPolicy<K>(hashOf)
   }
 }
 

@@ -92,7 +92,7 @@ export function renderScaleReport(r: ScaleResults): string {
     if (r.systems.every((s) => s.phases[phase] === undefined)) continue;
     lines.push(`| ${PHASE_LABELS[phase]} | ${r.systems.map((s) => phaseCell(s.phases[phase])).join(' | ')} |`);
   }
-  const mem = (s: ScaleSystemResult, b: number | undefined) => (b === undefined ? '—' : `${mib(b)} (${fmt(bytesPerFile(b, r.objects))} B per file)`);
+  const mem = (_s: ScaleSystemResult, b: number | undefined) => (b === undefined ? '—' : `${mib(b)} (${fmt(bytesPerFile(b, r.objects))} B per file)`);
   lines.push(`| peak RSS of the daemon | ${r.systems.map((s) => mem(s, s.peakRssBytes)).join(' | ')} |`);
   lines.push(`| RSS after the epochs | ${r.systems.map((s) => mem(s, s.rssAfterEpochsBytes)).join(' | ')} |`);
   if (r.systems.some((s) => s.peakRssAfterRemountBytes !== undefined)) {

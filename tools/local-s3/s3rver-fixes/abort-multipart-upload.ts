@@ -14,7 +14,12 @@ const UPLOAD_ID = /^[0-9a-f]{1,64}$/i
 
 export async function serveAbortMultipartUpload(ctx: KoaContext, bucket: string, uploadId: string): Promise<void> {
   const dir = path.join(ctx.app.store.getResourcePath(bucket, undefined, 'uploads'), uploadId)
-  const exists = UPLOAD_ID.test(uploadId) && (await stat(dir).then((s) => s.isDirectory(), () => false))
+  const exists =
+    UPLOAD_ID.test(uploadId) &&
+    (await stat(dir).then(
+      s => s.isDirectory(),
+      () => false,
+    ))
   if (!exists) {
     sendS3Error(ctx, {
       status: 404,

@@ -106,8 +106,8 @@ export function decodeAwsChunkedUpload(ctx: KoaContext): void {
   const headers = ctx.headers
   const remaining = String(headers['content-encoding'] ?? '')
     .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '' && part.toLowerCase() !== 'aws-chunked')
+    .map(part => part.trim())
+    .filter(part => part !== '' && part.toLowerCase() !== 'aws-chunked')
   if (remaining.length === 0) delete headers['content-encoding']
   else headers['content-encoding'] = remaining.join(', ')
   const decodedLength = headers['x-amz-decoded-content-length']

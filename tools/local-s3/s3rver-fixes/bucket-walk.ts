@@ -158,7 +158,7 @@ async function holdsObject(dirPath: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
     throw err
   }
-  if (dirents.some((d) => d.isFile() && d.name.endsWith(OBJECT_SUFFIX))) return true
+  if (dirents.some(d => d.isFile() && d.name.endsWith(OBJECT_SUFFIX))) return true
   for (const dirent of dirents) {
     if (dirent.isDirectory() && (await holdsObject(path.join(dirPath, dirent.name)))) return true
   }

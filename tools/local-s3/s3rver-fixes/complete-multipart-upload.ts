@@ -11,7 +11,10 @@ import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import type { KoaContext } from 's3rver'
 
-interface ListedPart { PartNumber?: unknown; ETag?: unknown }
+interface ListedPart {
+  PartNumber?: unknown
+  ETag?: unknown
+}
 
 /** Runs after s3rver's CompleteMultipartUpload handler; leaves failures as they are. */
 export async function fixMultipartEtag(ctx: KoaContext, bucket: string, key: string): Promise<void> {

@@ -86,13 +86,7 @@ async function sendMissing(ctx: KoaContext, bucket: string, key: string): Promis
   sendS3Error(ctx, bucketExists ? noSuchKey(key) : noSuchBucket(bucket))
 }
 
-async function sendObject(
-  ctx: KoaContext,
-  key: string,
-  filePath: string,
-  meta: StoredMetadata,
-  range: RangeOutcome,
-): Promise<void> {
+async function sendObject(ctx: KoaContext, key: string, filePath: string, meta: StoredMetadata, range: RangeOutcome): Promise<void> {
   const size = Number(meta['content-length'])
   let stream: ReadStream | undefined
   if (ctx.method === 'GET') {

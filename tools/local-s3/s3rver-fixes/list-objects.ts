@@ -35,7 +35,11 @@ interface ListParams {
 }
 
 class InvalidArgumentError extends Error {
-  constructor(message: string, readonly argument: string, readonly value: string) {
+  constructor(
+    message: string,
+    readonly argument: string,
+    readonly value: string,
+  ) {
     super(message)
   }
 }
@@ -89,11 +93,7 @@ function parseListParams(query: Query, bucket: string): ListParams {
   }
   const continuationToken = v2 ? single(query, 'continuation-token') : undefined
   const startAfter = v2 ? single(query, 'start-after') : undefined
-  const marker = v2
-    ? continuationToken !== undefined
-      ? decodeToken(continuationToken, bucket)
-      : (startAfter ?? '')
-    : (single(query, 'marker') ?? '')
+  const marker = v2 ? (continuationToken !== undefined ? decodeToken(continuationToken, bucket) : (startAfter ?? '')) : (single(query, 'marker') ?? '')
   return {
     bucket,
     v2,
@@ -125,14 +125,10 @@ function decodeToken(token: string, bucket: string): string {
 }
 
 /** Metadata of the page's keys; a key deleted since the walk maps to undefined and is left out. */
-async function loadMetadata(
-  store: FilesystemStore,
-  bucket: string,
-  entries: ListingEntry[],
-): Promise<Map<string, StoredMetadata | undefined>> {
-  const keys = entries.filter((e) => e.kind === 'key').map((e) => e.name)
+async function loadMetadata(store: FilesystemStore, bucket: string, entries: ListingEntry[]): Promise<Map<string, StoredMetadata | undefined>> {
+  const keys = entries.filter(e => e.kind === 'key').map(e => e.name)
   const found = await Promise.all(
-    keys.map((key) =>
+    keys.map(key =>
       store.getMetadata(bucket, key).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return undefined
         throw err
@@ -143,14 +139,11 @@ async function loadMetadata(
 }
 
 function renderListing(p: ListParams, page: ListingPage, metadata: Map<string, StoredMetadata | undefined>): string {
-  const enc = (value: string | undefined): string | undefined =>
-    value === undefined || !p.urlEncoded ? value : encodeURIComponent(value).replace(/%2F/g, '/')
+  const enc = (value: string | undefined): string | undefined => (value === undefined || !p.urlEncoded ? value : encodeURIComponent(value).replace(/%2F/g, '/'))
   const contents = page.entries
-    .filter((e) => e.kind === 'key' && metadata.get(e.name) !== undefined)
-    .map((e) => renderObject(enc(e.name) ?? '', metadata.get(e.name) as StoredMetadata, p.fetchOwner))
-  const prefixes = page.entries
-    .filter((e) => e.kind === 'prefix')
-    .map((e) => `<CommonPrefixes>${element('Prefix', enc(e.name))}</CommonPrefixes>`)
+    .filter(e => e.kind === 'key' && metadata.get(e.name) !== undefined)
+    .map(e => renderObject(enc(e.name) ?? '', metadata.get(e.name) as StoredMetadata, p.fetchOwner))
+  const prefixes = page.entries.filter(e => e.kind === 'prefix').map(e => `<CommonPrefixes>${element('Prefix', enc(e.name))}</CommonPrefixes>`)
   const last = page.entries.at(-1)?.name
   const nextToken = page.isTruncated && last !== undefined ? encodeToken(p.bucket, last) : undefined
   const paging = p.v2
@@ -177,9 +170,7 @@ function renderListing(p: ListParams, page: ListingPage, metadata: Map<string, S
 }
 
 function renderObject(key: string, meta: StoredMetadata, withOwner: boolean): string {
-  const owner = withOwner
-    ? `<Owner>${element('ID', OWNER.id)}${element('DisplayName', OWNER.displayName)}</Owner>`
-    : ''
+  const owner = withOwner ? `<Owner>${element('ID', OWNER.id)}${element('DisplayName', OWNER.displayName)}</Owner>` : ''
   return (
     '<Contents>' +
     element('Key', key) +

@@ -16,10 +16,7 @@ export interface ConditionalHeaders {
   ifUnmodifiedSince?: string | undefined
 }
 
-export type PreconditionOutcome =
-  | { outcome: 'proceed' }
-  | { outcome: 'notModified' }
-  | { outcome: 'failed'; condition: 'If-Match' | 'If-Unmodified-Since' }
+export type PreconditionOutcome = { outcome: 'proceed' } | { outcome: 'notModified' } | { outcome: 'failed'; condition: 'If-Match' | 'If-Unmodified-Since' }
 
 export type RangeOutcome =
   | { kind: 'whole' }
@@ -35,7 +32,7 @@ function bareTag(tag: string): string {
 export function etagListMatches(list: string, etag: string): boolean {
   if (list.trim() === '*') return true
   const wanted = bareTag(etag)
-  return list.split(',').some((tag) => bareTag(tag) === wanted)
+  return list.split(',').some(tag => bareTag(tag) === wanted)
 }
 
 function parseHttpDate(value: string | undefined): number | undefined {
