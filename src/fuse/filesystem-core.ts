@@ -6,19 +6,19 @@
  * writes (read-your-writes). A read handle pins the object version (ETag) seen at
  * open, so a reader never mixes bytes of two versions: if the object changes while
  * open, reads fail with PreconditionFailedError (ESTALE) and the path's metadata is
- * dropped so the next open sees the new version. Namespace changes (mkdir, rmdir,
- * unlink, rename) live in NamespaceOps. The FUSE adapter only converts arguments
- * and errors.
+ * dropped so the next open sees the new version. Namespace changes live in NamespaceOps,
+ * writes in WriteOps, attributes in AttributeOps; the FUSE adapter only converts.
  */
 import { constants as fsConstants } from 'node:fs'
 import type { Logger } from 'pino'
-import type { BlockReader, ObjectVersion } from '../cache/block-reader.js'
-import { FileReader, type FileReaderConfig } from '../cache/file-reader.js'
+import type { BlockReader } from '../cache/block-reader.js'
+import { FileReader } from '../cache/file-reader.js'
 import { FileTooLargeError, HardLinkError, IsADirectoryError, NotADirectoryError, NotFoundError, PreconditionFailedError, ReadOnlyError } from '../errors.js'
 import type { FileEntry } from '../metadata/entry.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import type { WriteBack } from '../write/write-back.js'
-import { NamespaceOps, type NamespaceLimits } from './namespace-ops.js'
+import { NamespaceOps } from './namespace-ops.js'
+import type { FilesystemConfig, OpenListener } from './filesystem-types.js'
 import { AttributeOps } from './attribute-ops.js'
 import { entryStat, fileStat, type FileStat } from './file-stat.js'
 import { S_IFDIR } from '../metadata/s3fs-attributes.js'
@@ -28,31 +28,13 @@ import { type DirectReads, type DirectReadStats, type FileHandle, OpenFiles } fr
 import { WriteOps } from './write-ops.js'
 import type { Caller } from './caller.js'
 
-export interface FilesystemConfig {
-  readonly uid: number
-  readonly gid: number
-  readonly fileMode: number
-  readonly dirMode: number
-  readonly readOnly: boolean
-  readonly fileReader: FileReaderConfig
-  /** Files up to this size are put in the block cache after upload, so reading them back costs no GET. */
-  readonly adoptMaxBytes: number
-  readonly namespace: NamespaceLimits
-}
-
+export type { FilesystemConfig, OpenListener } from './filesystem-types.js'
 export type { FileStat } from './file-stat.js'
 export type { DirectReads, DirectReadStats } from './open-files.js'
 export type { FsStats } from './fs-limits.js'
-export { wantsWrite } from './fs-limits.js'
 
-/**
- * Told of every open for reading of a clean object (cross-file prefetch); `isCached`
- * says whether reading it would cost no GET, computed only if the listener asks.
- */
 /** Paths longer than this take the awaited path (which checks NAME_MAX per component). */
 const SYNC_PATH_MAX = 255
-
-export type OpenListener = (path: string, version: ObjectVersion, isCached: () => boolean) => void
 
 export class FilesystemCore {
   readonly #config: FilesystemConfig

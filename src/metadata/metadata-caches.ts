@@ -62,6 +62,12 @@ export class MetadataCaches {
     return this.#entries.get(path) ?? this.#partials.get(parentOf(path))?.get(baseName(path))
   }
 
+  /** A present entry known now, from the stat cache or the parent's fresh listing (no request, no change). */
+  known(path: string): Entry | undefined {
+    const cached = this.entry(path) ?? this.listing(parentOf(path))?.children.get(baseName(path))
+    return cached === undefined || 'absent' in cached ? undefined : cached
+  }
+
   /** The fresh listing of the directory `path`, if any. */
   listing(path: string): DirListing | undefined {
     return this.#listings.get(path)

@@ -16,3 +16,10 @@ export interface MetadataConfig {
    */
   readonly headForAttributes?: boolean
 }
+
+/** A directory with up to this many children is listed again to answer a lookup in it (≤ 5 pages). */
+export const RELIST_MAX_CHILDREN = 5000
+/** A lookup lists a directory never listed if it takes at most this many LIST pages (10,000 entries). */
+export const PATH_FIRST_MAX_PAGES = 10
+/** Larger listings are not shared (one value per directory; ~100 B per child). */
+export const MANIFEST_MAX_CHILDREN = 100_000

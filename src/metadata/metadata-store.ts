@@ -2,27 +2,20 @@
  * Answers "what is at this path?" and "what is in this directory?" from caches
  * filled by LIST pages, going to the store only on a miss.
  *
- * - A stat cache (path → entry, or absent for a shorter TTL), bounded in entries.
- * - A listing cache (directory → children), bounded in total children. A fresh
- *   listing of the parent answers lookups of its children, present or absent, so
- *   `ls -l`, `find` and ImageFolder scans cost LIST pages and never one HEAD per entry.
- * - When a listing has expired, a lookup in a directory listed before lists it
- *   again (one LIST page per 1,000 children, shared by every lookup there) rather
- *   than paying a HEAD and a LIST per file: epochs longer than the TTL stay cheap.
+ * - A stat cache (path → entry, or absent for a shorter TTL) and a listing cache
+ *   (directory → children), both bounded. A fresh listing of the parent answers lookups
+ *   of its children, present or absent: `ls -l`, `find` and ImageFolder scans cost LIST
+ *   pages, never a HEAD per entry; an expired listing is listed again for a lookup in it.
  * - Path-first: a lookup in a directory never listed lists it once (shared by every
- *   concurrent lookup there) and answers its siblings from that listing, so a loader
- *   opening files by name from a manifest pays no HEAD per file. Only a directory of
- *   more than PATH_FIRST_MAX_PAGES pages is remembered as large; lookups there cost one
- *   HEAD and one LIST (max 1 key) in parallel. A name that is both an object and a
- *   prefix is a directory (the object is hidden), as documented in docs/SEMANTICS.md.
- * - Listing a directory starts background work (background-metadata.ts).
- * - Stale-if-error (stale-if-error.ts): a refresh that fails because the store is failing
- *   is answered from the entry expired less than `staleIfErrorMs` ago (and its blocks).
- * - Concurrent identical lookups and listings share one request (single-flight).
- * - With a listing manifest (on disk, or shared through `--coordinator`), a directory listed
- *   within the TTL (by an earlier mount or another node) is taken from it, with the TTL it
- *   has left, instead of LIST pages; complete listings go into it, and changes made through
- *   this mount or `refresh` remove the directories they touch from it.
+ *   concurrent lookup there) and answers its siblings from it; a directory of more than
+ *   PATH_FIRST_MAX_PAGES pages is remembered as large, and lookups there cost one HEAD
+ *   and one LIST (max 1 key). A name that is both an object and a prefix is a directory.
+ * - Listing a directory starts background work (background-metadata.ts); stale-if-error
+ *   (stale-if-error.ts) answers a failing refresh from the entry expired less than
+ *   `staleIfErrorMs` ago; identical concurrent lookups and listings share one request.
+ * - A listing manifest (on disk, or shared through `--coordinator`) gives directories
+ *   listed within the TTL by an earlier mount or another node; changes through this
+ *   mount or `refresh` remove the directories they touch from it.
  * What is known lives in metadata-caches.ts; how the store is asked, in directory-lister.ts.
  */
 import type { Logger } from 'pino'
@@ -39,18 +32,11 @@ import { EntryFactory } from './entry-factory.js'
 import { DirectoryLister } from './directory-lister.js'
 import { BackgroundMetadata, SUBDIR_PREFETCH_PAGES } from './background-metadata.js'
 import type { ListingManifest, SharedListing } from './listing-manifest.js'
-import type { MetadataConfig } from './metadata-config.js'
+import { MANIFEST_MAX_CHILDREN, PATH_FIRST_MAX_PAGES, RELIST_MAX_CHILDREN, type MetadataConfig } from './metadata-config.js'
 import { ABSENT, MetadataCaches, unwrap } from './metadata-caches.js'
 
 export type { ListingManifest, SharedListing } from './listing-manifest.js'
 export type { MetadataConfig } from './metadata-config.js'
-
-/** A directory with up to this many children is listed again to answer a lookup in it (≤ 5 pages). */
-const RELIST_MAX_CHILDREN = 5000
-/** A lookup lists a directory never listed if it takes at most this many LIST pages (10,000 entries). */
-const PATH_FIRST_MAX_PAGES = 10
-/** Larger listings are not shared (one value per directory; ~100 B per child). */
-const MANIFEST_MAX_CHILDREN = 100_000
 
 export class MetadataStore {
   readonly #config: MetadataConfig
@@ -107,10 +93,8 @@ export class MetadataStore {
    */
   peekStat(path: string): Entry | undefined {
     if (isRoot(path)) return this.#root
-    if (this.#stale.holding()) return undefined
-    const cached = this.#caches.entry(path) ?? this.#caches.listing(parentOf(path))?.children.get(baseName(path))
-    if (cached === undefined || 'absent' in cached) return undefined
-    return this.#config.headForAttributes === true && cached.attrs === undefined ? undefined : cached
+    const cached = this.#stale.holding() ? undefined : this.#caches.known(path)
+    return this.#config.headForAttributes === true && cached?.attrs === undefined ? undefined : cached
   }
 
   /** Subdirectories of `path` per its cached listing; undefined when not listed (or expired). */

@@ -19,11 +19,10 @@ import {
   ListObjectsV2Command,
   S3Client,
   UploadPartCommand,
-  UploadPartCopyCommand,
   AbortMultipartUploadCommand,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { UnexpectedResponseError, UploadAbortedError } from '../errors.js'
+import { UnexpectedResponseError } from '../errors.js'
 import type {
   CompletedPart,
   PartRequest,
@@ -35,17 +34,10 @@ import type {
   RangeRequest,
   UploadRequest,
 } from './object-client.js'
-import { mapSdkError } from './sdk-error-mapper.js'
+import { type SdkCall, sdkCall } from './sdk-call.js'
+import { copySource, multipartCopy } from './sdk-multipart-copy.js'
 import { getPiecesRetrying, stripEtag, type IntegrityListener } from './sdk-get-pieces.js'
-import {
-  COPY_PART_BYTES,
-  MAX_SINGLE_COPY_BYTES,
-  UPLOAD_PART_CONCURRENCY,
-  WRITE_DEADLINE_MS,
-  uploadBufferBytes,
-  uploadDeadlineMs,
-  uploadPartSize,
-} from './upload-limits.js'
+import { MAX_SINGLE_COPY_BYTES, UPLOAD_PART_CONCURRENCY, WRITE_DEADLINE_MS, uploadBufferBytes, uploadDeadlineMs, uploadPartSize } from './upload-limits.js'
 
 export interface SdkClientConfig {
   readonly bucket: string
@@ -63,21 +55,17 @@ export interface SdkClientConfig {
   readonly requestDeadlineMs: number
 }
 
-function copySource(bucket: string, key: string): string {
-  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`
-}
-
 export class SdkObjectClient implements ObjectClient {
   readonly #s3: S3Client
   readonly #bucket: string
-  readonly #deadlineMs: number
   readonly #onChecked: IntegrityListener
+  readonly #call: SdkCall
 
   /** `onChecked` hears of every response body checked against the store's checksum or MD5 ETag. */
   constructor(config: SdkClientConfig, onChecked: IntegrityListener = () => {}) {
     this.#onChecked = onChecked
     this.#bucket = config.bucket
-    this.#deadlineMs = config.requestDeadlineMs
+    this.#call = sdkCall(config.bucket, config.requestDeadlineMs)
     const agentOptions = { keepAlive: true, maxSockets: config.maxSockets }
     this.#s3 = new S3Client({
       ...(config.region !== undefined ? { region: config.region } : {}),
@@ -226,7 +214,7 @@ export class SdkObjectClient implements ObjectClient {
       return stripEtag(out.CopyObjectResult?.ETag)
     }
     // A multipart copy starts a new object: carry the source's metadata over explicitly.
-    return this.#multipartCopy(sourceKey, destKey, size, metadata ?? (await this.head(sourceKey)).metadata ?? {})
+    return multipartCopy(this.#s3, this.#bucket, this.#call, sourceKey, destKey, size, metadata ?? (await this.head(sourceKey)).metadata ?? {})
   }
 
   async createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
@@ -293,68 +281,5 @@ export class SdkObjectClient implements ObjectClient {
 
   async delete(key: string): Promise<void> {
     await this.#call('DeleteObject', key, s => this.#s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), s))
-  }
-
-  async #multipartCopy(sourceKey: string, destKey: string, size: number, metadata: ObjectMetadata): Promise<string> {
-    const created = await this.#call('CreateMultipartUpload', destKey, s =>
-      this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, Metadata: { ...metadata } }), s),
-    )
-    const uploadId = created.UploadId
-    if (uploadId === undefined) throw new UnexpectedResponseError(`CreateMultipartUpload s3://${this.#bucket}/${destKey}: no upload id`)
-    try {
-      const parts: Array<{ ETag: string; PartNumber: number }> = []
-      for (let start = 0, n = 1; start < size; start += COPY_PART_BYTES, n++) {
-        const end = Math.min(size, start + COPY_PART_BYTES) - 1
-        const out = await this.#call(
-          'UploadPartCopy',
-          destKey,
-          s =>
-            this.#s3.send(
-              new UploadPartCopyCommand({
-                Bucket: this.#bucket,
-                Key: destKey,
-                UploadId: uploadId,
-                PartNumber: n,
-                CopySource: copySource(this.#bucket, sourceKey),
-                CopySourceRange: `bytes=${start}-${end}`,
-              }),
-              s,
-            ),
-          WRITE_DEADLINE_MS,
-        )
-        parts.push({ ETag: out.CopyPartResult?.ETag ?? '', PartNumber: n })
-      }
-      const done = await this.#call('CompleteMultipartUpload', destKey, s =>
-        this.#s3.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: this.#bucket,
-            Key: destKey,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: parts },
-          }),
-          s,
-        ),
-      )
-      return stripEtag(done.ETag)
-    } catch (err) {
-      await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: destKey, UploadId: uploadId })).catch(() => {})
-      throw err
-    }
-  }
-
-  async #call<T>(
-    operation: string,
-    key: string | undefined,
-    run: (opts: { abortSignal: AbortSignal }) => Promise<T>,
-    deadlineMs = this.#deadlineMs,
-    cancel?: AbortSignal,
-  ): Promise<T> {
-    const deadline = AbortSignal.timeout(deadlineMs)
-    try {
-      return await run({ abortSignal: cancel === undefined ? deadline : AbortSignal.any([deadline, cancel]) })
-    } catch (err) {
-      if (cancel?.aborted === true) throw new UploadAbortedError(`${operation} s3://${this.#bucket}/${key ?? ''}: cancelled`, { cause: err })
-      throw mapSdkError(err, { operation, bucket: this.#bucket, ...(key !== undefined ? { key } : {}) })
-    }
   }
 }

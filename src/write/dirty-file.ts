@@ -26,24 +26,9 @@ import { diskError, type StagingStore } from './staging-store.js'
 import type { StreamingUpload } from './streaming-upload.js'
 import type { PosixAttributes } from '../metadata/s3fs-attributes.js'
 import type { ObjectMetadata } from '../s3/object-client.js'
+import type { DirtyFileInit, Snapshot } from './snapshot.js'
 
-/** The exact content one close/fsync saw: what an upload sends. */
-export interface Snapshot {
-  readonly data: DataFile
-  readonly size: number
-  readonly generation: number
-  readonly mtimeMs: number
-}
-
-export interface DirtyFileInit {
-  readonly id: string
-  readonly path: string
-  readonly key: string
-  readonly store: StagingStore
-  readonly current: DataFile
-  readonly uploadedGeneration: number
-  readonly mtimeMs: number
-}
+export type { DirtyFileInit, Snapshot } from './snapshot.js'
 
 export class DirtyFile {
   /** Names the journal file. */

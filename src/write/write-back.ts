@@ -10,13 +10,14 @@
  * A file is retired (staging deleted) once clean and no handle holds it.
  */
 import type { Logger } from 'pino'
-import { UploadAbortedError, messageOf } from '../errors.js'
+import { UploadAbortedError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { Backlog } from './backlog.js'
 import { crashPoint } from './crash-points.js'
 import type { DirtyFile, Snapshot } from './dirty-file.js'
 import { DirtyFiles } from './dirty-files.js'
 import { FileJournal } from './file-journal.js'
+import { flushFiles } from './flush-files.js'
 import { recoverStaging } from './recovery.js'
 import { SnapshotUploader } from './snapshot-uploader.js'
 import type { StagingStore } from './staging-store.js'
@@ -54,17 +55,14 @@ export class WriteBack {
     return this.#files.get(path)
   }
 
-  /** Dirty files directly inside the directory `dir`. */
   childrenOf(dir: string): DirtyFile[] {
     return this.#files.childrenOf(dir)
   }
 
-  /** Dirty files at or below `path`. */
   under(path: string): DirtyFile[] {
     return this.#files.under(path)
   }
 
-  /** Whether `path` has a staged file or one being created (a read-only open must then await `settled`). */
   busy(path: string): boolean {
     return this.#files.busy(path)
   }
@@ -142,22 +140,8 @@ export class WriteBack {
   }
 
   /** Uploads every pending file at or below `path` (committing open ones) and reports what happened. */
-  async flush(path: string): Promise<FlushReport> {
-    const uploaded: Array<{ path: string; bytes: number }> = []
-    const failed: Array<{ path: string; error: string }> = []
-    await Promise.all(
-      this.under(path).map(async f => {
-        if (f.unlinked || (f.clean && f.committed === undefined)) return
-        try {
-          if (f.poisoned === undefined) await this.#commitAndUpload(f)
-          else await this.#uploadCommitted(f)
-          uploaded.push({ path: f.path, bytes: f.size })
-        } catch (err) {
-          failed.push({ path: f.path, error: messageOf(err) })
-        }
-      }),
-    )
-    return { uploaded, failed }
+  flush(path: string): Promise<FlushReport> {
+    return flushFiles(this.under(path), f => (f.poisoned === undefined ? this.#commitAndUpload(f) : this.#uploadCommitted(f)))
   }
 
   /**
