@@ -106,7 +106,11 @@ export class SyntheticNamespace {
     return { objects, prefixes, ...(truncated ? { last } : {}) }
   }
 
-  /** A stable ETag (quoted, 32 hex digits like a single-part MD5 ETag; not the MD5 of the body: a hash of seed, index and size). */
+  /**
+   * A stable ETag: a hash of seed, index and size, in the form of a one-part multipart
+   * upload's ETag (`"<32 hex>-1"`). Not the MD5 of the body, and so not written like one: a
+   * plain 32-hex ETag is the content's MD5 on S3, and clients (ours) check it.
+   */
   etag(i: number): string {
     let h = mix32(i ^ Math.imul(this.#seed, 0x27d4eb2f)) ^ this.size(i)
     let hex = ''
@@ -114,7 +118,7 @@ export class SyntheticNamespace {
       h = mix32(h + k + 1)
       hex += h.toString(16).padStart(8, '0')
     }
-    return `"${hex}"`
+    return `"${hex}-1"`
   }
 
   /** Bytes [start, end) of object i as slices to send in order (no copy of the pattern). */
