@@ -9,7 +9,7 @@
  */
 import { UnexpectedResponseError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
-import type { BlockAddress, BlockStore } from './disk/disk-cache-types.js'
+import { type BlockStore, blockAddress, blockKey } from './disk/disk-cache-types.js'
 import { type FetchQueue, type FetchTicket, PRIORITY_FOREGROUND } from './fetch-queue.js'
 import type { MemoryBlocks } from './memory-blocks.js'
 import { blockLength, type ObjectVersion } from './object-version.js'
@@ -53,7 +53,7 @@ export class BlockFetcher {
   /** Loads `missing` blocks of `obj`; rejects each block's promise that fails. */
   async load(obj: ObjectVersion, objectId: string, missing: PendingBlock[], ticket: FetchTicket, whole: boolean): Promise<void> {
     const bs = this.#d.blockSize
-    const fromDisk = await Promise.all(missing.map(p => this.#d.disk.read(addr(objectId, p.index, obj.key), blockLength(obj, p.index, bs))))
+    const fromDisk = await Promise.all(missing.map(p => this.#d.disk.read(blockAddress(objectId, p.index, obj.key), blockLength(obj, p.index, bs))))
     const toFetch: PendingBlock[] = []
     missing.forEach((p, n) => {
       const data = fromDisk[n]
@@ -149,17 +149,13 @@ export class BlockFetcher {
 
   /** A block new to this node: into the disk cache (in the background) and the memory tier. */
   #stored(obj: ObjectVersion, objectId: string, index: number, block: Buffer): void {
-    this.#d.disk.write(addr(objectId, index, obj.key), block)
+    this.#d.disk.write(blockAddress(objectId, index, obj.key), block)
     this.#remember(obj, objectId, index, block)
   }
 
   #remember(obj: ObjectVersion, objectId: string, index: number, block: Buffer): void {
-    this.#d.memory.set(`${objectId}.${index}`, block, this.#d.disk.deadlineOf(addr(objectId, index, obj.key)))
+    this.#d.memory.set(blockKey(objectId, index), block, this.#d.disk.deadlineOf(blockAddress(objectId, index, obj.key)))
   }
-}
-
-function addr(objectId: string, index: number, key: string): BlockAddress {
-  return { objectId, index, key }
 }
 
 /** A copy that owns exactly its memory (not from the shared pool): what the memory tier keeps alive is what it counts. */

@@ -15,7 +15,7 @@ import type { Logger } from 'pino'
 import { S3CacheFsError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { BlockFetcher, type PendingBlock } from './block-fetcher.js'
-import { type BlockAddress, type BlockStore, objectIdOf } from './disk/disk-cache-types.js'
+import { type BlockStore, blockAddress, blockKey, objectIdOf } from './disk/disk-cache-types.js'
 import { type FetchQueue, FetchTicket, PRIORITY_FOREGROUND, PRIORITY_PREFETCH } from './fetch-queue.js'
 import { MemoryBlocks } from './memory-blocks.js'
 import { ObjectLoads } from './object-loads.js'
@@ -84,7 +84,7 @@ export class BlockReader {
     this.#fetcher = new BlockFetcher({ ...config, client, disk, queue, memory: this.#memory, tier })
     this.#loads = new ObjectLoads(config, { blocks: (o, f, e, p) => this.#ensure(o, f, e, p), objectId: o => this.#objectId(o) }, disk, log)
     // Data an operator freed or that expired must not live on in memory either.
-    disk.onDrop((objectId, index) => this.#memory.delete(`${objectId}.${index}`))
+    disk.onDrop((objectId, index) => this.#memory.delete(blockKey(objectId, index)))
   }
 
   /** Bytes [offset, offset+length) of `obj`, fewer at the end of the object. */
@@ -129,8 +129,8 @@ export class BlockReader {
     const len = offset < obj.size ? blockLength(obj, index, bs) : 0
     if (len > 0 && offset === index * bs && length >= len && target.length >= len) {
       const objectId = this.#objectId(obj)
-      const id = `${objectId}.${index}`
-      if (!this.#memory.has(id) && !this.#inFlight.has(id) && (await this.#disk.readInto(addr(objectId, index, obj.key), len, target))) {
+      const id = blockKey(objectId, index)
+      if (!this.#memory.has(id) && !this.#inFlight.has(id) && (await this.#disk.readInto(blockAddress(objectId, index, obj.key), len, target))) {
         this.#diskDirectHits++
         this.#bytesFromDiskDirect += len
         this.#bytesServed += len
@@ -182,7 +182,7 @@ export class BlockReader {
     const objectId = this.#objectId(obj)
     const count = obj.size <= this.#config.wholeObjectMaxBytes ? this.blockCount(obj) : Math.min(1, this.blockCount(obj))
     for (let i = 0; i < count; i++) {
-      if (!this.#memory.has(`${objectId}.${i}`) && !this.#disk.has(addr(objectId, i))) return false
+      if (!this.#memory.has(blockKey(objectId, i)) && !this.#disk.has(blockAddress(objectId, i))) return false
     }
     return true
   }
@@ -226,7 +226,7 @@ export class BlockReader {
     const missing: PendingBlock[] = []
     const ticket = new FetchTicket(priority)
     for (let i = from; i < to; i++) {
-      const id = `${objectId}.${i}`
+      const id = blockKey(objectId, i)
       const mem = this.#memory.get(id)
       if (mem !== undefined) {
         this.#memoryHits++
@@ -268,10 +268,6 @@ export class BlockReader {
     }
     return id
   }
-}
-
-function addr(objectId: string, index: number, key?: string): BlockAddress {
-  return key === undefined ? { objectId, index } : { objectId, index, key }
 }
 
 function pendingBlock(index: number): PendingBlock {

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino'
 import { LOAD_WINDOW_PARTS, WHOLE_FETCH_PARTS } from '../config/defaults.js'
-import type { BlockAddress, BlockStore } from './disk/disk-cache-types.js'
+import { type BlockStore, blockAddress } from './disk/disk-cache-types.js'
 import { PRIORITY_LOAD } from './fetch-queue.js'
 import { blockCount, blockLength, type ObjectVersion } from './object-version.js'
 
@@ -46,7 +46,7 @@ export class ObjectLoads {
     for (let i = 0; i < blockCount(obj, bs); i++) {
       const data = await readAt(i * bs, blockLength(obj, i, bs))
       if (data.length !== blockLength(obj, i, bs)) return
-      this.#disk.write(addr(objectId, i, obj.key), data)
+      this.#disk.write(blockAddress(objectId, i, obj.key), data)
     }
   }
 
@@ -66,7 +66,7 @@ export class ObjectLoads {
     for (let start = 0; start < count; start += window) {
       const missing: number[] = []
       for (let i = start; i < Math.min(count, start + window); i++) {
-        if (!this.#disk.markLoaded(addr(objectId, i, obj.key))) {
+        if (!this.#disk.markLoaded(blockAddress(objectId, i, obj.key))) {
           missing.push(i)
           continue
         }
@@ -97,7 +97,7 @@ export class ObjectLoads {
   async prefetchWhole(obj: ObjectVersion, priority: number): Promise<number> {
     const objectId = this.#source.objectId(obj)
     const missing: number[] = []
-    for (let i = 0; i < blockCount(obj, this.#config.blockSize); i++) if (!this.#disk.has(addr(objectId, i))) missing.push(i)
+    for (let i = 0; i < blockCount(obj, this.#config.blockSize); i++) if (!this.#disk.has(blockAddress(objectId, i))) missing.push(i)
     return missing.length === 0 ? 0 : this.#persist(obj, objectId, missing, priority, () => {})
   }
 
@@ -108,14 +108,10 @@ export class ObjectLoads {
     await Promise.all(
       missing.map(async i => {
         const data = await (blocks.get(i) as Promise<Buffer>)
-        if (await this.#disk.persist(addr(objectId, i, obj.key), data)) bytes += data.length
+        if (await this.#disk.persist(blockAddress(objectId, i, obj.key), data)) bytes += data.length
         onBytes(data.length)
       }),
     )
     return bytes
   }
-}
-
-function addr(objectId: string, index: number, key?: string): BlockAddress {
-  return key === undefined ? { objectId, index } : { objectId, index, key }
 }

@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { CacheCorruptError } from '../../errors.js'
 import { BLOCK_HEADER_BYTES, blockHeader, verifyBlock } from '../block-file-format.js'
 import { OpenBlockFiles, openFilesBudget } from '../open-block-files.js'
-import type { BlockId } from './disk-cache-types.js'
+import { type BlockId, blockKey } from './disk-cache-types.js'
 
 /** What reading one block found. */
 export type BlockRead =
@@ -102,7 +102,7 @@ export class BlockFiles {
   }
 
   pathOf(id: BlockId): string {
-    return join(this.#dir, 'blocks', id.objectId.slice(0, 2), `${id.objectId}.${id.index}`)
+    return join(this.#dir, 'blocks', id.objectId.slice(0, 2), blockKey(id.objectId, id.index))
   }
 
   closeAll(): void {

@@ -14,7 +14,7 @@ import type { BlockIndex } from '../block-index.js'
 import type { CacheRules } from '../cache-rules.js'
 import type { BlockFiles } from './block-files.js'
 import type { CatalogKeeper } from './catalog-keeper.js'
-import type { BlockAddress } from './disk-cache-types.js'
+import { type BlockAddress, blockKey } from './disk-cache-types.js'
 
 export interface BlockWritesDeps {
   readonly files: BlockFiles
@@ -75,7 +75,7 @@ export class BlockWrites {
 
   /** The write of this block under way, if any. */
   inProgress(addr: BlockAddress): Promise<void> | undefined {
-    return this.#writing.get(blockKey(addr))
+    return this.#writing.get(blockKey(addr.objectId, addr.index))
   }
 
   /** Bytes of block writes not finished yet. */
@@ -101,7 +101,7 @@ export class BlockWrites {
   }
 
   #start(addr: BlockAddress, data: Buffer, preload: boolean): Promise<void> {
-    const key = blockKey(addr)
+    const key = blockKey(addr.objectId, addr.index)
     const bytes = data.length + BLOCK_HEADER_BYTES
     this.#pendingBytes += bytes
     const p = this.#queue
@@ -139,8 +139,4 @@ export class BlockWrites {
     }
     if (this.#errors <= 10) this.#d.log.warn({ err }, 'cache block write failed')
   }
-}
-
-function blockKey(addr: BlockAddress): string {
-  return `${addr.objectId}.${addr.index}`
 }

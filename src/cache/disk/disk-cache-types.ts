@@ -84,6 +84,16 @@ export interface BlockStore {
   onDrop(listener: (objectId: string, index: number) => void): void
 }
 
+/** A block's address; `key` (recorded in the catalog) when the caller knows it. */
+export function blockAddress(objectId: string, index: number, key?: string): BlockAddress {
+  return key === undefined ? { objectId, index } : { objectId, index, key }
+}
+
+/** One string per block (`<objectId>.<index>`, as its file is named): the key of in-memory maps of blocks. */
+export function blockKey(objectId: string, index: number): string {
+  return `${objectId}.${index}`
+}
+
 /** Stable id of one version of one object, as cached. */
 export function objectIdOf(namespace: string, key: string, etag: string, blockSize: number): string {
   return createHash('sha256').update(`${namespace}\0${key}\0${etag}\0${blockSize}`).digest('hex').slice(0, 40)
