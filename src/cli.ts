@@ -58,6 +58,10 @@ program
   .option('--region <region>', 'AWS region (default: from the AWS environment/config)')
   .option('--profile <name>', 'AWS shared-config profile')
   .option('--path-style', 'force path-style bucket addressing')
+  .option(
+    '--sdk-gets',
+    "send every GET through the AWS SDK's full request stack instead of the lean signed GET (slower; for stores the lean GET does not suit)",
+  )
   .option('--read-only', 'refuse every write')
   .option('--foreground', 'stay attached; unmount on SIGINT/SIGTERM')
   .option('--metadata-ttl <duration>', "how long metadata is trusted, or 'indefinite'", D.METADATA_TTL)

@@ -34,6 +34,7 @@ export interface MountOptions extends SharedOptions {
   region?: string
   profile?: string
   pathStyle?: boolean
+  sdkGets?: boolean
   readOnly?: boolean
   foreground?: boolean
   metadataTtl?: string
@@ -145,6 +146,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
     maxAttempts: D.S3_MAX_ATTEMPTS,
     connectTimeoutMs: D.S3_CONNECT_TIMEOUT_MS,
     requestDeadlineMs: D.S3_REQUEST_DEADLINE_MS,
+    ...(o.sdkGets === true ? { sdkGets: true } : {}),
   }
 
   return deepFreeze({

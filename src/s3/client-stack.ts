@@ -13,7 +13,7 @@ import { MeteredClient } from './metered-client.js'
 import type { ObjectClient } from './object-client.js'
 import { PrefixClient } from './prefix-client.js'
 import { RequestMetrics } from './request-metrics.js'
-import type { IntegrityListener } from './sdk-get-pieces.js'
+import type { IntegrityListener } from './get-pieces.js'
 
 export interface ClientStackOptions {
   /** Key prefix the client is scoped to ('' or absent: the whole bucket). */
@@ -38,7 +38,7 @@ export function composeClient(store: ObjectClient, opts: ClientStackOptions = {}
   return { client: prefix === '' ? metered : new PrefixClient(metered, prefix), metrics, faults }
 }
 
-/** The store client's body checks (sdk-get-pieces.ts) counted in `metrics`; the first corrupt body of the mount logged. */
+/** The store client's body checks (get-pieces.ts) counted in `metrics`; the first corrupt body of the mount logged. */
 export function reportIntegrity(metrics: RequestMetrics, log: Logger): IntegrityListener {
   let warned = false
   return ({ key, method, ok }) => {

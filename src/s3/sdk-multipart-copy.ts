@@ -13,7 +13,7 @@ import {
 import { UnexpectedResponseError } from '../errors.js'
 import type { ObjectMetadata } from './object-client.js'
 import type { SdkCall } from './sdk-call.js'
-import { stripEtag } from './sdk-get-pieces.js'
+import { stripEtag } from './get-pieces.js'
 import { COPY_PART_BYTES, WRITE_DEADLINE_MS } from './upload-limits.js'
 
 /** The CopySource header of `key` in `bucket`: each segment URI-encoded. */

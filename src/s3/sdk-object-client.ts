@@ -36,7 +36,8 @@ import type {
 } from './object-client.js'
 import { type SdkCall, sdkCall } from './sdk-call.js'
 import { copySource, multipartCopy } from './sdk-multipart-copy.js'
-import { getPiecesRetrying, stripEtag, type IntegrityListener } from './sdk-get-pieces.js'
+import { type GetSender, getPiecesRetrying, leanSender, sdkSender, stripEtag, type IntegrityListener } from './get-pieces.js'
+import { LeanGet } from './lean-get.js'
 import { MAX_SINGLE_COPY_BYTES, UPLOAD_PART_CONCURRENCY, WRITE_DEADLINE_MS, uploadBufferBytes, uploadDeadlineMs, uploadPartSize } from './upload-limits.js'
 
 export interface SdkClientConfig {
@@ -53,6 +54,8 @@ export interface SdkClientConfig {
   readonly connectTimeoutMs: number
   /** Overall deadline for one call, retries included. */
   readonly requestDeadlineMs: number
+  /** Send every GET through the SDK's whole middleware stack, never the lean GET (lean-get.ts). */
+  readonly sdkGets?: boolean
 }
 
 export class SdkObjectClient implements ObjectClient {
@@ -60,6 +63,7 @@ export class SdkObjectClient implements ObjectClient {
   readonly #bucket: string
   readonly #onChecked: IntegrityListener
   readonly #call: SdkCall
+  readonly #get: GetSender
 
   /** `onChecked` hears of every response body checked against the store's checksum or MD5 ETag. */
   constructor(config: SdkClientConfig, onChecked: IntegrityListener = () => {}) {
@@ -67,6 +71,8 @@ export class SdkObjectClient implements ObjectClient {
     this.#bucket = config.bucket
     this.#call = sdkCall(config.bucket, config.requestDeadlineMs)
     const agentOptions = { keepAlive: true, maxSockets: config.maxSockets }
+    const httpAgent = new HttpAgent(agentOptions)
+    const httpsAgent = new HttpsAgent(agentOptions)
     this.#s3 = new S3Client({
       ...(config.region !== undefined ? { region: config.region } : {}),
       ...(config.endpointUrl !== undefined ? { endpoint: config.endpointUrl } : {}),
@@ -75,15 +81,32 @@ export class SdkObjectClient implements ObjectClient {
       maxAttempts: config.maxAttempts,
       // S3-compatible stores often reject the SDK's default trailing checksums on uploads.
       requestChecksumCalculation: 'WHEN_REQUIRED',
-      // Checksum mode is asked for on whole-object GETs only (sdk-get-pieces.ts): S3 returns no checksum for a range.
+      // Checksum mode is asked for on whole-object GETs only (get-pieces.ts): S3 returns no checksum for a range.
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
         connectionTimeout: config.connectTimeoutMs,
         requestTimeout: config.requestDeadlineMs,
-        httpAgent: new HttpAgent(agentOptions),
-        httpsAgent: new HttpsAgent(agentOptions),
+        httpAgent,
+        httpsAgent,
       },
     })
+    const sdk = sdkSender(this.#s3, config.bucket)
+    const s3Config = this.#s3.config
+    const lean =
+      config.sdkGets === true
+        ? undefined
+        : LeanGet.for({
+            bucket: config.bucket,
+            endpointUrl: config.endpointUrl,
+            forcePathStyle: config.forcePathStyle,
+            region: () => s3Config.region(),
+            credentials: () => s3Config.credentials(),
+            specialEndpoint: async () => (await s3Config.useFipsEndpoint()) || (await s3Config.useDualstackEndpoint()),
+            connectTimeoutMs: config.connectTimeoutMs,
+            httpAgent,
+            httpsAgent,
+          })
+    this.#get = lean === undefined ? sdk : leanSender(lean, sdk)
   }
 
   async checkBucket(): Promise<void> {
@@ -136,7 +159,7 @@ export class SdkObjectClient implements ObjectClient {
     return { objects, commonPrefixes, ...(next !== undefined ? { nextContinuationToken: next } : {}) }
   }
 
-  /** See sdk-get-pieces.ts: broken or short bodies retried with If-Match, another version's answer refused. */
+  /** See get-pieces.ts: broken or short bodies retried with If-Match, another version's answer refused. */
   async getRange(request: RangeRequest): Promise<Buffer> {
     const wanted = request.endExclusive - request.start
     return (await this.getPieces(request, Math.max(1, wanted)))[0] ?? Buffer.alloc(0)
@@ -144,7 +167,7 @@ export class SdkObjectClient implements ObjectClient {
 
   async getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
     if (request.endExclusive - request.start <= 0) return []
-    return this.#call('GetObject', request.key, s => getPiecesRetrying(this.#s3, this.#bucket, request, pieceBytes, s, this.#onChecked))
+    return this.#call('GetObject', request.key, s => getPiecesRetrying(this.#get, this.#bucket, request, pieceBytes, s, this.#onChecked))
   }
 
   uploadBufferBytes(size: number): number {
