@@ -8,10 +8,11 @@
  * (rare); the daemon's RSS stays under a ceiling while the caches churn.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { startFaultProxy } from '../../tools/local-s3/fault-proxy.js'
+import { rssPeak, seededContent } from '../helpers/daemon-memory.js'
 import { makeFixture, sh } from './mount-fixture.js'
 
 const MiB = 1024 * 1024
@@ -67,19 +68,6 @@ await Promise.all(Array.from({ length: Number(readers) }, async () => { while (D
 process.stdout.write(JSON.stringify(out))
 `
 
-/** Deterministic content, so a reader checks any range without holding the file: byte i is a hash of (seed, i). */
-function content(seed: number, size: number): Buffer {
-  const b = Buffer.alloc(size)
-  for (let i = 0; i < size; i++) b[i] = (Math.imul(i + seed, 2654435761) >>> 24) & 0xff
-  return b
-}
-
-async function rssOf(pid: string): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
-  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1]
-  return kb === undefined ? 0 : Number(kb) * 1024
-}
-
 t.test(`soak: ${READERS} readers for ${SECONDS}s under random faults`, async t => {
   const fx = await makeFixture(t)
   const proxy = await startFaultProxy(fx.server.endpoint)
@@ -91,7 +79,7 @@ t.test(`soak: ${READERS} readers for ${SECONDS}s under random faults`, async t =
       sizes.slice(i, i + 16).map(async (size, j) => {
         const seed = i + j + 1
         const key = `soak/d${(i + j) % 5}/f${i + j}.bin`
-        const data = content(seed, size)
+        const data = seededContent(seed, size)
         manifest[key] = { sha: createHash('sha256').update(data).digest('hex'), size, seed }
         await fx.put(key, data)
       }),
@@ -116,22 +104,14 @@ t.test(`soak: ${READERS} readers for ${SECONDS}s under random faults`, async t =
   const manifestPath = join(fx.root, 'manifest.json')
   await writeFile(script, READER)
   await writeFile(manifestPath, JSON.stringify(manifest))
-  let peakRss = 0
-  const sampler = setInterval(() => {
-    rssOf(pid).then(
-      r => {
-        peakRss = Math.max(peakRss, r)
-      },
-      () => {},
-    )
-  }, 500)
+  const sampler = rssPeak(pid, 500)
   // The kernel's page cache would serve most reads after a while: drop it now and then, so reads keep reaching the daemon.
   const dropper = setInterval(() => {
     sh('echo 1 > /proc/sys/vm/drop_caches').catch(() => {})
   }, 3000)
   await fx.resetRequests()
   const r = await sh(`node ${script} ${manifestPath} ${fx.mountPoint} ${SECONDS} ${READERS}`, (SECONDS + 120) * 1000)
-  clearInterval(sampler)
+  const peakRss = sampler.stop()
   clearInterval(dropper)
   const req = await fx.requests()
   t.equal(r.code, 0, r.stderr)
