@@ -1,6 +1,6 @@
 // Command-line flags of `npm run bench`, validated once into a frozen
 // options object. Every error is one line naming the flag and the rule.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ALL_SYSTEMS } from './systems/registry.js';
 
 export const WORKLOADS = ['loader', 'shard', 'metadata', 'writes', 'torch', 'nodes', 'prefetch', 'calibration'] as const;
@@ -100,41 +100,39 @@ function list<T extends string>(flag: string, raw: string | undefined, allowed: 
   return items as T[];
 }
 
-export function parseOptions(argv: readonly string[]): BenchOptions {
-  let parsed;
+/** Strict flags with values (no positionals); a parse error becomes one OptionsError line. */
+export function parseFlags<const O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        files: { type: 'string' },
-        workers: { type: 'string' },
-        batch: { type: 'string' },
-        epochs: { type: 'string' },
-        step: { type: 'string' },
-        'ttfb-ms': { type: 'string' },
-        mbps: { type: 'string' },
-        systems: { type: 'string' },
-        skip: { type: 'string' },
-        store: { type: 'string' },
-        out: { type: 'string' },
-        seed: { type: 'string' },
-        'shard-mib': { type: 'string' },
-        'metadata-objects': { type: 'string' },
-        'checkpoint-mib': { type: 'string' },
-        'small-files': { type: 'string' },
-        'cache-dir': { type: 'string' },
-        's3cachefs-args': { type: 'string' },
-        'phase-timeout': { type: 'string' },
-      },
-    });
+    return parseArgs<{ args: string[]; strict: true; allowPositionals: false; options: O }>({ args: [...argv], strict: true, allowPositionals: false, options });
   } catch (err) {
     throw new OptionsError((err as Error).message.split('\n')[0] ?? 'bad arguments');
   }
-  const v = parsed.values;
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const v = parseFlags(argv, {
+    quick: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    files: { type: 'string' },
+    workers: { type: 'string' },
+    batch: { type: 'string' },
+    epochs: { type: 'string' },
+    step: { type: 'string' },
+    'ttfb-ms': { type: 'string' },
+    mbps: { type: 'string' },
+    systems: { type: 'string' },
+    skip: { type: 'string' },
+    store: { type: 'string' },
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    'shard-mib': { type: 'string' },
+    'metadata-objects': { type: 'string' },
+    'checkpoint-mib': { type: 'string' },
+    'small-files': { type: 'string' },
+    'cache-dir': { type: 'string' },
+    's3cachefs-args': { type: 'string' },
+    'phase-timeout': { type: 'string' },
+  }).values;
   const quick = v.quick === true;
   const sizes = quick ? QUICK : FULL;
   const systemNames = ALL_SYSTEMS.map((s) => s.name);

@@ -1,8 +1,7 @@
 // Flags of `npm run bench -- --scale`: the scale benchmark of issue 14 on the synthetic
 // store (tools/local-s3/synthetic-s3-server.ts). Validated once into a frozen object; every
 // error is one line naming the flag and the rule.
-import { parseArgs } from 'node:util';
-import { numberOption, OptionsError } from '../options.js';
+import { numberOption, OptionsError, parseFlags } from '../options.js';
 
 export const SCALE_SYSTEMS = ['s3cachefs', 's3fs', 'rclone'] as const;
 export type ScaleSystem = (typeof SCALE_SYSTEMS)[number];
@@ -43,30 +42,19 @@ export const SCALE_USAGE = `usage: npm run bench -- --scale [options]
 
 /** Parses the arguments that follow `--scale`. */
 export function parseScaleOptions(argv: readonly string[]): ScaleOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        objects: { type: 'string' },
-        'per-directory': { type: 'string' },
-        'min-bytes': { type: 'string' },
-        'max-bytes': { type: 'string' },
-        readers: { type: 'string' },
-        systems: { type: 'string' },
-        'time-limit': { type: 'string' },
-        'latency-ms': { type: 'string' },
-        out: { type: 'string' },
-        's3cachefs-args': { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new OptionsError((err as Error).message.split('\n')[0] ?? 'bad arguments');
-  }
-  const v = parsed.values;
+  const v = parseFlags(argv, {
+    help: { type: 'boolean', short: 'h' },
+    objects: { type: 'string' },
+    'per-directory': { type: 'string' },
+    'min-bytes': { type: 'string' },
+    'max-bytes': { type: 'string' },
+    readers: { type: 'string' },
+    systems: { type: 'string' },
+    'time-limit': { type: 'string' },
+    'latency-ms': { type: 'string' },
+    out: { type: 'string' },
+    's3cachefs-args': { type: 'string' },
+  }).values;
   const minBytes = numberOption('min-bytes', v['min-bytes'], 1024, 0, 1 << 30);
   const maxBytes = numberOption('max-bytes', v['max-bytes'], 4096, 0, 1 << 30);
   if (maxBytes < minBytes) throw new OptionsError(`--max-bytes (${maxBytes}) must be at least --min-bytes (${minBytes})`);
