@@ -28,10 +28,9 @@ import { type DirectReads, type DirectReadStats, type FileHandle, OpenFiles } fr
 import { WriteOps } from './write-ops.js'
 import type { Caller } from './caller.js'
 
-export type { FilesystemConfig, OpenListener } from './filesystem-types.js'
+export type { FilesystemConfig } from './filesystem-types.js'
 export type { FileStat } from './file-stat.js'
-export type { DirectReads, DirectReadStats } from './open-files.js'
-export type { FsStats } from './fs-limits.js'
+export type { DirectReadStats } from './open-files.js'
 
 /** Paths longer than this take the awaited path (which checks NAME_MAX per component). */
 const SYNC_PATH_MAX = 255
