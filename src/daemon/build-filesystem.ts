@@ -3,7 +3,8 @@
  * logger and a clock it builds the layers below FUSE and wires them together —
  * disk cache, fetch queue and block reader; the listing manifest and the metadata
  * store; staging and write-back (staged files of an earlier run are recovered);
- * the filesystem core; cross-file and announced prefetch, told of every open.
+ * the filesystem core, whose namespace and attribute changes send their requests
+ * through the fetch queue at foreground priority (s3/queued-client.ts); cross-file and announced prefetch, told of every open.
  * The daemon mounts what it returns (run-daemon.ts); core tests and the cache-ops
  * tests drive the same object without a mount (test/core/harness.ts).
  *
@@ -13,7 +14,7 @@
 import type { Logger } from 'pino'
 import { BlockReader } from '../cache/block-reader.js'
 import { DiskBlockCache } from '../cache/disk-block-cache.js'
-import { FetchQueue } from '../cache/fetch-queue.js'
+import { FetchQueue, PRIORITY_FOREGROUND } from '../cache/fetch-queue.js'
 import type { SharedTier } from '../cache/shared-tier.js'
 import { ANNOUNCED_SESSIONS, SCAN_PREFETCH_CACHE_HEADROOM } from '../config/defaults.js'
 import type { MountConfig } from '../config/resolve-config.js'
@@ -24,6 +25,7 @@ import { TieredListingManifest } from '../metadata/tiered-listing-manifest.js'
 import { AnnouncedOrder, AnnouncedOrders } from '../prefetch/announced-order.js'
 import { ScanPrefetcher } from '../prefetch/scan-prefetcher.js'
 import type { ObjectClient } from '../s3/object-client.js'
+import { QueuedClient } from '../s3/queued-client.js'
 import { StagingStore } from '../write/staging-store.js'
 import { WriteBack } from '../write/write-back.js'
 
@@ -72,7 +74,9 @@ export async function buildFilesystem(config: FilesystemSetup, deps: FilesystemD
   const staging = new StagingStore(config.disk.dir, config.write.staging)
   await staging.init()
   const writes = new WriteBack(config.write, staging, client, log.child({ component: 'write-back' }))
-  const core = new FilesystemCore(config.fs, metadata, reader, writes, client, log.child({ component: 'fs' }))
+  // Namespace and attribute changes (the core's own requests) wait in the reads' bounded queue, at foreground priority.
+  const changes = new QueuedClient(client, queue, PRIORITY_FOREGROUND)
+  const core = new FilesystemCore(config.fs, metadata, reader, writes, changes, log.child({ component: 'fs' }))
   // Prefetch never evicts: it fills the free room less a headroom kept for what readers fetch.
   const room = { freeBytes: () => disk.freeBytes() - disk.stats().maxBytes * SCAN_PREFETCH_CACHE_HEADROOM }
   const prefetcher = new ScanPrefetcher(config.prefetch, metadata, reader, room, log.child({ component: 'prefetch' }), clock)

@@ -6,8 +6,8 @@
  * writes (read-your-writes). A read handle pins the object version (ETag) seen at
  * open, so a reader never mixes bytes of two versions: if the object changes while
  * open, reads fail with PreconditionFailedError (ESTALE) and the path's metadata is
- * dropped so the next open sees the new version. Namespace changes live in NamespaceOps,
- * writes in WriteOps, attributes in AttributeOps; the FUSE adapter only converts.
+ * dropped so the next open sees the new version. Namespace changes live in the metadata
+ * layer (NamespaceChanges), writes in WriteOps, attributes in AttributeOps; the FUSE adapter only converts.
  */
 import { constants as fsConstants } from 'node:fs'
 import type { Logger } from 'pino'
@@ -16,8 +16,8 @@ import { FileReader } from '../cache/file-reader.js'
 import { FileTooLargeError, HardLinkError, IsADirectoryError, NotADirectoryError, NotFoundError, PreconditionFailedError, ReadOnlyError } from '../errors.js'
 import type { FileEntry } from '../metadata/entry.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
+import { NamespaceChanges } from '../metadata/namespace-changes.js'
 import type { WriteBack } from '../write/write-back.js'
-import { NamespaceOps } from './namespace-ops.js'
 import type { FilesystemConfig, OpenListener } from './filesystem-types.js'
 import { AttributeOps } from './attribute-ops.js'
 import { entryStat, fileStat, type FileStat } from './file-stat.js'
@@ -28,10 +28,9 @@ import { type DirectReads, type DirectReadStats, type FileHandle, OpenFiles } fr
 import { WriteOps } from './write-ops.js'
 import type { Caller } from './caller.js'
 
-export type { FilesystemConfig, OpenListener } from './filesystem-types.js'
+export type { FilesystemConfig } from './filesystem-types.js'
 export type { FileStat } from './file-stat.js'
-export type { DirectReads, DirectReadStats } from './open-files.js'
-export type { FsStats } from './fs-limits.js'
+export type { DirectReadStats } from './open-files.js'
 
 /** Paths longer than this take the awaited path (which checks NAME_MAX per component). */
 const SYNC_PATH_MAX = 255
@@ -42,7 +41,7 @@ export class FilesystemCore {
   readonly #reader: BlockReader
   readonly #writes: WriteBack
   readonly #log: Logger
-  readonly #namespace: NamespaceOps
+  readonly #namespace: NamespaceChanges
   readonly #attributes: AttributeOps
   readonly #files = new OpenFiles()
   readonly #writeOps: WriteOps
@@ -54,7 +53,7 @@ export class FilesystemCore {
     this.#reader = reader
     this.#writes = writes
     this.#log = log
-    this.#namespace = new NamespaceOps(config.namespace, metadata, writes, client, log)
+    this.#namespace = new NamespaceChanges(config.namespace, metadata, writes, client, log)
     this.#attributes = new AttributeOps(config, metadata, writes, reader, client, log)
     this.#writeOps = new WriteOps({ adoptMaxBytes: config.adoptMaxBytes, metadata, reader, writes, attributes: this.#attributes, files: this.#files, log })
   }

@@ -4,7 +4,7 @@
  */
 import type { ObjectVersion } from '../cache/block-reader.js'
 import type { FileReaderConfig } from '../cache/file-reader.js'
-import type { NamespaceLimits } from './namespace-ops.js'
+import type { NamespaceLimits } from '../metadata/namespace-changes.js'
 
 export interface FilesystemConfig {
   readonly uid: number

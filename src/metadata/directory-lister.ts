@@ -10,6 +10,7 @@
  * - `attributes`: one HEAD for the s3fs headers of a file or a directory marker.
  */
 import { NotFoundError } from '../errors.js'
+import { listPages } from '../s3/list-pages.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import type { DirEntry, Entry, FileEntry } from './entry.js'
 import type { EntryFactory } from './entry-factory.js'
@@ -37,14 +38,9 @@ export class DirectoryLister {
   async list(path: string, prefix: string, maxPages: number): Promise<ListOutcome> {
     const files = new Map<string, FileEntry>()
     const dirs = new Map<string, DirEntry>()
-    let token: string | undefined
     let pages = 0
-    do {
-      const page = await this.#client.listPage({
-        prefix,
-        delimiter: '/',
-        ...(token !== undefined ? { continuationToken: token } : {}),
-      })
+    // The one LIST loop (s3/list-pages.ts); leaving it after `maxPages` asks for no further page.
+    for await (const page of listPages(this.#client, { prefix, delimiter: '/' })) {
       pages++
       this.#answered()
       for (const cp of page.commonPrefixes) {
@@ -57,9 +53,8 @@ export class DirectoryLister {
         if (name.endsWith('/') || !isRepresentableName(name)) continue
         files.set(name, this.#entries.file(joinPath(path, name), obj, obj.key))
       }
-      token = page.nextContinuationToken
-      if (token !== undefined && pages >= maxPages) return { complete: false, seen: [...files, ...dirs], pages }
-    } while (token !== undefined)
+      if (page.nextContinuationToken !== undefined && pages >= maxPages) return { complete: false, seen: [...files, ...dirs], pages }
+    }
     const names = [...new Set([...files.keys(), ...dirs.keys()])].sort(compareUtf8)
     const children = new Map<string, Entry>(names.map(n => [n, (dirs.get(n) ?? files.get(n)) as Entry]))
     return { complete: true, children, pages }
@@ -96,6 +91,6 @@ export class DirectoryLister {
 }
 
 /** S3 orders keys by UTF-8 bytes; JS strings compare by UTF-16 units. */
-export function compareUtf8(a: string, b: string): number {
+function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b))
 }

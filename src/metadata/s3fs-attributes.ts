@@ -15,6 +15,9 @@
  */
 import type { ObjectMetadata } from '../s3/object-client.js'
 
+/** The Content-Type of a directory marker (`dir/`), as s3fs-fuse stores it. */
+export const DIRECTORY_CONTENT_TYPE = 'application/x-directory'
+
 export const S_IFMT = 0o170000
 export const S_IFREG = 0o100000
 export const S_IFDIR = 0o040000

@@ -27,8 +27,8 @@ function load(): Map<string, string> {
   return map
 }
 
-/** The Content-Type of a directory marker (`dir/`), as s3fs-fuse stores it. */
-export const DIRECTORY_CONTENT_TYPE = 'application/x-directory'
+/** Kept with the s3fs attributes (the metadata layer's namespace changes write markers too). */
+export { DIRECTORY_CONTENT_TYPE } from '../metadata/s3fs-attributes.js'
 
 export function contentTypeFor(key: string): string | undefined {
   const name = key.slice(key.lastIndexOf('/') + 1)

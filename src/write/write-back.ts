@@ -23,7 +23,7 @@ import { SnapshotUploader } from './snapshot-uploader.js'
 import type { StagingStore } from './staging-store.js'
 import type { FlushReport, WriteBackConfig, WriteListener, WriteStats } from './write-back-types.js'
 
-export type { FlushReport, WriteBackConfig, WriteListener, WriteMode, WriteStats } from './write-back-types.js'
+export type { FlushReport, WriteBackConfig, WriteMode } from './write-back-types.js'
 
 /** How long a truncated file with no open handle waits for an open before it is uploaded. */
 const TRUNCATE_GRACE_MS = 1000

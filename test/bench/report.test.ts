@@ -4,7 +4,8 @@
 import t, { type Test } from 'tap'
 import { renderMarkdown } from '../../tools/bench/report/markdown.js'
 import { targetRows, verdict } from '../../tools/bench/report/ratios.js'
-import { escapeXml, legendLines, niceMax, renderGroupedBars } from '../../tools/bench/report/svg-chart.js'
+import { escapeXml } from '../../tools/local-s3/s3-xml.js'
+import { legendLines, niceMax, renderGroupedBars } from '../../tools/bench/report/svg-chart.js'
 import { loaderChart, metadataChart, shardChart, shardRandomChart, writesChart } from '../../tools/bench/report/write-report.js'
 import { SHARD_RUN_NAMES, type BenchResults, type DurableVia, type EpochResult, type PhaseCost, type ShardRun, type SystemResult, type WriteRow, type WriteRun, type WriteTest } from '../../tools/bench/results.js'
 

@@ -1,12 +1,12 @@
 // Command-line flags of `npm run bench`, validated once into a frozen
 // options object. Every error is one line naming the flag and the rule.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ALL_SYSTEMS } from './systems/registry.js';
 
 export const WORKLOADS = ['loader', 'shard', 'metadata', 'writes', 'torch', 'nodes', 'prefetch', 'calibration'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 /** Where the datasets live: the local S3 server (s3rver, ~2 ms of CPU per GET) or the synthetic store (~0.1 ms). */
-export const STORES = ['s3rver', 'synthetic'] as const;
+const STORES = ['s3rver', 'synthetic'] as const;
 export type Store = (typeof STORES)[number];
 /** What the synthetic store cannot serve (read-only, images only): skipped there. */
 const SYNTHETIC_SKIPS: readonly Workload[] = ['shard', 'metadata', 'writes', 'nodes'];
@@ -80,9 +80,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --phase-timeout S       upper bound for one epoch/read/find/write test, seconds (default 1800)
   --scale                 the scale benchmark on the synthetic store instead (see --scale --help)`;
 
-function num(flag: string, raw: string | undefined, def: number, min: number, max: number, integer: boolean): number {
+/** A numeric flag: `def` when absent; an integer may have digit separators (`1,000`, `1_000`); one line naming the flag and the rule otherwise. */
+export function numberOption(flag: string, raw: string | undefined, def: number, min: number, max: number, integer = true): number {
   if (raw === undefined) return def;
-  const v = Number(raw);
+  const v = Number(integer ? raw.replaceAll(',', '').replaceAll('_', '') : raw);
   if (raw.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
     throw new OptionsError(`--${flag} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max} (got '${raw}')`);
   }
@@ -99,41 +100,39 @@ function list<T extends string>(flag: string, raw: string | undefined, allowed: 
   return items as T[];
 }
 
-export function parseOptions(argv: readonly string[]): BenchOptions {
-  let parsed;
+/** Strict flags with values (no positionals); a parse error becomes one OptionsError line. */
+export function parseFlags<const O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        files: { type: 'string' },
-        workers: { type: 'string' },
-        batch: { type: 'string' },
-        epochs: { type: 'string' },
-        step: { type: 'string' },
-        'ttfb-ms': { type: 'string' },
-        mbps: { type: 'string' },
-        systems: { type: 'string' },
-        skip: { type: 'string' },
-        store: { type: 'string' },
-        out: { type: 'string' },
-        seed: { type: 'string' },
-        'shard-mib': { type: 'string' },
-        'metadata-objects': { type: 'string' },
-        'checkpoint-mib': { type: 'string' },
-        'small-files': { type: 'string' },
-        'cache-dir': { type: 'string' },
-        's3cachefs-args': { type: 'string' },
-        'phase-timeout': { type: 'string' },
-      },
-    });
+    return parseArgs<{ args: string[]; strict: true; allowPositionals: false; options: O }>({ args: [...argv], strict: true, allowPositionals: false, options });
   } catch (err) {
     throw new OptionsError((err as Error).message.split('\n')[0] ?? 'bad arguments');
   }
-  const v = parsed.values;
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const v = parseFlags(argv, {
+    quick: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    files: { type: 'string' },
+    workers: { type: 'string' },
+    batch: { type: 'string' },
+    epochs: { type: 'string' },
+    step: { type: 'string' },
+    'ttfb-ms': { type: 'string' },
+    mbps: { type: 'string' },
+    systems: { type: 'string' },
+    skip: { type: 'string' },
+    store: { type: 'string' },
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    'shard-mib': { type: 'string' },
+    'metadata-objects': { type: 'string' },
+    'checkpoint-mib': { type: 'string' },
+    'small-files': { type: 'string' },
+    'cache-dir': { type: 'string' },
+    's3cachefs-args': { type: 'string' },
+    'phase-timeout': { type: 'string' },
+  }).values;
   const quick = v.quick === true;
   const sizes = quick ? QUICK : FULL;
   const systemNames = ALL_SYSTEMS.map((s) => s.name);
@@ -145,23 +144,23 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     quick,
     store: store[0] as Store,
     help: v.help === true,
-    files: num('files', v.files, sizes.files, 1, MAX_FILES, true),
-    workers: num('workers', v.workers, 8, 1, 256, true),
-    batch: num('batch', v.batch, 256, 1, 100_000, true),
-    epochs: num('epochs', v.epochs, 3, 1, 100, true),
-    stepSeconds: num('step', v.step, 0, 0, 60, false),
-    ttfbMs: num('ttfb-ms', v['ttfb-ms'], 20, 0, 10_000, false),
-    megabytesPerSecond: num('mbps', v.mbps, 80, 0.1, 100_000, false),
+    files: numberOption('files', v.files, sizes.files, 1, MAX_FILES, true),
+    workers: numberOption('workers', v.workers, 8, 1, 256, true),
+    batch: numberOption('batch', v.batch, 256, 1, 100_000, true),
+    epochs: numberOption('epochs', v.epochs, 3, 1, 100, true),
+    stepSeconds: numberOption('step', v.step, 0, 0, 60, false),
+    ttfbMs: numberOption('ttfb-ms', v['ttfb-ms'], 20, 0, 10_000, false),
+    megabytesPerSecond: numberOption('mbps', v.mbps, 80, 0.1, 100_000, false),
     systems: list('systems', v.systems, systemNames, systemNames),
     skip,
     out: v.out,
-    seed: num('seed', v.seed, 1, 0, 2 ** 31, true),
-    shardBytes: num('shard-mib', v['shard-mib'], sizes.shardBytes >> 20, 1, 1 << 20, true) * 1048576,
-    metadataObjects: num('metadata-objects', v['metadata-objects'], sizes.metadataObjects, 1, 10_000_000, true),
-    checkpointBytes: num('checkpoint-mib', v['checkpoint-mib'], sizes.checkpointBytes >> 20, 1, 1 << 20, true) * 1048576,
-    smallFiles: num('small-files', v['small-files'], sizes.smallFiles, 1, 1_000_000, true),
+    seed: numberOption('seed', v.seed, 1, 0, 2 ** 31, true),
+    shardBytes: numberOption('shard-mib', v['shard-mib'], sizes.shardBytes >> 20, 1, 1 << 20, true) * 1048576,
+    metadataObjects: numberOption('metadata-objects', v['metadata-objects'], sizes.metadataObjects, 1, 10_000_000, true),
+    checkpointBytes: numberOption('checkpoint-mib', v['checkpoint-mib'], sizes.checkpointBytes >> 20, 1, 1 << 20, true) * 1048576,
+    smallFiles: numberOption('small-files', v['small-files'], sizes.smallFiles, 1, 1_000_000, true),
     cacheDir: v['cache-dir'] ?? 'bench/cache',
     s3cachefsArgs: (v['s3cachefs-args'] ?? '').split(/\s+/).filter((s) => s !== ''),
-    phaseTimeoutSeconds: num('phase-timeout', v['phase-timeout'], 1800, 10, 86_400, false),
+    phaseTimeoutSeconds: numberOption('phase-timeout', v['phase-timeout'], 1800, 10, 86_400, false),
   });
 }

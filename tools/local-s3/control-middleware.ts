@@ -19,7 +19,7 @@ import { RequestCounters, meterResponseBody } from './request-stats.js'
 import { defaultErrorCode, sendS3Error } from './s3-xml.js'
 import { classifyRequest, type S3RequestInfo } from './s3-request.js'
 
-export const CONTROL_PREFIX = '/__s3cachefs/'
+const CONTROL_PREFIX = '/__s3cachefs/'
 const MAX_CONTROL_BODY_BYTES = 64 * 1024 // a fault spec is a few hundred bytes
 
 export function controlMiddleware(counters: RequestCounters, faults: FaultInjector): KoaMiddleware {

@@ -87,7 +87,7 @@ export function parseFaultSpec(input: unknown): FaultSpec {
   return Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) as FaultSpec
 }
 
-export function matches(spec: FaultSpec, request: S3RequestInfo): boolean {
+function matches(spec: FaultSpec, request: S3RequestInfo): boolean {
   if (spec.match !== undefined && spec.match !== request.method && spec.match !== request.kind) return false
   if (spec.keyPrefix !== undefined) {
     return request.key !== undefined && request.key.startsWith(spec.keyPrefix)

@@ -9,7 +9,7 @@
  * tools/dist/tools/local-s3/local-s3-server-main.js` (the compiled file, found from the
  * project root, so tests running this module from src/ through a TypeScript
  * loader still start the built server; run `npx tsc -p tsconfig.json` first).
- * It announces readiness with one JSON line on stdout; stop() sends SIGTERM
+ * It announces readiness with one JSON line on stdout (spawn-ready.ts); stop() sends SIGTERM
  * and waits; a process 'exit' hook and the child's watch on its stdin kill it
  * if the parent goes away without stop().
  *
@@ -25,30 +25,27 @@
  *   partNumber is ignored, ListObjectVersions is s3rver's;
  * - keys map to file paths: `a//b` and `a/b` collide, `.`/`..` parts are unsafe.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { FaultSpec } from './fault-injector.js'
 import type { ReadyLine } from './local-s3-server-main.js'
 import type { RequestStats } from './request-stats.js'
+import { killAndWait, spawnReady } from './spawn-ready.js'
 
 export type { FaultSpec } from './fault-injector.js'
-export type { RequestKind, RequestStats } from './request-stats.js'
+export type { RequestStats } from './request-stats.js'
 
 // Not frozen: the AWS SDK writes a `$source` field into the credentials object it is given.
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
 export const LOCAL_S3_REGION = 'us-east-1'
 
 const MAIN_RELATIVE_PATH = path.join('tools', 'dist', 'tools', 'local-s3', 'local-s3-server-main.js')
-const START_TIMEOUT_MS = 15_000 // a cold start takes ~0.5 s; 15 s means it is stuck
-const STOP_TIMEOUT_MS = 5_000 // after SIGTERM the child exits within its own 2 s grace; then SIGKILL
 const CONTROL_TIMEOUT_MS = 10_000 // a control request is answered in ms unless the server hangs
-const STDERR_TAIL_BYTES = 4096 // enough of a crash report to explain a failed start
 
 export interface LocalS3ServerOptions {
   /** Store root (one sub-directory per bucket). Default: a fresh temp directory, removed by stop(). */
@@ -66,6 +63,8 @@ export interface LocalS3Server {
   endpoint: string
   port: number
   directory: string
+  /** The server process (its CPU is charged to benchmark workloads). */
+  pid: number
   /** Request counters since start or the last reset. */
   stats(): Promise<RequestStats>
   resetStats(): Promise<void>
@@ -78,7 +77,7 @@ export interface LocalS3Server {
 }
 
 /** The folder holding package.json, above this module whether it runs from tools/ or tools/dist/. */
-export function projectRoot(): string {
+function projectRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url))
   for (;;) {
     if (existsSync(path.join(dir, 'package.json'))) return dir
@@ -95,68 +94,17 @@ export async function startLocalS3Server(opts: LocalS3ServerOptions = {}): Promi
   }
   const ownsDirectory = opts.directory === undefined
   const directory = opts.directory ?? (await mkdtemp(path.join(os.tmpdir(), 's3cachefs-s3-')))
-  const child = spawnServer(mainPath, { ...opts, directory })
-  trackForExit(child, ownsDirectory ? directory : undefined)
-  try {
-    const ready = await waitForReady(child, opts.silent ?? true)
-    return new LocalS3ServerProcess(child, ready, ownsDirectory)
-  } catch (err) {
-    await killAndWait(child)
-    if (ownsDirectory) await rm(directory, { recursive: true, force: true })
-    throw err
-  }
-}
-
-function spawnServer(mainPath: string, opts: LocalS3ServerOptions & { directory: string }): ChildProcess {
-  const args = ['--openssl-legacy-provider', mainPath, '--port', String(opts.port ?? 0), '--directory', opts.directory]
+  const args = ['--port', String(opts.port ?? 0), '--directory', directory]
   for (const bucket of opts.buckets ?? []) args.push('--bucket', bucket)
   if (opts.silent ?? true) args.push('--silent')
   args.push('--exit-on-stdin-close')
-  // Test runners put loaders in NODE_OPTIONS (tap's TypeScript and process-info hooks);
-  // the server is plain compiled JS and must not pay for or depend on them.
-  const env = { ...process.env }
-  delete env.NODE_OPTIONS
-  return spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env })
-}
-
-function waitForReady(child: ChildProcess, silent: boolean): Promise<ReadyLine> {
-  let stderrTail = ''
-  child.stderr?.on('data', (chunk: Buffer) => {
-    if (!silent) process.stderr.write(chunk)
-    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES)
-  })
-  return new Promise<ReadyLine>((resolve, reject) => {
-    let settled = false
-    const settle = (err: Error | undefined, ready?: ReadyLine): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      child.off('exit', onExit)
-      if (err === undefined && ready !== undefined) resolve(ready)
-      else reject(err)
-    }
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
-      settle(new Error(`local S3 server exited (${signal ?? code}) before it was ready:\n${stderrTail}`))
-    const timer = setTimeout(() => settle(new Error(`local S3 server not ready after ${START_TIMEOUT_MS} ms:\n${stderrTail}`)), START_TIMEOUT_MS)
-    child.once('exit', onExit)
-    // `on`, not `once`: a later 'error' (a failed kill) must not go unhandled and crash the tests.
-    child.on('error', err => settle(err))
-    // Keep reading stdout for the child's whole life: a full pipe would block its logging.
-    createInterface({ input: child.stdout! }).on('line', line => {
-      const ready = settled ? undefined : parseReadyLine(line)
-      if (ready !== undefined) settle(undefined, ready)
-      else if (!silent) process.stderr.write(`${line}\n`)
-    })
-  })
-}
-
-function parseReadyLine(line: string): ReadyLine | undefined {
-  if (!line.startsWith('{')) return undefined
   try {
-    const value = JSON.parse(line) as Partial<ReadyLine>
-    return value.event === 'ready' && typeof value.port === 'number' ? (value as ReadyLine) : undefined
-  } catch {
-    return undefined
+    const { child, ready } = await spawnReady<ReadyLine>(mainPath, args, { nodeArgs: ['--openssl-legacy-provider'], silent: opts.silent ?? true })
+    trackForExit(child, ownsDirectory ? directory : undefined)
+    return new LocalS3ServerProcess(child, ready, ownsDirectory)
+  } catch (err) {
+    if (ownsDirectory) await rm(directory, { recursive: true, force: true })
+    throw err
   }
 }
 
@@ -164,6 +112,7 @@ class LocalS3ServerProcess implements LocalS3Server {
   readonly endpoint: string
   readonly port: number
   readonly directory: string
+  readonly pid: number
   #child: ChildProcess
   #ownsDirectory: boolean
   #stopping: Promise<void> | undefined
@@ -172,6 +121,7 @@ class LocalS3ServerProcess implements LocalS3Server {
     this.endpoint = ready.endpoint
     this.port = ready.port
     this.directory = ready.directory
+    this.pid = ready.pid
     this.#child = child
     this.#ownsDirectory = ownsDirectory
     // The server must never keep the test process alive; the exit hook reaps it.
@@ -229,16 +179,6 @@ function controlRequest(port: number, method: string, urlPath: string, body?: st
     req.on('error', reject)
     req.end(body)
   })
-}
-
-async function killAndWait(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  const escalate = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
-  await exited
-  clearTimeout(escalate)
-  child.stdin?.destroy()
 }
 
 function unref(handle: unknown): void {

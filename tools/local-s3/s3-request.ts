@@ -78,7 +78,7 @@ export function parseS3Path(path: string): S3Target | undefined {
   }
 }
 
-export function hasAny(query: Query, names: ReadonlySet<string>): boolean {
+function hasAny(query: Query, names: ReadonlySet<string>): boolean {
   return Object.keys(query).some(name => names.has(name))
 }
 

@@ -16,6 +16,7 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { escapeXml } from './s3-xml.js'
 import { SYNTHETIC_LAST_MODIFIED, SyntheticNamespace, type SyntheticNamespaceOptions } from './synthetic-namespace.js'
 
 export interface SyntheticS3Options extends SyntheticNamespaceOptions {
@@ -241,8 +242,4 @@ function sendError(res: http.ServerResponse, status: number, code: string, messa
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error>`
   res.writeHead(status, { 'content-type': 'application/xml', 'content-length': head ? 0 : Buffer.byteLength(body) })
   res.end(head ? undefined : body)
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, ch => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch] as string)
 }

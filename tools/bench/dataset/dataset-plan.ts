@@ -34,9 +34,9 @@ export interface ImagePlan {
 const MAX_CLASSES = 1000;
 const MIN_FILES_PER_CLASS = 50;
 /** Files per folder in the metadata tree: 100k objects become 1,000 folders. */
-export const METADATA_FILES_PER_DIR = 100;
+const METADATA_FILES_PER_DIR = 100;
 
-export function imageDatasetName(p: DatasetParams): string {
+function imageDatasetName(p: DatasetParams): string {
   return `bench-img-s${p.seed}-n${p.imageFiles}`;
 }
 

@@ -78,7 +78,7 @@ export function metadataRoot(cacheDir: string, plan: MetadataPlan): string {
   return join(cacheDir, 'datasets', plan.bucket, 'tree');
 }
 
-export function metadataContent(seed: number, path: string, bytes: number): Buffer {
+function metadataContent(seed: number, path: string, bytes: number): Buffer {
   // Printable so `cat` of a metadata file behaves like the small text/JSON sidecars it stands for.
   return Buffer.from(seededBytes(seed, path, bytes).toString('base64').slice(0, bytes - 1) + '\n');
 }

@@ -8,7 +8,7 @@ import { Prng } from './prng.js';
 /** pread(2) size: a record or page of an indexed format (TFRecord with an index, LMDB, Parquet pages). */
 export const RANDOM_READ_BYTES = 256 * 1024;
 /** Share of the shard's aligned blocks that the list reads: enough reads to average over, far from a full scan. */
-export const RANDOM_READ_FRACTION = 0.1;
+const RANDOM_READ_FRACTION = 0.1;
 
 export interface RandomReadPlan {
   /** Byte offsets, each a multiple of `readBytes`, distinct, in reading order. */

@@ -16,9 +16,9 @@ import { createBucket } from './upload.js';
 import { forEachLimit } from '../../../src/util/for-each-limit.js';
 
 /** Every system writes under its own fresh prefix of this bucket. */
-export const WRITES_BUCKET = 'bench-writes';
+const WRITES_BUCKET = 'bench-writes';
 /** "100 KB" files: KB = 1000 bytes, as the image sizes elsewhere in the benchmark. */
-export const SMALL_FILE_BYTES = 100_000;
+const SMALL_FILE_BYTES = 100_000;
 /** The checkpoint's name inside the mount. */
 export const CHECKPOINT_NAME = 'ckpt.bin';
 /** The folder `cp -r` creates inside the mount. */

@@ -33,7 +33,6 @@ export async function startEnvironment(opts: BenchOptions, cacheDir: string, cle
   const server = await startS3Server(join(cacheDir, 's3'));
   cleanup.add('S3 server', () => server.stop());
   log(`S3 server (${server.flavour}) on ${server.endpoint}, data in ${server.directory}${server.pid === undefined ? ' (pid not found: no server CPU numbers)' : ''}`);
-  if (server.flavour === 's3rver-cli') notes.push('The devtools S3 server was not built; raw s3rver was used (its delimiter and range bugs are not corrected).');
   if (server.pid === undefined) notes.push('The S3 server process was not found in /proc: its CPU seconds are missing.');
 
   const skip = new Set(opts.skip);

@@ -37,7 +37,7 @@ export function cpuSeconds(pid: number): number | undefined {
   return (Number(f[11]) + Number(f[12])) / ticksPerSecond();
 }
 
-export function parentPid(pid: number): number | undefined {
+function parentPid(pid: number): number | undefined {
   const f = statFields(pid);
   return f === undefined ? undefined : Number(f[1]);
 }

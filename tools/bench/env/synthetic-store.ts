@@ -7,25 +7,23 @@
 // Read-only and generated: the shard, metadata, writes and nodes workloads have
 // nothing to read or write here and are skipped by the caller. The local copy
 // (for local disk and the FUSE ceiling) is written once per parameter set.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { makeBaseImages } from '../dataset/jpeg-synth.js';
 import type { PreparedDatasets } from '../dataset/prepare.js';
 import { SyntheticJpegNamespace } from '../../local-s3/synthetic-jpeg-namespace.js';
+import { killAndWait, spawnReady } from '../../local-s3/spawn-ready.js';
 import type { RunningS3Server } from './s3-server.js';
 
-export const SYNTHETIC_BUCKET = 'synthetic-images';
+const SYNTHETIC_BUCKET = 'synthetic-images';
 /** ImageNet's mean JPEG is ~110 KB: sizes uniform in [60, 160] KB have that mean. */
 const MIN_BYTES = 60_000;
 const MAX_BYTES = 160_000;
 /** ~50 files per class directory in small runs, as the s3rver dataset (dataset-plan.ts); ImageNet's 1,300 at most. */
 const PER_DIRECTORY_MIN = 50;
 const PER_DIRECTORY_MAX = 1_300;
-const START_TIMEOUT_MS = 30_000;
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'local-s3', 'synthetic-s3-server-main.js');
 
 export interface SyntheticStoreParams {
@@ -43,29 +41,10 @@ function shapeOf(p: SyntheticStoreParams) {
 /** Starts the server process; resolves once it prints its ready line. */
 export async function startSyntheticStore(p: SyntheticStoreParams): Promise<RunningS3Server> {
   const s = shapeOf(p);
-  const args = [MAIN, '--jpeg', '--bucket', SYNTHETIC_BUCKET, '--objects', String(s.objects), '--per-directory', String(s.perDirectory),
+  const args = ['--jpeg', '--bucket', SYNTHETIC_BUCKET, '--objects', String(s.objects), '--per-directory', String(s.perDirectory),
     '--prefix', s.prefix, '--min-bytes', String(s.minBytes), '--max-bytes', String(s.maxBytes), '--seed', String(s.seed)];
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const ready = await new Promise<{ endpoint: string; port: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the synthetic S3 server did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
-    child.once('exit', (code) => reject(new Error(`the synthetic S3 server exited with ${code}`)));
-    createInterface({ input: child.stdout }).once('line', (line) => {
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(line) as { endpoint: string; port: number });
-      } catch {
-        reject(new Error(`the synthetic S3 server said: ${line}`));
-      }
-    });
-  });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    if (child.exitCode === null) child.kill('SIGKILL');
-  };
-  return { endpoint: ready.endpoint, port: ready.port, directory: '(generated, nothing on disk)', flavour: 'synthetic', pid: child.pid, stop };
+  const { child, ready } = await spawnReady(MAIN, args, { silent: false });
+  return { endpoint: ready.endpoint, port: ready.port, directory: '(generated, nothing on disk)', flavour: 'synthetic', pid: child.pid, stop: () => killAndWait(child) };
 }
 
 /** The image dataset as the systems see it on the synthetic store; the other datasets are absent (their workloads are skipped). */

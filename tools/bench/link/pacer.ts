@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * time the virtual clock never gives back. 5 ms at 80 MB/s is 400 KB, about
  * what one TCP window carries on a 20 ms path anyway.
  */
-export const BURST_MS = 5;
+const BURST_MS = 5;
 
 export class Pacer {
   readonly #bytesPerMs: number;

@@ -24,7 +24,7 @@ export function gets(requests: NodeRun['originRequests']): number {
   return requests.GET + requests.GET_RANGE;
 }
 
-export function scenarioOf(nodes: NodesResult | undefined, scenario: NodesScenario): NodesScenarioResult | undefined {
+function scenarioOf(nodes: NodesResult | undefined, scenario: NodesScenario): NodesScenarioResult | undefined {
   const s = nodes?.scenarios.find((x) => x.scenario === scenario);
   return s === undefined || s.error !== undefined ? undefined : s;
 }

@@ -23,7 +23,7 @@ function serialRate(p: PrefetchResult | undefined, announced: boolean): number |
 }
 
 /** Mean hit ratio of the epochs after the first (the cache full), with or without prefetch; null when none ran. */
-export function pressureHitRatio(p: PrefetchResult | undefined, prefetch: boolean): number | null {
+function pressureHitRatio(p: PrefetchResult | undefined, prefetch: boolean): number | null {
   const epochs = (p?.pressure?.epochs ?? []).filter((e) => e.prefetch === prefetch && e.epoch > 1);
   return epochs.length === 0 ? null : epochs.reduce((s, e) => s + e.hitRatio, 0) / epochs.length;
 }

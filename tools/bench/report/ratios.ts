@@ -49,7 +49,7 @@ function metaRate(s: SystemResult | undefined, op: string, state: string): numbe
   return r === undefined || r.error !== undefined ? null : r.entriesPerSecond;
 }
 
-export function ratio(a: number | null, b: number | null): number | null {
+function ratio(a: number | null, b: number | null): number | null {
   return a === null || b === null || !(b > 0) ? null : a / b;
 }
 
@@ -199,7 +199,7 @@ function writeSeconds(run: WriteRun | undefined, time: WriteTime): number | null
 }
 
 /** The fastest time of a write test among the systems s3cachefs must beat (baseline and peers: s3fs, rclone). */
-export function bestPeerWrite(results: BenchResults, test: WriteTest, time: WriteTime): { label: string; seconds: number } | null {
+function bestPeerWrite(results: BenchResults, test: WriteTest, time: WriteTime): { label: string; seconds: number } | null {
   let best: { label: string; seconds: number } | null = null;
   for (const s of results.systems.filter((x) => (x.role === 'baseline' || x.role === 'peer') && x.error === undefined)) {
     for (const row of s.writes?.rows ?? []) {

@@ -3,6 +3,7 @@
 // category (an epoch, a shard run), one colour per series (a system), a
 // legend, and the value printed on every bar. Each bar carries its value in
 // data-value so tests can check bars are proportional to values.
+import { escapeXml } from '../../local-s3/s3-xml.js';
 
 export interface BarSeries {
   readonly name: string;
@@ -49,10 +50,6 @@ const MARGIN = { left: 90, right: 190, top: 70, bottom: 60 };
 /** Colour-blind-safe palette (Okabe-Ito), in system order. */
 const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#999999', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442'];
 
-export function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
-
 /** The smallest 1/2/5 x 10^k that is >= max: ticks land on round numbers. */
 export function niceMax(max: number): number {
   if (!(max > 0)) return 1;
@@ -62,7 +59,7 @@ export function niceMax(max: number): number {
 }
 
 /** Compact labels: 0 -> "0", 1234 -> "1,234", 12.34 -> "12.3", 12345 -> "12.3k", 123456 -> "123k", 2e6 -> "2M". */
-export function formatValue(v: number): string {
+function formatValue(v: number): string {
   if (v === 0) return '0';
   if (v >= 1_000_000) return `${Number((v / 1e6).toFixed(1)).toLocaleString('en-US')}M`;
   if (v >= 100_000) return `${Math.round(v / 1000).toLocaleString('en-US')}k`;
@@ -73,7 +70,7 @@ export function formatValue(v: number): string {
 }
 
 /** Axis labels share one unit, chosen by the largest tick: "0, 4k, 8k ... 20k", never "8,000" beside "12.0k". */
-export function formatTick(v: number, maxTick: number): string {
+function formatTick(v: number, maxTick: number): string {
   if (v === 0) return '0';
   if (maxTick >= 1_000_000) return `${Number((v / 1e6).toPrecision(3))}M`;
   if (maxTick >= 10_000) return `${Number((v / 1000).toPrecision(3)).toLocaleString('en-US')}k`;

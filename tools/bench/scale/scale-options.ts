@@ -1,8 +1,7 @@
 // Flags of `npm run bench -- --scale`: the scale benchmark of issue 14 on the synthetic
 // store (tools/local-s3/synthetic-s3-server.ts). Validated once into a frozen object; every
 // error is one line naming the flag and the rule.
-import { parseArgs } from 'node:util';
-import { OptionsError } from '../options.js';
+import { numberOption, OptionsError, parseFlags } from '../options.js';
 
 export const SCALE_SYSTEMS = ['s3cachefs', 's3fs', 'rclone'] as const;
 export type ScaleSystem = (typeof SCALE_SYSTEMS)[number];
@@ -41,43 +40,23 @@ export const SCALE_USAGE = `usage: npm run bench -- --scale [options]
   --out DIR               results folder (default bench/results/scale-<timestamp>)
   --s3cachefs-args="..."  extra arguments for 's3cachefs mount', space-separated`;
 
-function int(flag: string, raw: string | undefined, def: number, min: number, max: number): number {
-  if (raw === undefined) return def;
-  const v = Number(raw.replaceAll(',', '').replaceAll('_', ''));
-  if (raw.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
-    throw new OptionsError(`--${flag} must be an integer from ${min} to ${max} (got '${raw}')`);
-  }
-  return v;
-}
-
 /** Parses the arguments that follow `--scale`. */
 export function parseScaleOptions(argv: readonly string[]): ScaleOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        objects: { type: 'string' },
-        'per-directory': { type: 'string' },
-        'min-bytes': { type: 'string' },
-        'max-bytes': { type: 'string' },
-        readers: { type: 'string' },
-        systems: { type: 'string' },
-        'time-limit': { type: 'string' },
-        'latency-ms': { type: 'string' },
-        out: { type: 'string' },
-        's3cachefs-args': { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new OptionsError((err as Error).message.split('\n')[0] ?? 'bad arguments');
-  }
-  const v = parsed.values;
-  const minBytes = int('min-bytes', v['min-bytes'], 1024, 0, 1 << 30);
-  const maxBytes = int('max-bytes', v['max-bytes'], 4096, 0, 1 << 30);
+  const v = parseFlags(argv, {
+    help: { type: 'boolean', short: 'h' },
+    objects: { type: 'string' },
+    'per-directory': { type: 'string' },
+    'min-bytes': { type: 'string' },
+    'max-bytes': { type: 'string' },
+    readers: { type: 'string' },
+    systems: { type: 'string' },
+    'time-limit': { type: 'string' },
+    'latency-ms': { type: 'string' },
+    out: { type: 'string' },
+    's3cachefs-args': { type: 'string' },
+  }).values;
+  const minBytes = numberOption('min-bytes', v['min-bytes'], 1024, 0, 1 << 30);
+  const maxBytes = numberOption('max-bytes', v['max-bytes'], 4096, 0, 1 << 30);
   if (maxBytes < minBytes) throw new OptionsError(`--max-bytes (${maxBytes}) must be at least --min-bytes (${minBytes})`);
   const systems = (v.systems ?? SCALE_SYSTEMS.join(',')).split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const s of systems) {
@@ -86,14 +65,14 @@ export function parseScaleOptions(argv: readonly string[]): ScaleOptions {
   if (systems.length === 0) throw new OptionsError('--systems: name at least one system');
   return Object.freeze({
     help: v.help === true,
-    objects: int('objects', v.objects, SCALE_DEFAULT_OBJECTS, 1000, 10_000_000),
-    perDirectory: int('per-directory', v['per-directory'], 1300, 1, 1_000_000),
+    objects: numberOption('objects', v.objects, SCALE_DEFAULT_OBJECTS, 1000, 10_000_000),
+    perDirectory: numberOption('per-directory', v['per-directory'], 1300, 1, 1_000_000),
     minBytes,
     maxBytes,
-    readers: int('readers', v.readers, 16, 1, 256),
+    readers: numberOption('readers', v.readers, 16, 1, 256),
     systems: systems as ScaleSystem[],
-    timeLimitSeconds: int('time-limit', v['time-limit'], 900, 10, 86_400),
-    latencyMs: int('latency-ms', v['latency-ms'], 0, 0, 10_000),
+    timeLimitSeconds: numberOption('time-limit', v['time-limit'], 900, 10, 86_400),
+    latencyMs: numberOption('latency-ms', v['latency-ms'], 0, 0, 10_000),
     out: v.out,
     s3cachefsArgs: (v['s3cachefs-args'] ?? '').split(/\s+/).filter((s) => s !== ''),
   });

@@ -11,7 +11,7 @@ export interface PhaseResult {
   readonly note?: string;
 }
 
-export const SCALE_PHASES = ['mount', 'findCold', 'findWarm', 'epochCold', 'epochWarm', 'remount', 'findAfterRemount'] as const;
+const SCALE_PHASES = ['mount', 'findCold', 'findWarm', 'epochCold', 'epochWarm', 'remount', 'findAfterRemount'] as const;
 export type ScalePhase = (typeof SCALE_PHASES)[number];
 
 export interface ScaleSystemResult {

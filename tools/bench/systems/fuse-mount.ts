@@ -11,11 +11,11 @@ import { findPids } from '../env/proc-stats.js';
 const execFileAsync = promisify(execFile);
 
 /** How long a mount may take to appear, ms; s3fs and a Node daemon are usually ready within 2 s. */
-export const MOUNT_TIMEOUT_MS = 60_000;
+const MOUNT_TIMEOUT_MS = 60_000;
 /** How long a daemon may take to exit after unmount, ms. */
 const EXIT_TIMEOUT_MS = 15_000;
 
-export function isMounted(mountPoint: string): boolean {
+function isMounted(mountPoint: string): boolean {
   const mounts = readFileSync('/proc/mounts', 'utf8');
   return mounts.split('\n').some((line) => line.split(' ')[1] === mountPoint);
 }

@@ -27,11 +27,11 @@ import type { BenchSystem, DatasetLocation, OpenView, SystemContext } from './sy
 const execFileAsync = promisify(execFile);
 
 /** Where Debian's libfuse3-dev puts the examples. */
-export const EXAMPLES_DIR = '/usr/share/doc/libfuse3-dev/examples';
+const EXAMPLES_DIR = '/usr/share/doc/libfuse3-dev/examples';
 const SOURCE_NAME = 'passthrough_ll.c';
 const BINARY_NAME = 'passthrough_ll';
 /** Worker threads asked of the loop: the house reference measured the ceiling with 16 (more than the 8 loader processes keep busy). */
-export const PASSTHROUGH_MAX_THREADS = 16;
+const PASSTHROUGH_MAX_THREADS = 16;
 /** libfuse's FUSE_LOOP_MT_DEF_MAX_THREADS: what the loop uses when max_threads does not reach it. */
 const LIBFUSE_DEFAULT_MAX_THREADS = 10;
 /** A compile takes ~1 s; a loaded 2-core machine may need far longer. */
@@ -112,7 +112,7 @@ async function build(buildDir: string): Promise<PassthroughBinary> {
 const builds = new Map<string, Promise<PassthroughBinary>>();
 let built: PassthroughBinary | undefined;
 
-export function buildPassthrough(workDir: string): Promise<PassthroughBinary> {
+function buildPassthrough(workDir: string): Promise<PassthroughBinary> {
   let b = builds.get(workDir);
   if (b === undefined) {
     b = build(join(workDir, 'passthrough_ll'));

@@ -20,7 +20,7 @@ import { LOCAL_CREDENTIALS, type Credentials } from '../link/sigv4.js';
 /** The remote's name inside the config file. */
 export const RCLONE_REMOTE = 'bench';
 /** Like s3cachefs's cache size in the harness: big enough that no quick or full run evicts. */
-export const RCLONE_CACHE_MAX_SIZE = '20G';
+const RCLONE_CACHE_MAX_SIZE = '20G';
 
 let mountCounter = 0;
 

@@ -9,7 +9,3 @@ import { s3fsSystem } from './s3fs-system.js';
 import type { BenchSystem } from './system.js';
 
 export const ALL_SYSTEMS: readonly BenchSystem[] = [s3cachefsSystem, s3fsSystem, rcloneSystem, localSystem, passthroughSystem, directSystem];
-
-export function systemByName(name: string): BenchSystem | undefined {
-  return ALL_SYSTEMS.find((s) => s.name === name);
-}

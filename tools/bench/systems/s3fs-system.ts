@@ -15,10 +15,10 @@ import { LOCAL_CREDENTIALS } from '../link/sigv4.js';
 const execFileAsync = promisify(execFile);
 
 /** The published baseline's cache directory, kept as is. */
-export const S3FS_CACHE_DIR = '/tmp/s3cache';
+const S3FS_CACHE_DIR = '/tmp/s3cache';
 
 /** The options of the reference benchmark, verbatim. */
-export const S3FS_PUBLISHED_OPTIONS: readonly string[] = [
+const S3FS_PUBLISHED_OPTIONS: readonly string[] = [
   'kernel_cache',
   'allow_other',
   'max_background=10000',

@@ -16,7 +16,7 @@ export interface PoolRun {
   readonly wallSeconds: number;
 }
 
-export class WorkerTimeoutError extends Error {
+class WorkerTimeoutError extends Error {
   readonly code = 'WORKER_TIMEOUT';
 }
 

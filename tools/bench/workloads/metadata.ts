@@ -11,7 +11,7 @@ import type { BenchSystem, DatasetLocation, View } from '../systems/system.js';
 import { fmt, startPhase, type RunContext } from './run-context.js';
 
 /** Runs a command, counting stdout lines that `keep` accepts; rejects on a non-zero exit or timeout. */
-export function countLines(cmd: string, args: string[], keep: (line: string) => boolean, timeoutMs: number): Promise<number> {
+function countLines(cmd: string, args: string[], keep: (line: string) => boolean, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let count = 0;

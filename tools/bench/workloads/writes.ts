@@ -31,7 +31,7 @@ import { runCommand } from '../util/run-command.js';
 import { deletePrefix, waitInBucket, type ExpectedObjects } from './bucket-check.js';
 import { fmt, type RunContext } from './run-context.js';
 
-export const WRITE_TESTS: readonly WriteTest[] = ['checkpoint', 'small-files'];
+const WRITE_TESTS: readonly WriteTest[] = ['checkpoint', 'small-files'];
 /** dd's block size: a checkpoint writer's buffered writes (torch.save streams in MiB-sized chunks). */
 const DD_BLOCK = '4M';
 

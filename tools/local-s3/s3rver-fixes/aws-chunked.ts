@@ -18,7 +18,7 @@ import type { KoaContext } from 's3rver'
 const MAX_LINE_BYTES = 8 * 1024 // a chunk header or trailer line is < 200 bytes; more means garbage
 const CRLF = Buffer.from('\r\n')
 
-export class AwsChunkedDecodeError extends Error {
+class AwsChunkedDecodeError extends Error {
   readonly code = 'AWS_CHUNKED_MALFORMED'
 }
 
@@ -30,7 +30,7 @@ export function isAwsChunked(headers: KoaContext['headers']): boolean {
 }
 
 /** Strips the framing of an aws-chunked body: `hex[;ext]\r\n data \r\n … 0\r\n trailers \r\n`. */
-export class AwsChunkedDecoder extends Transform {
+class AwsChunkedDecoder extends Transform {
   // State machine: 'size' reads a chunk-size line; 'data' passes #remaining
   // bytes; 'dataEnd' expects the CRLF after the data; 'trailer' reads header
   // lines until an empty one; 'done' ignores anything after.

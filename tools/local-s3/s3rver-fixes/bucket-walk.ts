@@ -56,7 +56,7 @@ interface DirItem {
 const BEYOND_PLAIN_ORDER = /[\ud800-\uffff]/
 
 /** Compares as S3 does: by the UTF-8 bytes of the strings. */
-export function compareUtf8(a: string, b: string): number {
+function compareUtf8(a: string, b: string): number {
   if (!BEYOND_PLAIN_ORDER.test(a) && !BEYOND_PLAIN_ORDER.test(b)) return a < b ? -1 : a > b ? 1 : 0
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
 }

@@ -29,7 +29,7 @@ function bareTag(tag: string): string {
 }
 
 /** Whether an If-Match / If-None-Match list names this ETag ('*' names any existing object). */
-export function etagListMatches(list: string, etag: string): boolean {
+function etagListMatches(list: string, etag: string): boolean {
   if (list.trim() === '*') return true
   const wanted = bareTag(etag)
   return list.split(',').some(tag => bareTag(tag) === wanted)

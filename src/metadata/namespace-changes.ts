@@ -1,19 +1,24 @@
 /**
- * Changes to the namespace through the mount: mkdir, rmdir, unlink, rename.
+ * Changes to the namespace through the mount: mkdir, rmdir, unlink, rename. They belong
+ * here, with the layer that answers "what is at this path": each one checks the path
+ * through MetadataStore, changes the bucket, and tells MetadataStore what changed.
  *
  * S3 has no directories and no rename: mkdir writes a `dir/` marker object; rmdir
  * deletes it once nothing else is under the prefix; rename copies (server-side)
  * then deletes, so it is not atomic (documented in docs/SEMANTICS.md).
  *
- * Ordering against the write path: a rename or unlink of a staged file runs inside
- * WriteBack.exclusive (its upload in flight is cancelled and settled first, later
- * uploads wait), and rewrites or removes the journal before the bucket changes, so
- * no upload lands after the delete that should have superseded it and a crash never
- * resurrects a removed file. A directory rename of more than `renameDirMaxObjects`
- * objects answers EXDEV at once (tools such as mv then copy the tree themselves)
- * instead of holding the kernel's locks on both parents for minutes.
+ * Its client is the composition root's queued client (s3/queued-client.ts): every
+ * request waits in the read path's bounded FetchQueue, at foreground priority.
+ *
+ * Ordering against the write path (through StagedWrites, staged-writes.ts, which the
+ * WriteBack implements): a rename or unlink of a staged file runs inside `exclusive`
+ * (its upload in flight is cancelled and settled first, later uploads wait), and
+ * rewrites or removes the journal before the bucket changes, so no upload lands after
+ * the delete that should have superseded it and a crash never resurrects a removed
+ * file. A directory rename of more than `renameDirMaxObjects` objects answers EXDEV
+ * at once (tools such as mv then copy the tree themselves) instead of holding the
+ * kernel's locks on both parents for minutes.
  */
-import { DIRECTORY_CONTENT_TYPE } from '../write/content-type.js'
 import type { Logger } from 'pino'
 import {
   AlreadyExistsError,
@@ -24,15 +29,14 @@ import {
   NotFoundError,
   NotSupportedError,
 } from '../errors.js'
-import type { Entry } from '../metadata/entry.js'
-import type { MetadataStore } from '../metadata/metadata-store.js'
-import { isRoot, parentOf, pathToKey, pathToPrefix } from '../metadata/paths.js'
-import { toS3fsMetadata, type PosixAttributes } from '../metadata/s3fs-attributes.js'
 import type { ObjectClient, ObjectInfo } from '../s3/object-client.js'
-import { forEachLimit } from '../util/for-each-limit.js'
 import { listPages } from '../s3/list-pages.js'
-import type { DirtyFile } from '../write/dirty-file.js'
-import type { WriteBack } from '../write/write-back.js'
+import { forEachLimit } from '../util/for-each-limit.js'
+import type { Entry } from './entry.js'
+import type { MetadataStore } from './metadata-store.js'
+import { isRoot, parentOf, pathToKey, pathToPrefix } from './paths.js'
+import { DIRECTORY_CONTENT_TYPE, toS3fsMetadata, type PosixAttributes } from './s3fs-attributes.js'
+import type { StagedFile, StagedWrites } from './staged-writes.js'
 
 export interface NamespaceLimits {
   /** A directory rename copies at most this many objects inside one request; more is EXDEV. */
@@ -44,14 +48,14 @@ const RENAME_CONCURRENCY = 16
 
 type FileEntry = Entry & { kind: 'file' }
 
-export class NamespaceOps {
+export class NamespaceChanges<F extends StagedFile = StagedFile> {
   readonly #limits: NamespaceLimits
   readonly #metadata: MetadataStore
-  readonly #writes: WriteBack
+  readonly #writes: StagedWrites<F>
   readonly #client: ObjectClient
   readonly #log: Logger
 
-  constructor(limits: NamespaceLimits, metadata: MetadataStore, writes: WriteBack, client: ObjectClient, log: Logger) {
+  constructor(limits: NamespaceLimits, metadata: MetadataStore, writes: StagedWrites<F>, client: ObjectClient, log: Logger) {
     this.#limits = limits
     this.#metadata = metadata
     this.#writes = writes
@@ -108,7 +112,7 @@ export class NamespaceOps {
   }
 
   /** A file with staged writes: its journal names the new key before the old object goes. */
-  async #renameStaged(file: DirtyFile, from: string, to: string): Promise<void> {
+  async #renameStaged(file: F, from: string, to: string): Promise<void> {
     const toKey = pathToKey(to)
     await this.#writes.exclusive(file, async () => {
       const fromKey = file.key
