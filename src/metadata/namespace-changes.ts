@@ -114,7 +114,10 @@ export class NamespaceChanges<F extends StagedFile = StagedFile> {
   /** A file with staged writes: its journal names the new key before the old object goes. */
   async #renameStaged(file: F, from: string, to: string): Promise<void> {
     const toKey = pathToKey(to)
-    await this.#writes.exclusive(file, async () => {
+    const moved = await this.#writes.exclusive(file, async () => {
+      // Removed, or uploaded and retired, while this waited for its turn: nothing staged is left to move.
+      if (file.unlinked) throw new NotFoundError(`${from} was removed while its rename waited`)
+      if (file.retired) return false
       const fromKey = file.key
       // Clean: the bucket already has these bytes; copy them server-side instead of uploading again.
       const etag = file.clean ? await this.#client.copy(fromKey, toKey, file.size) : undefined
@@ -124,8 +127,13 @@ export class NamespaceChanges<F extends StagedFile = StagedFile> {
       if (etag !== undefined)
         this.#metadata.noteFile(to, { key: toKey, etag, size: file.size, mtimeMs: file.mtimeMs, attrs: { ...file.attrs, mtimeMs: file.mtimeMs } })
       else this.#metadata.noteCreating(to)
+      return true
     })
-    this.#writes.resume(file)
+    if (moved) return this.#writes.resume(file)
+    // The bucket's object is the file now: rename it as one.
+    const source = await this.#metadata.lookup(from)
+    if (source.kind !== 'file') throw new NotFoundError(`${from} is no longer a file`)
+    return this.#renameObject(source as FileEntry, from, to)
   }
 
   /** An object with nothing staged: copy, then delete; a staged target is superseded after the copy. */
@@ -166,8 +174,10 @@ export class NamespaceChanges<F extends StagedFile = StagedFile> {
     for (const f of staged) {
       const newPath = to + f.path.slice(from.length)
       await this.#writes.exclusive(f, async () => {
+        if (f.unlinked) return // removed while it waited: nothing to move
         const oldKey = f.key
-        if (f.clean && !listed.has(oldKey)) await this.#client.copy(oldKey, moved(oldKey), f.size)
+        // Clean, or retired (uploaded) while it waited: the bucket has it, perhaps since the listing.
+        if ((f.clean || f.retired) && !listed.has(oldKey)) await this.#client.copy(oldKey, moved(oldKey), f.size)
         await this.#writes.move(f, newPath, pathToKey(newPath))
         if (!listed.has(oldKey)) await this.#client.delete(oldKey)
       })

@@ -12,6 +12,8 @@
  * - `move` and `discard`/`discardInside` make the journal say so, durably, before they
  *   resolve: the bucket is changed only after, so a crash never resurrects a removed file
  *   nor loses a renamed one.
+ * - A file may become `unlinked` or `retired` while a change waits in `exclusive`: the
+ *   change checks both first thing inside `work`.
  */
 import type { PosixAttributes } from './s3fs-attributes.js'
 
@@ -24,6 +26,14 @@ export interface StagedFile {
   readonly size: number
   readonly mtimeMs: number
   readonly attrs: PosixAttributes
+  /** Unlinked, or displaced by a rename onto its path: its bytes never reach the bucket. */
+  readonly unlinked: boolean
+  /**
+   * Done and forgotten (its upload finished with no handle open, or its changes were dropped):
+   * the bucket's object is the file now. A namespace change that waited in `exclusive` while
+   * this happened must treat the file as an object, never register it again.
+   */
+  readonly retired: boolean
 }
 
 export interface StagedWrites<F extends StagedFile> {

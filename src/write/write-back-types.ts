@@ -48,3 +48,6 @@ export interface WriteStats {
   /** Bytes staged on local disk against `--staging-size`; writes that waited for room or were refused. */
   readonly staging: StagingBudgetStats
 }
+
+/** How long a truncated file with no open handle waits for an open before it is uploaded. */
+export const TRUNCATE_GRACE_MS = 1000

@@ -21,12 +21,9 @@ import { flushFiles } from './flush-files.js'
 import { recoverStaging } from './recovery.js'
 import { SnapshotUploader } from './snapshot-uploader.js'
 import type { StagingStore } from './staging-store.js'
-import type { FlushReport, WriteBackConfig, WriteListener, WriteStats } from './write-back-types.js'
+import { type FlushReport, TRUNCATE_GRACE_MS, type WriteBackConfig, type WriteListener, type WriteStats } from './write-back-types.js'
 
 export type { FlushReport, WriteBackConfig, WriteMode } from './write-back-types.js'
-
-/** How long a truncated file with no open handle waits for an open before it is uploaded. */
-const TRUNCATE_GRACE_MS = 1000
 
 export class WriteBack {
   readonly #config: WriteBackConfig
@@ -161,12 +158,14 @@ export class WriteBack {
   async move(file: DirtyFile, path: string, key: string): Promise<void> {
     this.#uploader.dropStream(file, 'renamed')
     const displaced = this.#files.get(path)
-    this.#files.forget(file)
-    file.path = path
-    file.key = key
-    this.#files.set(path, file)
-    await this.#journal.persist(file, true)
-    crashPoint('after-rename-journal', key)
+    // A file retired (destroyed) while the rename waited its turn is never registered again.
+    if (!file.retired) {
+      this.#files.forget(file)
+      Object.assign(file, { path, key })
+      this.#files.set(path, file)
+      await this.#journal.persist(file, true)
+      crashPoint('after-rename-journal', key)
+    }
     if (displaced !== undefined && displaced !== file) await this.#discard(displaced, path)
   }
 

@@ -105,6 +105,46 @@ t.test('rename while the source upload is in flight leaves no ghost at the old k
   t.equal(h.store.bytesOf('final').toString(), 'checkpoint bytes')
 })
 
+t.test('an upload that completes while a rename waits its turn: the renamed file stays writable, no ghost', async t => {
+  // A PUT the store finished just as the rename cancelled it (the cancel came too late): the upload
+  // retires the staged file before the rename runs, and the rename must not bring the retired file back.
+  for (const mode of ['sync', 'async'] as const) {
+    const h = await makeHarness({ writeMode: mode })
+    t.teardown(() => h.close())
+    const store = h.store
+    const inner = store.upload.bind(store)
+    store.upload = async (req: UploadRequest) => {
+      const { signal: _ignored, ...rest } = req
+      return inner(rest)
+    }
+    h.faults.inject({ op: 'upload', remaining: 1, delayMs: 200 })
+    const fh = await h.core.create('/.tmp')
+    await h.core.write(fh, Buffer.from('checkpoint bytes'), 0)
+    const closing = h.core.flush(fh).then(() => h.core.release(fh))
+    await new Promise(r => setTimeout(r, 50)) // the upload is in flight now
+    await h.core.rename('/.tmp', '/final')
+    await closing
+    await append(h, '/final', ' + appended')
+    await h.writes.flush('/')
+    t.same(store.keys(), ['final'], `${mode}: no ghost at the old key`)
+    t.equal(store.bytesOf('final').toString(), 'checkpoint bytes + appended', `${mode}: the renamed file took the append`)
+    t.equal((await readAll(h.core, '/final')).toString(), 'checkpoint bytes + appended', `${mode}: and reads it back`)
+    // The same inside a directory rename: the file's upload lands after the directory was listed.
+    await h.core.mkdir('/d')
+    h.faults.inject({ op: 'upload', remaining: 1, delayMs: 200 })
+    const dh = await h.core.create('/d/f')
+    await h.core.write(dh, Buffer.from('in a directory'), 0)
+    const closingD = h.core.flush(dh).then(() => h.core.release(dh))
+    await new Promise(r => setTimeout(r, 50))
+    await h.core.rename('/d', '/e')
+    await closingD
+    await append(h, '/e/f', ' + appended')
+    await h.writes.flush('/')
+    t.same(store.keys().sort(), ['e/', 'e/f', 'final'], `${mode}: the directory moved whole, nothing left under d/`)
+    t.equal(store.bytesOf('e/f').toString(), 'in a directory + appended', `${mode}: the moved file took the append`)
+  }
+})
+
 t.test('rename onto a staged target: the target never overwrites the renamed file', async t => {
   for (const stagedSource of [true, false]) {
     const h = await makeHarness({ writeMode: 'async' })
