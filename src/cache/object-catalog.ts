@@ -55,11 +55,14 @@ export class ObjectCatalog {
     return new ObjectCatalog(path)
   }
 
-  /** Every entry in the journal (the last line of an id wins); torn lines are skipped. */
-  async readAll(): Promise<Map<string, CatalogEntry>> {
-    const out = new Map<string, CatalogEntry>()
+  /**
+   * Calls `visit` with every entry in the journal, in order (so the last line of an id
+   * wins), as it is read: nothing is collected here; torn lines are skipped.
+   */
+  async forEach(visit: (objectId: string, entry: CatalogEntry) => void): Promise<void> {
     const interns = new Map<string, string>() // one string per namespace, not one per line
     const lines = createInterface({ input: createReadStream(this.#path), crlfDelay: Infinity })
+    let n = 0
     for await (const text of lines) {
       let line: Line
       try {
@@ -70,10 +73,10 @@ export class ObjectCatalog {
       if (typeof line.i !== 'string' || typeof line.k !== 'string' || typeof line.n !== 'string') continue
       const ns = interns.get(line.n) ?? line.n
       interns.set(ns, ns)
-      out.set(line.i, { ns, key: line.k })
+      visit(line.i, { ns, key: line.k })
+      n++
     }
-    this.#appended = out.size
-    return out
+    this.#appended = n
   }
 
   /** Appends an object's line; resolves once it is written (with others queued meanwhile). */
