@@ -129,7 +129,6 @@ export class BlockIndex {
     if (!this.#blocks.live(b)) return
     const o = this.#blocks.objectOf(b)
     const bytes = this.#blocks.bytesOf(b)
-    this.#objects.account(o, -1, bytes)
     this.#usedBytes -= bytes
     this.#blockCount--
     if (this.#objects.pinned(o)) {
@@ -139,7 +138,7 @@ export class BlockIndex {
     } else if (this.#blocks.flagsOf(b) === RESTORING) this.#unrestore(b)
     else this.#policy.remove(b)
     this.#blocks.delete(b)
-    if (this.#objects.blockCount(o) === 0) this.#objects.delete(o)
+    if (this.#objects.firstBlock(o) < 0) this.#objects.delete(o)
   }
 
   /** Gives an object its catalog entry (namespace and key), which decides whether it is pinned. */
@@ -229,7 +228,6 @@ export class BlockIndex {
     if (o < 0) o = this.#objects.create(objectId)
     const pinned = this.#objects.pinned(o)
     const b = this.#blocks.create(o, index, bytes, storedAtMs, restoring && !pinned ? RESTORING : 0)
-    this.#objects.account(o, 1, bytes)
     this.#usedBytes += bytes
     this.#blockCount++
     if (pinned) {
@@ -251,15 +249,16 @@ export class BlockIndex {
   #setPinned(o: number, pinned: boolean): void {
     if (this.#objects.pinned(o) === pinned) return
     this.#objects.setPinned(o, pinned)
-    for (const b of this.#blocks.blocksOf(o)) {
+    let bytes = 0
+    const blocks = this.#blocks.blocksOf(o)
+    for (const b of blocks) {
+      bytes += this.#blocks.bytesOf(b)
       if (!pinned) this.#policy.insert(b, this.#blocks.bytesOf(b))
       else if (this.#blocks.flagsOf(b) === RESTORING) this.#unrestore(b)
       else this.#policy.remove(b)
     }
-    const bytes = this.#objects.bytes(o)
-    const count = this.#objects.blockCount(o)
     this.#pinnedBytes += pinned ? bytes : -bytes
-    this.#pinnedBlocks += pinned ? count : -count
+    this.#pinnedBlocks += pinned ? blocks.length : -blocks.length
     this.#updateCapacity()
   }
 

@@ -2,12 +2,12 @@
  * The blocks of the disk cache's index, packed: one slot per block in typed arrays
  * (its object's slot, block index, bytes, when it was stored, a flag), slots reused
  * from a free list; found by (object slot, block index) through a chained hash table
- * of two Int32Arrays; each object's blocks linked in a doubly linked list through
- * `nextInObject`/`prevInObject`, headed in ObjectTable. No JS object per block:
- * ~37 bytes of typed arrays each, plus what the eviction policy keeps per slot.
+ * of two Int32Arrays; each object's blocks linked in a list through `nextInObject`,
+ * headed in ObjectTable. No JS object per block: ~33 bytes of typed arrays each (plus
+ * growth slack), and what the eviction policy keeps per slot.
  */
 import { grow } from '../eviction/slot-queues.js'
-import type { ObjectTable } from './object-table.js'
+import { growSize, type ObjectTable } from './object-table.js'
 
 const INITIAL_SLOTS = 1024
 const NONE = -1
@@ -19,7 +19,6 @@ export class BlockTable {
   #bytes = new Uint32Array(INITIAL_SLOTS)
   #storedAtMs = new Float64Array(INITIAL_SLOTS)
   #nextInObject = new Int32Array(INITIAL_SLOTS)
-  #prevInObject = new Int32Array(INITIAL_SLOTS)
   /** Hash chain, and the free list for free slots. */
   #next = new Int32Array(INITIAL_SLOTS)
   #flags = new Uint8Array(INITIAL_SLOTS)
@@ -49,10 +48,7 @@ export class BlockTable {
     const b = bucketHash(object, index) & (this.#buckets.length - 1)
     this.#next[slot] = this.#buckets[b] as number
     this.#buckets[b] = slot
-    const first = this.#objects.firstBlock(object)
-    this.#nextInObject[slot] = first
-    this.#prevInObject[slot] = NONE
-    if (first !== NONE) this.#prevInObject[first] = slot
+    this.#nextInObject[slot] = this.#objects.firstBlock(object)
     this.#objects.setFirstBlock(object, slot)
     return slot
   }
@@ -66,11 +62,16 @@ export class BlockTable {
       while (this.#next[p] !== slot) p = this.#next[p] as number
       this.#next[p] = this.#next[slot] as number
     }
-    const prev = this.#prevInObject[slot] as number
+    // Singly linked (4 bytes a block less): most objects have one block, and whole objects
+    // are dropped first block first; evicting one block of a large object walks its list.
     const next = this.#nextInObject[slot] as number
-    if (prev === NONE) this.#objects.setFirstBlock(object, next)
-    else this.#nextInObject[prev] = next
-    if (next !== NONE) this.#prevInObject[next] = prev
+    const first = this.#objects.firstBlock(object)
+    if (first === slot) this.#objects.setFirstBlock(object, next)
+    else {
+      let p = first
+      while (this.#nextInObject[p] !== slot) p = this.#nextInObject[p] as number
+      this.#nextInObject[p] = next
+    }
     this.#object[slot] = NONE
     this.#next[slot] = this.#free
     this.#free = slot
@@ -128,19 +129,20 @@ export class BlockTable {
   }
 
   #grow(): void {
-    const n = 2 * this.#object.length
+    const n = growSize(this.#object.length)
     this.#object = grow(this.#object, new Int32Array(n))
     this.#index = grow(this.#index, new Uint32Array(n))
     this.#bytes = grow(this.#bytes, new Uint32Array(n))
     this.#storedAtMs = grow(this.#storedAtMs, new Float64Array(n))
     this.#nextInObject = grow(this.#nextInObject, new Int32Array(n))
-    this.#prevInObject = grow(this.#prevInObject, new Int32Array(n))
     this.#next = grow(this.#next, new Int32Array(n))
     this.#flags = grow(this.#flags, new Uint8Array(n))
-    // Rehash into twice the buckets (no slot is free when the arrays grow).
-    this.#buckets = new Int32Array(n).fill(NONE)
+    // Twice the buckets once there are more than two slots per bucket (no slot is free when the arrays grow).
+    if (this.#buckets.length * 2 >= n) return
+    const buckets = 2 * this.#buckets.length
+    this.#buckets = new Int32Array(buckets).fill(NONE)
     for (let s = 0; s < this.#used; s++) {
-      const b = bucketHash(this.#object[s] as number, this.#index[s] as number) & (n - 1)
+      const b = bucketHash(this.#object[s] as number, this.#index[s] as number) & (buckets - 1)
       this.#next[s] = this.#buckets[b] as number
       this.#buckets[b] = s
     }

@@ -73,14 +73,19 @@ export class IndexViews {
 
   #view(o: number): CachedObject {
     const blocks: Array<number | undefined> = []
-    for (const b of this.#blocks.blocksOf(o)) blocks[this.#blocks.indexOf(b)] = b
+    const slots = this.#blocks.blocksOf(o)
+    let bytes = 0
+    for (const b of slots) {
+      blocks[this.#blocks.indexOf(b)] = b
+      bytes += this.#blocks.bytesOf(b)
+    }
     return {
       id: this.#objects.idOf(o),
       entry: this.#objects.entryOf(o),
       pinned: this.#objects.pinned(o),
       blocks,
-      blockCount: this.#objects.blockCount(o),
-      bytes: this.#objects.bytes(o),
+      blockCount: slots.length,
+      bytes,
     }
   }
 }

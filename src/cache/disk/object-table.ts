@@ -9,6 +9,7 @@
  */
 import type { CatalogEntry } from '../object-catalog.js'
 import { grow } from '../eviction/slot-queues.js'
+import { KeyArena } from './key-arena.js'
 
 const ID_BYTES = 20
 const CANONICAL_ID = /^[0-9a-f]{40}$/
@@ -23,13 +24,15 @@ export class ObjectTable {
   #pinned = new Uint8Array(INITIAL_SLOTS)
   /** 0: no catalog entry; else 1 + index into #namespaces. */
   #ns = new Uint16Array(INITIAL_SLOTS)
-  #keys: Array<string | undefined> = []
-  #blockCount = new Uint32Array(INITIAL_SLOTS)
-  #bytes = new Float64Array(INITIAL_SLOTS)
+  readonly #keys = new KeyArena()
   #firstBlock = new Int32Array(INITIAL_SLOTS)
   readonly #namespaces: string[] = []
   readonly #oddIds = new Map<string, number>()
   readonly #oddIdOf = new Map<number, string>()
+  constructor() {
+    this.#keys.resize(INITIAL_SLOTS)
+  }
+
   #used = 0 // slots ever handed out (the high-water mark)
   #free = NONE
   #count = 0
@@ -52,9 +55,7 @@ export class ObjectTable {
     const slot = this.#allocate()
     this.#pinned[slot] = 0
     this.#ns[slot] = 0
-    this.#keys[slot] = undefined
-    this.#blockCount[slot] = 0
-    this.#bytes[slot] = 0
+    this.#keys.release(slot)
     this.#firstBlock[slot] = NONE
     if (CANONICAL_ID.test(id)) {
       this.#ids.write(id, slot * ID_BYTES, ID_BYTES, 'hex')
@@ -83,7 +84,7 @@ export class ObjectTable {
         this.#next[p] = this.#next[slot] as number
       }
     }
-    this.#keys[slot] = undefined
+    this.#keys.release(slot)
     this.#next[slot] = this.#free
     this.#free = slot
     this.#count--
@@ -103,18 +104,19 @@ export class ObjectTable {
 
   entryOf(slot: number): CatalogEntry | undefined {
     const ns = this.#ns[slot] as number
-    return ns === 0 ? undefined : { ns: this.#namespaces[ns - 1] as string, key: this.#keys[slot] as string }
+    const key = ns === 0 ? undefined : this.#keys.get(slot)
+    return key === undefined ? undefined : { ns: this.#namespaces[ns - 1] as string, key }
   }
 
   hasEntry(slot: number): boolean {
-    return this.#ns[slot] !== 0
+    return this.#ns[slot] !== 0 && this.#keys.has(slot)
   }
 
   setEntry(slot: number, entry: CatalogEntry): void {
     let ns = this.#namespaces.indexOf(entry.ns)
     if (ns < 0) ns = this.#namespaces.push(entry.ns) - 1
     this.#ns[slot] = ns + 1
-    this.#keys[slot] = entry.key
+    this.#keys.set(slot, entry.key)
   }
 
   pinned(slot: number): boolean {
@@ -125,14 +127,6 @@ export class ObjectTable {
     this.#pinned[slot] = pinned ? 1 : 0
   }
 
-  blockCount(slot: number): number {
-    return this.#blockCount[slot] as number
-  }
-
-  bytes(slot: number): number {
-    return this.#bytes[slot] as number
-  }
-
   firstBlock(slot: number): number {
     return this.#firstBlock[slot] as number
   }
@@ -141,15 +135,9 @@ export class ObjectTable {
     this.#firstBlock[slot] = block
   }
 
-  /** Counts a block in (`sign` 1) or out (-1). */
-  account(slot: number, sign: 1 | -1, bytes: number): void {
-    this.#blockCount[slot] = (this.#blockCount[slot] as number) + sign
-    this.#bytes[slot] = (this.#bytes[slot] as number) + sign * bytes
-  }
-
   /** Every live slot (slots freed while iterating are skipped; those created may be too). */
   *slots(): Generator<number> {
-    for (let s = 0; s < this.#used; s++) if (this.#blockCount[s] !== 0 || this.#firstBlock[s] !== NONE) yield s
+    for (let s = 0; s < this.#used; s++) if (this.#firstBlock[s] !== NONE) yield s
   }
 
   #idEquals(slot: number, id: string): boolean {
@@ -169,28 +157,35 @@ export class ObjectTable {
   }
 
   #grow(): void {
-    const n = 2 * this.#pinned.length
+    const n = growSize(this.#pinned.length)
     const ids = Buffer.alloc(n * ID_BYTES)
     this.#ids.copy(ids)
     this.#ids = ids
     this.#next = grow(this.#next, new Int32Array(n))
     this.#pinned = grow(this.#pinned, new Uint8Array(n))
     this.#ns = grow(this.#ns, new Uint16Array(n))
-    this.#blockCount = grow(this.#blockCount, new Uint32Array(n))
-    this.#bytes = grow(this.#bytes, new Float64Array(n))
     this.#firstBlock = grow(this.#firstBlock, new Int32Array(n))
-    // Rehash into twice the buckets: chains stay ~1 long.
-    this.#buckets = new Int32Array(n).fill(NONE)
+    this.#keys.resize(n)
+    if (this.#buckets.length * 2 < n) this.#rehash(2 * this.#buckets.length)
+    // The free list was threaded through #next; it is empty when the arrays grow.
+    this.#free = NONE
+  }
+
+  /** Rebuilds the hash chains over `buckets` buckets (a power of two; chains stay ≤ 2 long on average). */
+  #rehash(buckets: number): void {
+    this.#buckets = new Int32Array(buckets).fill(NONE)
     for (let s = 0; s < this.#used; s++) {
-      if (this.#blockCount[s] === 0 && this.#firstBlock[s] === NONE) continue
-      if (this.#oddIdOf.has(s)) continue
-      const b = this.hashOf(s) & (n - 1)
+      if (this.#oddIdOf.has(s)) continue // no block is linked to an object while it is created, so every slot is live
+      const b = this.hashOf(s) & (buckets - 1)
       this.#next[s] = this.#buckets[b] as number
       this.#buckets[b] = s
     }
-    // The free list was threaded through #next: rebuilding the buckets broke it, so rebuild it too.
-    this.#free = NONE
   }
+}
+
+/** Slot arrays grow by half: a cache's index stays within 1.5× of what it holds. */
+export function growSize(n: number): number {
+  return Math.ceil(n * 1.5)
 }
 
 function hexDigit(c: number): number {

@@ -8,7 +8,7 @@
  */
 
 const NONE = -1
-/** Slots the arrays start with; they double as needed. */
+/** Slots the arrays start with; they grow by half as needed. */
 const INITIAL_SLOTS = 1024
 
 export class SlotQueues {
@@ -105,8 +105,7 @@ export class SlotQueues {
 
   #ensure(slot: number): void {
     if (slot < this.#queue.length) return
-    let n = this.#queue.length
-    while (n <= slot) n *= 2
+    const n = Math.max(slot + 1, Math.ceil(this.#queue.length * 1.5)) // by half: within 1.5× of the slots used
     this.#prev = grow(this.#prev, new Int32Array(n))
     this.#next = grow(this.#next, new Int32Array(n))
     this.#bytes = grow(this.#bytes, new Uint32Array(n))
