@@ -1,7 +1,7 @@
 /**
  * Memory of the disk cache's index per block, measured by counting: a BlockIndex is
  * filled with 200,000 one-block objects as a cache of small files holds them (each with
- * its catalog key, as the start and the write path give them), and the growth of heap +
+ * its catalog key), and the growth of heap +
  * external memory (the typed arrays) after a full GC is divided by the blocks. The
  * index used to keep a JS object per block and per object (724 B per block at this
  * size, docs/ARCHITECTURE.md); the bound below fails on that layout.
@@ -37,14 +37,8 @@ for (const policy of ['scan-resistant', 'lru'] as const) {
     const ix = new BlockIndex(policy, 2 ** 50, () => false)
     for (let i = 0; i < BLOCKS; i++) {
       const id = objectIdOf('ns', keyOf(i), `"etag-${i}"`, 1 << 20)
-      // Half as the write path adds them, half as a start restores them (and the catalog then names them).
-      if (i % 2 === 0) ix.add(id, 0, 1000 + (i % 3000), 1_700_000_000_000 + i, false, { ns: 'ns', key: keyOf(i) })
-      else {
-        ix.restore(id, 0, 1000 + (i % 3000), 1_700_000_000_000 + i)
-        ix.attach(id, { ns: 'ns', key: keyOf(i) })
-      }
+      ix.add(id, 0, 1000 + (i % 3000), 1_700_000_000_000 + i, false, { ns: 'ns', key: keyOf(i) })
     }
-    ix.finishRestore()
     t.equal(ix.blocks, BLOCKS)
     const bytes = heapAfterGc() - before
     const perBlock = bytes / BLOCKS
