@@ -3,13 +3,17 @@
  * writes it and the next start loads it instead of scanning; a start claims it, so a
  * crash afterwards leaves none and the next start scans; a directory changed since it
  * was written makes it stale and it is ignored; a damaged one is ignored; and a block
- * a snapshot still names but whose file is gone is a miss, never served.
+ * a snapshot still names but whose file is gone is a miss, never served. The crashes at
+ * the named points (src/cache/disk/index-crash-points.ts) are real: a child process
+ * running the built cache kills itself there (build first: `npm run build`).
  */
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, open, readFile, readdir, rm, stat, unlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pino } from 'pino'
 import t from 'tap'
@@ -187,3 +191,44 @@ async function refreshSnapshotMtimes(dir: string): Promise<void> {
   await fh.write(file, 0, file.length, 0)
   await fh.close()
 }
+
+/** In a child process of the built product: opens the cache, stores `keys` (one block each), closes it. */
+function childRun(dir: string, keys: string[], crashAt?: string): { signal: NodeJS.Signals | null; status: number | null } {
+  const dist = (p: string): string => pathToFileURL(resolve('dist', p)).href
+  const script = `
+    import { DiskBlockCache, objectIdOf } from '${dist('cache/disk-block-cache.js')}'
+    import { blockAddress } from '${dist('cache/disk/disk-cache-types.js')}'
+    import { pino } from 'pino'
+    const [dir, ...keys] = process.argv.slice(1)
+    const cache = await DiskBlockCache.open({ dir, maxBytes: 64 * 2 ** 20, maxPendingWrites: 16, namespace: 'ns', spaceProbe: async () => 1e12 }, pino({ level: 'silent' }))
+    while (!cache.stats().indexReady) await new Promise(r => setTimeout(r, 5))
+    for (const key of keys) await cache.persist(blockAddress(objectIdOf('ns', key, '"' + key + '"', ${BLOCK}), 0, key), Buffer.alloc(100, 1))
+    await cache.close()
+  `
+  const env = { ...process.env, S3CACHEFS_CRASH_AT: crashAt ?? '' }
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, dir, ...keys], { env, encoding: 'utf8', cwd: process.cwd() })
+  if (r.status !== 0 && r.signal === null) throw new Error(`child failed: ${r.stderr}`)
+  return { signal: r.signal, status: r.status }
+}
+
+t.test('killed at a named point: after claiming the snapshot, or before renaming a new one, the next start scans', async t => {
+  const dir = await tempDir(t)
+  t.equal(childRun(dir, ['c/a', 'c/b']).status, 0)
+  t.ok(existsSync(join(dir, 'index.snapshot')), 'a clean close wrote it')
+  t.equal(childRun(dir, ['c/never'], 'after-index-snapshot-claim').signal, 'SIGKILL')
+  t.notOk(existsSync(join(dir, 'index.snapshot')), 'claimed before the crash')
+  const a = await openCache(dir)
+  t.equal(await a.from(), 'scan')
+  t.notOk(existsSync(join(dir, 'index.snapshot.loading')), 'the claimed file is cleared')
+  t.ok(a.cache.has(addrOf('c/a', 0)) && a.cache.has(addrOf('c/b', 0)))
+  await a.cache.close()
+  t.equal(childRun(dir, ['c/late'], 'after-index-snapshot-temp').signal, 'SIGKILL')
+  t.notOk(existsSync(join(dir, 'index.snapshot')), 'never renamed into place')
+  t.ok(existsSync(join(dir, 'index.snapshot.tmp')))
+  const b = await openCache(dir)
+  t.teardown(() => b.cache.close())
+  t.equal(await b.from(), 'scan')
+  t.notOk(existsSync(join(dir, 'index.snapshot.tmp')), 'the torn temp file is cleared')
+  t.ok(b.cache.has(addrOf('c/late', 0)), 'the block stored before the crash is found by the scan')
+  t.equal(b.cache.stats().blocks, 3)
+})

@@ -21,6 +21,7 @@ import { type FileHandle, open, readdir, rename, rm, stat } from 'node:fs/promis
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { BlockIndex } from '../block-index.js'
+import { indexCrashPoint } from './index-crash-points.js'
 
 export const SNAPSHOT_FILE = 'index.snapshot'
 const MAGIC = 'S3CIDX01'
@@ -55,7 +56,8 @@ async function directoryMtimes(blocksDir: string): Promise<Record<string, string
 export async function claimSnapshot(cacheDir: string, blocksDir: string): Promise<ClaimedSnapshot | undefined> {
   const path = join(cacheDir, SNAPSHOT_FILE)
   const loading = `${path}.loading`
-  await rm(loading, { force: true }) // left by a start that crashed while loading it
+  // Left by a start that crashed while loading, or a close that crashed while writing.
+  await Promise.all([rm(loading, { force: true }), rm(`${path}.tmp`, { force: true })])
   try {
     await rename(path, loading)
   } catch (err) {
@@ -63,6 +65,7 @@ export async function claimSnapshot(cacheDir: string, blocksDir: string): Promis
     throw err
   }
   await syncDir(cacheDir)
+  indexCrashPoint('after-index-snapshot-claim')
   const fh = await open(loading, 'r')
   try {
     const header = Buffer.alloc(HEADER_BYTES)
@@ -157,6 +160,7 @@ export async function writeSnapshot(cacheDir: string, blocksDir: string, index: 
     await rm(tmp, { force: true })
     return false
   }
+  indexCrashPoint('after-index-snapshot-temp')
   await rename(tmp, path)
   await syncDir(cacheDir)
   return true
