@@ -86,15 +86,19 @@ export class BlockIndex {
     // the new block must join the object the index holds, not that forgotten one.
     const old = this.get(objectId, index)
     if (old !== undefined) this.remove(old)
-    const b = this.#create(objectId, index, bytes, storedAtMs, entry, false)
+    let o = this.#objects.find(objectId)
+    if (o < 0) o = this.#objects.create(objectId)
+    const b = this.#create(o, index, bytes, storedAtMs, entry, false)
     if (!this.#objects.pinned(this.#blocks.objectOf(b))) this.#policy.insert(b, bytes, preload)
     return b
   }
 
   /** A block found on disk at start (snapshot or scan), unless the index has it already: ranked by finishRestore. */
   restore(objectId: string, index: number, bytes: number, storedAtMs: number): void {
-    if (this.get(objectId, index) !== undefined) return // stored or read since start: newer
-    const b = this.#create(objectId, index, bytes, storedAtMs, undefined, true)
+    let o = this.#objects.find(objectId)
+    if (o >= 0 && this.#blocks.find(o, index) >= 0) return // stored or read since start: newer
+    if (o < 0) o = this.#objects.create(objectId)
+    const b = this.#create(o, index, bytes, storedAtMs, undefined, true)
     if (this.#blocks.flagsOf(b) !== RESTORING) return
     if (this.#restoredCount === this.#restored.length) this.#restored = grow(this.#restored, new Int32Array(Math.max(1024, 2 * this.#restoredCount)))
     this.#restored[this.#restoredCount++] = b
@@ -223,9 +227,7 @@ export class BlockIndex {
     return this.#objects.count
   }
 
-  #create(objectId: string, index: number, bytes: number, storedAtMs: number, entry: CatalogEntry | undefined, restoring: boolean): BlockRef {
-    let o = this.#objects.find(objectId)
-    if (o < 0) o = this.#objects.create(objectId)
+  #create(o: number, index: number, bytes: number, storedAtMs: number, entry: CatalogEntry | undefined, restoring: boolean): BlockRef {
     const pinned = this.#objects.pinned(o)
     const b = this.#blocks.create(o, index, bytes, storedAtMs, restoring && !pinned ? RESTORING : 0)
     this.#usedBytes += bytes

@@ -14,7 +14,6 @@
 import { createReadStream } from 'node:fs'
 import { appendFile, type FileHandle, open, rename } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 
 const CATALOG_FILE = 'objects.jsonl'
 
@@ -51,7 +50,7 @@ export class ObjectCatalog {
 
   static async open(cacheDir: string): Promise<ObjectCatalog> {
     const path = join(cacheDir, CATALOG_FILE)
-    await appendFile(path, '') // exists from now on, so readAll finds it
+    await appendFile(path, '') // exists from now on, so forEach finds it
     return new ObjectCatalog(path)
   }
 
@@ -61,21 +60,32 @@ export class ObjectCatalog {
    */
   async forEach(visit: (objectId: string, entry: CatalogEntry) => void): Promise<void> {
     const interns = new Map<string, string>() // one string per namespace, not one per line
-    const lines = createInterface({ input: createReadStream(this.#path), crlfDelay: Infinity })
     let n = 0
-    for await (const text of lines) {
+    let rest = ''
+    const onLine = (text: string): void => {
       let line: Line
       try {
         line = JSON.parse(text) as Line
       } catch {
-        continue
+        return
       }
-      if (typeof line.i !== 'string' || typeof line.k !== 'string' || typeof line.n !== 'string') continue
+      if (typeof line.i !== 'string' || typeof line.k !== 'string' || typeof line.n !== 'string') return
       const ns = interns.get(line.n) ?? line.n
       interns.set(ns, ns)
       visit(line.i, { ns, key: line.k })
       n++
     }
+    // Split by hand, a chunk at a time: readline costs as much again as JSON.parse per line.
+    for await (const chunk of createReadStream(this.#path, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+      const text = rest + (chunk as string)
+      let start = 0
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+        onLine(text.slice(start, end))
+        start = end + 1
+      }
+      rest = text.slice(start)
+    }
+    if (rest !== '') onLine(rest)
     this.#appended = n
   }
 

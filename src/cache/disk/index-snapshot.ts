@@ -22,13 +22,13 @@ import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { BlockIndex } from '../block-index.js'
 import { indexCrashPoint } from './index-crash-points.js'
+import { isCanonical } from './object-table.js'
 
 export const SNAPSHOT_FILE = 'index.snapshot'
 const MAGIC = 'S3CIDX01'
 const HEADER_BYTES = 32
 const RECORD_BYTES = 36
 const ID_BYTES = 20
-const CANONICAL_ID = /^[0-9a-f]{40}$/
 /** Records per read or write (~2.3 MiB). */
 const CHUNK_RECORDS = 65_536
 
@@ -134,7 +134,7 @@ export async function writeSnapshot(cacheDir: string, blocksDir: string, index: 
       chunk = Buffer.allocUnsafe(chunk.length)
     }
     for (const { objectId, blocks } of index.views.allBlocks()) {
-      if (!CANONICAL_ID.test(objectId)) ok = false
+      if (!isCanonical(objectId)) ok = false
       for (const b of blocks) {
         chunk.write(objectId, used, ID_BYTES, 'hex')
         chunk.writeUInt32LE(index.indexOf(b), used + 20)

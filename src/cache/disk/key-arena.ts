@@ -2,9 +2,8 @@
  * Object keys of the disk cache's index as UTF-8 in one growing buffer, addressed by
  * (offset, length) per object slot: ~1 byte per ASCII character and 6 bytes of
  * address, against a JS string's 16-byte header, padding and 8-byte pointer. A key
- * released leaves a hole. When the buffer is full, the live keys are copied into a
- * new one with a quarter more room than they need (a copy of each byte every few
- * growths: memcpy, cheap beside the write of a block; the slack stays under 25 %).
+ * released leaves a hole. When the buffer is full it is copied into one a quarter
+ * larger, with the holes squeezed out once they are a quarter of it.
  */
 const NO_KEY = 0xffffffff
 const INITIAL_BYTES = 64 * 1024
@@ -53,10 +52,19 @@ export class KeyArena {
     this.#offset[slot] = NO_KEY
   }
 
-  /** Copies the live keys into a buffer with room for them, `more` bytes and a quarter more. */
+  /**
+   * A buffer with room for the live keys, `more` bytes and a quarter more: the old one
+   * copied whole while holes are under a quarter of it, else the live keys one by one.
+   */
   #makeRoom(more: number): void {
     const live = this.#end - this.#garbage
-    const next = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, Math.ceil(1.25 * (live + more))))
+    const compact = this.#garbage * 4 > this.#end
+    const next = Buffer.allocUnsafe(Math.max(INITIAL_BYTES, Math.ceil(1.25 * ((compact ? live : this.#end) + more))))
+    if (!compact) {
+      this.#data.copy(next, 0, 0, this.#end)
+      this.#data = next
+      return
+    }
     let end = 0
     for (let s = 0; s < this.#offset.length; s++) {
       const o = this.#offset[s] as number

@@ -12,7 +12,6 @@ import { grow } from '../eviction/slot-queues.js'
 import { KeyArena } from './key-arena.js'
 
 const ID_BYTES = 20
-const CANONICAL_ID = /^[0-9a-f]{40}$/
 const INITIAL_SLOTS = 1024
 const NONE = -1
 
@@ -43,7 +42,7 @@ export class ObjectTable {
 
   /** The slot of the object, or -1. */
   find(id: string): number {
-    if (!CANONICAL_ID.test(id)) return this.#oddIds.get(id) ?? NONE
+    if (!isCanonical(id)) return this.#oddIds.get(id) ?? NONE
     for (let s = this.#buckets[hexHash(id) & (this.#buckets.length - 1)] as number; s !== NONE; s = this.#next[s] as number) {
       if (this.#idEquals(s, id)) return s
     }
@@ -57,7 +56,7 @@ export class ObjectTable {
     this.#ns[slot] = 0
     this.#keys.release(slot)
     this.#firstBlock[slot] = NONE
-    if (CANONICAL_ID.test(id)) {
+    if (isCanonical(id)) {
       this.#ids.write(id, slot * ID_BYTES, ID_BYTES, 'hex')
       const b = hexHash(id) & (this.#buckets.length - 1)
       this.#next[slot] = this.#buckets[b] as number
@@ -186,6 +185,16 @@ export class ObjectTable {
 /** Slot arrays grow by half: a cache's index stays within 1.5× of what it holds. */
 export function growSize(n: number): number {
   return Math.ceil(n * 1.5)
+}
+
+/** 40 lowercase hex digits (as objectIdOf makes): kept as 20 bytes. A loop, not a RegExp: this runs on every lookup. */
+export function isCanonical(id: string): boolean {
+  if (id.length !== 2 * ID_BYTES) return false
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i)
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false
+  }
+  return true
 }
 
 function hexDigit(c: number): number {
