@@ -19,6 +19,7 @@ import { BlockTable } from './disk/block-table.js'
 import { IndexViews } from './disk/index-views.js'
 import { ObjectTable } from './disk/object-table.js'
 import { grow } from './eviction/slot-queues.js'
+import { rankByStoredAt } from './disk/rank-restored.js'
 
 import type { CachedObject } from './disk/index-views.js'
 
@@ -109,11 +110,10 @@ export class BlockIndex {
    * stored or read since start (those are the most recent).
    */
   finishRestore(): void {
-    const waiting = this.#restored.subarray(0, this.#restoredCount).filter(b => this.#blocks.flagsOf(b) === RESTORING)
-    waiting.sort((a, b) => this.#blocks.storedAtOf(a) - this.#blocks.storedAtOf(b))
-    for (let i = waiting.length - 1; i >= 0; i--) {
-      const b = waiting[i] as number
-      if (this.#blocks.flagsOf(b) !== RESTORING) continue // a slot listed twice
+    const order = rankByStoredAt(this.#restored.subarray(0, this.#restoredCount), this.#blocks)
+    for (let i = order.length - 1; i >= 0; i--) {
+      const b = order[i] as number
+      if (this.#blocks.flagsOf(b) !== RESTORING) continue // left since, or a slot listed twice
       this.#unrestore(b)
       this.#policy.insertOldest(b, this.#blocks.bytesOf(b))
     }

@@ -62,3 +62,13 @@ t.test('a block removed while restoring leaves no trace; its slot may be reused'
   t.same(drain(ix), ['00000002.0'])
   t.equal(ix.objectCount, 0)
 })
+
+t.test('restored blocks stored years apart still rank oldest first (times coarsened to fit the sort key)', async t => {
+  const ix = new BlockIndex('lru', 1000, () => false)
+  ix.restore(id(1), 0, 1, 8e15)
+  ix.restore(id(2), 0, 1, 0)
+  ix.restore(id(3), 0, 1, 4e15)
+  ix.restore(id(4), 0, 1, 4e15 + 1e9)
+  ix.finishRestore()
+  t.same(drain(ix), ['00000002.0', '00000003.0', '00000004.0', '00000001.0'])
+})
