@@ -3,7 +3,7 @@
  * with each block's size and when it was stored, which objects are pinned, and
  * the eviction policy over the unpinned blocks.
  *
- * Packed (docs/ARCHITECTURE.md, "Startup with N cached blocks"): objects and blocks
+ * Packed (docs/ARCHITECTURE.md, "The disk cache's index at scale"): objects and blocks
  * are slots in typed arrays (disk/object-table.ts, disk/block-table.ts), the policy
  * works on the same block slots (eviction/), so a block costs no JS object. A block
  * is named outside by its slot (`BlockRef`), valid until the block is removed: callers
