@@ -3,56 +3,61 @@
  * with each block's size and when it was stored, which objects are pinned, and
  * the eviction policy over the unpinned blocks.
  *
- * Memory is one small record per block and one per object (its id, and its key
- * when known from the catalog), proportional to what the bounded cache holds.
- * INVARIANT: a block is in the policy exactly when its object is not pinned;
- * usedBytes counts every block, pinnedBytes the blocks of pinned objects; the
+ * Packed (docs/ARCHITECTURE.md, "The disk cache's index at scale"): objects and blocks
+ * are slots in typed arrays (disk/object-table.ts, disk/block-table.ts), the policy
+ * works on the same block slots (eviction/), so a block costs no JS object. A block
+ * is named outside by its slot (`BlockRef`), valid until the block is removed: callers
+ * use a ref at once, or look the block up again by address after an await.
+ * INVARIANT: a block is in the policy exactly when its object is not pinned and it is
+ * not `restoring`; usedBytes counts every block, pinnedBytes the blocks of pinned
+ * objects, restoringBytes the unpinned blocks found at start and not yet ranked; the
  * policy's capacity is maxBytes − pinnedBytes.
  */
 import type { CatalogEntry } from './object-catalog.js'
-import { createEvictionPolicy, type EvictionPolicy, type EvictionPolicyName } from './eviction/eviction-policy.js'
+import { createSlotPolicy, type EvictionPolicy, type EvictionPolicyName } from './eviction/eviction-policy.js'
+import { BlockTable } from './disk/block-table.js'
+import { IndexViews } from './disk/index-views.js'
+import { ObjectTable } from './disk/object-table.js'
+import { grow } from './eviction/slot-queues.js'
+import { rankByStoredAt } from './disk/rank-restored.js'
 
-export interface CachedObject {
-  readonly id: string
-  /** Namespace and key, when the catalog knows them. */
-  entry: CatalogEntry | undefined
-  pinned: boolean
-  /** Sparse, by block index. */
-  readonly blocks: Array<BlockEntry | undefined>
-  blockCount: number
-  bytes: number
-  readonly hash: number
-}
+import type { CachedObject } from './disk/index-views.js'
 
-export interface BlockEntry {
-  readonly object: CachedObject
-  readonly index: number
-  readonly bytes: number
-  /** When the block was fetched (file mtime after a restart): the start of its TTL. */
-  readonly storedAtMs: number
-  readonly hash: number
-}
+export type { CachedObject } from './disk/index-views.js'
 
-export interface ScannedBlock {
+/** A block's slot in the index; valid until the block is removed. */
+export type BlockRef = number
+
+/** A block the policy chose and the index dropped. */
+export interface RemovedBlock {
   readonly objectId: string
   readonly index: number
   readonly bytes: number
-  readonly mtimeMs: number
 }
 
+/** Flag of a block found at start that waits for finishRestore to be ranked. */
+const RESTORING = 1
+
 export class BlockIndex {
-  readonly #objects = new Map<string, CachedObject>()
-  readonly #policy: EvictionPolicy<BlockEntry>
+  readonly #objects = new ObjectTable()
+  readonly #blocks = new BlockTable(this.#objects)
+  /** Objects and blocks as the rest of the cache asks for them (views, entries, the snapshot's records). */
+  readonly views = new IndexViews(this.#objects, this.#blocks)
+  readonly #policy: EvictionPolicy<number>
   readonly #isPinned: (entry: CatalogEntry) => boolean
   #maxBytes: number
   #usedBytes = 0
   #pinnedBytes = 0
-  #blocks = 0
+  #restoringBytes = 0
+  #blockCount = 0
   #pinnedBlocks = 0
+  /** Slots restored since the last finishRestore, in the order found (some may have left since). */
+  #restored = new Int32Array(0)
+  #restoredCount = 0
 
   /** `isPinned` tells, from an object's namespace and key, whether a pin covers it. */
   constructor(policy: EvictionPolicyName, maxBytes: number, isPinned: (entry: CatalogEntry) => boolean) {
-    this.#policy = createEvictionPolicy<BlockEntry>(policy, b => b.hash)
+    this.#policy = createSlotPolicy(policy, b => (this.#objects.hashOf(this.#blocks.objectOf(b)) ^ Math.imul(this.#blocks.indexOf(b) + 1, 0x9e3779b1)) >>> 0)
     this.#isPinned = isPinned
     this.#maxBytes = maxBytes
     this.#updateCapacity()
@@ -62,112 +67,135 @@ export class BlockIndex {
     return this.#policy.name
   }
 
-  get(objectId: string, index: number): BlockEntry | undefined {
-    return this.#objects.get(objectId)?.blocks[index]
+  get(objectId: string, index: number): BlockRef | undefined {
+    const o = this.#objects.find(objectId)
+    const b = o < 0 ? -1 : this.#blocks.find(o, index)
+    return b < 0 ? undefined : b
   }
 
   object(objectId: string): CachedObject | undefined {
-    return this.#objects.get(objectId)
+    return this.views.object(objectId)
   }
 
-  objects(): IterableIterator<CachedObject> {
-    return this.#objects.values()
+  objects(): Generator<CachedObject> {
+    return this.views.objects()
   }
 
-  /** Records a stored block (replacing an older record of it); returns its entry. */
-  add(objectId: string, index: number, bytes: number, storedAtMs: number, preload = false, entry?: CatalogEntry): BlockEntry {
+  /** Records a stored block (replacing an older record of it); returns its ref. */
+  add(objectId: string, index: number, bytes: number, storedAtMs: number, preload = false, entry?: CatalogEntry): BlockRef {
     // The old record goes first: removing an object's last block forgets the object, and
     // the new block must join the object the index holds, not that forgotten one.
     const old = this.get(objectId, index)
     if (old !== undefined) this.remove(old)
-    const obj = this.#objectOf(objectId)
-    if (obj.entry === undefined && entry !== undefined) this.attach(obj, entry)
-    const b: BlockEntry = { object: obj, index, bytes, storedAtMs, hash: (obj.hash ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0 }
-    obj.blocks[index] = b
-    obj.blockCount++
-    obj.bytes += bytes
-    this.#usedBytes += bytes
-    this.#blocks++
-    if (obj.pinned) {
-      this.#pinnedBytes += bytes
-      this.#pinnedBlocks++
-      this.#updateCapacity()
-    } else {
-      this.#policy.insert(b, bytes, preload)
-    }
+    let o = this.#objects.find(objectId)
+    if (o < 0) o = this.#objects.create(objectId)
+    const b = this.#create(o, index, bytes, storedAtMs, entry, false)
+    if (!this.#objects.pinned(this.#blocks.objectOf(b))) this.#policy.insert(b, bytes, preload)
     return b
   }
 
-  touch(b: BlockEntry, preload = false): void {
-    if (!b.object.pinned) this.#policy.access(b, preload)
+  /** A block found on disk at start (snapshot or scan), unless the index has it already: ranked by finishRestore. */
+  restore(objectId: string, index: number, bytes: number, storedAtMs: number): void {
+    let o = this.#objects.find(objectId)
+    if (o >= 0 && this.#blocks.find(o, index) >= 0) return // stored or read since start: newer
+    if (o < 0) o = this.#objects.create(objectId)
+    const b = this.#create(o, index, bytes, storedAtMs, undefined, true)
+    if (this.#blocks.flagsOf(b) !== RESTORING) return
+    if (this.#restoredCount === this.#restored.length) this.#restored = grow(this.#restored, new Int32Array(Math.max(1024, 2 * this.#restoredCount)))
+    this.#restored[this.#restoredCount++] = b
   }
 
-  remove(b: BlockEntry): void {
-    const obj = b.object
-    if (obj.blocks[b.index] !== b) return
-    obj.blocks[b.index] = undefined
-    obj.blockCount--
-    obj.bytes -= b.bytes
-    this.#usedBytes -= b.bytes
-    this.#blocks--
-    if (obj.pinned) {
-      this.#pinnedBytes -= b.bytes
+  /**
+   * Ranks the restored blocks still waiting, oldest stored first, below every block
+   * stored or read since start (those are the most recent).
+   */
+  finishRestore(): void {
+    const order = rankByStoredAt(this.#restored.subarray(0, this.#restoredCount), this.#blocks)
+    for (let i = order.length - 1; i >= 0; i--) {
+      const b = order[i] as number
+      if (this.#blocks.flagsOf(b) !== RESTORING) continue // left since, or a slot listed twice
+      this.#unrestore(b)
+      this.#policy.insertOldest(b, this.#blocks.bytesOf(b))
+    }
+    this.#restored = new Int32Array(0)
+    this.#restoredCount = 0
+  }
+
+  touch(b: BlockRef, preload = false): void {
+    if (this.#objects.pinned(this.#blocks.objectOf(b))) return
+    if (this.#blocks.flagsOf(b) === RESTORING) {
+      this.#unrestore(b) // read since start: ranks with the new blocks
+      this.#policy.insert(b, this.#blocks.bytesOf(b), preload)
+    } else this.#policy.access(b, preload)
+  }
+
+  remove(b: BlockRef): void {
+    if (!this.#blocks.live(b)) return
+    const o = this.#blocks.objectOf(b)
+    const bytes = this.#blocks.bytesOf(b)
+    this.#usedBytes -= bytes
+    this.#blockCount--
+    if (this.#objects.pinned(o)) {
+      this.#pinnedBytes -= bytes
       this.#pinnedBlocks--
       this.#updateCapacity()
-    } else {
-      this.#policy.remove(b)
-    }
-    if (obj.blockCount === 0) {
-      obj.blocks.length = 0
-      this.#objects.delete(obj.id)
-    }
+    } else if (this.#blocks.flagsOf(b) === RESTORING) this.#unrestore(b)
+    else this.#policy.remove(b)
+    this.#blocks.delete(b)
+    if (this.#objects.firstBlock(o) < 0) this.#objects.delete(o)
   }
 
   /** Gives an object its catalog entry (namespace and key), which decides whether it is pinned. */
-  attach(obj: CachedObject, entry: CatalogEntry): void {
-    obj.entry = entry
-    this.setPinned(obj, this.#isPinned(entry))
+  attach(objectId: string, entry: CatalogEntry): void {
+    const o = this.#objects.find(objectId)
+    if (o >= 0) this.#attach(o, entry)
   }
 
   /** Re-evaluates every object's pin after the rules changed. */
   reapplyPins(): void {
-    for (const obj of this.#objects.values()) this.setPinned(obj, obj.entry !== undefined && this.#isPinned(obj.entry))
-  }
-
-  /** Pins or unpins an object's blocks: pinned blocks leave the policy, unpinned ones rejoin it. */
-  setPinned(obj: CachedObject, pinned: boolean): void {
-    if (obj.pinned === pinned) return
-    obj.pinned = pinned
-    for (const b of obj.blocks) {
-      if (b === undefined) continue
-      if (pinned) this.#policy.remove(b)
-      else this.#policy.insert(b, b.bytes)
+    for (const o of this.#objects.slots()) {
+      const entry = this.#objects.entryOf(o)
+      this.#setPinned(o, entry !== undefined && this.#isPinned(entry))
     }
-    this.#pinnedBytes += pinned ? obj.bytes : -obj.bytes
-    this.#pinnedBlocks += pinned ? obj.blockCount : -obj.blockCount
-    this.#updateCapacity()
   }
 
   /** The policy's next victim, already removed from the index; undefined when only pinned blocks remain. */
-  victim(): BlockEntry | undefined {
+  victim(): RemovedBlock | undefined {
     const b = this.#policy.evict()
-    if (b !== undefined) this.remove(b)
-    return b
+    if (b === undefined) return undefined
+    const removed = { objectId: this.objectIdOf(b), index: this.#blocks.indexOf(b), bytes: this.#blocks.bytesOf(b) }
+    this.remove(b)
+    return removed
   }
 
-  /**
-   * Adds blocks found on disk at start, oldest first, ranking them below the
-   * blocks already touched since start (those are the most recent).
-   */
-  restore(found: readonly ScannedBlock[], entries: ReadonlyMap<string, CatalogEntry>): void {
-    const present: BlockEntry[] = []
-    for (const obj of this.#objects.values()) for (const b of obj.blocks) if (b !== undefined && !obj.pinned) present.push(b)
-    for (const b of present) this.#policy.remove(b)
-    for (const f of found) {
-      if (this.get(f.objectId, f.index) !== undefined) continue
-      this.add(f.objectId, f.index, f.bytes, f.mtimeMs, false, entries.get(f.objectId))
-    }
-    for (const b of present) this.#policy.insert(b, b.bytes)
+  /** Whether the blocks the policy can rank exceed the bound (restored blocks wait for finishRestore). */
+  get overBound(): boolean {
+    return this.#usedBytes - this.#restoringBytes > this.#maxBytes
+  }
+
+  objectIdOf(b: BlockRef): string {
+    return this.#objects.idOf(this.#blocks.objectOf(b))
+  }
+
+  indexOf(b: BlockRef): number {
+    return this.#blocks.indexOf(b)
+  }
+
+  bytesOf(b: BlockRef): number {
+    return this.#blocks.bytesOf(b)
+  }
+
+  /** When the block was fetched (file mtime after a restart): the start of its TTL. */
+  storedAtOf(b: BlockRef): number {
+    return this.#blocks.storedAtOf(b)
+  }
+
+  pinnedOf(b: BlockRef): boolean {
+    return this.#objects.pinned(this.#blocks.objectOf(b))
+  }
+
+  entryOf(b: BlockRef): CatalogEntry | undefined {
+    return this.#objects.entryOf(this.#blocks.objectOf(b))
   }
 
   setMaxBytes(bytes: number): void {
@@ -192,20 +220,53 @@ export class BlockIndex {
   }
 
   get blocks(): number {
-    return this.#blocks
+    return this.#blockCount
   }
 
   get objectCount(): number {
-    return this.#objects.size
+    return this.#objects.count
   }
 
-  #objectOf(objectId: string): CachedObject {
-    let obj = this.#objects.get(objectId)
-    if (obj === undefined) {
-      obj = { id: objectId, entry: undefined, pinned: false, blocks: [], blockCount: 0, bytes: 0, hash: parseInt(objectId.slice(0, 8), 16) >>> 0 }
-      this.#objects.set(objectId, obj)
+  #create(o: number, index: number, bytes: number, storedAtMs: number, entry: CatalogEntry | undefined, restoring: boolean): BlockRef {
+    const pinned = this.#objects.pinned(o)
+    const b = this.#blocks.create(o, index, bytes, storedAtMs, restoring && !pinned ? RESTORING : 0)
+    this.#usedBytes += bytes
+    this.#blockCount++
+    if (pinned) {
+      this.#pinnedBytes += bytes
+      this.#pinnedBlocks++
+      this.#updateCapacity()
+    } else if (restoring) this.#restoringBytes += bytes
+    // Attached after the block is counted, so a pin it brings moves this block too.
+    if (entry !== undefined && !this.#objects.hasEntry(o)) this.#attach(o, entry)
+    return b
+  }
+
+  #attach(o: number, entry: CatalogEntry): void {
+    this.#objects.setEntry(o, entry)
+    this.#setPinned(o, this.#isPinned(entry))
+  }
+
+  /** Pins or unpins an object's blocks: pinned blocks leave the policy (or the restored set), unpinned ones join it. */
+  #setPinned(o: number, pinned: boolean): void {
+    if (this.#objects.pinned(o) === pinned) return
+    this.#objects.setPinned(o, pinned)
+    let bytes = 0
+    const blocks = this.#blocks.blocksOf(o)
+    for (const b of blocks) {
+      bytes += this.#blocks.bytesOf(b)
+      if (!pinned) this.#policy.insert(b, this.#blocks.bytesOf(b))
+      else if (this.#blocks.flagsOf(b) === RESTORING) this.#unrestore(b)
+      else this.#policy.remove(b)
     }
-    return obj
+    this.#pinnedBytes += pinned ? bytes : -bytes
+    this.#pinnedBlocks += pinned ? blocks.length : -blocks.length
+    this.#updateCapacity()
+  }
+
+  #unrestore(b: BlockRef): void {
+    this.#blocks.setFlags(b, 0)
+    this.#restoringBytes -= this.#blocks.bytesOf(b)
   }
 
   #updateCapacity(): void {

@@ -5,15 +5,17 @@
  *   blocks/, tmp/                          the block files (disk/block-files.ts)
  *   lock                                   flock(2)ed by the daemon using this directory (src/daemon/cache-dir-lock.ts)
  *   objects.jsonl                          objectId → (namespace, key) journal (object-catalog.ts)
+ *   index.snapshot                         the index, written at clean close (disk/index-snapshot.ts)
  *   rules.json                             pins and per-path TTLs (cache-rules.ts)
  * `objectId` hashes (namespace, key, ETag, block size), so a changed object never
  * matches old blocks, and blocks survive unmounts, restarts and reboots.
  *
  * Bounded by `maxBytes`: an eviction policy (eviction/) over the in-memory BlockIndex
  * chooses what goes; pinned objects are never evicted; TTLs, pins and `free` are
- * disk/retention.ts. The index is rebuilt at start by scanning the directory
- * (disk/index-scan.ts) in the background: reads never wait for it. A read error or a
- * corrupt block is a miss, logged, never an error for the reader.
+ * disk/retention.ts. The index is rebuilt at start in the background (reads never wait
+ * for it) from the snapshot a clean close left, or else by scanning the directory
+ * (disk/index-scan.ts). A read error, a missing file or a corrupt block is a miss,
+ * logged, never an error for the reader.
  */
 import type { Logger } from 'pino'
 import { BlockIndex, type CachedObject } from './block-index.js'
@@ -24,7 +26,8 @@ import { BlockFiles } from './disk/block-files.js'
 import { BlockWrites } from './disk/block-writes.js'
 import { CatalogKeeper } from './disk/catalog-keeper.js'
 import type { BlockAddress, BlockStore, DiskCacheConfig, DiskCacheStats, DropReason } from './disk/disk-cache-types.js'
-import { scanBlockFiles } from './disk/index-scan.js'
+import { claimIndexSnapshot, rebuildIndex, saveIndexSnapshot } from './disk/index-rebuild.js'
+import type { ClaimedSnapshot } from './disk/index-snapshot.js'
 import { CacheRetention } from './disk/retention.js'
 
 export { objectIdOf } from './disk/disk-cache-types.js'
@@ -94,8 +97,10 @@ export class DiskBlockCache implements BlockStore {
   /** Prepares the directories and starts rebuilding the index in the background. */
   static async open(config: DiskCacheConfig, log: Logger): Promise<DiskBlockCache> {
     const files = await BlockFiles.open(config.dir)
+    // Claimed before anything can change the directory (see index-snapshot.ts).
+    const snapshot = await claimIndexSnapshot(config.dir, files.blocksDir, log)
     const cache = new DiskBlockCache(config, log, await CacheRules.load(config.dir), await ObjectCatalog.open(config.dir), files)
-    cache.#scanned = cache.#scan().catch((err: unknown) => log.error({ err }, 'cache index scan failed'))
+    cache.#scanned = cache.#scan(snapshot).catch((err: unknown) => log.error({ err }, 'cache index scan failed'))
     if (config.ttlSweepIntervalMs !== undefined) {
       cache.#sweepTimer = setInterval(() => {
         if (cache.#retention.active) cache.sweepExpired().catch((err: unknown) => log.warn({ err }, 'TTL sweep failed'))
@@ -147,12 +152,11 @@ export class DiskBlockCache implements BlockStore {
    * expired. Counts as a read of each for eviction.
    */
   prefixForDirectRead(objectId: string, blocks: number): string | undefined {
-    const obj = this.#indexReady ? this.#index.object(objectId) : undefined
-    if (obj === undefined || obj.blockCount < blocks) return undefined
+    if (!this.#indexReady) return undefined
     for (let index = 0; index < blocks; index++) {
-      if (obj.blocks[index] === undefined || this.#retention.expireIfStale({ objectId, index })) return undefined
+      if (this.#index.get(objectId, index) === undefined || this.#retention.expireIfStale({ objectId, index })) return undefined
     }
-    for (let index = 0; index < blocks; index++) this.#index.touch(obj.blocks[index] as NonNullable<CachedObject['blocks'][number]>)
+    for (let index = 0; index < blocks; index++) this.#index.touch(this.#index.get(objectId, index) as number)
     return this.#files.prefixOf(objectId)
   }
 
@@ -211,13 +215,17 @@ export class DiskBlockCache implements BlockStore {
     await this.#catalog.close()
   }
 
-  /** Drains writes, stops the sweep and closes the catalog (at shutdown). */
+  /** Drains writes, stops the sweep, closes the catalog and writes the index's snapshot (at shutdown). */
   async close(): Promise<void> {
     clearInterval(this.#sweepTimer)
     this.#space.stop()
     this.#stopping = true
     await this.drain()
     this.#files.closeAll()
+    await this.#files.unlinksSettled()
+    // Only a complete index: an unfinished scan leaves no snapshot, so the next start scans.
+    if (!this.#indexReady) return
+    await saveIndexSnapshot(this.#files.cacheDir, this.#files.blocksDir, this.#index, this.#log)
   }
 
   // ---- operations behind `load`, `pin`, `free`, `ttl` (see src/ops/) ----
@@ -272,22 +280,20 @@ export class DiskBlockCache implements BlockStore {
   }
 
   #evictIfNeeded(): void {
-    while (this.#index.usedBytes > this.#index.maxBytes) {
+    // Blocks found at start join the policy when the index is ready; until then only new ones compete.
+    while (this.#index.overBound) {
       const b = this.#index.victim()
       if (b === undefined) break // only pinned data is left
       this.#evicted++
-      this.#files.unlink({ objectId: b.object.id, index: b.index })
+      this.#files.unlink(b)
     }
   }
 
-  /** Rebuilds the index from the directory: oldest files first, so they are evicted first. */
-  async #scan(): Promise<void> {
-    const entries = await this.#catalog.readAll()
-    const found = await scanBlockFiles(this.#files.blocksDir, () => this.#stopping)
-    if (found === undefined) return
-    this.#index.restore(found, entries)
+  /** Rebuilds the index in the background (disk/index-rebuild.ts), then evicts and compacts the catalog. */
+  async #scan(snapshot: ClaimedSnapshot | undefined): Promise<void> {
+    const stopping = (): boolean => this.#stopping
+    if (!(await rebuildIndex({ snapshot, index: this.#index, blocksDir: this.#files.blocksDir, catalog: this.#catalog, stopping, log: this.#log }))) return
     this.#indexReady = true
-    this.#log.info({ blocks: this.#index.blocks, usedBytes: this.#index.usedBytes, pinnedBytes: this.#index.pinnedBytes }, 'cache index ready')
     this.#evictIfNeeded()
     await this.#catalog.compact()
   }

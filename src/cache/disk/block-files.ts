@@ -30,6 +30,8 @@ export class BlockFiles {
   readonly #dir: string
   /** Open descriptors of block files: a hit is one positioned read. */
   readonly #files = new OpenBlockFiles(openFilesBudget())
+  /** Unlinks under way (a snapshot of the index is written only once they are done). */
+  readonly #unlinks = new Set<Promise<void>>()
 
   private constructor(dir: string) {
     this.#dir = dir
@@ -88,7 +90,19 @@ export class BlockFiles {
   unlink(id: BlockId): void {
     const path = this.pathOf(id)
     this.#files.drop(path)
-    unlink(path).catch(() => {})
+    const p: Promise<void> = unlink(path)
+      .catch(() => {})
+      .finally(() => this.#unlinks.delete(p))
+    this.#unlinks.add(p)
+  }
+
+  /** Resolves once every unlink started so far is done. */
+  async unlinksSettled(): Promise<void> {
+    await Promise.all([...this.#unlinks])
+  }
+
+  get cacheDir(): string {
+    return this.#dir
   }
 
   /** Forgets the descriptor of a block file (the index dropped it; the file may stay). */

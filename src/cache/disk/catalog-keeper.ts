@@ -6,7 +6,7 @@
  * objects that are gone.
  */
 import type { Logger } from 'pino'
-import type { BlockEntry, BlockIndex } from '../block-index.js'
+import type { BlockIndex, BlockRef } from '../block-index.js'
 import type { CatalogEntry, ObjectCatalog } from '../object-catalog.js'
 import type { BlockAddress } from './disk-cache-types.js'
 
@@ -29,8 +29,8 @@ export class CatalogKeeper {
   /** The object's catalog line, written once per object before its first block. */
   entryFor(addr: BlockAddress): { entry: CatalogEntry; written: Promise<void> } | undefined {
     if (addr.key === undefined) return undefined
-    const known = this.#index.object(addr.objectId)
-    if (known?.entry !== undefined) return { entry: known.entry, written: Promise.resolve() }
+    const known = this.#index.views.objectEntry(addr.objectId)
+    if (known !== undefined) return { entry: known, written: Promise.resolve() }
     return this.#catalog.ensure(addr.objectId, { ns: this.#ns, key: addr.key })
   }
 
@@ -40,12 +40,12 @@ export class CatalogKeeper {
   }
 
   /** A block read from disk whose object has no key yet learns it (blocks cached before the catalog existed). */
-  learn(b: BlockEntry, addr: BlockAddress): void {
-    if (b.object.entry !== undefined || this.#catalog.isUnsettled(addr.objectId)) return
+  learn(b: BlockRef, addr: BlockAddress): void {
+    if (this.#index.entryOf(b) !== undefined || this.#catalog.isUnsettled(addr.objectId)) return
     const c = this.entryFor(addr)
     c?.written.then(
       () => {
-        this.#index.attach(b.object, c.entry)
+        this.#index.attach(addr.objectId, c.entry)
         this.#catalog.settle(addr.objectId)
       },
       () => {},
@@ -64,8 +64,9 @@ export class CatalogKeeper {
     return this.#catalog.compact(this.#live())
   }
 
-  readAll(): Promise<ReadonlyMap<string, CatalogEntry>> {
-    return this.#catalog.readAll()
+  /** Gives the objects the index holds their entries from the journal (the rest of it is not kept). */
+  attachAll(): Promise<void> {
+    return this.#catalog.forEach((id, entry) => this.#index.attach(id, entry))
   }
 
   close(): Promise<void> {
@@ -74,7 +75,7 @@ export class CatalogKeeper {
 
   /** Catalog entries worth keeping: objects with blocks, and those whose first block is being written. */
   *#live(): Generator<[string, CatalogEntry]> {
-    for (const obj of this.#index.objects()) if (obj.entry !== undefined) yield [obj.id, obj.entry]
+    yield* this.#index.views.entries()
     yield* this.#catalog.unsettled()
   }
 }

@@ -6,7 +6,8 @@
  * every block dropped here, so no other tier serves it on.
  */
 import type { Logger } from 'pino'
-import type { BlockEntry, BlockIndex, CachedObject } from '../block-index.js'
+import type { BlockIndex, BlockRef, CachedObject } from '../block-index.js'
+import type { CatalogEntry } from '../object-catalog.js'
 import { type CacheRules, matches, type RuleTarget } from '../cache-rules.js'
 import type { BlockFiles } from './block-files.js'
 import type { BlockAddress, DropReason } from './disk-cache-types.js'
@@ -50,8 +51,9 @@ export class CacheRetention {
   /** Drops the block if it outlived its TTL; true when it did (the caller treats it as a miss). */
   expireIfStale(addr: BlockAddress): boolean {
     if (!this.active) return false
-    const b = this.#d.index.get(addr.objectId, addr.index)
-    if (b === undefined || b.storedAtMs + this.ttlOf(b.object) > this.#d.clock()) return false
+    const ix = this.#d.index
+    const b = ix.get(addr.objectId, addr.index)
+    if (b === undefined || ix.storedAtOf(b) + this.#ttl(ix.pinnedOf(b), ix.entryOf(b)) > this.#d.clock()) return false
     this.drop(b, 'expired')
     return true
   }
@@ -59,31 +61,29 @@ export class CacheRetention {
   /** When a block may be served until (ms since the epoch): from when it was stored if on disk, else from now. */
   deadlineOf(addr: BlockAddress): number {
     if (!this.active) return Infinity
-    const b = this.#d.index.get(addr.objectId, addr.index)
-    if (b !== undefined) return b.storedAtMs + this.ttlOf(b.object)
+    const ix = this.#d.index
+    const b = ix.get(addr.objectId, addr.index)
+    if (b !== undefined) return ix.storedAtOf(b) + this.#ttl(ix.pinnedOf(b), ix.entryOf(b))
     const pinned = addr.key !== undefined && this.#d.rules.isPinned(this.#d.ns, addr.key)
     return pinned ? Infinity : this.#d.clock() + (addr.key === undefined ? this.#d.defaultTtlMs : this.#ruleTtl(this.#d.ns, addr.key))
   }
 
   /** How long the object's blocks stay cached: pinned forever, else the most specific TTL rule or the default. */
   ttlOf(obj: CachedObject): number {
-    if (obj.pinned) return Infinity
-    return obj.entry === undefined ? this.#d.defaultTtlMs : this.#ruleTtl(obj.entry.ns, obj.entry.key)
+    return this.#ttl(obj.pinned, obj.entry)
   }
 
   /** Cached objects of this mount that `target` names (by their catalog key). */
   objectsUnder(target: RuleTarget): CachedObject[] {
-    const out: CachedObject[] = []
-    for (const obj of this.#d.index.objects()) if (obj.entry !== undefined && matches(target, obj.entry.ns, obj.entry.key)) out.push(obj)
-    return out
+    return this.#d.index.views.objectsWhere(e => matches(target, e.ns, e.key))
   }
 
-  /** Drops every block of `obj`; returns the bytes freed. */
+  /** Drops every block the object has now; returns the bytes freed. */
   dropObject(obj: CachedObject, reason: DropReason): number {
     let bytes = 0
-    for (const b of [...obj.blocks])
+    for (const b of this.#d.index.object(obj.id)?.blocks ?? [])
       if (b !== undefined) {
-        bytes += b.bytes
+        bytes += this.#d.index.bytesOf(b)
         this.drop(b, reason)
       }
     return bytes
@@ -95,13 +95,15 @@ export class CacheRetention {
     let blocks = 0
     let bytes = 0
     let seen = 0
-    for (const obj of [...this.#d.index.objects()]) {
-      const ttl = this.ttlOf(obj)
+    const ix = this.#d.index
+    // Each object's blocks are handled before the generator resumes, so its refs are current.
+    for (const obj of ix.views.objectBlocks()) {
+      const ttl = this.#ttl(obj.pinned, obj.entry)
       if (ttl !== Infinity) {
-        for (const b of [...obj.blocks]) {
-          if (b !== undefined && b.storedAtMs + ttl <= now) {
+        for (const b of obj.blocks) {
+          if (ix.storedAtOf(b) + ttl <= now) {
             blocks++
-            bytes += b.bytes
+            bytes += ix.bytesOf(b)
             this.drop(b, 'expired')
           }
         }
@@ -112,21 +114,31 @@ export class CacheRetention {
     return { blocks, bytes }
   }
 
-  drop(b: BlockEntry, reason: DropReason): void {
-    this.#d.index.remove(b)
+  drop(b: BlockRef, reason: DropReason): void {
+    const ix = this.#d.index
+    const objectId = ix.objectIdOf(b)
+    const index = ix.indexOf(b)
+    const bytes = ix.bytesOf(b)
+    ix.remove(b)
     if (reason === 'expired') {
       this.#ttlDropped++
-      this.#ttlDroppedBytes += b.bytes
+      this.#ttlDroppedBytes += bytes
     } else {
       this.#freed++
-      this.#freedBytes += b.bytes
+      this.#freedBytes += bytes
     }
-    this.#d.files.unlink({ objectId: b.object.id, index: b.index })
-    for (const l of this.#listeners) l(b.object.id, b.index)
+    this.#d.files.unlink({ objectId, index })
+    for (const l of this.#listeners) l(objectId, index)
   }
 
   stats(): { ttlDroppedBlocks: number; ttlDroppedBytes: number; freedBlocks: number; freedBytes: number } {
     return { ttlDroppedBlocks: this.#ttlDropped, ttlDroppedBytes: this.#ttlDroppedBytes, freedBlocks: this.#freed, freedBytes: this.#freedBytes }
+  }
+
+  /** How long an object's blocks stay cached: pinned forever, else the most specific TTL rule or the default. */
+  #ttl(pinned: boolean, entry: CatalogEntry | undefined): number {
+    if (pinned) return Infinity
+    return entry === undefined ? this.#d.defaultTtlMs : this.#ruleTtl(entry.ns, entry.key)
   }
 
   /** The most specific TTL rule for the key, or the default. */

@@ -5,8 +5,12 @@
  *
  * Two policies implement it: `lru` (LruPolicy) and `scan-resistant`
  * (S3FifoPolicy, the default; why, in its header and in docs/SEMANTICS.md).
+ * Both work on integer slots (the BlockIndex's block slots), in typed arrays;
+ * `createEvictionPolicy` wraps one for keys of any type (KeyedPolicy), which is
+ * how the policies are tested and simulated.
  */
 import { ConfigError } from '../../errors.js'
+import { KeyedPolicy } from './keyed-policy.js'
 import { LruPolicy } from './lru-policy.js'
 import { S3FifoPolicy } from './s3-fifo-policy.js'
 
@@ -22,6 +26,8 @@ export interface EvictionPolicy<K> {
    * (`s3cachefs load`): the policy keeps it as if it had proven itself.
    */
   insert(key: K, bytes: number, preload?: boolean): void
+  /** A block found on disk at start: it ranks below every block the policy holds (it is evicted first). */
+  insertOldest(key: K, bytes: number): void
   /** A cached block was read (or loaded again). */
   access(key: K, preload?: boolean): void
   /** The block left the cache for another reason (freed, expired, pinned, corrupt). */
@@ -33,14 +39,22 @@ export interface EvictionPolicy<K> {
   readonly bytes: number
 }
 
-/** `hashOf` gives a well-mixed 32-bit hash of a key (the frequency sketch needs one). */
-export function createEvictionPolicy<K>(name: EvictionPolicyName, hashOf: (key: K) => number): EvictionPolicy<K> {
+/**
+ * A policy over dense non-negative integer slots (memory grows with the largest slot).
+ * `hashOf` gives a well-mixed 32-bit hash of a slot's block (the frequency sketch needs one).
+ */
+export function createSlotPolicy(name: EvictionPolicyName, hashOf: (slot: number) => number): EvictionPolicy<number> {
   switch (name) {
     case 'lru':
-      return new LruPolicy<K>()
+      return new LruPolicy()
     case 'scan-resistant':
-      return new S3FifoPolicy<K>(hashOf)
+      return new S3FifoPolicy(hashOf)
   }
+}
+
+/** A policy over keys of any type (each key is given a slot while held). */
+export function createEvictionPolicy<K>(name: EvictionPolicyName, hashOf: (key: K) => number): EvictionPolicy<K> {
+  return new KeyedPolicy<K>(slotHash => createSlotPolicy(name, slotHash), hashOf)
 }
 
 export function parseEvictionPolicy(text: string, flag: string): EvictionPolicyName {

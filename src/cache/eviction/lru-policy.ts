@@ -1,53 +1,53 @@
 /**
- * Least-recently-used eviction: a Map in recency order (first = least recent).
- * Kept for comparison and for workloads known to be recency-friendly; it
- * collapses to ~0 hits when each epoch scans a dataset larger than the cache.
+ * Least-recently-used eviction: one queue in recency order (head = least recent),
+ * over integer slots (SlotQueues). Kept for comparison and for workloads known to
+ * be recency-friendly; it collapses to ~0 hits when each epoch scans a dataset
+ * larger than the cache.
  */
 import type { EvictionPolicy } from './eviction-policy.js'
+import { SlotQueues } from './slot-queues.js'
 
-export class LruPolicy<K> implements EvictionPolicy<K> {
+const Q = 1
+
+export class LruPolicy implements EvictionPolicy<number> {
   readonly name = 'lru' as const
-  readonly #entries = new Map<K, number>()
-  #bytes = 0
+  readonly #q = new SlotQueues(1)
 
   setCapacity(): void {
     // Recency alone decides; the cache stops asking once it is under its bound.
   }
 
-  insert(key: K, bytes: number): void {
-    this.remove(key)
-    this.#entries.set(key, bytes)
-    this.#bytes += bytes
+  insert(slot: number, bytes: number): void {
+    this.#q.unlink(slot)
+    this.#q.pushTail(Q, slot, bytes)
   }
 
-  access(key: K): void {
-    const bytes = this.#entries.get(key)
-    if (bytes === undefined) return
-    this.#entries.delete(key)
-    this.#entries.set(key, bytes)
+  insertOldest(slot: number, bytes: number): void {
+    this.#q.unlink(slot)
+    this.#q.pushHead(Q, slot, bytes)
   }
 
-  remove(key: K): void {
-    const bytes = this.#entries.get(key)
-    if (bytes === undefined) return
-    this.#entries.delete(key)
-    this.#bytes -= bytes
+  access(slot: number): void {
+    if (this.#q.unlink(slot) === 0) return
+    this.#q.pushTail(Q, slot, this.#q.bytesOf(slot))
   }
 
-  evict(): K | undefined {
-    for (const [key, bytes] of this.#entries) {
-      this.#entries.delete(key)
-      this.#bytes -= bytes
-      return key
-    }
-    return undefined
+  remove(slot: number): void {
+    this.#q.unlink(slot)
+  }
+
+  evict(): number | undefined {
+    const slot = this.#q.head(Q)
+    if (slot < 0) return undefined
+    this.#q.unlink(slot)
+    return slot
   }
 
   get size(): number {
-    return this.#entries.size
+    return this.#q.size(Q)
   }
 
   get bytes(): number {
-    return this.#bytes
+    return this.#q.bytes(Q)
   }
 }

@@ -31,32 +31,32 @@
  * turnovers 0.91 (LRU 0.97: it adapts more slowly, as counts fade). A dataset
  * that replaces another one is admitted as the old one's counts halve; `free`
  * and `load` make that immediate.
+ *
+ * Storage: the two queues are SlotQueues (typed arrays over the index's integer
+ * slots) and the CLOCK counter one byte per slot, so a block costs no JS object.
  */
 import type { EvictionPolicy } from './eviction-policy.js'
 import { FrequencySketch } from './frequency-sketch.js'
+import { grow, SlotQueues } from './slot-queues.js'
 
 const SMALL_SHARE = 0.1 // S3-FIFO's measured sweet spot for the small queue
 const MAX_FREQ = 3 // 2-bit use counter of the CLOCK, as in S3-FIFO
 const PRELOAD_SKETCH_BUMPS = 3 // an operator's load counts as a few reads
+const SMALL = 1
+const MAIN = 2
 
-interface Node {
-  readonly bytes: number
-  freq: number
-}
-
-export class S3FifoPolicy<K> implements EvictionPolicy<K> {
+export class S3FifoPolicy implements EvictionPolicy<number> {
   readonly name = 'scan-resistant' as const
-  readonly #hashOf: (key: K) => number
+  readonly #hashOf: (slot: number) => number
   readonly #sketch = new FrequencySketch(1024)
-  /** INVARIANT: a key is in at most one of the two queues; Map order is FIFO order. */
-  readonly #small = new Map<K, Node>()
-  readonly #main = new Map<K, Node>()
-  #smallBytes = 0
-  #mainBytes = 0
+  /** INVARIANT: a slot is in at most one of the two queues (SlotQueues keeps that). */
+  readonly #q = new SlotQueues(2)
+  /** The CLOCK use counter of each slot. */
+  #freq = new Uint8Array(1024)
   #capacity = Infinity
   #plannedEntries = 1024
 
-  constructor(hashOf: (key: K) => number) {
+  constructor(hashOf: (slot: number) => number) {
     this.#hashOf = hashOf
   }
 
@@ -64,107 +64,108 @@ export class S3FifoPolicy<K> implements EvictionPolicy<K> {
     this.#capacity = Math.max(0, bytes)
   }
 
-  insert(key: K, bytes: number, preload = false): void {
-    this.remove(key)
-    this.#count(key, preload)
-    if (preload) {
-      this.#main.set(key, { bytes, freq: MAX_FREQ })
-      this.#mainBytes += bytes
-    } else {
-      this.#small.set(key, { bytes, freq: 0 })
-      this.#smallBytes += bytes
-    }
-    // Grow the sketch with the cache (8–16 bytes per block), rarely: each doubling forgets the counts.
-    if (this.size > this.#plannedEntries) {
-      this.#plannedEntries = 2 * this.size
-      this.#sketch.ensureCapacity(this.size)
-    }
+  insert(slot: number, bytes: number, preload = false): void {
+    this.#q.unlink(slot)
+    this.#count(slot, preload)
+    if (preload) this.#enter(MAIN, slot, bytes, MAX_FREQ)
+    else this.#enter(SMALL, slot, bytes, 0)
+    this.#planFor(this.size)
   }
 
-  access(key: K, preload = false): void {
-    const node = this.#small.get(key) ?? this.#main.get(key)
-    if (node === undefined) return
-    node.freq = preload ? MAX_FREQ : Math.min(MAX_FREQ, node.freq + 1)
-    this.#count(key, preload)
+  /** A block found on disk at start: first in line in the small queue, uncounted. */
+  insertOldest(slot: number, bytes: number): void {
+    this.#q.unlink(slot)
+    this.#q.pushHead(SMALL, slot, bytes)
+    this.#setFreq(slot, 0)
+    this.#planFor(this.size)
   }
 
-  remove(key: K): void {
-    const s = this.#small.get(key)
-    if (s !== undefined) {
-      this.#small.delete(key)
-      this.#smallBytes -= s.bytes
-      return
-    }
-    const m = this.#main.get(key)
-    if (m !== undefined) {
-      this.#main.delete(key)
-      this.#mainBytes -= m.bytes
-    }
+  access(slot: number, preload = false): void {
+    if (this.#q.queueOf(slot) === 0) return
+    this.#freq[slot] = preload ? MAX_FREQ : Math.min(MAX_FREQ, (this.#freq[slot] as number) + 1)
+    this.#count(slot, preload)
   }
 
-  evict(): K | undefined {
+  remove(slot: number): void {
+    this.#q.unlink(slot)
+  }
+
+  evict(): number | undefined {
     const smallTarget = this.#capacity * SMALL_SHARE
     for (;;) {
-      if (this.#main.size === 0 && this.#small.size === 0) return undefined
-      if (this.#main.size > 0 && (this.#small.size === 0 || this.#smallBytes <= smallTarget)) return this.#evictMain()
-      const [key, node] = this.#small.entries().next().value as [K, Node]
-      this.#small.delete(key)
-      this.#smallBytes -= node.bytes
-      if (node.freq > 0 || this.#mainBytes + node.bytes <= this.#capacity - smallTarget) {
-        this.#toMain(key, node)
+      const mainSize = this.#q.size(MAIN)
+      const smallSize = this.#q.size(SMALL)
+      if (mainSize === 0 && smallSize === 0) return undefined
+      if (mainSize > 0 && (smallSize === 0 || this.#q.bytes(SMALL) <= smallTarget)) return this.#evictMain()
+      const slot = this.#q.head(SMALL)
+      const bytes = this.#q.bytesOf(slot)
+      this.#q.unlink(slot)
+      if ((this.#freq[slot] as number) > 0 || this.#q.bytes(MAIN) + bytes <= this.#capacity - smallTarget) {
+        this.#enter(MAIN, slot, bytes, 0)
         continue
       }
       // Main may be empty (pins hold the rest of the bound, or a bound lowered to almost
       // nothing): then the newcomer itself is the only candidate.
-      if (this.#main.size === 0) return key
-      const [victim, victimNode] = this.#clockHand()
-      if (this.#sketch.frequency(this.#hashOf(key)) > this.#sketch.frequency(this.#hashOf(victim))) {
-        this.#main.delete(victim)
-        this.#mainBytes -= victimNode.bytes
-        this.#toMain(key, node)
+      if (mainSize === 0) return slot
+      const victim = this.#clockHand()
+      if (this.#sketch.frequency(this.#hashOf(slot)) > this.#sketch.frequency(this.#hashOf(victim))) {
+        this.#q.unlink(victim)
+        this.#enter(MAIN, slot, bytes, 0)
         return victim
       }
-      return key
+      return slot
     }
   }
 
   get size(): number {
-    return this.#small.size + this.#main.size
+    return this.#q.size(SMALL) + this.#q.size(MAIN)
   }
 
   get bytes(): number {
-    return this.#smallBytes + this.#mainBytes
+    return this.#q.bytes(SMALL) + this.#q.bytes(MAIN)
   }
 
-  #count(key: K, preload: boolean): void {
-    const h = this.#hashOf(key)
+  #count(slot: number, preload: boolean): void {
+    const h = this.#hashOf(slot)
     for (let i = preload ? PRELOAD_SKETCH_BUMPS : 1; i > 0; i--) this.#sketch.increment(h)
   }
 
-  #toMain(key: K, node: Node): void {
-    node.freq = 0
-    this.#main.set(key, node)
-    this.#mainBytes += node.bytes
+  /** Grows the sketch with the cache (8–16 bytes per block), rarely: each doubling forgets the counts. */
+  #planFor(entries: number): void {
+    if (entries <= this.#plannedEntries) return
+    this.#plannedEntries = 2 * entries
+    this.#sketch.ensureCapacity(entries)
+  }
+
+  #enter(q: number, slot: number, bytes: number, freq: number): void {
+    this.#q.pushTail(q, slot, bytes)
+    this.#setFreq(slot, freq)
+  }
+
+  #setFreq(slot: number, freq: number): void {
+    if (slot >= this.#freq.length) this.#freq = grow(this.#freq, new Uint8Array(this.#q.capacity))
+    this.#freq[slot] = freq
   }
 
   /**
    * Main's next victim (left in place): the first block whose use counter is 0, decrementing the others as the hand passes.
    * Callers ensure main is not empty; the hand stops within MAX_FREQ + 1 turns.
    */
-  #clockHand(): [K, Node] {
+  #clockHand(): number {
     for (;;) {
-      const [key, node] = this.#main.entries().next().value as [K, Node]
-      if (node.freq === 0) return [key, node]
-      node.freq--
-      this.#main.delete(key)
-      this.#main.set(key, node)
+      const slot = this.#q.head(MAIN)
+      const f = this.#freq[slot] as number
+      if (f === 0) return slot
+      this.#freq[slot] = f - 1
+      const bytes = this.#q.bytesOf(slot)
+      this.#q.unlink(slot)
+      this.#q.pushTail(MAIN, slot, bytes)
     }
   }
 
-  #evictMain(): K {
-    const [key, node] = this.#clockHand()
-    this.#main.delete(key)
-    this.#mainBytes -= node.bytes
-    return key
+  #evictMain(): number {
+    const slot = this.#clockHand()
+    this.#q.unlink(slot)
+    return slot
   }
 }
