@@ -1,7 +1,7 @@
 /**
  * What a caller may change about a file's owner, mode and times: the rules of Linux (and of
  * s3fs-fuse, which checks them itself) applied before chmod, chown and utimens reach the core.
- * Without `default_permissions` the kernel checks nothing, so these are the only checks; with
+ * Without `default_permissions` the kernel checks nothing, so these and access-checks.ts are the only checks; with
  * it the kernel has applied the same rules already and these agree.
  *
  * - root (uid 0) may do anything;
