@@ -10,6 +10,7 @@ import { errnoOf } from './errno-table.js'
 import type { Caller } from './caller.js'
 import { chmodAs, chownAs, utimensAs } from './owner-rules.js'
 import { AccessChecks } from './access-checks.js'
+import { STATFS } from './fs-limits.js'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
 
 export interface FuseMountConfig {
@@ -140,7 +141,7 @@ function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
         () => core.readInto(fd, pos, len, buf.subarray(0, len)),
         (errno, n) => cb(errno !== 0 ? errno : (n ?? 0)),
       ),
-    statfs: (path, cb) => answer(log, 'statfs', path, () => ({ ...core.statfs(), fsid: 0, flag: 0 }), cb),
+    statfs: (path, cb) => answer(log, 'statfs', path, () => ({ ...STATFS, fsid: 0, flag: 0 }), cb),
     access: (path, mode, cb) =>
       answer(
         log,
