@@ -256,6 +256,11 @@ t.test(
       t.ok(renamed.ctimeMs >= Date.now() - 60_000, `${mode}: the renamed file's ctime is now`)
       t.same([renamed.mtimeMs, renamed.mode], [OLD, S_IFREG | 0o640], `${mode}: its mtime and stored mode are kept`)
       t.ok((await h.core.getattr('/')).mtimeMs >= Date.now() - 60_000, `${mode}: rename into the root changed the root's mtime`)
+      const dirBefore = await h.core.getattr('/create')
+      await h.core.rename('/create', '/created')
+      const dirAfter = await h.core.getattr('/created')
+      t.same([dirAfter.mtimeMs, dirAfter.atimeMs], [dirBefore.mtimeMs, dirBefore.atimeMs], `${mode}: a renamed directory keeps the times it showed`)
+      t.ok(dirAfter.ctimeMs >= dirBefore.ctimeMs, `${mode}: and its ctime is now`)
     }
   },
 )
