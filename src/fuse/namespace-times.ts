@@ -52,7 +52,8 @@ export class NamespaceTimes {
   }
 
   async #touchDir(dir: string, now: number): Promise<void> {
-    const entry = await this.#metadata.stat(dir, true)
+    // As getattr shows it: with --posix-metadata head its stored attributes; in listing mode no HEAD per directory.
+    const entry = await this.#metadata.stat(dir)
     if (entry.kind !== 'dir') return
     // The access time stays what getattr showed (an absent atime reads as the mtime).
     const atimeMs = entry.attrs?.atimeMs ?? entry.attrs?.mtimeMs ?? entry.mtimeMs
