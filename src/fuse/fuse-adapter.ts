@@ -67,6 +67,44 @@ function guard<T>(checks: AccessChecks | undefined, check: Check, work: () => Pr
   }
 }
 
+/** The check each operation needs, as a value (handlers stay one line). */
+const need = {
+  lookup(path: string): Check {
+    return (c, who) => c.lookup(who, path)
+  },
+  open(path: string, flags: number): Check {
+    return (c, who) => c.open(who, path, flags)
+  },
+  access(path: string, mode: number): Check {
+    return (c, who) => c.access(who, path, mode)
+  },
+  truncate(path: string): Check {
+    return (c, who) => c.truncate(who, path)
+  },
+  create(path: string): Check {
+    return (c, who) => c.create(who, path)
+  },
+  remove(path: string): Check {
+    return (c, who) => c.remove(who, path)
+  },
+  rename(from: string, to: string): Check {
+    return (c, who) => c.rename(who, from, to)
+  },
+}
+
+/** `answer`, after the daemon's own check for the request's caller when there is one (see guard). */
+function answerChecked<T>(
+  log: Logger,
+  op: string,
+  path: string,
+  checks: AccessChecks | undefined,
+  check: Check,
+  work: () => Promise<T> | T,
+  done: (errno: number, value?: T) => void,
+): void {
+  answer(log, op, path, guard(checks, check, work), done)
+}
+
 /** Times as milliseconds: the binding takes numbers as they are (a Date per time per getattr is garbage). */
 function toFuseStat(s: FileStat): FuseStat {
   return {
@@ -89,17 +127,7 @@ function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
     getattr: (path, cb) => {
       const cached = checks === undefined ? core.getattrCached(path) : undefined
       if (cached !== undefined) return cb(0, toFuseStat(cached))
-      return answer(
-        log,
-        'getattr',
-        path,
-        guard(
-          checks,
-          (c, who) => c.lookup(who, path),
-          async () => toFuseStat(await core.getattr(path)),
-        ),
-        cb,
-      )
+      return answerChecked(log, 'getattr', path, checks, need.lookup(path), async () => toFuseStat(await core.getattr(path)), cb)
     },
     fgetattr: (path, fd, cb) => answer(log, 'fgetattr', path, async () => toFuseStat(await core.fgetattr(fd, path)), cb),
     readdir: (path, cb) => answer(log, 'readdir', path, async () => ['.', '..', ...(await core.readdir(path))], cb),
@@ -108,29 +136,13 @@ function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
         await core.opendir(path)
         return 0
       }
-      answer(
-        log,
-        'opendir',
-        path,
-        guard(checks, (c, who) => c.open(who, path, flags), work),
-        cb,
-      )
+      answerChecked(log, 'opendir', path, checks, need.open(path, flags), work, cb)
     },
     releasedir: (_path, _fd, cb) => cb(0),
     open: (path, flags, cb) => {
       const fh = checks === undefined ? core.openCached(path, flags) : undefined
       if (fh !== undefined) return cb(0, fh)
-      return answer(
-        log,
-        'open',
-        path,
-        guard(
-          checks,
-          (c, who) => c.open(who, path, flags),
-          () => core.open(path, flags),
-        ),
-        cb,
-      )
+      return answerChecked(log, 'open', path, checks, need.open(path, flags), () => core.open(path, flags), cb)
     },
     release: (path, fd, cb) => answer(log, 'release', path, () => core.release(fd), cb),
     read: (path, fd, buf, len, pos, cb) =>
@@ -142,30 +154,8 @@ function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
         (errno, n) => cb(errno !== 0 ? errno : (n ?? 0)),
       ),
     statfs: (path, cb) => answer(log, 'statfs', path, () => ({ ...STATFS, fsid: 0, flag: 0 }), cb),
-    access: (path, mode, cb) =>
-      answer(
-        log,
-        'access',
-        path,
-        guard(
-          checks,
-          (c, who) => c.access(who, path, mode),
-          () => core.access(path, mode),
-        ),
-        cb,
-      ),
-    readlink: (path, cb) =>
-      answer(
-        log,
-        'readlink',
-        path,
-        guard(
-          checks,
-          (c, who) => c.lookup(who, path),
-          () => core.readlink(path),
-        ),
-        cb,
-      ),
+    access: (path, mode, cb) => answerChecked(log, 'access', path, checks, need.access(path, mode), () => core.access(path, mode), cb),
+    readlink: (path, cb) => answerChecked(log, 'readlink', path, checks, need.lookup(path), () => core.readlink(path), cb),
     ...writeOperations(core, log, checks),
     ...attributeOperations(core, log, checks),
   }
@@ -175,17 +165,7 @@ function writeOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
   return {
     create: (path, mode, cb) => {
       const caller = requestCaller()
-      answer(
-        log,
-        'create',
-        path,
-        guard(
-          checks,
-          (c, who) => c.create(who, path),
-          () => core.create(path, mode, caller),
-        ),
-        cb,
-      )
+      answerChecked(log, 'create', path, checks, need.create(path), () => core.create(path, mode, caller), cb)
     },
     write: (path, fd, buf, len, pos, cb) =>
       answer(
@@ -197,137 +177,41 @@ function writeOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
       ),
     flush: (path, fd, cb) => answer(log, 'flush', path, () => core.flush(fd), cb),
     fsync: (path, _datasync, fd, cb) => answer(log, 'fsync', path, () => core.fsync(fd), cb),
-    truncate: (path, size, cb) =>
-      answer(
-        log,
-        'truncate',
-        path,
-        guard(
-          checks,
-          (c, who) => c.truncate(who, path),
-          () => core.truncate(path, size),
-        ),
-        cb,
-      ),
+    truncate: (path, size, cb) => answerChecked(log, 'truncate', path, checks, need.truncate(path), () => core.truncate(path, size), cb),
     ftruncate: (path, fd, size, cb) => answer(log, 'ftruncate', path, () => core.ftruncate(fd, size), cb),
-    unlink: (path, cb) =>
-      answer(
-        log,
-        'unlink',
-        path,
-        guard(
-          checks,
-          (c, who) => c.remove(who, path),
-          () => core.unlink(path),
-        ),
-        cb,
-      ),
-    rename: (src, dest, cb) =>
-      answer(
-        log,
-        'rename',
-        src,
-        guard(
-          checks,
-          (c, who) => c.rename(who, src, dest),
-          () => core.rename(src, dest),
-        ),
-        cb,
-      ),
+    unlink: (path, cb) => answerChecked(log, 'unlink', path, checks, need.remove(path), () => core.unlink(path), cb),
+    rename: (src, dest, cb) => answerChecked(log, 'rename', src, checks, need.rename(src, dest), () => core.rename(src, dest), cb),
     mkdir: (path, mode, cb) => {
       const caller = requestCaller()
-      answer(
-        log,
-        'mkdir',
-        path,
-        guard(
-          checks,
-          (c, who) => c.create(who, path),
-          () => core.mkdir(path, mode, caller),
-        ),
-        cb,
-      )
+      answerChecked(log, 'mkdir', path, checks, need.create(path), () => core.mkdir(path, mode, caller), cb)
     },
-    rmdir: (path, cb) =>
-      answer(
-        log,
-        'rmdir',
-        path,
-        guard(
-          checks,
-          (c, who) => c.remove(who, path),
-          () => core.rmdir(path),
-        ),
-        cb,
-      ),
+    rmdir: (path, cb) => answerChecked(log, 'rmdir', path, checks, need.remove(path), () => core.rmdir(path), cb),
     link: (_src, path, cb) => answer(log, 'link', path, () => core.refuseLink(path), cb),
     symlink: (target, path, cb) => {
       const caller = requestCaller()
-      answer(
-        log,
-        'symlink',
-        path,
-        guard(
-          checks,
-          (c, who) => c.create(who, path),
-          () => core.symlink(target, path, caller),
-        ),
-        cb,
-      )
+      answerChecked(log, 'symlink', path, checks, need.create(path), () => core.symlink(target, path, caller), cb)
     },
     mknod: (path, mode, _dev, cb) => {
       const caller = requestCaller()
-      answer(
-        log,
-        'mknod',
-        path,
-        guard(
-          checks,
-          (c, who) => c.create(who, path),
-          () => core.mknod(path, mode, caller),
-        ),
-        cb,
-      )
+      answerChecked(log, 'mknod', path, checks, need.create(path), () => core.mknod(path, mode, caller), cb)
     },
   }
 }
 
 /** chmod, chown, utimens: the owner rules (owner-rules.ts) in both modes; with `checks`, search permission on the path first. */
 function attributeOperations(core: FilesystemCore, log: Logger, checks: AccessChecks | undefined): FuseOperations {
-  const lookup =
-    (path: string): Check =>
-    (c, who) =>
-      c.lookup(who, path)
   return {
     utimens: (path, atime, mtime, cb) => {
       const caller = requestCaller()
-      answer(
-        log,
-        'utimens',
-        path,
-        guard(checks, lookup(path), () => utimensAs(core, path, atime, mtime, caller)),
-        cb,
-      )
+      answerChecked(log, 'utimens', path, checks, need.lookup(path), () => utimensAs(core, path, atime, mtime, caller), cb)
     },
     chmod: (path, mode, cb) => {
       const caller = requestCaller()
-      answer(
-        log,
-        'chmod',
-        path,
-        guard(checks, lookup(path), () => chmodAs(core, path, mode, caller)),
-        cb,
-      )
+      answerChecked(log, 'chmod', path, checks, need.lookup(path), () => chmodAs(core, path, mode, caller), cb)
     },
     chown: (path, uid, gid, cb) => {
       const caller = requestCaller()
-      answer(
-        log,
-        'chown',
-        path,
-        guard(checks, lookup(path), () => chownAs(core, path, uid, gid, caller)),
-        cb,
-      )
+      answerChecked(log, 'chown', path, checks, need.lookup(path), () => chownAs(core, path, uid, gid, caller), cb)
     },
   }
 }
