@@ -352,6 +352,37 @@ t.test('CopyObject with a fully encoded source, AbortMultipartUpload', async t =
   t.equal(await statusOf(again), 404, 'NoSuchUpload once aborted')
 })
 
+t.test('key segments longer than the local disk takes (NAME_MAX 255) are stored, read, listed, copied and deleted', async t => {
+  const dir = `long/${'d'.repeat(300)}/`
+  const keys = [`long/${'a'.repeat(255)}`, `long/${'é'.repeat(200)}`, `${dir}child`, `${dir}${'e'.repeat(250)}`, 'long/short'].sort(compareBytes)
+  for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key }))
+  for (const Key of keys) t.equal((await getBytes(s3, { Key })).body.toString(), Key, `GET ${Key.slice(0, 12)}…${Buffer.byteLength(Key)} bytes`)
+  const all = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'long/' }))
+  t.same(
+    all.Contents?.map(o => o.Key),
+    keys,
+    'listed in byte order, with their real names',
+  )
+  const top = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'long/', Delimiter: '/' }))
+  t.same(
+    top.CommonPrefixes?.map(p => p.Prefix),
+    [dir],
+    'a long directory segment is a common prefix',
+  )
+  t.equal(top.Contents?.length, 3)
+  const copy = `long/${'c'.repeat(255)}`
+  await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: copy, CopySource: `${BUCKET}/${encodeURIComponent(keys[0] ?? '')}` }))
+  t.equal((await getBytes(s3, { Key: copy })).body.toString(), keys[0], 'CopyObject to a long key')
+  for (const Key of [...keys, copy]) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key }))
+  t.same((await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'long/' }))).KeyCount, 0, 'all deleted')
+  t.notOk(existsSync(`${server.directory}/${BUCKET}/long`), 'nothing left in the store, sidecars included')
+  t.equal(await statusOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k'.repeat(1025), Body: 'x' }))), 400, "over S3's 1,024-byte key limit")
+})
+
+function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b))
+}
+
 t.test("a multipart object has S3's ETag: MD5 of the part MD5s, then -N (s3rver answers the content MD5)", async t => {
   const texts = ['first part, ', 'second part, ', 'third']
   const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'mp/three' }))

@@ -23,9 +23,10 @@ import { AttributeOps } from './attribute-ops.js'
 import { entryStat, fileStat, type FileStat } from './file-stat.js'
 import { S_IFDIR } from '../metadata/s3fs-attributes.js'
 import type { ObjectClient } from '../s3/object-client.js'
-import { checkName, type FsStats, ID_UNCHANGED, MAX_FILE_BYTES, STATFS, wantsWrite } from './fs-limits.js'
+import { checkName, ID_UNCHANGED, MAX_FILE_BYTES, wantsWrite } from './fs-limits.js'
 import { type DirectReads, type DirectReadStats, type FileHandle, OpenFiles } from './open-files.js'
 import { WriteOps } from './write-ops.js'
+import { NamespaceTimes } from './namespace-times.js'
 import type { Caller } from './caller.js'
 
 export type { FilesystemConfig } from './filesystem-types.js'
@@ -45,6 +46,7 @@ export class FilesystemCore {
   readonly #attributes: AttributeOps
   readonly #files = new OpenFiles()
   readonly #writeOps: WriteOps
+  readonly #times: NamespaceTimes
   #openListener: OpenListener = () => {}
 
   constructor(config: FilesystemConfig, metadata: MetadataStore, reader: BlockReader, writes: WriteBack, client: ObjectClient, log: Logger) {
@@ -55,6 +57,7 @@ export class FilesystemCore {
     this.#log = log
     this.#namespace = new NamespaceChanges(config.namespace, metadata, writes, client, log)
     this.#attributes = new AttributeOps(config, metadata, writes, reader, client, log)
+    this.#times = new NamespaceTimes(metadata, writes, log)
     this.#writeOps = new WriteOps({ adoptMaxBytes: config.adoptMaxBytes, metadata, reader, writes, attributes: this.#attributes, files: this.#files, log })
   }
 
@@ -164,7 +167,7 @@ export class FilesystemCore {
   async create(path: string, mode = this.#config.fileMode, caller?: Caller): Promise<number> {
     checkName(path)
     this.#checkWritable(path)
-    return this.#writeOps.create(path, mode, caller)
+    return this.#times.entryChanged(this.#writeOps.create(path, mode, caller), path)
   }
 
   async read(fh: number, offset: number, length: number): Promise<Buffer> {
@@ -240,7 +243,7 @@ export class FilesystemCore {
   async symlink(target: string, path: string, caller?: Caller): Promise<void> {
     checkName(path)
     this.#checkWritable(path)
-    await this.#attributes.symlink(target, path, caller)
+    await this.#times.entryChanged(this.#attributes.symlink(target, path, caller), path)
   }
 
   async readlink(path: string): Promise<string> {
@@ -250,29 +253,29 @@ export class FilesystemCore {
   async mknod(path: string, mode: number, caller?: Caller): Promise<void> {
     checkName(path)
     this.#checkWritable(path)
-    await this.#attributes.mknod(path, mode, caller)
+    await this.#times.entryChanged(this.#attributes.mknod(path, mode, caller), path)
   }
 
   async mkdir(path: string, mode = this.#config.dirMode, caller?: Caller): Promise<void> {
     checkName(path)
     this.#checkWritable(path)
-    return this.#namespace.mkdir(path, this.#attributes.newAttributes(S_IFDIR | (mode & 0o7777), caller))
+    return this.#times.entryChanged(this.#namespace.mkdir(path, this.#attributes.newAttributes(S_IFDIR | (mode & 0o7777), caller)), path)
   }
 
   async rmdir(path: string): Promise<void> {
     this.#checkWritable(path)
-    return this.#namespace.rmdir(path)
+    return this.#times.entryChanged(this.#namespace.rmdir(path), path)
   }
 
   async unlink(path: string): Promise<void> {
     this.#checkWritable(path)
-    return this.#namespace.unlink(path)
+    return this.#times.entryChanged(this.#namespace.unlink(path), path)
   }
 
   async rename(from: string, to: string): Promise<void> {
     checkName(to)
     this.#checkWritable(from)
-    return this.#namespace.rename(from, to)
+    return this.#times.renamed(this.#namespace.rename(from, to), from, to)
   }
 
   /** Hard links cannot exist in S3. */
@@ -283,10 +286,6 @@ export class FilesystemCore {
   async access(path: string, mode: number): Promise<void> {
     if (this.#writes.get(path) === undefined) await this.#metadata.lookup(path)
     if ((mode & fsConstants.W_OK) !== 0 && this.#config.readOnly) throw new ReadOnlyError(`${path}: read-only mount`)
-  }
-
-  statfs(): FsStats {
-    return STATFS
   }
 
   get openHandles(): number {

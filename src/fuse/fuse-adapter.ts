@@ -9,6 +9,8 @@ import { S3CacheFsError } from '../errors.js'
 import { errnoOf } from './errno-table.js'
 import type { Caller } from './caller.js'
 import { chmodAs, chownAs, utimensAs } from './owner-rules.js'
+import { AccessChecks } from './access-checks.js'
+import { STATFS } from './fs-limits.js'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
 
 export interface FuseMountConfig {
@@ -50,6 +52,59 @@ function requestCaller(): Caller | undefined {
   return typeof Fuse.requestCaller === 'function' ? (Fuse.requestCaller() ?? undefined) : undefined
 }
 
+type Check = (checks: AccessChecks, caller: Caller) => Promise<void>
+
+/**
+ * `work` preceded by the daemon's own permission check for the request's caller, read now
+ * (before any await); just `work` when the kernel checks (no AccessChecks) or no caller is known.
+ */
+function guard<T>(checks: AccessChecks | undefined, check: Check, work: () => Promise<T> | T): () => Promise<T> | T {
+  const caller = checks === undefined ? undefined : requestCaller()
+  if (checks === undefined || caller === undefined) return work
+  return async () => {
+    await check(checks, caller)
+    return work()
+  }
+}
+
+/** The check each operation needs, as a value (handlers stay one line). */
+const need = {
+  lookup(path: string): Check {
+    return (c, who) => c.lookup(who, path)
+  },
+  open(path: string, flags: number): Check {
+    return (c, who) => c.open(who, path, flags)
+  },
+  access(path: string, mode: number): Check {
+    return (c, who) => c.access(who, path, mode)
+  },
+  truncate(path: string): Check {
+    return (c, who) => c.truncate(who, path)
+  },
+  create(path: string): Check {
+    return (c, who) => c.create(who, path)
+  },
+  remove(path: string): Check {
+    return (c, who) => c.remove(who, path)
+  },
+  rename(from: string, to: string): Check {
+    return (c, who) => c.rename(who, from, to)
+  },
+}
+
+/** `answer`, after the daemon's own check for the request's caller when there is one (see guard). */
+function answerChecked<T>(
+  log: Logger,
+  op: string,
+  path: string,
+  checks: AccessChecks | undefined,
+  check: Check,
+  work: () => Promise<T> | T,
+  done: (errno: number, value?: T) => void,
+): void {
+  answer(log, op, path, guard(checks, check, work), done)
+}
+
 /** Times as milliseconds: the binding takes numbers as they are (a Date per time per getattr is garbage). */
 function toFuseStat(s: FileStat): FuseStat {
   return {
@@ -66,31 +121,28 @@ function toFuseStat(s: FileStat): FuseStat {
   }
 }
 
-function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
+/** The FUSE operations; with `checks`, each path operation is checked for its caller first (no cached fast paths then). */
+function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks | undefined): FuseOperations {
   return {
     getattr: (path, cb) => {
-      const cached = core.getattrCached(path)
+      const cached = checks === undefined ? core.getattrCached(path) : undefined
       if (cached !== undefined) return cb(0, toFuseStat(cached))
-      return answer(log, 'getattr', path, async () => toFuseStat(await core.getattr(path)), cb)
+      return answerChecked(log, 'getattr', path, checks, need.lookup(path), async () => toFuseStat(await core.getattr(path)), cb)
     },
     fgetattr: (path, fd, cb) => answer(log, 'fgetattr', path, async () => toFuseStat(await core.fgetattr(fd, path)), cb),
     readdir: (path, cb) => answer(log, 'readdir', path, async () => ['.', '..', ...(await core.readdir(path))], cb),
-    opendir: (path, _flags, cb) =>
-      answer(
-        log,
-        'opendir',
-        path,
-        async () => {
-          await core.opendir(path)
-          return 0
-        },
-        cb,
-      ),
+    opendir: (path, flags, cb) => {
+      const work = async (): Promise<number> => {
+        await core.opendir(path)
+        return 0
+      }
+      answerChecked(log, 'opendir', path, checks, need.open(path, flags), work, cb)
+    },
     releasedir: (_path, _fd, cb) => cb(0),
     open: (path, flags, cb) => {
-      const fh = core.openCached(path, flags)
+      const fh = checks === undefined ? core.openCached(path, flags) : undefined
       if (fh !== undefined) return cb(0, fh)
-      return answer(log, 'open', path, () => core.open(path, flags), cb)
+      return answerChecked(log, 'open', path, checks, need.open(path, flags), () => core.open(path, flags), cb)
     },
     release: (path, fd, cb) => answer(log, 'release', path, () => core.release(fd), cb),
     read: (path, fd, buf, len, pos, cb) =>
@@ -101,17 +153,19 @@ function buildOperations(core: FilesystemCore, log: Logger): FuseOperations {
         () => core.readInto(fd, pos, len, buf.subarray(0, len)),
         (errno, n) => cb(errno !== 0 ? errno : (n ?? 0)),
       ),
-    statfs: (path, cb) => answer(log, 'statfs', path, () => ({ ...core.statfs(), fsid: 0, flag: 0 }), cb),
-    access: (path, mode, cb) => answer(log, 'access', path, () => core.access(path, mode), cb),
-    ...writeOperations(core, log),
+    statfs: (path, cb) => answer(log, 'statfs', path, () => ({ ...STATFS, fsid: 0, flag: 0 }), cb),
+    access: (path, mode, cb) => answerChecked(log, 'access', path, checks, need.access(path, mode), () => core.access(path, mode), cb),
+    readlink: (path, cb) => answerChecked(log, 'readlink', path, checks, need.lookup(path), () => core.readlink(path), cb),
+    ...writeOperations(core, log, checks),
+    ...attributeOperations(core, log, checks),
   }
 }
 
-function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
+function writeOperations(core: FilesystemCore, log: Logger, checks: AccessChecks | undefined): FuseOperations {
   return {
     create: (path, mode, cb) => {
       const caller = requestCaller()
-      answer(log, 'create', path, () => core.create(path, mode, caller), cb)
+      answerChecked(log, 'create', path, checks, need.create(path), () => core.create(path, mode, caller), cb)
     },
     write: (path, fd, buf, len, pos, cb) =>
       answer(
@@ -123,43 +177,50 @@ function writeOperations(core: FilesystemCore, log: Logger): FuseOperations {
       ),
     flush: (path, fd, cb) => answer(log, 'flush', path, () => core.flush(fd), cb),
     fsync: (path, _datasync, fd, cb) => answer(log, 'fsync', path, () => core.fsync(fd), cb),
-    truncate: (path, size, cb) => answer(log, 'truncate', path, () => core.truncate(path, size), cb),
+    truncate: (path, size, cb) => answerChecked(log, 'truncate', path, checks, need.truncate(path), () => core.truncate(path, size), cb),
     ftruncate: (path, fd, size, cb) => answer(log, 'ftruncate', path, () => core.ftruncate(fd, size), cb),
-    unlink: (path, cb) => answer(log, 'unlink', path, () => core.unlink(path), cb),
-    rename: (src, dest, cb) => answer(log, 'rename', src, () => core.rename(src, dest), cb),
+    unlink: (path, cb) => answerChecked(log, 'unlink', path, checks, need.remove(path), () => core.unlink(path), cb),
+    rename: (src, dest, cb) => answerChecked(log, 'rename', src, checks, need.rename(src, dest), () => core.rename(src, dest), cb),
     mkdir: (path, mode, cb) => {
       const caller = requestCaller()
-      answer(log, 'mkdir', path, () => core.mkdir(path, mode, caller), cb)
+      answerChecked(log, 'mkdir', path, checks, need.create(path), () => core.mkdir(path, mode, caller), cb)
     },
-    rmdir: (path, cb) => answer(log, 'rmdir', path, () => core.rmdir(path), cb),
-    utimens: (path, atime, mtime, cb) => {
-      const caller = requestCaller()
-      answer(log, 'utimens', path, () => utimensAs(core, path, atime, mtime, caller), cb)
-    },
-    chmod: (path, mode, cb) => {
-      const caller = requestCaller()
-      answer(log, 'chmod', path, () => chmodAs(core, path, mode, caller), cb)
-    },
-    chown: (path, uid, gid, cb) => {
-      const caller = requestCaller()
-      answer(log, 'chown', path, () => chownAs(core, path, uid, gid, caller), cb)
-    },
+    rmdir: (path, cb) => answerChecked(log, 'rmdir', path, checks, need.remove(path), () => core.rmdir(path), cb),
     link: (_src, path, cb) => answer(log, 'link', path, () => core.refuseLink(path), cb),
     symlink: (target, path, cb) => {
       const caller = requestCaller()
-      answer(log, 'symlink', path, () => core.symlink(target, path, caller), cb)
+      answerChecked(log, 'symlink', path, checks, need.create(path), () => core.symlink(target, path, caller), cb)
     },
-    readlink: (path, cb) => answer(log, 'readlink', path, () => core.readlink(path), cb),
     mknod: (path, mode, _dev, cb) => {
       const caller = requestCaller()
-      answer(log, 'mknod', path, () => core.mknod(path, mode, caller), cb)
+      answerChecked(log, 'mknod', path, checks, need.create(path), () => core.mknod(path, mode, caller), cb)
+    },
+  }
+}
+
+/** chmod, chown, utimens: the owner rules (owner-rules.ts) in both modes; with `checks`, search permission on the path first. */
+function attributeOperations(core: FilesystemCore, log: Logger, checks: AccessChecks | undefined): FuseOperations {
+  return {
+    utimens: (path, atime, mtime, cb) => {
+      const caller = requestCaller()
+      answerChecked(log, 'utimens', path, checks, need.lookup(path), () => utimensAs(core, path, atime, mtime, caller), cb)
+    },
+    chmod: (path, mode, cb) => {
+      const caller = requestCaller()
+      answerChecked(log, 'chmod', path, checks, need.lookup(path), () => chmodAs(core, path, mode, caller), cb)
+    },
+    chown: (path, uid, gid, cb) => {
+      const caller = requestCaller()
+      answerChecked(log, 'chown', path, checks, need.lookup(path), () => chownAs(core, path, uid, gid, caller), cb)
     },
   }
 }
 
 /** Mounts and resolves once the kernel has initialised the filesystem. */
 export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, log: Logger): Promise<FuseMount> {
-  const fuse = new Fuse(config.mountPoint, buildOperations(core, log), {
+  // Without default_permissions every local user reaches us (allow_other): the daemon checks permissions itself.
+  const checks = config.allowOther && !config.defaultPermissions ? new AccessChecks(path => core.getattr(path)) : undefined
+  const fuse = new Fuse(config.mountPoint, buildOperations(core, log, checks), {
     // fuse-native passes neither flag, so they ride on the option string: without big_writes
     // libfuse 2.9 splits writes into 4 KiB requests; without hard_remove it turns unlink of an
     // open file into a rename to .fuse_hidden*, which would upload a ghost object.

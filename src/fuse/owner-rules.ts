@@ -1,11 +1,12 @@
 /**
  * What a caller may change about a file's owner, mode and times: the rules of Linux (and of
  * s3fs-fuse, which checks them itself) applied before chmod, chown and utimens reach the core.
- * Without `default_permissions` the kernel checks nothing, so these are the only checks; with
+ * Without `default_permissions` the kernel checks nothing, so these and access-checks.ts are the only checks; with
  * it the kernel has applied the same rules already and these agree.
  *
  * - root (uid 0) may do anything;
- * - chmod: only the owner; S_ISGID is dropped when the owner is not in the file's group;
+ * - chmod: only the owner; S_ISGID is dropped when the owner is not in the file's group; a
+ *   writer may clear S_ISUID/S_ISGID only (the kernel does so at a non-owner's write);
  * - chown: only the owner, who may not give the file away (uid unchanged) and may set only
  *   a group they belong to;
  * - utimens: explicit times only by the owner (EPERM); "now" also by anyone who may write
@@ -18,6 +19,7 @@ import { callerInGroup, type Caller } from './caller.js'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
 
 const S_ISGID = 0o2000
+const S_ISUID_GID = 0o6000
 
 /** What these rules need of a file. */
 export type Owned = Pick<FileStat, 'uid' | 'gid' | 'mode'>
@@ -29,9 +31,24 @@ export const UTIME_NOW = -2
 /** The mode chmod may store, or NotPermittedError. */
 export function allowedChmod(caller: Caller, file: Owned, path: string, mode: number): number {
   if (caller.uid === 0) return mode
-  if (caller.uid !== file.uid) throw new NotPermittedError(`${path}: chmod by uid ${caller.uid}, not the owner`)
+  if (caller.uid !== file.uid && !dropsPrivileges(caller, file, mode)) throw new NotPermittedError(`${path}: chmod by uid ${caller.uid}, not the owner`)
   if ((mode & S_ISGID) !== 0 && !callerInGroup(caller, file.gid)) return mode & ~S_ISGID
   return mode
+}
+
+/**
+ * A write by a non-owner makes the kernel clear S_ISUID/S_ISGID (file_remove_privs), which
+ * FUSE sends as a chmod from the writer: allowed to whoever may write the file, when the
+ * new mode is the old one with only those bits cleared.
+ */
+function dropsPrivileges(caller: Caller, file: Owned, mode: number): boolean {
+  const old = file.mode & 0o7777
+  return (old & S_ISUID_GID) !== 0 && (mode & 0o7777) === (old & ~S_ISUID_GID) && mayWrite(caller, file)
+}
+
+function mayWrite(caller: Caller, file: Owned): boolean {
+  if (caller.uid === file.uid) return (file.mode & 0o200) !== 0
+  return callerInGroup(caller, file.gid) ? (file.mode & 0o020) !== 0 : (file.mode & 0o002) !== 0
 }
 
 /** Throws NotPermittedError unless `caller` may chown to `uid`/`gid` (undefined: unchanged). */
@@ -46,8 +63,7 @@ export function checkChown(caller: Caller, file: Owned, path: string, uid: numbe
 export function checkUtimens(caller: Caller, file: Owned, path: string, explicit: boolean): void {
   if (caller.uid === 0 || caller.uid === file.uid) return
   if (explicit) throw new NotPermittedError(`${path}: utimens with explicit times by uid ${caller.uid}, not the owner`)
-  const writable = (file.mode & 0o002) !== 0 || ((file.mode & 0o020) !== 0 && callerInGroup(caller, file.gid))
-  if (!writable) throw new AccessDeniedError(`${path}: utimens by uid ${caller.uid} without write permission`)
+  if (!mayWrite(caller, file)) throw new AccessDeniedError(`${path}: utimens by uid ${caller.uid} without write permission`)
 }
 
 /** chmod, chown and utimens of the core, with the rules applied for the request's caller. */

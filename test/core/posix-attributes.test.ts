@@ -6,6 +6,7 @@
 import { constants as fsc } from 'node:fs'
 import t from 'tap'
 import { AlreadyExistsError, InvalidArgumentError, RemoteServerError } from '../../src/errors.js'
+import { STATFS } from '../../src/fuse/fs-limits.js'
 import { makeHarness } from './harness.js'
 
 const S_IFREG = 0o100000
@@ -170,9 +171,7 @@ t.test('attributes persist across a remount (head mode reads them back)', async 
 })
 
 t.test('statfs fields fit 32 bits and describe a large capacity', async t => {
-  const h = await makeHarness()
-  t.teardown(() => h.close())
-  const s = h.core.statfs()
+  const s = STATFS // what the adapter answers statfs with
   for (const [k, v] of Object.entries(s)) t.ok(v > 0 && v < 2 ** 32, `${k}=${v}`)
   t.ok(s.blocks * s.frsize >= 2 ** 50, 'at least 1 PiB')
 })
@@ -216,3 +215,53 @@ t.test('writing to a file makes its mtime and ctime now and keeps its atime (s3f
   t.ok(Number(meta.mtime) * 1000 >= before - 1 && Number(meta.ctime) * 1000 >= before - 1, `mtime ${meta.mtime}, ctime ${meta.ctime}`)
   t.equal(meta.atime, '1000000000', 'atime kept')
 })
+
+t.test(
+  "creating or removing an entry makes its directory's mtime and ctime now; rename makes the entry's ctime now; the bucket is not written for it",
+  async t => {
+    for (const mode of ['listing', 'head'] as const) {
+      const h = await makeHarness({ metadata: { headForAttributes: mode === 'head' } })
+      t.teardown(() => h.close())
+      const OLD = 1_000_000_000_000
+      const oldHeaders = { mtime: '1000000000', ctime: '1000000000', atime: '1000000000' }
+      const ops: Record<string, (dir: string) => Promise<unknown>> = {
+        create: dir => writeFile(h, `${dir}/new.txt`, 'n'),
+        mkdir: dir => h.core.mkdir(`${dir}/sub`),
+        symlink: dir => h.core.symlink('target', `${dir}/link`),
+        mknod: dir => h.core.mknod(`${dir}/fifo`, S_IFIFO | 0o644),
+        unlink: dir => h.core.unlink(`${dir}/old.txt`),
+        rmdir: dir => h.core.rmdir(`${dir}/empty`),
+        rename: dir => h.core.rename(`${dir}/old.txt`, `${dir}/renamed.txt`),
+        'rename out': dir => h.core.rename(`${dir}/old.txt`, '/elsewhere.txt'),
+      }
+      const dirOf = (name: string) => `/${name.replace(' ', '-')}`
+      for (const name of Object.keys(ops)) {
+        const key = dirOf(name).slice(1)
+        h.store.put(`${key}/`, '', new Date(OLD), '', { mode: String(S_IFDIR | 0o755), ...oldHeaders })
+        h.store.put(`${key}/old.txt`, 'x', new Date(OLD), '', { mode: String(S_IFREG | 0o640), ...oldHeaders })
+        h.store.put(`${key}/empty/`, '', new Date(OLD))
+      }
+      for (const [name, op] of Object.entries(ops)) {
+        const dir = dirOf(name)
+        await h.core.readdir(dir)
+        const shown = await h.core.getattr(dir)
+        if (mode === 'head') t.same([shown.mtimeMs, shown.ctimeMs, shown.atimeMs], [OLD, OLD, OLD], `${name}: before, the stored times`)
+        const before = Date.now()
+        await op(dir)
+        const st = await h.core.getattr(dir)
+        t.ok(st.mtimeMs >= before && st.ctimeMs >= before, `${mode} ${name}: the directory's mtime and ctime are now`)
+        t.same([st.atimeMs, st.mode, st.uid], [shown.atimeMs, shown.mode, shown.uid], `${mode} ${name}: its atime, mode and owner are kept`)
+        t.equal((await h.store.head(`${dir.slice(1)}/`)).metadata?.mtime, '1000000000', `${mode} ${name}: the marker is not rewritten`)
+      }
+      const renamed = await h.core.getattr('/rename/renamed.txt')
+      t.ok(renamed.ctimeMs >= Date.now() - 60_000, `${mode}: the renamed file's ctime is now`)
+      t.same([renamed.mtimeMs, renamed.mode], [OLD, S_IFREG | 0o640], `${mode}: its mtime and stored mode are kept`)
+      t.ok((await h.core.getattr('/')).mtimeMs >= Date.now() - 60_000, `${mode}: rename into the root changed the root's mtime`)
+      const dirBefore = await h.core.getattr('/create')
+      await h.core.rename('/create', '/created')
+      const dirAfter = await h.core.getattr('/created')
+      t.same([dirAfter.mtimeMs, dirAfter.atimeMs], [dirBefore.mtimeMs, dirBefore.atimeMs], `${mode}: a renamed directory keeps the times it showed`)
+      t.ok(dirAfter.ctimeMs >= dirBefore.ctimeMs, `${mode}: and its ctime is now`)
+    }
+  },
+)

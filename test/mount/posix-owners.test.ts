@@ -60,6 +60,29 @@ for (const mode of ['default_permissions', 'no default_permissions'] as const) {
       t.same((await fx.sh(`stat -c '%u:%g %a' ${m}/pub/f ${m}/pub/roots.txt`)).stdout, `123:456 640\n0:0 644\n`)
     })
 
+    await t.test('a non-owner is held to the mode bits, search permission and the sticky bit (the kernel checks, or we do)', async t => {
+      await sh(
+        `cd ${m} && mkdir -m 700 private && echo s > private/s && mkdir -m 755 ro && echo r > ro/r && echo g > team && chown 0:4242 team && chmod 660 team`,
+      )
+      const denied = /Permission denied|PermissionError/
+      t.match((await asNobody(`echo x >> ${m}/pub/roots.txt`)).stderr, denied, "append to root's 0644 file")
+      t.match((await asNobody(`truncate -s 0 ${m}/pub/roots.txt`)).stderr, denied, "truncate root's 0644 file")
+      t.match((await asNobody(`rm -f ${m}/pub/roots.txt`)).stderr, /not permitted/, "remove root's file from a sticky directory")
+      t.equal((await asNobody(`cat ${m}/pub/roots.txt`)).stdout, 'root\n', 'read it')
+      t.match((await asNobody(`cat ${m}/private/s`)).stderr, denied, 'a file below a 0700 directory')
+      t.match((await asNobody(`ls ${m}/private`)).stderr, denied, 'list a 0700 directory')
+      t.match((await asNobody(`touch ${m}/ro/new`)).stderr, denied, 'create in a 0755 directory')
+      t.match((await asNobody(`rm -f ${m}/ro/r`)).stderr, denied, 'remove from a 0755 directory')
+      t.match((await asNobody(`mkdir ${m}/ro/d`)).stderr, denied, 'mkdir in a 0755 directory')
+      t.match((await asNobody(`echo x > ${m}/pub/mv && mv ${m}/pub/mv ${m}/ro/mv`)).stderr, denied, 'rename into a 0755 directory')
+      const access = `python3 -c 'import os; print(os.access("${m}/pub/roots.txt", os.R_OK), os.access("${m}/pub/roots.txt", os.W_OK), os.access("${m}/team", os.W_OK))'`
+      t.equal((await asNobody(access)).stdout, 'True False False\n', 'access(2)')
+      t.equal((await asNobody(access, '--groups=4242')).stdout, 'True False True\n', 'access(2) with a supplementary group')
+      t.equal((await asNobody(`echo y >> ${m}/team`, '--groups=4242')).code, 0, 'write as a member of the group')
+      t.match((await asNobody(`echo y >> ${m}/team`)).stderr, denied, 'not a member')
+      t.equal((await fx.sh(`cat ${m}/pub/roots.txt ${m}/ro/r ${m}/team`)).stdout, 'root\nr\ng\ny\n', 'nothing else changed')
+    })
+
     await t.test('utimens sets atime and mtime each to its own value', async t => {
       const r = await fx.sh(`cd ${m} && echo t > times && python3 -c 'import os; os.utime("times", (1400000000, 1500000000))' && stat -c '%X %Y' times`)
       t.equal(r.stdout, '1400000000 1500000000\n', r.stderr)

@@ -3,7 +3,7 @@
  * and times set with chmod/chown/touch land in the bucket as x-amz-meta-* headers (seen
  * by a plain S3 client) and come back after a remount; objects a plain client wrote with
  * s3fs's headers show those attributes; symlinks both ways; FIFOs; statfs as `df` shows
- * it; directory link counts; an unchanged file's mtime across metadata TTL expiry.
+ * it; directory link counts; 255-byte names; an unchanged file's mtime across metadata TTL expiry.
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
@@ -94,6 +94,17 @@ t.test('s3fs-compatible attributes', async t => {
     const [size, avail] = (r.stdout.split('\n')[0] ?? '').trim().split(/\s+/).map(Number)
     t.ok((size ?? 0) >= 2 ** 50 && (avail ?? 0) >= 2 ** 50, `df: ${r.stdout}`)
     t.match(r.stdout.split('\n')[1], /^1048576 1073741824 1073741824 255$/)
+  })
+
+  await t.test('a 255-byte name (NAME_MAX) works for files and directories; 256 bytes is ENAMETOOLONG', async t => {
+    const name = 'n'.repeat(255)
+    const r = await fx.sh(
+      `cd ${fx.mountPoint} && echo long > ${name} && mkdir d${name.slice(1)} && echo in > d${name.slice(1)}/${name} && mv ${name} m${name.slice(1)} && cat m${name.slice(1)} d${name.slice(1)}/${name} && ls | grep -c nnnnnnnnnn`,
+    )
+    t.equal(r.stdout, 'long\nin\n2\n', r.stderr)
+    t.equal(await body(fx, `d${name.slice(1)}/${name}`), 'in\n', 'in the bucket under its real key')
+    t.match((await fx.sh(`touch ${fx.mountPoint}/${name}x`)).stderr, /File name too long/)
+    t.equal((await fx.sh(`cd ${fx.mountPoint} && rm -r m${name.slice(1)} d${name.slice(1)} && ls | grep -c nnnnnnnnnn`)).stdout, '0\n')
   })
 
   await t.test("an unchanged file's mtime does not move when the metadata TTL expires", async t => {

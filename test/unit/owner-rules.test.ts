@@ -13,6 +13,10 @@ t.test('chmod: root and the owner; S_ISGID dropped when the owner is not in the 
   t.equal(allowedChmod(owner, file, '/f', 0o2755), 0o2755)
   t.equal(allowedChmod(owner, { ...file, gid: 5 }, '/f', 0o2755), 0o755)
   t.throws(() => allowedChmod(other, file, '/f', 0o600), NotPermittedError)
+  const suid = { ...file, mode: S_IFREG | 0o6777 }
+  t.equal(allowedChmod(other, suid, '/f', 0o777), 0o777, 'a writer clears S_ISUID/S_ISGID (the kernel does at its write)')
+  t.throws(() => allowedChmod(other, suid, '/f', 0o775), NotPermittedError, 'and nothing else')
+  t.throws(() => allowedChmod(other, { ...file, mode: S_IFREG | 0o6775 }, '/f', 0o775), NotPermittedError, 'only if it may write')
 })
 
 t.test('chown: root anything; the owner keeps the uid and sets only its own groups', async t => {

@@ -8,13 +8,15 @@
  *    vhost, fixes (listing, GET/HEAD, aws-chunked), router]
  * The control middleware comes first so every request is counted and can be
  * faulted; the fixes come after vhost so they see the path-style URL s3rver's
- * router would. local-s3-server-main.ts runs this in a child process.
+ * router would. The store keeps long key segments under hashed names
+ * (s3rver-fixes/long-segments.ts). local-s3-server-main.ts runs this in a child process.
  */
 import S3rver from 's3rver'
 import { controlMiddleware } from './control-middleware.js'
 import { FaultInjector } from './fault-injector.js'
 import { RequestCounters } from './request-stats.js'
 import { s3rverFixesMiddleware } from './s3rver-fixes/fixes-middleware.js'
+import { installLongSegments } from './s3rver-fixes/long-segments.js'
 
 export interface LocalS3AppOptions {
   /** Root of s3rver's store; one sub-directory per bucket. Must exist. */
@@ -54,6 +56,7 @@ export function createLocalS3App(options: LocalS3AppOptions): LocalS3App {
     throw new Error("s3rver's Koa stack has no 'vhost' middleware: these fixes are written for s3rver 3.7.1")
   }
   s3rver.middleware.splice(vhostIndex + 1, 0, s3rverFixesMiddleware())
+  installLongSegments(s3rver.store)
   s3rver.middleware.unshift(controlMiddleware(counters, faults))
   return { s3rver, counters, faults }
 }

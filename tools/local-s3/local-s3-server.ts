@@ -23,7 +23,8 @@
  *   same key can read a mix; change objects between reads in tests;
  * - no versioning, no conditional writes (If-None-Match on PUT), GetObject's
  *   partNumber is ignored, ListObjectVersions is s3rver's;
- * - keys map to file paths: `a//b` and `a/b` collide, `.`/`..` parts are unsafe.
+ * - keys map to file paths: `a//b` and `a/b` collide, `.`/`..` parts are unsafe (segments
+ *   over 200 bytes are stored under hashed names, s3rver-fixes/long-segments.ts).
  */
 import type { ChildProcess } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'

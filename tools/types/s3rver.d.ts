@@ -23,6 +23,7 @@ declare module 's3rver' {
     getMetadata(bucket: string, key: string): Promise<StoredMetadata>
     getBucket(bucket: string): Promise<{ name: string } | null>
     putBucket(bucket: string): Promise<unknown>
+    deleteObject(bucket: string, key: string): Promise<void>
   }
 
   /** The part of a Koa 2 context our middleware uses. */

@@ -17,10 +17,12 @@
  * - the marker (StartAfter, ContinuationToken, v1 Marker) is an exclusive
  *   bound on the rolled-up entries, as Ceph RGW and moto implement S3: a
  *   marker inside a common prefix skips that whole prefix;
- * - a page stops after maxEntries entries, keys and common prefixes together.
+ * - a page stops after maxEntries entries, keys and common prefixes together;
+ * - a segment stored under a hashed name is named by its sidecar (long-segments.ts).
  */
 import { readdir } from 'node:fs/promises'
 import path from 'node:path'
+import { realSegment } from './long-segments.js'
 
 const OBJECT_SUFFIX = '._S3rver_object'
 const UPLOADS_DIR = '._S3rver_uploads' // multipart parts in flight, at the bucket root
@@ -141,9 +143,11 @@ async function readSortedDir(dirPath: string, dirKey: string): Promise<DirItem[]
     const fsPath = path.join(dirPath, dirent.name)
     if (dirent.isDirectory()) {
       if (dirKey === '' && dirent.name === UPLOADS_DIR) continue
-      items.push({ key: `${dirKey}${dirent.name}/`, isDir: true, fsPath })
+      const name = await realSegment(dirPath, dirent.name)
+      if (name !== undefined) items.push({ key: `${dirKey}${name}/`, isDir: true, fsPath })
     } else if (dirent.isFile() && dirent.name.endsWith(OBJECT_SUFFIX)) {
-      items.push({ key: dirKey + dirent.name.slice(0, -OBJECT_SUFFIX.length), isDir: false, fsPath })
+      const name = await realSegment(dirPath, dirent.name.slice(0, -OBJECT_SUFFIX.length))
+      if (name !== undefined) items.push({ key: dirKey + name, isDir: false, fsPath })
     }
   }
   return items.sort((a, b) => compareUtf8(a.key, b.key))

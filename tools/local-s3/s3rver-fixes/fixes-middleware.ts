@@ -10,10 +10,10 @@
  * - AbortMultipartUpload → abort-multipart-upload.ts (s3rver answers 405);
  * - CompleteMultipartUpload → s3rver, then complete-multipart-upload.ts gives the object
  *   S3's `<md5 of part md5s>-N` ETag (s3rver stores the content's MD5);
- * - a PUT of a key with a segment too long for s3rver's files (it stores `<key>._S3rver_object`,
- *   and a segment over 240 bytes makes that name exceed the local filesystem's 255) → refused
- *   with S3's KeyTooLongError, where s3rver would crash on the unhandled write error. Real S3
- *   stores keys up to 1,024 bytes with segments of any length.
+ * - a write (PUT, copy, multipart) of a key with a segment too long for s3rver's files (it
+ *   stores `<key>._S3rver_object`; NAME_MAX is 255) → the segment's sidecar is recorded first
+ *   and the store keeps it under a hashed name (long-segments.ts); a key over S3's 1,024 bytes
+ *   → refused with S3's KeyTooLongError.
  * It sits after s3rver's vhost middleware, so ctx.path is path-style here.
  */
 import type { KoaContext, KoaMiddleware } from 's3rver'
@@ -25,13 +25,14 @@ import { decodeAwsChunkedUpload, isAwsChunked } from './aws-chunked.js'
 import { normalizeCopySource } from './copy-source.js'
 import { serveObjectRead } from './get-object.js'
 import { serveListObjects } from './list-objects.js'
+import { hasLongSegment, recordLongSegments } from './long-segments.js'
 
 // s3rver's only account. s3rver rejects other access keys in its router, which
 // our handlers bypass, so they check it too: a misconfigured client then fails
 // on every request, not only on writes.
 const ACCESS_KEY_ID = 'S3RVER'
-/** 255 (NAME_MAX of the local disk) minus s3rver's `._S3rver_object` suffix and some slack. */
-const MAX_STORED_SEGMENT_BYTES = 240
+/** S3's limit on key length, in UTF-8 bytes. */
+const MAX_KEY_BYTES = 1024
 
 /** The access key a request is signed with, if it is signed (SigV4 or SigV2, header or query). */
 function accessKeyOf(ctx: KoaContext): string | undefined {
@@ -75,16 +76,22 @@ export function s3rverFixesMiddleware(): KoaMiddleware {
       if (!rejectUnknownKey(ctx)) await serveAbortMultipartUpload(ctx, target.bucket, uploadId)
       return
     }
+    if ((ctx.method === 'PUT' || ctx.method === 'POST') && target.key !== undefined) {
+      if (Buffer.byteLength(target.key) > MAX_KEY_BYTES) {
+        sendS3Error(ctx, { status: 400, code: 'KeyTooLongError', message: 'Your key is too long' })
+        return
+      }
+      // Not for a bucket that does not exist: the sidecar's directory would create it.
+      if (hasLongSegment(target.key) && (await ctx.app.store.getBucket(target.bucket)) !== null) {
+        await recordLongSegments(ctx.app.store.getBucketPath(target.bucket), target.key)
+      }
+    }
     if (ctx.method === 'POST' && target.key !== undefined && typeof uploadId === 'string') {
       await next()
       await fixMultipartEtag(ctx, target.bucket, target.key)
       return
     }
     if (ctx.method === 'PUT' && target.key !== undefined) {
-      if (target.key.split('/').some(part => Buffer.byteLength(part) > MAX_STORED_SEGMENT_BYTES)) {
-        sendS3Error(ctx, { status: 400, code: 'KeyTooLongError', message: 'Your key is too long (this local server stores key segments up to 240 bytes).' })
-        return
-      }
       if (isAwsChunked(ctx.headers)) decodeAwsChunkedUpload(ctx)
       normalizeCopySource(ctx)
     }
