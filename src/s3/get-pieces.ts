@@ -11,11 +11,12 @@
  * Each attempt is sent by a `GetSender`: the SDK's GetObject (`sdkSender`), or the lean
  * GET (`leanSender`, lean-get.ts) that hands every answer but a 200/206 to the SDK.
  */
-import type { IncomingMessage } from 'node:http'
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http'
+import type { Agent as HttpsAgent } from 'node:https'
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3'
 import { CorruptTransferError, NetworkError, PreconditionFailedError, UnexpectedResponseError } from '../errors.js'
 import { BodyIntegrity, CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type IntegrityMethod, type ResponseFacts } from './body-integrity.js'
-import type { LeanGet } from './lean-get.js'
+import { LeanGet } from './lean-get.js'
 import type { RangeRequest } from './object-client.js'
 import { PieceWriter } from './piece-writer.js'
 import { mapSdkError } from './sdk-error-mapper.js'
@@ -192,4 +193,32 @@ function leanFacts(res: IncomingMessage): ResponseFacts {
     sse: header('x-amz-server-side-encryption'),
     sseCustomerAlgorithm: header('x-amz-server-side-encryption-customer-algorithm'),
   }
+}
+
+/** What `senderFor` needs of the client's configuration. */
+export interface SenderConfig {
+  readonly bucket: string
+  readonly endpointUrl?: string
+  readonly forcePathStyle: boolean
+  readonly connectTimeoutMs: number
+  readonly sdkGets?: boolean
+}
+
+/** The client's GET sender: the lean GET where the configuration allows it (lean-get.ts), the SDK behind it; the SDK alone with `sdkGets`. */
+export function senderFor(s3: S3Client, config: SenderConfig, httpAgent: HttpAgent, httpsAgent: HttpsAgent): GetSender {
+  const sdk = sdkSender(s3, config.bucket)
+  if (config.sdkGets === true) return sdk
+  const c = s3.config
+  const lean = LeanGet.for({
+    bucket: config.bucket,
+    endpointUrl: config.endpointUrl,
+    forcePathStyle: config.forcePathStyle,
+    region: () => c.region(),
+    credentials: () => c.credentials(),
+    specialEndpoint: async () => (await c.useFipsEndpoint()) || (await c.useDualstackEndpoint()),
+    connectTimeoutMs: config.connectTimeoutMs,
+    httpAgent,
+    httpsAgent,
+  })
+  return lean === undefined ? sdk : leanSender(lean, sdk)
 }

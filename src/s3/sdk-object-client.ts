@@ -36,8 +36,7 @@ import type {
 } from './object-client.js'
 import { type SdkCall, sdkCall } from './sdk-call.js'
 import { copySource, multipartCopy } from './sdk-multipart-copy.js'
-import { type GetSender, getPiecesRetrying, leanSender, sdkSender, stripEtag, type IntegrityListener } from './get-pieces.js'
-import { LeanGet } from './lean-get.js'
+import { type GetSender, getPiecesRetrying, senderFor, stripEtag, type IntegrityListener } from './get-pieces.js'
 import { MAX_SINGLE_COPY_BYTES, UPLOAD_PART_CONCURRENCY, WRITE_DEADLINE_MS, uploadBufferBytes, uploadDeadlineMs, uploadPartSize } from './upload-limits.js'
 
 export interface SdkClientConfig {
@@ -90,23 +89,7 @@ export class SdkObjectClient implements ObjectClient {
         httpsAgent,
       },
     })
-    const sdk = sdkSender(this.#s3, config.bucket)
-    const s3Config = this.#s3.config
-    const lean =
-      config.sdkGets === true
-        ? undefined
-        : LeanGet.for({
-            bucket: config.bucket,
-            endpointUrl: config.endpointUrl,
-            forcePathStyle: config.forcePathStyle,
-            region: () => s3Config.region(),
-            credentials: () => s3Config.credentials(),
-            specialEndpoint: async () => (await s3Config.useFipsEndpoint()) || (await s3Config.useDualstackEndpoint()),
-            connectTimeoutMs: config.connectTimeoutMs,
-            httpAgent,
-            httpsAgent,
-          })
-    this.#get = lean === undefined ? sdk : leanSender(lean, sdk)
+    this.#get = senderFor(this.#s3, config, httpAgent, httpsAgent)
   }
 
   async checkBucket(): Promise<void> {
