@@ -11,6 +11,7 @@ t.test('defaults: ImageNet-sized, 1–4 KB objects, 16 readers, all three system
   t.equal(o.objects, SCALE_DEFAULT_OBJECTS)
   t.equal(o.objects, 1_281_167)
   t.same([o.perDirectory, o.minBytes, o.maxBytes, o.readers, o.timeLimitSeconds, o.latencyMs], [1300, 1024, 4096, 16, 900, 0])
+  t.equal(o.epochFiles, 0, 'epochs read every file')
   t.same(o.systems, ['s3cachefs', 's3fs', 'rclone'])
   t.ok(Object.isFrozen(o))
 })
@@ -21,6 +22,7 @@ t.test('N and the rest chosen on the command line', async (t) => {
   t.same(o.systems, ['s3cachefs'])
   t.equal(o.timeLimitSeconds, 60)
   t.equal(o.readers, 4)
+  t.equal(parseScaleOptions(['--epoch-files', '100,000']).epochFiles, 100_000, 'a sample of the listing per epoch')
   t.same(o.s3cachefsArgs, ['--memory-cache-size', '64M'])
 })
 
@@ -32,6 +34,7 @@ t.test('bad values: one line naming the flag', async (t) => {
     [['--systems', ','], /^--systems: name at least one system$/],
     [['--min-bytes', '5000'], /^--max-bytes \(4096\) must be at least --min-bytes \(5000\)$/],
     [['--time-limit', '1'], /^--time-limit must be/],
+    [['--epoch-files=-5'], /^--epoch-files must be/],
     [['--bogus'], /bogus/],
   ]
   for (const [argv, message] of bad) {

@@ -15,6 +15,8 @@ export interface ScaleOptions {
   readonly maxBytes: number;
   /** Reader processes of each epoch. */
   readonly readers: number;
+  /** Files each epoch reads: every k-th of the listing, so a sample spans every directory (0: all). */
+  readonly epochFiles: number;
   readonly systems: readonly ScaleSystem[];
   /** Bound on each timed phase of each system, seconds: a peer past it is reported as not finished. */
   readonly timeLimitSeconds: number;
@@ -34,6 +36,8 @@ export const SCALE_USAGE = `usage: npm run bench -- --scale [options]
   --min-bytes N           smallest object, bytes (default 1024)
   --max-bytes N           largest object, bytes (default 4096)
   --readers P             reader processes per epoch (default 16)
+  --epoch-files N         epochs read N files spread over the whole listing, not all (default: all);
+                          find, the listing and the remount still cover every object
   --systems LIST          comma-separated from: ${SCALE_SYSTEMS.join(',')} (default all)
   --time-limit S          bound on each phase of each system, seconds (default 900)
   --latency-ms MS         latency the synthetic store adds per request (default 0)
@@ -49,6 +53,7 @@ export function parseScaleOptions(argv: readonly string[]): ScaleOptions {
     'min-bytes': { type: 'string' },
     'max-bytes': { type: 'string' },
     readers: { type: 'string' },
+    'epoch-files': { type: 'string' },
     systems: { type: 'string' },
     'time-limit': { type: 'string' },
     'latency-ms': { type: 'string' },
@@ -70,6 +75,7 @@ export function parseScaleOptions(argv: readonly string[]): ScaleOptions {
     minBytes,
     maxBytes,
     readers: numberOption('readers', v.readers, 16, 1, 256),
+    epochFiles: numberOption('epoch-files', v['epoch-files'], 0, 0, 10_000_000),
     systems: systems as ScaleSystem[],
     timeLimitSeconds: numberOption('time-limit', v['time-limit'], 900, 10, 86_400),
     latencyMs: numberOption('latency-ms', v['latency-ms'], 0, 0, 10_000),

@@ -81,8 +81,11 @@ async function mountPeer(system: ScaleSystem, ctx: ScaleRunContext): Promise<Mou
 }
 
 /** Splits the file list into `readers` shuffled parts (a fixed seed: the same order for every system). */
-async function writeParts(listFile: string, readers: number, dir: string): Promise<string[]> {
-  const files = (await readFile(listFile, 'utf8')).split('\n').filter((l) => l !== '');
+/** The epoch's files (all, or `sample` spread over the listing), shuffled, in one part per reader; returns the parts and the count. */
+async function writeParts(listFile: string, readers: number, dir: string, sample: number): Promise<{ parts: string[]; files: number }> {
+  const listed = (await readFile(listFile, 'utf8')).split('\n').filter((l) => l !== '');
+  const step = sample > 0 && sample < listed.length ? listed.length / sample : 1;
+  const files = step === 1 ? listed : Array.from({ length: sample }, (_, i) => listed[Math.floor(i * step)] as string);
   let seed = 1;
   for (let i = files.length - 1; i > 0; i--) {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -91,7 +94,7 @@ async function writeParts(listFile: string, readers: number, dir: string): Promi
   }
   const parts = Array.from({ length: readers }, (_, k) => join(dir, `part-${k}`));
   await Promise.all(parts.map((p, k) => writeFile(p, files.filter((_, i) => i % readers === k).join('\n') + '\n')));
-  return parts;
+  return { parts, files: files.length };
 }
 
 export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext): Promise<ScaleSystemResult> {
@@ -123,12 +126,13 @@ export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext):
     const found = (await readFile(list, 'utf8')).split('\n').filter((l) => l !== '').length;
     if (found !== opts.objects) result.notes.push(`find listed ${found} files of ${opts.objects}`);
     await phase('findWarm', found, `find '${m.root}' -type f > /dev/null`);
-    const parts = await writeParts(list, opts.readers, dir);
+    const { parts, files: epochFiles } = await writeParts(list, opts.readers, dir, opts.epochFiles);
+    if (epochFiles !== found) result.notes.push(`epochs read ${epochFiles} of the ${found} files (--epoch-files), spread over every directory`);
     const epoch = parts.map((p) => `xargs -a '${p}' -d '\\n' -n 256 cat > /dev/null &`).join('\n') + '\nwait';
     for (const name of ['epochCold', 'epochWarm']) {
       const drop = dropPageCache();
       if (!drop.dropped) result.notes.push(`page cache not dropped: ${drop.reason}`);
-      if (!(await phase(name, found, epoch))) return result;
+      if (!(await phase(name, epochFiles, epoch))) return result;
     }
     const mem = m.pid === undefined ? undefined : memory(m.pid);
     Object.assign(result, { peakRssBytes: mem?.hwmBytes, rssAfterEpochsBytes: mem?.rssBytes });
