@@ -1,7 +1,7 @@
 /**
  * Soak: 16 readers (in a child process: the test process never reads the mount)
  * read random files of a dataset larger than the cache, whole or by random
- * ranges, for S3CACHEFS_SOAK_SECONDS (default 40 in CI), while the fault proxy
+ * ranges, for S3CACHEFS_SOAK_SECONDS (default 30 in CI), while the fault proxy
  * answers a random few GETs with 503, 500, resets before the headers or in the
  * body, short bodies and stalls. Every read is checked against its sha256: no
  * wrong byte, ever; a read may fail only when every attempt of one GET failed
@@ -16,7 +16,7 @@ import { rssPeak, seededContent } from '../helpers/daemon-memory.js'
 import { makeFixture, sh } from './mount-fixture.js'
 
 const MiB = 1024 * 1024
-const SECONDS = Number(process.env.S3CACHEFS_SOAK_SECONDS ?? 40)
+const SECONDS = Number(process.env.S3CACHEFS_SOAK_SECONDS ?? 30)
 const READERS = 16
 /** Memory cache 16 MiB + in-flight budget 64 MiB + Node and the SDK (~100 MiB) with room to spare. */
 const RSS_CEILING_BYTES = 400 * MiB
