@@ -8,7 +8,7 @@
 import { constants as fsConstants } from 'node:fs'
 import type { Logger } from 'pino'
 import type { BlockReader, ObjectVersion } from '../cache/block-reader.js'
-import { IsADirectoryError, NotADirectoryError } from '../errors.js'
+import { IsADirectoryError, NotADirectoryError, PreconditionFailedError } from '../errors.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import { parentOf, pathToKey } from '../metadata/paths.js'
 import { S_IFREG } from '../metadata/s3fs-attributes.js'
@@ -33,6 +33,9 @@ export interface WriteOpsDeps {
   readonly log: Logger
 }
 
+/** Copies of an object into a new staged file tried before an open answers ESTALE. */
+const OPEN_FILL_ATTEMPTS = 3
+
 export class WriteOps {
   readonly #d: WriteOpsDeps
 
@@ -47,11 +50,7 @@ export class WriteOps {
   /** open(2) for writing: a staged file filled from the object (nothing of it with O_TRUNC). */
   async open(path: string, flags: number): Promise<number> {
     const truncate = (flags & fsConstants.O_TRUNC) !== 0
-    const file = await this.#d.writes.open(
-      path,
-      pathToKey(path),
-      this.#fillFromBucket(path, size => (truncate ? 0 : size)),
-    )
+    const file = await this.#openFilled(path, size => (truncate ? 0 : size))
     const fh = this.#d.files.add({ kind: 'dirty', path, file })
     if (truncate) await this.#truncateOrRelease(fh, file, 0)
     return fh
@@ -73,11 +72,7 @@ export class WriteOps {
   async truncate(path: string, size: number): Promise<void> {
     checkSize(path, size)
     const writes = this.#d.writes
-    const file = await writes.open(
-      path,
-      pathToKey(path),
-      this.#fillFromBucket(path, objectSize => Math.min(size, objectSize)),
-    )
+    const file = await this.#openFilled(path, objectSize => Math.min(size, objectSize))
     try {
       await writes.truncate(file, size)
     } finally {
@@ -101,6 +96,21 @@ export class WriteOps {
       this.#d.files.remove(fh)
       await this.#d.writes.released(file)
       throw err
+    }
+  }
+
+  /**
+   * The staged file of `path`, a new one filled from its object if there is none. The object may change
+   * while it is copied in (our own upload of a file a rename just moved there, or another client):
+   * the copy is tried again from the version the metadata knows then, a few times, before ESTALE.
+   */
+  async #openFilled(path: string, bytes: (objectSize: number) => number): Promise<DirtyFile> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#d.writes.open(path, pathToKey(path), this.#fillFromBucket(path, bytes))
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError) || attempt >= OPEN_FILL_ATTEMPTS) throw err
+      }
     }
   }
 

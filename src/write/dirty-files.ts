@@ -61,8 +61,15 @@ export class DirtyFiles {
         existing.openHandles++
         return existing
       }
-      const created = await this.#creating.run(path, create)
-      // Between creation and this continuation the file may have been retired or unlinked.
+      let created: DirtyFile
+      try {
+        created = await this.#creating.run(path, create)
+      } catch (err) {
+        // A rename moved a staged file here while this one was being made (its copy of the old object may fail): that one is the file now.
+        if (this.#files.has(path)) continue
+        throw err
+      }
+      // Between creation and this continuation the file may have been retired or unlinked, or another registered (create).
       if (this.#files.get(path) === created) {
         created.openHandles++
         return created
@@ -83,6 +90,12 @@ export class DirtyFiles {
       await file.destroy()
       await store.removeJournal(file.id, false)
       throw err
+    }
+    // A rename moved a staged file to `path` meanwhile: that one is the file now (open attaches to it); this one goes.
+    if (this.#files.has(path)) {
+      await file.destroy()
+      await store.removeJournal(file.id, false)
+      return file
     }
     this.#files.set(path, file)
     return file

@@ -145,6 +145,33 @@ t.test('an upload that completes while a rename waits its turn: the renamed file
   }
 })
 
+t.test('an open of a path while a rename moves a staged file onto it: the open gets the renamed file, no second staged file', async t => {
+  // slowUploadMs: the renamed file's own upload after the rename; short, it lands (and changes the object the open
+  // is copying in) before the copy ends; long, the renamed file is still staged when the open's new file is ready.
+  for (const slowUploadMs of [0, 2000]) {
+    const h = await makeHarness({ writeMode: 'async' })
+    t.teardown(() => h.close())
+    h.store.put('b', 'old b content')
+    h.faults.inject({ op: 'upload', remaining: 1, delayMs: 300 }) // the rename waits its turn behind this upload...
+    h.faults.inject({ op: 'upload', remaining: Infinity, delayMs: slowUploadMs })
+    await put(h, '/a', 'A bytes')
+    const renaming = h.core.rename('/a', '/b')
+    await new Promise(r => setTimeout(r, 50)) // ...past its check of /b, when this open starts making a staged /b
+    h.faults.inject({ op: 'get', remaining: Infinity, delayMs: 600 }) // whose copy of the old object ends after the rename
+    const opening = h.core.open('/b', O_WRONLY)
+    await renaming
+    const fh = await opening
+    h.faults.clear()
+    await h.core.write(fh, Buffer.from('X'), 0)
+    await h.core.flush(fh)
+    await h.core.release(fh)
+    await h.writes.flush('/')
+    await new Promise(r => setTimeout(r, slowUploadMs + 700)) // an upload of a forgotten staged file would have landed
+    t.same(h.store.keys(), ['b'], `upload after ${slowUploadMs} ms: one object`)
+    t.equal(h.store.bytesOf('b').toString(), 'X bytes', `upload after ${slowUploadMs} ms: the write went to the renamed file, and only it reached the bucket`)
+  }
+})
+
 t.test('rename onto a staged target: the target never overwrites the renamed file', async t => {
   for (const stagedSource of [true, false]) {
     const h = await makeHarness({ writeMode: 'async' })
