@@ -15,6 +15,7 @@ import { constants as fsConstants } from 'node:fs'
 import { chmod, copyFile, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CacheFullError } from '../errors.js'
+import { syncDir } from '../util/sync-dir.js'
 import { crashPoint } from './crash-points.js'
 import { type Journal, parseJournal } from './journal.js'
 import { StagingBudget, type StagingLimits } from './staging-budget.js'
@@ -110,13 +111,8 @@ export class StagingStore {
   }
 
   /** fsync of the staging directory: creates, renames and removes in it survive a power loss. */
-  async syncDir(): Promise<void> {
-    const fh = await open(this.#dir, 'r')
-    try {
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
+  syncDir(): Promise<void> {
+    return syncDir(this.#dir)
   }
 
   // ---- for recovery ----

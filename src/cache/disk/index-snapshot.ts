@@ -22,6 +22,7 @@ import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { BlockIndex } from '../block-index.js'
 import { indexCrashPoint } from './index-crash-points.js'
+import { syncDir } from '../../util/sync-dir.js'
 import { isCanonical } from './object-table.js'
 
 export const SNAPSHOT_FILE = 'index.snapshot'
@@ -184,13 +185,4 @@ async function eachChunk(fh: FileHandle, snap: ClaimedSnapshot, visit: (chunk: B
 async function discard(path: string): Promise<undefined> {
   await rm(path, { force: true })
   return undefined
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
 }
