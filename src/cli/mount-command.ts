@@ -4,14 +4,15 @@
  *
  * The same command runs in two roles. The user's process resolves the config,
  * checks the mount point and cache directory, and spawns itself with
- * S3CACHEFS_DAEMON=1 (and UV_THREADPOOL_SIZE set before libuv starts). The daemon
+ * S3CACHEFS_DAEMON=1 (UV_THREADPOOL_SIZE set before libuv starts, V8's heap flags
+ * before the heap exists). The daemon
  * reports `{"ready":true}` or `{"error":"…"}` on file descriptor 3.
  */
 import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Readable } from 'node:stream'
-import { MOUNT_READY_TIMEOUT_MS, UV_THREADPOOL_SIZE } from '../config/defaults.js'
+import { DAEMON_V8_FLAGS, MOUNT_READY_TIMEOUT_MS, UV_THREADPOOL_SIZE } from '../config/defaults.js'
 import { type MountOptions, resolveMountConfig, type MountConfig } from '../config/resolve-config.js'
 import { ConfigError, MountPointError, S3CacheFsError, messageOf } from '../errors.js'
 import { checkCacheDir, checkMountPoint } from '../daemon/preflight.js'
@@ -65,13 +66,24 @@ async function serveAsDaemon(config: MountConfig): Promise<number> {
   process.exit(code)
 }
 
+/** The daemon's node flags: the user's own, then each of DAEMON_V8_FLAGS whose name they do not set. */
+export function daemonNodeFlags(execArgv: readonly string[], nodeOptions = ''): string[] {
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)].map(flagName)
+  return [...execArgv, ...DAEMON_V8_FLAGS.filter(f => !given.includes(flagName(f)))]
+}
+
+/** `--initial-old-space-size=128` → `initial-old-space-size` (V8 takes `_` for `-`). */
+function flagName(flag: string): string {
+  return (flag.replace(/^-+/, '').split('=')[0] ?? '').replaceAll('_', '-')
+}
+
 async function spawnDaemon(config: MountConfig): Promise<number> {
   let out: number | 'inherit' = 'inherit'
   if (!config.foreground) {
     mkdirSync(dirname(config.logFile), { recursive: true })
     out = openSync(config.logFile, 'a')
   }
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+  const child = spawn(process.execPath, [...daemonNodeFlags(process.execArgv, process.env.NODE_OPTIONS), ...process.argv.slice(1)], {
     env: {
       ...process.env,
       S3CACHEFS_DAEMON: '1',

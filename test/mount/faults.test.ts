@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import t from 'tap'
-import { makeFixture, sh } from './mount-fixture.js'
+import { daemonPid, makeFixture, sh } from './mount-fixture.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
@@ -38,7 +38,7 @@ t.test('faults', async t => {
     t.equal(ok.stdout.slice(0, 64), sha(files[2] as Buffer))
   })
   await t.test('a killed daemon leaves a dead mount that unmount cleans up', async t => {
-    const pid = (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
+    const pid = await daemonPid(fx.bucket, fx.mountPoint)
     t.ok(pid, 'daemon found')
     await sh(`kill -9 ${pid}`)
     await new Promise(r => setTimeout(r, 300))

@@ -8,11 +8,12 @@
  * handles. The daemon's RSS is sampled throughout; the peak is asserted by counting.
  */
 import { spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
+import { DAEMON_V8_FLAGS } from '../../src/config/defaults.js'
 import { rssPeak, seededContent } from '../helpers/daemon-memory.js'
-import { makeFixture, sh } from './mount-fixture.js'
+import { daemonPid, makeFixture, sh } from './mount-fixture.js'
 
 const MiB = 1024 * 1024
 const PROCESSES = 64
@@ -62,8 +63,13 @@ t.test(`${PROCESSES} processes holding ${FILES} files open each: peak RSS under 
   const fx = await makeFixture(t)
   for (let f = 0; f < FILES; f++) await fx.put(`held/f${String(f).padStart(2, '0')}.bin`, seededContent(f + 1, FILE_BYTES))
   await fx.mount()
-  const pid = (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
+  const pid = await daemonPid(fx.bucket, fx.mountPoint)
   t.ok(pid, 'daemon found')
+  const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
+  t.ok(
+    DAEMON_V8_FLAGS.every(f => cmdline.includes(f)),
+    `the daemon runs with ${DAEMON_V8_FLAGS.join(' ')}`,
+  )
   const script = join(fx.root, 'holder.py')
   const release = join(fx.root, 'release')
   await writeFile(script, HOLDER)

@@ -70,6 +70,15 @@ export async function runCli(args: string[], env: Record<string, string> = {}, t
   })
 }
 
+/**
+ * The pid of the daemon serving `mountPoint` ('' if none): the node process running
+ * `dist/cli.js mount s3://BUCKET MOUNTPOINT`, whatever node flags come first. Anchored on
+ * the node binary, so the shell running pgrep (whose command line holds the pattern) is not matched.
+ */
+export async function daemonPid(bucket: string, mountPoint: string): Promise<string> {
+  return (await sh(`pgrep -f "^[^ ]*node( [^ ]+)* [^ ]*dist/cli.js mount s3://${bucket} ${mountPoint}( |$)" | head -1`)).stdout.trim()
+}
+
 export async function sh(cmd: string, timeoutMs = 120_000): Promise<CliResult> {
   try {
     const { stdout, stderr } = await run('bash', ['-c', cmd], { maxBuffer: 256 * 1024 * 1024, timeout: timeoutMs })

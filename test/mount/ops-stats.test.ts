@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import t from 'tap'
-import { CLI, ENV, makeFixture } from './mount-fixture.js'
+import { CLI, daemonPid, ENV, makeFixture } from './mount-fixture.js'
 
 interface Stats {
   s3: { byKind: Record<string, { count: number; bytes: number }> }
@@ -105,7 +105,7 @@ t.test('stats and metrics', async t => {
       t.equal(r.code, 2, args.join(' '))
       t.equal(r.stderr, `s3cachefs: ${args[1]} is not inside an s3cachefs mount\n`)
     }
-    const pid = (await fx.sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
+    const pid = await daemonPid(fx.bucket, fx.mountPoint)
     t.ok(pid, 'daemon found')
     await fx.sh(`kill -9 ${pid}`)
     await new Promise(r => setTimeout(r, 300))

@@ -9,10 +9,9 @@ import { createHash } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { CLI, ENV, makeFixture, sh } from './mount-fixture.js'
+import { CLI, daemonPid, ENV, makeFixture, sh } from './mount-fixture.js'
 
 const mounted = async (mp: string) => (await sh(`grep -c " ${mp} fuse.s3cachefs" /proc/mounts`)).stdout.trim() === '1'
-const daemonPid = async (bucket: string, mp: string) => (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${bucket} ${mp}" | head -1`)).stdout.trim()
 
 t.test('release from outside, cache lock, pid checks', async t => {
   const fx = await makeFixture(t)

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { startFaultProxy } from '../../tools/local-s3/fault-proxy.js'
 import { rssPeak, seededContent } from '../helpers/daemon-memory.js'
-import { makeFixture, sh } from './mount-fixture.js'
+import { daemonPid, makeFixture, sh } from './mount-fixture.js'
 
 const MiB = 1024 * 1024
 const SECONDS = Number(process.env.S3CACHEFS_SOAK_SECONDS ?? 30)
@@ -88,7 +88,7 @@ t.test(`soak: ${READERS} readers for ${SECONDS}s under random faults`, async t =
   await fx.put('noise', randomBytes(10))
   await fx.mount(['--endpoint-url', proxy.endpoint, '--cache-size', '32MiB', '--memory-cache-size', '16MiB'])
   // Anchored on the node binary: the bash running pgrep has the pattern in its own command line (and pids wrap).
-  const pid = (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
+  const pid = await daemonPid(fx.bucket, fx.mountPoint)
   t.ok(pid, 'daemon found')
   for (const [, spec] of [
     ['503', { status: 503 }],

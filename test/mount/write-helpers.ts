@@ -1,7 +1,7 @@
 /** Helpers of the write-path mount tests: read the bucket directly, kill and recover the daemon. */
 import { createHash } from 'node:crypto'
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
-import { sh, type Fixture } from './mount-fixture.js'
+import { daemonPid as daemonPidOf, type Fixture, sh } from './mount-fixture.js'
 
 export const MiB = 1024 * 1024
 export const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -36,8 +36,7 @@ export async function keys(fx: Fixture, prefix = ''): Promise<string[]> {
 }
 
 export async function daemonPid(fx: Fixture): Promise<number | undefined> {
-  // Anchored on the node binary, so the shell running pgrep (whose command line holds the pattern) is not matched.
-  const out = (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${fx.mountPoint}" | head -1`)).stdout.trim()
+  const out = await daemonPidOf(fx.bucket, fx.mountPoint)
   return out === '' ? undefined : Number(out)
 }
 

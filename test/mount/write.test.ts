@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import t from 'tap'
-import { makeFixture, sh, type Fixture } from './mount-fixture.js'
+import { daemonPid, type Fixture, makeFixture, sh } from './mount-fixture.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const MiB = 1024 * 1024
@@ -172,7 +172,7 @@ t.test('async writes, flush, and a daemon killed before uploading', async t => {
   await t.test('SIGKILL with closed, unuploaded files: the next mount uploads them', async t => {
     await fx.server.injectFault({ delayMs: 30_000, match: 'PUT', count: 100 })
     for (let i = 0; i < 3; i++) t.equal((await sh(`echo file-${i} > ${m}/killed-${i}.txt`)).code, 0)
-    const pid = (await sh(`pgrep -f "^[^ ]*node [^ ]*dist/cli.js mount s3://${fx.bucket} ${m}" | head -1`)).stdout.trim()
+    const pid = await daemonPid(fx.bucket, m)
     await sh(`kill -9 ${pid}`)
     await fx.server.clearFaults()
     t.same(
