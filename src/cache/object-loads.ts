@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino'
 import { LOAD_WINDOW_PARTS, WHOLE_FETCH_PARTS } from '../config/defaults.js'
+import { forEachLimit } from '../util/for-each-limit.js'
 import { type BlockStore, blockAddress } from './disk/disk-cache-types.js'
 import { PRIORITY_LOAD } from './fetch-queue.js'
 import { blockCount, blockLength, type ObjectVersion } from './object-version.js'
@@ -52,20 +53,22 @@ export class ObjectLoads {
 
   /**
    * Puts every block of `obj` in the disk cache, for `s3cachefs load`, at PRIORITY_LOAD
-   * (never dropped as prefetch is). Large objects go a window of parts at a time, so
-   * memory stays bounded. Resolves with the bytes now on disk (fewer than the size only
-   * if the disk refused blocks); `onBytes` hears of each block as it is stored.
+   * (never dropped as prefetch is). A large object goes part by part with `windowParts`
+   * parts in flight, the next starting as soon as one is stored (a sliding window, so the
+   * link never drains between windows), and memory stays bounded. Resolves with the bytes
+   * now on disk (fewer than the size only if the disk refused blocks); `onBytes` hears of
+   * each block as it is stored.
    */
   async preload(obj: ObjectVersion, onBytes: (bytes: number) => void = () => {}, windowParts = LOAD_WINDOW_PARTS): Promise<number> {
     const objectId = this.#source.objectId(obj)
     const bs = this.#config.blockSize
     const count = blockCount(obj, bs)
-    const perPart = Math.max(1, Math.floor(this.#config.partSize / bs))
-    const window = obj.size <= this.#config.wholeObjectMaxBytes ? count : perPart * windowParts
+    const perPart = obj.size <= this.#config.wholeObjectMaxBytes ? count : Math.max(1, Math.floor(this.#config.partSize / bs))
+    const partStarts = Array.from({ length: Math.ceil(count / perPart) }, (_, n) => n * perPart)
     let cached = 0
-    for (let start = 0; start < count; start += window) {
+    await forEachLimit(partStarts, windowParts, async start => {
       const missing: number[] = []
-      for (let i = start; i < Math.min(count, start + window); i++) {
+      for (let i = start; i < Math.min(count, start + perPart); i++) {
         if (!this.#disk.markLoaded(blockAddress(objectId, i, obj.key))) {
           missing.push(i)
           continue
@@ -73,13 +76,14 @@ export class ObjectLoads {
         cached += blockLength(obj, i, bs)
         onBytes(blockLength(obj, i, bs))
       }
-      if (missing.length === 0) continue
-      cached += await this.#persist(obj, objectId, missing, PRIORITY_LOAD, onBytes)
-    }
+      if (missing.length === 0) return
+      const stored = await this.#persist(obj, objectId, missing, PRIORITY_LOAD, onBytes)
+      cached += stored // not `cached += await …`, which would add to the value read before the wait
+    })
     return cached
   }
 
-  /** Fetches every block of `obj` in the background, a few parts at a time, below foreground reads. Once per version. */
+  /** Fetches every block of `obj` in the background, `WHOLE_FETCH_PARTS` parts in flight, below foreground reads. Once per version. */
   fetchWholeInBackground(obj: ObjectVersion): void {
     const objectId = this.#source.objectId(obj)
     if (this.#wholeFetches.has(objectId)) return

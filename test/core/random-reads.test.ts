@@ -72,3 +72,39 @@ t.test('the memory cache keeps alive no more than it counts', async t => {
   t.ok(m.retainedBytes <= m.countedBytes + 64 * 1024, `retained ${m.retainedBytes} ≈ counted ${m.countedBytes}`)
   await h.core.release(fh)
 })
+
+t.test('a whole-object load keeps its window of parts in flight: the next part starts as soon as one is stored', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(40 * MiB) // 10 parts of 4 MiB
+  h.store.put('big.bin', data)
+  const head = await h.store.head('big.bin')
+  const obj = { key: 'big.bin', etag: head.etag, size: data.length }
+  const getPieces = h.store.getPieces.bind(h.store)
+  let inFlight = 0
+  let maxInFlight = 0
+  let startedWhileFirstSlow = 0
+  let firstDone = false
+  h.store.getPieces = async (request, pieceBytes) => {
+    inFlight++
+    maxInFlight = Math.max(maxInFlight, inFlight)
+    if (request.start > 4 * MiB && !firstDone) startedWhileFirstSlow++
+    try {
+      // The first part is slow; the others are quick.
+      await new Promise(r => setTimeout(r, request.start === 0 ? 400 : 10))
+      return await getPieces(request, pieceBytes)
+    } finally {
+      if (request.start === 0) firstDone = true
+      inFlight--
+    }
+  }
+  const bytes = await h.reader.preload(obj, undefined, 2)
+  t.equal(bytes, data.length, 'every byte on disk')
+  t.ok(maxInFlight <= 2, `at most the window in flight (${maxInFlight})`)
+  t.ok(startedWhileFirstSlow >= 5, `the parts after the second went on while the first was slow (${startedWhileFirstSlow} of 8)`)
+  await h.disk.drain()
+  const fh = await h.core.open('/big.bin', 0)
+  for (let off = 0; off < data.length; off += 5 * MiB)
+    t.ok((await h.core.read(fh, off, 128 * 1024)).equals(data.subarray(off, off + 128 * 1024)), `bytes at ${off}`)
+  await h.core.release(fh)
+})
