@@ -28,6 +28,8 @@ export interface DirectReadStats {
   readonly bytes: number
   /** Reads of registered handles the binding handed back (block evicted or corrupt). */
   readonly fallbacks: number
+  /** Partial reads the binding served from just the chunks they cover (random access). */
+  readonly chunkReads: number
   /** Block files the binding read and checked (each a disk-cache hit). */
   readonly blocks: number
 }
@@ -85,7 +87,7 @@ export class OpenFiles {
   }
 
   directStats(): DirectReadStats {
-    return this.direct?.stats() ?? { reads: 0, bytes: 0, fallbacks: 0, blocks: 0 }
+    return this.direct?.stats() ?? { reads: 0, bytes: 0, fallbacks: 0, blocks: 0, chunkReads: 0 }
   }
 
   get size(): number {

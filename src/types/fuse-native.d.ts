@@ -94,6 +94,6 @@ declare module 'fuse-native' {
     static directReadSet(fh: number, prefix: string, size: number, blockSize: number): boolean
     static directReadClear(fh: number): void
     static directReadTakeReleased(): number[]
-    static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number }
+    static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number }
   }
 }

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { crc32 } from 'node:zlib'
 import t from 'tap'
+import { decodeBlock } from '../../src/cache/block-file-format.js'
 import { IsADirectoryError, PreconditionFailedError, ReadOnlyError, ThrottledError } from '../../src/errors.js'
 import { MiB, makeHarness, readAll } from './harness.js'
 
@@ -88,6 +90,36 @@ t.test('a corrupted block is detected and refetched; never served', async t => {
   t.equal(sha(await readAll(h2.core, '/c.bin')), sha(data))
   t.equal(h2.counts().get, 1, 'refetched')
   t.equal(h2.disk.stats().corruptBlocks, 1)
+})
+
+t.test('a cache written in block format version 1 is still read from disk after an upgrade', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(2 * MiB + 300_000)
+  h.store.put('old.bin', data)
+  await readAll(h.core, '/old.bin')
+  await h.disk.drain()
+  // Rewrite every block file as version 1 wrote it: a 16-byte header with one CRC-32 of all the data.
+  let rewritten = 0
+  for (const sub of await readdir(join(h.cacheDir, 'blocks'))) {
+    for (const name of await readdir(join(h.cacheDir, 'blocks', sub))) {
+      const path = join(h.cacheDir, 'blocks', sub, name)
+      const file = await readFile(path)
+      const block = decodeBlock(file, file.readUInt32LE(8))
+      const header = Buffer.alloc(16)
+      header.writeUInt32LE(0x42433353, 0)
+      header.writeUInt8(1, 4)
+      header.writeUInt32LE(block.length, 8)
+      header.writeUInt32LE(crc32(block), 12)
+      await writeFile(path, Buffer.concat([header, block]))
+      rewritten++
+    }
+  }
+  t.equal(rewritten, 3)
+  const h2 = await h.remount()
+  t.equal(sha(await readAll(h2.core, '/old.bin')), sha(data), 'byte-exact')
+  t.equal(h2.counts().get, 0, 'no GET: every block read from disk')
+  t.equal(h2.disk.stats().corruptBlocks, 0)
 })
 
 t.test('eviction keeps the disk cache under its bound', async t => {

@@ -4,20 +4,21 @@
  * real mount: byte-exact for every size up to one block (one FUSE read, and parts of a
  * block over 128 KiB), releases answered by the binding forgotten by the daemon; a
  * block corrupted or freed while its file is held open is never
- * served (the binding hands the read back and the reader refetches); --no-direct-reads
- * turns it off.
+ * served (the binding hands the read back and the reader refetches), nor is a damaged
+ * chunk read on its own by a random read of part of a block; --no-direct-reads turns it off.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { blockHeaderBytes, CHUNK_BYTES } from '../../src/cache/block-file-format.js'
 import { type Fixture, makeFixture } from './mount-fixture.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const MiB = 1024 * 1024
 
 interface Stats {
-  reads: { direct: { reads: number; bytes: number; fallbacks: number; blocks: number }; blocksFromStore: number }
+  reads: { direct: { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number }; blocksFromStore: number }
   cache: { indexReady: boolean; corruptBlocks: number }
   openFiles: number
 }
@@ -98,7 +99,9 @@ t.test('small cached files are read by the FUSE threads, byte-exact', async t =>
   await checkAll(t, fx, files)
   const s = await stats(fx)
   t.equal(s.reads.blocksFromStore, 0, 'no block from the store')
-  t.ok(s.reads.direct.blocks >= 9 + 2 + 6, `the binding read ${s.reads.direct.blocks} block files (9 single-block files, 2 + 6 blocks)`)
+  // Whole blocks: the 5 files of at most 128 KiB (each one read); every other read is part of a block.
+  t.ok(s.reads.direct.blocks >= 5, `the binding read ${s.reads.direct.blocks} whole block files`)
+  t.ok(s.reads.direct.chunkReads >= 2 + 3 + 8 + 8 + 8 + 40, `and ${s.reads.direct.chunkReads} parts of blocks from their chunks`)
   t.ok(s.reads.direct.reads >= 9 + 16 + 41, `${s.reads.direct.reads} reads answered by the binding`)
   t.equal(s.reads.direct.fallbacks, 0, 'none handed back')
   // Random offsets and lengths in the 6-block file by 4 threads on one descriptor, across block boundaries too.
@@ -128,6 +131,7 @@ with ThreadPoolExecutor(4) as pool:
     `the kernel's reads for them answered by the binding (${after.reads.direct.reads - s.reads.direct.reads})`,
   )
   t.equal(after.reads.direct.fallbacks, 0, 'none handed back, across block boundaries too')
+  t.ok(after.reads.direct.chunkReads > 0, `random reads of parts of blocks served from just their chunks (${after.reads.direct.chunkReads})`)
   // The binding answered their releases too; the daemon forgets those handles within a second.
   let open = s.openFiles
   for (let i = 0; i < 30 && open > 0; i++) {
@@ -172,6 +176,41 @@ t.test('a block corrupted while its file is held open is never served', async t 
   t.ok(s.reads.direct.fallbacks >= 9, `${s.reads.direct.fallbacks} reads handed back by the binding`)
   t.ok(s.cache.corruptBlocks >= 9, `${s.cache.corruptBlocks} corrupt blocks found and dropped`)
   t.ok(s.reads.blocksFromStore >= 9, 'and refetched')
+})
+
+t.test('a damaged chunk is never served by a random read of part of its block', async t => {
+  const fx = await makeFixture(t)
+  const big = randomBytes(5 * MiB + 123)
+  const files = new Map([['d/big.bin', big]])
+  await warmMount(fx, files)
+  // Damage one byte in chunk 3 of block 2; the other chunks of that block stay good.
+  const [path] = (await blockFiles(fx.cacheDir)).filter(f => f.endsWith('.2'))
+  t.ok(path, 'block 2 is on disk')
+  const bytes = await readFile(path as string)
+  const at = blockHeaderBytes(MiB) + 3 * CHUNK_BYTES + 10
+  bytes[at]! ^= 0x55
+  await writeFile(path as string, bytes)
+  await fx.sh('sync; echo 3 > /proc/sys/vm/drop_caches')
+  const before = await stats(fx)
+  // A good chunk of that block (chunk 9), then the damaged one: each a random pread from a fresh descriptor.
+  const py = `
+import hashlib, os, sys
+for off in (2 * ${MiB} + 9 * ${CHUNK_BYTES} + 7, 2 * ${MiB} + 3 * ${CHUNK_BYTES}):
+    f = os.open(sys.argv[1], os.O_RDONLY)
+    print(off, hashlib.sha256(os.pread(f, 4096, off)).hexdigest())
+    os.close(f)
+`
+  const r = await fx.sh(`python3 -c "${py.replace(/"/g, '\\"')}" ${fx.mountPoint}/d/big.bin`)
+  t.equal(r.code, 0, r.stderr)
+  for (const line of r.stdout.trim().split('\n')) {
+    const [off, digest] = line.split(' ')
+    t.equal(digest, sha(big.subarray(Number(off), Number(off) + 4096)), `the right bytes at ${off}`)
+  }
+  const after = await stats(fx)
+  t.ok(after.reads.direct.chunkReads > before.reads.direct.chunkReads, 'the good chunk was served from its chunk alone')
+  t.ok(after.reads.direct.fallbacks > before.reads.direct.fallbacks, 'the damaged chunk was handed back')
+  t.ok(after.cache.corruptBlocks >= 1, 'found corrupt by the daemon')
+  t.ok(after.reads.blocksFromStore >= 1, 'and refetched')
 })
 
 t.test('a block freed while its file is held open is refetched, not served', async t => {

@@ -8,19 +8,21 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { corruptBody, startFaultProxy } from '../../tools/local-s3/fault-proxy.js'
+import { decodeBlock } from '../../src/cache/block-file-format.js'
 import { makeFixture, sh } from './mount-fixture.js'
 import { seededRandom } from '../helpers/seeded-random.js'
 
 const MiB = 1024 * 1024
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
-const BLOCK_HEADER_BYTES = 16
 
 /** The data of every block file in the disk cache. */
 async function cachedBlocks(cacheDir: string): Promise<Buffer[]> {
   const out: Buffer[] = []
   for (const sub of await readdir(join(cacheDir, 'blocks')).catch(() => [])) {
     for (const f of await readdir(join(cacheDir, 'blocks', sub))) {
-      if (!f.includes('.tmp')) out.push((await readFile(join(cacheDir, 'blocks', sub, f))).subarray(BLOCK_HEADER_BYTES))
+      if (f.includes('.tmp')) continue
+      const file = await readFile(join(cacheDir, 'blocks', sub, f))
+      out.push(decodeBlock(file, file.readUInt32LE(8)))
     }
   }
   return out

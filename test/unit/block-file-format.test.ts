@@ -1,27 +1,73 @@
 import { randomBytes } from 'node:crypto'
+import { crc32 } from 'node:zlib'
 import t from 'tap'
-import { BLOCK_HEADER_BYTES, decodeBlock, encodeBlock } from '../../src/cache/block-file-format.js'
+import { blockFileBytes, blockHeaderBytes, CHUNK_BYTES, decodeBlock, encodeBlock, verifyBlock } from '../../src/cache/block-file-format.js'
 import { CacheCorruptError } from '../../src/errors.js'
 
-t.test('round trip', async t => {
-  const data = randomBytes(100_000)
-  const file = encodeBlock(data)
-  t.equal(file.length, data.length + BLOCK_HEADER_BYTES)
-  t.ok(decodeBlock(file, data.length).equals(data))
-  t.equal(decodeBlock(encodeBlock(Buffer.alloc(0)), 0).length, 0)
+/** A block file of format version 1 (before chunk checksums): 16-byte header with the CRC-32 of all the data. */
+function legacyBlock(data: Buffer): Buffer {
+  const header = Buffer.alloc(16)
+  header.writeUInt32LE(0x42433353, 0)
+  header.writeUInt8(1, 4)
+  header.writeUInt32LE(data.length, 8)
+  header.writeUInt32LE(crc32(data), 12)
+  return Buffer.concat([header, data])
+}
+
+/** Reads `file` as BlockFiles does: one preadv into a version-2-sized header and the caller's buffer. */
+function readAsBlockFiles(file: Buffer, expectedLength: number): Buffer {
+  const header = Buffer.alloc(blockHeaderBytes(expectedLength))
+  const data = Buffer.alloc(expectedLength)
+  const n = file.copy(header, 0, 0) + (file.length > header.length ? file.copy(data, 0, header.length) : 0)
+  verifyBlock(header, data, n, expectedLength)
+  return data
+}
+
+t.test('round trip, with one checksum per 64 KiB chunk', async t => {
+  for (const size of [0, 1, 3, 4, 100_000, CHUNK_BYTES, CHUNK_BYTES + 1, 1024 * 1024]) {
+    const data = randomBytes(size)
+    const file = encodeBlock(data)
+    t.equal(file.length, blockFileBytes(size), `${size}: file size`)
+    t.equal(blockHeaderBytes(size), 16 + 4 * Math.ceil(size / CHUNK_BYTES))
+    t.ok(decodeBlock(file, size).equals(data), `${size}: decoded`)
+    t.ok(readAsBlockFiles(file, size).equals(data), `${size}: read as the cache reads`)
+  }
 })
 
 t.test('every kind of damage is detected', async t => {
-  const data = randomBytes(4096)
+  const data = randomBytes(3 * CHUNK_BYTES + 4096)
   const good = encodeBlock(data)
-  const flipped = Buffer.from(good)
-  flipped[BLOCK_HEADER_BYTES + 100]! ^= 1
-  t.throws(() => decodeBlock(flipped, data.length), CacheCorruptError, 'a flipped data bit')
+  const h = blockHeaderBytes(data.length)
+  for (const at of [h, h + 100, h + CHUNK_BYTES + 7, good.length - 1]) {
+    const flipped = Buffer.from(good)
+    flipped[at]! ^= 1
+    t.throws(() => decodeBlock(flipped, data.length), CacheCorruptError, `a flipped data bit at ${at - h}`)
+  }
+  const table = Buffer.from(good)
+  table[16 + 5]! ^= 1
+  t.throws(() => decodeBlock(table, data.length), CacheCorruptError, 'a flipped bit in the chunk table')
   t.throws(() => decodeBlock(good.subarray(0, good.length - 1), data.length), CacheCorruptError, 'truncated')
   t.throws(() => decodeBlock(good, data.length + 1), CacheCorruptError, 'unexpected length')
   const badMagic = Buffer.from(good)
   badMagic[0] = 0
   t.throws(() => decodeBlock(badMagic, data.length), CacheCorruptError, 'bad magic')
+  const badChunk = Buffer.from(good)
+  badChunk[5] = 12
+  t.throws(() => decodeBlock(badChunk, data.length), CacheCorruptError, 'another chunk size')
+  const badVersion = Buffer.from(good)
+  badVersion[4] = 3
+  t.throws(() => decodeBlock(badVersion, data.length), CacheCorruptError, 'an unknown version')
   t.throws(() => decodeBlock(Buffer.alloc(3), 0), CacheCorruptError, 'shorter than a header')
-  t.throws(() => decodeBlock(Buffer.alloc(BLOCK_HEADER_BYTES + 4096), 4096), CacheCorruptError, 'zero-filled file')
+  t.throws(() => decodeBlock(Buffer.alloc(blockFileBytes(4096)), 4096), CacheCorruptError, 'zero-filled file')
+})
+
+t.test('blocks written in format version 1 are still read, and checked', async t => {
+  for (const size of [1, 3, 5000, CHUNK_BYTES + 9, 1024 * 1024]) {
+    const data = randomBytes(size)
+    t.ok(readAsBlockFiles(legacyBlock(data), size).equals(data), `${size} bytes`)
+  }
+  const damaged = legacyBlock(randomBytes(5000))
+  damaged[16 + 4999]! ^= 1
+  t.throws(() => readAsBlockFiles(damaged, 5000), CacheCorruptError, 'a flipped bit')
+  t.throws(() => readAsBlockFiles(legacyBlock(randomBytes(5000)).subarray(0, 5010), 5000), CacheCorruptError, 'truncated')
 })

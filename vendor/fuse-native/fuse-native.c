@@ -979,6 +979,7 @@ NAPI_METHOD(fuse_native_direct_read_take_released) {
 NAPI_METHOD(fuse_native_direct_read_stats) {
   NAPI_ARGV(1)
   NAPI_ARGV_BUFFER_CAST(double *, out, 0)
+  if (out_len < 5 * sizeof(double)) return NULL;
   direct_read_stats(out);
   return NULL;
 }

@@ -697,9 +697,9 @@ Fuse.directReadTakeReleased = () => {
   }
 }
 Fuse.directReadStats = () => {
-  const out = new Float64Array(4)
+  const out = new Float64Array(5)
   binding.fuse_native_direct_read_stats(Buffer.from(out.buffer))
-  return { reads: out[0], bytes: out[1], fallbacks: out[2], blocks: out[3] }
+  return { reads: out[0], bytes: out[1], fallbacks: out[2], blocks: out[3], chunkReads: out[4] }
 }
 
 Fuse.EPERM = -1

@@ -15,7 +15,7 @@ import { close, open, writev } from 'node:fs'
 import { mkdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CacheCorruptError } from '../../errors.js'
-import { BLOCK_HEADER_BYTES, blockHeader, verifyBlock } from '../block-file-format.js'
+import { blockHeader, blockHeaderBytes, verifyBlock } from '../block-file-format.js'
 import { OpenBlockFiles, openFilesBudget } from '../open-block-files.js'
 import { type BlockId, blockKey } from './disk-cache-types.js'
 
@@ -52,7 +52,7 @@ export class BlockFiles {
   /** Reads the block into `target[0, expectedLength)` and checks it. */
   async read(id: BlockId, expectedLength: number, target: Buffer): Promise<BlockRead> {
     const path = this.pathOf(id)
-    const header = Buffer.allocUnsafe(BLOCK_HEADER_BYTES)
+    const header = Buffer.allocUnsafe(blockHeaderBytes(expectedLength))
     const data = target.subarray(0, expectedLength)
     let n: number
     try {

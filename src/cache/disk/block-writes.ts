@@ -9,7 +9,7 @@
  */
 import PQueue from 'p-queue'
 import type { Logger } from 'pino'
-import { BLOCK_HEADER_BYTES } from '../block-file-format.js'
+import { blockFileBytes } from '../block-file-format.js'
 import type { BlockIndex } from '../block-index.js'
 import type { CacheRules } from '../cache-rules.js'
 import type { BlockFiles } from './block-files.js'
@@ -93,7 +93,7 @@ export class BlockWrites {
 
   /** Whether a new block may be stored: pinned data alone must never exceed the bound. */
   #fits(addr: BlockAddress, dataBytes: number): boolean {
-    const bytes = dataBytes + BLOCK_HEADER_BYTES
+    const bytes = blockFileBytes(dataBytes)
     const index = this.#d.index
     if (bytes > index.maxBytes) return false
     const pinned = addr.key !== undefined && this.#d.rules.isPinned(this.#d.ns, addr.key)
@@ -102,7 +102,7 @@ export class BlockWrites {
 
   #start(addr: BlockAddress, data: Buffer, preload: boolean): Promise<void> {
     const key = blockKey(addr.objectId, addr.index)
-    const bytes = data.length + BLOCK_HEADER_BYTES
+    const bytes = blockFileBytes(data.length)
     this.#pendingBytes += bytes
     const p = this.#queue
       .add(() => this.#store(addr, data, preload))
@@ -124,7 +124,7 @@ export class BlockWrites {
     // Catalog first: a block on disk whose key is unknown could not be pinned or freed by path.
     await cataloged?.written.catch((err: unknown) => this.#d.log.warn({ err }, 'cache catalog write failed'))
     await this.#d.files.write(addr, data)
-    this.#d.index.add(addr.objectId, addr.index, BLOCK_HEADER_BYTES + data.length, this.#d.clock(), preload, cataloged?.entry)
+    this.#d.index.add(addr.objectId, addr.index, blockFileBytes(data.length), this.#d.clock(), preload, cataloged?.entry)
     this.#d.catalog.settle(addr.objectId)
     this.#d.onStored()
   }
