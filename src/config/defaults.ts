@@ -18,11 +18,16 @@ export const PART_SIZE_BYTES = 8 * MiB
 export const WHOLE_OBJECT_MAX_BYTES = PART_SIZE_BYTES
 /**
  * Verified blocks kept in memory, so 128 KiB kernel reads of a block just fetched do not
- * re-read and re-check it each time (fully cached files are read by the binding's
- * direct reads, which keep their own checked copies). With the in-flight budget, it
- * keeps the daemon's peak RSS under 512 MiB in every benchmark workload.
+ * re-read and re-check it each time (fully cached files are read by the binding's direct
+ * reads, off the disk cache). 64 MiB, down from 128 once V8's old generation started at
+ * 128 MiB (DAEMON_V8_FLAGS) let garbage blocks live longer: with 128 MiB, node A of the
+ * benchmark's two-node shared-tier scenarios peaked at 508–529 MiB; with 64 MiB at
+ * 448–460 MiB, at the same speed (2026-12-02, nodes workload run twice back to back), and a
+ * cold sequential read cost the same (1.56 vs 1.48 CPU-s per 256 MiB, within the noise).
+ * With the in-flight budget, it keeps the daemon's peak RSS under 512 MiB in every
+ * benchmark workload.
  */
-export const MEMORY_CACHE_SIZE = '128MiB'
+export const MEMORY_CACHE_SIZE = '64MiB'
 /** Memory that in-flight GET responses may hold at once, however many files are open (16 parts of 8 MiB). */
 export const IN_FLIGHT_BUDGET_BYTES = 128 * MiB
 /** Concurrent S3 requests: throughput on S3 comes from many parallel GETs. */
