@@ -5,8 +5,8 @@
  * The same command runs in two roles. The user's process resolves the config,
  * checks the mount point and cache directory, and spawns itself with
  * S3CACHEFS_DAEMON=1 (UV_THREADPOOL_SIZE set before libuv starts, V8's heap flags
- * before the heap exists). The daemon
- * reports `{"ready":true}` or `{"error":"…"}` on file descriptor 3.
+ * before the heap exists). The daemon reports `{"ready":true}` or `{"error":"…"}` on
+ * file descriptor 3.
  */
 import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'

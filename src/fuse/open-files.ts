@@ -28,7 +28,7 @@ export interface DirectReadStats {
   readonly bytes: number
   /** Reads of registered handles the binding handed back (block evicted or corrupt). */
   readonly fallbacks: number
-  /** Partial reads the binding served from just the chunks they cover (random access). */
+  /** Reads of part of a block (a large file's) the binding served from just the 64 KiB chunks they cover. */
   readonly chunkReads: number
   /** Block files the binding read and checked (each a disk-cache hit). */
   readonly blocks: number
