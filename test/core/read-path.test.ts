@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
 import t from 'tap'
 import { decodeBlock } from '../../src/cache/block-file-format.js'
 import { IsADirectoryError, PreconditionFailedError, ReadOnlyError, ThrottledError } from '../../src/errors.js'
+import { legacyBlock } from '../helpers/legacy-block.js'
 import { MiB, makeHarness, readAll } from './harness.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -105,13 +105,7 @@ t.test('a cache written in block format version 1 is still read from disk after 
     for (const name of await readdir(join(h.cacheDir, 'blocks', sub))) {
       const path = join(h.cacheDir, 'blocks', sub, name)
       const file = await readFile(path)
-      const block = decodeBlock(file, file.readUInt32LE(8))
-      const header = Buffer.alloc(16)
-      header.writeUInt32LE(0x42433353, 0)
-      header.writeUInt8(1, 4)
-      header.writeUInt32LE(block.length, 8)
-      header.writeUInt32LE(crc32(block), 12)
-      await writeFile(path, Buffer.concat([header, block]))
+      await writeFile(path, legacyBlock(decodeBlock(file, file.readUInt32LE(8))))
       rewritten++
     }
   }

@@ -1,18 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { crc32 } from 'node:zlib'
 import t from 'tap'
 import { blockFileBytes, blockHeaderBytes, CHUNK_BYTES, decodeBlock, encodeBlock, verifyBlock } from '../../src/cache/block-file-format.js'
 import { CacheCorruptError } from '../../src/errors.js'
-
-/** A block file of format version 1 (before chunk checksums): 16-byte header with the CRC-32 of all the data. */
-function legacyBlock(data: Buffer): Buffer {
-  const header = Buffer.alloc(16)
-  header.writeUInt32LE(0x42433353, 0)
-  header.writeUInt8(1, 4)
-  header.writeUInt32LE(data.length, 8)
-  header.writeUInt32LE(crc32(data), 12)
-  return Buffer.concat([header, data])
-}
+import { legacyBlock } from '../helpers/legacy-block.js'
 
 /** Reads `file` as BlockFiles does: one preadv into a version-2-sized header and the caller's buffer. */
 function readAsBlockFiles(file: Buffer, expectedLength: number): Buffer {

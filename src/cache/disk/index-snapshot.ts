@@ -20,9 +20,9 @@
 import { type FileHandle, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
+import { syncDir } from '../../util/sync-dir.js'
 import type { BlockIndex } from '../block-index.js'
 import { indexCrashPoint } from './index-crash-points.js'
-import { syncDir } from '../../util/sync-dir.js'
 import { isCanonical } from './object-table.js'
 
 export const SNAPSHOT_FILE = 'index.snapshot'
