@@ -65,16 +65,7 @@ export class BlockFetcher {
       return undefined
     })
     const rest = this.#d.tier === undefined ? toFetch : await this.#fromTier(obj, objectId, toFetch)
-    await Promise.all(
-      this.#runs(rest, whole).map(run =>
-        this.#fetchRun(obj, objectId, run, ticket).catch((err: unknown) => {
-          for (const p of run) {
-            this.#d.tier?.abandon(obj, p.index)
-            p.reject(err)
-          }
-        }),
-      ),
-    )
+    await Promise.all(this.#runs(rest, whole).map(run => this.#fetchRun(obj, objectId, run, ticket)))
   }
 
   /** Of `bytes` served from `block`, how many are its first serving after a fetch on demand. */
@@ -106,31 +97,49 @@ export class BlockFetcher {
     return runs
   }
 
+  /**
+   * One GET for a run of blocks. Each block is resolved as soon as its bytes are in (a
+   * ranged GET tells of its pieces as they complete), so a reader of the first block of
+   * a part, or of a block inside a background fetch, does not wait for the rest; on a
+   * failure only the blocks not yet resolved are rejected.
+   */
   async #fetchRun(obj: ObjectVersion, objectId: string, run: PendingBlock[], ticket: FetchTicket): Promise<void> {
     const bs = this.#d.blockSize
     const firstIndex = (run[0] as PendingBlock).index
     const start = firstIndex * bs
     const end = Math.min(obj.size, ((run[run.length - 1] as PendingBlock).index + 1) * bs)
-    // The response is read straight into one buffer per block, each owning exactly its
-    // memory: the memory tier keeps alive no more than the bytes it counts.
-    const blocks = await this.#d.queue.run(
-      end - start,
-      ticket.priority,
-      () => this.#d.client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size }, bs),
-      ticket,
-    )
-    const got = blocks.reduce((n, b) => n + b.length, 0)
-    if (got !== end - start || blocks.length !== run.length) {
-      throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${got}`)
-    }
-    this.bytesFromStore += got
-    for (const p of run) {
-      const block = blocks[p.index - firstIndex] as Buffer
+    let resolved = 0
+    const deliver = (n: number, block: Buffer): void => {
+      const p = run[n]
+      if (p === undefined || n !== resolved || block.length !== blockLength(obj, p.index, bs)) return
+      resolved++
+      this.bytesFromStore += block.length
       this.fetchedBlocks++
       if (ticket.priority >= PRIORITY_FOREGROUND) this.#missBytes.set(block, block.length)
       this.#stored(obj, objectId, p.index, block)
       this.#d.tier?.offer(obj, p.index, block)
       p.resolve(block)
+    }
+    try {
+      // The response is read straight into one buffer per block, each owning exactly its
+      // memory: the memory tier keeps alive no more than the bytes it counts.
+      const blocks = await this.#d.queue.run(
+        end - start,
+        ticket.priority,
+        () => this.#d.client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size, onPiece: deliver }, bs),
+        ticket,
+      )
+      const got = blocks.reduce((n, b) => n + b.length, 0)
+      if (got !== end - start || blocks.length !== run.length) {
+        throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${got}`)
+      }
+      for (let n = resolved; n < run.length; n++) deliver(n, blocks[n] as Buffer)
+      if (resolved < run.length) throw new UnexpectedResponseError(`${obj.key}: block ${(run[resolved] as PendingBlock).index} came back the wrong size`)
+    } catch (err) {
+      for (const p of run.slice(resolved)) {
+        this.#d.tier?.abandon(obj, p.index)
+        p.reject(err)
+      }
     }
   }
 

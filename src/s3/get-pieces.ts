@@ -55,7 +55,11 @@ export interface GetAnswer {
 /** Sends one attempt of `request` (`whole`: without a Range, checksum mode on). */
 export type GetSender = (request: RangeRequest, whole: boolean, s: { abortSignal: AbortSignal }) => Promise<GetAnswer>
 
-/** The bytes of `request` as pieces of `pieceBytes`, retrying broken bodies. */
+/**
+ * The bytes of `request` as pieces of `pieceBytes`, retrying broken bodies. Pieces told to
+ * `request.onPiece` before a body broke off are kept: the next attempt asks only for the
+ * rest of the range.
+ */
 export async function getPiecesRetrying(
   send: GetSender,
   bucket: string,
@@ -64,17 +68,34 @@ export async function getPiecesRetrying(
   s: { abortSignal: AbortSignal },
   onChecked: IntegrityListener = () => {},
 ): Promise<Buffer[]> {
+  const kept: Buffer[] = []
   for (let attempt = 1; ; attempt++) {
+    const early: Buffer[] = []
+    const onPiece = request.onPiece
+    const deliver =
+      onPiece === undefined
+        ? undefined
+        : (piece: Buffer): void => {
+            early.push(piece)
+            onPiece(kept.length + early.length - 1, piece)
+          }
+    const start = request.start + kept.length * pieceBytes
     try {
-      return await getOnce(send, bucket, request, pieceBytes, s, onChecked)
+      if (start >= request.endExclusive) return kept
+      const pieces = await getOnce(send, bucket, kept.length === 0 ? request : { ...request, start }, pieceBytes, s, onChecked, deliver)
+      return kept.length === 0 ? pieces : [...kept, ...pieces]
     } catch (err) {
       if (!(err instanceof BodyError) || attempt >= BODY_ATTEMPTS || s.abortSignal.aborted) throw err instanceof BodyError ? err.cause : err
+      kept.push(...early)
       await new Promise(r => setTimeout(r, BODY_RETRY_DELAY_MS * attempt))
     }
   }
 }
 
-/** One GET whose body is copied, as it arrives, into pieces of `pieceBytes` (no buffer of the whole range). */
+/**
+ * One GET whose body is copied, as it arrives, into pieces of `pieceBytes` (no buffer of
+ * the whole range); `deliver` hears of each piece once complete, for a ranged GET only.
+ */
 async function getOnce(
   send: GetSender,
   bucket: string,
@@ -82,6 +103,7 @@ async function getOnce(
   pieceBytes: number,
   s: { abortSignal: AbortSignal },
   onChecked: IntegrityListener,
+  deliver: ((piece: Buffer) => void) | undefined,
 ): Promise<Buffer[]> {
   const where = `GetObject s3://${bucket}/${request.key}`
   const wanted = request.endExclusive - request.start
@@ -100,6 +122,9 @@ async function getOnce(
   }
   const pieces = PieceWriter.forLength(length, pieceBytes)
   const integrity = answer.integrity(whole && length === wanted)
+  // Early only where nothing can refuse the bytes later: no whole-body check, a known length.
+  const early = whole || answer.contentLength === undefined ? undefined : deliver
+  let delivered = 0
   const corrupt = (method: IntegrityMethod, cause?: unknown): BodyError => {
     onChecked({ key: request.key, method, ok: false })
     return new BodyError(new CorruptTransferError(`${where}: the body failed the store's ${method === 'md5' ? 'MD5 ETag' : 'checksum'}`, { cause }))
@@ -108,6 +133,7 @@ async function getOnce(
     for await (const chunk of answer.body) {
       if (!pieces.write(chunk)) throw new UnexpectedResponseError(`${where}: asked for ${wanted} bytes, got more than ${length}`)
       integrity.update(chunk)
+      if (early !== undefined) while (delivered < pieces.complete) early(pieces.pieces[delivered++] as Buffer)
     }
   } catch (err) {
     if (err instanceof UnexpectedResponseError) throw err

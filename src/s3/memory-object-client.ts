@@ -84,7 +84,9 @@ export class MemoryObjectClient implements ObjectClient {
   }
 
   async getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
-    return splitIntoPieces(await this.getRange(request), pieceBytes)
+    const pieces = splitIntoPieces(await this.getRange(request), pieceBytes)
+    pieces.forEach((piece, n) => request.onPiece?.(n, piece))
+    return pieces
   }
 
   /** Like the SDK client's, so core tests budget the upload lane as the daemon does. */

@@ -55,6 +55,15 @@ export interface RangeRequest {
    * the whole object, which the store's checksums and an MD5 ETag can verify (s3/body-integrity.ts).
    */
   readonly objectSize?: number
+  /**
+   * `getPieces` only: hears of each piece (its index from `start`) as soon as it is complete
+   * and can no longer be refused — a ranged GET, whose version was checked at its headers
+   * and which carries no whole-body checksum — before the GET ends, so a reader of the
+   * first block of a part need not wait for the rest. A whole-object GET's pieces are
+   * checked first and not heard of early. May be told of some pieces only, or none: the
+   * resolved array (or the error) is the truth for the others.
+   */
+  readonly onPiece?: (index: number, piece: Buffer) => void
 }
 
 export interface UploadRequest {

@@ -34,6 +34,11 @@ export class PieceWriter {
     return true
   }
 
+  /** Pieces filled to their end: every one once the whole length is in. */
+  get complete(): number {
+    return this.filled === this.#length ? this.pieces.length : this.#pieceAt(this.filled)
+  }
+
   #pieceAt(offset: number): number {
     return Math.floor(offset / (this.pieces[0] as Buffer).length)
   }

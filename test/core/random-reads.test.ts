@@ -108,3 +108,39 @@ t.test('a whole-object load keeps its window of parts in flight: the next part s
     t.ok((await h.core.read(fh, off, 128 * 1024)).equals(data.subarray(off, off + 128 * 1024)), `bytes at ${off}`)
   await h.core.release(fh)
 })
+
+t.test('a read of a block inside a part being fetched is served once its bytes are in, not when the part ends', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(40 * MiB) // parts of 4 MiB, blocks of 1 MiB
+  h.store.put('big.bin', data)
+  const head = await h.store.head('big.bin')
+  const obj = { key: 'big.bin', etag: head.etag, size: data.length }
+  const getPieces = h.store.getPieces.bind(h.store)
+  let release!: () => void
+  const stalled = new Promise<void>(r => (release = r))
+  const ranges: number[] = []
+  h.store.getPieces = async (request, pieceBytes) => {
+    ranges.push(request.start)
+    const { onPiece, ...plain } = request
+    const pieces = await getPieces(plain, pieceBytes)
+    if (request.start !== 0) return pieces
+    // The first part: its first two blocks arrive, then the body stalls.
+    onPiece?.(0, pieces[0] as Buffer)
+    onPiece?.(1, pieces[1] as Buffer)
+    await stalled
+    return pieces
+  }
+  const loading = h.reader.preload(obj, undefined, 1)
+  await new Promise(r => setTimeout(r, 50))
+  const fh = await h.core.open('/big.bin', 0)
+  const read = h.core.read(fh, MiB + 10, 200_000)
+  const got = await Promise.race([read, new Promise<'waiting'>(r => setTimeout(() => r('waiting'), 2000))])
+  t.not(got, 'waiting', 'the read of block 1 did not wait for the rest of its part')
+  if (got !== 'waiting') t.ok(got.equals(data.subarray(MiB + 10, MiB + 200_010)), 'exact bytes')
+  t.same(ranges, [0], 'it joined the part in flight: no GET of its own')
+  release()
+  t.equal(await loading, data.length, 'the load completes')
+  t.ok((await h.core.read(fh, 3 * MiB, 1000)).equals(data.subarray(3 * MiB, 3 * MiB + 1000)), 'a block resolved at the end of its part')
+  await h.core.release(fh)
+})

@@ -16,12 +16,18 @@ process.env.AWS_ACCESS_KEY_ID = 'test'
 process.env.AWS_SECRET_ACCESS_KEY = 'test'
 
 const data = randomBytes(3 * 1024 * 1024)
-type Mode = 'reset' | 'short' | 'wrong-etag' | 'ok'
+type Mode = 'reset' | 'short' | 'wrong-etag' | 'stall' | 'ok'
+/** Ranges the store was asked for, in order ('' for none). */
+const ranges: string[] = []
+/** A 'stall' answer sends half its body, then the rest once this resolves. */
+let stalled: Promise<void> = Promise.resolve()
 
 async function withStore(faults: Mode[], test: (client: SdkObjectClient, requests: () => number) => Promise<void>): Promise<void> {
   let requests = 0
+  ranges.length = 0
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     requests++
+    ranges.push(req.headers.range ?? '')
     const mode = faults.shift() ?? 'ok'
     const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '')
     const start = Number(m?.[1] ?? 0)
@@ -32,6 +38,10 @@ async function withStore(faults: Mode[], test: (client: SdkObjectClient, request
       'content-range': `bytes ${start}-${end - 1}/${data.length}`,
       etag: mode === 'wrong-etag' ? '"another-version"' : '"v1"',
     })
+    if (mode === 'stall') {
+      res.write(body.subarray(0, body.length >> 1), () => void stalled.then(() => res.end(body.subarray(body.length >> 1))))
+      return
+    }
     if (mode === 'reset' || mode === 'short') {
       res.write(body.subarray(0, body.length >> 1), () => (mode === 'reset' ? res.socket?.destroy() : res.socket?.end()))
       return
@@ -101,3 +111,69 @@ for (const method of ['getRange', 'getPieces'] as const) {
     })
   })
 }
+
+t.test('getPieces tells each piece as soon as it is complete, before the body ends', async t => {
+  let release!: () => void
+  stalled = new Promise<void>(r => (release = r))
+  await withStore(['stall'], async client => {
+    const told: number[] = []
+    const got = client.getPieces({ key: 'k', start: 0, endExclusive: 3 * PIECE, ifMatch: 'v1', onPiece: i => told.push(i) }, PIECE)
+    // Half the body (1.5 pieces) is sent, then the store waits: piece 0 is complete and told.
+    for (let i = 0; i < 200 && told.length === 0; i++) await new Promise(r => setTimeout(r, 10))
+    t.same(told, [0], 'the first piece is told while the body is still on its way')
+    release()
+    const pieces = await got
+    t.same(told, [0, 1, 2], 'every piece told once, in order')
+    t.ok(Buffer.concat(pieces).equals(data.subarray(0, 3 * PIECE)))
+  })
+  stalled = Promise.resolve()
+})
+
+t.test('a body that breaks off after some pieces were told resumes from the first piece not told: exact bytes', async t => {
+  await withStore(['reset', 'reset'], async (client, requests) => {
+    const told = new Map<number, Buffer>()
+    /** For each piece told, how many requests had been sent then. */
+    const toldDuring: number[] = []
+    const start = 1000
+    const end = start + 3 * PIECE
+    const pieces = await client.getPieces(
+      {
+        key: 'k',
+        start,
+        endExclusive: end,
+        ifMatch: 'v1',
+        onPiece: (i, piece) => {
+          t.notOk(told.has(i), `piece ${i} told once`)
+          told.set(i, piece)
+          toldDuring.push(requests())
+        },
+      },
+      PIECE,
+    )
+    t.ok(Buffer.concat(pieces).equals(data.subarray(start, end)), 'exact bytes')
+    t.same([...told.keys()], [0, 1, 2])
+    for (const [i, piece] of told) t.equal(piece, pieces[i], `piece ${i} told is the piece returned`)
+    t.equal(requests(), 3, 'two broken bodies, then the rest')
+    t.ok(toldDuring[0] === 1, 'a broken body still tells the pieces it completed (half of 3 pieces holds piece 0)')
+    // Each retry asks only for what was not told before it.
+    ranges.forEach((range, n) => {
+      const kept = toldDuring.filter(r => r <= n).length
+      t.equal(range, `bytes=${start + kept * PIECE}-${end - 1}`, `request ${n + 1} starts after the ${kept} pieces told before it`)
+    })
+  })
+})
+
+t.test('the pieces of a whole-object GET are not told before its body is checked', async t => {
+  let release!: () => void
+  stalled = new Promise<void>(r => (release = r))
+  await withStore(['stall'], async client => {
+    const told: number[] = []
+    const got = client.getPieces({ key: 'k', start: 0, endExclusive: data.length, objectSize: data.length, onPiece: i => told.push(i) }, PIECE)
+    await new Promise(r => setTimeout(r, 300))
+    t.same(told, [], 'nothing told while the body is incomplete')
+    release()
+    t.ok(Buffer.concat(await got).equals(data))
+    t.same(ranges, [''], 'a GET of the whole object, without a Range')
+  })
+  stalled = Promise.resolve()
+})
