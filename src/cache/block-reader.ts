@@ -19,6 +19,7 @@ import { type BlockStore, blockAddress, blockKey, objectIdOf } from './disk/disk
 import { type FetchQueue, FetchTicket, PRIORITY_FOREGROUND, PRIORITY_PREFETCH } from './fetch-queue.js'
 import { MemoryBlocks } from './memory-blocks.js'
 import { ObjectLoads } from './object-loads.js'
+import { AheadBudget, readAheadBudgetBytes } from './read-ahead.js'
 import { blockCount, blockLength, type ObjectVersion } from './object-version.js'
 import type { SharedTier } from './shared-tier.js'
 
@@ -75,12 +76,15 @@ export class BlockReader {
   #bytesServed = 0
   #bytesServedFromStore = 0
   readonly #readErrors = new Map<string, number>()
+  /** The read-ahead windows of every open file together: they wait in the memory tier until read. */
+  readonly aheadBudget: AheadBudget
 
   constructor(config: BlockReaderConfig, client: ObjectClient, disk: BlockStore, queue: FetchQueue, log: Logger, tier?: SharedTier) {
     this.#config = config
     this.#disk = disk
     this.#queue = queue
     this.#memory = new MemoryBlocks(config.memoryCacheBytes, config.clock)
+    this.aheadBudget = new AheadBudget(readAheadBudgetBytes(config.memoryCacheBytes))
     this.#fetcher = new BlockFetcher({ ...config, client, disk, queue, memory: this.#memory, tier })
     this.#loads = new ObjectLoads(config, { blocks: (o, f, e, p) => this.#ensure(o, f, e, p), objectId: o => this.#objectId(o) }, disk, log)
     // Data an operator freed or that expired must not live on in memory either.
@@ -185,6 +189,16 @@ export class BlockReader {
       if (!this.#memory.has(blockKey(objectId, i)) && !this.#disk.has(blockAddress(objectId, i))) return false
     }
     return true
+  }
+
+  /** Drops blocks [first, endExclusive) of `obj` from the memory tier (a sequential reader read through them). */
+  dropFromMemory(obj: ObjectVersion, first: number, endExclusive: number): void {
+    const objectId = this.#objectId(obj)
+    for (let i = first; i < endExclusive; i++) this.#memory.delete(blockKey(objectId, i))
+  }
+
+  get blockSize(): number {
+    return this.#config.blockSize
   }
 
   get wholeObjectMaxBytes(): number {

@@ -29,12 +29,19 @@ export class FileReader {
   readonly #readAhead: ReadAhead
   #randomReads = 0
   #wholeFetchAsked = false
+  /** Blocks below this one that this reader read through sequentially were dropped from the memory tier. */
+  #keptFrom = 0
 
   constructor(blocks: BlockReader, version: ObjectVersion, config: FileReaderConfig) {
     this.#blocks = blocks
     this.version = version
     this.#config = config
-    this.#readAhead = new ReadAhead(config.readAhead)
+    this.#readAhead = new ReadAhead(config.readAhead, blocks.aheadBudget)
+  }
+
+  /** The file is closed: its read-ahead window goes back to the budget. */
+  close(): void {
+    this.#readAhead.close()
   }
 
   /** Reads into `target`; resolves with the bytes read (fewer at the end of the object). */
@@ -44,7 +51,25 @@ export class FileReader {
     if (!this.#readAhead.sequential) this.#noteRandom()
     const n = await this.#blocks.readInto(this.version, offset, length, target)
     if (ahead !== undefined) this.#blocks.prefetch(this.version, ahead.start, ahead.endExclusive)
+    this.#dropReadThrough(offset)
     return n
+  }
+
+  /**
+   * A sequential reader does not come back to the blocks it read through (the page cache
+   * and the disk cache keep them): they leave the memory tier, which then holds the
+   * windows read ahead instead. One block of lag, for the kernel's pieces that arrive out
+   * of order.
+   */
+  #dropReadThrough(offset: number): void {
+    const at = Math.floor(offset / this.#blocks.blockSize)
+    if (!this.#readAhead.sequential) {
+      this.#keptFrom = at
+      return
+    }
+    if (at - 1 <= this.#keptFrom) return
+    this.#blocks.dropFromMemory(this.version, this.#keptFrom, at - 1)
+    this.#keptFrom = at - 1
   }
 
   #noteRandom(): void {

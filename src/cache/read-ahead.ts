@@ -8,6 +8,8 @@
  * large shard fetch only the blocks they touch.
  */
 
+import { READ_AHEAD_INITIAL_BYTES, READ_AHEAD_MEMORY_SHARE } from '../config/defaults.js'
+
 export interface ReadAheadConfig {
   readonly initialWindowBytes: number
   readonly maxWindowBytes: number
@@ -26,8 +28,47 @@ export interface PrefetchRange {
   readonly endExclusive: number
 }
 
+/** The bytes all read-ahead windows together may take: a share of the memory tier, at least the initial window. */
+export function readAheadBudgetBytes(memoryCacheBytes: number): number {
+  return Math.max(READ_AHEAD_INITIAL_BYTES, Math.floor(memoryCacheBytes * READ_AHEAD_MEMORY_SHARE))
+}
+
+/**
+ * The read-ahead windows of all open files together. A prefetched block waits in the
+ * memory tier until its reader gets to it; windows larger than the tier would make the
+ * blocks fetched last evict the ones about to be read, which are then read back from the
+ * disk cache. Each sequential reader is granted an equal share (never less than the
+ * initial window, so every reader makes progress); a reader gone random holds nothing.
+ */
+export class AheadBudget {
+  readonly #limit: number
+  #used = 0
+  #active = 0
+
+  constructor(limitBytes: number) {
+    this.#limit = limitBytes
+  }
+
+  /** Moves a window from the `held` bytes it was granted towards `wanted` (0: gives it up); returns the bytes granted now. */
+  resize(held: number, wanted: number, floor: number): number {
+    const active = this.#active + (held === 0 && wanted > 0 ? 1 : 0) - (held > 0 && wanted === 0 ? 1 : 0)
+    // Whole initial windows (blocks), so that windows stay block-aligned.
+    const share = Math.floor(this.#limit / Math.max(1, active) / floor) * floor
+    const granted = wanted === 0 ? 0 : Math.max(Math.min(floor, wanted), Math.min(wanted, share, this.#limit - this.#used + held))
+    this.#active = active
+    this.#used += granted - held
+    return granted
+  }
+
+  /** Bytes granted to windows now, and how many readers hold them. */
+  usage(): { bytes: number; readers: number } {
+    return { bytes: this.#used, readers: this.#active }
+  }
+}
+
 export class ReadAhead {
   readonly #config: ReadAheadConfig
+  readonly #budget: AheadBudget | undefined
   #nextOffset = 0
   #windowBytes = 0
   /** Prefetch has been requested up to here; avoids asking again for every piece. */
@@ -35,8 +76,14 @@ export class ReadAhead {
   /** Whether the last read continued the previous ones. */
   sequential = true
 
-  constructor(config: ReadAheadConfig) {
+  constructor(config: ReadAheadConfig, budget?: AheadBudget) {
     this.#config = config
+    this.#budget = budget
+  }
+
+  /** Gives the window back (the file is closed). */
+  close(): void {
+    this.#resize(0)
   }
 
   /** Records a read and returns the byte range to prefetch, if any. */
@@ -49,11 +96,11 @@ export class ReadAhead {
     const end = offset + length
     this.#nextOffset = Math.max(end, sequential ? this.#nextOffset : 0)
     if (!sequential) {
-      this.#windowBytes = 0
+      this.#resize(0)
       this.#requestedUpTo = end
       return undefined
     }
-    this.#windowBytes = this.#windowBytes === 0 ? this.#config.initialWindowBytes : Math.min(this.#config.maxWindowBytes, this.#windowBytes * 2)
+    this.#resize(this.#windowBytes === 0 ? this.#config.initialWindowBytes : Math.min(this.#config.maxWindowBytes, this.#windowBytes * 2))
     const target = Math.min(size, end + this.#windowBytes)
     const start = Math.max(end, this.#requestedUpTo)
     // Ask again once a step is new, so 128 KiB pieces do not each re-ask, yet the pipe never drains.
@@ -61,5 +108,9 @@ export class ReadAhead {
     if (start >= target) return undefined
     this.#requestedUpTo = target
     return { start, endExclusive: target }
+  }
+
+  #resize(wanted: number): void {
+    this.#windowBytes = this.#budget?.resize(this.#windowBytes, wanted, this.#config.initialWindowBytes) ?? wanted
   }
 }

@@ -43,8 +43,16 @@ export const MAX_PENDING_BLOCK_WRITES = 256
 
 /** Sequential read-ahead starts at one block and doubles per sequential read... */
 export const READ_AHEAD_INITIAL_BYTES = 1 * MiB
-/** ...up to eight parts in flight per reader. */
+/** ...up to eight parts in flight per reader... */
 export const READ_AHEAD_MAX_BYTES = 64 * MiB
+/**
+ * ...and the windows of all readers together fit in this share of the memory tier, where
+ * prefetched blocks wait until read: with the 64 MiB default, 32 MiB (four parts in flight).
+ * Windows as large as the tier made the blocks fetched last evict the ones about to be read:
+ * 90–210 of the 256 blocks of a cold sequential read of 256 MiB were read back from the disk
+ * cache, 240–270 with four readers (2026-12-02).
+ */
+export const READ_AHEAD_MEMORY_SHARE = 0.5
 
 /** How long metadata (stat, listings) is trusted before asking the store again. */
 export const METADATA_TTL = '60s'

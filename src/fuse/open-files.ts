@@ -76,6 +76,7 @@ export class OpenFiles {
   remove(fh: number): FileHandle | undefined {
     const handle = this.#handles.get(fh)
     if (handle?.kind === 'clean' && handle.direct === true) this.direct?.unregister(fh)
+    if (handle?.kind === 'clean') handle.reader.close()
     this.#handles.delete(fh)
     return handle
   }
@@ -83,7 +84,11 @@ export class OpenFiles {
   /** Forgets the handles whose release the binding answered (called at each open and on a timer). */
   forgetReleased(): void {
     if (this.direct === undefined) return
-    for (const fh of this.direct.takeReleased()) this.#handles.delete(fh)
+    for (const fh of this.direct.takeReleased()) {
+      const handle = this.#handles.get(fh)
+      if (handle?.kind === 'clean') handle.reader.close()
+      this.#handles.delete(fh)
+    }
   }
 
   directStats(): DirectReadStats {

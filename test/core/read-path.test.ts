@@ -223,3 +223,30 @@ t.test('hit ratio in bytes served: a cold read is all fetched, a second read and
   await readAll(h.core, '/loaded.bin')
   t.same({ cache: served().cache - mid.cache, store: served().store - mid.store }, { cache: 2 * MiB, store: 0 }, 'loaded first: all from the cache')
 })
+
+t.test('sequential readers of objects larger than the memory tier never read a block back from the disk cache', async t => {
+  // 8 MiB of memory tier: the windows of all readers together get 4 MiB of it.
+  const h = await makeHarness({ reader: { memoryCacheBytes: 8 * MiB } })
+  t.teardown(() => h.close())
+  const files = [0, 1, 2].map(i => randomBytes(24 * MiB + 1000 * i))
+  files.forEach((data, i) => h.store.put(`seq/${i}.bin`, data))
+  const read = async (i: number): Promise<void> => {
+    const data = files[i] as Buffer
+    const fh = await h.core.open(`/seq/${i}.bin`, 0)
+    let ok = true
+    for (let off = 0; off < data.length; off += 128 * 1024) {
+      ok &&= (await h.core.read(fh, off, 128 * 1024)).equals(data.subarray(off, off + 128 * 1024))
+      await new Promise(r => setImmediate(r)) // prefetch runs ahead of a reader that takes its time
+    }
+    t.ok(ok, `file ${i}: byte-exact`)
+    await h.core.release(fh)
+  }
+  await read(0)
+  t.equal(h.reader.stats().diskHits, 0, 'one reader: every block came from memory once fetched')
+  const kept = h.reader.memoryUsage().countedBytes
+  t.ok(kept <= 2 * MiB, `the blocks it read through left the memory tier (the last two stay: ${kept / MiB} MiB)`)
+  await Promise.all([read(1), read(2)])
+  t.equal(h.reader.stats().diskHits, 0, 'two readers at once: the same')
+  t.equal(h.reader.stats().bytesFromStore, files.reduce((n, d) => n + d.length, 0), 'each byte fetched once')
+  t.same(h.reader.aheadBudget.usage(), { bytes: 0, readers: 0 }, 'closed readers hold no read-ahead')
+})

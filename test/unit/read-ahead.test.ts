@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ReadAhead } from '../../src/cache/read-ahead.js'
+import { AheadBudget, ReadAhead } from '../../src/cache/read-ahead.js'
 
 const MiB = 1024 * 1024
 const K128 = 128 * 1024
@@ -57,4 +57,48 @@ t.test('the window is topped up every step, so fetches never drain', async t => 
     if (off > 16 * MiB && off % (4 * MiB) === 0)
       t.ok(ahead - off >= 64 * MiB - 8 * MiB - K128, `at ${off / MiB} MiB, ${(ahead - off) / MiB} MiB requested ahead`)
   }
+})
+
+/** How far ahead of its last read a reader has asked for, after reading [0, upTo) sequentially. */
+function aheadAfter(ra: ReadAhead, from: number, upTo: number, size: number): number {
+  let requested = 0
+  for (let off = from; off < upTo; off += K128) {
+    const r = ra.onRead(off, K128, size)
+    if (r) requested = r.endExclusive
+  }
+  return requested - upTo
+}
+
+t.test('the windows of all readers together stay within their budget, shared equally', async t => {
+  const config = { initialWindowBytes: MiB, maxWindowBytes: 64 * MiB, stepBytes: 2 * MiB }
+  const budget = new AheadBudget(16 * MiB)
+  const size = 1024 * MiB
+  const a = new ReadAhead(config, budget)
+  t.ok(aheadAfter(a, 0, 64 * MiB, size) <= 16 * MiB, 'one reader: at most the budget ahead, not its 64 MiB cap')
+  t.equal(budget.usage().bytes, 16 * MiB, 'one reader holds all of it')
+  const b = new ReadAhead(config, budget)
+  const c = new ReadAhead(config, budget)
+  for (let off = 0; off < 64 * MiB; off += K128) {
+    a.onRead(64 * MiB + off, K128, size)
+    b.onRead(off, K128, size)
+    c.onRead(off, K128, size)
+    t.ok(budget.usage().bytes <= 16 * MiB + 2 * MiB, `never more than the budget (plus the initial window of a newcomer): ${budget.usage().bytes}`)
+  }
+  t.same(budget.usage(), { bytes: 15 * MiB, readers: 3 }, 'three readers share it: 5 MiB each (its share: a third, whole MiB by doubling from 1)')
+  b.onRead(900 * MiB, 4096, size)
+  t.equal(budget.usage().readers, 2, 'a reader gone random holds nothing')
+  c.close()
+  t.equal(budget.usage().readers, 1, 'a closed reader gives its window back')
+  a.close()
+  t.same(budget.usage(), { bytes: 0, readers: 0 })
+})
+
+t.test('a reader always gets its initial window, however full the budget', async t => {
+  const config = { initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: MiB }
+  const budget = new AheadBudget(2 * MiB)
+  const readers = Array.from({ length: 5 }, () => new ReadAhead(config, budget))
+  for (const r of readers) t.ok(r.onRead(0, K128, 100 * MiB) !== undefined, 'it prefetches')
+  t.equal(budget.usage().readers, 5)
+  for (const r of readers) r.close()
+  t.same(budget.usage(), { bytes: 0, readers: 0 })
 })
