@@ -1,7 +1,7 @@
 /** Helpers of the write-path mount tests: read the bucket directly, kill and recover the daemon. */
 import { createHash } from 'node:crypto'
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
-import { daemonPid as daemonPidOf, type Fixture, sh } from './mount-fixture.js'
+import { daemonPid, type Fixture, sh } from './mount-fixture.js'
 
 export const MiB = 1024 * 1024
 export const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -35,8 +35,9 @@ export async function keys(fx: Fixture, prefix = ''): Promise<string[]> {
   return all.sort()
 }
 
-export async function daemonPid(fx: Fixture): Promise<number | undefined> {
-  const out = await daemonPidOf(fx.bucket, fx.mountPoint)
+/** The fixture's daemon's pid; undefined once it is gone. */
+export async function fixturePid(fx: Fixture): Promise<number | undefined> {
+  const out = await daemonPid(fx.bucket, fx.mountPoint)
   return out === '' ? undefined : Number(out)
 }
 
@@ -44,10 +45,10 @@ export async function daemonPid(fx: Fixture): Promise<number | undefined> {
 export async function waitForDeath(fx: Fixture, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms
   while (Date.now() < deadline) {
-    if ((await daemonPid(fx)) === undefined) return true
+    if ((await fixturePid(fx)) === undefined) return true
     await new Promise(r => setTimeout(r, 100))
   }
-  return (await daemonPid(fx)) === undefined
+  return (await fixturePid(fx)) === undefined
 }
 
 /** After a daemon died: release the dead mount, mount again (without crash switches) and flush. */

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import t from 'tap'
 import { makeFixture, sh } from './mount-fixture.js'
-import { daemonPid, getObject, hashObject, keys, MiB, recover, sha } from './write-helpers.js'
+import { fixturePid, getObject, hashObject, keys, MiB, recover, sha } from './write-helpers.js'
 
 const RANDOM_WRITER = resolve(import.meta.dirname, 'fixtures/random_writer.py')
 
@@ -52,7 +52,7 @@ t.test('async mode: cp then mv right after close leaves no ghost; a removed open
     const holder = spawn('bash', ['-c', `exec 3< ${m}/doomed.txt; sleep 30`], { stdio: 'ignore' })
     await new Promise(res => setTimeout(res, 200))
     t.equal((await sh(`rm ${m}/doomed.txt`)).code, 0)
-    await sh(`kill -9 ${await daemonPid(fx)}`)
+    await sh(`kill -9 ${await fixturePid(fx)}`)
     holder.kill('SIGKILL')
     await fx.server.clearFaults()
     await recover(fx, flags)
