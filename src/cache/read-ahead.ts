@@ -101,7 +101,10 @@ export class ReadAhead {
       return undefined
     }
     this.#resize(this.#windowBytes === 0 ? this.#config.initialWindowBytes : Math.min(this.#config.maxWindowBytes, this.#windowBytes * 2))
-    const target = Math.min(size, end + this.#windowBytes)
+    // Once the window holds a step (a part), it ends on a step boundary: each request is whole parts, one GET each.
+    const step = this.#config.stepBytes
+    const ahead = end + this.#windowBytes
+    const target = Math.min(size, this.#windowBytes >= step ? Math.floor(ahead / step) * step : ahead)
     const start = Math.max(end, this.#requestedUpTo)
     // Ask again once a step is new, so 128 KiB pieces do not each re-ask, yet the pipe never drains.
     if (target - start < Math.min(this.#windowBytes / 2, this.#config.stepBytes) && target < size) return undefined
