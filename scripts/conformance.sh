@@ -81,7 +81,7 @@ WRAP
 chmod +x "$RUN/bin/curl"
 
 # ---- the local S3 server and the mounts ----
-STARTED="$(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+STARTED="$(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' + uncommitted changes in src/')"
 SERVER_LOG="$RUN/server.log"; MNT="$RUN/mnt"; mkdir -p "$MNT"
 rm -rf "$RUN/s3"
 # One bucket per mount of a run (at most 3 per system), created by the server at start.
@@ -234,5 +234,5 @@ cat <<EOF
 
 EOF
 for m in $PJD_MODES; do [ -n "${RESULT[worse,$m]:-}" ] && echo "pjdfstest $m, s3cachefs worse in ${RESULT[worse,$m]}"; done
-echo "started $STARTED; ended $(date -u '+%H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg); commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' + uncommitted changes in src/')"
+echo "started $STARTED; ended $(date -u '+%H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "logs: $RUN/*.log"
