@@ -3,7 +3,8 @@
  * and times set with chmod/chown/touch land in the bucket as x-amz-meta-* headers (seen
  * by a plain S3 client) and come back after a remount; objects a plain client wrote with
  * s3fs's headers show those attributes; symlinks both ways; FIFOs; statfs as `df` shows
- * it; directory link counts; 255-byte names; an unchanged file's mtime across metadata TTL expiry.
+ * it; directory link counts; 255-byte names; an unchanged file's mtime across metadata TTL expiry;
+ * inode numbers across a rename and the kernel forgetting the inode.
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
@@ -93,6 +94,14 @@ t.test('s3fs-compatible attributes', async t => {
     t.equal(await body(fx, 'ln'), 'mine.txt', 'the body is the target')
     t.equal((await headers(fx, 'ln')).mode, String(S_IFLNK | 0o777))
     t.equal((await headers(fx, 'fifo')).mode, String(S_IFIFO | 0o620))
+  })
+
+  await t.test('an inode number survives a rename and the kernel forgetting the inode (drop_caches)', async t => {
+    // echo 2: dentries and inodes only (no page cache); the kernel sends FORGET for every unused inode of the mount.
+    const r = await fx.sh(`cd ${m} && echo i > ino1 && stat -c %i ino1 && mv ino1 ino2 && sync && echo 2 > /proc/sys/vm/drop_caches && stat -c %i ino2`)
+    t.equal(r.code, 0, r.stderr)
+    const [before, after] = r.stdout.trim().split('\n')
+    t.equal(after, before, 'the same st_ino')
   })
 
   await t.test('directory link counts: 2 + subdirectories', async t => {
