@@ -197,7 +197,8 @@ run_pjdfstest() { # SYSTEM MODE
   notok=$(grep -cE '^not ok [0-9]' "$log" || true)
   # Tests a file planned but never reported (it died midway) count in neither column: say how many.
   planned=$(per_file "$log" | awk '{ p += $4 } END { print p + 0 }')
-  RESULT[$1,$2]="$ok ok / $notok not ok ($files files$( [ "$planned" -gt $((ok + notok)) ] && echo ", $((planned - ok - notok)) planned tests not run"))"
+  local unrun=''; [ "$planned" -le $((ok + notok)) ] || unrun=", $((planned - ok - notok)) planned tests not run"
+  RESULT[$1,$2]="$ok ok / $notok not ok ($files files$unrun)"
 }
 # per_file LOG: "tests/DIR/NN.t NOT_OK OK PLANNED" for every file: its `not ok` and `ok` lines, and its plan (1..N).
 per_file() {
