@@ -117,7 +117,7 @@ export class DirectoryNotEmptyError extends S3CacheFsError {
   readonly code = 'DIRECTORY_NOT_EMPTY'
 }
 
-/** Hard links cannot exist in S3 (link(2) answers EPERM, as on filesystems without them). */
+/** Hard links cannot exist in S3: link(2) answers ENOTSUP, as s3fs-fuse and gcsfuse answer it (and s3fs-fuse's suite expects). */
 export class HardLinkError extends S3CacheFsError {
   readonly code = 'HARD_LINK'
 }

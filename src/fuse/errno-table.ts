@@ -42,7 +42,7 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, number]> = [
   [InvalidNameError, E.ENAMETOOLONG],
   [AlreadyExistsError, E.EEXIST],
   [DirectoryNotEmptyError, E.ENOTEMPTY],
-  [HardLinkError, E.EPERM],
+  [HardLinkError, E.ENOTSUP],
   [NotPermittedError, E.EPERM],
   [FileTooLargeError, E.EFBIG],
   [CrossDeviceError, E.EXDEV],

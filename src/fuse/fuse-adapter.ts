@@ -28,6 +28,15 @@ export interface FuseMountConfig {
   readonly directReads: boolean
 }
 
+/**
+ * How long libfuse keeps a path's node after the kernel forgot it, s (libfuse 2.9's `remember`).
+ * Inode numbers are libfuse's node ids: when the kernel drops an unused inode (memory pressure,
+ * drop_caches) and looks the path up again, a forgotten node gets a new number, and a file's
+ * st_ino changes under tools that compare it (git's index, rename checks). Nodes forgotten by
+ * the kernel cost ~200 bytes each for this long; libfuse's own thread prunes them.
+ */
+const REMEMBER_NODES_SECONDS = 600
+
 /** How often handles released by the binding itself are forgotten when no open does it. */
 const DIRECT_RELEASES_COLLECT_MS = 1000
 
@@ -223,8 +232,8 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
   const fuse = new Fuse(config.mountPoint, buildOperations(core, log, checks), {
     // fuse-native passes neither flag, so they ride on the option string: without big_writes
     // libfuse 2.9 splits writes into 4 KiB requests; without hard_remove it turns unlink of an
-    // open file into a rename to .fuse_hidden*, which would upload a ghost object.
-    fsname: `${config.fsName},big_writes,hard_remove${config.defaultPermissions ? ',default_permissions' : ''}`,
+    // open file into a rename to .fuse_hidden*, which would upload a ghost object. remember: stable inode numbers.
+    fsname: `${config.fsName},big_writes,hard_remove,remember=${REMEMBER_NODES_SECONDS}${config.defaultPermissions ? ',default_permissions' : ''}`,
     subtype: 's3cachefs',
     allowOther: config.allowOther,
     // Keep page-cache contents across opens while mtime and size are unchanged.

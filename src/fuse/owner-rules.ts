@@ -10,7 +10,10 @@
  * - chown: only the owner, who may not give the file away (uid unchanged) and may set only
  *   a group they belong to;
  * - utimens: explicit times only by the owner (EPERM); "now" also by anyone who may write
- *   the file (EACCES otherwise).
+ *   the file (EACCES otherwise). Without a writeback cache the kernel sends `touch`'s "now"
+ *   (utimensat with UTIME_NOW or a NULL times) as the explicit current time, so times within
+ *   NOW_TOLERANCE_MS of the daemon's clock count as "now": such a caller could have asked for
+ *   "now" anyway (and a write sets the mtime to now too).
  *
  * The caller comes from caller.ts; without one (core tests, internal calls) nothing is checked.
  */
@@ -27,6 +30,12 @@ export type Owned = Pick<FileStat, 'uid' | 'gid' | 'mode'>
 /** A time as the binding passes it to utimens: ms since the epoch, or one of these. */
 export const UTIME_OMIT = -1
 export const UTIME_NOW = -2
+/**
+ * How far from the daemon's clock an explicit utimens time may be and still count as "now", ms:
+ * the kernel stamps the request when the syscall runs, and a request may wait in FUSE's queue
+ * behind slow ones (an upload at close) for seconds on a loaded machine.
+ */
+export const NOW_TOLERANCE_MS = 5000
 
 /** The mode chmod may store, or NotPermittedError. */
 export function allowedChmod(caller: Caller, file: Owned, path: string, mode: number): number {
@@ -81,10 +90,15 @@ export async function chownAs(core: FilesystemCore, path: string, uid: number, g
   await core.chown(path, uid, gid)
 }
 
+/** Whether utimens was asked for explicit times: a time that is neither UTIME_NOW nor the kernel's stamp of "now". */
+export function explicitTimes(atime: number, mtime: number, now: number): boolean {
+  const notExplicit = (t: number): boolean => t === UTIME_OMIT || t === UTIME_NOW || Math.abs(t - now) <= NOW_TOLERANCE_MS
+  return !(notExplicit(atime) && notExplicit(mtime))
+}
+
 export async function utimensAs(core: FilesystemCore, path: string, atime: number, mtime: number, caller: Caller | undefined): Promise<void> {
-  const explicit = atime >= 0 || mtime >= 0
-  if (caller !== undefined) checkUtimens(caller, await core.getattr(path), path, explicit)
   const now = Date.now()
+  if (caller !== undefined) checkUtimens(caller, await core.getattr(path), path, explicitTimes(atime, mtime, now))
   const resolve = (t: number): number | undefined => (t === UTIME_OMIT ? undefined : t === UTIME_NOW ? now : t)
   await core.utimens(path, resolve(atime), resolve(mtime))
 }

@@ -183,7 +183,9 @@ export class NamespaceChanges<F extends StagedFile = StagedFile> {
       })
     }
     await forEachLimit(keys, RENAME_CONCURRENCY, obj => this.#client.delete(obj.key))
-    if (!listed.has(toPrefix)) await this.#client.upload({ key: toPrefix, size: 0 })
+    // A directory without a marker (only implied by its keys) gets one, so that it survives as empty;
+    // a copied marker is never overwritten: it carries the directory's mode, owner and times.
+    if (!listed.has(fromPrefix)) await this.#client.upload({ key: toPrefix, size: 0 })
     this.#log.info({ from, to, objects: keys.length, staged: staged.length }, 'renamed directory')
     this.#metadata.invalidateTree(from)
     this.#metadata.invalidateTree(to)

@@ -5,7 +5,8 @@
  *   in stat and in the bucket's s3fs headers;
  * - chown/chmod/utimens follow Linux's rules for a non-root caller, with the kernel's
  *   permission checks (default) and without them (--no-default-permissions: our own checks);
- * - utimens sets both times it is given (the binding once passed the access time twice).
+ * - utimens sets both times it is given (the binding once passed the access time twice);
+ *   a non-owner who may write touches a file to "now" (sent by the kernel as the current time).
  *   libfuse 2.9 calls utimens only when both times are set: `touch -a`/`touch -m` alone
  *   never reach the daemon (docs/SEMANTICS.md).
  * Commands run as 'nobody' (65534) with setpriv, from child processes.
@@ -58,6 +59,12 @@ for (const mode of ['default_permissions', 'no default_permissions'] as const) {
       t.equal((await asNobody(`chmod 640 ${m}/pub/f && chgrp ${NOBODY} ${m}/pub/f`)).code, 0, 'the owner chmods, and chgrps to its own group')
       t.equal((await sh(`chown 123:456 ${m}/pub/f`)).code, 0, 'root gives it away')
       t.same((await fx.sh(`stat -c '%u:%g %a' ${m}/pub/f ${m}/pub/roots.txt`)).stdout, `123:456 640\n0:0 644\n`)
+      // The kernel sends touch's "now" as the current time: it must not count as explicit times.
+      await sh(`echo w > ${m}/pub/shared && chmod 666 ${m}/pub/shared && touch -d @1500000000 ${m}/pub/shared`)
+      const touched = await asNobody(`touch ${m}/pub/shared && stat -c %Y ${m}/pub/shared`)
+      t.equal(touched.code, 0, `a writer who is not the owner touches to now: ${touched.stderr}`)
+      t.ok(Math.abs(Number(touched.stdout) - Date.now() / 1000) < 60, `the mtime is now: ${touched.stdout}`)
+      t.match((await asNobody(`touch -d @1500000000 ${m}/pub/shared`)).stderr, /not permitted/, 'but not to another time')
     })
 
     await t.test('a non-owner is held to the mode bits, search permission and the sticky bit (the kernel checks, or we do)', async t => {

@@ -3,7 +3,8 @@
  * and times set with chmod/chown/touch land in the bucket as x-amz-meta-* headers (seen
  * by a plain S3 client) and come back after a remount; objects a plain client wrote with
  * s3fs's headers show those attributes; symlinks both ways; FIFOs; statfs as `df` shows
- * it; directory link counts; 255-byte names; an unchanged file's mtime across metadata TTL expiry.
+ * it; directory link counts; 255-byte names; an unchanged file's mtime across metadata TTL expiry;
+ * inode numbers across a rename and the kernel forgetting the inode.
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
@@ -74,6 +75,18 @@ t.test('s3fs-compatible attributes', async t => {
     t.equal((await headers(fx, 'newdir/')).mode, String(S_IFDIR | 0o750), 'a directory keeps its mode on its marker')
   })
 
+  await t.test("a renamed directory's marker keeps its mode, owner and times, to a new name and over an empty directory", async t => {
+    const r = await fx.sh(
+      `cd ${m} && mkdir -m 0710 rd1 rd2 && chown 42:43 rd1 rd2 && touch -d @1500000000 rd1 rd2 && echo in > rd2/f && mkdir empty && mv rd1 moved && mv -T rd2 empty`,
+    )
+    t.equal(r.code, 0, r.stderr)
+    for (const key of ['moved/', 'empty/']) {
+      const h = await headers(fx, key)
+      t.same([h.mode, h.uid, h.gid, h.mtime?.split('.')[0]], [String(S_IFDIR | 0o710), '42', '43', '1500000000'], key)
+    }
+    t.equal(await body(fx, 'empty/f'), 'in\n', 'its content moved with it')
+  })
+
   await t.test('symlinks and FIFOs are stored as s3fs stores them', async t => {
     const r = await fx.sh(`cd ${m} && ln -s mine.txt ln && readlink ln && cat ln && mkfifo -m 0620 fifo && stat -c '%F %a' fifo ln`)
     t.equal(r.code, 0, r.stderr)
@@ -81,6 +94,14 @@ t.test('s3fs-compatible attributes', async t => {
     t.equal(await body(fx, 'ln'), 'mine.txt', 'the body is the target')
     t.equal((await headers(fx, 'ln')).mode, String(S_IFLNK | 0o777))
     t.equal((await headers(fx, 'fifo')).mode, String(S_IFIFO | 0o620))
+  })
+
+  await t.test('an inode number survives a rename and the kernel forgetting the inode (drop_caches)', async t => {
+    // echo 2: dentries and inodes only (no page cache); the kernel sends FORGET for every unused inode of the mount.
+    const r = await fx.sh(`cd ${m} && echo i > ino1 && stat -c %i ino1 && mv ino1 ino2 && sync && echo 2 > /proc/sys/vm/drop_caches && stat -c %i ino2`)
+    t.equal(r.code, 0, r.stderr)
+    const [before, after] = r.stdout.trim().split('\n')
+    t.equal(after, before, 'the same st_ino')
   })
 
   await t.test('directory link counts: 2 + subdirectories', async t => {
@@ -119,7 +140,7 @@ t.test('s3fs-compatible attributes', async t => {
     await fx.unmount()
     await fx.mount(['--posix-metadata', 'head'])
     t.same(await stat(fx, '%a %u %g %Y', 'mine.txt'), ['751 42 43 1500000000'])
-    t.same(await stat(fx, '%a %u %g', 'plain.txt', 'newdir'), ['600 0 0', '750 0 0'])
+    t.same(await stat(fx, '%a %u %g', 'plain.txt', 'newdir', 'moved', 'empty'), ['600 0 0', '750 0 0', '710 42 43', '710 42 43'])
     const r = await fx.sh(`readlink ${m}/ln && stat -c %F ${m}/fifo`)
     t.equal(r.stdout, 'mine.txt\nfifo\n')
   })

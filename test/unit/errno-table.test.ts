@@ -18,6 +18,7 @@ const rows: Array<[Error, number]> = [
   [new E.InvalidNameError('x'), n.ENAMETOOLONG],
   [new E.InvalidArgumentError('x'), n.EINVAL],
   [new E.NotPermittedError('x'), n.EPERM],
+  [new E.HardLinkError('x'), n.ENOTSUP],
   [new E.ThrottledError('x'), n.EIO],
   [new E.RemoteServerError('x'), n.EIO],
   [new E.NetworkError('x'), n.EIO],

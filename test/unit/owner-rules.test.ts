@@ -1,6 +1,6 @@
 import t from 'tap'
 import { AccessDeniedError, NotPermittedError } from '../../src/errors.js'
-import { allowedChmod, checkChown, checkUtimens } from '../../src/fuse/owner-rules.js'
+import { NOW_TOLERANCE_MS, UTIME_NOW, UTIME_OMIT, allowedChmod, checkChown, checkUtimens, explicitTimes } from '../../src/fuse/owner-rules.js'
 
 const S_IFREG = 0o100000
 const root = { uid: 0, gid: 0, pid: 0 }
@@ -33,4 +33,14 @@ t.test('utimens: explicit times by the owner only; now by whoever may write', as
   t.throws(() => checkUtimens(other, file, '/f', true), NotPermittedError)
   t.throws(() => checkUtimens(other, file, '/f', false), AccessDeniedError)
   t.doesNotThrow(() => checkUtimens(other, { ...file, mode: S_IFREG | 0o666 }, '/f', false))
+})
+
+t.test("utimens: the kernel's stamp of now (no writeback cache: UTIME_NOW arrives as the current time) is not explicit", async t => {
+  const now = 1_800_000_000_000
+  t.notOk(explicitTimes(UTIME_NOW, UTIME_NOW, now))
+  t.notOk(explicitTimes(now - 30, now - 30, now), 'touch: both the current time, stamped a moment ago')
+  t.notOk(explicitTimes(now + NOW_TOLERANCE_MS, UTIME_OMIT, now))
+  t.ok(explicitTimes(now - NOW_TOLERANCE_MS - 1, now, now), 'too far from now')
+  t.ok(explicitTimes(1_900_000_000_000, UTIME_OMIT, now))
+  t.ok(explicitTimes(UTIME_OMIT, 1_000, now))
 })
