@@ -247,6 +247,10 @@ t.test('sequential readers of objects larger than the memory tier never read a b
   t.ok(kept <= 2 * MiB, `the blocks it read through left the memory tier (the last two stay: ${kept / MiB} MiB)`)
   await Promise.all([read(1), read(2)])
   t.equal(h.reader.stats().diskHits, 0, 'two readers at once: the same')
-  t.equal(h.reader.stats().bytesFromStore, files.reduce((n, d) => n + d.length, 0), 'each byte fetched once')
+  t.equal(
+    h.reader.stats().bytesFromStore,
+    files.reduce((n, d) => n + d.length, 0),
+    'each byte fetched once',
+  )
   t.same(h.reader.aheadBudget.usage(), { bytes: 0, readers: 0 }, 'closed readers hold no read-ahead')
 })
