@@ -9,7 +9,6 @@ import { join, resolve } from 'node:path'
 import type { BlockReaderConfig } from '../cache/block-reader.js'
 import type { DiskCacheConfig } from '../cache/disk-block-cache.js'
 import type { FetchQueueConfig } from '../cache/fetch-queue.js'
-import { readAheadBudgetBytes } from '../cache/read-ahead.js'
 import { ConfigError } from '../errors.js'
 import type { FilesystemConfig } from '../fuse/filesystem-core.js'
 import type { FuseMountConfig } from '../fuse/fuse-adapter.js'
@@ -111,7 +110,6 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
   const mp = resolve(mountPoint)
   const cacheDir = resolve(o.cacheDir ?? defaultCacheDir(sourceUrl))
   const cacheBytes = parseBytes(o.cacheSize ?? D.DEFAULT_CACHE_SIZE, '--cache-size')
-  const memoryCacheBytes = parseBytes(o.memoryCacheSize ?? D.MEMORY_CACHE_SIZE, '--memory-cache-size')
   if (cacheBytes < 16 * D.MiB) throw new ConfigError(`--cache-size: must be at least 16MiB (got ${o.cacheSize})`)
   const stagingBytes = parseBytes(o.stagingSize ?? D.STAGING_SIZE, '--staging-size')
   if (stagingBytes < D.STAGING_MIN_BYTES) throw new ConfigError(`--staging-size: must be at least 8MiB, one upload part (got ${o.stagingSize})`)
@@ -202,7 +200,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       blockSize: D.BLOCK_SIZE_BYTES,
       partSize: D.PART_SIZE_BYTES,
       wholeObjectMaxBytes: D.WHOLE_OBJECT_MAX_BYTES,
-      memoryCacheBytes,
+      memoryCacheBytes: parseBytes(o.memoryCacheSize ?? D.MEMORY_CACHE_SIZE, '--memory-cache-size'),
       namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
     },
     queue: { concurrency, inFlightBudgetBytes: D.IN_FLIGHT_BUDGET_BYTES, maxQueuedPrefetch: D.MAX_QUEUED_PREFETCH },
@@ -213,11 +211,8 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       dirMode: D.DIR_MODE,
       readOnly: o.readOnly === true,
       fileReader: {
-        readAhead: {
-          initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES,
-          maxWindowBytes: Math.min(D.READ_AHEAD_MAX_BYTES, readAheadBudgetBytes(memoryCacheBytes)),
-          stepBytes: D.PART_SIZE_BYTES,
-        },
+        // One reader's window is also bounded by the BlockReader's AheadBudget (half the memory tier).
+        readAhead: { initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES, maxWindowBytes: D.READ_AHEAD_MAX_BYTES, stepBytes: D.PART_SIZE_BYTES },
         randomReadsBeforeWholeFetch: D.RANDOM_READS_BEFORE_WHOLE_FETCH,
         wholeFetchMaxBytes: Math.floor(cacheBytes * D.WHOLE_FETCH_MAX_CACHE_SHARE),
       },

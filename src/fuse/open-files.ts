@@ -76,19 +76,21 @@ export class OpenFiles {
   remove(fh: number): FileHandle | undefined {
     const handle = this.#handles.get(fh)
     if (handle?.kind === 'clean' && handle.direct === true) this.direct?.unregister(fh)
-    if (handle?.kind === 'clean') handle.reader.close()
-    this.#handles.delete(fh)
+    this.#forget(fh)
     return handle
   }
 
   /** Forgets the handles whose release the binding answered (called at each open and on a timer). */
   forgetReleased(): void {
     if (this.direct === undefined) return
-    for (const fh of this.direct.takeReleased()) {
-      const handle = this.#handles.get(fh)
-      if (handle?.kind === 'clean') handle.reader.close()
-      this.#handles.delete(fh)
-    }
+    for (const fh of this.direct.takeReleased()) this.#forget(fh)
+  }
+
+  /** Drops a handle; a clean one's reader gives its read-ahead window back. */
+  #forget(fh: number): void {
+    const handle = this.#handles.get(fh)
+    if (handle?.kind === 'clean') handle.reader.close()
+    this.#handles.delete(fh)
   }
 
   directStats(): DirectReadStats {
