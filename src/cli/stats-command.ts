@@ -51,6 +51,11 @@ function formatStats(s: StatsSnapshot): string {
     ],
     ['open files', String(s.openFiles)],
     [
+      'memory',
+      `${formatBytes(s.memory.rssBytes)} resident (JS heap ${formatBytes(s.memory.heapUsedBytes)} of ${formatBytes(s.memory.heapTotalBytes)}, ` +
+        `outside it ${formatBytes(s.memory.externalBytes)}; block tier ${formatBytes(s.memory.memoryTierBytes)})`,
+    ],
+    [
       'stale-if-error',
       `${s.staleIfError.staleAnswers} stale answers in ${s.staleIfError.episodes} store outage(s)${s.staleIfError.active ? ' (store failing now)' : ''}` +
         `${s.cache.diskFull ? '; cache disk full, bound lowered' : ''}`,

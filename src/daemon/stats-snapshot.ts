@@ -82,6 +82,8 @@ export interface StatsSnapshot extends ManyNodesStats {
   readonly queue: { readonly running: number; readonly waiting: number }
   readonly cache: ReturnType<DiskBlockCache['stats']>
   readonly openFiles: number
+  /** The daemon's memory: resident set, the JS heap, memory outside it, and the in-memory block tier. */
+  readonly memory: MemoryFigures
   /** Lookups and listings answered past their TTL because the store failed (--stale-if-error). */
   readonly staleIfError: StaleIfErrorStats
   /** Written files waiting for upload, uploads done, bytes uploaded, failed attempts. */
@@ -102,6 +104,30 @@ export interface StatsSnapshot extends ManyNodesStats {
   }
   /** The Prometheus endpoint, when mounted with --metrics-port. */
   readonly metricsUrl?: string
+}
+
+export interface MemoryFigures {
+  readonly rssBytes: number
+  readonly heapUsedBytes: number
+  readonly heapTotalBytes: number
+  /** ArrayBuffers and other memory V8 does not place in its heap (block buffers, the disk cache's index arrays). */
+  readonly externalBytes: number
+  /** Bytes the in-memory block tier counts against --memory-cache-size, and the bytes its buffers really keep alive. */
+  readonly memoryTierBytes: number
+  readonly memoryTierRetainedBytes: number
+}
+
+function memoryFigures(reader: BlockReader): MemoryFigures {
+  const m = process.memoryUsage()
+  const tier = reader.memoryUsage()
+  return {
+    rssBytes: m.rss,
+    heapUsedBytes: m.heapUsed,
+    heapTotalBytes: m.heapTotal,
+    externalBytes: m.external,
+    memoryTierBytes: tier.countedBytes,
+    memoryTierRetainedBytes: tier.retainedBytes,
+  }
 }
 
 const NO_PREFETCH: ScanPrefetchStats = { jobs: 0, filesQueued: 0, filesPrefetched: 0, bytesPrefetched: 0, hits: 0, hitBytes: 0, bytesNotRead: 0 }
@@ -139,6 +165,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     queue: { running: s.queue.pending, waiting: s.queue.queued },
     cache: s.disk.stats(),
     openFiles: s.core.openHandles,
+    memory: memoryFigures(s.reader),
     staleIfError: s.metadata?.staleStats() ?? { staleAnswers: 0, episodes: 0, active: false },
     writes: s.writes.stats(),
     prefetch: { ...(s.prefetcher?.stats() ?? NO_PREFETCH), announced: s.announced?.stats() ?? NO_ANNOUNCED },

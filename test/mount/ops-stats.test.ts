@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { CLI, daemonPid, ENV, makeFixture } from './mount-fixture.js'
 
@@ -15,6 +16,7 @@ interface Stats {
   cache: { policy: string; pinnedBytes: number; ttlDroppedBlocks: number }
   errors: { s3: Record<string, number>; reads: Record<string, number> }
   pins: Array<{ path: string; bytes: number }>
+  memory: Record<'rssBytes' | 'heapUsedBytes' | 'heapTotalBytes' | 'externalBytes' | 'memoryTierBytes' | 'memoryTierRetainedBytes', number>
   metricsUrl?: string
 }
 
@@ -51,6 +53,14 @@ t.test('stats and metrics', async t => {
     // Path-first lookups list directories instead of asking HEAD: no HEAD, so no NOT_FOUND either.
     t.equal(server.headObject, 0, 'no HEAD')
     t.same(s.errors, { s3: {}, reads: {}, cacheWrites: 0, cacheCorrupt: 0, loadFiles: 0 })
+    // The daemon's memory as /proc sees it (sampled a moment apart, so within 64 MiB), the heap inside it.
+    const m = s.memory
+    const procRss = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${await daemonPid(fx.bucket, fx.mountPoint)}/status`, 'utf8'))?.[1]) * 1024
+    t.ok(Math.abs(m.rssBytes - procRss) < 64 * 1024 * 1024, `rss ${m.rssBytes} vs /proc ${procRss}`)
+    t.ok(m.heapUsedBytes > 0 && m.heapUsedBytes <= m.heapTotalBytes && m.heapTotalBytes < m.rssBytes, 'heap within the resident set')
+    t.ok(m.externalBytes > 0)
+    t.ok(m.memoryTierBytes > 0 && m.memoryTierBytes <= 64 * 1024 * 1024, `block tier ${m.memoryTierBytes} B within --memory-cache-size`)
+    t.ok(m.memoryTierRetainedBytes >= m.memoryTierBytes, 'the tier keeps at least what it counts alive')
     t.match(s.metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
     const res = await fetch(s.metricsUrl as string)
     t.equal(res.status, 200)
@@ -66,6 +76,7 @@ t.test('stats and metrics', async t => {
     t.match(table, /eviction\s+scan-resistant; pinned 10\.0 MiB in 10 blocks \(\/f\/big\.bin 10\.0 MiB\)/)
     t.match(table, /loads\s+0 active, 0 objects loading, 21\/21 files/)
     t.match(table, /errors\s+none\n/)
+    t.match(table, /memory\s+[\d.]+ MiB resident \(JS heap [\d.]+ MiB of [\d.]+ MiB, outside it [\d.]+ MiB; block tier [\d.]+ (KiB|MiB)\)/)
     t.match(table, /prefetch\s+\d+ job\(s\)/)
   })
 
