@@ -75,4 +75,22 @@ t.test('the report has a column per system and a row per phase measured', async 
   t.notMatch(md, 'epoch warm', 'no row for a phase nobody measured')
   t.match(md, '100 MiB (1,049 B per file)')
   t.match(md, '- s3fs: stopped: gave up')
+  t.notMatch(md, 'memory at the end of each phase', 'no split when no system reported one')
+})
+
+t.test('the report splits s3cachefs memory after each phase: heap, outside it, and the native rest per file', async (t) => {
+  const MiB = 2 ** 20
+  const memory = { rssBytes: 900 * MiB, heapUsedBytes: 120 * MiB, heapTotalBytes: 300 * MiB, externalBytes: 200 * MiB }
+  const r: ScaleResults = {
+    startedAt: 'x', command: 'c', objects: 1_000_000, perDirectory: 1000, minBytes: 1024, maxBytes: 4096, readers: 16, timeLimitSeconds: 900, machine: 'm', load: [],
+    systems: [
+      { system: 's3cachefs', phases: { findCold: { seconds: 10, files: 1_000_000, memory }, epochCold: { files: 1_000_000, note: 'did not finish in 900 s', memory: { ...memory, rssBytes: 1000 * MiB } } }, notes: [] },
+      { system: 's3fs', phases: { findCold: { seconds: 20, files: 1_000_000 } }, notes: [] },
+    ],
+  }
+  const md = renderScaleReport(r)
+  t.match(md, "s3cachefs's memory at the end of each phase")
+  t.match(md, '| `find` cold | 900 MiB | 120 MiB / 300 MiB | 200 MiB | 400 MiB (419 B per file) |', 'the rest is RSS minus the heap V8 keeps and the memory outside it')
+  t.match(md, '| epoch cold | 1,000 MiB | 120 MiB / 300 MiB | 200 MiB | 500 MiB (524 B per file) |', 'a phase cut at the limit still has its split')
+  t.notMatch(md, "s3fs's memory")
 })

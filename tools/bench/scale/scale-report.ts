@@ -9,6 +9,16 @@ export interface PhaseResult {
   /** Daemon CPU seconds during the phase, when the daemon is known. */
   readonly cpuSeconds?: number;
   readonly note?: string;
+  /** s3cachefs: its memory at the end of the phase, split as its own `stats --json` reports it. */
+  readonly memory?: MemorySplit;
+}
+
+/** The daemon's resident set at one moment: V8's heap, memory V8 keeps outside it, and the rest (native). */
+export interface MemorySplit {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  readonly externalBytes: number;
 }
 
 const SCALE_PHASES = ['mount', 'findCold', 'findWarm', 'epochCold', 'epochWarm', 'remount', 'findAfterRemount'] as const;
@@ -98,7 +108,30 @@ export function renderScaleReport(r: ScaleResults): string {
   if (r.systems.some((s) => s.peakRssAfterRemountBytes !== undefined)) {
     lines.push(`| peak RSS after remount + walk | ${r.systems.map((s) => mem(s, s.peakRssAfterRemountBytes)).join(' | ')} |`);
   }
+  const split = memorySplitLines(r);
+  if (split.length > 0) lines.push('', ...split);
   const notes = r.systems.flatMap((s) => s.notes.map((n) => `- ${s.system}: ${n}`));
   if (notes.length > 0) lines.push('', '## Notes', '', ...notes);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Where each system's resident memory was at the end of each phase, for the systems that
+ * report it (s3cachefs): the JS heap (in use / as large as V8 keeps it), memory outside it
+ * (block buffers, the index arrays), and the rest — native: libfuse's node per path the
+ * kernel holds, the allocator's arenas, code.
+ */
+export function memorySplitLines(r: ScaleResults): string[] {
+  const lines: string[] = [];
+  for (const s of r.systems) {
+    const rows = SCALE_PHASES.flatMap((phase) => {
+      const m = s.phases[phase]?.memory;
+      if (m === undefined) return [];
+      const native = m.rssBytes - m.heapTotalBytes - m.externalBytes;
+      return [`| ${PHASE_LABELS[phase]} | ${mib(m.rssBytes)} | ${mib(m.heapUsedBytes)} / ${mib(m.heapTotalBytes)} | ${mib(m.externalBytes)} | ${mib(native)} (${fmt(bytesPerFile(native, r.objects))} B per file) |`];
+    });
+    if (rows.length === 0) continue;
+    lines.push(`${s.system}'s memory at the end of each phase (its own \`stats --json\`):`, '', '| after | RSS | JS heap used / total | outside the heap | the rest: native |', '| --- | --- | --- | --- | --- |', ...rows, '');
+  }
+  return lines;
 }

@@ -18,7 +18,7 @@ import { rcloneSystem } from '../systems/rclone-system.js';
 import { s3fsSystem } from '../systems/s3fs-system.js';
 import type { SystemContext } from '../systems/system.js';
 import type { ScaleOptions, ScaleSystem } from './scale-options.js';
-import type { PhaseResult, ScaleSystemResult } from './scale-report.js';
+import type { MemorySplit, PhaseResult, ScaleSystemResult } from './scale-report.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -80,6 +80,17 @@ async function mountPeer(system: ScaleSystem, ctx: ScaleRunContext): Promise<Mou
   return { root: open.view.root, pid: open.view.daemonPid, close: open.close };
 }
 
+/** The daemon's memory as its `stats --json` splits it; undefined if the daemon does not answer. */
+async function memorySplit(ctx: ScaleRunContext, mountPoint: string): Promise<MemorySplit | undefined> {
+  try {
+    const { stdout } = await execFileAsync(process.execPath, [join(ctx.repoRoot, 'dist', 'cli.js'), 'stats', mountPoint, '--json'], { timeout: 60_000 });
+    const m = (JSON.parse(stdout) as { memory?: MemorySplit }).memory;
+    return m === undefined ? undefined : { rssBytes: m.rssBytes, heapUsedBytes: m.heapUsedBytes, heapTotalBytes: m.heapTotalBytes, externalBytes: m.externalBytes };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Splits the file list into `readers` shuffled parts (a fixed seed: the same order for every system). */
 /** The epoch's files (all, or `sample` spread over the listing), shuffled, in one part per reader; returns the parts and the count. */
 async function writeParts(listFile: string, readers: number, dir: string, sample: number): Promise<{ parts: string[]; files: number }> {
@@ -113,7 +124,9 @@ export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext):
     const seconds = await timed(script, limitMs);
     const cpu1 = m?.pid === undefined ? undefined : cpuSeconds(m.pid);
     const cpu = cpu0 !== undefined && cpu1 !== undefined ? { cpuSeconds: cpu1 - cpu0 } : {};
-    phases[name] = seconds === undefined ? { files, note: `did not finish in ${opts.timeLimitSeconds} s`, ...cpu } : { seconds, files, ...cpu };
+    const split = system === 's3cachefs' && m !== undefined ? await memorySplit(ctx, m.root) : undefined;
+    const memory = split === undefined ? {} : { memory: split };
+    phases[name] = seconds === undefined ? { files, note: `did not finish in ${opts.timeLimitSeconds} s`, ...cpu, ...memory } : { seconds, files, ...cpu, ...memory };
     ctx.log(`${system} ${name}: ${seconds === undefined ? 'did not finish' : `${seconds.toFixed(1)} s`}`);
     return seconds !== undefined;
   };
