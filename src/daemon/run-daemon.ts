@@ -65,6 +65,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
           announced,
           many: many as ManyNodes,
           ...(listings !== undefined ? { listings } : {}),
+          fuseThreads: () => mount?.threadStates(),
           ...ops.sources,
         },
         { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs },

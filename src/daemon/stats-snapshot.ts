@@ -34,6 +34,8 @@ export interface StatsSources {
   readonly many?: Pick<ManyNodes, 'stats'>
   /** The listing manifest beside the block cache, unless --no-persist-listings. */
   readonly listings?: Pick<PersistentListingManifest, 'stats'>
+  /** The FUSE binding's worker thread states, once mounted. */
+  readonly fuseThreads?: () => { created: number; reused: number } | undefined
 }
 
 export interface PinSummary {
@@ -84,6 +86,11 @@ export interface StatsSnapshot extends ManyNodesStats {
   readonly openFiles: number
   /** The daemon's memory: resident set, the JS heap, memory outside it, and the in-memory block tier. */
   readonly memory: MemoryFigures
+  /**
+   * FUSE worker thread states the binding created since mount (one per worker thread alive at
+   * once, at most), and how often a new worker took the state of one libfuse had retired.
+   */
+  readonly fuse?: { readonly threadStates: number; readonly threadStatesReused: number }
   /** Lookups and listings answered past their TTL because the store failed (--stale-if-error). */
   readonly staleIfError: StaleIfErrorStats
   /** Written files waiting for upload, uploads done, bytes uploaded, failed attempts. */
@@ -130,6 +137,11 @@ function memoryFigures(reader: BlockReader): MemoryFigures {
   }
 }
 
+function fuseFigures(s: StatsSources): Pick<StatsSnapshot, 'fuse'> {
+  const t = s.fuseThreads?.()
+  return t === undefined ? {} : { fuse: { threadStates: t.created, threadStatesReused: t.reused } }
+}
+
 const NO_PREFETCH: ScanPrefetchStats = { jobs: 0, filesQueued: 0, filesPrefetched: 0, bytesPrefetched: 0, hits: 0, hitBytes: 0, bytesNotRead: 0 }
 const NO_ANNOUNCED = { sessions: 0, files: 0, position: 0, prefetched: 0, bytesPrefetched: 0, hits: 0, skipped: 0 }
 const NO_LOADS: LoadTotals = { active: 0, objectsLoading: 0, files: 0, filesDone: 0, bytes: 0, bytesDone: 0, failedFiles: 0 }
@@ -166,6 +178,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     cache: s.disk.stats(),
     openFiles: s.core.openHandles,
     memory: memoryFigures(s.reader),
+    ...fuseFigures(s),
     staleIfError: s.metadata?.staleStats() ?? { staleAnswers: 0, episodes: 0, active: false },
     writes: s.writes.stats(),
     prefetch: { ...(s.prefetcher?.stats() ?? NO_PREFETCH), announced: s.announced?.stats() ?? NO_ANNOUNCED },

@@ -281,6 +281,14 @@ export class FuseMount {
     this.#fuse = fuse
   }
 
+  /**
+   * The binding's FUSE worker thread states (each with its event-loop handle): created since
+   * start, and reused after libfuse retired a worker (our build; undefined with upstream's).
+   */
+  threadStates(): { created: number; reused: number } | undefined {
+    return typeof Fuse.threadStates === 'function' ? Fuse.threadStates() : undefined
+  }
+
   async unmount(): Promise<void> {
     if (this.#unmounted) return
     this.#unmounted = true

@@ -95,5 +95,7 @@ declare module 'fuse-native' {
     static directReadClear(fh: number): void
     static directReadTakeReleased(): number[]
     static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number }
+    /** Our build: FUSE worker thread states created since load, and taken again after a worker retired. */
+    static threadStates(): { created: number; reused: number }
   }
 }

@@ -140,6 +140,13 @@ typedef struct {
   uv_async_t async;
   uv_mutex_t mut;
   uv_sem_t sem;
+
+  // s3cachefs: thread states of FUSE worker threads that exited, for the next new thread
+  // (libfuse 2.9 retires a worker when more than 10 are idle and starts one per burst; a
+  // state per thread ever started leaked a uv_async_t each, and libuv walks every async
+  // handle of the loop on each wakeup). Guarded by idle_mut.
+  void *idle_locals;
+  uv_mutex_t idle_mut;
 } fuse_thread_t;
 
 typedef struct {
@@ -190,7 +197,13 @@ typedef struct {
   uv_sem_t sem;
   uv_async_t async;
 
+  // s3cachefs: the next state on fuse->idle_locals
+  void *next_idle;
 } fuse_thread_locals_t;
+
+// s3cachefs: thread states created (each with its uv_async_t), and taken again from the idle list.
+static uint64_t thread_locals_created = 0;
+static uint64_t thread_locals_reused = 0;
 
 static pthread_key_t thread_locals_key;
 static fuse_thread_locals_t* get_thread_locals();
@@ -797,7 +810,28 @@ static void fuse_native_async_init (uv_async_t* handle) {
   ft->async.data = l;
   l->fuse = ft;
 
+  __atomic_add_fetch(&thread_locals_created, 1, __ATOMIC_RELAXED);
   uv_sem_post(&(ft->sem));
+}
+
+// s3cachefs: a FUSE worker thread exits (pthread key destructor): its state, idle between
+// requests by then, goes to the idle list for the next thread, async handle and all.
+static void release_thread_locals (void *data) {
+  fuse_thread_locals_t *l = (fuse_thread_locals_t *) data;
+  fuse_thread_t *ft = l->fuse;
+  uv_mutex_lock(&(ft->idle_mut));
+  l->next_idle = ft->idle_locals;
+  ft->idle_locals = l;
+  uv_mutex_unlock(&(ft->idle_mut));
+}
+
+static fuse_thread_locals_t* take_idle_thread_locals (fuse_thread_t *ft) {
+  uv_mutex_lock(&(ft->idle_mut));
+  fuse_thread_locals_t *l = (fuse_thread_locals_t *) ft->idle_locals;
+  if (l != NULL) ft->idle_locals = l->next_idle;
+  uv_mutex_unlock(&(ft->idle_mut));
+  if (l != NULL) __atomic_add_fetch(&thread_locals_reused, 1, __ATOMIC_RELAXED);
+  return l;
 }
 
 static fuse_thread_locals_t* get_thread_locals () {
@@ -808,6 +842,12 @@ static fuse_thread_locals_t* get_thread_locals () {
 
   if (data != NULL) {
     return (fuse_thread_locals_t *) data;
+  }
+
+  fuse_thread_locals_t *idle = take_idle_thread_locals(ft);
+  if (idle != NULL) {
+    pthread_setspecific(thread_locals_key, (void *) idle);
+    return idle;
   }
 
   // Need to lock the mutation of l->async.
@@ -914,6 +954,8 @@ NAPI_METHOD(fuse_native_mount) {
   struct fuse *fuse = fuse_new(ch, &args, &ops, sizeof(struct fuse_operations), ft);
 
   uv_mutex_init(&(ft->mut));
+  uv_mutex_init(&(ft->idle_mut));
+  ft->idle_locals = NULL;
   uv_sem_init(&(ft->sem), 0);
 
   strncpy(ft->mnt, mnt, 1024);
@@ -984,6 +1026,16 @@ NAPI_METHOD(fuse_native_direct_read_stats) {
   return NULL;
 }
 
+// s3cachefs: FUSE worker thread states created since load, and taken again from the idle list.
+NAPI_METHOD(fuse_native_thread_states) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(double *, out, 0)
+  if (out_len < 2 * sizeof(double)) return NULL;
+  out[0] = (double) __atomic_load_n(&thread_locals_created, __ATOMIC_RELAXED);
+  out[1] = (double) __atomic_load_n(&thread_locals_reused, __ATOMIC_RELAXED);
+  return NULL;
+}
+
 // s3cachefs: the caller of the request whose thread locals are `self` (uid, gid, pid into out).
 NAPI_METHOD(fuse_native_caller) {
   NAPI_ARGV(2)
@@ -1004,7 +1056,7 @@ NAPI_INIT() {
     IS_ARRAY_BUFFER_DETACH_SUPPORTED = 1;
   }
 
-  pthread_key_create(&(thread_locals_key), NULL); // TODO: add destructor
+  pthread_key_create(&(thread_locals_key), release_thread_locals);
 
   NAPI_EXPORT_SIZEOF(fuse_thread_t)
 
@@ -1012,6 +1064,7 @@ NAPI_INIT() {
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_set)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_clear)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_stats)
+  NAPI_EXPORT_FUNCTION(fuse_native_thread_states)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_take_released)
   NAPI_EXPORT_FUNCTION(fuse_native_caller)
   NAPI_EXPORT_FUNCTION(fuse_native_unmount)

@@ -702,6 +702,14 @@ Fuse.directReadStats = () => {
   return { reads: out[0], bytes: out[1], fallbacks: out[2], blocks: out[3], chunkReads: out[4] }
 }
 
+// s3cachefs: FUSE worker thread states created since load, and taken again from the idle
+// list when libfuse started a thread after retiring another (created stays bounded).
+Fuse.threadStates = () => {
+  const out = new Float64Array(2)
+  binding.fuse_native_thread_states(Buffer.from(out.buffer))
+  return { created: out[0], reused: out[1] }
+}
+
 Fuse.EPERM = -1
 Fuse.ENOENT = -2
 Fuse.ESRCH = -3
