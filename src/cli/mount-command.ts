@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Readable } from 'node:stream'
-import { DAEMON_V8_FLAGS, MOUNT_READY_TIMEOUT_MS, UV_THREADPOOL_SIZE } from '../config/defaults.js'
+import { DAEMON_MALLOC_ARENA_MAX, DAEMON_V8_FLAGS, MOUNT_READY_TIMEOUT_MS, UV_THREADPOOL_SIZE } from '../config/defaults.js'
 import { type MountOptions, resolveMountConfig, type MountConfig } from '../config/resolve-config.js'
 import { ConfigError, MountPointError, S3CacheFsError, messageOf } from '../errors.js'
 import { checkCacheDir, checkMountPoint } from '../daemon/preflight.js'
@@ -89,6 +89,7 @@ async function spawnDaemon(config: MountConfig): Promise<number> {
       S3CACHEFS_DAEMON: '1',
       S3CACHEFS_READY_FD: '3',
       UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? String(UV_THREADPOOL_SIZE),
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? String(DAEMON_MALLOC_ARENA_MAX),
     },
     stdio: ['ignore', out, out, 'pipe'],
     detached: !config.foreground,

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { DAEMON_V8_FLAGS } from '../../src/config/defaults.js'
+import { DAEMON_MALLOC_ARENA_MAX, DAEMON_V8_FLAGS } from '../../src/config/defaults.js'
 import { rssPeak, seededContent } from '../helpers/daemon-memory.js'
 import { daemonPid, makeFixture, sh } from './mount-fixture.js'
 
@@ -70,6 +70,8 @@ t.test(`${PROCESSES} processes holding ${FILES} files open each: peak RSS under 
     DAEMON_V8_FLAGS.every(f => cmdline.includes(f)),
     `the daemon runs with ${DAEMON_V8_FLAGS.join(' ')}`,
   )
+  const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0')
+  t.ok(environ.includes(`MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? DAEMON_MALLOC_ARENA_MAX}`), 'and with its glibc arena bound')
   const script = join(fx.root, 'holder.py')
   const release = join(fx.root, 'release')
   await writeFile(script, HOLDER)
