@@ -10,6 +10,7 @@
 import type { CatalogEntry } from '../object-catalog.js'
 import { grow } from '../eviction/slot-queues.js'
 import { KeyArena } from './key-arena.js'
+import { fnv1a32 } from '../../util/fnv.js'
 
 const ID_BYTES = 20
 const INITIAL_SLOTS = 1024
@@ -96,7 +97,7 @@ export class ObjectTable {
   /** The id's first 32 bits: ids are hashes, so these are well mixed. */
   hashOf(slot: number): number {
     const odd = this.#oddIdOf.get(slot)
-    if (odd !== undefined) return stringHash(odd)
+    if (odd !== undefined) return fnv1a32(odd)
     const o = slot * ID_BYTES
     return (((this.#ids[o] as number) << 24) | ((this.#ids[o + 1] as number) << 16) | ((this.#ids[o + 2] as number) << 8) | (this.#ids[o + 3] as number)) >>> 0
   }
@@ -208,10 +209,4 @@ function hexByte(id: string, i: number): number {
 /** The first 8 hex digits as a uint32 (as hashOf gives from the bytes). */
 function hexHash(id: string): number {
   return ((hexByte(id, 0) << 24) | (hexByte(id, 2) << 16) | (hexByte(id, 4) << 8) | hexByte(id, 6)) >>> 0
-}
-
-function stringHash(s: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
-  return h >>> 0
 }
