@@ -78,7 +78,10 @@ export class NamespaceChanges<F extends StagedFile = StagedFile> {
     if (this.#writes.under(path).length > 0) throw new DirectoryNotEmptyError(`${path} is not empty`)
     const page = await this.#client.listPage({ prefix: entry.prefix, delimiter: '/', maxKeys: 2 })
     const others = page.objects.filter(o => o.key !== entry.prefix).length + page.commonPrefixes.length
-    if (others > 0) throw new DirectoryNotEmptyError(`${path} is not empty`)
+    if (others > 0) {
+      this.#metadata.noteNotEmpty(path)
+      throw new DirectoryNotEmptyError(`${path} is not empty`)
+    }
     await this.#client.delete(entry.prefix)
     this.#metadata.noteRemoved(path)
   }
