@@ -104,6 +104,14 @@ os.close(f)
     const chosen = await head('chosen.csv')
     t.same([chosen.ContentType, chosen.Metadata?.foreign], ['image/png', 'keepme'], 'a type another client chose stays, with its headers')
     t.equal((await getObject(fx, 'notes.csv')).toString(), 'b\n', 'content moved')
+    // sed -i writes a temporary file without an extension, then renames it over the .txt file.
+    const sed = await sh(`cd ${m} && echo BEFORE > edited.txt && sed -i s/BEFORE/AFTER/ edited.txt && cat edited.txt`)
+    t.same(
+      [sed.code, sed.stdout, sed.stderr],
+      [0, 'AFTER\n', ''],
+      'a copy with a new type over an existing object reads back (s3fs test_update_chmod_opened_file)',
+    )
+    t.equal((await head('edited.txt')).ContentType, 'text/plain')
   })
 
   await t.test('cp -r, rsync, tar x and mv into the mount land byte-exact', async t => {
