@@ -36,6 +36,16 @@ t.test('user metadata round-trips, with long key segments too; keys over 1,024 b
   t.same(await head('k'), { mode: '33261' }, 'copy onto itself with REPLACE')
   await s3.send(new CopyObjectCommand({ Bucket, Key: 'k2', CopySource: `${Bucket}/k` }))
   t.same(await head('k2'), { mode: '33261' }, 'copy keeps the metadata by default')
+  // A copy with REPLACE over an existing object: its ETag is the new content's (s3rver kept the old one).
+  await s3.send(new PutObjectCommand({ Bucket, Key: 'over', Body: 'old content' }))
+  const copied = await s3.send(new CopyObjectCommand({ Bucket, Key: 'over', CopySource: `${Bucket}/k`, Metadata: { mode: '1' }, MetadataDirective: 'REPLACE' }))
+  const md5OfHello = '"5d41402abc4b2a76b9719d911017c592"'
+  t.same(
+    [copied.CopyObjectResult?.ETag, (await s3.send(new HeadObjectCommand({ Bucket, Key: 'over' }))).ETag],
+    [md5OfHello, md5OfHello],
+    'copy with REPLACE over an object',
+  )
+  t.same(await head('over'), { mode: '1' })
   t.same((await s3.send(new GetObjectCommand({ Bucket, Key: 'k' }))).Metadata, { mode: '33261' }, 'GET')
   const mpu = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'mp', Metadata: { uid: '7' } }))
   const part = await s3.send(new UploadPartCommand({ Bucket, Key: 'mp', UploadId: mpu.UploadId, PartNumber: 1, Body: 'x' }))

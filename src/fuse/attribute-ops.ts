@@ -36,7 +36,7 @@ import type { ObjectClient, ObjectMetadata } from '../s3/object-client.js'
 import type { DirEntry } from '../metadata/entry.js'
 import type { DirtyFile } from '../write/dirty-file.js'
 import type { WriteBack } from '../write/write-back.js'
-import { DIRECTORY_CONTENT_TYPE, contentTypeFor } from '../write/content-type.js'
+import { DIRECTORY_CONTENT_TYPE, contentTypeFor } from '../metadata/content-type.js'
 import { attributesOf, entryStat, isType, type StatDefaults } from './file-stat.js'
 import type { Caller } from './caller.js'
 

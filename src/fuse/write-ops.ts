@@ -121,6 +121,8 @@ export class WriteOps {
       if (entry.kind === 'dir') throw new IsADirectoryError(`${path} is a directory`)
       // Its upload must keep the object's mode, owners and other clients' headers: read them (one HEAD).
       await this.#d.attributes.adoptHeaders(file, entry.key)
+      // Opening is no change: until a write or truncate, the file keeps the mtime it has (its header, else the store's time).
+      file.touch(file.attrs.mtimeMs ?? entry.mtimeMs)
       await this.#copyIn({ key: entry.key, etag: entry.etag, size: entry.size }, file, bytes(entry.size))
     }
   }

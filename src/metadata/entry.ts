@@ -35,6 +35,12 @@ export interface DirListing {
   readonly children: ChildMap
   /** When it was listed: an absent name is trusted from it only for the negative TTL. */
   readonly listedAtMs: number
+  /**
+   * Not listed but inferred: a directory mkdir made is empty, which answers lookups of new
+   * names in it (cp -r, tar x) without a request; readdir lists it from the store once, so
+   * that what other clients put there meanwhile shows.
+   */
+  readonly assumed?: boolean
 }
 
 /** One entry as a compact JSON row, as the listing manifests store it (local file and Redis). */

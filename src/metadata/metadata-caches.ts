@@ -134,10 +134,10 @@ export class MetadataCaches {
     return stored
   }
 
-  /** A directory made through the mount: empty, so its listing is known (unless one is cached). */
+  /** A directory made through the mount: empty, so its listing is assumed (unless one is cached). */
   storeEmptyListing(path: string): void {
     if (this.#listings.get(path) !== undefined) return
-    this.#listings.set(path, { children: new Map(), listedAtMs: this.#clock() }, this.#config.ttlMs)
+    this.#listings.set(path, { children: new Map(), listedAtMs: this.#clock(), assumed: true }, this.#config.ttlMs)
     this.#listedDirs.set(path, 0)
   }
 

@@ -172,7 +172,8 @@ export class MetadataStore {
     const entry = await this.lookup(path)
     if (entry.kind !== 'dir') throw new NotADirectoryError(`${path} is not a directory`)
     const cached = this.#caches.listing(path) ?? (this.#stale.holding() ? this.#caches.staleListing(path) : undefined)
-    if (cached !== undefined) return cached
+    // An assumed listing (a directory mkdir made) is listed once: other clients may have put objects there.
+    if (cached !== undefined && (cached.assumed !== true || this.#stale.holding())) return cached
     let listing: DirListing
     try {
       listing = await this.#lists.run(path, () => this.#listAll(path, entry.prefix))
@@ -208,6 +209,15 @@ export class MetadataStore {
     this.#caches.noteChild(path, { kind: 'dir', prefix: pathToPrefix(path), mtimeMs: this.#dirMtimeMs, ...(attrs !== undefined ? { attrs } : {}) })
     this.#manifest?.forget([path, ...ancestorsOf(path)])
     this.#caches.storeEmptyListing(path)
+  }
+
+  /**
+   * The store holds objects under `path` that made rmdir fail: forget its cached listing, which
+   * may lack them (added by another client within the TTL), so the next readdir (rm -r) shows them.
+   */
+  noteNotEmpty(path: string): void {
+    this.#caches.forgetListing(path)
+    this.#manifest?.forget([path])
   }
 
   /** Records that `path` was removed through the mount. */

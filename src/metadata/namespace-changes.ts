@@ -29,9 +29,10 @@ import {
   NotFoundError,
   NotSupportedError,
 } from '../errors.js'
-import type { ObjectClient, ObjectInfo } from '../s3/object-client.js'
+import type { ObjectClient, ObjectInfo, ObjectMetadata } from '../s3/object-client.js'
 import { listPages } from '../s3/list-pages.js'
 import { forEachLimit } from '../util/for-each-limit.js'
+import { contentTypeAfterRename, typeMayChangeOnRename } from './content-type.js'
 import type { Entry } from './entry.js'
 import type { MetadataStore } from './metadata-store.js'
 import { isRoot, parentOf, pathToKey, pathToPrefix } from './paths.js'
@@ -78,7 +79,10 @@ export class NamespaceChanges<F extends StagedFile = StagedFile> {
     if (this.#writes.under(path).length > 0) throw new DirectoryNotEmptyError(`${path} is not empty`)
     const page = await this.#client.listPage({ prefix: entry.prefix, delimiter: '/', maxKeys: 2 })
     const others = page.objects.filter(o => o.key !== entry.prefix).length + page.commonPrefixes.length
-    if (others > 0) throw new DirectoryNotEmptyError(`${path} is not empty`)
+    if (others > 0) {
+      this.#metadata.noteNotEmpty(path)
+      throw new DirectoryNotEmptyError(`${path} is not empty`)
+    }
     await this.#client.delete(entry.prefix)
     this.#metadata.noteRemoved(path)
   }
@@ -120,7 +124,7 @@ export class NamespaceChanges<F extends StagedFile = StagedFile> {
       if (file.retired) return false
       const fromKey = file.key
       // Clean: the bucket already has these bytes; copy them server-side instead of uploading again.
-      const etag = file.clean ? await this.#client.copy(fromKey, toKey, file.size) : undefined
+      const etag = file.clean ? await this.#copyRenamed(fromKey, toKey, file.size) : undefined
       await this.#writes.move(file, to, toKey)
       await this.#client.delete(fromKey)
       this.#metadata.noteRemoved(from)
@@ -139,7 +143,7 @@ export class NamespaceChanges<F extends StagedFile = StagedFile> {
   /** An object with nothing staged: copy, then delete; a staged target is superseded after the copy. */
   async #renameObject(file: FileEntry, from: string, to: string): Promise<void> {
     const toKey = pathToKey(to)
-    const copy = (): Promise<string> => this.#client.copy(file.key, toKey, file.size)
+    const copy = (): Promise<string> => this.#copyRenamed(file.key, toKey, file.size)
     const target = this.#writes.get(to)
     const etag =
       target === undefined
@@ -190,6 +194,20 @@ export class NamespaceChanges<F extends StagedFile = StagedFile> {
     this.#metadata.invalidateTree(from)
     this.#metadata.invalidateTree(to)
     for (const f of staged) this.#writes.resume(f)
+  }
+
+  /**
+   * A server-side copy for a file rename. When the new name gives another Content-Type, the
+   * object's headers are read (one HEAD) and, if its type came from the old name, the copy
+   * replaces it with the new name's (content-type.ts), keeping every user metadata header.
+   */
+  async #copyRenamed(fromKey: string, toKey: string, size: number): Promise<string> {
+    if (!typeMayChangeOnRename(fromKey, toKey)) return this.#client.copy(fromKey, toKey, size)
+    const head = await this.#client.head(fromKey)
+    const contentType = contentTypeAfterRename(fromKey, toKey, head.contentType)
+    if (contentType === undefined) return this.#client.copy(fromKey, toKey, size)
+    const metadata: ObjectMetadata = head.metadata ?? {}
+    return this.#client.copy(fromKey, toKey, size, metadata, contentType)
   }
 
   /** Every object under `prefix`, stopping once more than `atMost` are seen. */

@@ -1,7 +1,7 @@
 /**
  * A server-side copy of an object larger than one CopyObject takes (5 GiB): a multipart
  * upload of UploadPartCopy parts, aborted if any part fails. A multipart copy starts a
- * new object, so the caller passes the metadata it must carry.
+ * new object, so the caller passes the metadata and Content-Type it must carry.
  */
 import {
   AbortMultipartUploadCommand,
@@ -29,9 +29,18 @@ export async function multipartCopy(
   destKey: string,
   size: number,
   metadata: ObjectMetadata,
+  contentType: string | undefined,
 ): Promise<string> {
   const created = await call('CreateMultipartUpload', destKey, s =>
-    s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: destKey, Metadata: { ...metadata } }), s),
+    s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: destKey,
+        Metadata: { ...metadata },
+        ...(contentType !== undefined ? { ContentType: contentType } : {}),
+      }),
+      s,
+    ),
   )
   const uploadId = created.UploadId
   if (uploadId === undefined) throw new UnexpectedResponseError(`CreateMultipartUpload s3://${bucket}/${destKey}: no upload id`)

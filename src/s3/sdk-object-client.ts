@@ -219,8 +219,9 @@ export class SdkObjectClient implements ObjectClient {
       )
       return stripEtag(out.CopyObjectResult?.ETag)
     }
-    // A multipart copy starts a new object: carry the source's metadata over explicitly.
-    return multipartCopy(this.#s3, this.#bucket, this.#call, sourceKey, destKey, size, metadata ?? (await this.head(sourceKey)).metadata ?? {})
+    // A multipart copy starts a new object: carry the source's metadata and Content-Type over explicitly.
+    const source = metadata === undefined ? await this.head(sourceKey) : undefined
+    return multipartCopy(this.#s3, this.#bucket, this.#call, sourceKey, destKey, size, metadata ?? source?.metadata ?? {}, source?.contentType ?? contentType)
   }
 
   async createMultipart(key: string, metadata?: ObjectMetadata, contentType?: string): Promise<string> {

@@ -16,7 +16,7 @@
 import type { Logger } from 'pino'
 import { UnexpectedResponseError, UploadAbortedError } from '../errors.js'
 import type { CompletedPart, ObjectClient, ObjectMetadata } from '../s3/object-client.js'
-import { contentTypeFor } from './content-type.js'
+import { contentTypeFor } from '../metadata/content-type.js'
 import { crashPoint } from './crash-points.js'
 
 /** S3 allows at most this many parts; a longer stream is abandoned (the whole upload takes over). */

@@ -265,3 +265,27 @@ t.test(
     }
   },
 )
+
+t.test('opening a file for writing without writing keeps its mtime: shown, and stored by a touch -a (futimens with mtime omitted)', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const OLD = 1_000_000_000_000
+  h.store.put('headers.txt', 'x', new Date(OLD + 5_000), '', { mtime: '1000000000', atime: '1000000000', ctime: '1000000000' })
+  h.store.put('plain.txt', 'y', new Date(OLD))
+  for (const [path, shownBefore] of [
+    ['/headers.txt', OLD],
+    ['/plain.txt', OLD],
+  ] as const) {
+    // touch -a: open(O_WRONLY | O_CREAT), then futimens(fd, {UTIME_NOW, UTIME_OMIT}) with the handle open.
+    const fh = await h.core.open(path, fsc.O_WRONLY)
+    t.equal((await h.core.getattr(path)).mtimeMs, shownBefore, `${path}: the mtime shown while open is the object's`)
+    const now = Date.now()
+    await h.core.utimens(path, now, undefined)
+    await h.core.release(fh)
+    const meta = (await h.store.head(path.slice(1))).metadata ?? {}
+    t.equal(meta.mtime, '1000000000', `${path}: the stored mtime is the one it had`)
+    t.ok(Number(meta.atime) * 1000 >= now - 1 && Number(meta.ctime) * 1000 >= now - 1, `${path}: atime ${meta.atime} and ctime ${meta.ctime} are now`)
+    const st = await h.core.getattr(path)
+    t.same([st.mtimeMs, st.atimeMs >= now - 1, st.ctimeMs >= now - 1], [shownBefore, true, true], `${path}: shown the same`)
+  }
+})

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import t from 'tap'
-import { AlreadyExistsError, DirectoryNotEmptyError, HardLinkError, RemoteServerError } from '../../src/errors.js'
+import { AlreadyExistsError, DirectoryNotEmptyError, HardLinkError, NotFoundError, RemoteServerError } from '../../src/errors.js'
 import { MiB, makeHarness, readAll } from './harness.js'
 
 const WRONLY = constants.O_WRONLY
@@ -113,6 +113,32 @@ t.test('mkdir, rmdir, unlink, rename', async t => {
   await h.core.rmdir('/e/sub')
   t.same(h.store.keys(), ['e/'])
   await t.rejects(h.core.refuseLink('/e/l'), HardLinkError)
+})
+
+t.test('a directory made through the mount is listed at its first readdir: objects another client put there show at once', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  await h.core.mkdir('/made')
+  await writeFile(h.core, '/made/mine', Buffer.from('m'))
+  const listsBefore = h.counts().list
+  await t.rejects(h.core.getattr('/made/new-name'), NotFoundError, 'a new name in it still costs no request')
+  t.equal(h.counts().list, listsBefore)
+  h.store.put('made/theirs', 'out of band')
+  t.same((await h.core.readdir('/made')).sort(), ['mine', 'theirs'], 'listed from the store, with what the mount wrote')
+  t.equal(h.counts().list, listsBefore + 1, 'one LIST')
+  t.same((await h.core.readdir('/made')).sort(), ['mine', 'theirs'])
+  t.equal(h.counts().list, listsBefore + 1, 'then the listing is trusted for its TTL')
+})
+
+t.test('rmdir refused because the store holds objects the cached listing lacks: the next readdir lists them', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('d/', '')
+  t.same(await h.core.readdir('/d'), [])
+  h.store.put('d/theirs', 'out of band')
+  t.same(await h.core.readdir('/d'), [], 'within the TTL the listing is trusted')
+  await t.rejects(h.core.rmdir('/d'), DirectoryNotEmptyError)
+  t.same(await h.core.readdir('/d'), ['theirs'], 'rm -r sees what kept the directory')
 })
 
 t.test('renaming a staged, unuploaded file uploads it under the new name only', async t => {

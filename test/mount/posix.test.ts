@@ -48,6 +48,9 @@ t.test('s3fs-compatible attributes', async t => {
   await putWithHeaders(fx, 'dir-s3fs/', '', { mode: String(S_IFDIR | 0o711), uid: '7', gid: '8', mtime: '1600000000' })
   await putWithHeaders(fx, 'link-s3fs', 'from-s3fs.txt', { mode: String(S_IFLNK | 0o777), uid: '0', gid: '0', mtime: '1600000000' })
   await fx.put('plain.txt', 'no headers\n')
+  const t0 = { mtime: '1000000000', atime: '1000000000', ctime: '1000000000' }
+  for (const key of ['touch-a.txt', 'touch-m.txt']) await putWithHeaders(fx, key, 'x', t0)
+  await putWithHeaders(fx, 'touch-a-dir/', '', { mode: String(S_IFDIR | 0o755), ...t0 })
   await fx.mount(['--posix-metadata', 'head', '--metadata-ttl', '2s', '--negative-ttl', '1s'])
   const m = fx.mountPoint
 
@@ -73,6 +76,33 @@ t.test('s3fs-compatible attributes', async t => {
     const d = await fx.sh(`cd ${m} && mkdir -m 0700 newdir && chmod 0750 newdir`)
     t.equal(d.code, 0, d.stderr)
     t.equal((await headers(fx, 'newdir/')).mode, String(S_IFDIR | 0o750), 'a directory keeps its mode on its marker')
+  })
+
+  await t.test('touch -a and touch -m change one time each (and ctime), in the bucket too', async t => {
+    const before = Math.floor(Date.now() / 1000)
+    const r = await fx.sh(`cd ${m} && touch -a touch-a.txt touch-a-dir && touch -m touch-m.txt`)
+    t.equal(r.code, 0, r.stderr)
+    // %X %Y %Z: atime, mtime, ctime
+    const [fileA, dirA, fileM] = (await stat(fx, '%X %Y %Z', 'touch-a.txt', 'touch-a-dir', 'touch-m.txt')).map(l => l.split(' ').map(Number))
+    for (const [name, [atime, mtime, ctime]] of [
+      ['touch-a.txt', fileA ?? []],
+      ['touch-a-dir', dirA ?? []],
+    ] as const) {
+      t.ok((atime ?? 0) >= before && (ctime ?? 0) >= before, `${name}: atime ${atime} and ctime ${ctime} are now`)
+      t.equal(mtime, 1_000_000_000, `${name}: mtime kept`)
+    }
+    const [atime, mtime, ctime] = fileM ?? []
+    t.ok((mtime ?? 0) >= before && (ctime ?? 0) >= before, `touch -m: mtime ${mtime} and ctime ${ctime} are now`)
+    t.equal(atime, 1_000_000_000, 'touch -m: atime kept')
+    for (const [key, kept, changed] of [
+      ['touch-a.txt', 'mtime', 'atime'],
+      ['touch-a-dir/', 'mtime', 'atime'],
+      ['touch-m.txt', 'atime', 'mtime'],
+    ] as const) {
+      const h = await headers(fx, key)
+      t.equal(h[kept], '1000000000', `${key}: ${kept} header kept`)
+      t.ok(Number(h[changed]) >= before && Number(h.ctime) >= before, `${key}: ${changed} ${h[changed]} and ctime ${h.ctime} stored`)
+    }
   })
 
   await t.test("a renamed directory's marker keeps its mode, owner and times, to a new name and over an empty directory", async t => {

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
 import { daemonPid, type Fixture, makeFixture, sh } from './mount-fixture.js'
 
@@ -26,6 +26,7 @@ async function keys(fx: Fixture, prefix = ''): Promise<string[]> {
 t.test('sync writes', async t => {
   const fx = await makeFixture(t)
   await fx.put('existing.txt', 'original content\n')
+  await fx.s3.send(new PutObjectCommand({ Bucket: fx.bucket, Key: 'chosen.txt', Body: 'c', ContentType: 'image/png', Metadata: { foreign: 'keepme' } }))
   await fx.mount()
   const m = fx.mountPoint
   const local = join(fx.root, 'local')
@@ -92,6 +93,25 @@ os.close(f)
       (await sh(`cat ${m}/renamed/one.txt`)).stdout,
       'symlinks work (test/mount/posix.test.ts)',
     )
+  })
+
+  await t.test("a renamed file takes its new name's Content-Type when its type came from its old name, as with s3fs", async t => {
+    const r = await sh(`cd ${m} && echo a > ct.txt && mv ct.txt ct.txt-copy && echo b > notes.txt && mv notes.txt notes.csv && mv chosen.txt chosen.csv`)
+    t.equal(r.code, 0, r.stderr)
+    const head = (key: string) => fx.s3.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: key }))
+    t.equal((await head('ct.txt-copy')).ContentType, 'application/octet-stream', 'no type by name (s3fs test_multipart_copy)')
+    t.equal((await head('notes.csv')).ContentType, 'text/csv')
+    const chosen = await head('chosen.csv')
+    t.same([chosen.ContentType, chosen.Metadata?.foreign], ['image/png', 'keepme'], 'a type another client chose stays, with its headers')
+    t.equal((await getObject(fx, 'notes.csv')).toString(), 'b\n', 'content moved')
+    // sed -i writes a temporary file without an extension, then renames it over the .txt file.
+    const sed = await sh(`cd ${m} && echo BEFORE > edited.txt && sed -i s/BEFORE/AFTER/ edited.txt && cat edited.txt`)
+    t.same(
+      [sed.code, sed.stdout, sed.stderr],
+      [0, 'AFTER\n', ''],
+      'a copy with a new type over an existing object reads back (s3fs test_update_chmod_opened_file)',
+    )
+    t.equal((await head('edited.txt')).ContentType, 'text/plain')
   })
 
   await t.test('cp -r, rsync, tar x and mv into the mount land byte-exact', async t => {

@@ -936,6 +936,10 @@ NAPI_METHOD(fuse_native_mount) {
   // answers its reads and writes ENOENT itself unless the filesystem accepts a NULL path
   // (it does: every such operation names its handle, and the path is passed as "").
   ops.flag_nullpath_ok = 1;
+  // s3cachefs: utimens gets UTIME_OMIT and UTIME_NOW as they are (utimens_ms passes them on).
+  // Without this flag libfuse 2.9 calls utimens only when both times are set, and answers
+  // `touch -a`, `touch -m` (one time UTIME_OMIT) success itself without calling it.
+  ops.flag_utime_omit_ok = 1;
 
   int _argc = (strcmp(mntopts, "-o") <= 0) ? 1 : 2;
   char *_argv[] = {

@@ -6,7 +6,8 @@
  * - GetObject / HeadObject → get-object.ts (ranges, If-Match, 0-byte objects);
  * - PutObject / UploadPart with an aws-chunked body → decoded first
  *   (aws-chunked.ts), then s3rver stores it;
- * - CopyObject → its x-amz-copy-source decoded as S3 does (copy-source.ts);
+ * - CopyObject → its x-amz-copy-source decoded as S3 does (copy-source.ts); with REPLACE onto
+ *   another key, the destination's stale ETag removed first (copy-replace-etag.ts);
  * - AbortMultipartUpload → abort-multipart-upload.ts (s3rver answers 405);
  * - CompleteMultipartUpload → s3rver, then complete-multipart-upload.ts gives the object
  *   S3's `<md5 of part md5s>-N` ETag (s3rver stores the content's MD5);
@@ -23,6 +24,7 @@ import { serveAbortMultipartUpload } from './abort-multipart-upload.js'
 import { fixMultipartEtag } from './complete-multipart-upload.js'
 import { decodeAwsChunkedUpload, isAwsChunked } from './aws-chunked.js'
 import { normalizeCopySource } from './copy-source.js'
+import { dropStaleCopyEtag } from './copy-replace-etag.js'
 import { serveObjectRead } from './get-object.js'
 import { serveListObjects } from './list-objects.js'
 import { hasLongSegment, recordLongSegments } from './long-segments.js'
@@ -94,6 +96,7 @@ export function s3rverFixesMiddleware(): KoaMiddleware {
     if (ctx.method === 'PUT' && target.key !== undefined) {
       if (isAwsChunked(ctx.headers)) decodeAwsChunkedUpload(ctx)
       normalizeCopySource(ctx)
+      await dropStaleCopyEtag(ctx, target.bucket, target.key)
     }
     return next()
   }
