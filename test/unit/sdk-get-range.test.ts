@@ -6,11 +6,11 @@
  * what the block reader uses).
  */
 import { randomBytes } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import t, { type Test } from 'tap'
 import { NetworkError, PreconditionFailedError } from '../../src/errors.js'
-import { SdkObjectClient } from '../../src/s3/sdk-object-client.js'
+import type { SdkObjectClient } from '../../src/s3/sdk-object-client.js'
+import { withStubStore } from '../helpers/stub-store.js'
 
 process.env.AWS_ACCESS_KEY_ID = 'test'
 process.env.AWS_SECRET_ACCESS_KEY = 'test'
@@ -25,7 +25,7 @@ let stalled: Promise<void> = Promise.resolve()
 async function withStore(faults: Mode[], test: (client: SdkObjectClient, requests: () => number) => Promise<void>): Promise<void> {
   let requests = 0
   ranges.length = 0
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     requests++
     ranges.push(req.headers.range ?? '')
     const mode = faults.shift() ?? 'ok'
@@ -47,25 +47,8 @@ async function withStore(faults: Mode[], test: (client: SdkObjectClient, request
       return
     }
     res.end(body)
-  })
-  await new Promise<void>(r => server.listen(0, '127.0.0.1', () => r()))
-  const port = (server.address() as AddressInfo).port
-  const client = new SdkObjectClient({
-    bucket: 'b',
-    region: 'us-east-1',
-    endpointUrl: `http://127.0.0.1:${port}`,
-    forcePathStyle: true,
-    maxSockets: 8,
-    maxAttempts: 2,
-    connectTimeoutMs: 1000,
-    requestDeadlineMs: 10_000,
-  })
-  try {
-    await test(client, () => requests)
-  } finally {
-    server.closeAllConnections()
-    await new Promise(r => server.close(r))
   }
+  await withStubStore(handler, 2, client => test(client, () => requests))
 }
 
 const PIECE = 1024 * 1024

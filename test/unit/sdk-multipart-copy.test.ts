@@ -3,10 +3,10 @@
  * 127.0.0.1:0: the new object carries the source's user metadata and Content-Type (a rename
  * or chmod of a large file must not reset its type), or those the caller gives.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import t from 'tap'
-import { SdkObjectClient } from '../../src/s3/sdk-object-client.js'
+import type { SdkObjectClient } from '../../src/s3/sdk-object-client.js'
+import { withStubStore } from '../helpers/stub-store.js'
 
 process.env.AWS_ACCESS_KEY_ID = 'test'
 process.env.AWS_SECRET_ACCESS_KEY = 'test'
@@ -20,7 +20,7 @@ async function withStore(test: (client: SdkObjectClient, created: IncomingMessag
     res.writeHead(200, { 'content-type': 'application/xml' })
     res.end(`<?xml version="1.0" encoding="UTF-8"?>${body}`)
   }
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://x')
     req.resume()
     req.on('end', () => {
@@ -38,25 +38,8 @@ async function withStore(test: (client: SdkObjectClient, created: IncomingMessag
       res.writeHead(400)
       res.end()
     })
-  })
-  await new Promise<void>(r => server.listen(0, '127.0.0.1', () => r()))
-  const port = (server.address() as AddressInfo).port
-  const client = new SdkObjectClient({
-    bucket: 'b',
-    region: 'us-east-1',
-    endpointUrl: `http://127.0.0.1:${port}`,
-    forcePathStyle: true,
-    maxSockets: 8,
-    maxAttempts: 1,
-    connectTimeoutMs: 1000,
-    requestDeadlineMs: 10_000,
-  })
-  try {
-    await test(client, created)
-  } finally {
-    server.closeAllConnections()
-    await new Promise(r => server.close(r))
   }
+  await withStubStore(handler, 1, client => test(client, created))
 }
 
 t.test("a copy over 5 GiB keeps the source's Content-Type and user metadata", async t => {
