@@ -10,6 +10,7 @@ import {
   CreateBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -38,6 +39,20 @@ async function listAll(s3: S3Client, input: { Prefix?: string; Delimiter?: strin
     })
     token = out.NextContinuationToken
   } while (token !== undefined)
+  return pages
+}
+
+/** The same through ListObjects v1 (rclone's and s3fs-fuse's listing): paged by NextMarker, or the last key without a delimiter. */
+async function listAllV1(s3: S3Client, input: { Prefix?: string; Delimiter?: string; MaxKeys?: number }) {
+  const pages: Array<{ keys: Array<[string, number]>; prefixes: string[]; truncated: boolean }> = []
+  let marker: string | undefined
+  for (let n = 0; n < 1000; n++) {
+    const out = await s3.send(new ListObjectsCommand({ Bucket: BUCKET, ...input, ...(marker !== undefined ? { Marker: marker } : {}) }))
+    const keys = (out.Contents ?? []).map((c): [string, number] => [c.Key as string, c.Size as number])
+    pages.push({ keys, prefixes: (out.CommonPrefixes ?? []).map(p => p.Prefix as string), truncated: out.IsTruncated === true })
+    if (out.IsTruncated !== true) break
+    marker = out.NextMarker ?? keys.at(-1)?.[0]
+  }
   return pages
 }
 
@@ -86,6 +101,16 @@ t.test('synthetic and local servers agree on the same objects', async t => {
     { StartAfter: ns.key(40) },
   ]) {
     t.same(await listAll(a, q), await listAll(b, q), `listing ${JSON.stringify(q)}`)
+  }
+  for (const q of [
+    { Prefix: 'train/', Delimiter: '/', MaxKeys: 3 },
+    { Prefix: 'train/d00002/', Delimiter: '/', MaxKeys: 4 },
+    { MaxKeys: 7 },
+    { Prefix: 'train/d00001/f', Delimiter: '/' },
+  ]) {
+    const v1 = await listAllV1(a, q)
+    t.same(v1, await listAllV1(b, q), `ListObjects v1 ${JSON.stringify(q)}`)
+    t.same(v1, await listAll(a, q), `v1 pages as v2's ${JSON.stringify(q)}`)
   }
 
   for (const i of [0, 5, 17, 46]) {

@@ -21,6 +21,8 @@ t.test('N and the rest chosen on the command line', async (t) => {
   t.equal(o.objects, 200_000)
   t.same(o.systems, ['s3cachefs'])
   t.equal(o.timeLimitSeconds, 60)
+  t.equal(o.peerTimeLimitSeconds, 60, 'the peers take the same bound unless told')
+  t.equal(parseScaleOptions(['--time-limit', '3000', '--peer-time-limit', '600']).peerTimeLimitSeconds, 600)
   t.equal(o.readers, 4)
   t.equal(parseScaleOptions(['--epoch-files', '100,000']).epochFiles, 100_000, 'a sample of the listing per epoch')
   t.same(o.s3cachefsArgs, ['--memory-cache-size', '64M'])
@@ -35,6 +37,7 @@ t.test('bad values: one line naming the flag', async (t) => {
     [['--min-bytes', '5000'], /^--max-bytes \(4096\) must be at least --min-bytes \(5000\)$/],
     [['--time-limit', '1'], /^--time-limit must be/],
     [['--epoch-files=-5'], /^--epoch-files must be/],
+    [['--peer-time-limit', '0'], /^--peer-time-limit must be/],
     [['--bogus'], /bogus/],
   ]
   for (const [argv, message] of bad) {
@@ -57,6 +60,8 @@ t.test('figures: per 100,000 files, bytes per file, cells', async (t) => {
   t.equal(phaseCell({ files: 10, note: 'did not finish in 900 s' }), 'did not finish in 900 s')
   t.equal(phaseCell({ seconds: 20, files: 200_000, cpuSeconds: 12.34 }), '20.0 s (10.0 s per 100k, 10,000 files/s); daemon CPU 12.3 s')
   t.equal(phaseCell({ seconds: 2.5, files: 0 }), '2.5 s')
+  t.equal(phaseCell({ files: 1_281_167, doneFiles: 412_000, limitSeconds: 600, note: 'did not finish in 600 s' }),
+    'did not finish in 600 s: 412,000 of 1,281,167 files by then (687 files/s)', 'a phase cut at the limit: how far it got, and its rate')
 })
 
 t.test('the report has a column per system and a row per phase measured', async (t) => {
@@ -76,6 +81,8 @@ t.test('the report has a column per system and a row per phase measured', async 
   t.match(md, '100 MiB (1,049 B per file)')
   t.match(md, '- s3fs: stopped: gave up')
   t.notMatch(md, 'memory at the end of each phase', 'no split when no system reported one')
+  t.match(md, 'each phase bounded at 900 s.', 'one bound for all')
+  t.match(renderScaleReport({ ...r, timeLimitSeconds: 3000, peerTimeLimitSeconds: 600 }), 'each phase bounded at 3,000 s (s3fs-fuse and rclone: 600 s).')
 })
 
 t.test('the report splits s3cachefs memory after each phase: heap, outside it, and the native rest per file', async (t) => {

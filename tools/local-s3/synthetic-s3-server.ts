@@ -5,7 +5,7 @@
  *
  * Speaks what s3cachefs and the benchmark's peers use, as real S3 answers it:
  * HeadBucket, ListObjectsV2 (prefix, delimiter, max-keys, continuation-token,
- * start-after, encoding-type=url), HeadObject and GetObject with a Range (`a-b`, `a-`,
+ * start-after, encoding-type=url), ListObjects v1 (marker, NextMarker: rclone's and s3fs-fuse's listing), HeadObject and GetObject with a Range (`a-b`, `a-`,
  * `-n`; 416 for an unsatisfiable range or any range of a 0-byte object), If-Match (412)
  * and If-None-Match (304). Path-style addressing only; signatures are not checked. Any
  * write answers 501 NotImplemented. `latencyMs` delays every answer (a remote store's TTFB).
@@ -90,7 +90,7 @@ export async function startSyntheticS3Server(o: SyntheticS3Options): Promise<Syn
         return void res.writeHead(200).end()
       }
       requests.list++
-      return sendXml(res, listObjectsV2(ns, o.bucket, url.searchParams))
+      return sendXml(res, listObjects(ns, o.bucket, url.searchParams))
     }
     serveObject(
       ns,
@@ -202,16 +202,20 @@ function parseRange(text: string, size: number): [number, number] | undefined | 
   return [start, Math.min(last, size - 1) + 1]
 }
 
-function listObjectsV2(ns: SyntheticNamespace, bucket: string, q: URLSearchParams): string {
+/** ListObjectsV2 (`list-type=2`) or, without it, ListObjects v1, as S3 answers them. */
+function listObjects(ns: SyntheticNamespace, bucket: string, q: URLSearchParams): string {
+  const v2 = q.get('list-type') === '2'
   const prefix = q.get('prefix') ?? ''
   const delimiter = q.get('delimiter') ?? ''
   const maxKeys = Math.min(MAX_KEYS, Math.max(0, Number(q.get('max-keys') ?? MAX_KEYS) || 0))
-  const token = q.get('continuation-token')
-  const startAfter = q.get('start-after') ?? ''
+  const token = v2 ? q.get('continuation-token') : null
+  const startAfter = v2 ? (q.get('start-after') ?? '') : ''
+  // v1's marker: keys after it; a marker that is a common prefix (a NextMarker) skips that prefix whole.
+  const marker = v2 ? '' : (q.get('marker') ?? '')
   const url = q.get('encoding-type') === 'url'
   const enc = (s: string) => escapeXml(url ? encodeURIComponent(s).replace(/%2F/g, '/') : s)
-  const after = token !== null ? Buffer.from(token, 'base64url').toString() : startAfter
-  const page = ns.list(prefix, delimiter, after, maxKeys, token !== null)
+  const after = token !== null ? Buffer.from(token, 'base64url').toString() : v2 ? startAfter : marker
+  const page = ns.list(prefix, delimiter, after, maxKeys, token !== null || marker !== '')
   const contents = page.objects.map(
     i =>
       `<Contents><Key>${enc(ns.key(i))}</Key><LastModified>${LAST_MODIFIED_ISO}</LastModified>` +
@@ -220,14 +224,18 @@ function listObjectsV2(ns: SyntheticNamespace, bucket: string, q: URLSearchParam
   const prefixes = page.prefixes.map(cp => `<CommonPrefixes><Prefix>${enc(cp)}</Prefix></CommonPrefixes>`)
   const truncated = page.last !== undefined
   const last = page.last ?? ''
+  const paging = v2
+    ? `<MaxKeys>${maxKeys}</MaxKeys><KeyCount>${contents.length + prefixes.length}</KeyCount>` +
+      `${url ? '<EncodingType>url</EncodingType>' : ''}<IsTruncated>${truncated}</IsTruncated>` +
+      `${token !== null ? `<ContinuationToken>${escapeXml(token)}</ContinuationToken>` : ''}` +
+      `${startAfter !== '' ? `<StartAfter>${enc(startAfter)}</StartAfter>` : ''}` +
+      `${truncated ? `<NextContinuationToken>${Buffer.from(last).toString('base64url')}</NextContinuationToken>` : ''}`
+    : `<Marker>${enc(marker)}</Marker><MaxKeys>${maxKeys}</MaxKeys>${url ? '<EncodingType>url</EncodingType>' : ''}` +
+      `<IsTruncated>${truncated}</IsTruncated>${truncated && delimiter !== '' ? `<NextMarker>${enc(last)}</NextMarker>` : ''}`
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="${XMLNS}"><Name>${escapeXml(bucket)}</Name>` +
     `<Prefix>${enc(prefix)}</Prefix>${delimiter !== '' ? `<Delimiter>${enc(delimiter)}</Delimiter>` : ''}` +
-    `<MaxKeys>${maxKeys}</MaxKeys><KeyCount>${contents.length + prefixes.length}</KeyCount>` +
-    `${url ? '<EncodingType>url</EncodingType>' : ''}<IsTruncated>${truncated}</IsTruncated>` +
-    `${token !== null ? `<ContinuationToken>${escapeXml(token)}</ContinuationToken>` : ''}` +
-    `${startAfter !== '' ? `<StartAfter>${enc(startAfter)}</StartAfter>` : ''}` +
-    `${truncated ? `<NextContinuationToken>${Buffer.from(last).toString('base64url')}</NextContinuationToken>` : ''}` +
+    paging +
     contents.join('') +
     prefixes.join('') +
     '</ListBucketResult>'

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Cleanup } from '../env/cleanup.js';
 import { OptionsError } from '../options.js';
-import { parseScaleOptions, SCALE_USAGE, type ScaleOptions } from './scale-options.js';
+import { parseScaleOptions, SCALE_PREFIX, SCALE_USAGE, type ScaleOptions } from './scale-options.js';
 import { renderScaleReport, type ScaleResults } from './scale-report.js';
 import { runScaleSystem } from './scale-run.js';
 
@@ -19,7 +19,7 @@ const BUCKET = 'synth';
 async function startStore(repoRoot: string, opts: ScaleOptions, cleanup: Cleanup): Promise<string> {
   const main = join(repoRoot, 'tools', 'dist', 'tools', 'local-s3', 'synthetic-s3-server-main.js');
   const child = spawn(process.execPath, [main, '--bucket', BUCKET, '--objects', String(opts.objects), '--per-directory', String(opts.perDirectory),
-    '--prefix', 'train/', '--min-bytes', String(opts.minBytes), '--max-bytes', String(opts.maxBytes), '--latency-ms', String(opts.latencyMs)],
+    '--prefix', SCALE_PREFIX, '--min-bytes', String(opts.minBytes), '--max-bytes', String(opts.maxBytes), '--latency-ms', String(opts.latencyMs)],
   { stdio: ['pipe', 'pipe', 'inherit'] });
   cleanup.add('synthetic store', () => { child.kill('SIGTERM'); });
   const line = await new Promise<string>((ok, fail) => {
@@ -54,7 +54,7 @@ export async function runScaleBench(argv: readonly string[], repoRoot: string, l
   const results: ScaleResults = {
     startedAt: startedAt.toISOString(), command: `npm run bench -- --scale ${argv.join(' ')}`.trim(), objects: opts.objects,
     perDirectory: opts.perDirectory, minBytes: opts.minBytes, maxBytes: opts.maxBytes, readers: opts.readers,
-    timeLimitSeconds: opts.timeLimitSeconds, machine: `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`,
+    timeLimitSeconds: opts.timeLimitSeconds, peerTimeLimitSeconds: opts.peerTimeLimitSeconds, machine: `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`,
     load: [load()], systems: [],
   };
   const write = async () => {

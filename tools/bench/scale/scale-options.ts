@@ -20,12 +20,17 @@ export interface ScaleOptions {
   readonly systems: readonly ScaleSystem[];
   /** Bound on each timed phase of each system, seconds: a peer past it is reported as not finished. */
   readonly timeLimitSeconds: number;
+  /** The same bound for the peers (s3fs-fuse, rclone), seconds: by default the time limit. */
+  readonly peerTimeLimitSeconds: number;
   /** Latency the synthetic store adds to every request, ms. */
   readonly latencyMs: number;
   readonly out: string | undefined;
   readonly s3cachefsArgs: readonly string[];
   readonly help: boolean;
 }
+
+/** The key prefix of the synthetic namespace's objects (the mount's top directory). */
+export const SCALE_PREFIX = 'train/';
 
 /** ImageNet-1k's training set. */
 export const SCALE_DEFAULT_OBJECTS = 1_281_167;
@@ -39,7 +44,9 @@ export const SCALE_USAGE = `usage: npm run bench -- --scale [options]
   --epoch-files N         epochs read N files spread over the whole listing, not all (default: all);
                           find, the listing and the remount still cover every object
   --systems LIST          comma-separated from: ${SCALE_SYSTEMS.join(',')} (default all)
-  --time-limit S          bound on each phase of each system, seconds (default 900)
+  --time-limit S          bound on each phase of each system, seconds (default 900); a phase cut
+                          at it reports how many files it had done
+  --peer-time-limit S     the same bound for s3fs-fuse and rclone only (default: --time-limit)
   --latency-ms MS         latency the synthetic store adds per request (default 0)
   --out DIR               results folder (default bench/results/scale-<timestamp>)
   --s3cachefs-args="..."  extra arguments for 's3cachefs mount', space-separated`;
@@ -56,6 +63,7 @@ export function parseScaleOptions(argv: readonly string[]): ScaleOptions {
     'epoch-files': { type: 'string' },
     systems: { type: 'string' },
     'time-limit': { type: 'string' },
+    'peer-time-limit': { type: 'string' },
     'latency-ms': { type: 'string' },
     out: { type: 'string' },
     's3cachefs-args': { type: 'string' },
@@ -68,6 +76,7 @@ export function parseScaleOptions(argv: readonly string[]): ScaleOptions {
     if (!SCALE_SYSTEMS.includes(s as ScaleSystem)) throw new OptionsError(`--systems: unknown '${s}' (choose from ${SCALE_SYSTEMS.join(', ')})`);
   }
   if (systems.length === 0) throw new OptionsError('--systems: name at least one system');
+  const timeLimitSeconds = numberOption('time-limit', v['time-limit'], 900, 10, 86_400);
   return Object.freeze({
     help: v.help === true,
     objects: numberOption('objects', v.objects, SCALE_DEFAULT_OBJECTS, 1000, 10_000_000),
@@ -77,7 +86,8 @@ export function parseScaleOptions(argv: readonly string[]): ScaleOptions {
     readers: numberOption('readers', v.readers, 16, 1, 256),
     epochFiles: numberOption('epoch-files', v['epoch-files'], 0, 0, 10_000_000),
     systems: systems as ScaleSystem[],
-    timeLimitSeconds: numberOption('time-limit', v['time-limit'], 900, 10, 86_400),
+    timeLimitSeconds,
+    peerTimeLimitSeconds: numberOption('peer-time-limit', v['peer-time-limit'], timeLimitSeconds, 10, 86_400),
     latencyMs: numberOption('latency-ms', v['latency-ms'], 0, 0, 10_000),
     out: v.out,
     s3cachefsArgs: (v['s3cachefs-args'] ?? '').split(/\s+/).filter((s) => s !== ''),

@@ -9,6 +9,9 @@ export interface PhaseResult {
   /** Daemon CPU seconds during the phase, when the daemon is known. */
   readonly cpuSeconds?: number;
   readonly note?: string;
+  /** A phase cut at its limit: how many of its files were done by then, and the limit in seconds. */
+  readonly doneFiles?: number;
+  readonly limitSeconds?: number;
   /** s3cachefs: its memory at the end of the phase, split as its own `stats --json` reports it. */
   readonly memory?: MemorySplit;
 }
@@ -44,6 +47,8 @@ export interface ScaleResults {
   readonly maxBytes: number;
   readonly readers: number;
   readonly timeLimitSeconds: number;
+  /** The peers' bound, when it differs. */
+  readonly peerTimeLimitSeconds?: number;
   readonly machine: string;
   /** What else ran on the machine (load average at start and end). */
   readonly load: string[];
@@ -77,7 +82,10 @@ function fmt(n: number, digits = 0): string {
 /** One table cell for a phase: seconds, per 100k files and files/s; or why it has none. */
 export function phaseCell(p: PhaseResult | undefined): string {
   if (p === undefined) return '—';
-  if (p.seconds === undefined) return p.note ?? 'did not finish';
+  if (p.seconds === undefined) {
+    if (p.doneFiles === undefined || p.limitSeconds === undefined || p.files === 0) return p.note ?? 'did not finish';
+    return `${p.note ?? 'did not finish'}: ${fmt(p.doneFiles)} of ${fmt(p.files)} files by then (${fmt(p.doneFiles / p.limitSeconds)} files/s)`;
+  }
   const rate = p.seconds > 0 && p.files > 0 ? `, ${fmt(p.files / p.seconds)} files/s` : '';
   const per = p.files > 0 ? ` (${fmt(perHundredThousand(p.seconds, p.files), 1)} s per 100k${rate})` : '';
   const cpu = p.cpuSeconds === undefined ? '' : `; daemon CPU ${fmt(p.cpuSeconds, 1)} s`;
@@ -92,7 +100,7 @@ export function renderScaleReport(r: ScaleResults): string {
   const lines = [
     `# Scale benchmark (${r.startedAt})`,
     '',
-    `\`${r.command}\`: ${fmt(r.objects)} objects of ${fmt(r.minBytes)}–${fmt(r.maxBytes)} bytes, ${fmt(r.perDirectory)} per directory, on the synthetic store; ${r.readers} reader processes per epoch; each phase bounded at ${fmt(r.timeLimitSeconds)} s.`,
+    `\`${r.command}\`: ${fmt(r.objects)} objects of ${fmt(r.minBytes)}–${fmt(r.maxBytes)} bytes, ${fmt(r.perDirectory)} per directory, on the synthetic store; ${r.readers} reader processes per epoch; each phase bounded at ${fmt(r.timeLimitSeconds)} s${r.peerTimeLimitSeconds !== undefined && r.peerTimeLimitSeconds !== r.timeLimitSeconds ? ` (s3fs-fuse and rclone: ${fmt(r.peerTimeLimitSeconds)} s)` : ''}.`,
     `Machine: ${r.machine}. Load: ${r.load.join('; ')}.`,
     '',
     `| phase | ${r.systems.map((s) => s.system).join(' | ')} |`,

@@ -17,7 +17,8 @@ import { LOCAL_CREDENTIALS } from '../link/sigv4.js';
 import { rcloneSystem } from '../systems/rclone-system.js';
 import { s3fsSystem } from '../systems/s3fs-system.js';
 import type { SystemContext } from '../systems/system.js';
-import type { ScaleOptions, ScaleSystem } from './scale-options.js';
+import { SyntheticNamespace } from '../../local-s3/synthetic-namespace.js';
+import { SCALE_PREFIX, type ScaleOptions, type ScaleSystem } from './scale-options.js';
 import type { MemorySplit, PhaseResult, ScaleSystemResult } from './scale-report.js';
 
 const execFileAsync = promisify(execFile);
@@ -91,7 +92,12 @@ async function memorySplit(ctx: ScaleRunContext, mountPoint: string): Promise<Me
   }
 }
 
-/** Splits the file list into `readers` shuffled parts (a fixed seed: the same order for every system). */
+/** Every object's path under the mount, in listing order: what `find` lists when it finishes. */
+function namespacePaths(root: string, opts: ScaleOptions): string[] {
+  const ns = new SyntheticNamespace({ objects: opts.objects, perDirectory: opts.perDirectory, prefix: SCALE_PREFIX, minBytes: opts.minBytes, maxBytes: opts.maxBytes });
+  return Array.from({ length: opts.objects }, (_, i) => `${root}/${ns.key(i)}`);
+}
+
 /** The epoch's files (all, or `sample` spread over the listing), shuffled, in one part per reader; returns the parts and the count. */
 async function writeParts(listFile: string, readers: number, dir: string, sample: number): Promise<{ parts: string[]; files: number }> {
   const listed = (await readFile(listFile, 'utf8')).split('\n').filter((l) => l !== '');
@@ -110,7 +116,6 @@ async function writeParts(listFile: string, readers: number, dir: string, sample
 
 export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext): Promise<ScaleSystemResult> {
   const { opts } = ctx;
-  const limitMs = opts.timeLimitSeconds * 1000;
   const result: ScaleSystemResult = { system, phases: {}, notes: [] };
   const dir = join(ctx.workDir, system);
   await mkdir(dir, { recursive: true });
@@ -119,33 +124,48 @@ export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext):
   await mkdir(mountPoint, { recursive: true });
   const phases = result.phases as Record<string, PhaseResult>;
   let m: Mounted | undefined;
-  const phase = async (name: string, files: number, script: string): Promise<boolean> => {
+  const limitSeconds = system === 's3cachefs' ? opts.timeLimitSeconds : opts.peerTimeLimitSeconds;
+  /** Runs one timed phase; a phase cut at the limit records how many of its files `progress` says were done. */
+  const phase = async (name: string, files: number, script: string, progress: () => Promise<number>): Promise<boolean> => {
     const cpu0 = m?.pid === undefined ? undefined : cpuSeconds(m.pid);
-    const seconds = await timed(script, limitMs);
+    const seconds = await timed(script, limitSeconds * 1000);
     const cpu1 = m?.pid === undefined ? undefined : cpuSeconds(m.pid);
     const cpu = cpu0 !== undefined && cpu1 !== undefined ? { cpuSeconds: cpu1 - cpu0 } : {};
     const split = system === 's3cachefs' && m !== undefined ? await memorySplit(ctx, m.root) : undefined;
     const memory = split === undefined ? {} : { memory: split };
-    phases[name] = seconds === undefined ? { files, note: `did not finish in ${opts.timeLimitSeconds} s`, ...cpu, ...memory } : { seconds, files, ...cpu, ...memory };
-    ctx.log(`${system} ${name}: ${seconds === undefined ? 'did not finish' : `${seconds.toFixed(1)} s`}`);
-    return seconds !== undefined;
+    const cut = seconds === undefined ? { doneFiles: await progress().catch(() => 0), limitSeconds } : undefined;
+    phases[name] = cut === undefined ? { seconds, files, ...cpu, ...memory } : { files, ...cut, note: `did not finish in ${limitSeconds} s`, ...cpu, ...memory };
+    ctx.log(`${system} ${name}: ${cut === undefined ? `${(seconds as number).toFixed(1)} s` : `did not finish (${cut.doneFiles} of ${files} files)`}`);
+    return cut === undefined;
   };
   try {
     const t0 = performance.now();
     m = system === 's3cachefs' ? await mountS3cachefs(ctx, mountPoint, cacheDir, 1) : await mountPeer(system, ctx);
     phases.mount = { seconds: (performance.now() - t0) / 1000, files: 0 };
     const list = join(dir, 'files.txt');
-    if (!(await phase('findCold', opts.objects, `find '${m.root}' -type f > '${list}'`))) return result;
-    const found = (await readFile(list, 'utf8')).split('\n').filter((l) => l !== '').length;
-    if (found !== opts.objects) result.notes.push(`find listed ${found} files of ${opts.objects}`);
-    await phase('findWarm', found, `find '${m.root}' -type f > /dev/null`);
+    const listed = async () => (await readFile(list, 'utf8')).split('\n').filter((l) => l !== '').length;
+    let found = opts.objects;
+    if (await phase('findCold', opts.objects, `find '${m.root}' -type f > '${list}'`, listed)) {
+      found = await listed();
+      if (found !== opts.objects) result.notes.push(`find listed ${found} files of ${opts.objects}`);
+      await phase('findWarm', found, `find '${m.root}' -type f > /dev/null`, async () => 0);
+    } else {
+      // The epochs still run, on the paths the namespace defines (as a loader reading a manifest would).
+      await writeFile(list, namespacePaths(m.root, opts).join('\n') + '\n');
+      result.notes.push('`find` did not finish: the epochs read the namespace\'s paths, opened by name without a listing');
+    }
     const { parts, files: epochFiles } = await writeParts(list, opts.readers, dir, opts.epochFiles);
     if (epochFiles !== found) result.notes.push(`epochs read ${epochFiles} of the ${found} files (--epoch-files), spread over every directory`);
-    const epoch = parts.map((p) => `xargs -a '${p}' -d '\\n' -n 256 cat > /dev/null &`).join('\n') + '\nwait';
+    // Each batch of 256 files read appends its count to the reader's progress file, for a phase cut at the limit.
+    const progressFiles = parts.map((p) => `${p}.done`);
+    const epoch = parts.map((p, k) => `xargs -a '${p}' -d '\\n' -n 256 sh -c 'cat "$@" > /dev/null && echo $# >> ${progressFiles[k]}' sh &`).join('\n') + '\nwait';
+    const read = async () => (await Promise.all(progressFiles.map((f) => readFile(f, 'utf8').catch(() => ''))))
+      .reduce((sum, text) => text.split('\n').reduce((n, l) => n + (Number(l) || 0), sum), 0);
     for (const name of ['epochCold', 'epochWarm']) {
+      await Promise.all(progressFiles.map((f) => rm(f, { force: true })));
       const drop = dropPageCache();
       if (!drop.dropped) result.notes.push(`page cache not dropped: ${drop.reason}`);
-      if (!(await phase(name, epochFiles, epoch))) return result;
+      if (!(await phase(name, epochFiles, epoch, read))) return result;
     }
     const mem = m.pid === undefined ? undefined : memory(m.pid);
     Object.assign(result, { peakRssBytes: mem?.hwmBytes, rssAfterEpochsBytes: mem?.rssBytes });
@@ -156,7 +176,7 @@ export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext):
     const t1 = performance.now();
     m = await mountS3cachefs(ctx, mountPoint, cacheDir, 2);
     phases.remount = { seconds: (performance.now() - t1) / 1000, files: found };
-    await phase('findAfterRemount', found, `find '${m.root}' -type f > /dev/null`);
+    await phase('findAfterRemount', found, `find '${m.root}' -type f > /dev/null`, async () => 0);
     const after = m.pid === undefined ? undefined : memory(m.pid);
     Object.assign(result, { peakRssAfterRemountBytes: after?.hwmBytes });
     return result;
