@@ -66,6 +66,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
           many: many as ManyNodes,
           ...(listings !== undefined ? { listings } : {}),
           fuseThreads: () => mount?.threadStates(),
+          fuseOps: () => mount?.opCounts(),
           ...ops.sources,
         },
         { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs },

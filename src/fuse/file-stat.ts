@@ -39,6 +39,19 @@ export function fileStat(d: StatDefaults, size: number, storeMtimeMs: number, at
 }
 
 /**
+ * The type bits (S_IFDIR, S_IFREG, S_IFLNK, …) a getattr of a listed entry shows, given to
+ * the kernel as the entry's d_type so `find -type f`, scandir and `os.walk` need no lookup
+ * per entry; 0 (DT_UNKNOWN) when only the object's headers can tell (`headersPending`: head
+ * mode, not read yet), as a getattr would HEAD it first.
+ */
+export function listedType(entry: Entry, headersPending: boolean): number {
+  if (entry.kind === 'dir') return S_IFDIR
+  if (entry.attrs === undefined && headersPending) return 0
+  const type = fileTypeOf(entry.attrs?.mode)
+  return type === S_IFDIR ? S_IFREG : type
+}
+
+/**
  * A directory. Its link count is 2 + its subdirectories when its listing is known, else 1:
  * what FUSE filesystems answer when they cannot count (find and fts then do not rely on it).
  */

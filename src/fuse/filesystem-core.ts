@@ -20,7 +20,7 @@ import { NamespaceChanges } from '../metadata/namespace-changes.js'
 import type { WriteBack } from '../write/write-back.js'
 import type { FilesystemConfig, OpenListener } from './filesystem-types.js'
 import { AttributeOps } from './attribute-ops.js'
-import { entryStat, fileStat, type FileStat } from './file-stat.js'
+import { entryStat, fileStat, listedType, type FileStat } from './file-stat.js'
 import { S_IFDIR } from '../metadata/s3fs-attributes.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { checkName, ID_UNCHANGED, MAX_FILE_BYTES, wantsWrite } from './fs-limits.js'
@@ -116,13 +116,27 @@ export class FilesystemCore {
 
   /** The names in a directory, without `.` and `..` (the adapter adds them). */
   async readdir(path: string): Promise<string[]> {
+    return (await this.readdirTyped(path)).names
+  }
+
+  /** The names in a directory and each one's type bits as getattr would show them (0: unknown), without `.` and `..`. */
+  async readdirTyped(path: string): Promise<{ names: string[]; types: number[] }> {
     const listing = await this.#metadata.readdir(path)
-    const names = [...listing.children.keys()]
+    const pending = this.#metadata.headsForAttributes
+    const names: string[] = []
+    const types: number[] = []
+    for (const [name, entry] of listing.children) {
+      names.push(name)
+      types.push(listedType(entry, pending))
+    }
     for (const f of this.#writes.childrenOf(path)) {
       const name = f.path.slice(f.path.lastIndexOf('/') + 1)
-      if (!listing.children.has(name)) names.push(name)
+      if (!listing.children.has(name)) {
+        names.push(name)
+        types.push(0)
+      }
     }
-    return names
+    return { names, types }
   }
 
   async opendir(path: string): Promise<void> {

@@ -11,6 +11,7 @@ import type { Caller } from './caller.js'
 import { chmodAs, chownAs, utimensAs } from './owner-rules.js'
 import { AccessChecks } from './access-checks.js'
 import { STATFS } from './fs-limits.js'
+import { S_IFDIR } from '../metadata/s3fs-attributes.js'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
 
 export interface FuseMountConfig {
@@ -131,15 +132,32 @@ function toFuseStat(s: FileStat): FuseStat {
 }
 
 /** The FUSE operations; with `checks`, each path operation is checked for its caller first (no cached fast paths then). */
-function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks | undefined): FuseOperations {
+function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks | undefined, counts: FuseOpCounts): FuseOperations {
   return {
     getattr: (path, cb) => {
+      counts.getattr++
       const cached = checks === undefined ? core.getattrCached(path) : undefined
       if (cached !== undefined) return cb(0, toFuseStat(cached))
       return answerChecked(log, 'getattr', path, checks, need.lookup(path), async () => toFuseStat(await core.getattr(path)), cb)
     },
     fgetattr: (path, fd, cb) => answer(log, 'fgetattr', path, async () => toFuseStat(await core.fgetattr(fd, path)), cb),
-    readdir: (path, cb) => answer(log, 'readdir', path, async () => ['.', '..', ...(await core.readdir(path))], cb),
+    readdir: (path, cb) => {
+      counts.readdir++
+      answer(
+        log,
+        'readdir',
+        path,
+        async () => core.readdirTyped(path),
+        (errno, listed) => {
+          if (listed === undefined) return cb(errno)
+          // One mode per name ('.' and '..' first): the binding gives the kernel each entry's d_type.
+          const modes = new Uint32Array(listed.names.length + 2)
+          modes[0] = modes[1] = S_IFDIR
+          modes.set(listed.types, 2)
+          cb(0, ['.', '..', ...listed.names], modes)
+        },
+      )
+    },
     opendir: (path, flags, cb) => {
       const work = async (): Promise<number> => {
         await core.opendir(path)
@@ -225,11 +243,18 @@ function attributeOperations(core: FilesystemCore, log: Logger, checks: AccessCh
   }
 }
 
+/** FUSE requests answered since the mount, by operation (getattr: the kernel's LOOKUP and GETATTR both arrive as one). */
+export interface FuseOpCounts {
+  getattr: number
+  readdir: number
+}
+
 /** Mounts and resolves once the kernel has initialised the filesystem. */
 export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, log: Logger): Promise<FuseMount> {
   // Without default_permissions every local user reaches us (allow_other): the daemon checks permissions itself.
   const checks = config.allowOther && !config.defaultPermissions ? new AccessChecks(path => core.getattr(path)) : undefined
-  const fuse = new Fuse(config.mountPoint, buildOperations(core, log, checks), {
+  const counts: FuseOpCounts = { getattr: 0, readdir: 0 }
+  const fuse = new Fuse(config.mountPoint, buildOperations(core, log, checks, counts), {
     // fuse-native passes neither flag, so they ride on the option string: without big_writes
     // libfuse 2.9 splits writes into 4 KiB requests; without hard_remove it turns unlink of an
     // open file into a rename to .fuse_hidden*, which would upload a ghost object. remember: stable inode numbers.
@@ -270,15 +295,22 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
     // Releases the binding answered are also collected when opens stop.
     setInterval(() => core.forgetReleased(), DIRECT_RELEASES_COLLECT_MS).unref()
   }
-  return new FuseMount(fuse)
+  return new FuseMount(fuse, counts)
 }
 
 export class FuseMount {
   readonly #fuse: Fuse
+  readonly #counts: Readonly<FuseOpCounts>
   #unmounted = false
 
-  constructor(fuse: Fuse) {
+  constructor(fuse: Fuse, counts: Readonly<FuseOpCounts>) {
     this.#fuse = fuse
+    this.#counts = counts
+  }
+
+  /** Requests answered so far, by operation. */
+  opCounts(): FuseOpCounts {
+    return { ...this.#counts }
   }
 
   /**

@@ -97,6 +97,11 @@ export class MetadataStore {
     return this.#config.headForAttributes === true && cached?.attrs === undefined ? undefined : cached
   }
 
+  /** Head mode: a listed file's attributes are known only once its headers are read (`--posix-metadata head`). */
+  get headsForAttributes(): boolean {
+    return this.#config.headForAttributes === true
+  }
+
   /** Subdirectories of `path` per its cached listing; undefined when not listed (or expired). */
   subdirCount(path: string): number | undefined {
     return this.#caches.subdirCount(path)

@@ -34,7 +34,8 @@ declare module 'fuse-native' {
     init?(cb: Cb): void
     getattr?(path: string, cb: (errno: number, stat?: FuseStat) => void): void
     fgetattr?(path: string, fd: number, cb: (errno: number, stat?: FuseStat) => void): void
-    readdir?(path: string, cb: (errno: number, names?: string[], stats?: FuseStat[]) => void): void
+    /** `stats` may be a Uint32Array of one mode per name (0: unknown): the entries' d_type (our binding). */
+    readdir?(path: string, cb: (errno: number, names?: string[], stats?: FuseStat[] | Uint32Array) => void): void
     open?(path: string, flags: number, cb: (errno: number, fd?: number) => void): void
     opendir?(path: string, flags: number, cb: (errno: number, fd?: number) => void): void
     release?(path: string, fd: number, cb: Cb): void

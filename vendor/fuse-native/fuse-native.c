@@ -460,7 +460,28 @@ FUSE_METHOD(readdir, 1, 2, (const char *path, void *buf, fuse_fill_dir_t filler,
   napi_value raw_names = argv[2];
   napi_value raw_stats = argv[3];
 
-  if (names_length != stats_length) {
+  bool is_modes = false;
+  napi_is_typedarray(env, raw_stats, &is_modes);
+  if (is_modes) {
+    // A Uint32Array of one mode per name (0: unknown): the entry's type reaches the kernel
+    // as d_type, so `find -type f` and scandir need no LOOKUP per entry.
+    napi_typedarray_type modes_type;
+    size_t modes_length;
+    void *modes_data;
+    napi_get_typedarray_info(env, raw_stats, &modes_type, &modes_length, &modes_data, NULL, NULL);
+    uint32_t *modes = (modes_type == napi_uint32_array) ? (uint32_t *) modes_data : NULL;
+    struct stat st;
+    memset(&st, 0, sizeof(st));
+    NAPI_FOR_EACH(raw_names, raw_name) {
+      NAPI_UTF8(name, 1024, raw_name)
+      uint32_t mode = (modes != NULL && i < modes_length) ? modes[i] : 0;
+      st.st_mode = mode;
+      int err = l->readdir_filler((char *) l->buf, name, mode == 0 ? NULL : &st, 0);
+      if (err == 1) {
+        break;
+      }
+    }
+  } else if (names_length != stats_length) {
     NAPI_FOR_EACH(raw_names, raw_name) {
       NAPI_UTF8(name, 1024, raw_name)
       int err = l->readdir_filler((char *) l->buf, name, NULL, 0);

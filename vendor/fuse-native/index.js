@@ -513,7 +513,8 @@ class Fuse extends Nanoresource {
   _op_readdir (signal, path) {
     this.ops.readdir(path, (err, names, stats) => {
       if (err) return signal(err)
-      if (stats) stats = stats.map(getStatArray)
+      // A Uint32Array is one mode per name (0: unknown), passed as is: the entries' d_type.
+      if (stats && !(stats instanceof Uint32Array)) stats = stats.map(getStatArray)
       return signal(0, names, stats || [])
     })
   }
