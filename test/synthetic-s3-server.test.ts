@@ -112,6 +112,13 @@ t.test('synthetic and local servers agree on the same objects', async t => {
     t.same(v1, await listAllV1(b, q), `ListObjects v1 ${JSON.stringify(q)}`)
     t.same(v1, await listAll(a, q), `v1 pages as v2's ${JSON.stringify(q)}`)
   }
+  const markerIsPrefix = { Bucket: BUCKET, Prefix: 'train/d00001/', Delimiter: '/', Marker: 'train/d00001/' }
+  const [ma, mb] = await Promise.all([a, b].map(s => s.send(new ListObjectsCommand(markerIsPrefix))))
+  t.same(
+    (ma?.Contents ?? []).map(c => c.Key),
+    (mb?.Contents ?? []).map(c => c.Key),
+    'a marker equal to the prefix lists the keys under it',
+  )
 
   for (const i of [0, 5, 17, 46]) {
     const [ha, hb] = await Promise.all([a, b].map(s => s.send(new HeadObjectCommand({ Bucket: BUCKET, Key: ns.key(i) }))))

@@ -123,14 +123,17 @@ export class FilesystemCore {
   async readdirTyped(path: string): Promise<{ names: string[]; types: number[] }> {
     const listing = await this.#metadata.readdir(path)
     const pending = this.#metadata.headsForAttributes
+    // A name with staged writes answers getattr from them (a file renamed over a listed symlink
+    // is a regular file until uploaded): its type is left to that lookup (0, DT_UNKNOWN).
+    const staged = new Set<string>()
+    for (const f of this.#writes.childrenOf(path)) staged.add(f.path.slice(f.path.lastIndexOf('/') + 1))
     const names: string[] = []
     const types: number[] = []
     for (const [name, entry] of listing.children) {
       names.push(name)
-      types.push(listedType(entry, pending))
+      types.push(staged.has(name) ? 0 : listedType(entry, pending))
     }
-    for (const f of this.#writes.childrenOf(path)) {
-      const name = f.path.slice(f.path.lastIndexOf('/') + 1)
+    for (const name of staged) {
       if (!listing.children.has(name)) {
         names.push(name)
         types.push(0)

@@ -49,6 +49,15 @@ t.test('listing mode: find -type f and scandir read the types from readdir, with
   t.equal(py.stdout.trim(), `(True, False, False) (False, True, False) (False, False, True) ${FILES + 3}`, 'scandir: the same types')
   const stat = await fx.sh(`stat -c '%F' ${d}/sub ${d}/f0000.bin ${d}/made-link`)
   t.equal(stat.stdout, 'directory\nregular file\nsymbolic link\n', 'd_type agrees with stat')
+  t.equal((await fx.sh(`mkfifo ${d}/pipe && find ${d} -type p`)).stdout, `${d}/pipe\n`, 'a FIFO made through the mount')
+
+  // A file still being written, renamed over the symlink: getattr answers from its staged
+  // bytes (a regular file), and so must readdir's type (the rename replaces the listed entry,
+  // and readdir leaves any name with staged writes to its lookup, DT_UNKNOWN).
+  const over = await fx.sh(
+    `cd ${d} && exec 3> tmp && echo staged >&3 && mv tmp made-link && find . -name made-link -type l; echo ---; find . -name made-link -type f; stat -c %F made-link; exec 3>&-`,
+  )
+  t.equal(over.stdout, '---\n./made-link\nregular file\n', 'a staged file renamed over a symlink is a regular file to find and to stat')
 })
 
 t.test('head mode: listed files are DT_UNKNOWN until their headers are read, so an s3fs symlink is still found as one', async t => {

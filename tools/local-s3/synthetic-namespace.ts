@@ -84,7 +84,7 @@ export class SyntheticNamespace {
    * or a common prefix to skip whole when `skipPrefix`), at most `maxKeys` in all.
    */
   list(prefix: string, delimiter: string, after: string, maxKeys: number, skipPrefix: boolean): SyntheticPage {
-    let i = this.lowerBound(prefix > after ? prefix : skipPrefix && delimiter !== '' && after.endsWith(delimiter) ? successor(after) : after)
+    let i = this.lowerBound(prefix >= after ? prefix : skipPrefix && delimiter !== '' && after.endsWith(delimiter) ? successor(after) : after)
     if (i < this.objects && this.key(i) === after) i++
     const objects: number[] = []
     const prefixes: string[] = []

@@ -452,8 +452,8 @@ FUSE_METHOD(readdir, 1, 2, (const char *path, void *buf, fuse_fill_dir_t filler,
 }, {
   napi_create_string_utf8(env, l->path != NULL ? l->path : "", NAPI_AUTO_LENGTH, &(argv[2]));
 }, {
-  uint32_t stats_length;
-  uint32_t names_length;
+  uint32_t stats_length = 0;
+  uint32_t names_length = 0;
   napi_get_array_length(env, argv[3], &stats_length);
   napi_get_array_length(env, argv[2], &names_length);
 

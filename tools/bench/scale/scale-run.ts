@@ -126,17 +126,23 @@ export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext):
   let m: Mounted | undefined;
   const limitSeconds = system === 's3cachefs' ? opts.timeLimitSeconds : opts.peerTimeLimitSeconds;
   /** Runs one timed phase; a phase cut at the limit records how many of its files `progress` says were done. */
-  const phase = async (name: string, files: number, script: string, progress: () => Promise<number>): Promise<boolean> => {
+  const phase = async (name: string, files: number, script: string, progress?: () => Promise<number>): Promise<boolean> => {
     const cpu0 = m?.pid === undefined ? undefined : cpuSeconds(m.pid);
     const seconds = await timed(script, limitSeconds * 1000);
     const cpu1 = m?.pid === undefined ? undefined : cpuSeconds(m.pid);
     const cpu = cpu0 !== undefined && cpu1 !== undefined ? { cpuSeconds: cpu1 - cpu0 } : {};
     const split = system === 's3cachefs' && m !== undefined ? await memorySplit(ctx, m.root) : undefined;
     const memory = split === undefined ? {} : { memory: split };
-    const cut = seconds === undefined ? { doneFiles: await progress().catch(() => 0), limitSeconds } : undefined;
-    phases[name] = cut === undefined ? { seconds, files, ...cpu, ...memory } : { files, ...cut, note: `did not finish in ${limitSeconds} s`, ...cpu, ...memory };
-    ctx.log(`${system} ${name}: ${cut === undefined ? `${(seconds as number).toFixed(1)} s` : `did not finish (${cut.doneFiles} of ${files} files)`}`);
-    return cut === undefined;
+    if (seconds !== undefined) {
+      phases[name] = { seconds, files, ...cpu, ...memory };
+      ctx.log(`${system} ${name}: ${seconds.toFixed(1)} s`);
+      return true;
+    }
+    // How far it got, where the phase can tell (undefined: unknown, and not reported).
+    const doneFiles = progress === undefined ? undefined : await progress().catch(() => undefined);
+    phases[name] = { files, ...(doneFiles === undefined ? {} : { doneFiles, limitSeconds }), note: `did not finish in ${limitSeconds} s`, ...cpu, ...memory };
+    ctx.log(`${system} ${name}: did not finish${doneFiles === undefined ? '' : ` (${doneFiles} of ${files} files)`}`);
+    return false;
   };
   try {
     const t0 = performance.now();
@@ -148,7 +154,7 @@ export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext):
     if (await phase('findCold', opts.objects, `find '${m.root}' -type f > '${list}'`, listed)) {
       found = await listed();
       if (found !== opts.objects) result.notes.push(`find listed ${found} files of ${opts.objects}`);
-      await phase('findWarm', found, `find '${m.root}' -type f > /dev/null`, async () => 0);
+      await phase('findWarm', found, `find '${m.root}' -type f > /dev/null`);
     } else {
       // The epochs still run, on the paths the namespace defines (as a loader reading a manifest would).
       await writeFile(list, namespacePaths(m.root, opts).join('\n') + '\n');
@@ -158,7 +164,7 @@ export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext):
     if (epochFiles !== found) result.notes.push(`epochs read ${epochFiles} of the ${found} files (--epoch-files), spread over every directory`);
     // Each batch of 256 files read appends its count to the reader's progress file, for a phase cut at the limit.
     const progressFiles = parts.map((p) => `${p}.done`);
-    const epoch = parts.map((p, k) => `xargs -a '${p}' -d '\\n' -n 256 sh -c 'cat "$@" > /dev/null && echo $# >> ${progressFiles[k]}' sh &`).join('\n') + '\nwait';
+    const epoch = parts.map((p, k) => `xargs -a '${p}' -d '\\n' -n 256 sh -c 'cat "$@" > /dev/null && echo $# >> "$0"' '${progressFiles[k]}' &`).join('\n') + '\nwait';
     const read = async () => (await Promise.all(progressFiles.map((f) => readFile(f, 'utf8').catch(() => ''))))
       .reduce((sum, text) => text.split('\n').reduce((n, l) => n + (Number(l) || 0), sum), 0);
     for (const name of ['epochCold', 'epochWarm']) {
@@ -166,6 +172,9 @@ export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext):
       const drop = dropPageCache();
       if (!drop.dropped) result.notes.push(`page cache not dropped: ${drop.reason}`);
       if (!(await phase(name, epochFiles, epoch, read))) return result;
+      // A reader's failed `cat` does not fail the phase (`wait`): its batches are not counted.
+      const done = await read();
+      if (done < epochFiles) result.notes.push(`${name}: ${epochFiles - done} of ${epochFiles} files in batches whose reads failed`);
     }
     const mem = m.pid === undefined ? undefined : memory(m.pid);
     Object.assign(result, { peakRssBytes: mem?.hwmBytes, rssAfterEpochsBytes: mem?.rssBytes });
@@ -176,7 +185,7 @@ export async function runScaleSystem(system: ScaleSystem, ctx: ScaleRunContext):
     const t1 = performance.now();
     m = await mountS3cachefs(ctx, mountPoint, cacheDir, 2);
     phases.remount = { seconds: (performance.now() - t1) / 1000, files: found };
-    await phase('findAfterRemount', found, `find '${m.root}' -type f > /dev/null`, async () => 0);
+    await phase('findAfterRemount', found, `find '${m.root}' -type f > /dev/null`);
     const after = m.pid === undefined ? undefined : memory(m.pid);
     Object.assign(result, { peakRssAfterRemountBytes: after?.hwmBytes });
     return result;
