@@ -57,8 +57,9 @@ checkout "$SUITES/s3fs-fuse" "$S3FS_REPO" "$S3FS_COMMIT"
 checkout "$SUITES/pjdfstest" "$PJD_REPO" "$PJD_COMMIT"
 # Not scripts/setup.sh: it reinstalls npm packages when package.json is newer than its stamp.
 [ -f dist/cli.js ] || { echo 'conformance: build first (npm run setup, or npx tsc -p tsconfig.json)' >&2; exit 1; }
-if ! command -v autoreconf >/dev/null || ! command -v automake >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q autoconf automake >/dev/null
+# attr: setfattr/getfattr, which the s3fs suite's extended-attribute tests call (both systems get them).
+if ! command -v autoreconf >/dev/null || ! command -v automake >/dev/null || ! command -v setfattr >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q autoconf automake attr >/dev/null
 fi
 if [ ! -x "$SUITES/pjdfstest/pjdfstest" ]; then
   (cd "$SUITES/pjdfstest" && autoreconf -ifs >/dev/null 2>&1 && ./configure -q && make -s pjdfstest) >&2
@@ -126,7 +127,8 @@ mount_system() {
     grep -q " $MNT fuse" /proc/mounts || { echo "conformance: s3fs did not mount $BUCKET within 10 s" >&2; exit 1; }
     DAEMON_PID=$(pgrep -n -x -f "s3fs $BUCKET $MNT .*" || true)
   else
-    local flags=(--allow-other); [ "$MODE" = plain ] && flags+=(--no-default-permissions)
+    # --xattr: s3fs's use_xattr, which its suite mounts s3fs-fuse with.
+    local flags=(--allow-other --xattr); [ "$MODE" = plain ] && flags+=(--no-default-permissions)
     node dist/cli.js mount "s3://$BUCKET" "$MNT" --endpoint-url "$ENDPOINT" --cache-dir "$RUN/cache" \
       --metadata-ttl 1s --negative-ttl 0 --posix-metadata head "${flags[@]}" $MOUNT_FLAGS
     DAEMON_PID=$(pgrep -n -f "cli.js mount s3://$BUCKET " || true)

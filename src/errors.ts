@@ -137,6 +137,16 @@ export class UploadAbortedError extends S3CacheFsError {
   readonly code = 'UPLOAD_ABORTED'
 }
 
+/** Attributes beyond what one object's headers can hold (S3: 2 KiB of user metadata): E2BIG, as setxattr(2) answers. */
+export class MetadataTooLargeError extends S3CacheFsError {
+  readonly code = 'METADATA_TOO_LARGE'
+}
+
+/** An extended attribute the file does not have (getxattr, removexattr): ENODATA. */
+export class NoSuchAttributeError extends S3CacheFsError {
+  readonly code = 'NO_SUCH_ATTRIBUTE'
+}
+
 /** A size or offset beyond what one object can hold (S3: 5 TiB). */
 export class FileTooLargeError extends S3CacheFsError {
   readonly code = 'FILE_TOO_LARGE'

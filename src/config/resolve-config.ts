@@ -48,6 +48,7 @@ export interface MountOptions extends SharedOptions {
   defaultPermissions?: boolean
   debugFuse?: boolean
   directReads?: boolean
+  xattr?: boolean
   writeMode?: string
   cacheTtl?: string
   metadataSyncInterval?: string
@@ -254,6 +255,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       opTimeoutMs: D.FUSE_OP_TIMEOUT_MS,
       debug: o.debugFuse === true,
       directReads: o.directReads !== false,
+      xattrs: o.xattr === true,
     },
   })
 }

@@ -11,10 +11,20 @@
  *   through the block cache.
  * - mknod: a zero-byte object whose mode carries S_IFIFO, S_IFCHR, S_IFBLK or S_IFSOCK
  *   (s3fs keeps no device number: st_rdev reads 0).
+ * - extended attributes (`--xattr`): s3fs's `x-amz-meta-xattr` header (s3fs-xattrs.ts), read
+ *   with the other headers and changed like them (a copy onto itself, or carried by an upload).
  */
 import type { Logger } from 'pino'
 import type { BlockReader } from '../cache/block-reader.js'
-import { AlreadyExistsError, InvalidArgumentError, NotADirectoryError, NotFoundError, NotSupportedError } from '../errors.js'
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  MetadataTooLargeError,
+  NoSuchAttributeError,
+  NotADirectoryError,
+  NotFoundError,
+  NotSupportedError,
+} from '../errors.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import { parentOf, pathToKey, isRoot } from '../metadata/paths.js'
 import {
@@ -30,8 +40,10 @@ import {
   mergeAttributes,
   parseS3fsMetadata,
   toS3fsMetadata,
+  withAttributes,
   type PosixAttributes,
 } from '../metadata/s3fs-attributes.js'
+import { USER_METADATA_MAX, XATTR_CREATE, XATTR_REPLACE, buildXattrs, parseXattrs, storableName, userMetadataSize } from '../metadata/s3fs-xattrs.js'
 import type { ObjectClient, ObjectMetadata } from '../s3/object-client.js'
 import type { DirEntry } from '../metadata/entry.js'
 import type { DirtyFile } from '../write/dirty-file.js'
@@ -67,27 +79,76 @@ export class AttributeOps {
     return { mode, uid: owner.uid, gid: owner.gid, mtimeMs: nowMs, atimeMs: nowMs, ctimeMs: nowMs }
   }
 
-  /** chmod/chown/utimens: `change` holds the fields to set; ctime becomes now, as on any filesystem. */
-  async set(path: string, change: PosixAttributes): Promise<void> {
-    const full = mergeAttributes(change, { ctimeMs: Date.now() })
+  /**
+   * chmod/chown/utimens/setxattr/removexattr: `change` holds the fields to set, or computes
+   * them from the attributes stored now (an xattr change edits the set it finds); ctime
+   * becomes now, as on any filesystem.
+   */
+  async set(path: string, change: AttributeChange): Promise<void> {
+    const nowMs = Date.now()
+    const resolve = (current: PosixAttributes): PosixAttributes => mergeAttributes(typeof change === 'function' ? change(current) : change, { ctimeMs: nowMs })
     const staged = this.#writes.get(path)
     // A staged file retired meanwhile (its last handle released) is an object again: set it as one.
-    if (staged !== undefined && (await this.#setStaged(staged, full))) return
+    if (staged !== undefined && (await this.#setStaged(staged, resolve))) return
     const entry = await this.#metadata.lookup(path)
-    if (entry.kind === 'dir') return this.#setDir(path, entry, full)
+    if (entry.kind === 'dir') return this.#setDir(path, entry, resolve)
     // The object's own headers now (one HEAD): others' metadata is kept, only the changed fields replaced.
     const head = await this.#client.head(entry.key)
     const existing = head.metadata ?? {}
-    const metadata = { ...existing, ...toS3fsMetadata(keepType(full, fileTypeOf(parseS3fsMetadata(existing).mode))) }
+    const current = parseS3fsMetadata(existing)
+    // The copy gets a new LastModified: an object with no mtime header keeps the time it shows by getting one.
+    const keepMtime = current.mtimeMs === undefined ? { mtimeMs: head.lastModified.getTime() } : {}
+    const fields = mergeAttributes(keepMtime, resolve(current))
+    const metadata = fitting(path, withAttributes(existing, keepType(fields, fileTypeOf(current.mode))))
     const etag = await this.#client.copy(entry.key, entry.key, head.size, metadata, head.contentType)
     this.#metadata.noteFile(path, { key: entry.key, size: head.size, etag, mtimeMs: head.lastModified.getTime(), attrs: parseS3fsMetadata(metadata) })
-    this.#log.debug({ path, fields: Object.keys(change) }, 'attributes stored')
+    this.#log.debug({ path }, 'attributes stored')
+  }
+
+  /**
+   * The attributes `path` has now, extended attributes included: a staged file's own, else
+   * the object's or directory marker's headers (one HEAD per version, remembered).
+   */
+  async current(path: string): Promise<PosixAttributes> {
+    const staged = this.#writes.get(path)
+    if (staged !== undefined && !staged.retired) return staged.attrs
+    return (await this.#metadata.stat(path, true)).attrs ?? {}
+  }
+
+  /** getxattr: the value of `name`, from the headers `current` reads; ENODATA when it has none. */
+  async getXattr(path: string, name: string): Promise<Buffer> {
+    const value = parseXattrs((await this.current(path)).xattr).get(name)
+    if (value === undefined) throw new NoSuchAttributeError(`${path}: no extended attribute ${name}`)
+    return value
+  }
+
+  async listXattrs(path: string): Promise<string[]> {
+    return [...parseXattrs((await this.current(path)).xattr).keys()]
+  }
+
+  /** setxattr: edits the set stored now (XATTR_CREATE: EEXIST if present; XATTR_REPLACE: ENODATA if absent). */
+  async setXattr(path: string, name: string, value: Buffer, flags: number): Promise<void> {
+    if (!storableName(name)) throw new InvalidArgumentError(`${path}: extended attribute names with '"' or ',' cannot be stored as s3fs stores them`)
+    const copy = Buffer.from(value)
+    await this.set(path, current => {
+      const xattrs = parseXattrs(current.xattr)
+      if ((flags & XATTR_CREATE) !== 0 && xattrs.has(name)) throw new AlreadyExistsError(`${path}: extended attribute ${name} exists`)
+      if ((flags & XATTR_REPLACE) !== 0 && !xattrs.has(name)) throw new NoSuchAttributeError(`${path}: no extended attribute ${name}`)
+      return { xattr: buildXattrs(xattrs.set(name, copy)) }
+    })
+  }
+
+  async removeXattr(path: string, name: string): Promise<void> {
+    await this.set(path, current => {
+      const xattrs = parseXattrs(current.xattr)
+      if (!xattrs.delete(name)) throw new NoSuchAttributeError(`${path}: no extended attribute ${name}`)
+      return { xattr: buildXattrs(xattrs) }
+    })
   }
 
   /** A `dir/` marker is copied onto itself with the changed fields (others' headers kept); none yet: one is made. */
-  async #setDir(path: string, entry: DirEntry, change: PosixAttributes): Promise<void> {
-    const typed = keepType(change, S_IFDIR)
-    if (isRoot(path)) return this.#metadata.noteDirAttributes(path, mergeAttributes(entry.attrs, typed))
+  async #setDir(path: string, entry: DirEntry, resolve: (current: PosixAttributes) => PosixAttributes): Promise<void> {
+    if (isRoot(path)) return this.#metadata.noteDirAttributes(path, mergeAttributes(entry.attrs, keepType(resolve(entry.attrs ?? {}), S_IFDIR)))
     let existing: ObjectMetadata | undefined
     let contentType: string | undefined
     try {
@@ -99,11 +160,12 @@ export class AttributeOps {
     }
     let metadata: Record<string, string>
     if (existing !== undefined) {
-      metadata = { ...existing, ...toS3fsMetadata(typed) }
+      metadata = fitting(path, withAttributes(existing, keepType(resolve(parseS3fsMetadata(existing)), S_IFDIR)))
       await this.#client.copy(entry.prefix, entry.prefix, 0, metadata, contentType)
     } else {
       const subdirs = this.#metadata.subdirCount(path)
-      metadata = toS3fsMetadata(mergeAttributes(attributesOf(entryStat(this.#defaults, entry, subdirs)), typed))
+      const typed = keepType(resolve(entry.attrs ?? {}), S_IFDIR)
+      metadata = fitting(path, toS3fsMetadata(mergeAttributes(attributesOf(entryStat(this.#defaults, entry, subdirs)), typed)))
       await this.#client.upload({ key: entry.prefix, size: 0, metadata, contentType: DIRECTORY_CONTENT_TYPE })
     }
     this.#metadata.noteDirAttributes(path, parseS3fsMetadata(metadata))
@@ -121,15 +183,18 @@ export class AttributeOps {
    * bytes are all in the bucket), they are copied onto the object now, after any upload in
    * flight (uploads of one file run in order), so they are not lost when nothing else changes.
    */
-  async #setStaged(file: DirtyFile, change: PosixAttributes): Promise<boolean> {
-    file.attrs = mergeAttributes(file.attrs, stripType(change))
+  async #setStaged(file: DirtyFile, resolve: (current: PosixAttributes) => PosixAttributes): Promise<boolean> {
+    const change = resolve(file.attrs)
+    const attrs = mergeAttributes(file.attrs, stripType(change))
+    fitting(file.path, withAttributes(file.baseMetadata, attrs))
+    file.attrs = attrs
     if (change.mtimeMs !== undefined) file.touch(change.mtimeMs)
     await this.#writes.journalAttributes(file)
     return file.serialize(async () => {
       if (file.retired) return false
       if (!file.clean || file.unlinked) return true
       const attrs = { ...file.attrs, mtimeMs: file.mtimeMs }
-      const etag = await this.#client.copy(file.key, file.key, file.size, { ...file.baseMetadata, ...toS3fsMetadata(attrs) }, contentTypeFor(file.key))
+      const etag = await this.#client.copy(file.key, file.key, file.size, withAttributes(file.baseMetadata, attrs), contentTypeFor(file.key))
       this.#metadata.noteFile(file.path, { key: file.key, size: file.size, etag, mtimeMs: file.mtimeMs, attrs })
       return true
     })
@@ -174,6 +239,16 @@ export class AttributeOps {
       throw err
     }
   }
+}
+
+/** What `set` changes: fields, or fields computed from the attributes stored now. */
+export type AttributeChange = PosixAttributes | ((current: PosixAttributes) => PosixAttributes)
+
+/** `metadata`, if S3 can store it on one object (2 KiB of user metadata); E2BIG otherwise. */
+function fitting(path: string, metadata: Record<string, string>): Record<string, string> {
+  const size = userMetadataSize(metadata)
+  if (size > USER_METADATA_MAX) throw new MetadataTooLargeError(`${path}: ${size} bytes of metadata, S3 keeps ${USER_METADATA_MAX}`)
+  return metadata
 }
 
 /** chmod sets permission bits only: the file type stays what it is. */

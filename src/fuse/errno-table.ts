@@ -16,6 +16,8 @@ import {
   FileTooLargeError,
   InvalidArgumentError,
   HardLinkError,
+  MetadataTooLargeError,
+  NoSuchAttributeError,
   NotFoundError,
   NotPermittedError,
   NotSupportedError,
@@ -46,6 +48,8 @@ const TABLE: ReadonlyArray<readonly [ErrorClass, number]> = [
   [NotPermittedError, E.EPERM],
   [FileTooLargeError, E.EFBIG],
   [CrossDeviceError, E.EXDEV],
+  [MetadataTooLargeError, E.E2BIG],
+  [NoSuchAttributeError, E.ENODATA],
   [InvalidArgumentError, E.EINVAL],
 ]
 

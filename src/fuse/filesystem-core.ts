@@ -257,6 +257,25 @@ export class FilesystemCore {
     await this.#attributes.set(path, { ...(uid !== ID_UNCHANGED && uid >= 0 ? { uid } : {}), ...(gid !== ID_UNCHANGED && gid >= 0 ? { gid } : {}) })
   }
 
+  /** Extended attributes, as s3fs stores them (AttributeOps; the adapter offers them with `--xattr`). */
+  async getxattr(path: string, name: string): Promise<Buffer> {
+    return this.#attributes.getXattr(path, name)
+  }
+
+  async listxattr(path: string): Promise<string[]> {
+    return this.#attributes.listXattrs(path)
+  }
+
+  async setxattr(path: string, name: string, value: Buffer, flags: number): Promise<void> {
+    this.#checkWritable(path)
+    await this.#attributes.setXattr(path, name, value, flags)
+  }
+
+  async removexattr(path: string, name: string): Promise<void> {
+    this.#checkWritable(path)
+    await this.#attributes.removeXattr(path, name)
+  }
+
   async symlink(target: string, path: string, caller?: Caller): Promise<void> {
     checkName(path)
     this.#checkWritable(path)

@@ -12,7 +12,10 @@ import { chmodAs, chownAs, utimensAs } from './owner-rules.js'
 import { AccessChecks } from './access-checks.js'
 import { STATFS } from './fs-limits.js'
 import { S_IFDIR } from '../metadata/s3fs-attributes.js'
+import { constants as fsConstants } from 'node:fs'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
+
+const { R_OK, W_OK } = fsConstants
 
 export interface FuseMountConfig {
   readonly mountPoint: string
@@ -27,6 +30,8 @@ export interface FuseMountConfig {
   readonly debug: boolean
   /** Reads of small cached files answered by the binding on its own threads (see DirectReads). */
   readonly directReads: boolean
+  /** Extended attributes kept as s3fs keeps them (`--xattr`); without, the kernel answers EOPNOTSUPP. */
+  readonly xattrs: boolean
 }
 
 /**
@@ -132,7 +137,7 @@ function toFuseStat(s: FileStat): FuseStat {
 }
 
 /** The FUSE operations; with `checks`, each path operation is checked for its caller first (no cached fast paths then). */
-function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks | undefined, counts: FuseOpCounts): FuseOperations {
+function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks | undefined, counts: FuseOpCounts, xattrs: boolean): FuseOperations {
   return {
     getattr: (path, cb) => {
       counts.getattr++
@@ -185,6 +190,7 @@ function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
     readlink: (path, cb) => answerChecked(log, 'readlink', path, checks, need.lookup(path), () => core.readlink(path), cb),
     ...writeOperations(core, log, checks),
     ...attributeOperations(core, log, checks),
+    ...(xattrs ? xattrOperations(core, log, checks) : {}),
   }
 }
 
@@ -243,6 +249,24 @@ function attributeOperations(core: FilesystemCore, log: Logger, checks: AccessCh
   }
 }
 
+/**
+ * Extended attributes (`--xattr`, as s3fs's `use_xattr`): offered only when asked for, since
+ * the kernel then sends every `ls -l` and every write a getxattr (ACLs, security.capability)
+ * that a file not staged answers from its headers (one HEAD per version). Reading needs read
+ * permission and changing write permission on the file, as Linux asks for `user.` names.
+ */
+function xattrOperations(core: FilesystemCore, log: Logger, checks: AccessChecks | undefined): FuseOperations {
+  return {
+    getxattr: (path, name, _position, cb) => answerChecked(log, 'getxattr', path, checks, need.access(path, R_OK), () => core.getxattr(path, name), cb),
+    listxattr: (path, cb) => answerChecked(log, 'listxattr', path, checks, need.access(path, R_OK), () => core.listxattr(path), cb),
+    setxattr: (path, name, value, _position, flags, cb) => {
+      const copy = Buffer.from(value) // the kernel's buffer is gone once answered
+      answerChecked(log, 'setxattr', path, checks, need.access(path, W_OK), () => core.setxattr(path, name, copy, flags), cb)
+    },
+    removexattr: (path, name, cb) => answerChecked(log, 'removexattr', path, checks, need.access(path, W_OK), () => core.removexattr(path, name), cb),
+  }
+}
+
 /** FUSE requests answered since the mount, by operation (getattr: the kernel's LOOKUP and GETATTR both arrive as one). */
 export interface FuseOpCounts {
   getattr: number
@@ -254,7 +278,7 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
   // Without default_permissions every local user reaches us (allow_other): the daemon checks permissions itself.
   const checks = config.allowOther && !config.defaultPermissions ? new AccessChecks(path => core.getattr(path)) : undefined
   const counts: FuseOpCounts = { getattr: 0, readdir: 0 }
-  const fuse = new Fuse(config.mountPoint, buildOperations(core, log, checks, counts), {
+  const fuse = new Fuse(config.mountPoint, buildOperations(core, log, checks, counts, config.xattrs), {
     // fuse-native passes neither flag, so they ride on the option string: without big_writes
     // libfuse 2.9 splits writes into 4 KiB requests; without hard_remove it turns unlink of an
     // open file into a rename to .fuse_hidden*, which would upload a ghost object. remember: stable inode numbers.

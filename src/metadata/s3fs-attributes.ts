@@ -10,7 +10,9 @@
  *
  * A symlink is an object whose body is the target, with S_IFLNK in its mode; a FIFO or
  * device node a zero-byte object with S_IFIFO/S_IFCHR/S_IFBLK (s3fs keeps no rdev). A
- * directory's attributes ride on its `dir/` marker object. Only src/metadata and the
+ * directory's attributes ride on its `dir/` marker object. Extended attributes, when the mount
+ * keeps them (`--xattr`), are s3fs's `x-amz-meta-xattr` header, kept here as its raw text
+ * (s3fs-xattrs.ts reads and writes it). Only src/metadata and the
  * filesystem core use this; the S3 layer just carries the name → value map.
  */
 import type { ObjectMetadata } from '../s3/object-client.js'
@@ -39,14 +41,17 @@ export interface PosixAttributes {
   readonly mtimeMs?: number
   readonly atimeMs?: number
   readonly ctimeMs?: number
+  /** s3fs's `xattr` header as stored; '' means "none": the header is removed (withAttributes). */
+  readonly xattr?: string
 }
 
 /** s3fs's names for the fields, without the `x-amz-meta-` prefix the S3 layer adds. */
 const HEADER = { mode: 'mode', uid: 'uid', gid: 'gid', mtimeMs: 'mtime', atimeMs: 'atime', ctimeMs: 'ctime' } as const
+const XATTR_HEADER = 'xattr'
 
 /** Attributes from user metadata; fields that are absent or unparsable are left out. */
 export function parseS3fsMetadata(metadata: ObjectMetadata): PosixAttributes {
-  const out: { -readonly [K in keyof PosixAttributes]: number } = {}
+  const out: { -readonly [K in keyof PosixAttributes]: PosixAttributes[K] } = {}
   const mode = parseUnsigned(metadata[HEADER.mode])
   if (mode !== undefined) out.mode = mode
   const uid = parseUnsigned(metadata[HEADER.uid])
@@ -57,6 +62,7 @@ export function parseS3fsMetadata(metadata: ObjectMetadata): PosixAttributes {
     const ms = parseSeconds(metadata[HEADER[field]])
     if (ms !== undefined) out[field] = ms
   }
+  if (metadata[XATTR_HEADER] !== undefined) out.xattr = metadata[XATTR_HEADER]
   return out
 }
 
@@ -70,6 +76,14 @@ export function toS3fsMetadata(attrs: PosixAttributes): Record<string, string> {
     const ms = attrs[field]
     if (ms !== undefined) out[HEADER[field]] = formatSeconds(ms)
   }
+  if (attrs.xattr !== undefined && attrs.xattr !== '') out[XATTR_HEADER] = attrs.xattr
+  return out
+}
+
+/** An object's headers `base` with the attributes set (an emptied xattr header removed). */
+export function withAttributes(base: ObjectMetadata, attrs: PosixAttributes): Record<string, string> {
+  const out: Record<string, string> = { ...base, ...toS3fsMetadata(attrs) }
+  if (attrs.xattr === '') delete out[XATTR_HEADER]
   return out
 }
 

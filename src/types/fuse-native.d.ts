@@ -62,6 +62,12 @@ declare module 'fuse-native' {
     link?(src: string, dest: string, cb: Cb): void
     readlink?(path: string, cb: (errno: number, target?: string) => void): void
     mknod?(path: string, mode: number, dev: number, cb: Cb): void
+    /** `value` is the kernel's buffer, valid until `cb`; `position` is 0 on Linux. */
+    setxattr?(path: string, name: string, value: Buffer, position: number, flags: number, cb: Cb): void
+    /** Answer with the value (the binding copies it, or answers its size, or ERANGE), or null for ENODATA. */
+    getxattr?(path: string, name: string, position: number, cb: (errno: number, value?: Buffer | null) => void): void
+    listxattr?(path: string, cb: (errno: number, names?: string[]) => void): void
+    removexattr?(path: string, name: string, cb: Cb): void
   }
 
   export interface FuseOptions {

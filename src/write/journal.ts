@@ -22,6 +22,8 @@ export interface JournaledAttributes {
   readonly mtimeMs?: number
   readonly atimeMs?: number
   readonly ctimeMs?: number
+  /** s3fs's extended-attributes header (`--xattr`), as PosixAttributes.xattr. */
+  readonly xattr?: string
 }
 
 export interface SourceId {
@@ -83,7 +85,9 @@ function isAttributes(v: unknown): v is JournaledAttributes {
     typeof v === 'object' &&
     v !== null &&
     !Array.isArray(v) &&
-    Object.entries(v).every(([k, x]) => ATTRIBUTE_FIELDS.has(k) && typeof x === 'number' && Number.isFinite(x) && x >= 0)
+    Object.entries(v).every(([k, x]) =>
+      k === 'xattr' ? typeof x === 'string' : ATTRIBUTE_FIELDS.has(k) && typeof x === 'number' && Number.isFinite(x) && x >= 0,
+    )
   )
 }
 

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino'
 import { FetchQueue, PRIORITY_FOREGROUND } from '../cache/fetch-queue.js'
 import { UploadAbortedError } from '../errors.js'
-import { toS3fsMetadata } from '../metadata/s3fs-attributes.js'
+import { withAttributes } from '../metadata/s3fs-attributes.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { contentTypeFor } from '../metadata/content-type.js'
 import { crashPoint } from './crash-points.js'
@@ -69,7 +69,7 @@ export class SnapshotUploader {
             filePath: this.#store.dataPath(snap.data.name),
             size: snap.size,
             signal,
-            metadata: { ...file.baseMetadata, ...toS3fsMetadata({ ...file.attrs, mtimeMs: snap.mtimeMs }) },
+            metadata: withAttributes(file.baseMetadata, { ...file.attrs, mtimeMs: snap.mtimeMs }),
             ...optionalContentType(contentTypeFor(key)),
             onProgress: sent => {
               file.uploadSent = sent
@@ -119,7 +119,7 @@ export class SnapshotUploader {
         STREAM_PARTS_IN_FLIGHT,
         (p, l) => file.readSettled(p, l),
         this.#log,
-        () => ({ ...file.baseMetadata, ...toS3fsMetadata({ ...file.attrs, mtimeMs: undefined, atimeMs: undefined, ctimeMs: undefined }) }),
+        () => withAttributes(file.baseMetadata, { ...file.attrs, mtimeMs: undefined, atimeMs: undefined, ctimeMs: undefined }),
       )
     }
     file.stream.grew(file.size)

@@ -19,6 +19,8 @@ const rows: Array<[Error, number]> = [
   [new E.InvalidArgumentError('x'), n.EINVAL],
   [new E.NotPermittedError('x'), n.EPERM],
   [new E.HardLinkError('x'), n.ENOTSUP],
+  [new E.MetadataTooLargeError('x'), n.E2BIG],
+  [new E.NoSuchAttributeError('x'), n.ENODATA],
   [new E.ThrottledError('x'), n.EIO],
   [new E.RemoteServerError('x'), n.EIO],
   [new E.NetworkError('x'), n.EIO],

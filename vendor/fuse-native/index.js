@@ -529,6 +529,8 @@ class Fuse extends Nanoresource {
     this.ops.getxattr(path, name, position, (err, value) => {
       if (!err) {
         if (!value) return signal(IS_OSX ? -93 : -61, valueBuf.buffer)
+        // A buffer too small for the value is ERANGE (a size query passes none).
+        if (valueBuf.length > 0 && value.length > valueBuf.length) return signal(-34, valueBuf.buffer)
         value.copy(valueBuf)
         return signal(value.length, valueBuf.buffer)
       }
@@ -539,12 +541,10 @@ class Fuse extends Nanoresource {
   _op_listxattr (signal, path, listBuf) {
     this.ops.listxattr(path, (err, list) => {
       if (list && !err) {
-        if (!listBuf.length) {
-          let size = 0
-          for (const name of list) size += Buffer.byteLength(name) + 1
-          size += 128 // fuse yells if we do not signal room for some mac stuff also
-          return signal(size, listBuf.buffer)
-        }
+        let size = 0
+        for (const name of list) size += Buffer.byteLength(name) + 1
+        if (!listBuf.length) return signal(IS_OSX ? size + 128 : size, listBuf.buffer) // macFUSE wants room for its own names
+        if (size > listBuf.length) return signal(-34, listBuf.buffer) // ERANGE
 
         let ptr = 0
         for (const name of list) {
