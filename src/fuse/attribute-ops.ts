@@ -14,6 +14,7 @@
  * - extended attributes (`--xattr`): s3fs's `x-amz-meta-xattr` header (s3fs-xattrs.ts), read
  *   with the other headers and changed like them (a copy onto itself, or carried by an upload).
  */
+import PQueue from 'p-queue'
 import type { Logger } from 'pino'
 import type { BlockReader } from '../cache/block-reader.js'
 import {
@@ -63,6 +64,7 @@ export class AttributeOps {
   readonly #reader: BlockReader
   readonly #client: ObjectClient
   readonly #log: Logger
+  readonly #changing = new Map<string, PQueue>()
 
   constructor(defaults: StatDefaults, metadata: MetadataStore, writes: WriteBack, reader: BlockReader, client: ObjectClient, log: Logger) {
     this.#defaults = defaults
@@ -85,6 +87,10 @@ export class AttributeOps {
    * becomes now, as on any filesystem.
    */
   async set(path: string, change: AttributeChange): Promise<void> {
+    return this.#oneAtATime(path, () => this.#set(path, change))
+  }
+
+  async #set(path: string, change: AttributeChange): Promise<void> {
     const nowMs = Date.now()
     const resolve = (current: PosixAttributes): PosixAttributes => mergeAttributes(typeof change === 'function' ? change(current) : change, { ctimeMs: nowMs })
     const staged = this.#writes.get(path)
@@ -103,6 +109,21 @@ export class AttributeOps {
     const etag = await this.#client.copy(entry.key, entry.key, head.size, metadata, head.contentType)
     this.#metadata.noteFile(path, { key: entry.key, size: head.size, etag, mtimeMs: head.lastModified.getTime(), attrs: parseS3fsMetadata(metadata) })
     this.#log.debug({ path }, 'attributes stored')
+  }
+
+  /**
+   * Changes of one path's attributes run one at a time, each reading what the one before
+   * stored: two setxattr (or chmod and setxattr) at once never lose each other's fields.
+   * A path's queue lives while changes of it are pending.
+   */
+  async #oneAtATime(path: string, work: () => Promise<void>): Promise<void> {
+    let queue = this.#changing.get(path)
+    if (queue === undefined) this.#changing.set(path, (queue = new PQueue({ concurrency: 1 })))
+    try {
+      await queue.add(work)
+    } finally {
+      if (queue.size === 0 && queue.pending === 0) this.#changing.delete(path)
+    }
   }
 
   /**

@@ -142,3 +142,14 @@ t.test("a staged file's extended attributes survive a crash: the journal carries
   t.same(stored((await h.store.head('staged.bin')).metadata), { 'user.k': 'kept' })
   t.equal(h.store.bytesOf('staged.bin').toString(), 'not yet uploaded')
 })
+
+t.test('changes of one object at once are made one after the other: none is lost', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  h.store.put('busy.txt', 'x')
+  await h.core.readdir('/')
+  const names = Array.from({ length: 8 }, (_, i) => `user.n${i}`)
+  await Promise.all([...names.map(n => h.core.setxattr('/busy.txt', n, Buffer.from(n), 0)), h.core.chmod('/busy.txt', 0o600)])
+  t.same(Object.keys(stored((await h.store.head('busy.txt')).metadata)).sort(), names)
+  t.equal((await h.store.head('busy.txt')).metadata?.mode, String(0o100600), 'and the chmod')
+})
