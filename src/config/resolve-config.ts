@@ -167,6 +167,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       maxEntries: D.MAX_METADATA_ENTRIES,
       maxListedChildren: D.MAX_LISTED_CHILDREN,
       headForAttributes: parsePosixMetadata(o.posixMetadata ?? D.POSIX_METADATA) === 'head',
+      readOnly: o.readOnly === true,
     },
     listings:
       o.persistListings === false

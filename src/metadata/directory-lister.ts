@@ -8,14 +8,15 @@
  * - `probe`: one HEAD and one `LIST prefix=key/ max-keys=1` at once, for a path whose
  *   parent is not listed.
  * - `attributes`: one HEAD for the s3fs headers of a file or a directory marker.
+ * Both HEADs recognise old s3fs-fuse directory objects (see `#slashlessDir`).
  */
 import { NotFoundError } from '../errors.js'
 import { listPages } from '../s3/list-pages.js'
-import type { ObjectClient } from '../s3/object-client.js'
+import type { ObjectClient, ObjectInfo } from '../s3/object-client.js'
 import type { DirEntry, Entry, FileEntry } from './entry.js'
 import type { EntryFactory } from './entry-factory.js'
 import { isRepresentableName, joinPath, pathToKey } from './paths.js'
-import { parseS3fsMetadata, type PosixAttributes } from './s3fs-attributes.js'
+import { DIRECTORY_CONTENT_TYPE, parseS3fsMetadata, type PosixAttributes } from './s3fs-attributes.js'
 
 export type ListOutcome =
   /** Every child, in S3 (UTF-8 binary) order. */
@@ -27,12 +28,17 @@ export class DirectoryLister {
   readonly #client: ObjectClient
   readonly #entries: EntryFactory
   readonly #answered: () => void
+  readonly #readOnly: boolean
 
-  /** `answered` is called at each answer of the store (stale-if-error's episodes end there). */
-  constructor(client: ObjectClient, entries: EntryFactory, answered: () => void) {
+  /**
+   * `answered` is called at each answer of the store (stale-if-error's episodes end there).
+   * `readOnly`: write nothing, not even the `dir/` marker that replaces an old directory object.
+   */
+  constructor(client: ObjectClient, entries: EntryFactory, answered: () => void, readOnly = false) {
     this.#client = client
     this.#entries = entries
     this.#answered = answered
+    this.#readOnly = readOnly
   }
 
   async list(path: string, prefix: string, maxPages: number): Promise<ListOutcome> {
@@ -69,7 +75,7 @@ export class DirectoryLister {
     if (asDir.status === 'rejected') throw asDir.reason
     this.#answered()
     if (asDir.value.objects.length > 0 || asDir.value.commonPrefixes.length > 0) return this.#entries.dir(path, prefix)
-    if (asFile.status === 'fulfilled') return this.#entries.file(path, asFile.value, key)
+    if (asFile.status === 'fulfilled') return isSlashlessDir(asFile.value) ? this.#slashlessDir(key, asFile.value) : this.#entries.file(path, asFile.value, key)
     if (asFile.reason instanceof NotFoundError) return undefined
     throw asFile.reason
   }
@@ -79,7 +85,10 @@ export class DirectoryLister {
    * directory with its `dir/` marker's headers (`{}` when it has none or there is no marker).
    */
   async attributes(path: string, entry: Entry): Promise<Entry> {
-    if (entry.kind === 'file') return this.#entries.file(path, await this.#client.head(entry.key), entry.key)
+    if (entry.kind === 'file') {
+      const head = await this.#client.head(entry.key)
+      return isSlashlessDir(head) ? this.#slashlessDir(entry.key, head) : this.#entries.file(path, head, entry.key)
+    }
     let attrs: PosixAttributes = {}
     try {
       attrs = parseS3fsMetadata((await this.#client.head(entry.prefix)).metadata ?? {})
@@ -88,6 +97,28 @@ export class DirectoryLister {
     }
     return { ...entry, attrs }
   }
+
+  /**
+   * An old s3fs-fuse directory object — `dir` with no slash, zero bytes, a directory
+   * Content-Type — is a directory. A listing cannot tell it from an empty file; the HEAD
+   * that reads its headers can. It is replaced by the `dir/` marker s3fs-fuse writes today,
+   * headers and all (a copy, then the old object's delete; s3fs-fuse does the same on the
+   * directory's first attribute change), so that listings, lookups in it and rmdir treat it
+   * as any directory from then on. A read-only mount only shows it as a directory.
+   */
+  async #slashlessDir(key: string, head: ObjectInfo): Promise<DirEntry> {
+    const prefix = key + '/'
+    if (!this.#readOnly) {
+      await this.#client.copy(key, prefix, 0, head.metadata ?? {}, DIRECTORY_CONTENT_TYPE)
+      await this.#client.delete(key)
+    }
+    return { kind: 'dir', prefix, mtimeMs: this.#entries.dirMtimeMs, attrs: parseS3fsMetadata(head.metadata ?? {}) }
+  }
+}
+
+/** s3fs-fuse's directory Content-Types (old versions wrote `dir` objects with them). */
+function isSlashlessDir(head: ObjectInfo): boolean {
+  return head.size === 0 && /^(application\/x-directory|httpd\/unix-directory)\b/.test(head.contentType ?? '')
 }
 
 /** S3 orders keys by UTF-8 bytes; JS strings compare by UTF-16 units. */

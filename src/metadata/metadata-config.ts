@@ -15,6 +15,8 @@ export interface MetadataConfig {
    * listing or write told them (`--posix-metadata head`); off, they default until known.
    */
   readonly headForAttributes?: boolean
+  /** A read-only mount: the metadata layer writes nothing either (old directory objects are shown, not replaced). */
+  readonly readOnly?: boolean
 }
 
 /** A directory with up to this many children is listed again to answer a lookup in it (≤ 5 pages). */

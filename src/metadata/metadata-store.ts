@@ -70,7 +70,7 @@ export class MetadataStore {
     this.#root = { kind: 'dir', prefix: '', mtimeMs: this.#dirMtimeMs }
     this.#memo = new AttributeMemo(config.maxEntries)
     this.#make = new EntryFactory(this.#memo, this.#dirMtimeMs)
-    this.#lister = new DirectoryLister(client, this.#make, () => this.#stale.recovered())
+    this.#lister = new DirectoryLister(client, this.#make, () => this.#stale.recovered(), config.readOnly === true)
     this.#background = new BackgroundMetadata(log)
   }
 

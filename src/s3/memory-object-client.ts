@@ -25,6 +25,8 @@ interface StoredObject {
   /** Without metadata: what a listing shows. */
   readonly info: ObjectInfo
   readonly metadata: ObjectMetadata
+  /** What a HEAD shows; listings do not carry it. */
+  readonly contentType: string | undefined
 }
 
 export class MemoryObjectClient implements ObjectClient {
@@ -33,10 +35,10 @@ export class MemoryObjectClient implements ObjectClient {
   etagSuffixOnCopy = ''
 
   /** Stores `data` under `key`, as a PUT would; returns the new ETag. */
-  put(key: string, data: Buffer | string, lastModified = new Date(), etagSuffix = '', metadata: ObjectMetadata = {}): string {
+  put(key: string, data: Buffer | string, lastModified = new Date(), etagSuffix = '', metadata: ObjectMetadata = {}, contentType?: string): string {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data
     const etag = createHash('md5').update(bytes).digest('hex') + etagSuffix
-    this.#objects.set(key, { data: bytes, info: { key, size: bytes.length, etag, lastModified }, metadata: { ...metadata } })
+    this.#objects.set(key, { data: bytes, info: { key, size: bytes.length, etag, lastModified }, metadata: { ...metadata }, contentType })
     return etag
   }
 
@@ -44,7 +46,7 @@ export class MemoryObjectClient implements ObjectClient {
 
   async head(key: string): Promise<ObjectInfo> {
     const obj = this.#get(key)
-    return { ...obj.info, metadata: obj.metadata }
+    return { ...obj.info, metadata: obj.metadata, ...(obj.contentType !== undefined ? { contentType: obj.contentType } : {}) }
   }
 
   async listPage(request: ListPageRequest): Promise<ListPage> {
@@ -98,12 +100,14 @@ export class MemoryObjectClient implements ObjectClient {
     const data = request.body ?? (request.filePath === undefined ? Buffer.alloc(0) : (await readFile(request.filePath)).subarray(0, request.size))
     if (request.signal?.aborted === true) throw new UploadAbortedError(`${request.key}: upload aborted`)
     request.onProgress?.(data.length)
-    return this.put(request.key, Buffer.from(data), new Date(), '', request.metadata)
+    return this.put(request.key, Buffer.from(data), new Date(), '', request.metadata, request.contentType)
   }
 
-  async copy(sourceKey: string, destKey: string, _size: number, metadata?: ObjectMetadata, _contentType?: string): Promise<string> {
+  async copy(sourceKey: string, destKey: string, _size: number, metadata?: ObjectMetadata, contentType?: string): Promise<string> {
     const source = this.#get(sourceKey)
-    return this.put(destKey, Buffer.from(source.data), new Date(), this.etagSuffixOnCopy, metadata ?? source.metadata)
+    // S3's copy: the source's headers unless new ones replace them (with their Content-Type).
+    const type = metadata !== undefined ? contentType : source.contentType
+    return this.put(destKey, Buffer.from(source.data), new Date(), this.etagSuffixOnCopy, metadata ?? source.metadata, type)
   }
 
   readonly #multipart = new Map<string, { key: string; parts: Map<number, Buffer>; metadata: ObjectMetadata }>()

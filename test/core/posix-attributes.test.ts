@@ -289,3 +289,37 @@ t.test('opening a file for writing without writing keeps its mtime: shown, and s
     t.same([st.mtimeMs, st.atimeMs >= now - 1, st.ctimeMs >= now - 1], [shownBefore, true, true], `${path}: shown the same`)
   }
 })
+
+t.test("an old s3fs-fuse directory object ('dir': no slash, zero bytes, a directory Content-Type) is a directory once its headers are read", async t => {
+  const old = { key: 'old', body: Buffer.alloc(0), size: 0, contentType: 'application/x-directory', metadata: { mode: String(S_IFDIR | 0o750), uid: '7' } }
+  await t.test('head mode: replaced by a dir/ marker with its headers; then a directory like any', async t => {
+    const h = await makeHarness({ metadata: { headForAttributes: true } })
+    t.teardown(() => h.close())
+    await h.store.upload(old)
+    await h.core.readdir('/')
+    const st = await h.core.getattr('/old')
+    t.same([st.mode, st.uid], [S_IFDIR | 0o750, 7])
+    t.same((await h.store.head('old/')).metadata, old.metadata, 'the marker carries its headers')
+    await t.rejects(h.store.head('old'), { code: 'NOT_FOUND' }, 'the old object is gone')
+    await writeFile(h, '/old/inner.txt', 'x')
+    t.same(await h.core.readdir('/old'), ['inner.txt'])
+    await h.core.unlink('/old/inner.txt')
+    await h.core.rmdir('/old')
+    t.same(h.store.keys(), [], 'nothing left')
+  })
+  await t.test('a read-only mount shows it as a directory and writes nothing', async t => {
+    const h = await makeHarness({ metadata: { headForAttributes: true, readOnly: true } })
+    t.teardown(() => h.close())
+    await h.store.upload(old)
+    await h.core.readdir('/')
+    t.equal((await h.core.getattr('/old')).mode, S_IFDIR | 0o750)
+    t.same(h.store.keys(), ['old'])
+  })
+  await t.test('listing mode: a listing cannot tell it from an empty file, and shows one', async t => {
+    const h = await makeHarness()
+    t.teardown(() => h.close())
+    await h.store.upload(old)
+    await h.core.readdir('/')
+    t.same([(await h.core.getattr('/old')).mode, h.counts().head], [S_IFREG | 0o644, 0])
+  })
+})

@@ -51,6 +51,8 @@ t.test('s3fs-compatible attributes', async t => {
   const t0 = { mtime: '1000000000', atime: '1000000000', ctime: '1000000000' }
   for (const key of ['touch-a.txt', 'touch-m.txt']) await putWithHeaders(fx, key, 'x', t0)
   await putWithHeaders(fx, 'touch-a-dir/', '', { mode: String(S_IFDIR | 0o755), ...t0 })
+  // A directory object as old s3fs-fuse versions wrote it: no trailing slash, a directory Content-Type.
+  await fx.s3.send(new PutObjectCommand({ Bucket: fx.bucket, Key: 'no-slash-dir', Body: '', ContentType: 'application/x-directory' }))
   await fx.mount(['--posix-metadata', 'head', '--metadata-ttl', '2s', '--negative-ttl', '1s'])
   const m = fx.mountPoint
 
@@ -145,6 +147,16 @@ t.test('s3fs-compatible attributes', async t => {
     const [size, avail] = (r.stdout.split('\n')[0] ?? '').trim().split(/\s+/).map(Number)
     t.ok((size ?? 0) >= 2 ** 50 && (avail ?? 0) >= 2 ** 50, `df: ${r.stdout}`)
     t.match(r.stdout.split('\n')[1], /^1048576 1073741824 1073741824 255$/)
+  })
+
+  await t.test("an old s3fs-fuse directory object ('dir', no slash) is a directory, replaced by a dir/ marker", async t => {
+    const r = await fx.sh(
+      `cd ${m} && test -d no-slash-dir && chmod 700 no-slash-dir && stat -c %a no-slash-dir && touch no-slash-dir/f && ls no-slash-dir && rm no-slash-dir/f && rmdir no-slash-dir && echo gone`,
+    )
+    t.equal(r.stdout, '700\nf\ngone\n', r.stderr)
+    for (const key of ['no-slash-dir', 'no-slash-dir/']) {
+      await t.rejects(fx.s3.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: key })), { name: 'NotFound' }, `${key} is not in the bucket`)
+    }
   })
 
   await t.test('a 255-byte name (NAME_MAX) works for files and directories; 256 bytes is ENAMETOOLONG', async t => {
