@@ -16,7 +16,6 @@ import { DAEMON_MALLOC_ARENA_MAX, DAEMON_V8_FLAGS, MOUNT_READY_TIMEOUT_MS, UV_TH
 import { type MountOptions, resolveMountConfig, type MountConfig } from '../config/resolve-config.js'
 import { ConfigError, MountPointError, S3CacheFsError, messageOf } from '../errors.js'
 import { checkCacheDir, checkMountPoint } from '../daemon/preflight.js'
-import { runDaemon } from '../daemon/run-daemon.js'
 import { createLogger } from '../logger.js'
 
 interface ReadyMessage {
@@ -51,6 +50,8 @@ async function serveAsDaemon(config: MountConfig): Promise<number> {
   }
   let daemon
   try {
+    // The daemon's code (the SDK, the binding, the caches) loads here, not in the process that only starts it.
+    const { runDaemon } = await import('../daemon/run-daemon.js')
     daemon = await runDaemon(config, log)
   } catch (err) {
     log.error({ err }, 'mount failed')

@@ -23,7 +23,7 @@ import * as D from './defaults.js'
 import { parseS3Url, type S3Location } from './s3-url.js'
 import { parseBytes, parseDurationMs } from './units.js'
 import { resolveCoordinator, resolveSharedTier, type SharedOptions, type SharedTierSetup } from './resolve-shared.js'
-import type { CoordinatorConfig } from '../coord/redis-coordinator.js'
+import type { CoordinatorConfig } from '../coord/coordinator-config.js'
 
 /** The `mount` flags as commander hands them over (all strings or booleans). */
 export interface MountOptions extends SharedOptions {

@@ -4,7 +4,7 @@
  * resolve-config.ts: the shared tier's client and tier configs, and the coordinator's.
  */
 import type { SharedTierConfig } from '../cache/shared-tier.js'
-import { parseCoordinatorUrl, type CoordinatorConfig } from '../coord/redis-coordinator.js'
+import { parseCoordinatorUrl, type CoordinatorConfig } from '../coord/coordinator-config.js'
 import { ConfigError } from '../errors.js'
 import type { SdkClientConfig } from '../s3/sdk-object-client.js'
 import * as D from './defaults.js'

@@ -14,20 +14,10 @@
  */
 import { Cluster, Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { ConfigError } from '../errors.js'
 import type { BlockLeases } from '../cache/shared-tier.js'
+import { parseCoordinatorUrl, type CoordinatorConfig } from './coordinator-config.js'
 
-export interface CoordinatorConfig {
-  /** redis://HOST:PORT[/DB] or redis-cluster://HOST:PORT[,HOST:PORT…]. */
-  readonly url: string
-  /** Deadline of one command; past it, the node works alone for that decision. */
-  readonly commandTimeoutMs: number
-  readonly connectTimeoutMs: number
-  /** Delay between reconnection attempts while Redis is down. */
-  readonly reconnectDelayMs: number
-  /** Prefix of every key, so one Redis can serve several datasets and tools. */
-  readonly keyPrefix: string
-}
+export type { CoordinatorConfig } from './coordinator-config.js'
 
 export interface CoordinatorStats {
   readonly connected: boolean
@@ -44,11 +34,6 @@ const PAUSE_MS = 5000
 const FETCHING = 'fetching'
 const DONE = 'done'
 
-export function parseCoordinatorUrl(url: string): void {
-  if (!/^redis(-cluster)?:\/\/[^/]+/.test(url) && !/^rediss:\/\/[^/]+/.test(url)) {
-    throw new ConfigError(`--coordinator: '${url}' is not redis://HOST:PORT, rediss://HOST:PORT or redis-cluster://HOST:PORT[,HOST:PORT]`)
-  }
-}
 
 export class RedisCoordinator implements BlockLeases {
   readonly #redis: Redis | Cluster

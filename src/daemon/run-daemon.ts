@@ -14,7 +14,6 @@ import type { IntegrityListener } from '../s3/get-pieces.js'
 import { buildFilesystem, type Filesystem } from './build-filesystem.js'
 import { buildOps } from './build-ops.js'
 import { buildManyNodes, type ManyNodes } from './build-many-nodes.js'
-import { PrometheusExporter } from '../metrics/prometheus-exporter.js'
 import { checkCacheDir, checkMountPoint } from './preflight.js'
 import { lockCacheDir } from './cache-dir-lock.js'
 import { watchMountGone } from './mount-watch.js'
@@ -41,7 +40,9 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     let onChecked: IntegrityListener = () => {}
     const { client, metrics } = composeClient(new SdkObjectClient(config.s3, e => onChecked(e)), { prefix: config.source.prefix })
     onChecked = reportIntegrity(metrics, log)
-    const exporter = config.metrics.port === undefined ? undefined : new PrometheusExporter((): StatsSnapshot => snapshot())
+    // prom-client is loaded only with --metrics-port.
+    const exporter =
+      config.metrics.port === undefined ? undefined : new (await import('../metrics/prometheus-exporter.js')).PrometheusExporter((): StatsSnapshot => snapshot())
     // With --metrics-port every S3 request also feeds the latency histogram.
     if (exporter !== undefined) metrics.observe(exporter.observe)
     await client.checkBucket()
