@@ -34,7 +34,6 @@ const PAUSE_MS = 5000
 const FETCHING = 'fetching'
 const DONE = 'done'
 
-
 export class RedisCoordinator implements BlockLeases {
   readonly #redis: Redis | Cluster
   readonly #log: Logger

@@ -42,7 +42,9 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     onChecked = reportIntegrity(metrics, log)
     // prom-client is loaded only with --metrics-port.
     const exporter =
-      config.metrics.port === undefined ? undefined : new (await import('../metrics/prometheus-exporter.js')).PrometheusExporter((): StatsSnapshot => snapshot())
+      config.metrics.port === undefined
+        ? undefined
+        : new (await import('../metrics/prometheus-exporter.js')).PrometheusExporter((): StatsSnapshot => snapshot())
     // With --metrics-port every S3 request also feeds the latency histogram.
     if (exporter !== undefined) metrics.observe(exporter.observe)
     await client.checkBucket()
