@@ -17,8 +17,6 @@ import type { Logger } from 'pino'
 import type { BlockLeases } from '../cache/shared-tier.js'
 import { parseCoordinatorUrl, type CoordinatorConfig } from './coordinator-config.js'
 
-export type { CoordinatorConfig } from './coordinator-config.js'
-
 export interface CoordinatorStats {
   readonly connected: boolean
   readonly commands: number

@@ -7,6 +7,7 @@
  * s3fs headers (PosixAttributes.xattr). S3 limits all user metadata of an object to 2 KiB,
  * which bounds what one object can hold (E2BIG past it, checked where the headers are built).
  */
+import { encodeKeyPath } from '../s3/key-path.js'
 
 /** Linux's XATTR_CREATE and XATTR_REPLACE flags of setxattr(2). */
 export const XATTR_CREATE = 1
@@ -57,17 +58,7 @@ export function buildXattrs(xattrs: ReadonlyMap<string, Buffer>): string {
   if (xattrs.size === 0) return ''
   const names = [...xattrs.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
   const body = names.map(name => `"${name}":"${(xattrs.get(name) ?? Buffer.alloc(0)).toString('base64')}"`).join(',')
-  return encodePath(`{${body}}`)
-}
-
-/** s3fs's urlEncodePath: every byte but letters, digits and `.-_~/` as %XX (upper case). */
-function encodePath(text: string): string {
-  let out = ''
-  for (const byte of Buffer.from(text, 'utf8')) {
-    const c = String.fromCharCode(byte)
-    out += /[A-Za-z0-9.\-_~/]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
-  }
-  return out
+  return encodeKeyPath(`{${body}}`) // s3fs's urlEncodePath
 }
 
 function unquote(text: string): string | undefined {

@@ -18,6 +18,7 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
 import { type Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http'
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { SignatureV4 } from '@smithy/signature-v4'
+import { encodeKeyPath } from './key-path.js'
 
 /** What the lean path needs to address and sign requests. */
 export interface LeanGetConfig {
@@ -50,14 +51,6 @@ export interface SignedGet {
   readonly port: number | undefined
   readonly path: string
   readonly headers: Record<string, string>
-}
-
-/** S3's key encoding in the request path: RFC 3986 per segment, slashes kept (as the SDK does). */
-export function encodeKeyPath(key: string): string {
-  return key
-    .split('/')
-    .map(s => encodeURIComponent(s).replace(/[!'()*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/')
 }
 
 /** Whether a bucket name may be used as a DNS label in a virtual-hosted AWS host name. */

@@ -9,7 +9,8 @@ import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
-import { encodeKeyPath, LeanGet } from '../../src/s3/lean-get.js'
+import { LeanGet } from '../../src/s3/lean-get.js'
+import { encodeKeyPath } from '../../src/s3/key-path.js'
 
 interface Captured {
   protocol: string
