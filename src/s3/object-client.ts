@@ -121,7 +121,11 @@ export interface ObjectClient {
    * buffer of the whole range and no copy out of it.
    */
   getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]>
-  /** Stores a local file as the object (multipart when large); resolves once durable. Returns the new ETag. */
+  /**
+   * Stores a local file as the object (multipart when large); resolves once durable. Returns the new ETag.
+   * Cancelled (`signal`) or failed, it rejects only once no request that could still create the
+   * object is running: a delete of the key after the rejection is never overtaken by it.
+   */
   upload(request: UploadRequest): Promise<string>
   /** Memory `upload` holds at most in part buffers for an object of `size` bytes (the write path's lane budgets it). */
   uploadBufferBytes(size: number): number

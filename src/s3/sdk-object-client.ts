@@ -34,6 +34,7 @@ import type {
   RangeRequest,
   UploadRequest,
 } from './object-client.js'
+import { trackCommittingRequests } from './committing-requests.js'
 import { type SdkCall, sdkCall } from './sdk-call.js'
 import { copySource, multipartCopy } from './sdk-multipart-copy.js'
 import { type GetSender, getPiecesRetrying, senderFor, stripEtag, type IntegrityListener } from './get-pieces.js'
@@ -162,11 +163,13 @@ export class SdkObjectClient implements ObjectClient {
       'PutObject',
       request.key,
       async s => {
+        s.abortSignal.throwIfAborted() // cancelled while it waited in the upload lane: send nothing
         const body =
           request.body ??
           (request.filePath === undefined || request.size === 0 ? Buffer.alloc(0) : createReadStream(request.filePath, { start: 0, end: request.size - 1 }))
+        const committing = trackCommittingRequests(this.#s3)
         const upload = new Upload({
-          client: this.#s3,
+          client: committing.client,
           params: {
             Bucket: this.#bucket,
             Key: request.key,
@@ -191,8 +194,13 @@ export class SdkObjectClient implements ObjectClient {
           upload.on('httpUploadProgress', p => {
             if (p.loaded !== undefined) onProgress(p.loaded)
           })
-        const out = await upload.done()
-        return stripEtag(out.ETag)
+        try {
+          return stripEtag((await upload.done()).ETag)
+        } catch (err) {
+          // Cancelled or timed out: answer only once nothing sent can still create the object.
+          await committing.settled()
+          throw err
+        }
       },
       uploadDeadlineMs(request.size),
       request.signal,

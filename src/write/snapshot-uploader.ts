@@ -85,7 +85,8 @@ export class SnapshotUploader {
       this.#log.info({ path: file.path, bytes: snap.size, ms: Math.round(performance.now() - t0) }, 'uploaded')
       await uploaded(etag)
     } catch (err) {
-      if (!(err instanceof UploadAbortedError)) {
+      if (err instanceof UploadAbortedError) this.#log.debug({ path: file.path, key }, 'upload cancelled (renamed or removed)')
+      else {
         // A failing store must not block async closes forever: the data stays staged, uncounted.
         file.reservation?.()
         file.reservation = undefined

@@ -8,7 +8,7 @@
 import { execFile, spawn } from 'node:child_process'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server, type LocalS3Server, type RequestStats } from '../../tools/local-s3/local-s3-server.js'
@@ -136,6 +136,9 @@ export async function makeFixture(t: TapLike, opts: { bucket?: string } = {}): P
     await sh(`grep -q " ${mountPoint} " /proc/mounts && fusermount -uz ${mountPoint}; true`)
     s3.destroy()
     await server.stop()
+    // For a flaky failure: S3CACHEFS_TEST_LOGS=DIR keeps every mount's daemon log there.
+    const keep = process.env.S3CACHEFS_TEST_LOGS
+    if (keep !== undefined) await sh(`mkdir -p '${keep}' && cp '${cacheDir}/s3cachefs.log' '${keep}/${basename(root)}.log'; true`)
     await rm(root, { recursive: true, force: true })
   })
   return fx

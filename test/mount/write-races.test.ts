@@ -46,6 +46,31 @@ t.test('async mode: cp then mv right after close leaves no ghost; a removed open
     t.equal(sha(await getObject(fx, 'ckpt.bin')), sha(data))
   })
 
+  // A one-request upload (PutObject) cannot be taken back once sent: the store may still
+  // commit it after the client gave up. A rename or unlink must wait for it, not race it.
+  await t.test('a small file renamed or removed while its PUT is in flight leaves no ghost', async t => {
+    await writeFile(join(fx.root, 'small.txt'), 'one\n')
+    await fx.server.injectFault({ delayMs: 1500, match: 'putObject', keyPrefix: 'moved.tmp', count: 10 })
+    await fx.server.injectFault({ delayMs: 1500, match: 'putObject', keyPrefix: 'gone.txt', count: 10 })
+    const puts = async (): Promise<number> => (await fx.requests()).putObject
+    /** cp opens and closes once: one upload, which the store holds; `then` runs once it arrived there. */
+    const whileInFlight = async (name: string, then: string): Promise<void> => {
+      const before = await puts()
+      t.equal((await sh(`cp ${fx.root}/small.txt ${m}/${name}`)).code, 0)
+      while ((await puts()) === before) await new Promise(res => setTimeout(res, 10))
+      const r = await sh(then)
+      t.equal(r.code, 0, r.stderr)
+      t.equal((await fx.cli(['flush', m])).code, 0)
+    }
+    await whileInFlight('moved.tmp', `mv ${m}/moved.tmp ${m}/moved.txt`)
+    await whileInFlight('gone.txt', `rm ${m}/gone.txt`)
+    await new Promise(res => setTimeout(res, 1800)) // past any PUT still running at the store
+    await fx.server.clearFaults()
+    const names = (await keys(fx)).filter(k => k !== 'ckpt.bin')
+    t.same(names, ['moved.txt'], 'neither the old name nor the removed file is in the bucket')
+    t.equal((await getObject(fx, 'moved.txt')).toString(), 'one\n')
+  })
+
   await t.test('a closed file a reader holds is removed, then the daemon is killed', async t => {
     await fx.server.injectFault({ status: 500, match: 'PUT', count: 1000 }) // stays staged
     t.equal((await sh(`echo doomed > ${m}/doomed.txt`)).code, 0)
