@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { blockFileBytes } from '../../src/cache/block-file-format.js'
 import type { BlockReader } from '../../src/cache/block-reader.js'
 import { type DiskBlockCache, objectIdOf } from '../../src/cache/disk-block-cache.js'
@@ -40,10 +40,7 @@ interface Rig {
   reopen(): Promise<Rig>
 }
 
-async function rig(
-  t: Tap.Test,
-  opts: { cacheBytes?: number; dir?: string; store?: MemoryObjectClient; ttlMs?: number; clock?: () => number } = {},
-): Promise<Rig> {
+async function rig(t: Test, opts: { cacheBytes?: number; dir?: string; store?: MemoryObjectClient; ttlMs?: number; clock?: () => number } = {}): Promise<Rig> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 's3cachefs-ops-')))
   const store = opts.store ?? new MemoryObjectClient()
   const { client, metrics, faults } = composeClient(store, { injectFaults: true })

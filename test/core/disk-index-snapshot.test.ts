@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pino } from 'pino'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { type BlockAddress, DiskBlockCache, objectIdOf } from '../../src/cache/disk-block-cache.js'
 import { blockAddress } from '../../src/cache/disk/disk-cache-types.js'
 
@@ -61,7 +61,7 @@ async function fill(cache: DiskBlockCache): Promise<Map<BlockAddress, Buffer>> {
   return out
 }
 
-async function tempDir(t: Tap.Test): Promise<string> {
+async function tempDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 's3cachefs-snap-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   return dir
@@ -71,7 +71,7 @@ function blockPath(dir: string, a: BlockAddress): string {
   return join(dir, 'blocks', a.objectId.slice(0, 2), `${a.objectId}.${a.index}`)
 }
 
-async function readsBack(t: Tap.Test, cache: DiskBlockCache, blocks: Map<BlockAddress, Buffer>): Promise<void> {
+async function readsBack(t: Test, cache: DiskBlockCache, blocks: Map<BlockAddress, Buffer>): Promise<void> {
   let same = 0
   for (const [a, data] of blocks) if ((await cache.read(a, data.length))?.equals(data) === true) same++
   t.equal(same, blocks.size, 'every block reads back')

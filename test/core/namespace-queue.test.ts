@@ -6,14 +6,14 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { PRIORITY_FOREGROUND, PRIORITY_PREFETCH } from '../../src/cache/fetch-queue.js'
 import { buildFilesystem, type Filesystem } from '../../src/daemon/build-filesystem.js'
 import { composeClient } from '../../src/s3/client-stack.js'
 import { MemoryObjectClient } from '../../src/s3/memory-object-client.js'
 import { log, MiB, testSetup } from './harness.js'
 
-async function oneSlotFilesystem(t: Tap.Test, store: MemoryObjectClient): Promise<Filesystem> {
+async function oneSlotFilesystem(t: Test, store: MemoryObjectClient): Promise<Filesystem> {
   const dir = await mkdtemp(join(tmpdir(), 's3cachefs-nsq-'))
   const { client } = composeClient(store)
   const setup = { ...testSetup(dir), queue: { concurrency: 1, inFlightBudgetBytes: 64 * MiB, maxQueuedPrefetch: 64 } }

@@ -9,7 +9,7 @@ import { appendFile, mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { MetadataStore, type ListingManifest, type SharedListing } from '../../src/metadata/metadata-store.js'
 import { PersistentListingManifest, type PersistentManifestConfig } from '../../src/metadata/persistent-listing-manifest.js'
 import { TieredListingManifest } from '../../src/metadata/tiered-listing-manifest.js'
@@ -19,7 +19,7 @@ import { RequestMetrics } from '../../src/s3/request-metrics.js'
 
 const log = pino({ level: 'silent' })
 
-async function setup(t: Tap.Test, ttlMs = 60_000, bounds: Partial<PersistentManifestConfig> = {}) {
+async function setup(t: Test, ttlMs = 60_000, bounds: Partial<PersistentManifestConfig> = {}) {
   const dir = await mkdtemp(join(tmpdir(), 's3cachefs-manifest-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const clock = { now: 1_000_000 }

@@ -1,10 +1,7 @@
 /** Helpers shared by the cache-operation mount tests (ops*.test.ts). */
 import { createHash } from 'node:crypto'
+import type { Test } from 'tap'
 import type { Fixture } from './mount-fixture.js'
-
-interface TapAsserts {
-  equal(a: unknown, b: unknown, msg?: string): void
-}
 
 export const MiB = 1024 * 1024
 export const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -26,7 +23,7 @@ export async function putAll(fx: Fixture, files: Map<string, Buffer>): Promise<v
 }
 
 /** Checks every file's content through the mount (in a child process) against `files`. */
-export async function verify(t: TapAsserts, fx: Fixture, files: Map<string, Buffer>, prefix: string): Promise<void> {
+export async function verify(t: Test, fx: Fixture, files: Map<string, Buffer>, prefix: string): Promise<void> {
   const r = await fx.sh(`cd ${fx.mountPoint} && find ${prefix} -type f | sort | xargs -P 4 -n 8 sha256sum`)
   t.equal(r.code, 0, r.stderr)
   const seen = new Map(

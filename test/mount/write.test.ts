@@ -216,7 +216,7 @@ t.test('a full cache disk gives ENOSPC to the writer and leaves the bucket untou
   const tiny = join(fx.root, 'tiny')
   await sh(`mkdir -p ${tiny}`)
   if ((await sh(`mount -t tmpfs -o size=80m tmpfs ${tiny}`)).code !== 0) {
-    t.skip('cannot mount a tmpfs here')
+    t.pass('cannot mount a tmpfs here', { skip: true })
     return
   }
   t.teardown(() => sh(`umount -l ${tiny}`))

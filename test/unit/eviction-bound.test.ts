@@ -9,7 +9,7 @@
  * Seeds: S3CACHEFS_RANDOM_SEEDS (comma-separated) or 1..8.
  */
 import t from 'tap'
-import { BlockIndex, type BlockEntry } from '../../src/cache/block-index.js'
+import { BlockIndex } from '../../src/cache/block-index.js'
 import type { CatalogEntry } from '../../src/cache/object-catalog.js'
 import { EVICTION_POLICIES, createEvictionPolicy } from '../../src/cache/eviction/eviction-policy.js'
 import { seededRandom } from '../helpers/seeded-random.js'
@@ -111,7 +111,7 @@ t.test('policies alone: evict never throws and returns only what they hold', asy
 })
 
 t.test('scan-resistant: a newcomer with an empty main queue is evicted instead of throwing', async t => {
-  const p = createEvictionPolicy<BlockEntry | number>('scan-resistant', () => 1)
+  const p = createEvictionPolicy<number>('scan-resistant', () => 1)
   p.setCapacity(0)
   p.insert(1, 100)
   t.equal(p.evict(), 1)

@@ -16,7 +16,7 @@ t.test("runtime directory candidates: another user's directory and symlinks are 
   const uid = process.getuid?.() ?? 0
   const theirs = join(root, 'theirs')
   await mkdir(theirs)
-  await chown(theirs, uid === 0 ? 65534 : uid + 1, 65534).catch(() => t.skip('cannot chown here'))
+  await chown(theirs, uid === 0 ? 65534 : uid + 1, 65534).catch(() => t.pass('cannot chown here', { skip: true }))
   const link = join(root, 'link')
   await symlink(root, link)
   const mine = join(root, 'mine')

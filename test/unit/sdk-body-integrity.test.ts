@@ -66,7 +66,7 @@ async function withStore(t: Test, mode: Mode, store: Store, test: (client: SdkOb
     const start = Number(m?.[1] ?? 0)
     const end = m === null ? data.length : Number(m[2]) + 1
     const body = Buffer.from(data.subarray(start, end))
-    if (store.faults.shift() === 'corrupt') body[body.length >> 1] ^= 0x01
+    if (store.faults.shift() === 'corrupt') body[body.length >> 1]! ^= 0x01
     res.writeHead(m === null ? 200 : 206, {
       'content-length': body.length,
       etag: `"${store.etag}"`,
