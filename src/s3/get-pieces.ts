@@ -11,8 +11,6 @@
  * Each attempt is sent by a `GetSender`: the SDK's GetObject (`sdkSender`), or the lean
  * GET (`leanSender`, lean-get.ts) that hands every answer but a 200/206 to the SDK.
  */
-import type { Agent as HttpAgent, IncomingMessage } from 'node:http'
-import type { Agent as HttpsAgent } from 'node:https'
 import { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3'
@@ -21,6 +19,7 @@ import { BodyIntegrity, CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, type Integr
 import { LeanGet } from './lean-get.js'
 import type { RangeRequest } from './object-client.js'
 import { PieceWriter } from './piece-writer.js'
+import { WirePool } from './wire-pool.js'
 import { mapSdkError } from './sdk-error-mapper.js'
 
 /** A GET whose body breaks off or comes short is tried this many times in all... */
@@ -48,8 +47,12 @@ export function stripEtag(etag: string | undefined): string {
 export interface GetAnswer {
   readonly facts: ResponseFacts
   readonly contentLength: number | undefined
-  readonly body: AsyncIterable<Uint8Array>
-  /** Reads the rest of the body and drops it (the connection goes back to the pool). */
+  /**
+   * Reads the body into `writer`, telling `onBytes` of each span as it lands; rejects with
+   * the body's failure, or UnexpectedResponseError for more bytes than `writer` holds.
+   */
+  read(writer: PieceWriter, onBytes: (span: Uint8Array) => void): Promise<void>
+  /** Gives the rest of the body up. */
   drain(): void
   readonly integrity: (whole: boolean) => BodyIntegrity
 }
@@ -132,13 +135,12 @@ async function getOnce(
     return new BodyError(new CorruptTransferError(`${where}: the body failed the store's ${method === 'md5' ? 'MD5 ETag' : 'checksum'}`, { cause }))
   }
   try {
-    await eachChunk(answer.body, chunk => {
-      if (!pieces.write(chunk)) throw new UnexpectedResponseError(`${where}: asked for ${wanted} bytes, got more than ${length}`)
-      integrity.update(chunk)
+    await answer.read(pieces, span => {
+      integrity.update(span)
       if (early !== undefined) while (delivered < pieces.complete) early(pieces.pieces[delivered++] as Buffer)
     })
   } catch (err) {
-    if (err instanceof UnexpectedResponseError) throw err
+    if (err instanceof UnexpectedResponseError) throw new UnexpectedResponseError(`${where}: asked for ${wanted} bytes, ${err.message}`)
     const failed = pieces.filled === length ? integrity.failedAfterComplete() : undefined
     if (failed !== undefined) throw corrupt(failed, err)
     throw new BodyError(mapSdkError(err, { operation: 'GetObject', bucket, key: request.key }))
@@ -148,6 +150,15 @@ async function getOnce(
   if (wrong !== undefined) throw corrupt(wrong)
   for (const method of integrity.methods) onChecked({ key: request.key, method, ok: true })
   return pieces.pieces
+}
+
+/** `GetAnswer.read` of a streamed body (the SDK's): each chunk copied into the writer. */
+function streamReader(body: AsyncIterable<Uint8Array>): GetAnswer['read'] {
+  return (writer, onBytes) =>
+    eachChunk(body, chunk => {
+      if (!writer.write(chunk)) throw new UnexpectedResponseError(`got more than ${writer.length}`)
+      onBytes(chunk)
+    })
 }
 
 /**
@@ -199,7 +210,7 @@ export function sdkSender(s3: S3Client, bucket: string): GetSender {
     return {
       facts,
       contentLength: out.ContentLength,
-      body: body as AsyncIterable<Uint8Array>,
+      read: streamReader(body as AsyncIterable<Uint8Array>),
       drain: () => void body.transformToByteArray().catch(() => {}),
       integrity: w => BodyIntegrity.of(facts, w, 'sdk'),
     }
@@ -224,23 +235,19 @@ export function leanSender(lean: LeanGet, fallback: GetSender): GetSender {
     const range = whole ? undefined : `bytes=${request.start}-${request.endExclusive - 1}`
     const res = await lean.send({ key: request.key, range, ...(request.ifMatch !== undefined ? { ifMatch: request.ifMatch } : {}), signal: s.abortSignal })
     if (res === undefined) return fallback(request, whole, s)
-    const facts = leanFacts(res)
-    const length = res.headers['content-length']
+    const facts = leanFacts(res.headers)
     return {
       facts,
-      contentLength: length === undefined ? undefined : Number(length),
-      body: res,
-      drain: () => void res.resume(),
+      contentLength: res.contentLength,
+      read: (writer, onBytes) => res.read(writer, onBytes),
+      drain: () => res.discard(),
       integrity: w => BodyIntegrity.of(facts, w, 'self'),
     }
   }
 }
 
-function leanFacts(res: IncomingMessage): ResponseFacts {
-  const header = (name: string): string | undefined => {
-    const v = res.headers[name]
-    return Array.isArray(v) ? v[0] : v
-  }
+function leanFacts(headers: ReadonlyMap<string, string>): ResponseFacts {
+  const header = (name: string): string | undefined => headers.get(name)
   const checksums: Partial<Record<ChecksumAlgorithm, string>> = {}
   for (const algorithm of CHECKSUM_ALGORITHMS) {
     const value = header(`x-amz-checksum-${algorithm}`)
@@ -260,11 +267,13 @@ export interface SenderConfig {
   readonly endpointUrl?: string
   readonly forcePathStyle: boolean
   readonly connectTimeoutMs: number
+  /** Idle connections the lean GET keeps open. */
+  readonly maxSockets: number
   readonly sdkGets?: boolean
 }
 
 /** The client's GET sender: the lean GET where the configuration allows it (lean-get.ts), the SDK behind it; the SDK alone with `sdkGets`. */
-export function senderFor(s3: S3Client, config: SenderConfig, httpAgent: HttpAgent, httpsAgent: HttpsAgent): GetSender {
+export function senderFor(s3: S3Client, config: SenderConfig): GetSender {
   const sdk = sdkSender(s3, config.bucket)
   if (config.sdkGets === true) return sdk
   const c = s3.config
@@ -275,9 +284,7 @@ export function senderFor(s3: S3Client, config: SenderConfig, httpAgent: HttpAge
     region: () => c.region(),
     credentials: () => c.credentials(),
     specialEndpoint: async () => (await c.useFipsEndpoint()) || (await c.useDualstackEndpoint()),
-    connectTimeoutMs: config.connectTimeoutMs,
-    httpAgent,
-    httpsAgent,
+    pool: new WirePool(config.maxSockets, config.connectTimeoutMs),
   })
   return lean === undefined ? sdk : leanSender(lean, sdk)
 }

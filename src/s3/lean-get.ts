@@ -1,8 +1,9 @@
 /**
  * The hot request of the read path — GetObject — sent without the SDK's middleware
  * stack: SigV4-signed by @smithy/signature-v4 (the SDK's own signer, with the
- * credentials and region the SDK client resolved), sent over the SDK client's own
- * keep-alive agents, the response handed back as it streams. The SDK spends 1.1–2.4 ms
+ * credentials and region the SDK client resolved), sent over connections of its own and
+ * read without Node's HTTP stack (wire-get.ts: the body straight into the cache blocks
+ * being filled), the response handed back once its head is in. The SDK spends 1.1–2.4 ms
  * of CPU per GET in its middleware (endpoint rules, schema serde, middleware sorting,
  * retry bookkeeping; measured against the synthetic store), a plain HTTP GET 0.3–0.6 ms:
  * for a cold epoch of small files that is the daemon's largest cost per file.
@@ -11,14 +12,15 @@
  * addressing, or AWS's standard partition with a bucket name that is a plain DNS label
  * (virtual-hosted), without FIPS or dual-stack endpoints. Only 200 and 206 answers are
  * returned; anything else (404, 412, redirects, throttling, 5xx, a failure before the
- * headers) is drained and returned as `undefined`, and the caller sends the same
- * request through the SDK, whose retries and error mapping then apply.
+ * headers, an answer without Content-Length) is given up and returned as `undefined`,
+ * and the caller sends the same request through the SDK, whose retries and error
+ * mapping then apply.
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
-import { type Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http'
-import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { encodeKeyPath } from './key-path.js'
+import { wireGet, type WireResponse } from './wire-get.js'
+import type { WirePool } from './wire-pool.js'
 
 /** What the lean path needs to address and sign requests. */
 export interface LeanGetConfig {
@@ -30,10 +32,8 @@ export interface LeanGetConfig {
   readonly credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>
   /** Whether the SDK would use a FIPS or dual-stack endpoint for AWS (then the SDK does every GET). */
   readonly specialEndpoint: () => Promise<boolean>
-  /** A connection not made within this is given up (the SDK's attempt, with its retries, follows). */
-  readonly connectTimeoutMs: number
-  readonly httpAgent: HttpAgent
-  readonly httpsAgent: HttpsAgent
+  /** Its own keep-alive connections, read without Node's HTTP stack (a connection not made in time: the SDK's attempt follows). */
+  readonly pool: WirePool
 }
 
 export interface LeanGetRequest {
@@ -80,39 +80,14 @@ export class LeanGet {
     return dnsLabel(config.bucket) && !config.forcePathStyle ? new LeanGet(config) : undefined
   }
 
-  /** Sends the GET; resolves with a 200/206 response, or undefined (response drained) for the SDK to redo. */
-  async send(req: LeanGetRequest): Promise<IncomingMessage | undefined> {
+  /** Sends the GET; resolves with a 200/206 response, or undefined (response given up) for the SDK to redo. */
+  async send(req: LeanGetRequest): Promise<WireResponse | undefined> {
     const signed = await this.sign(req.key, req.range, req.ifMatch)
     if (signed === undefined) return undefined
-    const https = signed.protocol === 'https:'
-    const send = https ? httpsRequest : httpRequest
-    return new Promise<IncomingMessage | undefined>((resolve, reject) => {
-      const options = {
-        protocol: signed.protocol,
-        hostname: signed.hostname,
-        port: signed.port,
-        path: signed.path,
-        method: 'GET',
-        headers: signed.headers,
-        agent: https ? this.#config.httpsAgent : this.#config.httpAgent,
-        signal: req.signal,
-      }
-      const r = send(options, res => {
-        const status = res.statusCode ?? 0
-        if (status === 200 || status === 206) return resolve(res)
-        res.resume()
-        resolve(undefined)
-      })
-      // An error before the headers: the SDK's attempt (with its retries) decides, unless the caller gave up.
-      r.on('error', err => (req.signal.aborted ? reject(err) : resolve(undefined)))
-      r.on('socket', socket => {
-        if (!socket.connecting) return
-        const timer = setTimeout(() => r.destroy(new Error('connect timeout')), this.#config.connectTimeoutMs)
-        socket.once('connect', () => clearTimeout(timer))
-        socket.once('close', () => clearTimeout(timer))
-      })
-      r.end()
-    })
+    const res = await wireGet(this.#config.pool, signed, req.signal)
+    if (res === undefined || res.status === 200 || res.status === 206) return res
+    res.discard()
+    return undefined
   }
 
   /** The signed GET of `key`, or undefined when the endpoint turned out not to be a plain case. */

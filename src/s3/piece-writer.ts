@@ -13,6 +13,11 @@ export class PieceWriter {
     this.#length = length
   }
 
+  /** Bytes the pieces hold in all. */
+  get length(): number {
+    return this.#length
+  }
+
   static forLength(length: number, pieceBytes: number): PieceWriter {
     const w = new PieceWriter(length)
     for (let at = 0; at < length; at += pieceBytes) w.pieces.push(Buffer.allocUnsafeSlow(Math.min(pieceBytes, length - at)))
@@ -32,6 +37,18 @@ export class PieceWriter {
       this.filled += n
     }
     return true
+  }
+
+  /** The rest of the piece the next byte goes to, for a reader to fill in place (then `advance`); empty once full. */
+  writable(): Buffer {
+    if (this.filled >= this.#length) return Buffer.alloc(0)
+    const piece = this.pieces[this.#pieceAt(this.filled)] as Buffer
+    return piece.subarray(this.filled - this.#pieceStart(this.filled))
+  }
+
+  /** `n` bytes were written in place at the start of `writable()`. */
+  advance(n: number): void {
+    this.filled += n
   }
 
   /** Pieces filled to their end: every one once the whole length is in. */

@@ -90,7 +90,7 @@ export class SdkObjectClient implements ObjectClient {
         httpsAgent,
       },
     })
-    this.#get = senderFor(this.#s3, config, httpAgent, httpsAgent)
+    this.#get = senderFor(this.#s3, config)
   }
 
   async checkBucket(): Promise<void> {

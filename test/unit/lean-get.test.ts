@@ -5,12 +5,11 @@
  * not check signatures, so this is what proves the lean path correct for real S3.
  * A whole-object GET (no Range, checksum mode on) is compared the same way.
  */
-import { Agent as HttpAgent } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import t from 'tap'
 import { LeanGet } from '../../src/s3/lean-get.js'
 import { encodeKeyPath } from '../../src/s3/key-path.js'
+import { WirePool } from '../../src/s3/wire-pool.js'
 
 interface Captured {
   protocol: string
@@ -81,9 +80,7 @@ function lean(opts: { bucket: string; endpoint?: string; region: string; token?:
       ...(opts.token !== undefined ? { sessionToken: opts.token } : {}),
     }),
     specialEndpoint: async () => false,
-    connectTimeoutMs: 1000,
-    httpAgent: new HttpAgent(),
-    httpsAgent: new HttpsAgent(),
+    pool: new WirePool(1, 1000),
   })
   if (l === undefined) throw new Error('not a plain case')
   return l
@@ -164,9 +161,7 @@ t.test('only plain configurations take the lean path', async t => {
     region: async () => 'us-east-1',
     credentials: async () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
     specialEndpoint: async () => false,
-    connectTimeoutMs: 1000,
-    httpAgent: new HttpAgent(),
-    httpsAgent: new HttpsAgent(),
+    pool: new WirePool(1, 1000),
   }
   t.ok(LeanGet.for({ ...base, bucket: 'b', endpointUrl: 'http://127.0.0.1:9000', forcePathStyle: true }))
   t.equal(LeanGet.for({ ...base, bucket: 'b', endpointUrl: 'http://127.0.0.1:9000', forcePathStyle: false }), undefined, 'virtual-hosted custom endpoint: SDK')
