@@ -10,7 +10,7 @@
  * failure before the head: the caller then sends the request another way.
  */
 import type { PieceWriter } from './piece-writer.js'
-import { type Origin, type Receiver, SCRATCH_BYTES, type WireConnection, type WirePool } from './wire-pool.js'
+import { abortReason, type Origin, type Receiver, SCRATCH_BYTES, type WireConnection, type WirePool } from './wire-pool.js'
 
 /** Whether `a` and `b` start at the same byte of the same memory. */
 function sameMemory(a: Uint8Array, b: Uint8Array): boolean {
@@ -63,7 +63,7 @@ class Exchange implements Receiver {
   #settled = false
   /** Why the exchange ended early, for a `read` that comes after. */
   #error: Error | undefined
-  readonly #onAbort = (): void => this.#fail(this.#signal.reason instanceof Error ? this.#signal.reason : new Error('aborted'))
+  readonly #onAbort = (): void => this.#fail(abortReason(this.#signal))
 
   constructor(pool: WirePool, conn: WireConnection, signal: AbortSignal) {
     this.#pool = pool
@@ -163,7 +163,7 @@ class Exchange implements Receiver {
       headers,
       contentLength: length,
       read: (writer, onBytes) => this.#read(writer, onBytes),
-      discard: () => this.#fail(new Error('discarded'), false),
+      discard: () => this.#fail(new Error('discarded')),
     })
   }
 
@@ -193,22 +193,19 @@ class Exchange implements Receiver {
 
   /** A response this path does not read: the caller sends the request another way. */
   #unreadable(): void {
-    const head = this.#head
-    this.#head = undefined
-    this.#fail(new Error('unreadable response'), false)
-    head?.resolve(undefined)
+    this.#fail(new Error('unreadable response'))
   }
 
-  #fail(err: Error, report = true): void {
+  /** Ends the exchange and closes the connection; before the head the caller tries another way, unless it gave up. */
+  #fail(err: Error): void {
     if (this.#settled) return
-    const { head, body } = { head: this.#head, body: this.#body }
+    const head = this.#head
+    const body = this.#body
     this.#settle()
     this.#error = err
     this.#conn.reusable = false
     this.#conn.detach()
     this.#conn.socket.destroy()
-    if (!report) return
-    // Before the head: the caller tries another way, unless it gave up.
     if (head !== undefined) {
       if (this.#signal.aborted) head.reject(err)
       else head.resolve(undefined)

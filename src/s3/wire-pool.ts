@@ -55,17 +55,18 @@ export class WireConnection {
         return true
       },
     }
-    const port = origin.port ?? (origin.protocol === 'https:' ? 443 : 80)
+    const https = origin.protocol === 'https:'
+    const port = origin.port ?? (https ? 443 : 80)
     // tls.connect takes `onread` too (Node ≥ 15.1), though its typings do not say so.
-    const tlsOptions: ConnectionOptions & { onread: typeof onread } = {
+    const tlsOptions = (): ConnectionOptions & { onread: typeof onread } => ({
       ...tls,
       host: origin.hostname,
       port,
       servername: origin.hostname,
       ALPNProtocols: ['http/1.1'],
       onread,
-    }
-    this.socket = origin.protocol === 'https:' ? tlsConnect(tlsOptions) : netConnect({ host: origin.hostname, port, noDelay: true, onread })
+    })
+    this.socket = https ? tlsConnect(tlsOptions()) : netConnect({ host: origin.hostname, port, noDelay: true, onread })
     const lost = (err?: Error): void => {
       this.reusable = false
       const r = this.#receiver
@@ -138,6 +139,11 @@ export class WirePool {
   }
 }
 
+/** What an aborted signal was aborted with, as an Error. */
+export function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted')
+}
+
 function connected(conn: WireConnection, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const socket = conn.socket
   const ready = socket instanceof TLSSocket ? 'secureConnect' : 'connect'
@@ -147,7 +153,7 @@ function connected(conn: WireConnection, timeoutMs: number, signal: AbortSignal)
       socket.destroy()
       reject(err)
     }
-    const onAbort = (): void => fail(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+    const onAbort = (): void => fail(abortReason(signal))
     const onError = (err: Error): void => fail(err)
     const onClose = (): void => fail(Object.assign(new Error('the connection closed before it was made'), { code: 'ECONNRESET' }))
     const timer = setTimeout(() => fail(Object.assign(new Error(`no connection within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs)
