@@ -21,6 +21,21 @@ export interface PendingBlock {
   readonly promise: Promise<Buffer>
   resolve(b: Buffer): void
   reject(e: unknown): void
+  /** Set once the block's GET is queued: that GET's progress, and the block's place in its run. */
+  stream?: RunProgress
+  slot?: number
+}
+
+/** How far one GET of a run of blocks got: whether it started (a slot and its bytes of budget taken) and how many blocks it delivered. */
+export interface RunProgress {
+  started: boolean
+  delivered: number
+}
+
+/** Blocks of its run that a GET still has to deliver before `p` (0: it is reading `p` now); undefined while no GET for `p` is queued. */
+export function blocksAhead(p: PendingBlock): { started: boolean; ahead: number } | undefined {
+  if (p.stream === undefined || p.slot === undefined) return undefined
+  return { started: p.stream.started, ahead: p.slot - p.stream.delivered }
 }
 
 export interface BlockFetcherDeps {
@@ -109,10 +124,16 @@ export class BlockFetcher {
     const start = firstIndex * bs
     const end = Math.min(obj.size, ((run[run.length - 1] as PendingBlock).index + 1) * bs)
     let resolved = 0
+    const progress: RunProgress = { started: false, delivered: 0 }
+    run.forEach((p, n) => {
+      p.stream = progress
+      p.slot = n
+    })
     const deliver = (n: number, block: Buffer): void => {
       const p = run[n]
       if (p === undefined || n !== resolved || block.length !== blockLength(obj, p.index, bs)) return
       resolved++
+      progress.delivered = resolved
       this.bytesFromStore += block.length
       this.fetchedBlocks++
       if (ticket.priority >= PRIORITY_FOREGROUND) this.#missBytes.set(block, block.length)
@@ -126,7 +147,10 @@ export class BlockFetcher {
       const blocks = await this.#d.queue.run(
         end - start,
         ticket.priority,
-        () => this.#d.client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size, onPiece: deliver }, bs),
+        () => {
+          progress.started = true
+          return this.#d.client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size, onPiece: deliver }, bs)
+        },
         ticket,
       )
       const got = blocks.reduce((n, b) => n + b.length, 0)

@@ -7,16 +7,20 @@
  *   `load` (single-flight): concurrent readers of the same data cause one GET; a
  *   reader joining a background load raises its priority.
  * - Small objects (≤ `wholeObjectMaxBytes`) are loaded whole, in one GET.
+ * - A reader that needs a block a background whole fetch (or a load) will reach only
+ *   after others of its run does not wait behind them: it also fetches its own bytes
+ *   with a ranged GET at foreground priority, and takes whichever comes first (the
+ *   block still comes from the background fetch, once, into the caches).
  * - Whole-object work (load, background whole fetch, cross-file prefetch, adopting an
  *   upload) is ObjectLoads, over the same map.
  */
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
-import { S3CacheFsError } from '../errors.js'
+import { S3CacheFsError, UnexpectedResponseError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
-import { BlockFetcher, type PendingBlock } from './block-fetcher.js'
+import { BlockFetcher, blocksAhead, type PendingBlock } from './block-fetcher.js'
 import { type BlockStore, blockAddress, blockKey, objectIdOf } from './disk/disk-cache-types.js'
-import { type FetchQueue, FetchTicket, PRIORITY_FOREGROUND, PRIORITY_PREFETCH } from './fetch-queue.js'
+import { type FetchQueue, FetchTicket, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from './fetch-queue.js'
 import { MemoryBlocks } from './memory-blocks.js'
 import { ObjectLoads } from './object-loads.js'
 import { AheadBudget, readAheadBudgetBytes } from './read-ahead.js'
@@ -55,6 +59,13 @@ export interface BlockReaderStats {
   readonly bytesServedFromCache: number
   readonly bytesServedFromStore: number
   readonly inFlightBlocks: number
+  /**
+   * Reads of a block that a background whole fetch (or a load) had queued but would reach
+   * only after other blocks, which fetched the reader's own bytes with a ranged GET of
+   * their own instead of waiting: how many, how many of those came back first, and the
+   * bytes those brought.
+   */
+  readonly overtakes: { readonly reads: number; readonly won: number; readonly bytes: number }
   /** Reads that failed, by error code (what readers saw as errors). */
   readonly readErrorsByCode: Readonly<Record<string, number>>
 }
@@ -66,7 +77,8 @@ export class BlockReader {
   readonly #memory: MemoryBlocks
   readonly #fetcher: BlockFetcher
   readonly #loads: ObjectLoads
-  readonly #inFlight = new Map<string, Promise<Buffer>>()
+  readonly #client: ObjectClient
+  readonly #inFlight = new Map<string, PendingBlock>()
   /** The fetch behind each in-flight block, so a reader joining it can raise its priority. */
   readonly #tickets = new Map<string, FetchTicket>()
   readonly #objectIds = new LRUCache<string, string>({ max: 100_000 })
@@ -75,12 +87,16 @@ export class BlockReader {
   #bytesFromDiskDirect = 0
   #bytesServed = 0
   #bytesServedFromStore = 0
+  #overtakes = 0
+  #overtakesWon = 0
+  #bytesOvertaken = 0
   readonly #readErrors = new Map<string, number>()
   /** The read-ahead windows of every open file together: they wait in the memory tier until read. */
   readonly aheadBudget: AheadBudget
 
   constructor(config: BlockReaderConfig, client: ObjectClient, disk: BlockStore, queue: FetchQueue, log: Logger, tier?: SharedTier) {
     this.#config = config
+    this.#client = client
     this.#disk = disk
     this.#queue = queue
     this.#memory = new MemoryBlocks(config.memoryCacheBytes, config.clock)
@@ -98,17 +114,25 @@ export class BlockReader {
     const bs = this.#config.blockSize
     const first = Math.floor(offset / bs)
     const last = Math.floor((end - 1) / bs)
-    const blocks = this.#ensure(obj, first, last + 1, PRIORITY_FOREGROUND)
-    const parts: Buffer[] = []
+    const lagging = new Set<number>()
+    const blocks = this.#ensure(obj, first, last + 1, PRIORITY_FOREGROUND, lagging)
     let fromStore = 0
-    try {
-      for (let i = first; i <= last; i++) {
-        const block = await (blocks.get(i) as Promise<Buffer>)
-        const from = i === first ? offset - i * bs : 0
-        const to = i === last ? end - i * bs : block.length
-        fromStore += this.#fetcher.takeMissBytes(block, to - from)
-        parts.push(block.subarray(from, to))
+    const piece = async (i: number): Promise<Buffer> => {
+      const block = blocks.get(i) as Promise<Buffer>
+      const from = i === first ? offset - i * bs : 0
+      const to = i === last ? end - i * bs : blockLength(obj, i, bs)
+      const ranged = lagging.has(i) ? await this.#overtake(obj, block, i * bs + from, i * bs + to) : undefined
+      if (ranged !== undefined) {
+        fromStore += ranged.length
+        return ranged
       }
+      const data = await block
+      fromStore += this.#fetcher.takeMissBytes(data, to - from)
+      return data.subarray(from, to)
+    }
+    let parts: Buffer[]
+    try {
+      parts = await Promise.all(Array.from({ length: last - first + 1 }, (_, n) => piece(first + n)))
     } catch (err) {
       const code = err instanceof S3CacheFsError ? err.code : 'UNKNOWN'
       this.#readErrors.set(code, (this.#readErrors.get(code) ?? 0) + 1)
@@ -142,6 +166,31 @@ export class BlockReader {
       }
     }
     return (await this.read(obj, offset, length)).copy(target)
+  }
+
+  /**
+   * The reader's bytes [start, end) of a block a background fetch will reach late: a ranged
+   * GET of just those, at foreground priority, raced against the block. Resolves with the
+   * ranged bytes if they came first, undefined if the block did (or the GET failed: the
+   * block is then the answer, or the error).
+   */
+  async #overtake(obj: ObjectVersion, block: Promise<Buffer>, start: number, end: number): Promise<Buffer | undefined> {
+    this.#overtakes++
+    const ranged = this.#queue.run(end - start, PRIORITY_FOREGROUND, async () => {
+      const data = await this.#client.getRange({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag })
+      if (data.length !== end - start) throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${data.length}`)
+      return data
+    })
+    try {
+      const first = await Promise.any([block.then(() => undefined), ranged])
+      if (first !== undefined) {
+        this.#overtakesWon++
+        this.#bytesOvertaken += first.length
+      }
+      return first
+    } catch {
+      return undefined
+    }
   }
 
   /** Starts loading the blocks holding bytes [start, endExclusive) if the queue has room; never fails. */
@@ -226,12 +275,18 @@ export class BlockReader {
       bytesServedFromCache: this.#bytesServed - this.#bytesServedFromStore,
       bytesServedFromStore: this.#bytesServedFromStore,
       inFlightBlocks: this.#inFlight.size,
+      overtakes: { reads: this.#overtakes, won: this.#overtakesWon, bytes: this.#bytesOvertaken },
       readErrorsByCode: Object.fromEntries(this.#readErrors),
     }
   }
 
-  /** A promise per block in range; starts loading the blocks nobody is loading yet. */
-  #ensure(obj: ObjectVersion, first: number, endExclusive: number, priority: number): Map<number, Promise<Buffer>> {
+  /**
+   * A promise per block in range; starts loading the blocks nobody is loading yet. A reader
+   * joining a block in flight raises that fetch to its own priority, unless it passes
+   * `lagging` and the block waits on a background whole fetch that has other blocks to
+   * deliver first: its index is then added to `lagging` for the reader to overtake.
+   */
+  #ensure(obj: ObjectVersion, first: number, endExclusive: number, priority: number, lagging?: Set<number>): Map<number, Promise<Buffer>> {
     const whole = obj.size <= this.#config.wholeObjectMaxBytes
     const from = whole ? 0 : first
     const to = whole ? this.blockCount(obj) : endExclusive
@@ -250,12 +305,13 @@ export class BlockReader {
       const pending = this.#inFlight.get(id)
       if (pending !== undefined) {
         const joined = this.#tickets.get(id)
-        if (joined !== undefined) this.#queue.raise(joined, priority)
-        result.set(i, pending)
+        if (lagging !== undefined && joined !== undefined && lagsBehind(pending, joined)) lagging.add(i)
+        else if (joined !== undefined) this.#queue.raise(joined, priority)
+        result.set(i, pending.promise)
         continue
       }
       const p = pendingBlock(i)
-      this.#inFlight.set(id, p.promise)
+      this.#inFlight.set(id, p)
       this.#tickets.set(id, ticket)
       const settled = () => {
         this.#inFlight.delete(id)
@@ -282,6 +338,17 @@ export class BlockReader {
     }
     return id
   }
+}
+
+/**
+ * Whether a block in flight waits behind other blocks of a background whole fetch or a load
+ * (not read-ahead, which its reader reads in order): queued behind the run's first block, or
+ * streaming with at least one block still to come before it.
+ */
+function lagsBehind(p: PendingBlock, ticket: FetchTicket): boolean {
+  if (ticket.origin !== PRIORITY_LOAD) return false
+  const at = blocksAhead(p)
+  return at !== undefined && at.ahead >= 1
 }
 
 function pendingBlock(index: number): PendingBlock {

@@ -29,11 +29,14 @@ export const PRIORITY_LOAD = 0.5
 /** The queue entries of one fetch (one per GET of its runs), and the priority they run at. */
 export class FetchTicket {
   priority: number
+  /** The priority the fetch was asked at, before any reader raised it. */
+  readonly origin: number
   /** INVARIANT: ids of this fetch's tasks still waiting in the queue (not started). */
   readonly queued = new Set<string>()
 
   constructor(priority: number) {
     this.priority = priority
+    this.origin = priority
   }
 }
 

@@ -5,7 +5,10 @@
  * (several FUSE threads). A read that starts near where the previous one ended
  * counts as sequential and doubles the window (from `initialWindowBytes` up to
  * `maxWindowBytes`); any other read resets it, so random small reads inside a
- * large shard fetch only the blocks they touch.
+ * large shard fetch only the blocks they touch. A run that starts elsewhere than at
+ * offset 0 opens a window only once it has read `initialWindowBytes`: one random
+ * 256 KiB `pread` reaches the daemon as two consecutive 128 KiB pieces, which must not
+ * fetch the next block too.
  */
 
 import { READ_AHEAD_INITIAL_BYTES, READ_AHEAD_MEMORY_SHARE } from '../config/defaults.js'
@@ -71,6 +74,8 @@ export class ReadAhead {
   readonly #budget: AheadBudget | undefined
   #nextOffset = 0
   #windowBytes = 0
+  /** Bytes the current sequential run has read; Infinity for a run from offset 0. */
+  #runBytes = Infinity
   /** Prefetch has been requested up to here; avoids asking again for every piece. */
   #requestedUpTo = 0
   /** Whether the last read continued the previous ones. */
@@ -95,7 +100,8 @@ export class ReadAhead {
     this.sequential = sequential
     const end = offset + length
     this.#nextOffset = Math.max(end, sequential ? this.#nextOffset : 0)
-    if (!sequential) {
+    this.#runBytes = offset === 0 ? Infinity : (sequential ? this.#runBytes : 0) + length
+    if (!sequential || this.#runBytes < this.#config.initialWindowBytes) {
       this.#resize(0)
       this.#requestedUpTo = end
       return undefined

@@ -2,7 +2,7 @@
  * The figures `s3cachefs stats` shows, gathered from every layer into one stable,
  * JSON-serialisable shape (documented in docs/CLI.md).
  */
-import type { BlockReader } from '../cache/block-reader.js'
+import type { BlockReader, BlockReaderStats } from '../cache/block-reader.js'
 import type { DiskBlockCache } from '../cache/disk-block-cache.js'
 import type { FetchQueue } from '../cache/fetch-queue.js'
 import type { DirectReadStats, FilesystemCore } from '../fuse/filesystem-core.js'
@@ -81,6 +81,8 @@ export interface StatsSnapshot extends ManyNodesStats {
      * in bytesServed and bytesFromDisk, and the block files it read in blocksFromDisk.
      */
     readonly direct: DirectReadStats
+    /** Reads that overtook a background whole fetch with a ranged GET of their own (BlockReaderStats.overtakes). */
+    readonly overtakes: BlockReaderStats['overtakes']
   }
   readonly s3: RequestMetricsSnapshot
   readonly queue: { readonly running: number; readonly waiting: number }
@@ -176,6 +178,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
       bytesFromStore: r.bytesFromStore,
       byteHitRatio: bytes === 0 ? 0 : fromDisk / bytes,
       direct,
+      overtakes: r.overtakes,
     },
     s3: s.metrics.snapshot(),
     queue: { running: s.queue.pending, waiting: s.queue.queued },

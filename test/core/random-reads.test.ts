@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
+import { splitIntoPieces } from '../../src/s3/object-client.js'
 import { MiB, makeHarness, readAll, type Harness } from './harness.js'
 
 async function settle(h: Harness): Promise<void> {
@@ -142,5 +143,112 @@ t.test('a read of a block inside a part being fetched is served once its bytes a
   release()
   t.equal(await loading, data.length, 'the load completes')
   t.ok((await h.core.read(fh, 3 * MiB, 1000)).equals(data.subarray(3 * MiB, 3 * MiB + 1000)), 'a block resolved at the end of its part')
+  await h.core.release(fh)
+})
+
+/** A store whose part GETs from `stallFrom` on deliver their first block, then stall until released; ranged GETs are recorded. */
+function stallParts(h: Harness, stallFrom: number): { release: () => void; ranged: Array<[number, number]>; partGets: number[] } {
+  const getRange = h.store.getRange.bind(h.store)
+  let release!: () => void
+  const stalled = new Promise<void>(r => (release = r))
+  const ranged: Array<[number, number]> = []
+  const partGets: number[] = []
+  // The memory store's getPieces calls getRange: pieces are cut here from the real getRange, so `ranged` holds only readers' own GETs.
+  h.store.getPieces = async (request, pieceBytes) => {
+    partGets.push(request.start)
+    const { onPiece, ...plain } = request
+    const pieces = splitIntoPieces(await getRange(plain), pieceBytes)
+    if (request.start < stallFrom) return pieces
+    onPiece?.(0, pieces[0] as Buffer)
+    await stalled
+    return pieces
+  }
+  h.store.getRange = async request => {
+    ranged.push([request.start, request.endExclusive])
+    return getRange(request)
+  }
+  return { release, ranged, partGets }
+}
+
+t.test('a read of a block a background load reaches late fetches its own bytes, and the block still comes once, from the load', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(40 * MiB) // parts of 4 MiB, blocks of 1 MiB
+  h.store.put('big.bin', data)
+  const head = await h.store.head('big.bin')
+  const obj = { key: 'big.bin', etag: head.etag, size: data.length }
+  const store = stallParts(h, 0)
+  const loading = h.reader.preload(obj, undefined, 1)
+  await new Promise(r => setTimeout(r, 50))
+  const fh = await h.core.open('/big.bin', 0)
+  // Block 2 of the first part: the load delivered block 0 and stalls.
+  const at = 2 * MiB + 4096
+  const read = h.core.read(fh, at, 256 * 1024)
+  const got = await Promise.race([read, new Promise<'waiting'>(r => setTimeout(() => r('waiting'), 2000))])
+  t.not(got, 'waiting', 'the read did not wait behind the stalled part')
+  if (got !== 'waiting') t.ok(got.equals(data.subarray(at, at + 256 * 1024)), 'exact bytes')
+  t.same(store.ranged, [[at, at + 256 * 1024]], 'one ranged GET of exactly the bytes read')
+  // Block 1 is next in the stream (the load is reading it): that read waits for the stream.
+  const next = h.core.read(fh, MiB, 1000)
+  t.equal(await Promise.race([next, new Promise<'waiting'>(r => setTimeout(() => r('waiting'), 200))]), 'waiting', 'the block being streamed is waited for')
+  t.equal(store.ranged.length, 1, 'no ranged GET for it')
+  t.same(h.reader.stats().overtakes, { reads: 1, won: 1, bytes: 256 * 1024 }, 'counted')
+  store.release()
+  t.ok((await next).equals(data.subarray(MiB, MiB + 1000)), 'exact bytes once the stream goes on')
+  t.equal(await loading, data.length, 'the load stored every block')
+  await h.disk.drain()
+  const gets = h.counts().get
+  t.ok((await h.core.read(fh, 2 * MiB, MiB)).equals(data.subarray(2 * MiB, 3 * MiB)), 'the overtaken block is cached whole and exact')
+  t.equal(h.counts().get, gets, 'from the cache')
+  await h.core.release(fh)
+})
+
+t.test('an overtaking read whose ranged GET fails gets the block from the background fetch', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(16 * MiB)
+  h.store.put('big.bin', data)
+  const head = await h.store.head('big.bin')
+  const obj = { key: 'big.bin', etag: head.etag, size: data.length }
+  const store = stallParts(h, 0)
+  h.store.getRange = async request => {
+    store.ranged.push([request.start, request.endExclusive])
+    throw new Error('connection reset')
+  }
+  const loading = h.reader.preload(obj, undefined, 1)
+  await new Promise(r => setTimeout(r, 50))
+  const fh = await h.core.open('/big.bin', 0)
+  const read = h.core.read(fh, 3 * MiB + 17, 300_000)
+  await new Promise(r => setTimeout(r, 100))
+  store.release()
+  t.ok((await read).equals(data.subarray(3 * MiB + 17, 3 * MiB + 300_017)), 'exact bytes, from the block')
+  t.same(h.reader.stats().overtakes, { reads: 1, won: 0, bytes: 0 }, 'the overtake lost')
+  t.equal(await loading, data.length)
+  await h.core.release(fh)
+})
+
+t.test('an object replaced while a read overtakes its background fetch: the read gets the version it opened, never a mix', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(16 * MiB)
+  h.store.put('big.bin', data)
+  const head = await h.store.head('big.bin')
+  const obj = { key: 'big.bin', etag: head.etag, size: data.length }
+  const store = stallParts(h, 0)
+  // The load's part GET was answered (old version) before the object is replaced; it stalls mid-body.
+  const loading = h.reader.preload(obj, undefined, 1).then(
+    () => 'loaded',
+    (err: unknown) => (err as { code?: string }).code,
+  )
+  await new Promise(r => setTimeout(r, 50))
+  const fh = await h.core.open('/big.bin', 0)
+  h.store.put('big.bin', randomBytes(16 * MiB))
+  const read = h.core.read(fh, 2 * MiB, 4096)
+  await new Promise(r => setTimeout(r, 100))
+  store.release()
+  t.ok((await read).equals(data.subarray(2 * MiB, 2 * MiB + 4096)), 'the bytes of the version opened')
+  t.equal(store.ranged.length, 1, 'it had tried its own GET')
+  t.same(h.reader.stats().overtakes, { reads: 1, won: 0, bytes: 0 }, 'which the store refused (If-Match)')
+  t.equal(await loading, 'PRECONDITION_FAILED', 'the load stops at the parts of the new version')
   await h.core.release(fh)
 })

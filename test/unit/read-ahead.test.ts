@@ -28,6 +28,19 @@ t.test('random reads prefetch nothing', async t => {
   t.equal(ra.onRead(900 * MiB, 4096, size), undefined)
 })
 
+t.test('a random pread arriving as consecutive 128 KiB pieces fetches no next block; a run of a block from anywhere opens a window', async t => {
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 2 * MiB })
+  const size = 1024 * MiB
+  for (const at of [300 * MiB, 17 * MiB + 5 * K128, 700 * MiB]) {
+    t.equal(ra.onRead(at, K128, size), undefined, `first piece at ${at}`)
+    t.equal(ra.onRead(at + K128, K128, size), undefined, `second piece at ${at}`)
+  }
+  const from = 40 * MiB
+  const asked = Array.from({ length: 8 }, (_, n) => ra.onRead(from + n * K128, K128, size))
+  t.same(asked.slice(0, 7), Array(7).fill(undefined), 'nothing before the run has read a block')
+  t.same(asked[7], { start: from + MiB, endExclusive: from + 2 * MiB }, 'then the initial window right after the run')
+})
+
 t.test('never beyond the end of the object', async t => {
   const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 2 * MiB })
   const size = 3 * MiB
