@@ -26,16 +26,15 @@ export interface PendingBlock {
   slot?: number
 }
 
-/** How far one GET of a run of blocks got: whether it started (a slot and its bytes of budget taken) and how many blocks it delivered. */
+/** How far one GET of a run of blocks got: how many of its blocks it delivered. */
 export interface RunProgress {
-  started: boolean
   delivered: number
 }
 
-/** Blocks of its run that a GET still has to deliver before `p` (0: it is reading `p` now); undefined while no GET for `p` is queued. */
-export function blocksAhead(p: PendingBlock): { started: boolean; ahead: number } | undefined {
+/** Blocks of its run that a GET still has to deliver before `p` (0: `p` is next); undefined while no GET for `p` is queued. */
+export function blocksAhead(p: PendingBlock): number | undefined {
   if (p.stream === undefined || p.slot === undefined) return undefined
-  return { started: p.stream.started, ahead: p.slot - p.stream.delivered }
+  return p.slot - p.stream.delivered
 }
 
 export interface BlockFetcherDeps {
@@ -124,7 +123,7 @@ export class BlockFetcher {
     const start = firstIndex * bs
     const end = Math.min(obj.size, ((run[run.length - 1] as PendingBlock).index + 1) * bs)
     let resolved = 0
-    const progress: RunProgress = { started: false, delivered: 0 }
+    const progress: RunProgress = { delivered: 0 }
     run.forEach((p, n) => {
       p.stream = progress
       p.slot = n
@@ -147,10 +146,7 @@ export class BlockFetcher {
       const blocks = await this.#d.queue.run(
         end - start,
         ticket.priority,
-        () => {
-          progress.started = true
-          return this.#d.client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size, onPiece: deliver }, bs)
-        },
+        () => this.#d.client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size, onPiece: deliver }, bs),
         ticket,
       )
       const got = blocks.reduce((n, b) => n + b.length, 0)

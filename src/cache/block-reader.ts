@@ -5,12 +5,13 @@
  *
  * - One in-flight promise per block, shared by every reader, the prefetchers and
  *   `load` (single-flight): concurrent readers of the same data cause one GET; a
- *   reader joining a background load raises its priority.
+ *   reader joining a background load raises its priority (but see the next point).
  * - Small objects (≤ `wholeObjectMaxBytes`) are loaded whole, in one GET.
- * - A reader that needs a block a background whole fetch (or a load) will reach only
- *   after others of its run does not wait behind them: it also fetches its own bytes
- *   with a ranged GET at foreground priority, and takes whichever comes first (the
- *   block still comes from the background fetch, once, into the caches).
+ * - A random reader (no read-ahead window: `read(…, mayOvertake)`) that needs a block
+ *   of a large object that a background whole fetch or load will reach only after
+ *   others of its part does not wait behind them: it also fetches its own bytes with a
+ *   ranged GET at foreground priority and takes whichever comes first (the block still
+ *   comes from the background fetch, once, into the caches).
  * - Whole-object work (load, background whole fetch, cross-file prefetch, adopting an
  *   upload) is ObjectLoads, over the same map.
  */
@@ -18,7 +19,7 @@ import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
 import { S3CacheFsError, UnexpectedResponseError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
-import { BlockFetcher, blocksAhead, type PendingBlock } from './block-fetcher.js'
+import { BlockFetcher, blocksAhead, type PendingBlock, type RunProgress } from './block-fetcher.js'
 import { type BlockStore, blockAddress, blockKey, objectIdOf } from './disk/disk-cache-types.js'
 import { type FetchQueue, FetchTicket, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from './fetch-queue.js'
 import { MemoryBlocks } from './memory-blocks.js'
@@ -65,7 +66,17 @@ export interface BlockReaderStats {
    * their own instead of waiting: how many, how many of those came back first, and the
    * bytes those brought.
    */
-  readonly overtakes: { readonly reads: number; readonly won: number; readonly bytes: number }
+  readonly overtakes: {
+    readonly reads: number
+    readonly won: number
+    /** Bytes of the ranged GETs that came first (served)... */
+    readonly bytes: number
+    /** ...and of every ranged GET that completed, won or not (fetched). */
+    readonly fetchedBytes: number
+    /** Ranged GETs not sent because the block came first, and ranged GETs that failed. */
+    readonly skipped: number
+    readonly failed: number
+  }
   /** Reads that failed, by error code (what readers saw as errors). */
   readonly readErrorsByCode: Readonly<Record<string, number>>
 }
@@ -89,7 +100,10 @@ export class BlockReader {
   #bytesServedFromStore = 0
   #overtakes = 0
   #overtakesWon = 0
+  #overtakesSkipped = 0
+  #overtakesFailed = 0
   #bytesOvertaken = 0
+  #bytesOvertakeFetched = 0
   readonly #readErrors = new Map<string, number>()
   /** The read-ahead windows of every open file together: they wait in the memory tier until read. */
   readonly aheadBudget: AheadBudget
@@ -107,24 +121,31 @@ export class BlockReader {
     disk.onDrop((objectId, index) => this.#memory.delete(blockKey(objectId, index)))
   }
 
-  /** Bytes [offset, offset+length) of `obj`, fewer at the end of the object. */
-  async read(obj: ObjectVersion, offset: number, length: number): Promise<Buffer> {
+  /**
+   * Bytes [offset, offset+length) of `obj`, fewer at the end of the object. `mayOvertake`:
+   * the caller reads at random (no read-ahead window), so a block a background whole fetch
+   * reaches late is overtaken with a ranged GET of the bytes asked for.
+   */
+  async read(obj: ObjectVersion, offset: number, length: number, mayOvertake = false): Promise<Buffer> {
     const end = Math.min(obj.size, offset + length)
     if (offset >= end) return Buffer.alloc(0)
     const bs = this.#config.blockSize
     const first = Math.floor(offset / bs)
     const last = Math.floor((end - 1) / bs)
-    const lagging = new Set<number>()
+    const lagging = mayOvertake ? new Map<number, FetchTicket>() : undefined
     const blocks = this.#ensure(obj, first, last + 1, PRIORITY_FOREGROUND, lagging)
     let fromStore = 0
     const piece = async (i: number): Promise<Buffer> => {
       const block = blocks.get(i) as Promise<Buffer>
       const from = i === first ? offset - i * bs : 0
       const to = i === last ? end - i * bs : blockLength(obj, i, bs)
-      const ranged = lagging.has(i) ? await this.#overtake(obj, block, i * bs + from, i * bs + to) : undefined
-      if (ranged !== undefined) {
-        fromStore += ranged.length
-        return ranged
+      const behind = lagging?.get(i)
+      if (behind !== undefined) {
+        const ranged = await this.#overtake(obj, block, behind, i * bs + from, i * bs + to)
+        // Either way the reader waited on the store: what it got was not cached before.
+        fromStore += to - from
+        if (ranged !== undefined) return ranged
+        return (await block).subarray(from, to)
       }
       const data = await block
       fromStore += this.#fetcher.takeMissBytes(data, to - from)
@@ -151,7 +172,7 @@ export class BlockReader {
    * ours, no copy) and leaves the memory tier alone: this is every read of a small
    * file (the kernel asks for 128 KiB), and the page cache keeps what it reads next.
    */
-  async readInto(obj: ObjectVersion, offset: number, length: number, target: Buffer): Promise<number> {
+  async readInto(obj: ObjectVersion, offset: number, length: number, target: Buffer, mayOvertake = false): Promise<number> {
     const bs = this.#config.blockSize
     const index = Math.floor(offset / bs)
     const len = offset < obj.size ? blockLength(obj, index, bs) : 0
@@ -165,24 +186,39 @@ export class BlockReader {
         return len
       }
     }
-    return (await this.read(obj, offset, length)).copy(target)
+    return (await this.read(obj, offset, length, mayOvertake)).copy(target)
   }
 
   /**
-   * The reader's bytes [start, end) of a block a background fetch will reach late: a ranged
-   * GET of just those, at foreground priority, raced against the block. Resolves with the
-   * ranged bytes if they came first, undefined if the block did (or the GET failed: the
-   * block is then the answer, or the error).
+   * The reader's bytes [start, end) of a block a background fetch (`ticket`) will reach
+   * late: a ranged GET of just those, at foreground priority, raced against the block.
+   * Resolves with the ranged bytes if they came first, undefined if the block did (the
+   * GET is then not sent if it had not started) or if the GET failed (the background
+   * fetch is then raised to foreground priority, and the block is the answer, or the error).
    */
-  async #overtake(obj: ObjectVersion, block: Promise<Buffer>, start: number, end: number): Promise<Buffer | undefined> {
+  async #overtake(obj: ObjectVersion, block: Promise<Buffer>, ticket: FetchTicket, start: number, end: number): Promise<Buffer | undefined> {
     this.#overtakes++
+    let blockCame = false
     const ranged = this.#queue.run(end - start, PRIORITY_FOREGROUND, async () => {
+      if (blockCame) {
+        this.#overtakesSkipped++
+        return undefined
+      }
       const data = await this.#client.getRange({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag })
       if (data.length !== end - start) throw new UnexpectedResponseError(`${obj.key}: expected ${end - start} bytes at ${start}, got ${data.length}`)
+      this.#bytesOvertakeFetched += data.length
       return data
     })
+    ranged.catch(() => {
+      this.#overtakesFailed++
+      this.#queue.raise(ticket, PRIORITY_FOREGROUND)
+    })
+    const fromBlock = block.then(() => {
+      blockCame = true
+      return undefined
+    })
     try {
-      const first = await Promise.any([block.then(() => undefined), ranged])
+      const first = await Promise.any([fromBlock, ranged.then(data => data ?? fromBlock)])
       if (first !== undefined) {
         this.#overtakesWon++
         this.#bytesOvertaken += first.length
@@ -275,7 +311,14 @@ export class BlockReader {
       bytesServedFromCache: this.#bytesServed - this.#bytesServedFromStore,
       bytesServedFromStore: this.#bytesServedFromStore,
       inFlightBlocks: this.#inFlight.size,
-      overtakes: { reads: this.#overtakes, won: this.#overtakesWon, bytes: this.#bytesOvertaken },
+      overtakes: {
+        reads: this.#overtakes,
+        won: this.#overtakesWon,
+        bytes: this.#bytesOvertaken,
+        fetchedBytes: this.#bytesOvertakeFetched,
+        skipped: this.#overtakesSkipped,
+        failed: this.#overtakesFailed,
+      },
       readErrorsByCode: Object.fromEntries(this.#readErrors),
     }
   }
@@ -283,10 +326,11 @@ export class BlockReader {
   /**
    * A promise per block in range; starts loading the blocks nobody is loading yet. A reader
    * joining a block in flight raises that fetch to its own priority, unless it passes
-   * `lagging` and the block waits on a background whole fetch that has other blocks to
-   * deliver first: its index is then added to `lagging` for the reader to overtake.
+   * `lagging` and the block of a large object waits on a background whole fetch that has
+   * other blocks to deliver first (and that this read does not wait on for an earlier
+   * block anyway): the block and that fetch's ticket then go into `lagging`, to overtake.
    */
-  #ensure(obj: ObjectVersion, first: number, endExclusive: number, priority: number, lagging?: Set<number>): Map<number, Promise<Buffer>> {
+  #ensure(obj: ObjectVersion, first: number, endExclusive: number, priority: number, lagging?: Map<number, FetchTicket>): Map<number, Promise<Buffer>> {
     const whole = obj.size <= this.#config.wholeObjectMaxBytes
     const from = whole ? 0 : first
     const to = whole ? this.blockCount(obj) : endExclusive
@@ -294,6 +338,8 @@ export class BlockReader {
     const result = new Map<number, Promise<Buffer>>()
     const missing: PendingBlock[] = []
     const ticket = new FetchTicket(priority)
+    /** Background streams this read waits on for an earlier block: a later block of theirs is not overtaken. */
+    const waitedOn = new Set<RunProgress>()
     for (let i = from; i < to; i++) {
       const id = blockKey(objectId, i)
       const mem = this.#memory.get(id)
@@ -305,8 +351,9 @@ export class BlockReader {
       const pending = this.#inFlight.get(id)
       if (pending !== undefined) {
         const joined = this.#tickets.get(id)
-        if (lagging !== undefined && joined !== undefined && lagsBehind(pending, joined)) lagging.add(i)
+        if (lagging !== undefined && joined !== undefined && !whole && lagsBehind(pending, joined, waitedOn)) lagging.set(i, joined)
         else if (joined !== undefined) this.#queue.raise(joined, priority)
+        if (pending.stream !== undefined) waitedOn.add(pending.stream)
         result.set(i, pending.promise)
         continue
       }
@@ -341,14 +388,15 @@ export class BlockReader {
 }
 
 /**
- * Whether a block in flight waits behind other blocks of a background whole fetch or a load
- * (not read-ahead, which its reader reads in order): queued behind the run's first block, or
- * streaming with at least one block still to come before it.
+ * Whether a block in flight waits behind other blocks of a background whole fetch, a load or
+ * an announced-order prefetch (asked at PRIORITY_LOAD; not read-ahead, which its reader reads
+ * in order): its GET, queued or streaming, has at least one other block to deliver first, and
+ * the read does not wait on that GET for an earlier block anyway.
  */
-function lagsBehind(p: PendingBlock, ticket: FetchTicket): boolean {
-  if (ticket.origin !== PRIORITY_LOAD) return false
-  const at = blocksAhead(p)
-  return at !== undefined && at.ahead >= 1
+function lagsBehind(p: PendingBlock, ticket: FetchTicket, waitedOn: ReadonlySet<RunProgress>): boolean {
+  if (ticket.origin !== PRIORITY_LOAD || p.stream === undefined || waitedOn.has(p.stream)) return false
+  const ahead = blocksAhead(p)
+  return ahead !== undefined && ahead >= 1
 }
 
 function pendingBlock(index: number): PendingBlock {

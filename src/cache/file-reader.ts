@@ -49,7 +49,8 @@ export class FileReader {
     const size = this.version.size
     const ahead = this.#readAhead.onRead(offset, length, size)
     if (!this.#readAhead.sequential) this.#noteRandom()
-    const n = await this.#blocks.readInto(this.version, offset, length, target)
+    // A reader with no window open reads at random: it may overtake a background whole fetch.
+    const n = await this.#blocks.readInto(this.version, offset, length, target, !this.#readAhead.windowOpen)
     if (ahead !== undefined) this.#blocks.prefetch(this.version, ahead.start, ahead.endExclusive)
     this.#dropReadThrough(offset)
     return n

@@ -6,7 +6,7 @@
  * counts as sequential and doubles the window (from `initialWindowBytes` up to
  * `maxWindowBytes`); any other read resets it, so random small reads inside a
  * large shard fetch only the blocks they touch. A run that starts elsewhere than at
- * offset 0 opens a window only once it has read `initialWindowBytes`: one random
+ * offset 0 opens a window only once it has read more than `initialWindowBytes`: one random
  * 256 KiB `pread` reaches the daemon as two consecutive 128 KiB pieces, which must not
  * fetch the next block too.
  */
@@ -75,7 +75,7 @@ export class ReadAhead {
   #nextOffset = 0
   #windowBytes = 0
   /** Bytes the current sequential run has read; Infinity for a run from offset 0. */
-  #runBytes = Infinity
+  #runBytes = 0
   /** Prefetch has been requested up to here; avoids asking again for every piece. */
   #requestedUpTo = 0
   /** Whether the last read continued the previous ones. */
@@ -101,7 +101,7 @@ export class ReadAhead {
     const end = offset + length
     this.#nextOffset = Math.max(end, sequential ? this.#nextOffset : 0)
     this.#runBytes = offset === 0 ? Infinity : (sequential ? this.#runBytes : 0) + length
-    if (!sequential || this.#runBytes < this.#config.initialWindowBytes) {
+    if (!sequential || this.#runBytes <= this.#config.initialWindowBytes) {
       this.#resize(0)
       this.#requestedUpTo = end
       return undefined
@@ -117,6 +117,11 @@ export class ReadAhead {
     if (start >= target) return undefined
     this.#requestedUpTo = target
     return { start, endExclusive: target }
+  }
+
+  /** Whether a read-ahead window is open: the reader reads sequentially, and its blocks are fetched ahead of it. */
+  get windowOpen(): boolean {
+    return this.#windowBytes > 0
   }
 
   #resize(wanted: number): void {

@@ -179,7 +179,8 @@ t.test('a read of a block a background load reaches late fetches its own bytes, 
   const obj = { key: 'big.bin', etag: head.etag, size: data.length }
   const store = stallParts(h, 0)
   const loading = h.reader.preload(obj, undefined, 1)
-  await new Promise(r => setTimeout(r, 50))
+  while (store.partGets.length < 1) await new Promise(r => setTimeout(r, 10))
+  await new Promise(r => setTimeout(r, 20))
   const fh = await h.core.open('/big.bin', 0)
   // Block 2 of the first part: the load delivered block 0 and stalls.
   const at = 2 * MiB + 4096
@@ -192,7 +193,7 @@ t.test('a read of a block a background load reaches late fetches its own bytes, 
   const next = h.core.read(fh, MiB, 1000)
   t.equal(await Promise.race([next, new Promise<'waiting'>(r => setTimeout(() => r('waiting'), 200))]), 'waiting', 'the block being streamed is waited for')
   t.equal(store.ranged.length, 1, 'no ranged GET for it')
-  t.same(h.reader.stats().overtakes, { reads: 1, won: 1, bytes: 256 * 1024 }, 'counted')
+  t.match(h.reader.stats().overtakes, { reads: 1, won: 1, bytes: 256 * 1024, fetchedBytes: 256 * 1024, failed: 0 }, 'counted')
   store.release()
   t.ok((await next).equals(data.subarray(MiB, MiB + 1000)), 'exact bytes once the stream goes on')
   t.equal(await loading, data.length, 'the load stored every block')
@@ -216,13 +217,14 @@ t.test('an overtaking read whose ranged GET fails gets the block from the backgr
     throw new Error('connection reset')
   }
   const loading = h.reader.preload(obj, undefined, 1)
-  await new Promise(r => setTimeout(r, 50))
+  while (store.partGets.length < 1) await new Promise(r => setTimeout(r, 10))
+  await new Promise(r => setTimeout(r, 20))
   const fh = await h.core.open('/big.bin', 0)
   const read = h.core.read(fh, 3 * MiB + 17, 300_000)
   await new Promise(r => setTimeout(r, 100))
   store.release()
   t.ok((await read).equals(data.subarray(3 * MiB + 17, 3 * MiB + 300_017)), 'exact bytes, from the block')
-  t.same(h.reader.stats().overtakes, { reads: 1, won: 0, bytes: 0 }, 'the overtake lost')
+  t.match(h.reader.stats().overtakes, { reads: 1, won: 0, bytes: 0, fetchedBytes: 0, failed: 1 }, 'the overtake lost')
   t.equal(await loading, data.length)
   await h.core.release(fh)
 })
@@ -240,7 +242,8 @@ t.test('an object replaced while a read overtakes its background fetch: the read
     () => 'loaded',
     (err: unknown) => (err as { code?: string }).code,
   )
-  await new Promise(r => setTimeout(r, 50))
+  while (store.partGets.length < 1) await new Promise(r => setTimeout(r, 10))
+  await new Promise(r => setTimeout(r, 20))
   const fh = await h.core.open('/big.bin', 0)
   h.store.put('big.bin', randomBytes(16 * MiB))
   const read = h.core.read(fh, 2 * MiB, 4096)
@@ -248,7 +251,37 @@ t.test('an object replaced while a read overtakes its background fetch: the read
   store.release()
   t.ok((await read).equals(data.subarray(2 * MiB, 2 * MiB + 4096)), 'the bytes of the version opened')
   t.equal(store.ranged.length, 1, 'it had tried its own GET')
-  t.same(h.reader.stats().overtakes, { reads: 1, won: 0, bytes: 0 }, 'which the store refused (If-Match)')
+  t.match(h.reader.stats().overtakes, { reads: 1, won: 0, bytes: 0, failed: 1 }, 'which the store refused (If-Match)')
   t.equal(await loading, 'PRECONDITION_FAILED', 'the load stops at the parts of the new version')
   await h.core.release(fh)
+})
+
+t.test('no overtake by a sequential reader beside a load, nor of a small object loaded whole', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const big = randomBytes(16 * MiB)
+  const small = randomBytes(3 * MiB + 5) // ≤ wholeObjectMaxBytes (4 MiB): one GET of the whole object, checked whole
+  h.store.put('big.bin', big)
+  h.store.put('small.bin', small)
+  const store = stallParts(h, 0)
+  const version = async (key: string, size: number) => ({ key, etag: (await h.store.head(key)).etag, size })
+  const loads = [h.reader.preload(await version('big.bin', big.length), undefined, 1), h.reader.preload(await version('small.bin', small.length), undefined, 1)]
+  // Both loads' GETs are streaming (and stalled after their first block) before anyone reads.
+  while (store.partGets.length < 2) await new Promise(r => setTimeout(r, 10))
+  await new Promise(r => setTimeout(r, 20))
+  const seq = await h.core.open('/big.bin', 0)
+  const reads = [0, 1, 2, 3].map(n => h.core.read(seq, n * 128 * 1024, 128 * 1024)) // from offset 0: a window opens at once
+  reads.push(h.core.read(seq, 2 * MiB, 128 * 1024)) // the kernel's read-ahead of the same reader, further on
+  const fsmall = await h.core.open('/small.bin', 0)
+  const smallRead = h.core.read(fsmall, 2 * MiB + 100, 4096)
+  await new Promise(r => setTimeout(r, 100))
+  t.same(store.ranged, [], 'no ranged GET of their own')
+  store.release()
+  const got = await Promise.all(reads)
+  t.ok(got[4]?.equals(big.subarray(2 * MiB, 2 * MiB + 128 * 1024)), 'exact bytes')
+  t.ok((await smallRead).equals(small.subarray(2 * MiB + 100, 2 * MiB + 4196)), 'exact bytes of the small object')
+  t.same(await Promise.all(loads), [big.length, small.length])
+  t.equal(h.reader.stats().overtakes.reads, 0)
+  await h.core.release(seq)
+  await h.core.release(fsmall)
 })

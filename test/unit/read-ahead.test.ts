@@ -36,9 +36,14 @@ t.test('a random pread arriving as consecutive 128 KiB pieces fetches no next bl
     t.equal(ra.onRead(at + K128, K128, size), undefined, `second piece at ${at}`)
   }
   const from = 40 * MiB
-  const asked = Array.from({ length: 8 }, (_, n) => ra.onRead(from + n * K128, K128, size))
-  t.same(asked.slice(0, 7), Array(7).fill(undefined), 'nothing before the run has read a block')
-  t.same(asked[7], { start: from + MiB, endExclusive: from + 2 * MiB }, 'then the initial window right after the run')
+  const asked = Array.from({ length: 9 }, (_, n) => ra.onRead(from + n * K128, K128, size))
+  t.same(asked.slice(0, 8), Array(8).fill(undefined), 'nothing until the run has read more than a block (a random 1 MiB pread neither)')
+  t.same(asked[8], { start: from + 9 * K128, endExclusive: from + 9 * K128 + MiB }, 'then the initial window right after the run')
+  t.ok(ra.windowOpen, 'the window is open')
+  const fresh = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 2 * MiB })
+  t.equal(fresh.onRead(512 * 1024, K128, size), undefined, "a handle's first read near the start is no run from offset 0")
+  t.notOk(fresh.windowOpen)
+  t.ok(fresh.onRead(0, K128, size), 'a read at offset 0 reads ahead at once')
 })
 
 t.test('never beyond the end of the object', async t => {
