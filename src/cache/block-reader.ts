@@ -142,10 +142,16 @@ export class BlockReader {
       const behind = lagging?.get(i)
       if (behind !== undefined) {
         const ranged = await this.#overtake(obj, block, behind, i * bs + from, i * bs + to)
-        // Either way the reader waited on the store: what it got was not cached before.
+        // Either way the reader waited on the store: what it got was not cached before. The
+        // block's own on-demand bytes (if someone raised its fetch) are taken, not counted again.
         fromStore += to - from
-        if (ranged !== undefined) return ranged
-        return (await block).subarray(from, to)
+        if (ranged !== undefined) {
+          block.then(data => this.#fetcher.takeMissBytes(data, to - from), () => {})
+          return ranged
+        }
+        const data = await block
+        this.#fetcher.takeMissBytes(data, to - from)
+        return data.subarray(from, to)
       }
       const data = await block
       fromStore += this.#fetcher.takeMissBytes(data, to - from)
@@ -211,7 +217,7 @@ export class BlockReader {
     })
     ranged.catch(() => {
       this.#overtakesFailed++
-      this.#queue.raise(ticket, PRIORITY_FOREGROUND)
+      if (!blockCame) this.#queue.raise(ticket, PRIORITY_FOREGROUND)
     })
     const fromBlock = block.then(() => {
       blockCame = true
@@ -353,7 +359,8 @@ export class BlockReader {
         const joined = this.#tickets.get(id)
         if (lagging !== undefined && joined !== undefined && !whole && lagsBehind(pending, joined, waitedOn)) lagging.set(i, joined)
         else if (joined !== undefined) this.#queue.raise(joined, priority)
-        if (pending.stream !== undefined) waitedOn.add(pending.stream)
+        // A stream this read waits on (not one it overtakes): its later blocks come after this one anyway.
+        if (pending.stream !== undefined && !lagging?.has(i)) waitedOn.add(pending.stream)
         result.set(i, pending.promise)
         continue
       }
