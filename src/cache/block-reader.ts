@@ -146,7 +146,10 @@ export class BlockReader {
         // block's own on-demand bytes (if someone raised its fetch) are taken, not counted again.
         fromStore += to - from
         if (ranged !== undefined) {
-          block.then(data => this.#fetcher.takeMissBytes(data, to - from), () => {})
+          block.then(
+            data => this.#fetcher.takeMissBytes(data, to - from),
+            () => {},
+          )
           return ranged
         }
         const data = await block
