@@ -166,6 +166,12 @@ export const DEFAULT_LOG_LEVEL = 'warn'
 export const MOUNT_READY_TIMEOUT_MS = 60_000
 /** How long `unmount` waits for the daemon to exit after SIGTERM. */
 export const UNMOUNT_WAIT_MS = 30_000
+/**
+ * How long the daemon's shutdown waits for its own unmount (`fusermount -uz`, which returns at
+ * once) before it logs and goes on to exit: a daemon of a CI run once waited for ever on that
+ * child, whose exit libuv never reaped (2026-12-03).
+ */
+export const UNMOUNT_STEP_MS = 15_000
 
 /** Eviction policy: survives epochs over datasets larger than the cache (see src/cache/eviction/s3-fifo-policy.ts). */
 export const DEFAULT_EVICTION = 'scan-resistant'

@@ -17,6 +17,7 @@ import { buildManyNodes, type ManyNodes } from './build-many-nodes.js'
 import { checkCacheDir, checkMountPoint } from './preflight.js'
 import { lockCacheDir } from './cache-dir-lock.js'
 import { watchMountGone } from './mount-watch.js'
+import { unmountBounded } from './bounded-unmount.js'
 import { ControlServer } from './control-server.js'
 import { controlRoutes } from './control-routes.js'
 import { controlSocketPath, ensureRuntimeDir, removeDaemonRecord, writeDaemonRecord } from './runtime-state.js'
@@ -105,10 +106,11 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
             onStop()
           }),
         async () => {
+          log.info({ releasedOutside }, 'stopping: uploading pending writes, then unmounting')
           prefetcher.stop()
           await flushBounded(writes, log)
           // A mount released from outside is gone already: fusermount -u would only fail.
-          if (!releasedOutside) await mounted.unmount()
+          if (!releasedOutside) await unmountBounded(() => mounted.unmount(), log)
           await flushBounded(writes, log)
           await (control as ControlServer).stop()
           await ops.stop()
