@@ -348,7 +348,7 @@ export class BlockReader {
     const missing: PendingBlock[] = []
     const ticket = new FetchTicket(priority)
     /** Background streams this read waits on for an earlier block: a later block of theirs is not overtaken. */
-    const waitedOn = new Set<RunProgress>()
+    const waitedOn = lagging === undefined ? undefined : new Set<RunProgress>()
     for (let i = from; i < to; i++) {
       const id = blockKey(objectId, i)
       const mem = this.#memory.get(id)
@@ -360,10 +360,10 @@ export class BlockReader {
       const pending = this.#inFlight.get(id)
       if (pending !== undefined) {
         const joined = this.#tickets.get(id)
-        if (lagging !== undefined && joined !== undefined && !whole && lagsBehind(pending, joined, waitedOn)) lagging.set(i, joined)
+        if (lagging !== undefined && waitedOn !== undefined && joined !== undefined && !whole && lagsBehind(pending, joined, waitedOn)) lagging.set(i, joined)
         else if (joined !== undefined) this.#queue.raise(joined, priority)
         // A stream this read waits on (not one it overtakes): its later blocks come after this one anyway.
-        if (pending.stream !== undefined && !lagging?.has(i)) waitedOn.add(pending.stream)
+        if (waitedOn !== undefined && pending.stream !== undefined && !lagging?.has(i)) waitedOn.add(pending.stream)
         result.set(i, pending.promise)
         continue
       }

@@ -4,7 +4,7 @@
  * near the end (a footer) never starts that; bytes are exact throughout.
  */
 import { randomBytes } from 'node:crypto'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { splitIntoPieces } from '../../src/s3/object-client.js'
 import { MiB, makeHarness, readAll, type Harness } from './harness.js'
 
@@ -170,18 +170,28 @@ function stallParts(h: Harness, stallFrom: number): { release: () => void; range
   return { release, ranged, partGets }
 }
 
-t.test('a read of a block a background load reaches late fetches its own bytes, and the block still comes once, from the load', async t => {
+/**
+ * A harness whose `big.bin` (`size` random bytes) is being loaded one part at a time by a
+ * background load whose part GET delivered its first block and stalls; `big.bin` open.
+ */
+async function stalledLoad(t: Test, size: number, beforeLoad: (store: ReturnType<typeof stallParts>, h: Harness) => void = () => {}) {
   const h = await makeHarness()
   t.teardown(() => h.close())
-  const data = randomBytes(40 * MiB) // parts of 4 MiB, blocks of 1 MiB
+  const data = randomBytes(size)
   h.store.put('big.bin', data)
   const head = await h.store.head('big.bin')
-  const obj = { key: 'big.bin', etag: head.etag, size: data.length }
   const store = stallParts(h, 0)
-  const loading = h.reader.preload(obj, undefined, 1)
+  beforeLoad(store, h)
+  const loading = h.reader.preload({ key: 'big.bin', etag: head.etag, size: data.length }, undefined, 1)
+  loading.catch(() => {})
   while (store.partGets.length < 1) await new Promise(r => setTimeout(r, 10))
   await new Promise(r => setTimeout(r, 20))
   const fh = await h.core.open('/big.bin', 0)
+  return { h, data, store, loading, fh }
+}
+
+t.test('a read of a block a background load reaches late fetches its own bytes, and the block still comes once, from the load', async t => {
+  const { h, data, store, loading, fh } = await stalledLoad(t, 40 * MiB) // parts of 4 MiB, blocks of 1 MiB
   // Block 2 of the first part: the load delivered block 0 and stalls.
   const at = 2 * MiB + 4096
   const read = h.core.read(fh, at, 256 * 1024)
@@ -205,21 +215,12 @@ t.test('a read of a block a background load reaches late fetches its own bytes, 
 })
 
 t.test('an overtaking read whose ranged GET fails gets the block from the background fetch', async t => {
-  const h = await makeHarness()
-  t.teardown(() => h.close())
-  const data = randomBytes(16 * MiB)
-  h.store.put('big.bin', data)
-  const head = await h.store.head('big.bin')
-  const obj = { key: 'big.bin', etag: head.etag, size: data.length }
-  const store = stallParts(h, 0)
-  h.store.getRange = async request => {
-    store.ranged.push([request.start, request.endExclusive])
-    throw new Error('connection reset')
-  }
-  const loading = h.reader.preload(obj, undefined, 1)
-  while (store.partGets.length < 1) await new Promise(r => setTimeout(r, 10))
-  await new Promise(r => setTimeout(r, 20))
-  const fh = await h.core.open('/big.bin', 0)
+  const { h, data, store, loading, fh } = await stalledLoad(t, 16 * MiB, (store, h) => {
+    h.store.getRange = async request => {
+      store.ranged.push([request.start, request.endExclusive])
+      throw new Error('connection reset')
+    }
+  })
   const read = h.core.read(fh, 3 * MiB + 17, 300_000)
   await new Promise(r => setTimeout(r, 100))
   store.release()
@@ -230,21 +231,13 @@ t.test('an overtaking read whose ranged GET fails gets the block from the backgr
 })
 
 t.test('an object replaced while a read overtakes its background fetch: the read gets the version it opened, never a mix', async t => {
-  const h = await makeHarness()
-  t.teardown(() => h.close())
-  const data = randomBytes(16 * MiB)
-  h.store.put('big.bin', data)
-  const head = await h.store.head('big.bin')
-  const obj = { key: 'big.bin', etag: head.etag, size: data.length }
-  const store = stallParts(h, 0)
   // The load's part GET was answered (old version) before the object is replaced; it stalls mid-body.
-  const loading = h.reader.preload(obj, undefined, 1).then(
+  const stalled = await stalledLoad(t, 16 * MiB)
+  const { h, data, store, fh } = stalled
+  const loading = stalled.loading.then(
     () => 'loaded',
     (err: unknown) => (err as { code?: string }).code,
   )
-  while (store.partGets.length < 1) await new Promise(r => setTimeout(r, 10))
-  await new Promise(r => setTimeout(r, 20))
-  const fh = await h.core.open('/big.bin', 0)
   h.store.put('big.bin', randomBytes(16 * MiB))
   const read = h.core.read(fh, 2 * MiB, 4096)
   await new Promise(r => setTimeout(r, 100))
@@ -289,16 +282,7 @@ t.test('no overtake by a sequential reader beside a load, nor of a small object 
 })
 
 t.test('a random read across two blocks of one lagging part overtakes both, and the part stays in the background', async t => {
-  const h = await makeHarness()
-  t.teardown(() => h.close())
-  const data = randomBytes(16 * MiB)
-  h.store.put('big.bin', data)
-  const head = await h.store.head('big.bin')
-  const store = stallParts(h, 0)
-  const loading = h.reader.preload({ key: 'big.bin', etag: head.etag, size: data.length }, undefined, 1)
-  while (store.partGets.length < 1) await new Promise(r => setTimeout(r, 10))
-  await new Promise(r => setTimeout(r, 20))
-  const fh = await h.core.open('/big.bin', 0)
+  const { h, data, store, loading, fh } = await stalledLoad(t, 16 * MiB)
   const at = 3 * MiB - 100_000 // blocks 2 and 3 of the stalled first part
   const read = h.core.read(fh, at, 256 * 1024)
   const got = await Promise.race([read, new Promise<'waiting'>(r => setTimeout(() => r('waiting'), 2000))])
