@@ -23,19 +23,19 @@
  */
 import { crc32 } from 'node:zlib'
 import { CacheCorruptError } from '../errors.js'
+import { CHUNK_BYTES, CHUNK_SHIFT, chunkChecksums, chunkCount } from '../util/chunk-checksums.js'
+
+export { CHUNK_BYTES }
 
 const MAGIC = 0x42433353 // 'S3CB' read as uint32 LE
 const VERSION = 2
 const LEGACY_VERSION = 1
-const CHUNK_SHIFT = 16
-/** The unit of checking: each chunk of a block's data has its own CRC-32. */
-export const CHUNK_BYTES = 1 << CHUNK_SHIFT
 /** The fixed part of the header (what version 1 had in all). */
 const FIXED_HEADER_BYTES = 16
 
 /** Bytes before the data in a block file holding `length` bytes. */
 export function blockHeaderBytes(length: number): number {
-  return FIXED_HEADER_BYTES + 4 * Math.ceil(length / CHUNK_BYTES)
+  return FIXED_HEADER_BYTES + 4 * chunkCount(length)
 }
 
 /** Size of the block file holding `length` bytes of data. */
@@ -43,16 +43,18 @@ export function blockFileBytes(length: number): number {
   return blockHeaderBytes(length) + length
 }
 
-/** The header and chunk table to write before `data` (with writev: the data itself is never copied). */
+/**
+ * The header and chunk table to write before `data` (with writev: the data itself is never
+ * copied); the chunks' sums are the ones taken as `data` arrived, when it was a GET's piece.
+ */
 export function blockHeader(data: Buffer): Buffer {
   const out = Buffer.alloc(blockHeaderBytes(data.length))
   out.writeUInt32LE(MAGIC, 0)
   out.writeUInt8(VERSION, 4)
   out.writeUInt8(CHUNK_SHIFT, 5)
   out.writeUInt32LE(data.length, 8)
-  for (let at = 0, n = 0; at < data.length; at += CHUNK_BYTES, n++) {
-    out.writeUInt32LE(crc32(data.subarray(at, at + CHUNK_BYTES)), FIXED_HEADER_BYTES + 4 * n)
-  }
+  const sums = chunkChecksums(data)
+  for (let n = 0; n < sums.length; n++) out.writeUInt32LE(sums[n] as number, FIXED_HEADER_BYTES + 4 * n)
   out.writeUInt32LE(crc32(out.subarray(FIXED_HEADER_BYTES)), 12)
   return out
 }

@@ -1,12 +1,16 @@
+import { ChunkSummer } from '../util/chunk-checksums.js'
+
 /**
  * Fills consecutive block-sized pieces of a known total length from a response
  * body's chunks as they arrive, so a GET is read straight into cache blocks with no
  * buffer of the whole range and no copy out of it. Each piece owns exactly its memory
- * (never a view into a pooled allocation that a small cached block would keep alive).
+ * (never a view into a pooled allocation that a small cached block would keep alive),
+ * and its chunks' CRC-32s are taken as they fill (util/chunk-checksums.ts), while hot.
  */
 export class PieceWriter {
   readonly pieces: Buffer[] = []
   filled = 0
+  readonly #summers: ChunkSummer[] = []
   readonly #length: number
 
   private constructor(length: number) {
@@ -20,7 +24,11 @@ export class PieceWriter {
 
   static forLength(length: number, pieceBytes: number): PieceWriter {
     const w = new PieceWriter(length)
-    for (let at = 0; at < length; at += pieceBytes) w.pieces.push(Buffer.allocUnsafeSlow(Math.min(pieceBytes, length - at)))
+    for (let at = 0; at < length; at += pieceBytes) {
+      const piece = Buffer.allocUnsafeSlow(Math.min(pieceBytes, length - at))
+      w.pieces.push(piece)
+      w.#summers.push(new ChunkSummer(piece))
+    }
     return w
   }
 
@@ -34,7 +42,7 @@ export class PieceWriter {
       const n = Math.min(piece.length - at, chunk.length - from)
       piece.set(chunk.subarray(from, from + n), at)
       from += n
-      this.filled += n
+      this.#advance(n)
     }
     return true
   }
@@ -48,7 +56,16 @@ export class PieceWriter {
 
   /** `n` bytes were written in place at the start of `writable()`. */
   advance(n: number): void {
+    // writable() never spans two pieces
+    this.#advance(n)
+  }
+
+  #advance(n: number): void {
+    if (n === 0) return
+    const start = this.#pieceStart(this.filled)
+    const summer = this.#summers[this.#pieceAt(this.filled)] as ChunkSummer
     this.filled += n
+    summer.filledTo(this.filled - start)
   }
 
   /** Pieces filled to their end: every one once the whole length is in. */

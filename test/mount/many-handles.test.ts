@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
+import { daemonTunables } from '../../src/cli/mount-command.js'
 import { DAEMON_MALLOC_ARENA_MAX, DAEMON_V8_FLAGS } from '../../src/config/defaults.js'
 import { rssPeak, seededContent } from '../helpers/daemon-memory.js'
 import { daemonPid, makeFixture, sh } from './mount-fixture.js'
@@ -72,6 +73,7 @@ t.test(`${PROCESSES} processes holding ${FILES} files open each: peak RSS under 
   )
   const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0')
   t.ok(environ.includes(`MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? DAEMON_MALLOC_ARENA_MAX}`), 'and with its glibc arena bound')
+  t.ok(environ.includes(`GLIBC_TUNABLES=${daemonTunables(process.env.GLIBC_TUNABLES)}`), 'and with its glibc tunables')
   const script = join(fx.root, 'holder.py')
   const release = join(fx.root, 'release')
   await writeFile(script, HOLDER)
