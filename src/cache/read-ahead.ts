@@ -36,12 +36,16 @@ export function readAheadBudgetBytes(memoryCacheBytes: number): number {
   return Math.max(READ_AHEAD_INITIAL_BYTES, Math.floor(memoryCacheBytes * READ_AHEAD_MEMORY_SHARE))
 }
 
+/** Blocks a sequential reader keeps in the memory tier besides its window: the one it is reading, and one of lag for the kernel's out-of-order pieces. */
+const KEPT_BEHIND_BLOCKS = 2
+
 /**
  * The read-ahead windows of all open files together. A prefetched block waits in the
  * memory tier until its reader gets to it; windows larger than the tier would make the
  * blocks fetched last evict the ones about to be read, which are then read back from the
- * disk cache. Each sequential reader is granted an equal share (never less than the
- * initial window, so every reader makes progress); a reader gone random holds nothing.
+ * disk cache. Each sequential reader is granted an equal share, less the blocks it keeps
+ * behind its window (never less than the initial window, so every reader makes progress);
+ * a reader gone random holds nothing.
  */
 export class AheadBudget {
   readonly #limit: number
@@ -55,8 +59,9 @@ export class AheadBudget {
   /** Moves a window from the `held` bytes it was granted towards `wanted` (0: gives it up); returns the bytes granted now. */
   resize(held: number, wanted: number, floor: number): number {
     const active = this.#active + (held === 0 && wanted > 0 ? 1 : 0) - (held > 0 && wanted === 0 ? 1 : 0)
-    // Whole initial windows (blocks), so that windows stay block-aligned.
-    const share = Math.floor(this.#limit / Math.max(1, active) / floor) * floor
+    // Whole initial windows (blocks), so that windows stay block-aligned; less the blocks a
+    // reader keeps in the tier behind its window (the one it reads and one of lag).
+    const share = Math.floor(this.#limit / Math.max(1, active) / floor) * floor - KEPT_BEHIND_BLOCKS * floor
     const granted = wanted === 0 ? 0 : Math.max(Math.min(floor, wanted), Math.min(wanted, share, this.#limit - this.#used + held))
     this.#active = active
     this.#used += granted - held

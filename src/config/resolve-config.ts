@@ -213,7 +213,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       dirMode: D.DIR_MODE,
       readOnly: o.readOnly === true,
       fileReader: {
-        // One reader's window is also bounded by the BlockReader's AheadBudget (half the memory tier).
+        // One reader's window is also bounded by the BlockReader's AheadBudget (a share of the memory tier: READ_AHEAD_MEMORY_SHARE).
         readAhead: { initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES, maxWindowBytes: D.READ_AHEAD_MAX_BYTES, stepBytes: D.PART_SIZE_BYTES },
         randomReadsBeforeWholeFetch: D.RANDOM_READS_BEFORE_WHOLE_FETCH,
         wholeFetchMaxBytes: Math.floor(cacheBytes * D.WHOLE_FETCH_MAX_CACHE_SHARE),
