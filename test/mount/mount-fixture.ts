@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { SHUTDOWN_FLUSH_MS, UNMOUNT_WAIT_MS } from '../../src/config/defaults.js'
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server, type LocalS3Server, type RequestStats } from '../../tools/local-s3/local-s3-server.js'
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.js')
@@ -132,7 +133,8 @@ export async function makeFixture(t: TapLike, opts: { bucket?: string } = {}): P
     sh,
   }
   t.teardown(async () => {
-    if (mounted) await runCli(['unmount', mountPoint, '--force']).catch(() => undefined)
+    // Long enough for `unmount --force` to SIGKILL a daemon that does not stop: killed any sooner, the CLI would leave it running.
+    if (mounted) await runCli(['unmount', mountPoint, '--force'], {}, UNMOUNT_WAIT_MS + SHUTDOWN_FLUSH_MS + 30_000).catch(() => undefined)
     await sh(`grep -q " ${mountPoint} " /proc/mounts && fusermount -uz ${mountPoint}; true`)
     s3.destroy()
     await server.stop()
