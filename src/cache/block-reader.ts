@@ -114,7 +114,7 @@ export class BlockReader {
     this.#disk = disk
     this.#queue = queue
     this.#memory = new MemoryBlocks(config.memoryCacheBytes, config.clock)
-    this.aheadBudget = new AheadBudget(readAheadBudgetBytes(config.memoryCacheBytes))
+    this.aheadBudget = new AheadBudget(readAheadBudgetBytes(config.memoryCacheBytes), config.blockSize)
     this.#fetcher = new BlockFetcher({ ...config, client, disk, queue, memory: this.#memory, tier })
     this.#loads = new ObjectLoads(config, { blocks: (o, f, e, p) => this.#ensure(o, f, e, p), objectId: o => this.#objectId(o) }, disk, log)
     // Data an operator freed or that expired must not live on in memory either.

@@ -11,7 +11,7 @@
  * fetch the next block too.
  */
 
-import { READ_AHEAD_INITIAL_BYTES, READ_AHEAD_MEMORY_SHARE } from '../config/defaults.js'
+import { BLOCK_SIZE_BYTES, READ_AHEAD_INITIAL_BYTES, READ_AHEAD_MEMORY_SHARE } from '../config/defaults.js'
 
 export interface ReadAheadConfig {
   readonly initialWindowBytes: number
@@ -49,11 +49,13 @@ const KEPT_BEHIND_BLOCKS = 2
  */
 export class AheadBudget {
   readonly #limit: number
+  readonly #keptBehind: number
   #used = 0
   #active = 0
 
-  constructor(limitBytes: number) {
+  constructor(limitBytes: number, blockBytes = BLOCK_SIZE_BYTES) {
     this.#limit = limitBytes
+    this.#keptBehind = KEPT_BEHIND_BLOCKS * blockBytes
   }
 
   /** Moves a window from the `held` bytes it was granted towards `wanted` (0: gives it up); returns the bytes granted now. */
@@ -61,7 +63,7 @@ export class AheadBudget {
     const active = this.#active + (held === 0 && wanted > 0 ? 1 : 0) - (held > 0 && wanted === 0 ? 1 : 0)
     // Whole initial windows (blocks), so that windows stay block-aligned; less the blocks a
     // reader keeps in the tier behind its window (the one it reads and one of lag).
-    const share = Math.floor(this.#limit / Math.max(1, active) / floor) * floor - KEPT_BEHIND_BLOCKS * floor
+    const share = Math.floor((this.#limit / Math.max(1, active) - this.#keptBehind) / floor) * floor
     const granted = wanted === 0 ? 0 : Math.max(Math.min(floor, wanted), Math.min(wanted, share, this.#limit - this.#used + held))
     this.#active = active
     this.#used += granted - held

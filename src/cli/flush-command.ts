@@ -15,13 +15,14 @@ const PROGRESS_INTERVAL_MS = 1000
 
 /**
  * Asks the daemon of `mountPoint` to upload pending writes under `path` (a path
- * inside the mount, or '/'); throws UploadFailedError when any upload failed.
+ * inside the mount, or '/'); throws UploadFailedError when any upload failed, or the
+ * control request's error once `timeoutMs` passes (0: waits as long as the uploads take).
  */
-export async function flushOrThrow(mountPoint: string, path = '/', showProgress = process.stderr.isTTY === true): Promise<FlushReport> {
+export async function flushOrThrow(mountPoint: string, path = '/', showProgress = process.stderr.isTTY === true, timeoutMs = 0): Promise<FlushReport> {
   const stopProgress = showProgress ? drawProgress(mountPoint) : () => {}
   let report: FlushReport
   try {
-    report = (await controlRequest(mountPoint, 'flush', { path }, { timeoutMs: 0 })) as FlushReport
+    report = (await controlRequest(mountPoint, 'flush', { path }, { timeoutMs })) as FlushReport
   } finally {
     stopProgress()
   }

@@ -27,9 +27,11 @@ export async function unmountCommand(mountPoint: string, opts: { force?: boolean
   if (type !== undefined && type !== 'fuse.s3cachefs') throw new MountPointError(`${mp} is not an s3cachefs mount (it is ${type})`)
 
   if (record !== undefined) {
-    // Upload pending writes first, so a failing store is reported here instead of lost.
+    // Upload pending writes first, so a failing store is reported here instead of lost. With
+    // --force a flush that does not answer (a store that hangs, a stuck daemon) is given up
+    // after UNMOUNT_WAIT_MS: the daemon goes on uploading in its shutdown, and is killed if it does not stop.
     try {
-      await flushOrThrow(mp)
+      await flushOrThrow(mp, '/', process.stderr.isTTY === true, opts.force === true ? UNMOUNT_WAIT_MS : 0)
     } catch (err) {
       if (opts.force !== true)
         throw new UploadFailedError(

@@ -47,13 +47,14 @@ export const READ_AHEAD_INITIAL_BYTES = 1 * MiB
 export const READ_AHEAD_MAX_BYTES = 64 * MiB
 /**
  * ...and the windows of all readers together fit in this share of the memory tier, where
- * prefetched blocks wait until read: with the 64 MiB default, 64 MiB (eight parts in flight).
+ * prefetched blocks wait until read, less two blocks per reader kept behind its window: with
+ * the 64 MiB default, one reader's window is 62 MiB (about seven 8 MiB parts in flight).
  * Windows as large as the tier once made the blocks fetched last evict the ones about to be
  * read (90–210 of the 256 blocks of a cold sequential read of 256 MiB read back from the disk
  * cache, 2026-12-02); since a sequential reader drops the blocks it has read through, one
  * reader reads none back, and the whole tier as windows is faster than half of it: a cold
- * sequential GiB 243–263 MB/s instead of 203–216, four readers 234–268 instead of 210
- * (reading back 64–113 of 1,024 blocks instead of 32; 2026-12-03, docs/ARCHITECTURE.md).
+ * sequential GiB 243–263 MB/s instead of 203–216, four readers 227–269 instead of 210
+ * (reading back 48–113 of 1,024 blocks instead of 32; 2026-12-03, docs/ARCHITECTURE.md).
  */
 export const READ_AHEAD_MEMORY_SHARE = 1
 

@@ -72,6 +72,7 @@ export async function getPiecesRetrying(
   pieceBytes: number,
   s: { abortSignal: AbortSignal },
   onChecked: IntegrityListener = () => {},
+  sumChunks = false,
 ): Promise<Buffer[]> {
   const kept: Buffer[] = []
   for (let attempt = 1; ; attempt++) {
@@ -87,7 +88,7 @@ export async function getPiecesRetrying(
     const start = request.start + kept.length * pieceBytes
     try {
       if (start >= request.endExclusive) return kept
-      const pieces = await getOnce(send, bucket, kept.length === 0 ? request : { ...request, start }, pieceBytes, s, onChecked, deliver)
+      const pieces = await getOnce(send, bucket, kept.length === 0 ? request : { ...request, start }, pieceBytes, s, onChecked, deliver, sumChunks)
       return kept.length === 0 ? pieces : [...kept, ...pieces]
     } catch (err) {
       if (!(err instanceof BodyError) || attempt >= BODY_ATTEMPTS || s.abortSignal.aborted) throw err instanceof BodyError ? err.cause : err
@@ -109,6 +110,7 @@ async function getOnce(
   s: { abortSignal: AbortSignal },
   onChecked: IntegrityListener,
   deliver: ((piece: Buffer) => void) | undefined,
+  sumChunks: boolean,
 ): Promise<Buffer[]> {
   const where = `GetObject s3://${bucket}/${request.key}`
   const wanted = request.endExclusive - request.start
@@ -125,7 +127,7 @@ async function getOnce(
     answer.drain()
     throw new UnexpectedResponseError(`${where}: asked for ${wanted} bytes, got ${length}`)
   }
-  const pieces = PieceWriter.forLength(length, pieceBytes)
+  const pieces = PieceWriter.forLength(length, pieceBytes, sumChunks)
   const integrity = answer.integrity(whole && length === wanted)
   // Early only where nothing can refuse the bytes later: no whole-body check, a known length.
   const early = whole || answer.contentLength === undefined ? undefined : deliver

@@ -22,12 +22,13 @@ export class PieceWriter {
     return this.#length
   }
 
-  static forLength(length: number, pieceBytes: number): PieceWriter {
+  /** `sumChunks`: take each piece's chunk CRC-32s as it fills (for pieces that become block files). */
+  static forLength(length: number, pieceBytes: number, sumChunks = false): PieceWriter {
     const w = new PieceWriter(length)
     for (let at = 0; at < length; at += pieceBytes) {
       const piece = Buffer.allocUnsafeSlow(Math.min(pieceBytes, length - at))
       w.pieces.push(piece)
-      w.#summers.push(new ChunkSummer(piece))
+      if (sumChunks) w.#summers.push(new ChunkSummer(piece))
     }
     return w
   }
@@ -63,9 +64,9 @@ export class PieceWriter {
   #advance(n: number): void {
     if (n === 0) return
     const start = this.#pieceStart(this.filled)
-    const summer = this.#summers[this.#pieceAt(this.filled)] as ChunkSummer
+    const summer = this.#summers[this.#pieceAt(this.filled)]
     this.filled += n
-    summer.filledTo(this.filled - start)
+    summer?.filledTo(this.filled - start)
   }
 
   /** Pieces filled to their end: every one once the whole length is in. */

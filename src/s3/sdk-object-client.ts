@@ -146,12 +146,17 @@ export class SdkObjectClient implements ObjectClient {
   /** See get-pieces.ts: broken or short bodies retried with If-Match, another version's answer refused. */
   async getRange(request: RangeRequest): Promise<Buffer> {
     const wanted = request.endExclusive - request.start
-    return (await this.getPieces(request, Math.max(1, wanted)))[0] ?? Buffer.alloc(0)
+    return (await this.#getPieces(request, Math.max(1, wanted), false))[0] ?? Buffer.alloc(0)
   }
 
   async getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
+    return this.#getPieces(request, pieceBytes, true)
+  }
+
+  /** `sumChunks`: the pieces become block files, so their chunks' CRC-32s are taken as they fill (util/chunk-checksums.ts). */
+  async #getPieces(request: RangeRequest, pieceBytes: number, sumChunks: boolean): Promise<Buffer[]> {
     if (request.endExclusive - request.start <= 0) return []
-    return this.#call('GetObject', request.key, s => getPiecesRetrying(this.#get, this.#bucket, request, pieceBytes, s, this.#onChecked))
+    return this.#call('GetObject', request.key, s => getPiecesRetrying(this.#get, this.#bucket, request, pieceBytes, s, this.#onChecked, sumChunks))
   }
 
   uploadBufferBytes(size: number): number {

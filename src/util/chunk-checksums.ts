@@ -6,8 +6,10 @@
  * thread per GiB).
  *
  * The sums are remembered only for a buffer summed whole and never written after: the
- * pieces of a GET (s3/piece-writer.ts), which own their memory and are not changed once
- * filled. Anything else is summed when its header is built, as before.
+ * pieces of a block fetch's GET (s3/piece-writer.ts, `getPieces`), which own their memory
+ * and are not changed once filled. Anything else is summed when its header is built, as
+ * before. Were a remembered buffer ever changed, its block file would fail its check when
+ * read, and be fetched again: never served.
  */
 import { crc32 } from 'node:zlib'
 
@@ -47,7 +49,7 @@ export class ChunkSummer {
     while (this.#summed < data.length) {
       const end = Math.min(this.#summed + CHUNK_BYTES, data.length)
       if (end > filled) return
-      this.#sums[this.#summed >> CHUNK_SHIFT] = crc32(data.subarray(this.#summed, end))
+      this.#sums[Math.floor(this.#summed / CHUNK_BYTES)] = crc32(data.subarray(this.#summed, end))
       this.#summed = end
     }
     remembered.set(data, this.#sums)

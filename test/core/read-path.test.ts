@@ -225,7 +225,7 @@ t.test('hit ratio in bytes served: a cold read is all fetched, a second read and
 })
 
 t.test('sequential readers of objects larger than the memory tier never read a block back from the disk cache', async t => {
-  // 8 MiB of memory tier: the windows of all readers together get 4 MiB of it.
+  // 8 MiB of memory tier: the windows of all readers together get it, less two blocks each reader keeps behind.
   const h = await makeHarness({ reader: { memoryCacheBytes: 8 * MiB } })
   t.teardown(() => h.close())
   const files = [0, 1, 2].map(i => randomBytes(24 * MiB + 1000 * i))

@@ -133,8 +133,13 @@ export async function makeFixture(t: TapLike, opts: { bucket?: string } = {}): P
     sh,
   }
   t.teardown(async () => {
-    // Long enough for `unmount --force` to SIGKILL a daemon that does not stop: killed any sooner, the CLI would leave it running.
-    if (mounted) await runCli(['unmount', mountPoint, '--force'], {}, UNMOUNT_WAIT_MS + SHUTDOWN_FLUSH_MS + 30_000).catch(() => undefined)
+    if (mounted) {
+      // Long enough for `unmount --force` to give up its flush, then SIGKILL a daemon that does not stop...
+      await runCli(['unmount', mountPoint, '--force'], {}, 2 * UNMOUNT_WAIT_MS + SHUTDOWN_FLUSH_MS + 30_000).catch(() => undefined)
+      // ...and should the CLI itself be stuck, no daemon outlives its test.
+      const left = await daemonPid(bucket, mountPoint)
+      if (left !== '') await sh(`kill -9 ${left}`)
+    }
     await sh(`grep -q " ${mountPoint} " /proc/mounts && fusermount -uz ${mountPoint}; true`)
     s3.destroy()
     await server.stop()

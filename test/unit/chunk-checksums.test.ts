@@ -32,7 +32,7 @@ t.test("a GET's pieces carry their chunks' sums, taken as they filled, equal to 
     [1, MiB],
   ] as const) {
     const body = randomBytes(length)
-    const writer = PieceWriter.forLength(length, pieceBytes)
+    const writer = PieceWriter.forLength(length, pieceBytes, true)
     fill(writer, body, [1, 70_000, 4096, 65_536, 300_000, 17])
     t.ok(Buffer.concat(writer.pieces).equals(body), `${length}/${pieceBytes}: bytes in place`)
     for (const piece of writer.pieces) {
@@ -45,10 +45,25 @@ t.test("a GET's pieces carry their chunks' sums, taken as they filled, equal to 
 })
 
 t.test('a piece not yet full remembers nothing; any other buffer is summed afresh each time', async t => {
-  const writer = PieceWriter.forLength(2 * MiB, MiB)
+  const writer = PieceWriter.forLength(2 * MiB, MiB, true)
   writer.write(randomBytes(MiB + 3 * CHUNK_BYTES))
   t.equal(chunkChecksums(writer.pieces[0] as Buffer), chunkChecksums(writer.pieces[0] as Buffer), 'the full piece')
   t.not(chunkChecksums(writer.pieces[1] as Buffer), chunkChecksums(writer.pieces[1] as Buffer), 'the partial one')
   const other = randomBytes(MiB)
   t.not(chunkChecksums(other), chunkChecksums(other))
+  const unsummed = PieceWriter.forLength(MiB, MiB)
+  unsummed.write(randomBytes(MiB))
+  t.not(chunkChecksums(unsummed.pieces[0] as Buffer), chunkChecksums(unsummed.pieces[0] as Buffer), 'pieces of a writer not asked to sum')
+})
+
+t.test("a block file's chunk table is the sums remembered for its piece, not sums taken again", async t => {
+  const writer = PieceWriter.forLength(MiB, MiB, true)
+  writer.write(randomBytes(MiB))
+  const piece = writer.pieces[0] as Buffer
+  const sums = chunkChecksums(piece)
+  const right = sums[3] as number
+  sums[3] = right ^ 1 // what a piece changed after it was summed would look like
+  t.equal(blockHeader(piece).readUInt32LE(16 + 4 * 3), (right ^ 1) >>> 0, 'the header carries the remembered sum')
+  t.throws(() => decodeBlock(Buffer.concat([blockHeader(piece), piece]), piece.length), /checksum/, 'and such a block file is refused when read, never served')
+  sums[3] = right
 })

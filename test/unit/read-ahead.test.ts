@@ -120,3 +120,11 @@ t.test('a reader always gets its initial window, however full the budget', async
   for (const r of readers) r.close()
   t.same(budget.usage(), { bytes: 0, readers: 0 })
 })
+
+t.test('the blocks a reader keeps behind its window are counted in blocks of the cache, whatever the initial window', async t => {
+  const budget = new AheadBudget(16 * MiB, 4 * MiB)
+  const a = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 64 * MiB, stepBytes: MiB }, budget)
+  t.ok(aheadAfter(a, 0, 64 * MiB, 1024 * MiB) <= 8 * MiB, 'at most 16 MiB less two 4 MiB blocks ahead')
+  t.equal(budget.usage().bytes, 8 * MiB)
+  a.close()
+})
