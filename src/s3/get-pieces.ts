@@ -63,7 +63,8 @@ export type GetSender = (request: RangeRequest, whole: boolean, s: { abortSignal
 /**
  * The bytes of `request` as pieces of `pieceBytes`, retrying broken bodies. Pieces told to
  * `request.onPiece` before a body broke off are kept: the next attempt asks only for the
- * rest of the range.
+ * rest of the range. `sumChunks`: the pieces will be block files; their chunks'
+ * CRC-32s are taken as the bytes land (s3/piece-writer.ts).
  */
 export async function getPiecesRetrying(
   send: GetSender,

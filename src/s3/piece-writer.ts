@@ -5,7 +5,7 @@ import { ChunkSummer } from '../util/chunk-checksums.js'
  * body's chunks as they arrive, so a GET is read straight into cache blocks with no
  * buffer of the whole range and no copy out of it. Each piece owns exactly its memory
  * (never a view into a pooled allocation that a small cached block would keep alive),
- * and its chunks' CRC-32s are taken as they fill (util/chunk-checksums.ts), while hot.
+ * and, for a block fetch, its chunks' CRC-32s are taken as they fill (util/chunk-checksums.ts), while hot.
  */
 export class PieceWriter {
   readonly pieces: Buffer[] = []
