@@ -19,24 +19,29 @@ export async function controlRequest(mountPoint: string, route: ControlRouteName
   const timeout = opts.timeoutMs ?? CONTROL_TIMEOUT_MS
   const [method, path] = CONTROL_ROUTES[route].split(' ') as [string, string]
   return new Promise((resolvePromise, reject) => {
-    const req = request({ socketPath, method, path, headers: { 'content-type': 'application/json' }, ...(timeout > 0 ? { timeout } : {}) }, res => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        let parsed: unknown
-        try {
-          parsed = JSON.parse(text)
-        } catch {
-          return reject(new UnexpectedResponseError(`daemon of ${mp} answered non-JSON`))
-        }
-        if (res.statusCode !== 200) {
-          const msg = (parsed as { error?: string }).error ?? `status ${res.statusCode}`
-          return reject(new UnexpectedResponseError(msg))
-        }
-        return resolvePromise(parsed)
-      })
-    })
+    // A connection of its own (agent: false): Node's global agent destroys a socket idle for 5 s,
+    // which failed every flush (and unmount) whose uploads took longer.
+    const req = request(
+      { socketPath, method, path, agent: false, headers: { 'content-type': 'application/json' }, ...(timeout > 0 ? { timeout } : {}) },
+      res => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let parsed: unknown
+          try {
+            parsed = JSON.parse(text)
+          } catch {
+            return reject(new UnexpectedResponseError(`daemon of ${mp} answered non-JSON`))
+          }
+          if (res.statusCode !== 200) {
+            const msg = (parsed as { error?: string }).error ?? `status ${res.statusCode}`
+            return reject(new UnexpectedResponseError(msg))
+          }
+          return resolvePromise(parsed)
+        })
+      },
+    )
     req.on('timeout', () => req.destroy(new Error('timeout')))
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') reject(new MountPointError(`${mp} is not an s3cachefs mount (no control socket)`))

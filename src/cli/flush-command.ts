@@ -18,11 +18,11 @@ const PROGRESS_INTERVAL_MS = 1000
  * inside the mount, or '/'); throws UploadFailedError when any upload failed, or the
  * control request's error once `timeoutMs` passes (0: waits as long as the uploads take).
  */
-export async function flushOrThrow(mountPoint: string, path = '/', showProgress = process.stderr.isTTY === true, timeoutMs = 0): Promise<FlushReport> {
-  const stopProgress = showProgress ? drawProgress(mountPoint) : () => {}
+export async function flushOrThrow(mountPoint: string, path = '/', opts: { timeoutMs?: number } = {}): Promise<FlushReport> {
+  const stopProgress = process.stderr.isTTY === true ? drawProgress(mountPoint) : () => {}
   let report: FlushReport
   try {
-    report = (await controlRequest(mountPoint, 'flush', { path }, { timeoutMs })) as FlushReport
+    report = (await controlRequest(mountPoint, 'flush', { path }, { timeoutMs: opts.timeoutMs ?? 0 })) as FlushReport
   } finally {
     stopProgress()
   }

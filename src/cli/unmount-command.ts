@@ -31,7 +31,7 @@ export async function unmountCommand(mountPoint: string, opts: { force?: boolean
     // --force a flush that does not answer (a store that hangs, a stuck daemon) is given up
     // after UNMOUNT_WAIT_MS: the daemon goes on uploading in its shutdown, and is killed if it does not stop.
     try {
-      await flushOrThrow(mp, '/', process.stderr.isTTY === true, opts.force === true ? UNMOUNT_WAIT_MS : 0)
+      await flushOrThrow(mp, '/', opts.force === true ? { timeoutMs: UNMOUNT_WAIT_MS } : {})
     } catch (err) {
       if (opts.force !== true)
         throw new UploadFailedError(

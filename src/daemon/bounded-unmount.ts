@@ -6,21 +6,11 @@
  */
 import type { Logger } from 'pino'
 import { UNMOUNT_STEP_MS } from '../config/defaults.js'
+import { LATE, within } from '../util/within.js'
 
 /** Resolves when `unmount` does, or after `ms` (logged); rejects if `unmount` fails first. */
 export async function unmountBounded(unmount: () => Promise<void>, log: Logger, ms = UNMOUNT_STEP_MS): Promise<'unmounted' | 'gave up'> {
-  const unmounting = unmount()
-  // Once given up on, a late failure has nobody to tell.
-  unmounting.catch(() => {})
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<'gave up'>(resolve => {
-    timer = setTimeout(() => resolve('gave up'), ms)
-  })
-  try {
-    const outcome = await Promise.race([unmounting.then(() => 'unmounted' as const), late])
-    if (outcome === 'gave up') log.warn({ ms }, 'the unmount did not finish in time; exiting without it')
-    return outcome
-  } finally {
-    clearTimeout(timer)
-  }
+  if ((await within(unmount(), ms)) !== LATE) return 'unmounted'
+  log.warn({ ms }, 'the unmount did not finish in time; exiting without it')
+  return 'gave up'
 }

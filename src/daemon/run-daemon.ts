@@ -18,6 +18,7 @@ import { checkCacheDir, checkMountPoint } from './preflight.js'
 import { lockCacheDir } from './cache-dir-lock.js'
 import { watchMountGone } from './mount-watch.js'
 import { unmountBounded } from './bounded-unmount.js'
+import { LATE, within } from '../util/within.js'
 import { ControlServer } from './control-server.js'
 import { controlRoutes } from './control-routes.js'
 import { controlSocketPath, ensureRuntimeDir, removeDaemonRecord, writeDaemonRecord } from './runtime-state.js'
@@ -134,9 +135,8 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
 
 /** Uploads what is pending, for at most SHUTDOWN_FLUSH_MS; what fails stays staged for the next mount. */
 async function flushBounded(writes: WriteBack, log: Logger): Promise<void> {
-  const timer = new Promise<'timeout'>(resolve => setTimeout(() => resolve('timeout'), SHUTDOWN_FLUSH_MS).unref())
-  const result = await Promise.race([writes.flush('/'), timer])
-  if (result === 'timeout') log.error('pending uploads did not finish before shutdown; they stay staged and upload at the next mount')
+  const result = await within(writes.flush('/'), SHUTDOWN_FLUSH_MS)
+  if (result === LATE) log.error('pending uploads did not finish before shutdown; they stay staged and upload at the next mount')
   else if (result.failed.length > 0) log.error({ failed: result.failed }, 'some uploads failed; they stay staged and upload at the next mount')
 }
 

@@ -22,7 +22,7 @@ const remembered = new WeakMap<Uint8Array, Uint32Array>()
 /** The CRC-32 of each chunk of `data`: the ones remembered for it, or computed now. */
 export function chunkChecksums(data: Uint8Array): Uint32Array {
   const known = remembered.get(data)
-  if (known !== undefined && known.length === chunkCount(data.length)) return known
+  if (known !== undefined) return known
   const sums = new Uint32Array(chunkCount(data.length))
   for (let at = 0, n = 0; at < data.length; at += CHUNK_BYTES, n++) sums[n] = crc32(data.subarray(at, at + CHUNK_BYTES))
   return sums

@@ -2,14 +2,23 @@
  * A daemon whose mount is released from outside exits (flushing first), in the
  * foreground and in the background; the cache directory's lock is a kernel lock
  * (a second daemon on it is refused, a killed daemon's lock is free at once);
- * `unmount` never signals a recorded pid that is not our daemon.
+ * `unmount` never signals a recorded pid that is not our daemon; `unmount --force` gives up
+ * a flush a stopped daemon never answers and goes on to stop it.
  */
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
+import { UNMOUNT_WAIT_MS } from '../../src/config/defaults.js'
 import { CLI, daemonPid, ENV, makeFixture, sh } from './mount-fixture.js'
+
+/** Whether SIGTERM waits, undelivered, for process `pid` (a stopped process leaves it pending). */
+async function termPending(pid: string): Promise<boolean> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
+  const mask = /^ShdPnd:\s*([0-9a-f]+)$/m.exec(status)?.[1]
+  return mask !== undefined && (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n
+}
 
 const mounted = async (mp: string) => (await sh(`grep -c " ${mp} fuse.s3cachefs" /proc/mounts`)).stdout.trim() === '1'
 
@@ -80,6 +89,32 @@ t.test('release from outside, cache lock, pid checks', async t => {
     t.equal(third.code, 0, third.stderr)
     t.equal((await sh(`cat ${other}/a.txt`)).stdout, 'A')
     t.equal((await fx.cli(['unmount', other], env)).code, 0)
+  })
+
+  await t.test('unmount --force gives up a flush the daemon does not answer, then stops the daemon', async t => {
+    await fx.mount([], env)
+    const pid = await daemonPid(fx.bucket, fx.mountPoint)
+    t.ok(pid, 'daemon found')
+    // Stopped, the daemon accepts the flush request on its socket and never answers it.
+    await sh(`kill -STOP ${pid}`)
+    t.teardown(() => sh(`kill -CONT ${pid}`))
+    const unmounting = fx.cli(['unmount', fx.mountPoint, '--force'], env)
+    let sent = false
+    for (const end = Date.now() + UNMOUNT_WAIT_MS + 20_000; !sent && Date.now() < end;) {
+      await new Promise(r => setTimeout(r, 500))
+      sent = await termPending(pid)
+    }
+    t.ok(sent, `SIGTERM sent within ${UNMOUNT_WAIT_MS / 1000} s of the flush (it waits, pending, for the stopped daemon)`)
+    await sh(`kill -CONT ${pid}`)
+    const r = await unmounting
+    t.equal(r.code, 0, r.stderr)
+    t.notOk(await mounted(fx.mountPoint), 'unmounted')
+    let alive = true
+    for (let i = 0; i < 50 && alive; i++) {
+      alive = (await sh(`kill -0 ${pid}`)).code === 0
+      if (alive) await new Promise(r => setTimeout(r, 100))
+    }
+    t.notOk(alive, 'the daemon exited')
   })
 
   await t.test('unmount never signals a recorded pid that is not our daemon', async t => {
