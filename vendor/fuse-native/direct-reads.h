@@ -193,6 +193,9 @@ static int direct_read_chunks (const char *prefix, uint64_t index, uint32_t leng
   uint32_t to = (uint64_t) last_end << BLOCK_CHUNK_SHIFT < length ? last_end << BLOCK_CHUNK_SHIFT : length;
   int aligned = from == within && to == within + want;
   char *scratch = aligned ? buf : malloc(to - from);
+  // The chunks' place follows from the block's length: ask for them now, so that the disk reads
+  // them while the header is read (one wait for a random read whose block is not in memory, not two).
+  posix_fadvise(fd, (off_t) hb + from, to - from, POSIX_FADV_WILLNEED);
   int ok = scratch != NULL && direct_pread_all(fd, header, hb, 0) == 0 && direct_read_header_valid(header, length) &&
     direct_pread_all(fd, scratch, to - from, (off_t) hb + from) == 0 && direct_read_chunks_valid(header, first, scratch, to - from);
   close(fd);
