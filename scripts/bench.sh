@@ -14,9 +14,9 @@ if [ "$(id -u)" != 0 ]; then
   echo "bench: run as root: mounting with allow_other and dropping the page cache need it" >&2
   exit 1
 fi
-# s3fs is the baseline, rclone a peer; libfuse2 and fuse3 serve s3cachefs (fuse-native) and fusermount;
+# s3fs is the baseline, rclone a peer; fuse3 serves s3cachefs (our build of fuse-native) and fusermount;
 # libfuse3-dev ships passthrough_ll.c, which the harness builds with gcc and pkg-config.
 # setup.sh installs only the packages dpkg does not have yet.
-bash scripts/setup.sh s3fs rclone libfuse2 fuse3 libfuse3-dev gcc pkg-config python3-torch python3-torchvision redis-server
+bash scripts/setup.sh s3fs rclone fuse3 libfuse3-dev gcc pkg-config python3-torch python3-torchvision redis-server
 [ -f tools/dist/tools/bench/main.js ] || npx tsc -p tools/tsconfig.json
 exec node tools/dist/tools/bench/main.js "$@"

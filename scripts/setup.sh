@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything s3cachefs needs, idempotently, on a Debian machine:
-# the FUSE runtime (libfuse2 for fuse-native, fuse3 for fusermount), a C toolchain
-# and zlib for our build of the FUSE binding (vendor/fuse-native), the npm packages
+# the FUSE runtime (fuse3: libfuse 3 and fusermount3), a C toolchain, libfuse3-dev, pkg-config
+# and zlib for our build of the FUSE binding (vendor/fuse-native, against libfuse 3), the npm packages
 # and the TypeScript builds (the daemon into dist/, the tools into tools/dist/); then puts `s3cachefs` on the PATH.
 # Quiet when there is nothing to do. Extra apt packages may be passed as arguments.
 set -euo pipefail
@@ -10,9 +10,7 @@ cd "$(dirname "$0")/.."
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 need=("$@")
-for p in g++ make python3 zlib1g-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
-command -v fusermount >/dev/null 2>&1 || need+=(fuse3)
-ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2' || need+=(libfuse2)
+for p in g++ make python3 zlib1g-dev fuse3 libfuse3-dev pkg-config; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   missing=()
   for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -36,7 +34,7 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ package-lock.json -nt
   touch "$stamp"
 fi
 
-# The FUSE binding is built from vendor/fuse-native (fuse-native 2.2.6 with direct reads):
+# The FUSE binding is built from vendor/fuse-native (fuse-native 2.2.6 on libfuse 3, with direct reads):
 # again whenever its sources are newer than the build, whatever npm did with install scripts.
 native=vendor/fuse-native
 if [ ! -f "$native/build/Release/fuse.node" ] ||

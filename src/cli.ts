@@ -97,6 +97,11 @@ program
   .option('--allow-other', 'let other users access the mount, with the kernel checking file modes (needs user_allow_other in /etc/fuse.conf unless root)')
   .option('--no-default-permissions', 'with --allow-other: the kernel checks no modes; the daemon checks them itself, as s3fs-fuse does')
   .option('--xattr', "extended attributes (setfattr, getfattr), kept as s3fs-fuse's use_xattr keeps them; each file's first getxattr costs a HEAD")
+  .option(
+    '--kernel-read-ahead <size>',
+    "the kernel's read-ahead window for the mount, which also sizes its read requests (root only; '0' leaves the kernel's)",
+    D.KERNEL_READ_AHEAD,
+  )
   .option('--no-direct-reads', 'answer every read on the event loop (by default the FUSE threads read small cached files themselves)')
   .option('--shared-cache <s3url>', 's3://BUCKET[/PREFIX]: a second cache tier shared by every node mounting this source (see README, Many nodes)')
   .option('--shared-cache-endpoint-url <url>', "the shared tier's S3-compatible endpoint (default: the source's)")

@@ -90,6 +90,12 @@ export const MAX_LISTED_CHILDREN = 10_000_000
 export const LISTING_MANIFEST_MAX_BYTES = 1 * GiB
 /** Directories kept in that manifest: one index entry of ~150 B each stays in memory (~30 MB). */
 export const LISTING_MANIFEST_MAX_DIRECTORIES = 200_000
+/**
+ * The kernel's read-ahead window for the mount (`--kernel-read-ahead`), which also sizes its read
+ * requests: at the kernel's own 128 KiB a sequential reader costs a request per 128 KiB; at 1 MiB
+ * (libfuse 3's largest request, one cache block) a request per MiB. Set by the daemon when it runs as root.
+ */
+export const KERNEL_READ_AHEAD = '1MiB'
 /** The kernel caches attributes at most this long, so an out-of-band change is seen within it. */
 export const MAX_KERNEL_TTL_SECONDS = 3600
 

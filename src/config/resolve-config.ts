@@ -48,6 +48,7 @@ export interface MountOptions extends SharedOptions {
   defaultPermissions?: boolean
   debugFuse?: boolean
   directReads?: boolean
+  kernelReadAhead?: string
   xattr?: boolean
   writeMode?: string
   cacheTtl?: string
@@ -256,9 +257,18 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       opTimeoutMs: D.FUSE_OP_TIMEOUT_MS,
       debug: o.debugFuse === true,
       directReads: o.directReads !== false,
+      kernelReadAheadKiB: kernelReadAheadKiB(o.kernelReadAhead ?? D.KERNEL_READ_AHEAD),
       xattrs: o.xattr === true,
     },
   })
+}
+
+/** `--kernel-read-ahead`: whole KiB, 0 to leave the kernel's own window. */
+function kernelReadAheadKiB(text: string): number {
+  const bytes = parseBytes(text, '--kernel-read-ahead')
+  if (bytes % 1024 !== 0 || bytes > 64 * 1024 * 1024)
+    throw new ConfigError(`--kernel-read-ahead: '${text}' must be whole KiB, at most 64MiB (0: the kernel's default)`)
+  return bytes / 1024
 }
 
 /** One cache directory per source by default, so two mounts never share (and lock) one. */

@@ -37,7 +37,7 @@ export interface StatsSources {
   /** The FUSE binding's worker thread states, once mounted. */
   readonly fuseThreads?: () => { created: number; reused: number } | undefined
   /** FUSE requests answered by operation (fuse-adapter.ts). */
-  readonly fuseOps?: () => { getattr: number; readdir: number } | undefined
+  readonly fuseOps?: () => { getattr: number; readdir: number; read: number; readBytes: number } | undefined
 }
 
 export interface PinSummary {
@@ -94,7 +94,14 @@ export interface StatsSnapshot extends ManyNodesStats {
    * FUSE worker thread states the binding created since mount (one per worker thread alive at
    * once, at most), and how often a new worker took the state of one libfuse had retired.
    */
-  readonly fuse?: { readonly threadStates?: number; readonly threadStatesReused?: number; readonly getattrs: number; readonly readdirs: number }
+  readonly fuse?: {
+    readonly threadStates?: number
+    readonly threadStatesReused?: number
+    readonly getattrs: number
+    readonly readdirs: number
+    readonly reads: number
+    readonly readBytes: number
+  }
   /** Lookups and listings answered past their TTL because the store failed (--stale-if-error). */
   readonly staleIfError: StaleIfErrorStats
   /** Written files waiting for upload, uploads done, bytes uploaded, failed attempts. */
@@ -145,7 +152,15 @@ function fuseFigures(s: StatsSources): Pick<StatsSnapshot, 'fuse'> {
   const ops = s.fuseOps?.()
   if (ops === undefined) return {}
   const t = s.fuseThreads?.()
-  return { fuse: { ...(t === undefined ? {} : { threadStates: t.created, threadStatesReused: t.reused }), getattrs: ops.getattr, readdirs: ops.readdir } }
+  return {
+    fuse: {
+      ...(t === undefined ? {} : { threadStates: t.created, threadStatesReused: t.reused }),
+      getattrs: ops.getattr,
+      readdirs: ops.readdir,
+      reads: ops.read,
+      readBytes: ops.readBytes,
+    },
+  }
 }
 
 const NO_PREFETCH: ScanPrefetchStats = { jobs: 0, filesQueued: 0, filesPrefetched: 0, bytesPrefetched: 0, hits: 0, hitBytes: 0, bytesNotRead: 0 }

@@ -11,6 +11,7 @@ import type { Caller } from './caller.js'
 import { chmodAs, chownAs, utimensAs } from './owner-rules.js'
 import { AccessChecks } from './access-checks.js'
 import { STATFS } from './fs-limits.js'
+import { setKernelReadAhead } from './kernel-read-ahead.js'
 import { S_IFDIR } from '../metadata/s3fs-attributes.js'
 import { constants as fsConstants } from 'node:fs'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
@@ -32,6 +33,8 @@ export interface FuseMountConfig {
   readonly directReads: boolean
   /** Extended attributes kept as s3fs keeps them (`--xattr`); without, the kernel answers EOPNOTSUPP. */
   readonly xattrs: boolean
+  /** The kernel's read-ahead window for this mount, KiB (0: leave the kernel's); see kernel-read-ahead.ts. */
+  readonly kernelReadAheadKiB: number
 }
 
 /**
@@ -177,14 +180,17 @@ function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
       return answerChecked(log, 'open', path, checks, need.open(path, flags), () => core.open(path, flags), cb)
     },
     release: (path, fd, cb) => answer(log, 'release', path, () => core.release(fd), cb),
-    read: (path, fd, buf, len, pos, cb) =>
+    read: (path, fd, buf, len, pos, cb) => {
+      counts.read++
+      counts.readBytes += len
       answer(
         log,
         'read',
         path,
         () => core.readInto(fd, pos, len, buf.subarray(0, len)),
         (errno, n) => cb(errno !== 0 ? errno : (n ?? 0)),
-      ),
+      )
+    },
     statfs: (path, cb) => answer(log, 'statfs', path, () => ({ ...STATFS, fsid: 0, flag: 0 }), cb),
     access: (path, mode, cb) => answerChecked(log, 'access', path, checks, need.access(path, mode), () => core.access(path, mode), cb),
     readlink: (path, cb) => answerChecked(log, 'readlink', path, checks, need.lookup(path), () => core.readlink(path), cb),
@@ -271,18 +277,20 @@ function xattrOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
 export interface FuseOpCounts {
   getattr: number
   readdir: number
+  /** Reads answered on the event loop (not the binding's direct reads), and the bytes they asked for: their mean size is the kernel's request size. */
+  read: number
+  readBytes: number
 }
 
 /** Mounts and resolves once the kernel has initialised the filesystem. */
 export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, log: Logger): Promise<FuseMount> {
   // Without default_permissions every local user reaches us (allow_other): the daemon checks permissions itself.
   const checks = config.allowOther && !config.defaultPermissions ? new AccessChecks(path => core.getattr(path)) : undefined
-  const counts: FuseOpCounts = { getattr: 0, readdir: 0 }
+  const counts: FuseOpCounts = { getattr: 0, readdir: 0, read: 0, readBytes: 0 }
   const fuse = new Fuse(config.mountPoint, buildOperations(core, log, checks, counts, config.xattrs), {
-    // fuse-native passes neither flag, so they ride on the option string: without big_writes
-    // libfuse 2.9 splits writes into 4 KiB requests; without hard_remove it turns unlink of an
-    // open file into a rename to .fuse_hidden*, which would upload a ghost object. remember: stable inode numbers.
-    fsname: `${config.fsName},big_writes,hard_remove,remember=${REMEMBER_NODES_SECONDS}${config.defaultPermissions ? ',default_permissions' : ''}`,
+    // fuse-native passes neither option, so they ride on the option string. remember: stable
+    // inode numbers. (hard_remove is set by the binding itself: libfuse 3 takes it at init.)
+    fsname: `${config.fsName},remember=${REMEMBER_NODES_SECONDS}${config.defaultPermissions ? ',default_permissions' : ''}`,
     subtype: 's3cachefs',
     allowOther: config.allowOther,
     // Keep page-cache contents across opens while mtime and size are unchanged.
@@ -308,6 +316,11 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
     debug: config.debug,
   })
   await new Promise<void>((resolve, reject) => fuse.mount(err => (err ? reject(err) : resolve())))
+  if (config.kernelReadAheadKiB > 0) {
+    const ra = await setKernelReadAhead(config.mountPoint, config.kernelReadAheadKiB)
+    if (ra.set) log.info({ device: ra.device, kib: ra.kib }, 'kernel read-ahead set')
+    else log.info({ reason: ra.reason }, "kernel read-ahead left at the kernel's default")
+  }
   // Only our build of the binding (vendor/fuse-native) has direct reads; upstream's prebuilt one does not.
   if (config.directReads && typeof Fuse.directReadSet === 'function') {
     core.directReads = {

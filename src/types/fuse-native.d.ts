@@ -94,7 +94,6 @@ declare module 'fuse-native' {
     mount(cb: (err: Error | null) => void): void
     unmount(cb: (err: Error | null) => void): void
     static unmount(mnt: string, cb: (err: Error | null) => void): void
-    static isConfigured(cb: (err: Error | null, configured: boolean) => void): void
     /** s3cachefs's vendored build: reads of `fh` answered on the FUSE thread from a block file. */
     /** The process that made the request being handled (our build only); valid synchronously inside a handler. */
     static requestCaller(): { uid: number; gid: number; pid: number } | null

@@ -19,6 +19,7 @@ const MiB = 1024 * 1024
 
 interface Stats {
   reads: { direct: { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number }; blocksFromStore: number }
+  fuse?: { reads: number }
   cache: { indexReady: boolean; corruptBlocks: number }
   openFiles: number
 }
@@ -99,10 +100,13 @@ t.test('small cached files are read by the FUSE threads, byte-exact', async t =>
   await checkAll(t, fx, files)
   const s = await stats(fx)
   t.equal(s.reads.blocksFromStore, 0, 'no block from the store')
-  // Whole blocks: the 5 files of at most 128 KiB (each one read); every other read is part of a block.
+  // The kernel's requests are up to 1 MiB (libfuse 3, the 1 MiB read-ahead window), smaller while
+  // its read-ahead ramps up: each is a whole block file, or the chunks of a part of one. Every
+  // block of every file (5 + 4 one-block files, 2 + 6 blocks) is read at least once, by the binding.
   t.ok(s.reads.direct.blocks >= 5, `the binding read ${s.reads.direct.blocks} whole block files`)
-  t.ok(s.reads.direct.chunkReads >= 2 + 3 + 8 + 8 + 8 + 40, `and ${s.reads.direct.chunkReads} parts of blocks from their chunks`)
-  t.ok(s.reads.direct.reads >= 9 + 16 + 41, `${s.reads.direct.reads} reads answered by the binding`)
+  t.ok(s.reads.direct.blocks + s.reads.direct.chunkReads >= 17, `and ${s.reads.direct.chunkReads} parts of blocks from their chunks`)
+  t.ok(s.reads.direct.reads >= files.size, `${s.reads.direct.reads} reads answered by the binding`)
+  t.equal(s.fuse?.reads, 0, 'no read reached the event loop')
   t.equal(s.reads.direct.fallbacks, 0, 'none handed back')
   // Random offsets and lengths in the 6-block file by 4 threads on one descriptor, across block boundaries too.
   const big = files.get(`d/f${5 * MiB + 123}.bin`) as Buffer

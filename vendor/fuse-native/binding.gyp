@@ -3,10 +3,10 @@
     "target_name": "fuse",
     "include_dirs": [
       "<!(node -e \"require('napi-macros')\")",
-      "<!(node -e \"require('fuse-shared-library/include')\")",
+      "<!@(pkg-config --cflags-only-I fuse3 | sed s/-I//g)",
     ],
     "libraries": [
-      "<!(node -e \"require('fuse-shared-library/lib')\")",
+      "<!@(pkg-config --libs fuse3)",
       "-lz",
     ],
     "sources": [
@@ -24,13 +24,5 @@
       '-O3',
       '-Wall'
     ],
-  }, {
-    "target_name": "postinstall",
-    "type": "none",
-    "dependencies": ["fuse"],
-    "copies": [{
-      "destination": "build/Release",
-      "files": [ "<!(node -e \"require('fuse-shared-library/lib')\")" ],
-    }]
   }]
 }

@@ -7,13 +7,13 @@
 // event loop, the header and CRC-32s checked as the JS reader checks them
 // (block-file-format.ts).
 //
-// - A read that covers a whole block (every file up to 128 KiB, the kernel's largest
-//   FUSE read here) is one preadv of the header, the chunk table and the data straight
+// - A read that covers a whole block (a small file; a 1 MiB read of a large one, the
+//   kernel's largest FUSE read with libfuse 3 and a 1 MiB read-ahead window) is one preadv of the header, the chunk table and the data straight
 //   into libfuse's reply buffer; every chunk's CRC-32 is checked.
-// - A read of part of a block (a large file's 128 KiB reads, sequential or random) reads
+// - A read of part of a block (a large file's smaller or unaligned reads) reads
 //   the header and chunk table, then just the 64 KiB chunks it covers (into the reply
 //   buffer when aligned to chunks, as the kernel's reads are), and checks those chunks'
-//   CRC-32s (format version 2, block-file-format.ts): a 128 KiB read costs 128 KiB of
+//   CRC-32s (format version 2, block-file-format.ts): a 256 KiB read costs 256 KiB of
 //   disk and checksum, never the whole block's, and no copy. When a handle's reads move
 //   on to the next block, the two block files after it are read ahead into the page
 //   cache (posix_fadvise WILLNEED).
@@ -193,6 +193,9 @@ static int direct_read_chunks (const char *prefix, uint64_t index, uint32_t leng
   uint32_t to = (uint64_t) last_end << BLOCK_CHUNK_SHIFT < length ? last_end << BLOCK_CHUNK_SHIFT : length;
   int aligned = from == within && to == within + want;
   char *scratch = aligned ? buf : malloc(to - from);
+  // The chunks' place follows from the block's length: ask for them now, so that the disk reads
+  // them while the header is read (one wait for a random read whose block is not in memory, not two).
+  posix_fadvise(fd, (off_t) hb + from, to - from, POSIX_FADV_WILLNEED);
   int ok = scratch != NULL && direct_pread_all(fd, header, hb, 0) == 0 && direct_read_header_valid(header, length) &&
     direct_pread_all(fd, scratch, to - from, (off_t) hb + from) == 0 && direct_read_chunks_valid(header, first, scratch, to - from);
   close(fd);

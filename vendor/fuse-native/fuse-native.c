@@ -1,4 +1,6 @@
-#define FUSE_USE_VERSION 29
+// s3cachefs: libfuse 3 (Debian's libfuse3-dev), not 2.9: requests of up to 1 MiB (max_pages),
+// getattr/truncate with the handle, a bounded worker pool (see README-s3cachefs.md).
+#define FUSE_USE_VERSION 312
 
 #include <uv.h>
 #include <node_api.h>
@@ -16,6 +18,7 @@
 #include <fuse_opt.h>
 #include <fuse_common.h>
 #include <fuse_lowlevel.h>
+#include <errno.h>
 
 #include <unistd.h>
 #include <sys/wait.h>
@@ -132,7 +135,9 @@ typedef struct {
   napi_ref handlers[35];
 
   struct fuse *fuse;
-  struct fuse_chan *ch;
+  // s3cachefs: which operations JS implements (libfuse 3 has no fgetattr/ftruncate of its
+  // own: getattr and truncate get the handle, and go to JS's fgetattr/ftruncate with it).
+  uint32_t implemented[35];
   char mnt[1024];
   char mntopts[1024];
   int mounted;
@@ -476,7 +481,7 @@ FUSE_METHOD(readdir, 1, 2, (const char *path, void *buf, fuse_fill_dir_t filler,
       NAPI_UTF8(name, 1024, raw_name)
       uint32_t mode = (modes != NULL && i < modes_length) ? modes[i] : 0;
       st.st_mode = mode;
-      int err = l->readdir_filler((char *) l->buf, name, mode == 0 ? NULL : &st, 0);
+      int err = l->readdir_filler((char *) l->buf, name, mode == 0 ? NULL : &st, 0, 0);
       if (err == 1) {
         break;
       }
@@ -484,7 +489,7 @@ FUSE_METHOD(readdir, 1, 2, (const char *path, void *buf, fuse_fill_dir_t filler,
   } else if (names_length != stats_length) {
     NAPI_FOR_EACH(raw_names, raw_name) {
       NAPI_UTF8(name, 1024, raw_name)
-      int err = l->readdir_filler((char *) l->buf, name, NULL, 0);
+      int err = l->readdir_filler((char *) l->buf, name, NULL, 0, 0);
       if (err == 1) {
         break;
       }
@@ -501,7 +506,7 @@ FUSE_METHOD(readdir, 1, 2, (const char *path, void *buf, fuse_fill_dir_t filler,
 
       // TODO: It turns out readdirplus likely won't work with FUSE 29...
       // Metadata caching between readdir/getattr will be enabled when we upgrade fuse-shared-library
-      int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, 0);
+      int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, 0, 0);
       if (err == 1) {
         break;
       }
@@ -761,6 +766,50 @@ FUSE_METHOD_VOID(rmdir, 1, 0, (const char *path), {
   napi_create_string_utf8(env, l->path != NULL ? l->path : "", NAPI_AUTO_LENGTH, &(argv[2]));
 })
 
+// s3cachefs: libfuse 3's signatures over the operations above. getattr and truncate name the
+// handle when the kernel has one (fstat, ftruncate, and any request for a file unlinked while
+// open, whose path is then NULL): they go to JS's fgetattr/ftruncate with it. chmod, chown and
+// utimens of a handle are answered by path, as libfuse 2.9 did. Only rename(2) without flags
+// is supported: RENAME_NOREPLACE/RENAME_EXCHANGE answer EINVAL, as they did through libfuse
+// 2.9's older protocol (callers such as mv then fall back to a plain rename).
+
+static fuse_thread_t* current_fuse () {
+  return (fuse_thread_t *) fuse_get_context()->private_data;
+}
+
+static int fuse3_getattr (const char *path, struct stat *stat, struct fuse_file_info *info) {
+  if (info != NULL && current_fuse()->implemented[op_fgetattr]) return fuse_native_fgetattr(path, stat, info);
+  return fuse_native_getattr(path, stat);
+}
+
+static int fuse3_truncate (const char *path, off_t size, struct fuse_file_info *info) {
+  fuse_thread_t *ft = current_fuse();
+  if (info != NULL && ft->implemented[op_ftruncate]) return fuse_native_ftruncate(path, size, info);
+  if (!ft->implemented[op_truncate]) return -ENOSYS;
+  return fuse_native_truncate(path, size);
+}
+
+static int fuse3_chmod (const char *path, mode_t mode, struct fuse_file_info *info) {
+  return fuse_native_chmod(path, mode);
+}
+
+static int fuse3_chown (const char *path, uid_t uid, gid_t gid, struct fuse_file_info *info) {
+  return fuse_native_chown(path, uid, gid);
+}
+
+static int fuse3_utimens (const char *path, const struct timespec tv[2], struct fuse_file_info *info) {
+  return fuse_native_utimens(path, tv);
+}
+
+static int fuse3_rename (const char *path, const char *dest, unsigned int flags) {
+  if (flags != 0) return -EINVAL;
+  return fuse_native_rename(path, dest);
+}
+
+static int fuse3_readdir (const char *path, void *buf, fuse_fill_dir_t filler, off_t offset, struct fuse_file_info *info, enum fuse_readdir_flags flags) {
+  return fuse_native_readdir(path, buf, filler, offset, info);
+}
+
 static void fuse_native_dispatch_init (uv_async_t* handle, fuse_thread_locals_t* l, fuse_thread_t* ft) {\
   FUSE_NATIVE_CALLBACK(ft->handlers[op_init], {
     napi_value argv[2];
@@ -781,7 +830,20 @@ NAPI_METHOD(fuse_native_signal_init) {
   return NULL;
 }
 
-static void * fuse_native_init (struct fuse_conn_info *conn) {
+static void * fuse_native_init (struct fuse_conn_info *conn, struct fuse_config *cfg) {
+  // s3cachefs: what libfuse 2.9 did by flags and options, libfuse 3 takes here.
+  // hard_remove: unlink of an open file is not a rename to .fuse_hidden* (which would upload a
+  // ghost object); such a file keeps working through its handle (libfuse 3 passes a NULL path
+  // for a removed node, given to JS as ""). Not nullpath_ok: in libfuse 3 that means *every*
+  // operation on a handle gets a NULL path (2.9's flag_nopath), and JS needs the paths.
+  cfg->hard_remove = 1;
+  // libfuse 3 asks the kernel for more than 2.9 did. Kept as with 2.9: O_TRUNC is a truncate
+  // before the open, the kernel clears set-id bits on write and chown itself, page-cache
+  // invalidation follows auto_cache (not every attribute refresh), O_DIRECT is synchronous,
+  // and readdir answers names and types only (no READDIRPLUS).
+  conn->want &= ~(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_AUTO_INVAL_DATA |
+                  FUSE_CAP_ASYNC_DIO | FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
+
   fuse_thread_locals_t *l = get_thread_locals();
 
   l->op = op_init;
@@ -887,12 +949,19 @@ static fuse_thread_locals_t* get_thread_locals () {
   return l;
 }
 
+// s3cachefs: at most this many FUSE worker threads; a request that waits in JS (a cold read)
+// holds one. libfuse 3.14's default is 10; libfuse 2.9 had no bound. Idle workers are kept
+// (libfuse 3's default), so a burst does not start and retire threads.
+#define FUSE_MAX_WORKER_THREADS 64
+
 static void* start_fuse_thread (void *data) {
   fuse_thread_t *ft = (fuse_thread_t *) data;
-  fuse_loop_mt(ft->fuse);
+  struct fuse_loop_config *config = fuse_loop_cfg_create();
+  if (config != NULL) fuse_loop_cfg_set_max_threads(config, FUSE_MAX_WORKER_THREADS);
+  fuse_loop_mt(ft->fuse, config);
+  if (config != NULL) fuse_loop_cfg_destroy(config);
 
-  fuse_unmount(ft->mnt, ft->ch);
-  fuse_session_remove_chan(ft->ch);
+  fuse_unmount(ft->fuse);
   fuse_destroy(ft->fuse);
 
   return NULL;
@@ -919,19 +988,19 @@ NAPI_METHOD(fuse_native_mount) {
 
   ft->env = env;
 
+  for (int i = 0; i < 35; i++) ft->implemented[i] = implemented[i];
+
   struct fuse_operations ops = { };
   if (implemented[op_access]) ops.access = fuse_native_access;
-  if (implemented[op_truncate]) ops.truncate = fuse_native_truncate;
-  if (implemented[op_ftruncate]) ops.ftruncate = fuse_native_ftruncate;
-  if (implemented[op_getattr]) ops.getattr = fuse_native_getattr;
-  if (implemented[op_fgetattr]) ops.fgetattr = fuse_native_fgetattr;
+  if (implemented[op_truncate] || implemented[op_ftruncate]) ops.truncate = fuse3_truncate;
+  if (implemented[op_getattr]) ops.getattr = fuse3_getattr;
   if (implemented[op_flush]) ops.flush = fuse_native_flush_direct;
   if (implemented[op_fsync]) ops.fsync = fuse_native_fsync;
   if (implemented[op_fsyncdir]) ops.fsyncdir = fuse_native_fsyncdir;
-  if (implemented[op_readdir]) ops.readdir = fuse_native_readdir;
+  if (implemented[op_readdir]) ops.readdir = fuse3_readdir;
   if (implemented[op_readlink]) ops.readlink = fuse_native_readlink;
-  if (implemented[op_chown]) ops.chown = fuse_native_chown;
-  if (implemented[op_chmod]) ops.chmod = fuse_native_chmod;
+  if (implemented[op_chown]) ops.chown = fuse3_chown;
+  if (implemented[op_chmod]) ops.chmod = fuse3_chmod;
   if (implemented[op_mknod]) ops.mknod = fuse_native_mknod;
   if (implemented[op_setxattr]) ops.setxattr = fuse_native_setxattr;
   if (implemented[op_getxattr]) ops.getxattr = fuse_native_getxattr;
@@ -945,22 +1014,15 @@ NAPI_METHOD(fuse_native_mount) {
   if (implemented[op_release]) ops.release = fuse_native_release_direct;
   if (implemented[op_releasedir]) ops.releasedir = fuse_native_releasedir;
   if (implemented[op_create]) ops.create = fuse_native_create;
-  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;
+  if (implemented[op_utimens]) ops.utimens = fuse3_utimens;
   if (implemented[op_unlink]) ops.unlink = fuse_native_unlink;
-  if (implemented[op_rename]) ops.rename = fuse_native_rename;
+  if (implemented[op_rename]) ops.rename = fuse3_rename;
   if (implemented[op_link]) ops.link = fuse_native_link;
   if (implemented[op_symlink]) ops.symlink = fuse_native_symlink;
   if (implemented[op_mkdir]) ops.mkdir = fuse_native_mkdir;
   if (implemented[op_rmdir]) ops.rmdir = fuse_native_rmdir;
-  if (implemented[op_init]) ops.init = fuse_native_init;
-  // s3cachefs: with hard_remove, an open file that was unlinked has no path; libfuse then
-  // answers its reads and writes ENOENT itself unless the filesystem accepts a NULL path
-  // (it does: every such operation names its handle, and the path is passed as "").
-  ops.flag_nullpath_ok = 1;
-  // s3cachefs: utimens gets UTIME_OMIT and UTIME_NOW as they are (utimens_ms passes them on).
-  // Without this flag libfuse 2.9 calls utimens only when both times are set, and answers
-  // `touch -a`, `touch -m` (one time UTIME_OMIT) success itself without calling it.
-  ops.flag_utime_omit_ok = 1;
+  // s3cachefs: always, for the settings fuse_native_init makes (hard_remove, capabilities).
+  ops.init = fuse_native_init;
 
   int _argc = (strcmp(mntopts, "-o") <= 0) ? 1 : 2;
   char *_argv[] = {
@@ -969,14 +1031,19 @@ NAPI_METHOD(fuse_native_mount) {
   };
 
   struct fuse_args args = FUSE_ARGS_INIT(_argc, _argv);
-  struct fuse_chan *ch = fuse_mount(mnt, &args);
+  struct fuse *fuse = fuse_new(&args, &ops, sizeof(struct fuse_operations), ft);
+  fuse_opt_free_args(&args);
 
-  if (ch == NULL) {
-    napi_throw_error(env, "fuse failed", "fuse failed");
+  if (fuse == NULL) {
+    napi_throw_error(env, "fuse failed", "fuse failed: bad mount options");
     return NULL;
   }
 
-  struct fuse *fuse = fuse_new(ch, &args, &ops, sizeof(struct fuse_operations), ft);
+  if (fuse_mount(fuse, mnt) != 0) {
+    fuse_destroy(fuse);
+    napi_throw_error(env, "fuse failed", "fuse failed");
+    return NULL;
+  }
 
   uv_mutex_init(&(ft->mut));
   uv_mutex_init(&(ft->idle_mut));
@@ -986,12 +1053,11 @@ NAPI_METHOD(fuse_native_mount) {
   strncpy(ft->mnt, mnt, 1024);
   strncpy(ft->mntopts, mntopts, 1024);
   ft->fuse = fuse;
-  ft->ch = ch;
   ft->mounted++;
 
   int err = uv_async_init(uv_default_loop(), &(ft->async), (uv_async_cb) fuse_native_async_init);
 
-  if (fuse == NULL || err < 0) {
+  if (err < 0) {
     napi_throw_error(env, "fuse failed", "fuse failed");
     return NULL;
   }

@@ -15,6 +15,8 @@
 // max_threads (libfuse parses it) but its main() hands the loop the pre-3.12
 // config, which has no such field, so libfuse's default cap of 10 worker
 // threads applies; the build checks the source and the report says which.
+// The mount gets the kernel read-ahead window s3cachefs sets for its own mounts
+// (1 MiB, so requests of up to 1 MiB), so the ceiling is FUSE at its best here.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -22,6 +24,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { unmount, waitForMount } from './fuse-mount.js';
+import { setKernelReadAhead } from '../../../src/fuse/kernel-read-ahead.js';
+import { KERNEL_READ_AHEAD } from '../../../src/config/defaults.js';
+import { parseBytes } from '../../../src/config/units.js';
 import type { BenchSystem, DatasetLocation, OpenView, SystemContext } from './system.js';
 
 const execFileAsync = promisify(execFile);
@@ -171,6 +176,7 @@ export const passthroughSystem: BenchSystem = {
     const release = ctx.cleanup.add(`unmount ${mountPoint}`, () => unmount(mountPoint, pid, ownUnmount));
     try {
       await waitForMount(mountPoint, () => spawnError === undefined && child.exitCode === null && child.signalCode === null);
+      await setKernelReadAhead(mountPoint, parseBytes(KERNEL_READ_AHEAD, 'read-ahead') / 1024);
     } catch (err) {
       await release();
       throw new Error(`passthrough_ll mount failed: ${spawnError?.message ?? (lastLogLine(logFile) || (err as Error).message)}`);
