@@ -1,13 +1,14 @@
 /**
  * Per-open-file sequential-read detection and prefetch window.
  *
- * Reads arrive from the kernel in ≤128 KiB pieces, possibly slightly out of order
+ * Reads arrive from the kernel in pieces of up to 1 MiB (libfuse 3, the mount's read-ahead
+ * window; 128 KiB with the kernel's default window), possibly slightly out of order
  * (several FUSE threads). A read that starts near where the previous one ended
  * counts as sequential and doubles the window (from `initialWindowBytes` up to
  * `maxWindowBytes`); any other read resets it, so random small reads inside a
  * large shard fetch only the blocks they touch. A run that starts elsewhere than at
  * offset 0 opens a window only once it has read more than `initialWindowBytes`: one random
- * 256 KiB `pread` reaches the daemon as two consecutive 128 KiB pieces, which must not
+ * 256 KiB `pread` may reach the daemon as two consecutive 128 KiB pieces, which must not
  * fetch the next block too.
  */
 

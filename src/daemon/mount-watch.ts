@@ -4,9 +4,8 @@
  * supervisor would see a live daemon with no mount. The daemon polls /proc/mounts
  * and, once its mount point is gone, shuts down as on SIGTERM (flushing first).
  */
-import { realpathSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
 import { MOUNT_WATCH_INTERVAL_MS } from '../config/defaults.js'
+import { mountTableNames } from '../util/mount-table-names.js'
 import { mountedPaths } from './preflight.js'
 
 /**
@@ -17,12 +16,7 @@ import { mountedPaths } from './preflight.js'
  * failed to match can never stop a healthy daemon. The first check runs at once.
  */
 export function watchMountGone(mountPoint: string, onGone: () => void, intervalMs = MOUNT_WATCH_INTERVAL_MS): () => void {
-  const names = new Set([mountPoint])
-  try {
-    names.add(join(realpathSync(dirname(mountPoint)), basename(mountPoint)))
-  } catch {
-    /* the parent is gone: keep the name as given */
-  }
+  const names = mountTableNames(mountPoint)
   let busy = false
   let seen = false
   let stopped = false

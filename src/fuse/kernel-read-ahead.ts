@@ -9,17 +9,17 @@
  * mount point: this process serves that mount and must not call into it.
  */
 import { readFile, writeFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { mountTableNames } from '../util/mount-table-names.js'
 
 export type ReadAheadOutcome = { set: true; device: string; kib: number } | { set: false; reason: string }
 
-/** `major:minor` of the mount at `mountPoint`, from mountinfo's text (the last mount there wins: it is the one on top). */
-export function mountDevice(mountinfo: string, mountPoint: string): string | undefined {
+/** `major:minor` of the mount at any of `names`, from mountinfo's text (the last mount there wins: it is the one on top). */
+export function mountDevice(mountinfo: string, names: ReadonlySet<string>): string | undefined {
   let device: string | undefined
   for (const line of mountinfo.split('\n')) {
     const fields = line.split(' ')
     if (fields.length < 5) continue
-    if (unescapeMountPath(fields[4] ?? '') === mountPoint) device = fields[2]
+    if (names.has(unescapeMountPath(fields[4] ?? ''))) device = fields[2]
   }
   return device
 }
@@ -32,7 +32,7 @@ function unescapeMountPath(text: string): string {
 /** Sets the mount's read-ahead window; says why not when it cannot (not root, no sysfs). Never throws. */
 export async function setKernelReadAhead(mountPoint: string, kib: number): Promise<ReadAheadOutcome> {
   try {
-    const device = mountDevice(await readFile('/proc/self/mountinfo', 'utf8'), resolve(mountPoint))
+    const device = mountDevice(await readFile('/proc/self/mountinfo', 'utf8'), mountTableNames(mountPoint))
     if (device === undefined || !/^\d+:\d+$/.test(device)) return { set: false, reason: `no mount at ${mountPoint} in /proc/self/mountinfo` }
     await writeFile(`/sys/class/bdi/${device}/read_ahead_kb`, `${kib}\n`)
     return { set: true, device, kib }

@@ -77,7 +77,6 @@ declare module 'fuse-native' {
     allowOther?: boolean
     autoUnmount?: boolean
     defaultPermissions?: boolean
-    maxRead?: number
     fsname?: string
     subtype?: string
     kernelCache?: boolean

@@ -1,15 +1,16 @@
 /**
  * Every FUSE request the daemon answers in JS holds one libfuse worker thread until it is
  * answered (a cold read waits for its GET there), and the binding gives each worker a state
- * with an event-loop handle (uv_async_t), which libuv walks on every wakeup of the loop. With
- * libfuse 2.9, which started and retired workers per burst, upstream leaked a state per thread
- * ever started (after a long cold epoch the main thread spent 92 % of its time in that walk).
- * With libfuse 3 the binding runs a pool of at most 64 workers that are kept once started
- * (libfuse 3.14's own default would be 10, too few for the reads that wait at once). Proven by
- * counting: bursts of 32 concurrent cold reads, each waiting 400 ms in the daemon for its GET
- * (a delaying proxy), each burst on new files, start more than 10 workers and no new states
- * after the first; a burst of 80 stays within the 64. The reads are O_DIRECT: the kernel sends
- * page-cache read-ahead as background requests, at most 12 at a time.
+ * with an event-loop handle (uv_async_t), which libuv walks on every wakeup of the loop.
+ * Upstream leaked a state per worker thread ever started (after a long cold epoch the main
+ * thread spent 92 % of its time in that walk); a retired worker's state now goes to an idle
+ * list that the next new worker takes. The binding runs libfuse 3's loop with at most 256
+ * workers (libfuse 3.14's default bound, 10, is too few for the reads that wait at once) and
+ * retires workers beyond 10 idle, as libfuse 2.9 did. Proven by counting: bursts of 32
+ * concurrent cold reads, each waiting 400 ms in the daemon for its GET (a delaying proxy), each
+ * burst on new files, start more than 10 workers; the later bursts' workers reuse retired
+ * states; a burst of 80 is served at once, within what waits. The reads are O_DIRECT: the
+ * kernel sends page-cache read-ahead as background requests, at most 12 at a time.
  */
 import t from 'tap'
 import { startFaultProxy } from '../../tools/local-s3/fault-proxy.js'
@@ -19,13 +20,12 @@ import { seededRandom } from '../helpers/seeded-random.js'
 const CALLERS = 32
 const BURSTS = 3
 const LARGE_BURST = 80
-const MAX_WORKERS = 64
 
 interface Stats {
   fuse?: { threadStates: number; threadStatesReused: number }
 }
 
-t.test("FUSE workers: more than libfuse 3's default 10, kept across bursts, never more than 64", async t => {
+t.test("FUSE workers: more than libfuse 3's default 10, retired states reused across bursts", async t => {
   const fx = await makeFixture(t)
   for (let b = 0; b <= BURSTS; b++) {
     const callers = b === BURSTS ? LARGE_BURST : CALLERS
@@ -52,12 +52,16 @@ t.test("FUSE workers: more than libfuse 3's default 10, kept across bursts, neve
   }
   t.comment(`states after each burst: ${after.map(a => `${a.threadStates} (${a.threadStatesReused} reused)`).join(', ')}`)
   const first = after[0]?.threadStates ?? 0
-  const beforeLarge = after[BURSTS - 1]?.threadStates ?? 0
+  const beforeLarge = after[BURSTS - 1] ?? { threadStates: 0, threadStatesReused: 0 }
   const last = after[BURSTS]?.threadStates ?? 0
-  // More workers than libfuse 3.14's default bound (10): the binding's pool bound is in force.
+  // More workers than libfuse 3.14's default bound (10): the binding's bound is in force.
   t.ok(first >= 24, `the first burst started ${first} workers (more than libfuse's default 10)`)
-  // Workers are kept: the later bursts of the same size start next to none.
-  t.ok(beforeLarge <= first + 4, `bursts of ${CALLERS} after the first made ${beforeLarge - first} more states`)
-  // The large burst waits for workers rather than starting more than the bound.
-  t.ok(last > first && last <= MAX_WORKERS, `${LARGE_BURST} readers at once: ${last} states (bound ${MAX_WORKERS})`)
+  // Workers beyond 10 idle were retired, and the later bursts' new workers took their states.
+  t.ok(
+    beforeLarge.threadStatesReused >= beforeLarge.threadStates,
+    `most workers started took a retired one's state: ${beforeLarge.threadStatesReused} reused, ${beforeLarge.threadStates} created`,
+  )
+  t.ok(beforeLarge.threadStates <= CALLERS + 16, `states created stay within the requests that can wait at once: ${beforeLarge.threadStates}`)
+  // 80 readers at once are each given a worker (no bound below them), and no more states than that.
+  t.ok(last > CALLERS + 16 && last <= LARGE_BURST + 16, `${LARGE_BURST} readers at once: ${last} states`)
 })

@@ -13,12 +13,13 @@ import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { makeFixture, type Fixture } from './mount-fixture.js'
 import { mountDevice } from '../../src/fuse/kernel-read-ahead.js'
+import { mountTableNames } from '../../src/util/mount-table-names.js'
 import { seededRandom } from '../helpers/seeded-random.js'
 
 const SIZE = 8 * 1024 * 1024
 
 async function window(fx: Fixture): Promise<number> {
-  const device = mountDevice(await readFile('/proc/self/mountinfo', 'utf8'), fx.mountPoint)
+  const device = mountDevice(await readFile('/proc/self/mountinfo', 'utf8'), mountTableNames(fx.mountPoint))
   if (device === undefined) throw new Error(`no mount at ${fx.mountPoint}`)
   return Number((await readFile(`/sys/class/bdi/${device}/read_ahead_kb`, 'utf8')).trim())
 }

@@ -10,8 +10,21 @@ const MOUNTINFO = [
 ].join('\n')
 
 t.test('mountDevice finds the mount on top at a path, unescaping mountinfo', async t => {
-  t.equal(mountDevice(MOUNTINFO, '/mnt/data'), '0:41', 'the last mount at a path is the one on top')
-  t.equal(mountDevice(MOUNTINFO, '/mnt/with space'), '0:40')
-  t.equal(mountDevice(MOUNTINFO, '/mnt'), undefined)
-  t.equal(mountDevice(MOUNTINFO, '/'), '8:1')
+  t.equal(mountDevice(MOUNTINFO, new Set(['/mnt/data'])), '0:41', 'the last mount at a path is the one on top')
+  t.equal(mountDevice(MOUNTINFO, new Set(['/mnt/with space'])), '0:40')
+  t.equal(mountDevice(MOUNTINFO, new Set(['/mnt'])), undefined)
+  t.equal(mountDevice(MOUNTINFO, new Set(['/'])), '8:1')
+})
+
+t.test('mountTableNames: a mount point under a symlinked parent is also named as the kernel records it', async t => {
+  const { mkdtemp, mkdir, symlink, realpath } = await import('node:fs/promises')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { mountTableNames } = await import('../../src/util/mount-table-names.js')
+  const base = await realpath(await mkdtemp(join(tmpdir(), 'names-')))
+  await mkdir(join(base, 'real'))
+  await symlink(join(base, 'real'), join(base, 'link'))
+  const names = mountTableNames(join(base, 'link', 'mnt'))
+  t.ok(names.has(join(base, 'real', 'mnt')), [...names].join(', '))
+  t.ok(names.has(join(base, 'link', 'mnt')))
 })

@@ -767,11 +767,15 @@ FUSE_METHOD_VOID(rmdir, 1, 0, (const char *path), {
 })
 
 // s3cachefs: libfuse 3's signatures over the operations above. getattr and truncate name the
-// handle when the kernel has one (fstat, ftruncate, and any request for a file unlinked while
-// open, whose path is then NULL): they go to JS's fgetattr/ftruncate with it. chmod, chown and
-// utimens of a handle are answered by path, as libfuse 2.9 did. Only rename(2) without flags
-// is supported: RENAME_NOREPLACE/RENAME_EXCHANGE answer EINVAL, as they did through libfuse
-// 2.9's older protocol (callers such as mv then fall back to a plain rename).
+// handle when the kernel has one (ftruncate, a read past the end, and any request for a file
+// unlinked while open, whose path is then NULL): they go to JS's fgetattr/ftruncate with it.
+// chmod, chown and utimens are answered by path; libfuse 3 would call them with no path for a
+// setattr that names the handle of a removed file, where there is nothing left to change: they
+// answer success without reaching JS, which would take "" for the root directory (as readdir
+// with no path reads as empty). Kernel 6.18 sends no such setattr (ftruncate's names only the
+// size; fchmod and futimens name no handle, and libfuse answers ESTALE), so these are guards. Only rename(2) without flags is supported: RENAME_NOREPLACE/RENAME_EXCHANGE
+// answer ENOSYS, so the kernel stops sending flags and answers EINVAL itself, as it did
+// through libfuse 2.9's older protocol (callers such as mv then fall back to a plain rename).
 
 static fuse_thread_t* current_fuse () {
   return (fuse_thread_t *) fuse_get_context()->private_data;
@@ -790,23 +794,27 @@ static int fuse3_truncate (const char *path, off_t size, struct fuse_file_info *
 }
 
 static int fuse3_chmod (const char *path, mode_t mode, struct fuse_file_info *info) {
+  if (path == NULL) return 0;
   return fuse_native_chmod(path, mode);
 }
 
 static int fuse3_chown (const char *path, uid_t uid, gid_t gid, struct fuse_file_info *info) {
+  if (path == NULL) return 0;
   return fuse_native_chown(path, uid, gid);
 }
 
 static int fuse3_utimens (const char *path, const struct timespec tv[2], struct fuse_file_info *info) {
+  if (path == NULL) return 0;
   return fuse_native_utimens(path, tv);
 }
 
 static int fuse3_rename (const char *path, const char *dest, unsigned int flags) {
-  if (flags != 0) return -EINVAL;
+  if (flags != 0) return -ENOSYS;
   return fuse_native_rename(path, dest);
 }
 
 static int fuse3_readdir (const char *path, void *buf, fuse_fill_dir_t filler, off_t offset, struct fuse_file_info *info, enum fuse_readdir_flags flags) {
+  if (path == NULL) return 0;
   return fuse_native_readdir(path, buf, filler, offset, info);
 }
 
@@ -838,9 +846,10 @@ static void * fuse_native_init (struct fuse_conn_info *conn, struct fuse_config 
   // operation on a handle gets a NULL path (2.9's flag_nopath), and JS needs the paths.
   cfg->hard_remove = 1;
   // libfuse 3 asks the kernel for more than 2.9 did. Kept as with 2.9: O_TRUNC is a truncate
-  // before the open, the kernel clears set-id bits on write and chown itself, page-cache
+  // of its own (sent after the open), the kernel clears set-id bits on write and chown itself, page-cache
   // invalidation follows auto_cache (not every attribute refresh), O_DIRECT is synchronous,
-  // and readdir answers names and types only (no READDIRPLUS).
+  // and readdir answers names and types only (no READDIRPLUS). Left on: parallel lookups and
+  // readdirs in one directory (libfuse's path locks keep them safe; the core is async).
   conn->want &= ~(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_AUTO_INVAL_DATA |
                   FUSE_CAP_ASYNC_DIO | FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 
@@ -949,15 +958,22 @@ static fuse_thread_locals_t* get_thread_locals () {
   return l;
 }
 
-// s3cachefs: at most this many FUSE worker threads; a request that waits in JS (a cold read)
-// holds one. libfuse 3.14's default is 10; libfuse 2.9 had no bound. Idle workers are kept
-// (libfuse 3's default), so a burst does not start and retire threads.
-#define FUSE_MAX_WORKER_THREADS 64
+// s3cachefs: at most this many FUSE worker threads; a request that waits in JS (a cold read, a
+// sync-mode close) holds one, and once all are taken every other request of the mount waits in
+// the kernel, so the bound is far above what waits at once (libfuse 3.14's default, 10, is not;
+// libfuse 2.9 had none). Workers beyond 10 idle exit, as with libfuse 2.9, so the request buffer
+// each keeps (up to 1 MiB + 4 KiB, touched as far as its largest request) is not kept by a
+// burst's workers for ever; their states go to the idle list (release_thread_locals).
+#define FUSE_MAX_WORKER_THREADS 256
+#define FUSE_MAX_IDLE_WORKER_THREADS 10
 
 static void* start_fuse_thread (void *data) {
   fuse_thread_t *ft = (fuse_thread_t *) data;
   struct fuse_loop_config *config = fuse_loop_cfg_create();
-  if (config != NULL) fuse_loop_cfg_set_max_threads(config, FUSE_MAX_WORKER_THREADS);
+  if (config != NULL) {
+    fuse_loop_cfg_set_max_threads(config, FUSE_MAX_WORKER_THREADS);
+    fuse_loop_cfg_set_idle_threads(config, FUSE_MAX_IDLE_WORKER_THREADS);
+  }
   fuse_loop_mt(ft->fuse, config);
   if (config != NULL) fuse_loop_cfg_destroy(config);
 

@@ -197,9 +197,8 @@ class Fuse extends Nanoresource {
     if (this.opts.defaultPermissions) options.push('default_permissions')
     if (this.opts.blkdev) options.push('blkdev')
     if (this.opts.blksize) options.push('blksize=' + this.opts.blksize)
-    if (this.opts.maxRead) options.push('max_read=' + this.opts.maxRead)
-    if (this.opts.fd) options.push('fd=' + this.opts.fd)
-    if (this.opts.userId) options.push('user_id=', this.opts.userId)
+    // s3cachefs: no max_read, fd or user_id: libfuse 3 sets fd and user_id itself and refuses them
+    // as options, and a max_read the binding's init does not repeat fails the kernel's INIT.
     if (this.opts.fsname) options.push('fsname=' + this.opts.fsname)
     if (this.opts.subtype) options.push('subtype=' + this.opts.subtype)
     if (this.opts.kernelCache) options.push('kernel_cache')
@@ -446,7 +445,10 @@ class Fuse extends Nanoresource {
       }
       return
     }
-    this.ops.getattr(path, (err, stat) => {
+    // s3cachefs: upstream answered fgetattr with ops.getattr(path), never ops.fgetattr: libfuse 3
+    // asks with no path (given as "") for a file unlinked while open (after an ftruncate), and
+    // getattr("") is the root directory, whose type the kernel then took for the file's (EIO).
+    this.ops.fgetattr(path, fd, (err, stat) => {
       if (err) return signal(err)
       return signal(0, getStatArray(stat))
     })
