@@ -6,6 +6,7 @@ import type { BlockReader, BlockReaderStats } from '../cache/block-reader.js'
 import type { DiskBlockCache } from '../cache/disk-block-cache.js'
 import type { FetchQueue } from '../cache/fetch-queue.js'
 import type { DirectReadStats, FilesystemCore } from '../fuse/filesystem-core.js'
+import type { FuseOpCounts } from '../fuse/fuse-adapter.js'
 import type { RequestMetrics, RequestMetricsSnapshot } from '../s3/request-metrics.js'
 import type { WriteBack } from '../write/write-back.js'
 import type { LoadJobStatus, LoadJobs, LoadTotals } from '../ops/load-jobs.js'
@@ -37,7 +38,7 @@ export interface StatsSources {
   /** The FUSE binding's worker thread states, once mounted. */
   readonly fuseThreads?: () => { created: number; reused: number } | undefined
   /** FUSE requests answered by operation (fuse-adapter.ts). */
-  readonly fuseOps?: () => { getattr: number; readdir: number; read: number; readBytes: number } | undefined
+  readonly fuseOps?: () => FuseOpCounts | undefined
 }
 
 export interface PinSummary {
