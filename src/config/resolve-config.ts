@@ -264,7 +264,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
 }
 
 /** `--kernel-read-ahead`: whole KiB, 0 to leave the kernel's own window. */
-function kernelReadAheadKiB(text: string): number {
+export function kernelReadAheadKiB(text: string): number {
   const bytes = parseBytes(text, '--kernel-read-ahead')
   if (bytes % 1024 !== 0 || bytes > 64 * 1024 * 1024)
     throw new ConfigError(`--kernel-read-ahead: '${text}' must be whole KiB, at most 64MiB (0: the kernel's default)`)

@@ -4,6 +4,7 @@
  * cache directory (creatable, writable, has free space, not used by another daemon).
  */
 import { constants } from 'node:fs'
+import { unescapeMountPath } from '../util/mount-table-names.js'
 import { access, chmod, mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ConfigError, MountPointError } from '../errors.js'
@@ -16,11 +17,7 @@ export async function mountedPaths(): Promise<Map<string, string>> {
   const out = new Map<string, string>()
   for (const line of text.split('\n')) {
     const [, mp, type] = line.split(' ')
-    if (mp !== undefined && type !== undefined)
-      out.set(
-        mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))),
-        type,
-      )
+    if (mp !== undefined && type !== undefined) out.set(unescapeMountPath(mp), type)
   }
   return out
 }

@@ -9,7 +9,7 @@
  * mount point: this process serves that mount and must not call into it.
  */
 import { readFile, writeFile } from 'node:fs/promises'
-import { mountTableNames } from '../util/mount-table-names.js'
+import { mountTableNames, unescapeMountPath } from '../util/mount-table-names.js'
 
 export type ReadAheadOutcome = { set: true; device: string; kib: number } | { set: false; reason: string }
 
@@ -22,11 +22,6 @@ export function mountDevice(mountinfo: string, names: ReadonlySet<string>): stri
     if (names.has(unescapeMountPath(fields[4] ?? ''))) device = fields[2]
   }
   return device
-}
-
-/** mountinfo escapes space, tab, newline and backslash as `\ooo`. */
-function unescapeMountPath(text: string): string {
-  return text.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)))
 }
 
 /** Sets the mount's read-ahead window; says why not when it cannot (not root, no sysfs). Never throws. */

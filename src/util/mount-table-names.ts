@@ -16,3 +16,8 @@ export function mountTableNames(mountPoint: string): Set<string> {
   }
   return names
 }
+
+/** A path as /proc/mounts and mountinfo spell it, decoded: space, tab, newline and backslash are `\ooo`. */
+export function unescapeMountPath(text: string): string {
+  return text.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)))
+}

@@ -191,20 +191,16 @@ t.test('async writes, flush, and a daemon killed before uploading', async t => {
 
   await t.test('flush and unmount wait for an upload that takes longer than an HTTP idle timeout', async t => {
     // Node's global HTTP agent gives up a silent socket after 5 s: the control requests must not use it.
-    await fx.server.injectFault({ delayMs: 7000, match: 'PUT', keyPrefix: 'slow-1', count: 1 })
-    t.equal((await sh(`echo slow-1 > ${m}/slow-1.txt`)).code, 0)
-    const t0 = Date.now()
-    const f = await fx.cli(['flush', m])
-    t.equal(f.code, 0, f.stderr)
-    t.ok(Date.now() - t0 >= 6500, `flush waited for the upload (${Date.now() - t0} ms)`)
-    t.equal((await getObject(fx, 'slow-1.txt')).toString(), 'slow-1\n')
-    await fx.server.injectFault({ delayMs: 7000, match: 'PUT', keyPrefix: 'slow-2', count: 1 })
-    t.equal((await sh(`echo slow-2 > ${m}/slow-2.txt`)).code, 0)
-    const t1 = Date.now()
-    const u = await fx.cli(['unmount', m])
-    t.equal(u.code, 0, u.stderr)
-    t.ok(Date.now() - t1 >= 6500, `unmount waited for the upload (${Date.now() - t1} ms)`)
-    t.equal((await getObject(fx, 'slow-2.txt')).toString(), 'slow-2\n')
+    for (const command of ['flush', 'unmount']) {
+      const key = `slow-${command}`
+      await fx.server.injectFault({ delayMs: 7000, match: 'PUT', keyPrefix: key, count: 1 })
+      t.equal((await sh(`echo ${key} > ${m}/${key}.txt`)).code, 0)
+      const t0 = Date.now()
+      const r = await fx.cli([command, m])
+      t.equal(r.code, 0, r.stderr)
+      t.ok(Date.now() - t0 >= 6500, `${command} waited for the upload (${Date.now() - t0} ms)`)
+      t.equal((await getObject(fx, `${key}.txt`)).toString(), `${key}\n`)
+    }
     await fx.mount(['--write-mode', 'async'])
   })
 

@@ -26,7 +26,7 @@ import { gunzipSync } from 'node:zlib';
 import { unmount, waitForMount } from './fuse-mount.js';
 import { setKernelReadAhead } from '../../../src/fuse/kernel-read-ahead.js';
 import { KERNEL_READ_AHEAD } from '../../../src/config/defaults.js';
-import { parseBytes } from '../../../src/config/units.js';
+import { kernelReadAheadKiB } from '../../../src/config/resolve-config.js';
 import type { BenchSystem, DatasetLocation, OpenView, SystemContext } from './system.js';
 
 const execFileAsync = promisify(execFile);
@@ -176,7 +176,7 @@ export const passthroughSystem: BenchSystem = {
     const release = ctx.cleanup.add(`unmount ${mountPoint}`, () => unmount(mountPoint, pid, ownUnmount));
     try {
       await waitForMount(mountPoint, () => spawnError === undefined && child.exitCode === null && child.signalCode === null);
-      await setKernelReadAhead(mountPoint, parseBytes(KERNEL_READ_AHEAD, 'read-ahead') / 1024);
+      await setKernelReadAhead(mountPoint, kernelReadAheadKiB(KERNEL_READ_AHEAD));
     } catch (err) {
       await release();
       throw new Error(`passthrough_ll mount failed: ${spawnError?.message ?? (lastLogLine(logFile) || (err as Error).message)}`);
