@@ -267,12 +267,18 @@ export class BlockReader {
    * prefix of its block files, only when every block is on disk now (a partly cached
    * object is read here, where read-ahead and random-access detection see its reads).
    * Counts as a use of the blocks for eviction; the binding checks each block and falls
-   * back to `readInto` for one it cannot serve.
+   * back to `readInto` for one it cannot serve. `forMs`: how long until the first block's
+   * TTL ends (Infinity without TTLs).
    */
-  directReadPrefix(obj: ObjectVersion): { prefix: string; blockSize: number } | undefined {
+  directReadPrefix(obj: ObjectVersion): { prefix: string; blockSize: number; forMs: number } | undefined {
     if (obj.size === 0) return undefined
-    const prefix = this.#disk.prefixForDirectRead(this.#objectId(obj), this.blockCount(obj))
-    return prefix === undefined ? undefined : { prefix, blockSize: this.#config.blockSize }
+    const found = this.#disk.prefixForDirectRead(this.#objectId(obj), this.blockCount(obj))
+    return found === undefined ? undefined : { prefix: found.prefix, blockSize: this.#config.blockSize, forMs: found.forMs }
+  }
+
+  /** The prefix `directReadPrefix` gives for `obj` when all its blocks are on disk, whether they are or not. */
+  blockFilePrefix(obj: ObjectVersion): string {
+    return this.#disk.blockFilePrefix(this.#objectId(obj))
   }
 
   /** Whether reading `obj` would cost no GET now: its blocks (the first, for a large object) are in memory or on disk. */

@@ -149,14 +149,22 @@ export class DiskBlockCache implements BlockStore {
    * The common prefix of the block files of an object (block i is the prefix followed
    * by i) that another reader (the FUSE binding's direct reads) may open and check
    * itself; undefined unless the index knows all `blocks` of it now and none has
-   * expired. Counts as a read of each for eviction.
+   * expired; `forMs`: how long until the first of them expires (Infinity without TTLs).
+   * Counts as a read of each for eviction.
    */
-  prefixForDirectRead(objectId: string, blocks: number): string | undefined {
+  prefixForDirectRead(objectId: string, blocks: number): { prefix: string; forMs: number } | undefined {
     if (!this.#indexReady) return undefined
+    let untilMs = Infinity
     for (let index = 0; index < blocks; index++) {
       if (this.#index.get(objectId, index) === undefined || this.#retention.expireIfStale({ objectId, index })) return undefined
+      if (this.#retention.active) untilMs = Math.min(untilMs, this.#retention.deadlineOf({ objectId, index }))
     }
     for (let index = 0; index < blocks; index++) this.#index.touch(this.#index.get(objectId, index) as number)
+    return { prefix: this.#files.prefixOf(objectId), forMs: untilMs - this.#clock() }
+  }
+
+  /** The common prefix of an object's block files, whether or not any is on disk. */
+  blockFilePrefix(objectId: string): string {
     return this.#files.prefixOf(objectId)
   }
 

@@ -7,6 +7,7 @@ import type { DiskBlockCache } from '../cache/disk-block-cache.js'
 import type { FetchQueue } from '../cache/fetch-queue.js'
 import type { DirectReadStats, FilesystemCore } from '../fuse/filesystem-core.js'
 import type { FuseOpCounts } from '../fuse/fuse-adapter.js'
+import type { KnownFilesStats } from '../fuse/known-files.js'
 import type { RequestMetrics, RequestMetricsSnapshot } from '../s3/request-metrics.js'
 import type { WriteBack } from '../write/write-back.js'
 import type { LoadJobStatus, LoadJobs, LoadTotals } from '../ops/load-jobs.js'
@@ -102,6 +103,12 @@ export interface StatsSnapshot extends ManyNodesStats {
     readonly readdirs: number
     readonly reads: number
     readonly readBytes: number
+    /**
+     * getattrs and read-only opens of clean cached files the binding answered itself, opens it
+     * could not report (queue full), paths published to it, and handles of its opens adopted by
+     * the daemon (a block evicted while open). Absent when the binding answers none.
+     */
+    readonly known?: KnownFilesStats
   }
   /** Lookups and listings answered past their TTL because the store failed (--stale-if-error). */
   readonly staleIfError: StaleIfErrorStats
@@ -153,6 +160,7 @@ function fuseFigures(s: StatsSources): Pick<StatsSnapshot, 'fuse'> {
   const ops = s.fuseOps?.()
   if (ops === undefined) return {}
   const t = s.fuseThreads?.()
+  const known = s.core.knownFileStats()
   return {
     fuse: {
       ...(t === undefined ? {} : { threadStates: t.created, threadStatesReused: t.reused }),
@@ -160,6 +168,7 @@ function fuseFigures(s: StatsSources): Pick<StatsSnapshot, 'fuse'> {
       readdirs: ops.readdir,
       reads: ops.read,
       readBytes: ops.readBytes,
+      ...(known === undefined ? {} : { known }),
     },
   }
 }

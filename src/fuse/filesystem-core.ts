@@ -13,8 +13,20 @@ import { constants as fsConstants } from 'node:fs'
 import type { Logger } from 'pino'
 import type { BlockReader } from '../cache/block-reader.js'
 import { FileReader } from '../cache/file-reader.js'
-import { FileTooLargeError, HardLinkError, IsADirectoryError, NotADirectoryError, NotFoundError, PreconditionFailedError, ReadOnlyError } from '../errors.js'
-import type { FileEntry } from '../metadata/entry.js'
+import {
+  BadHandleError,
+  FileTooLargeError,
+  HardLinkError,
+  IsADirectoryError,
+  NotADirectoryError,
+  NotFoundError,
+  PreconditionFailedError,
+  ReadOnlyError,
+} from '../errors.js'
+import type { Entry, FileEntry } from '../metadata/entry.js'
+import type { ObjectVersion } from '../cache/object-version.js'
+import { SingleFlight } from '../util/single-flight.js'
+import { isNativeHandle, type KnownFiles, type KnownFilesStats } from './known-files.js'
 import type { MetadataStore } from '../metadata/metadata-store.js'
 import { NamespaceChanges } from '../metadata/namespace-changes.js'
 import type { WriteBack } from '../write/write-back.js'
@@ -48,6 +60,9 @@ export class FilesystemCore {
   readonly #writeOps: WriteOps
   readonly #times: NamespaceTimes
   #openListener: OpenListener = () => {}
+  #known: KnownFiles | undefined
+  /** Handles the binding opened whose reads came back here, being adopted (one lookup per handle). */
+  readonly #adoptions = new SingleFlight<FileHandle>()
 
   constructor(config: FilesystemConfig, metadata: MetadataStore, reader: BlockReader, writes: WriteBack, client: ObjectClient, log: Logger) {
     this.#config = config
@@ -66,9 +81,36 @@ export class FilesystemCore {
     this.#files.direct = direct
   }
 
-  /** Forgets the handles whose release the binding answered (called at each open and on a timer). */
+  /**
+   * Set by the FUSE adapter when its binding answers getattr and read-only opens of the
+   * files the core publishes (known-files.ts); every change of the metadata caches and
+   * every path about to be written then forgets what it touched there.
+   */
+  set knownFiles(known: KnownFiles) {
+    this.#known = known
+    this.#metadata.changeListener = known
+    this.#writes.busyListener = path => known.entry(path)
+  }
+
+  knownFileStats(): KnownFilesStats | undefined {
+    return this.#known?.stats()
+  }
+
+  /**
+   * Forgets the handles whose release the binding answered, and hears of the opens it
+   * answered (for the prefetchers, and as uses of the blocks for eviction). Called on a timer.
+   */
   forgetReleased(): void {
     this.#files.forgetReleased()
+    if (this.#known !== undefined) for (const path of this.#known.takeOpened()) this.#openedByBinding(path)
+  }
+
+  #openedByBinding(path: string): void {
+    const entry = this.#metadata.peekStat(path)
+    if (entry?.kind !== 'file') return
+    const version = versionOf(entry)
+    const blocks = this.#reader.directReadPrefix(version)
+    this.#openListener(path, version, () => blocks !== undefined || this.#reader.isCached(version))
   }
 
   directReadStats(): DirectReadStats {
@@ -85,6 +127,8 @@ export class FilesystemCore {
    */
   async fgetattr(fh: number, path: string): Promise<FileStat> {
     const handle = this.#files.find(fh)
+    // A handle the binding opened, of a file unlinked since: the version it read is not known here.
+    if (handle === undefined && path === '' && isNativeHandle(fh)) throw new PreconditionFailedError(`file handle ${fh}: its file was removed`)
     if (handle?.kind === 'dirty' && (path === '' || handle.file.unlinked)) {
       return fileStat(this.#config, handle.file.size, handle.file.mtimeMs, handle.file.attrs)
     }
@@ -101,9 +145,22 @@ export class FilesystemCore {
    */
   getattrCached(path: string): FileStat | undefined {
     if (path.length > SYNC_PATH_MAX || this.#writes.busy(path)) return undefined
-    const entry = this.#metadata.peekStat(path)
+    const fresh = this.#known === undefined ? undefined : this.#metadata.peekStatFor(path)
+    if (fresh?.entry.kind === 'file') return this.#publish(path, fresh.entry, fresh.forMs)
+    const entry = fresh?.entry ?? this.#metadata.peekStat(path)
     if (entry === undefined) return undefined
     return entryStat(this.#config, entry, entry.kind === 'dir' ? this.#metadata.subdirCount(path) : undefined)
+  }
+
+  /**
+   * Lets the binding answer getattr of `path` (a clean file: nothing staged) for the `forMs`
+   * the caches hold `entry`, and its read-only opens when all its blocks are on disk.
+   */
+  #publish(path: string, entry: FileEntry, forMs: number, blocks = this.#reader.directReadPrefix(versionOf(entry))): FileStat {
+    const stat = entryStat(this.#config, entry, undefined)
+    const known = blocks === undefined ? undefined : { prefix: blocks.prefix, size: entry.size, blockSize: blocks.blockSize, forMs: blocks.forMs }
+    this.#known?.publish(path, stat, forMs, known)
+    return stat
   }
 
   async getattr(path: string): Promise<FileStat> {
@@ -111,6 +168,11 @@ export class FilesystemCore {
     const dirty = this.#writes.get(path)
     if (dirty !== undefined) return fileStat(this.#config, dirty.size, dirty.mtimeMs, dirty.attrs)
     const entry = await this.#metadata.stat(path)
+    if (entry.kind === 'file' && this.#known !== undefined && !this.#writes.busy(path)) {
+      // Looked up just now: the binding may answer the next lookup (and open) itself.
+      const fresh = this.#metadata.peekStatFor(path)
+      if (fresh !== undefined && sameVersion(fresh.entry, versionOf(entry))) return this.#publish(path, fresh.entry, fresh.forMs)
+    }
     return entryStat(this.#config, entry, entry.kind === 'dir' ? this.#metadata.subdirCount(path) : undefined)
   }
 
@@ -170,13 +232,18 @@ export class FilesystemCore {
   }
 
   #openClean(path: string, entry: FileEntry): number {
-    const version = { key: entry.key, etag: entry.etag, size: entry.size }
+    const version = versionOf(entry)
     this.#files.forgetReleased()
     const handle: FileHandle = { kind: 'clean', path, reader: new FileReader(this.#reader, version, this.#config.fileReader) }
     const fh = this.#files.add(handle)
     // One walk of the object's blocks answers both: may the binding read it, and is it cached.
     const blocks = this.#files.direct === undefined ? undefined : this.#reader.directReadPrefix(version)
     if (blocks !== undefined) this.#files.registerDirect(fh, handle, blocks.prefix, blocks.blockSize)
+    // Cached now: the binding may answer the next open itself.
+    if (blocks !== undefined && this.#known !== undefined && !this.#writes.busy(path)) {
+      const fresh = this.#metadata.peekStatFor(path)
+      if (fresh !== undefined && sameVersion(fresh.entry, version)) this.#publish(path, entry, fresh.forMs, blocks)
+    }
     this.#openListener(path, version, () => blocks !== undefined || this.#reader.isCached(version))
     return fh
   }
@@ -192,9 +259,9 @@ export class FilesystemCore {
     return target.subarray(0, await this.readInto(fh, offset, length, target))
   }
 
-  /** Reads into `target` (the kernel's reply buffer); resolves with the bytes read. */
-  async readInto(fh: number, offset: number, length: number, target: Buffer): Promise<number> {
-    const handle = this.#files.get(fh)
+  /** Reads into `target` (the kernel's reply buffer); resolves with the bytes read. `path`: the handle's path now. */
+  async readInto(fh: number, offset: number, length: number, target: Buffer, path = ''): Promise<number> {
+    const handle = this.#files.find(fh) ?? (isNativeHandle(fh) ? await this.#adoptions.run(String(fh), () => this.#adopt(fh, path)) : this.#files.get(fh))
     if (handle.kind === 'dirty') return (await handle.file.read(offset, length)).copy(target)
     try {
       return await handle.reader.readInto(offset, length, target)
@@ -208,6 +275,35 @@ export class FilesystemCore {
     }
   }
 
+  /**
+   * A handle the binding opened (known-files.ts) whose read it could not serve (a block
+   * evicted since): read here from then on, if `path` still names the object version the
+   * binding opened (its block files' prefix says which); ESTALE otherwise, as for any
+   * handle whose object changed while open.
+   */
+  async #adopt(fh: number, path: string): Promise<FileHandle> {
+    const prefix = this.#known?.prefixOf(fh)
+    if (prefix === undefined) throw new BadHandleError(`file handle ${fh} is not open`)
+    const stale = () => new PreconditionFailedError(`${path || `file handle ${fh}`}: changed or removed since it was opened`)
+    if (path === '') throw stale()
+    await this.#writes.settled(path)
+    let entry: Entry
+    try {
+      entry = await this.#metadata.lookup(path)
+    } catch (err) {
+      if (err instanceof NotFoundError) throw stale()
+      throw err
+    }
+    if (this.#writes.busy(path) || entry.kind !== 'file' || this.#reader.blockFilePrefix(versionOf(entry)) !== prefix) throw stale()
+    const handle: FileHandle = { kind: 'clean', path, reader: new FileReader(this.#reader, versionOf(entry), this.#config.fileReader), direct: true }
+    // Released meanwhile: the binding forgot it, and no read of it can come.
+    if (this.#known?.prefixOf(fh) === undefined) throw new BadHandleError(`file handle ${fh} is not open`)
+    this.#files.adopt(fh, handle)
+    this.#known.noteAdopted()
+    this.#log.debug({ path, fh }, 'adopted a handle the binding opened')
+    return handle
+  }
+
   async write(fh: number, data: Buffer, offset: number): Promise<number> {
     if (offset + data.length > MAX_FILE_BYTES) throw new FileTooLargeError(`${this.#files.get(fh).path}: beyond the largest object S3 stores (5 TiB)`)
     return this.#writes.write(this.#files.dirty(fh), data, offset)
@@ -215,14 +311,14 @@ export class FilesystemCore {
 
   /** close(2) of one descriptor: written data is uploaded (sync) or scheduled (async). */
   async flush(fh: number): Promise<void> {
-    const handle = this.#files.get(fh)
-    if (handle.kind === 'dirty') await this.#writes.closed(handle.file)
+    const handle = this.#handleOrNative(fh)
+    if (handle?.kind === 'dirty') await this.#writes.closed(handle.file)
   }
 
   /** fsync(2): the bytes are in the bucket when this returns, in either write mode. */
   async fsync(fh: number): Promise<void> {
-    const handle = this.#files.get(fh)
-    if (handle.kind === 'dirty') await this.#writes.fsync(handle.file)
+    const handle = this.#handleOrNative(fh)
+    if (handle?.kind === 'dirty') await this.#writes.fsync(handle.file)
   }
 
   async release(fh: number): Promise<void> {
@@ -324,11 +420,26 @@ export class FilesystemCore {
     if ((mode & fsConstants.W_OK) !== 0 && this.#config.readOnly) throw new ReadOnlyError(`${path}: read-only mount`)
   }
 
+  /** Open handles: the core's own, and those the binding opened itself (once each when adopted). */
   get openHandles(): number {
-    return this.#files.size
+    const native = this.#known?.stats().openHandles ?? 0
+    return this.#files.size + native - (native > 0 ? this.#files.adoptedCount : 0)
+  }
+
+  /** The handle, or undefined for one the binding opened for reading and kept (nothing to flush or sync). */
+  #handleOrNative(fh: number): FileHandle | undefined {
+    return isNativeHandle(fh) ? this.#files.find(fh) : this.#files.get(fh)
   }
 
   #checkWritable(path: string): void {
     if (this.#config.readOnly) throw new ReadOnlyError(`${path}: read-only mount`)
   }
+}
+
+function versionOf(entry: FileEntry): ObjectVersion {
+  return { key: entry.key, etag: entry.etag, size: entry.size }
+}
+
+function sameVersion(entry: Entry, version: ObjectVersion): entry is FileEntry {
+  return entry.kind === 'file' && entry.key === version.key && entry.etag === version.etag && entry.size === version.size
 }

@@ -15,6 +15,7 @@ import { setKernelReadAhead } from './kernel-read-ahead.js'
 import { S_IFDIR } from '../metadata/s3fs-attributes.js'
 import { constants as fsConstants } from 'node:fs'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
+import { KnownFiles } from './known-files.js'
 
 const { R_OK, W_OK } = fsConstants
 
@@ -47,7 +48,7 @@ export interface FuseMountConfig {
 const REMEMBER_NODES_SECONDS = 600
 
 /** How often handles released by the binding itself are forgotten when no open does it. */
-const DIRECT_RELEASES_COLLECT_MS = 1000
+const DIRECT_RELEASES_COLLECT_MS = 100
 
 /** Runs `work` and answers `done` once: with its value, or with the errno of its error. */
 function answer<T>(log: Logger, op: string, path: string, work: () => Promise<T> | T, done: (errno: number, value?: T) => void): void {
@@ -187,7 +188,7 @@ function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
         log,
         'read',
         path,
-        () => core.readInto(fd, pos, len, buf.subarray(0, len)),
+        () => core.readInto(fd, pos, len, buf.subarray(0, len), path),
         (errno, n) => cb(errno !== 0 ? errno : (n ?? 0)),
       )
     },
@@ -328,6 +329,19 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
       unregister: fh => Fuse.directReadClear(fh),
       takeReleased: () => Fuse.directReadTakeReleased(),
       stats: () => Fuse.directReadStats(),
+    }
+    // getattr and read-only opens of clean cached files, answered by the binding too (not when
+    // the daemon checks each caller's permissions: the binding does not).
+    if (checks === undefined && typeof Fuse.knownFileSet === 'function') {
+      core.knownFiles = new KnownFiles({
+        set: (path, stat, ttlMs, blocks) => Fuse.knownFileSet(path, toFuseStat(stat), ttlMs, blocks?.prefix ?? '', blocks?.size ?? 0, blocks?.blockSize ?? 0),
+        clear: path => Fuse.knownFileClear(path),
+        clearDir: dir => Fuse.knownFilesClearDir(dir),
+        clearAll: () => Fuse.knownFilesClearAll(),
+        takeOpened: () => Fuse.knownFilesTakeOpened(),
+        prefixOf: fh => Fuse.directReadPrefix(fh),
+        stats: () => Fuse.knownFilesStats(),
+      })
     }
     // Releases the binding answered are also collected when opens stop.
     setInterval(() => core.forgetReleased(), DIRECT_RELEASES_COLLECT_MS).unref()

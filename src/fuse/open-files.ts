@@ -6,6 +6,7 @@
 import { BadHandleError } from '../errors.js'
 import type { FileReader } from '../cache/file-reader.js'
 import type { DirtyFile } from '../write/dirty-file.js'
+import { isNativeHandle } from './known-files.js'
 
 /**
  * Reads the FUSE binding answers itself, on its own threads, without the core: a
@@ -51,6 +52,11 @@ export class OpenFiles {
     return fh
   }
 
+  /** Takes over a handle the binding opened itself (known-files.ts) under its own number. */
+  adopt(fh: number, h: FileHandle): void {
+    this.#handles.set(fh, h)
+  }
+
   /** Lets the binding serve a clean handle's reads from the block files at `prefix`. */
   registerDirect(fh: number, h: FileHandle & { kind: 'clean' }, prefix: string, blockSize: number): void {
     h.direct = this.direct?.register(fh, prefix, h.reader.version.size, blockSize) === true
@@ -75,7 +81,8 @@ export class OpenFiles {
   /** Forgets the handle; returns what it was. */
   remove(fh: number): FileHandle | undefined {
     const handle = this.#handles.get(fh)
-    if (handle?.kind === 'clean' && handle.direct === true) this.direct?.unregister(fh)
+    // A handle the binding opened and the core never saw is registered there all the same.
+    if ((handle?.kind === 'clean' && handle.direct === true) || (handle === undefined && isNativeHandle(fh))) this.direct?.unregister(fh)
     this.#forget(fh)
     return handle
   }
@@ -99,5 +106,12 @@ export class OpenFiles {
 
   get size(): number {
     return this.#handles.size
+  }
+
+  /** Handles the binding opened that were adopted here (and count in its own open handles too). */
+  get adoptedCount(): number {
+    let n = 0
+    for (const fh of this.#handles.keys()) if (isNativeHandle(fh)) n++
+    return n
   }
 }

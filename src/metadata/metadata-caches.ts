@@ -32,7 +32,24 @@ export function unwrap(path: string, cached: Cached): Entry {
   return cached
 }
 
+/**
+ * Told of every change to what the caches answer for a path (not of LRU evictions: an
+ * entry evicted was still true until its TTL). Whoever mirrors the answers (the FUSE
+ * binding's table of known files, known-files.ts) forgets what a change touched.
+ */
+export interface MetadataChangeListener {
+  /** What `path` itself resolves to changed. */
+  entry(path: string): void
+  /** What the children of the directory `dir` resolve to may have changed. */
+  children(dir: string): void
+  /** Anything may have changed. */
+  all(): void
+}
+
+const NO_LISTENER: MetadataChangeListener = { entry: () => {}, children: () => {}, all: () => {} }
+
 export class MetadataCaches {
+  listener: MetadataChangeListener = NO_LISTENER
   readonly #config: MetadataConfig
   readonly #clock: Clock
   readonly #entries: TtlCache<Cached>
@@ -66,6 +83,20 @@ export class MetadataCaches {
   known(path: string): Entry | undefined {
     const cached = this.entry(path) ?? this.listing(parentOf(path))?.children.get(baseName(path))
     return cached === undefined || 'absent' in cached ? undefined : cached
+  }
+
+  /** `known(path)` with the time its source (own entry, partial or full listing of the parent) expires. */
+  knownUntil(path: string): { entry: Entry; untilMs: number } | undefined {
+    const own = this.#entries.getWithExpiry(path)
+    if (own !== undefined) return 'absent' in own.value ? undefined : { entry: own.value, untilMs: own.expiresAtMs }
+    const parent = parentOf(path)
+    const name = baseName(path)
+    const partial = this.#partials.getWithExpiry(parent)
+    const seen = partial?.value.get(name)
+    if (partial !== undefined && seen !== undefined) return { entry: seen, untilMs: partial.expiresAtMs }
+    const listing = this.#listings.getWithExpiry(parent)
+    const child = listing?.value.children.get(name)
+    return listing === undefined || child === undefined ? undefined : { entry: child, untilMs: listing.expiresAtMs }
   }
 
   /** The fresh listing of the directory `path`, if any. */
@@ -111,11 +142,13 @@ export class MetadataCaches {
   }
 
   remember(path: string, value: Cached): void {
+    this.listener.entry(path)
     this.#entries.set(path, value, 'absent' in value ? this.#config.negativeTtlMs : this.#config.ttlMs)
   }
 
   /** Entries seen on the first pages of a directory too large to list in full. */
   rememberSeen(dir: string, seen: Array<readonly [string, Entry]>): void {
+    this.listener.children(dir)
     const sorted = seen.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     const packed = PackedChildren.pack(pathToPrefix(dir), sorted)
     if (packed !== undefined) this.#partials.set(dir, packed, this.#config.ttlMs)
@@ -124,6 +157,7 @@ export class MetadataCaches {
 
   /** A complete listing of `path`, trusted for `ttlMs`; its children answer lookups from now on. Returns it as cached. */
   storeListing(path: string, listing: DirListing, ttlMs: number): DirListing {
+    this.listener.children(path)
     const packed = PackedChildren.pack(pathToPrefix(path), listing.children)
     const stored = packed === undefined ? listing : { children: packed, listedAtMs: listing.listedAtMs }
     this.#listings.set(path, stored, ttlMs)
@@ -149,6 +183,8 @@ export class MetadataCaches {
 
   /** `path` was removed through the mount. */
   noteRemoved(path: string): void {
+    this.listener.entry(path)
+    this.listener.children(path)
     this.#entries.set(path, ABSENT, this.#config.negativeTtlMs)
     this.#listings.delete(path)
     this.#listings.get(parentOf(path))?.children.delete(baseName(path))
@@ -160,6 +196,7 @@ export class MetadataCaches {
    * only expired: stale-if-error may still serve it.
    */
   invalidatePrefix(path: string, keepStale: boolean): string[] {
+    this.listener.all()
     const below = (p: string) => isRoot(path) || p === path || p.startsWith(path + '/')
     const listed = this.#listings.keys().filter(below)
     this.#partials.deleteWhere(below)
@@ -175,17 +212,21 @@ export class MetadataCaches {
 
   /** Forgets the stat-cache entry of `path` only. */
   forgetEntry(path: string): void {
+    this.listener.entry(path)
     this.#entries.delete(path)
     this.#partials.get(parentOf(path))?.delete(baseName(path))
   }
 
   /** Forgets the listing of the directory `path` only. */
   forgetListing(path: string): void {
+    this.listener.children(path)
     this.#listings.delete(path)
   }
 
   /** Forgets what is known about `path`, its listing and its parent's. */
   invalidate(path: string): void {
+    this.listener.children(path)
+    this.listener.children(parentOf(path))
     this.forgetEntry(path)
     this.#listings.delete(path)
     this.#listings.delete(parentOf(path))

@@ -33,7 +33,8 @@ import { DirectoryLister } from './directory-lister.js'
 import { BackgroundMetadata, SUBDIR_PREFETCH_PAGES } from './background-metadata.js'
 import type { ListingManifest, SharedListing } from './listing-manifest.js'
 import { MANIFEST_MAX_CHILDREN, PATH_FIRST_MAX_PAGES, RELIST_MAX_CHILDREN, type MetadataConfig } from './metadata-config.js'
-import { ABSENT, MetadataCaches, unwrap } from './metadata-caches.js'
+import { ABSENT, MetadataCaches, unwrap, type MetadataChangeListener } from './metadata-caches.js'
+export type { MetadataChangeListener } from './metadata-caches.js'
 
 export type { ListingManifest, SharedListing } from './listing-manifest.js'
 export type { MetadataConfig } from './metadata-config.js'
@@ -95,6 +96,19 @@ export class MetadataStore {
     if (isRoot(path)) return this.#root
     const cached = this.#stale.holding() ? undefined : this.#caches.known(path)
     return this.#config.headForAttributes === true && cached?.attrs === undefined ? undefined : cached
+  }
+
+  /** `peekStat` of a path other than the root, with how long (ms) that answer holds unless a change comes first. */
+  peekStatFor(path: string): { entry: Entry; forMs: number } | undefined {
+    if (isRoot(path) || this.#stale.holding()) return undefined
+    const known = this.#caches.knownUntil(path)
+    if (known === undefined || (this.#config.headForAttributes === true && known.entry.attrs === undefined)) return undefined
+    return { entry: known.entry, forMs: known.untilMs - this.#clock() }
+  }
+
+  /** Told of every change to what lookups of cached paths answer (known-files.ts mirrors them). */
+  set changeListener(listener: MetadataChangeListener) {
+    this.#caches.listener = listener
   }
 
   /** Head mode: a listed file's attributes are known only once its headers are read (`--posix-metadata head`). */

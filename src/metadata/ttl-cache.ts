@@ -40,6 +40,11 @@ export class TtlCache<V extends object> {
     return slot.value
   }
 
+  /** The fresh value with the time it expires (ms on the clock), or undefined. */
+  getWithExpiry(key: string): Readonly<{ value: V; expiresAtMs: number }> | undefined {
+    return this.get(key) === undefined ? undefined : this.#lru.peek(key)
+  }
+
   /** The value even if expired, as long as it expired less than `staleMs` ago. */
   getStale(key: string): V | undefined {
     const slot = this.#lru.get(key)

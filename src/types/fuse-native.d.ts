@@ -100,6 +100,14 @@ declare module 'fuse-native' {
     static directReadClear(fh: number): void
     static directReadTakeReleased(): number[]
     static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number }
+    static directReadPrefix(fh: number): string | undefined
+    /** Our build: getattr and read-only open of published paths answered on the FUSE threads (known-files.h). */
+    static knownFileSet(path: string, stat: FuseStat, ttlMs: number, prefix: string, size: number, blockSize: number): boolean
+    static knownFileClear(path: string): void
+    static knownFilesClearDir(dir: string): void
+    static knownFilesClearAll(): void
+    static knownFilesTakeOpened(): string[]
+    static knownFilesStats(): { getattrs: number; opens: number; openReportsDropped: number; entries: number; openHandles: number }
     /** Our build: FUSE worker thread states created since load, and taken again after a worker retired. */
     static threadStates(): { created: number; reused: number }
   }

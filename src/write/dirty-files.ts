@@ -13,12 +13,15 @@ import type { StagingStore } from './staging-store.js'
 export class DirtyFiles {
   readonly #files = new Map<string, DirtyFile>()
   readonly #creating = new SingleFlight<DirtyFile>()
+  /** Told when a path may become busy (a staged file is made, attached or moved there), before it is. */
+  onBusy: (path: string) => void = () => {}
 
   get(path: string): DirtyFile | undefined {
     return this.#files.get(path)
   }
 
   set(path: string, file: DirtyFile): void {
+    this.onBusy(path)
     this.#files.set(path, file)
   }
 
@@ -55,6 +58,7 @@ export class DirtyFiles {
 
   /** The DirtyFile of `path` with one more open handle: the existing one, or one made by `create` (once per path). */
   async open(path: string, create: () => Promise<DirtyFile>): Promise<DirtyFile> {
+    this.onBusy(path)
     for (;;) {
       const existing = this.#files.get(path)
       if (existing !== undefined) {
@@ -97,7 +101,7 @@ export class DirtyFiles {
       await store.removeJournal(file.id, false)
       return file
     }
-    this.#files.set(path, file)
+    this.set(path, file)
     return file
   }
 

@@ -48,6 +48,11 @@ export class WriteBack {
     this.#listener = listener
   }
 
+  /** Told when `path` may become busy (staged writes are starting or moved there), before `busy(path)` turns true. */
+  set busyListener(listener: (path: string) => void) {
+    this.#files.onBusy = listener
+  }
+
   get(path: string): DirtyFile | undefined {
     return this.#files.get(path)
   }

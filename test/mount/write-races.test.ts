@@ -2,7 +2,7 @@
  * The write path's races and limits through a real mount, checked in the bucket
  * itself: two appenders of one file, the atomic-save pattern (cp + mv) in async
  * mode, a removed file held open then a killed daemon, 2–4 processes of random
- * operations against a model, and files of 700,000,001 bytes and 3 GiB.
+ * operations against a model, and files of 300,000,001 bytes and 2 GiB + 64 KiB (offsets past 2^31).
  */
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
@@ -112,17 +112,18 @@ t.test('randomized: concurrent processes of random operations; after flush the b
   }
 })
 
-t.test('large files: 700,000,001 bytes and a sparse 3 GiB file round-trip byte-exact', async t => {
+t.test('large files: 300,000,001 bytes and a sparse 2 GiB + 64 KiB file round-trip byte-exact', async t => {
   const fx = await makeFixture(t)
   await fx.mount()
   const m = fx.mountPoint
-  const odd = 700_000_001
-  const three = 3 * 1024 * MiB
+  // An odd size over many parts; a sparse file whose end lies past 2^31 (offsets beyond a signed 32-bit int).
+  const odd = 300_000_001
+  const sparse = 2 * 1024 * MiB + 64 * 1024
   // Both written at once (two uploads in the upload lane), then both read back at once.
   const [r, s] = await Promise.all([
     sh(`printf X | dd of=${m}/odd.bin bs=1 seek=${odd - 1} conv=notrunc status=none`, 600_000),
     sh(
-      `python3 -c "import os; f = os.open('${m}/sparse.bin', os.O_WRONLY | os.O_CREAT); os.ftruncate(f, ${three}); os.pwrite(f, b'END', ${three - 3}); os.close(f)"`,
+      `python3 -c "import os; f = os.open('${m}/sparse.bin', os.O_WRONLY | os.O_CREAT); os.ftruncate(f, ${sparse}); os.pwrite(f, b'END', ${sparse - 3}); os.close(f)"`,
       900_000,
     ),
   ])
@@ -134,9 +135,9 @@ t.test('large files: 700,000,001 bytes and a sparse 3 GiB file round-trip byte-e
     .digest('hex')
   const zeros = Buffer.alloc(64 * MiB)
   const h = createHash('sha256')
-  for (let left = three - 3; left > 0; left -= zeros.length) h.update(zeros.subarray(0, Math.min(zeros.length, left)))
+  for (let left = sparse - 3; left > 0; left -= zeros.length) h.update(zeros.subarray(0, Math.min(zeros.length, left)))
   const [oddGot, sparseGot] = await Promise.all([hashObject(fx, 'odd.bin'), hashObject(fx, 'sparse.bin')])
   t.same(oddGot, { sha: want, size: odd })
-  t.same(sparseGot, { sha: h.update('END').digest('hex'), size: three })
-  t.equal((await sh(`stat -c %s ${m}/sparse.bin`)).stdout.trim(), String(three))
+  t.same(sparseGot, { sha: h.update('END').digest('hex'), size: sparse })
+  t.equal((await sh(`stat -c %s ${m}/sparse.bin`)).stdout.trim(), String(sparse))
 })

@@ -65,6 +65,8 @@ typedef struct direct_read_s {
 
 static direct_read_t *direct_reads[DIRECT_READ_BUCKETS];
 static pthread_mutex_t direct_reads_lock = PTHREAD_MUTEX_INITIALIZER;
+/** Registered handles numbered 2^31 and up: those the binding opened itself (known-files.h). Guarded by direct_reads_lock. */
+static uint64_t direct_native_handles;
 static uint64_t direct_read_hits, direct_read_bytes, direct_read_fallbacks, direct_read_blocks, direct_read_chunk_reads;
 
 static void direct_read_count (uint64_t *counter, uint64_t n) {
@@ -87,6 +89,7 @@ static void direct_read_clear (uint64_t fh) {
   direct_read_t **p = direct_read_slot(fh);
   direct_read_t *e = *p;
   if (e != NULL) *p = e->next;
+  if (e != NULL && fh >= 0x80000000u) direct_native_handles--;
   pthread_mutex_unlock(&direct_reads_lock);
   if (e != NULL) direct_read_free(e);
 }
@@ -113,6 +116,7 @@ static int direct_read_set (uint64_t fh, const char *prefix, uint64_t size, uint
   direct_read_t **p = &direct_reads[fh % DIRECT_READ_BUCKETS];
   e->next = *p;
   *p = e;
+  if (fh >= 0x80000000u) direct_native_handles++;
   pthread_mutex_unlock(&direct_reads_lock);
   return 0;
 }
@@ -122,6 +126,16 @@ static int direct_read_registered (uint64_t fh) {
   int found = *direct_read_slot(fh) != NULL;
   pthread_mutex_unlock(&direct_reads_lock);
   return found;
+}
+
+/** Copies the block-file prefix `fh` is registered with into `out` (max bytes); 0, or -1 when not registered. */
+static int direct_read_prefix (uint64_t fh, char *out, size_t max) {
+  pthread_mutex_lock(&direct_reads_lock);
+  direct_read_t *e = *direct_read_slot(fh);
+  int found = e != NULL && strlen(e->prefix) < max;
+  if (found) strcpy(out, e->prefix);
+  pthread_mutex_unlock(&direct_reads_lock);
+  return found ? 0 : -1;
 }
 
 static uint32_t read_u32le (const unsigned char *b) {

@@ -25,6 +25,7 @@
 #include <pthread.h>
 
 #include "direct-reads.h"
+#include "known-files.h"
 
 static int IS_ARRAY_BUFFER_DETACH_SUPPORTED = 0;
 
@@ -622,6 +623,17 @@ static int fuse_native_read_direct (const char *path, char *buf, size_t len, off
   return fuse_native_read(path, buf, len, offset, info);
 }
 
+// s3cachefs: a read-only open of a clean file whose blocks are all on disk, as published by the
+// daemon (known-files.h), is answered here with a handle registered for direct reads.
+static int fuse_native_open_known (const char *path, struct fuse_file_info *info) {
+  uint64_t fh;
+  if (path != NULL && known_file_open(path, info->flags, &fh) == 0) {
+    info->fh = fh;
+    return 0;
+  }
+  return fuse_native_open(path, info);
+}
+
 static int fuse_native_flush_direct (const char *path, struct fuse_file_info *info) {
   if (info != NULL && direct_read_registered(info->fh)) return 0;
   return fuse_native_flush(path, info);
@@ -782,6 +794,9 @@ static fuse_thread_t* current_fuse () {
 }
 
 static int fuse3_getattr (const char *path, struct stat *stat, struct fuse_file_info *info) {
+  // s3cachefs: a clean cached file the daemon published (known-files.h); with a handle too, as
+  // JS answers a clean or a not-unlinked handle's fstat by its path, and a staged path is never published.
+  if (path != NULL && path[0] != '\0' && known_file_stat(path, stat) == 0) return 0;
   if (info != NULL && current_fuse()->implemented[op_fgetattr]) return fuse_native_fgetattr(path, stat, info);
   return fuse_native_getattr(path, stat);
 }
@@ -1023,7 +1038,7 @@ NAPI_METHOD(fuse_native_mount) {
   if (implemented[op_listxattr]) ops.listxattr = fuse_native_listxattr;
   if (implemented[op_removexattr]) ops.removexattr = fuse_native_removexattr;
   if (implemented[op_statfs]) ops.statfs = fuse_native_statfs;
-  if (implemented[op_open]) ops.open = fuse_native_open;
+  if (implemented[op_open]) ops.open = fuse_native_open_known;
   if (implemented[op_opendir]) ops.opendir = fuse_native_opendir;
   if (implemented[op_read]) ops.read = fuse_native_read_direct;
   if (implemented[op_write]) ops.write = fuse_native_write;
@@ -1119,6 +1134,15 @@ NAPI_METHOD(fuse_native_direct_read_clear) {
   return NULL;
 }
 
+// s3cachefs: the block-file prefix a handle is registered with ("" when it is not).
+NAPI_METHOD(fuse_native_direct_read_prefix) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_UINT32(fh, 0)
+  char prefix[DIRECT_READ_PATH_MAX];
+  if (direct_read_prefix(fh, prefix, sizeof prefix) != 0) prefix[0] = '\0';
+  NAPI_RETURN_UTF8(prefix, NAPI_AUTO_LENGTH)
+}
+
 NAPI_METHOD(fuse_native_direct_read_take_released) {
   NAPI_ARGV(1)
   NAPI_ARGV_BUFFER_CAST(uint32_t *, out, 0)
@@ -1130,6 +1154,61 @@ NAPI_METHOD(fuse_native_direct_read_stats) {
   NAPI_ARGV_BUFFER_CAST(double *, out, 0)
   if (out_len < 5 * sizeof(double)) return NULL;
   direct_read_stats(out);
+  return NULL;
+}
+
+// s3cachefs: the files the daemon lets the FUSE threads answer (known-files.h).
+// knownFileSet(path, statInts, ttlMs, blockFilePrefix or "", objectSize, blockSize) -> 1 when published
+NAPI_METHOD(fuse_native_known_file_set) {
+  NAPI_ARGV(6)
+  NAPI_ARGV_UTF8(path, 4096, 0)
+  NAPI_ARGV_BUFFER_CAST(uint32_t *, ints, 1)
+  double ttl_ms = 0, size = 0;
+  NAPI_STATUS_THROWS(napi_get_value_double(env, argv[2], &ttl_ms))
+  NAPI_ARGV_UTF8(prefix, 4096, 3)
+  NAPI_STATUS_THROWS(napi_get_value_double(env, argv[4], &size))
+  NAPI_ARGV_UINT32(block_size, 5)
+  // A path or prefix as long as the buffers may have been cut short: never published.
+  int ok = ints_len >= 18 * sizeof(uint32_t) && size >= 0 && size < 9007199254740992.0 && path_len < 4095 && prefix_len < 4095;
+  if (ok) {
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    populate_stat(ints, &st);
+    ok = known_file_set(path, &st, ttl_ms, prefix[0] == '\0' ? NULL : prefix, (uint64_t) size, block_size) == 0;
+  }
+  NAPI_RETURN_UINT32(ok ? 1 : 0)
+}
+
+NAPI_METHOD(fuse_native_known_file_clear) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_UTF8(path, 4096, 0)
+  known_file_clear(path);
+  return NULL;
+}
+
+NAPI_METHOD(fuse_native_known_files_clear_dir) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_UTF8(dir, 4096, 0)
+  known_files_clear_dir(dir);
+  return NULL;
+}
+
+NAPI_METHOD(fuse_native_known_files_clear_all) {
+  known_files_clear_all();
+  return NULL;
+}
+
+NAPI_METHOD(fuse_native_known_files_take_opened) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(char *, out, 0)
+  NAPI_RETURN_UINT32((uint32_t) known_files_take_opened(out, out_len))
+}
+
+NAPI_METHOD(fuse_native_known_files_stats) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(double *, out, 0)
+  if (out_len < 5 * sizeof(double)) return NULL;
+  known_files_stats(out);
   return NULL;
 }
 
@@ -1170,10 +1249,17 @@ NAPI_INIT() {
   NAPI_EXPORT_FUNCTION(fuse_native_mount)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_set)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_clear)
+  NAPI_EXPORT_FUNCTION(fuse_native_direct_read_prefix)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_stats)
   NAPI_EXPORT_FUNCTION(fuse_native_thread_states)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_take_released)
   NAPI_EXPORT_FUNCTION(fuse_native_caller)
+  NAPI_EXPORT_FUNCTION(fuse_native_known_file_set)
+  NAPI_EXPORT_FUNCTION(fuse_native_known_file_clear)
+  NAPI_EXPORT_FUNCTION(fuse_native_known_files_clear_dir)
+  NAPI_EXPORT_FUNCTION(fuse_native_known_files_clear_all)
+  NAPI_EXPORT_FUNCTION(fuse_native_known_files_take_opened)
+  NAPI_EXPORT_FUNCTION(fuse_native_known_files_stats)
   NAPI_EXPORT_FUNCTION(fuse_native_unmount)
 
   NAPI_EXPORT_FUNCTION(fuse_native_signal_getattr)

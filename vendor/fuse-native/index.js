@@ -688,6 +688,8 @@ Fuse.requestCaller = () => {
 // (block i of the object is the file blockFilePrefix + i).
 Fuse.directReadSet = (fh, prefix, size, blockSize) => binding.fuse_native_direct_read_set(fh, prefix, size, blockSize) === 1
 Fuse.directReadClear = (fh) => binding.fuse_native_direct_read_clear(fh)
+// The block-file prefix handle fh is registered with, or undefined.
+Fuse.directReadPrefix = (fh) => binding.fuse_native_direct_read_prefix(fh) || undefined
 // Handles whose release the FUSE thread answered (direct reads): their fh numbers.
 const released = new Uint32Array(4096)
 Fuse.directReadTakeReleased = () => {
@@ -702,6 +704,30 @@ Fuse.directReadStats = () => {
   const out = new Float64Array(5)
   binding.fuse_native_direct_read_stats(Buffer.from(out.buffer))
   return { reads: out[0], bytes: out[1], fallbacks: out[2], blocks: out[3], chunkReads: out[4] }
+}
+
+// s3cachefs: files whose getattr and read-only open the FUSE threads answer (known-files.h).
+// knownFileSet(path, stat, ttlMs, blockFilePrefix or '', objectSize, blockSize) -> true when published
+// (with a prefix, an open for reading is answered with a handle >= 2^31 registered for direct reads).
+Fuse.knownFileSet = (path, stat, ttlMs, prefix, size, blockSize) =>
+  binding.fuse_native_known_file_set(path, Buffer.from(getStatArray(stat).buffer), ttlMs, prefix, size, blockSize) === 1
+Fuse.knownFileClear = (path) => binding.fuse_native_known_file_clear(path)
+Fuse.knownFilesClearDir = (dir) => binding.fuse_native_known_files_clear_dir(dir)
+Fuse.knownFilesClearAll = () => binding.fuse_native_known_files_clear_all()
+// Paths opened by the FUSE threads since the last call, oldest first.
+const opened = Buffer.alloc(65536)
+Fuse.knownFilesTakeOpened = () => {
+  const out = []
+  for (;;) {
+    const n = binding.fuse_native_known_files_take_opened(opened)
+    if (n === 0) return out
+    for (const path of opened.toString('utf8', 0, n - 1).split('\0')) out.push(path)
+  }
+}
+Fuse.knownFilesStats = () => {
+  const out = new Float64Array(5)
+  binding.fuse_native_known_files_stats(Buffer.from(out.buffer))
+  return { getattrs: out[0], opens: out[1], openReportsDropped: out[2], entries: out[3], openHandles: out[4] }
 }
 
 // s3cachefs: FUSE worker thread states created since load, and taken again from the idle

@@ -1,0 +1,116 @@
+/**
+ * getattr (the kernel's LOOKUP) and read-only open of clean cached files answered by the
+ * FUSE binding's own threads (vendor/fuse-native/known-files.h), through a real mount: a
+ * warm pass over cached files reaches the event loop for none of them, byte-exact; every
+ * change through the mount (write, chmod, rename, unlink, a file held open for writing)
+ * is seen by the next lookup, never the answer the binding held before; a change in the
+ * bucket is seen once the metadata TTL has run out, by the binding's clock too.
+ * Lookups are forced with drop_caches (the kernel then forgets its dentries and inodes).
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { type Fixture, makeFixture } from './mount-fixture.js'
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+interface Stats {
+  reads: { direct: { fallbacks: number } }
+  fuse?: { getattrs: number; reads: number; known?: { getattrs: number; opens: number; openReportsDropped: number; entries: number } }
+}
+
+async function stats(fx: Fixture): Promise<Stats> {
+  return JSON.parse((await fx.cli(['stats', fx.mountPoint, '--json'])).stdout) as Stats
+}
+
+async function dropCaches(fx: Fixture): Promise<void> {
+  await fx.sh('sync; echo 3 > /proc/sys/vm/drop_caches')
+}
+
+/** Checksums of every file under d/, in a child process (never this one: it serves no mount, but keep to the rule). */
+async function sums(t: Test, fx: Fixture): Promise<Map<string, string>> {
+  const r = await fx.sh(`cd ${fx.mountPoint}/d && sha256sum *`)
+  t.equal(r.code, 0, r.stderr)
+  return new Map(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map(l => [l.slice(66), l.slice(0, 64)] as const),
+  )
+}
+
+/** `stat -c '%s %a'` of `name` under d/ after the kernel forgot it, or the error. */
+async function statAfterDrop(fx: Fixture, name: string): Promise<string> {
+  await dropCaches(fx)
+  const r = await fx.sh(`stat -c '%s %a' ${join(fx.mountPoint, 'd', name)} 2>&1`)
+  return r.stdout.trim()
+}
+
+t.test('warm passes are answered by the binding; changes through the mount are seen at the next lookup', async t => {
+  const fx = await makeFixture(t)
+  const files = new Map<string, Buffer>()
+  for (let i = 0; i < 24; i++) files.set(`f${i}`, randomBytes(1000 + i * 5000))
+  await Promise.all([...files].map(([k, v]) => fx.put(`d/${k}`, v)))
+  await fx.mount(['--metadata-ttl', '10m'])
+  // Cold pass (published without blocks), then one that opens through the daemon (republished openable).
+  for (let pass = 0; pass < 2; pass++) {
+    await dropCaches(fx)
+    await sums(t, fx)
+  }
+  await dropCaches(fx)
+  const before = await stats(fx)
+  const got = await sums(t, fx)
+  const after = await stats(fx)
+  for (const [name, body] of files) t.equal(got.get(name), sha(body), `${name} byte-exact`)
+  const known = after.fuse?.known
+  t.ok(known, 'the binding answers getattr and open of published files')
+  t.ok((known?.getattrs ?? 0) - (before.fuse?.known?.getattrs ?? 0) >= files.size, `the warm pass's lookups answered by the binding (${known?.getattrs})`)
+  t.ok((known?.opens ?? 0) - (before.fuse?.known?.opens ?? 0) >= files.size, `and its opens (${known?.opens})`)
+  t.ok((after.fuse?.getattrs ?? 0) - (before.fuse?.getattrs ?? 0) <= 2, 'no file lookup reached the event loop (at most the directory)')
+  t.equal((after.fuse?.reads ?? 0) - (before.fuse?.reads ?? 0), 0, 'no read either')
+  t.equal(after.reads.direct.fallbacks, 0)
+  t.equal(known?.openReportsDropped, 0, 'every open reported to the daemon')
+
+  // Each change, then a fresh lookup from another process: the new answer, never the published one.
+  t.equal((await fx.sh(`printf 'shorter' > ${fx.mountPoint}/d/f0`)).code, 0)
+  t.equal(await statAfterDrop(fx, 'f0'), '7 644', 'overwritten: the new size')
+  t.equal((await fx.sh(`cat ${fx.mountPoint}/d/f0`)).stdout, 'shorter')
+  t.equal((await fx.sh(`chmod 600 ${fx.mountPoint}/d/f1`)).code, 0)
+  t.equal(await statAfterDrop(fx, 'f1'), `${files.get('f1')?.length} 600`, 'chmod: the new mode')
+  t.equal((await fx.sh(`mv ${fx.mountPoint}/d/f2 ${fx.mountPoint}/d/g2`)).code, 0)
+  t.match(await statAfterDrop(fx, 'f2'), /No such file/, 'renamed away: gone')
+  t.equal(await statAfterDrop(fx, 'g2'), `${files.get('f2')?.length} 644`, 'renamed to: there')
+  t.equal((await fx.sh(`rm ${fx.mountPoint}/d/f3`)).code, 0)
+  t.match(await statAfterDrop(fx, 'f3'), /No such file/, 'removed: gone')
+
+  // Held open for writing by another process: its size is the staged one, not the published one.
+  const go = join(fx.root, 'go')
+  const py = `
+import os, sys, time
+f = open(sys.argv[1], 'ab'); f.write(b'x' * 12345); f.flush()
+open(sys.argv[2] + '.written', 'w').close()
+while not os.path.exists(sys.argv[2]): time.sleep(0.02)
+f.close()
+`
+  const writer = fx.sh(`python3 -c "${py.replace(/"/g, '\\"')}" ${fx.mountPoint}/d/f4 ${go}`)
+  for (let i = 0; i < 300 && (await fx.sh(`test -e ${go}.written`)).code !== 0; i++) await new Promise(r => setTimeout(r, 50))
+  t.equal(await statAfterDrop(fx, 'f4'), `${(files.get('f4')?.length ?? 0) + 12345} 644`, 'being written: the staged size')
+  await fx.sh(`touch ${go}`)
+  t.equal((await writer).code, 0)
+  t.equal(await statAfterDrop(fx, 'f4'), `${(files.get('f4')?.length ?? 0) + 12345} 644`, 'written: the uploaded size')
+  const untouched = await sums(t, fx)
+  t.equal(untouched.get('f5'), sha(files.get('f5') as Buffer), 'the others still byte-exact')
+})
+
+t.test("a change in the bucket is seen once the metadata TTL has run out, by the binding's clock too", async t => {
+  const fx = await makeFixture(t)
+  await fx.put('d/x', Buffer.alloc(10))
+  await fx.mount(['--metadata-ttl', '2s'])
+  t.equal(await statAfterDrop(fx, 'x'), '10 644')
+  t.equal(await statAfterDrop(fx, 'x'), '10 644')
+  const s = await stats(fx)
+  t.ok((s.fuse?.known?.getattrs ?? 0) >= 1, 'the second lookup was answered by the binding')
+  await fx.put('d/x', Buffer.alloc(20))
+  await new Promise(r => setTimeout(r, 2500))
+  t.equal(await statAfterDrop(fx, 'x'), '20 644', 'the new version after the TTL')
+})
