@@ -268,11 +268,11 @@ export class BlockReader {
    * object is read here, where read-ahead and random-access detection see its reads).
    * Counts as a use of the blocks for eviction; the binding checks each block and falls
    * back to `readInto` for one it cannot serve. `forMs`: how long until the first block's
-   * TTL ends (Infinity without TTLs).
+   * TTL ends (Infinity without TTLs). `touch` false: asked for a lookup, not a read (no use counted).
    */
-  directReadPrefix(obj: ObjectVersion): { prefix: string; blockSize: number; forMs: number } | undefined {
+  directReadPrefix(obj: ObjectVersion, touch = true): { prefix: string; blockSize: number; forMs: number } | undefined {
     if (obj.size === 0) return undefined
-    const found = this.#disk.prefixForDirectRead(this.#objectId(obj), this.blockCount(obj))
+    const found = this.#disk.prefixForDirectRead(this.#objectId(obj), this.blockCount(obj), touch)
     return found === undefined ? undefined : { prefix: found.prefix, blockSize: this.#config.blockSize, forMs: found.forMs }
   }
 

@@ -150,16 +150,16 @@ export class DiskBlockCache implements BlockStore {
    * by i) that another reader (the FUSE binding's direct reads) may open and check
    * itself; undefined unless the index knows all `blocks` of it now and none has
    * expired; `forMs`: how long until the first of them expires (Infinity without TTLs).
-   * Counts as a read of each for eviction.
+   * Counts as a read of each for eviction, unless `touch` is false (a lookup, not a read).
    */
-  prefixForDirectRead(objectId: string, blocks: number): { prefix: string; forMs: number } | undefined {
+  prefixForDirectRead(objectId: string, blocks: number, touch = true): { prefix: string; forMs: number } | undefined {
     if (!this.#indexReady) return undefined
     let untilMs = Infinity
     for (let index = 0; index < blocks; index++) {
       if (this.#index.get(objectId, index) === undefined || this.#retention.expireIfStale({ objectId, index })) return undefined
       if (this.#retention.active) untilMs = Math.min(untilMs, this.#retention.deadlineOf({ objectId, index }))
     }
-    for (let index = 0; index < blocks; index++) this.#index.touch(this.#index.get(objectId, index) as number)
+    if (touch) for (let index = 0; index < blocks; index++) this.#index.touch(this.#index.get(objectId, index) as number)
     return { prefix: this.#files.prefixOf(objectId), forMs: untilMs - this.#clock() }
   }
 

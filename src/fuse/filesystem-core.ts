@@ -45,6 +45,9 @@ export type { FilesystemConfig } from './filesystem-types.js'
 export type { FileStat } from './file-stat.js'
 export type { DirectReadStats } from './open-files.js'
 
+/** Files of more blocks than this are published for lookups only: their opens are few and go to the core (a lookup walks no long block list). */
+const PUBLISH_BLOCKS_MAX = 64
+
 /** Paths longer than this take the awaited path (which checks NAME_MAX per component). */
 const SYNC_PATH_MAX = 255
 
@@ -127,8 +130,12 @@ export class FilesystemCore {
    */
   async fgetattr(fh: number, path: string): Promise<FileStat> {
     const handle = this.#files.find(fh)
-    // A handle the binding opened, of a file unlinked since: the version it read is not known here.
-    if (handle === undefined && path === '' && isNativeHandle(fh)) throw new PreconditionFailedError(`file handle ${fh}: its file was removed`)
+    // A handle the binding opened, of a file unlinked since: its object's size, as for the core's own clean handles.
+    if (handle === undefined && path === '' && isNativeHandle(fh)) {
+      const opened = this.#known?.handleOf(fh)
+      if (opened === undefined) throw new BadHandleError(`file handle ${fh} is not open`)
+      return fileStat(this.#config, opened.size, Date.now(), undefined)
+    }
     if (handle?.kind === 'dirty' && (path === '' || handle.file.unlinked)) {
       return fileStat(this.#config, handle.file.size, handle.file.mtimeMs, handle.file.attrs)
     }
@@ -156,7 +163,7 @@ export class FilesystemCore {
    * Lets the binding answer getattr of `path` (a clean file: nothing staged) for the `forMs`
    * the caches hold `entry`, and its read-only opens when all its blocks are on disk.
    */
-  #publish(path: string, entry: FileEntry, forMs: number, blocks = this.#reader.directReadPrefix(versionOf(entry))): FileStat {
+  #publish(path: string, entry: FileEntry, forMs: number, blocks = this.#blocksForLookup(entry)): FileStat {
     const stat = entryStat(this.#config, entry, undefined)
     const known = blocks === undefined ? undefined : { prefix: blocks.prefix, size: entry.size, blockSize: blocks.blockSize, forMs: blocks.forMs }
     this.#known?.publish(path, stat, forMs, known)
@@ -231,6 +238,12 @@ export class FilesystemCore {
     return entry === undefined || entry.kind === 'dir' ? undefined : this.#openClean(path, entry)
   }
 
+  /** Whether a looked-up file is all on disk (not counted as a use; a large file's opens are left to the core). */
+  #blocksForLookup(entry: FileEntry): ReturnType<BlockReader['directReadPrefix']> {
+    const version = versionOf(entry)
+    return this.#reader.blockCount(version) > PUBLISH_BLOCKS_MAX ? undefined : this.#reader.directReadPrefix(version, false)
+  }
+
   #openClean(path: string, entry: FileEntry): number {
     const version = versionOf(entry)
     this.#files.forgetReleased()
@@ -242,7 +255,7 @@ export class FilesystemCore {
     // Cached now: the binding may answer the next open itself.
     if (blocks !== undefined && this.#known !== undefined && !this.#writes.busy(path)) {
       const fresh = this.#metadata.peekStatFor(path)
-      if (fresh !== undefined && sameVersion(fresh.entry, version)) this.#publish(path, entry, fresh.forMs, blocks)
+      if (fresh !== undefined && sameVersion(fresh.entry, version)) this.#publish(path, fresh.entry, fresh.forMs, blocks)
     }
     this.#openListener(path, version, () => blocks !== undefined || this.#reader.isCached(version))
     return fh
@@ -282,7 +295,7 @@ export class FilesystemCore {
    * handle whose object changed while open.
    */
   async #adopt(fh: number, path: string): Promise<FileHandle> {
-    const prefix = this.#known?.prefixOf(fh)
+    const prefix = this.#known?.handleOf(fh)?.prefix
     if (prefix === undefined) throw new BadHandleError(`file handle ${fh} is not open`)
     const stale = () => new PreconditionFailedError(`${path || `file handle ${fh}`}: changed or removed since it was opened`)
     if (path === '') throw stale()
@@ -297,7 +310,7 @@ export class FilesystemCore {
     if (this.#writes.busy(path) || entry.kind !== 'file' || this.#reader.blockFilePrefix(versionOf(entry)) !== prefix) throw stale()
     const handle: FileHandle = { kind: 'clean', path, reader: new FileReader(this.#reader, versionOf(entry), this.#config.fileReader), direct: true }
     // Released meanwhile: the binding forgot it, and no read of it can come.
-    if (this.#known?.prefixOf(fh) === undefined) throw new BadHandleError(`file handle ${fh} is not open`)
+    if (this.#known?.handleOf(fh) === undefined) throw new BadHandleError(`file handle ${fh} is not open`)
     this.#files.adopt(fh, handle)
     this.#known.noteAdopted()
     this.#log.debug({ path, fh }, 'adopted a handle the binding opened')
@@ -422,8 +435,8 @@ export class FilesystemCore {
 
   /** Open handles: the core's own, and those the binding opened itself (once each when adopted). */
   get openHandles(): number {
-    const native = this.#known?.stats().openHandles ?? 0
-    return this.#files.size + native - (native > 0 ? this.#files.adoptedCount : 0)
+    if (this.#known === undefined) return this.#files.size
+    return this.#files.size + this.#known.stats().openHandles - this.#files.adoptedCount
   }
 
   /** The handle, or undefined for one the binding opened for reading and kept (nothing to flush or sync). */

@@ -339,7 +339,7 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
         clearDir: dir => Fuse.knownFilesClearDir(dir),
         clearAll: () => Fuse.knownFilesClearAll(),
         takeOpened: () => Fuse.knownFilesTakeOpened(),
-        prefixOf: fh => Fuse.directReadPrefix(fh),
+        handleOf: fh => Fuse.directReadInfo(fh),
         stats: () => Fuse.knownFilesStats(),
       })
     }

@@ -25,8 +25,8 @@ export interface KnownFilesTable {
   clearAll(): void
   /** Paths the binding opened since the last call, oldest first. */
   takeOpened(): string[]
-  /** The block-file prefix the binding registered handle `fh` with, if it is registered. */
-  prefixOf(fh: number): string | undefined
+  /** The block-file prefix the binding registered handle `fh` with and its object's size, if it is registered. */
+  handleOf(fh: number): { prefix: string; size: number } | undefined
   stats(): KnownFilesTableStats
 }
 
@@ -97,8 +97,8 @@ export class KnownFiles implements MetadataChangeListener {
     return this.#table.takeOpened()
   }
 
-  prefixOf(fh: number): string | undefined {
-    return this.#table.prefixOf(fh)
+  handleOf(fh: number): { prefix: string; size: number } | undefined {
+    return this.#table.handleOf(fh)
   }
 
   noteAdopted(): void {

@@ -100,7 +100,7 @@ declare module 'fuse-native' {
     static directReadClear(fh: number): void
     static directReadTakeReleased(): number[]
     static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number }
-    static directReadPrefix(fh: number): string | undefined
+    static directReadInfo(fh: number): { prefix: string; size: number } | undefined
     /** Our build: getattr and read-only open of published paths answered on the FUSE threads (known-files.h). */
     static knownFileSet(path: string, stat: FuseStat, ttlMs: number, prefix: string, size: number, blockSize: number): boolean
     static knownFileClear(path: string): void

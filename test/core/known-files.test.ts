@@ -45,8 +45,9 @@ class TableModel implements KnownFilesTable {
   takeOpened(): string[] {
     return []
   }
-  prefixOf(fh: number): string | undefined {
-    return this.registered.get(fh)
+  handleOf(fh: number): { prefix: string; size: number } | undefined {
+    const prefix = this.registered.get(fh)
+    return prefix === undefined ? undefined : { prefix, size: 11 }
   }
   stats() {
     return { getattrs: 0, opens: 0, openReportsDropped: 0, entries: this.entries.size, openHandles: 0 }
@@ -215,5 +216,6 @@ t.test('a handle the binding opened is adopted on a read it hands back, only for
   h.clock.now += 10_001
   await t.rejects(h.core.readInto(stale, 0, 100, buf, '/d/a.bin'), { code: 'PRECONDITION_FAILED' }, 'ESTALE, never the new bytes under the old handle')
   await t.rejects(h.core.readInto(NATIVE_FH_BASE + 3, 0, 100, buf, '/d/a.bin'), { code: 'BAD_HANDLE' }, 'a handle the binding does not hold is not open')
-  await t.rejects(h.core.fgetattr(NATIVE_FH_BASE + 4, ''), { code: 'PRECONDITION_FAILED' }, 'fstat of an unlinked file the binding opened')
+  t.equal((await h.core.fgetattr(stale, '')).size, 11, "fstat of a file the binding opened and that was unlinked since: its object's size")
+  await t.rejects(h.core.fgetattr(NATIVE_FH_BASE + 4, ''), { code: 'BAD_HANDLE' }, 'of a handle the binding does not hold: not open')
 })

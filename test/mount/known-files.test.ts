@@ -51,7 +51,8 @@ t.test('warm passes are answered by the binding; changes through the mount are s
   const files = new Map<string, Buffer>()
   for (let i = 0; i < 24; i++) files.set(`f${i}`, randomBytes(1000 + i * 5000))
   await Promise.all([...files].map(([k, v]) => fx.put(`d/${k}`, v)))
-  await fx.mount(['--metadata-ttl', '10m'])
+  // An indefinite TTL, as for a dataset that never changes: published entries never expire.
+  await fx.mount(['--metadata-ttl', 'indefinite'])
   // Cold pass (published without blocks), then one that opens through the daemon (republished openable).
   for (let pass = 0; pass < 2; pass++) {
     await dropCaches(fx)

@@ -44,6 +44,8 @@
 #define DIRECT_READ_BUCKETS 4096
 #define DIRECT_READ_PATH_MAX 4096
 #define BLOCK_FIXED_HEADER_BYTES 16
+/** Handles the binding opens itself (known-files.h) are NATIVE_FH_BASE | n: the daemon's own (an int32 counter from 1) stay below. */
+#define NATIVE_FH_BASE 0x80000000u
 #define BLOCK_MAGIC 0x42433353u /* 'S3CB' read as uint32 LE */
 #define BLOCK_VERSION 2
 /** Each 64 KiB chunk of a block's data has its own CRC-32 (block-file-format.ts). */
@@ -89,21 +91,21 @@ static void direct_read_clear (uint64_t fh) {
   direct_read_t **p = direct_read_slot(fh);
   direct_read_t *e = *p;
   if (e != NULL) *p = e->next;
-  if (e != NULL && fh >= 0x80000000u) direct_native_handles--;
+  if (e != NULL && fh >= NATIVE_FH_BASE) direct_native_handles--;
   pthread_mutex_unlock(&direct_reads_lock);
   if (e != NULL) direct_read_free(e);
 }
 
-/** 0 on success, -1 when out of memory or the arguments are unusable. */
-static int direct_read_set (uint64_t fh, const char *prefix, uint64_t size, uint32_t block_size) {
+/** A new entry, or NULL when out of memory or the arguments are unusable. */
+static direct_read_t *direct_read_make (uint64_t fh, const char *prefix, uint64_t size, uint32_t block_size) {
   size_t n = strlen(prefix);
-  if (n == 0 || n + 24 >= DIRECT_READ_PATH_MAX || size == 0 || block_size == 0 || block_size > DIRECT_READ_BLOCK_MAX) return -1;
+  if (n == 0 || n + 24 >= DIRECT_READ_PATH_MAX || size == 0 || block_size == 0 || block_size > DIRECT_READ_BLOCK_MAX) return NULL;
   direct_read_t *e = calloc(1, sizeof(direct_read_t));
   char *copy = malloc(n + 1);
   if (e == NULL || copy == NULL) {
     free(e);
     free(copy);
-    return -1;
+    return NULL;
   }
   memcpy(copy, prefix, n + 1);
   e->fh = fh;
@@ -111,14 +113,38 @@ static int direct_read_set (uint64_t fh, const char *prefix, uint64_t size, uint
   e->block_size = block_size;
   e->prefix = copy;
   e->last_read = -1;
-  direct_read_clear(fh);
-  pthread_mutex_lock(&direct_reads_lock);
-  direct_read_t **p = &direct_reads[fh % DIRECT_READ_BUCKETS];
+  return e;
+}
+
+/** Links `e` in (lock held). */
+static void direct_read_link (direct_read_t *e) {
+  direct_read_t **p = &direct_reads[e->fh % DIRECT_READ_BUCKETS];
   e->next = *p;
   *p = e;
-  if (fh >= 0x80000000u) direct_native_handles++;
+  if (e->fh >= NATIVE_FH_BASE) direct_native_handles++;
+}
+
+/** 0 on success, -1 when out of memory or the arguments are unusable. Replaces an entry of `fh` (the daemon's numbers are never reused). */
+static int direct_read_set (uint64_t fh, const char *prefix, uint64_t size, uint32_t block_size) {
+  direct_read_t *e = direct_read_make(fh, prefix, size, block_size);
+  if (e == NULL) return -1;
+  direct_read_clear(fh);
+  pthread_mutex_lock(&direct_reads_lock);
+  direct_read_link(e);
   pthread_mutex_unlock(&direct_reads_lock);
   return 0;
+}
+
+/** As direct_read_set for a number the binding chose, but 1 (nothing done) when `fh` is registered already: a live handle is never replaced. */
+static int direct_read_add (uint64_t fh, const char *prefix, uint64_t size, uint32_t block_size) {
+  direct_read_t *e = direct_read_make(fh, prefix, size, block_size);
+  if (e == NULL) return -1;
+  pthread_mutex_lock(&direct_reads_lock);
+  int taken = *direct_read_slot(fh) != NULL;
+  if (!taken) direct_read_link(e);
+  pthread_mutex_unlock(&direct_reads_lock);
+  if (taken) direct_read_free(e);
+  return taken ? 1 : 0;
 }
 
 static int direct_read_registered (uint64_t fh) {
@@ -128,12 +154,15 @@ static int direct_read_registered (uint64_t fh) {
   return found;
 }
 
-/** Copies the block-file prefix `fh` is registered with into `out` (max bytes); 0, or -1 when not registered. */
-static int direct_read_prefix (uint64_t fh, char *out, size_t max) {
+/** Copies the block-file prefix `fh` is registered with into `out` (max bytes) and its object's size; 0, or -1 when not registered. */
+static int direct_read_info (uint64_t fh, char *out, size_t max, uint64_t *size) {
   pthread_mutex_lock(&direct_reads_lock);
   direct_read_t *e = *direct_read_slot(fh);
   int found = e != NULL && strlen(e->prefix) < max;
-  if (found) strcpy(out, e->prefix);
+  if (found) {
+    strcpy(out, e->prefix);
+    *size = e->size;
+  }
   pthread_mutex_unlock(&direct_reads_lock);
   return found ? 0 : -1;
 }

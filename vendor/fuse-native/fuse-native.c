@@ -1134,12 +1134,15 @@ NAPI_METHOD(fuse_native_direct_read_clear) {
   return NULL;
 }
 
-// s3cachefs: the block-file prefix a handle is registered with ("" when it is not).
-NAPI_METHOD(fuse_native_direct_read_prefix) {
-  NAPI_ARGV(1)
+// s3cachefs: the block-file prefix a handle is registered with ("" when it is not), and its object's size into out[0].
+NAPI_METHOD(fuse_native_direct_read_info) {
+  NAPI_ARGV(2)
   NAPI_ARGV_UINT32(fh, 0)
+  NAPI_ARGV_BUFFER_CAST(double *, out, 1)
   char prefix[DIRECT_READ_PATH_MAX];
-  if (direct_read_prefix(fh, prefix, sizeof prefix) != 0) prefix[0] = '\0';
+  uint64_t size = 0;
+  if (direct_read_info(fh, prefix, sizeof prefix, &size) != 0) prefix[0] = '\0';
+  if (out_len >= sizeof(double)) out[0] = (double) size;
   NAPI_RETURN_UTF8(prefix, NAPI_AUTO_LENGTH)
 }
 
@@ -1249,7 +1252,7 @@ NAPI_INIT() {
   NAPI_EXPORT_FUNCTION(fuse_native_mount)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_set)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_clear)
-  NAPI_EXPORT_FUNCTION(fuse_native_direct_read_prefix)
+  NAPI_EXPORT_FUNCTION(fuse_native_direct_read_info)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_stats)
   NAPI_EXPORT_FUNCTION(fuse_native_thread_states)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_take_released)

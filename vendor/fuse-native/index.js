@@ -688,8 +688,12 @@ Fuse.requestCaller = () => {
 // (block i of the object is the file blockFilePrefix + i).
 Fuse.directReadSet = (fh, prefix, size, blockSize) => binding.fuse_native_direct_read_set(fh, prefix, size, blockSize) === 1
 Fuse.directReadClear = (fh) => binding.fuse_native_direct_read_clear(fh)
-// The block-file prefix handle fh is registered with, or undefined.
-Fuse.directReadPrefix = (fh) => binding.fuse_native_direct_read_prefix(fh) || undefined
+// The block-file prefix handle fh is registered with and its object's size, or undefined.
+const infoSize = new Float64Array(1)
+Fuse.directReadInfo = (fh) => {
+  const prefix = binding.fuse_native_direct_read_info(fh, Buffer.from(infoSize.buffer))
+  return prefix ? { prefix, size: infoSize[0] } : undefined
+}
 // Handles whose release the FUSE thread answered (direct reads): their fh numbers.
 const released = new Uint32Array(4096)
 Fuse.directReadTakeReleased = () => {

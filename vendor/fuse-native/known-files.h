@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <math.h>
 #include <time.h>
 
 #include "direct-reads.h"
@@ -39,8 +40,6 @@
 #define KNOWN_FILES_MAX 65536
 #define KNOWN_DIR_SLOTS 65536
 #define KNOWN_OPENED_MAX 8192
-/** Handles opened here are NATIVE_FH_BASE | n: the daemon's own (an int32 counter from 1) stay below. */
-#define NATIVE_FH_BASE 0x80000000u
 
 typedef struct known_file_s {
   uint64_t hash;
@@ -153,11 +152,17 @@ static int known_file_open (const char *path, int flags, uint64_t *fh) {
     strcpy(prefix, e->prefix);
     size = e->size;
     block_size = e->block_size;
-    *fh = NATIVE_FH_BASE | (native_fh_next++ & 0x7fffffffu);
   }
   pthread_mutex_unlock(&known_files_lock);
   if (dropped != NULL) known_file_free(dropped);
-  if (!found || direct_read_set(*fh, prefix, size, block_size) != 0) return -1;
+  if (!found) return -1;
+  // Numbers wrap after 2^31 opens: one still open then is skipped, never replaced.
+  int added = 1;
+  for (int tries = 0; tries < 8 && added == 1; tries++) {
+    *fh = NATIVE_FH_BASE | (__atomic_fetch_add(&native_fh_next, 1, __ATOMIC_RELAXED) & 0x7fffffffu);
+    added = direct_read_add(*fh, prefix, size, block_size);
+  }
+  if (added != 0) return -1;
   char *copy = strdup(path);
   pthread_mutex_lock(&known_files_lock);
   int queued = copy != NULL && known_opened_count < KNOWN_OPENED_MAX;
@@ -201,7 +206,8 @@ static int known_file_set (const char *path, const struct stat *st, double ttl_m
   e->prefix = prefix_copy;
   e->size = size;
   e->block_size = block_size;
-  e->expires_ns = known_now_ns() + (uint64_t) (ttl_ms * 1e6);
+  // An indefinite TTL (--metadata-ttl indefinite) is Infinity: never expires (a cast of it would be undefined).
+  e->expires_ns = isfinite(ttl_ms) && ttl_ms < 1e12 ? known_now_ns() + (uint64_t) (ttl_ms * 1e6) : UINT64_MAX;
   known_file_t *old = NULL, *evicted = NULL;
   pthread_mutex_lock(&known_files_lock);
   e->all_gen = known_all_gen;

@@ -77,7 +77,7 @@ export interface BlockStore {
   /** For a block already on disk: counts it as loaded by an operator; false when absent. */
   markLoaded(addr: BlockAddress): boolean
   /** The prefix of the block files of an object all of whose `blocks` are on disk now, and for how long (ms) they may be served; else undefined. */
-  prefixForDirectRead(objectId: string, blocks: number): { prefix: string; forMs: number } | undefined
+  prefixForDirectRead(objectId: string, blocks: number, touch?: boolean): { prefix: string; forMs: number } | undefined
   /** The common prefix of an object's block files (block i is it followed by i), on disk or not. */
   blockFilePrefix(objectId: string): string
   /** Until when (ms since the epoch) the block may be served: its TTL, from when it was stored, or from now if it is not on disk. */
