@@ -85,6 +85,9 @@ export async function buildFilesystem(config: FilesystemSetup, deps: FilesystemD
     prefetcher.onOpen(path, version, isCached)
     announced.onOpen(path)
   }
+  // An announced order moves its window with each open: while one is followed, opens are the core's to answer.
+  core.opensWatched = () => announced.following
+  announced.onAnnounce = () => core.forgetPublishedOpens()
   const recovered = await writes.recover(key => '/' + key)
   return {
     disk,

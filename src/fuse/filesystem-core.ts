@@ -64,6 +64,7 @@ export class FilesystemCore {
   readonly #times: NamespaceTimes
   #openListener: OpenListener = () => {}
   #known: KnownFiles | undefined
+  #opensWatched: () => boolean = () => false
   /** Handles the binding opened whose reads came back here, being adopted (one lookup per handle). */
   readonly #adoptions = new SingleFlight<FileHandle>()
 
@@ -93,6 +94,20 @@ export class FilesystemCore {
     this.#known = known
     this.#metadata.changeListener = known
     this.#writes.busyListener = path => known.entry(path)
+  }
+
+  /**
+   * Whether every open must reach the core as it happens (an announced order is being
+   * followed: its prefetch window moves with each open); the binding then answers lookups
+   * only, since the opens it answers are heard in batches.
+   */
+  set opensWatched(watched: () => boolean) {
+    this.#opensWatched = watched
+  }
+
+  /** Lets no published path be opened by the binding from now on (until published again). */
+  forgetPublishedOpens(): void {
+    this.#known?.all()
   }
 
   knownFileStats(): KnownFilesStats | undefined {
@@ -165,7 +180,8 @@ export class FilesystemCore {
    */
   #publish(path: string, entry: FileEntry, forMs: number, blocks = this.#blocksForLookup(entry)): FileStat {
     const stat = entryStat(this.#config, entry, undefined)
-    const known = blocks === undefined ? undefined : { prefix: blocks.prefix, size: entry.size, blockSize: blocks.blockSize, forMs: blocks.forMs }
+    const known =
+      blocks === undefined || this.#opensWatched() ? undefined : { prefix: blocks.prefix, size: entry.size, blockSize: blocks.blockSize, forMs: blocks.forMs }
     this.#known?.publish(path, stat, forMs, known)
     return stat
   }

@@ -138,6 +138,11 @@ export class AnnouncedOrder {
     this.#pump()
   }
 
+  /** Whether the reader has files of the order still to open (neither opened nor skipped). */
+  get following(): boolean {
+    return this.#opened + this.#skipped < this.#paths.length
+  }
+
   stats(): AnnouncedOrderStats {
     return {
       files: this.#paths.length,
@@ -209,6 +214,8 @@ export class AnnouncedOrders {
   readonly #make: () => AnnouncedOrder
   readonly #sessions = new Map<string, AnnouncedOrder>()
   readonly #maxSessions: number
+  /** Told of each announcement, before its first prefetch. */
+  onAnnounce: () => void = () => {}
 
   constructor(make: () => AnnouncedOrder, maxSessions: number) {
     this.#make = make
@@ -228,11 +235,18 @@ export class AnnouncedOrders {
     }
     this.#sessions.delete(session)
     this.#sessions.set(session, order) // most recent last
+    this.onAnnounce()
     return order.announce(paths, append, window)
   }
 
   onOpen(path: string): void {
     for (const order of this.#sessions.values()) order.onOpen(path)
+  }
+
+  /** Whether some order's reader still has files to open: its opens must be heard as they happen. */
+  get following(): boolean {
+    for (const order of this.#sessions.values()) if (order.following) return true
+    return false
   }
 
   stats(): AnnouncedOrderStats & { readonly sessions: number } {

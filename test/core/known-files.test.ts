@@ -219,3 +219,22 @@ t.test('a handle the binding opened is adopted on a read it hands back, only for
   t.equal((await h.core.fgetattr(stale, '')).size, 11, "fstat of a file the binding opened and that was unlinked since: its object's size")
   await t.rejects(h.core.fgetattr(NATIVE_FH_BASE + 4, ''), { code: 'BAD_HANDLE' }, 'of a handle the binding does not hold: not open')
 })
+
+t.test('while an announced order is followed, the binding answers lookups but leaves opens to the core', async t => {
+  const { h, table } = await setup(t)
+  for (const name of ['a', 'b']) h.store.put(`d/${name}.bin`, Buffer.alloc(100, name))
+  for (const p of ['/d/a.bin', '/d/b.bin']) {
+    await lookUp(h, [p])
+    await readWhole(h, p)
+  }
+  await lookUp(h, ['/d/a.bin', '/d/b.bin'])
+  t.ok(table.live('/d/a.bin')?.blocks, 'openable by the binding before')
+  h.announced.announce(['/d/a.bin', '/d/b.bin'], false)
+  t.equal(table.live('/d/a.bin'), undefined, 'an announcement forgets what was published')
+  await lookUp(h, ['/d/a.bin', '/d/b.bin'])
+  t.ok(table.live('/d/a.bin'), 'lookups are published again')
+  t.equal(table.live('/d/a.bin')?.blocks, undefined, 'but not for opening: the order hears each open as it happens')
+  for (const p of ['/d/a.bin', '/d/b.bin']) await h.core.release(await h.core.open(p, 0))
+  await lookUp(h, ['/d/a.bin'])
+  t.ok(table.live('/d/a.bin')?.blocks, 'openable again once the order is read')
+})
