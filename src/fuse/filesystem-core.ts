@@ -180,8 +180,7 @@ export class FilesystemCore {
    */
   #publish(path: string, entry: FileEntry, forMs: number, blocks = this.#blocksForLookup(entry)): FileStat {
     const stat = entryStat(this.#config, entry, undefined)
-    const known =
-      blocks === undefined || this.#opensWatched() ? undefined : { prefix: blocks.prefix, size: entry.size, blockSize: blocks.blockSize, forMs: blocks.forMs }
+    const known = blocks === undefined || this.#opensWatched() ? undefined : { prefix: blocks.prefix, blockSize: blocks.blockSize, forMs: blocks.forMs }
     this.#known?.publish(path, stat, forMs, known)
     return stat
   }

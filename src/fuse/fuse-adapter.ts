@@ -334,7 +334,7 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
     // the daemon checks each caller's permissions: the binding does not).
     if (checks === undefined && typeof Fuse.knownFileSet === 'function') {
       core.knownFiles = new KnownFiles({
-        set: (path, stat, ttlMs, blocks) => Fuse.knownFileSet(path, toFuseStat(stat), ttlMs, blocks?.prefix ?? '', blocks?.size ?? 0, blocks?.blockSize ?? 0),
+        set: (path, stat, ttlMs, blocks) => Fuse.knownFileSet(path, toFuseStat(stat), ttlMs, blocks?.prefix ?? '', blocks?.blockSize ?? 0),
         clear: path => Fuse.knownFileClear(path),
         clearDir: dir => Fuse.knownFilesClearDir(dir),
         clearAll: () => Fuse.knownFilesClearAll(),

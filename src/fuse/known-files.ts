@@ -13,7 +13,8 @@
  * is visible to anyone.
  */
 import type { MetadataChangeListener } from '../metadata/metadata-store.js'
-import type { FileStat } from './file-stat.js'
+import { S_IFREG } from '../metadata/s3fs-attributes.js'
+import { isType, type FileStat } from './file-stat.js'
 
 /** The binding's table (index.js: Fuse.knownFile*). */
 export interface KnownFilesTable {
@@ -30,9 +31,9 @@ export interface KnownFilesTable {
   stats(): KnownFilesTableStats
 }
 
+/** The block files of an object of the published stat's size. */
 export interface KnownBlocks {
   readonly prefix: string
-  readonly size: number
   readonly blockSize: number
 }
 
@@ -60,9 +61,6 @@ export function isNativeHandle(fh: number): boolean {
   return fh >= NATIVE_FH_BASE
 }
 
-const S_IFMT = 0o170000
-const S_IFREG = 0o100000
-
 export class KnownFiles implements MetadataChangeListener {
   readonly #table: KnownFilesTable
   #adopted = 0
@@ -77,7 +75,7 @@ export class KnownFiles implements MetadataChangeListener {
    */
   publish(path: string, stat: FileStat, forMs: number, blocks?: KnownBlocks & { forMs: number }): void {
     if (!(forMs > 0)) return
-    const openable = blocks !== undefined && (stat.mode & S_IFMT) === S_IFREG && blocks.forMs >= forMs ? blocks : undefined
+    const openable = blocks !== undefined && isType(stat.mode, S_IFREG) && blocks.forMs >= forMs ? blocks : undefined
     this.#table.set(path, stat, forMs, openable)
   }
 

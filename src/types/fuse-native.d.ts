@@ -102,7 +102,7 @@ declare module 'fuse-native' {
     static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number }
     static directReadInfo(fh: number): { prefix: string; size: number } | undefined
     /** Our build: getattr and read-only open of published paths answered on the FUSE threads (known-files.h). */
-    static knownFileSet(path: string, stat: FuseStat, ttlMs: number, prefix: string, size: number, blockSize: number): boolean
+    static knownFileSet(path: string, stat: FuseStat, ttlMs: number, prefix: string, blockSize: number): boolean
     static knownFileClear(path: string): void
     static knownFilesClearDir(dir: string): void
     static knownFilesClearAll(): void

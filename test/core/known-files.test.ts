@@ -112,7 +112,7 @@ t.test('a cached clean file is published with its blocks; a cold one without; di
   await readWhole(h, '/d/a.bin')
   await lookUp(h, ['/d/a.bin'])
   const blocks = table.live('/d/a.bin')?.blocks
-  t.equal(blocks?.size, 1000)
+  t.equal(table.live('/d/a.bin')?.stat.size, 1000, 'of the size the binding serves')
   t.equal(blocks?.prefix, h.reader.blockFilePrefix({ key: 'd/a.bin', etag: (await h.store.head('d/a.bin')).etag, size: 1000 }))
   t.equal(table.live('/d/b.bin')?.blocks, undefined, 'an empty file has no blocks to open')
   t.ok((table.live('/d/a.bin')?.untilMs ?? 0) <= h.clock.now + 60_000, 'for no longer than the metadata TTL')

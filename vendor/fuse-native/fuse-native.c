@@ -1161,23 +1161,22 @@ NAPI_METHOD(fuse_native_direct_read_stats) {
 }
 
 // s3cachefs: the files the daemon lets the FUSE threads answer (known-files.h).
-// knownFileSet(path, statInts, ttlMs, blockFilePrefix or "", objectSize, blockSize) -> 1 when published
+// knownFileSet(path, statInts, ttlMs, blockFilePrefix or "", blockSize) -> 1 when published (st_size: the object's size)
 NAPI_METHOD(fuse_native_known_file_set) {
-  NAPI_ARGV(6)
+  NAPI_ARGV(5)
   NAPI_ARGV_UTF8(path, 4096, 0)
   NAPI_ARGV_BUFFER_CAST(uint32_t *, ints, 1)
-  double ttl_ms = 0, size = 0;
+  double ttl_ms = 0;
   NAPI_STATUS_THROWS(napi_get_value_double(env, argv[2], &ttl_ms))
   NAPI_ARGV_UTF8(prefix, 4096, 3)
-  NAPI_STATUS_THROWS(napi_get_value_double(env, argv[4], &size))
-  NAPI_ARGV_UINT32(block_size, 5)
+  NAPI_ARGV_UINT32(block_size, 4)
   // A path or prefix as long as the buffers may have been cut short: never published.
-  int ok = ints_len >= 18 * sizeof(uint32_t) && size >= 0 && size < 9007199254740992.0 && path_len < 4095 && prefix_len < 4095;
+  int ok = ints_len >= 18 * sizeof(uint32_t) && path_len < 4095 && prefix_len < 4095;
   if (ok) {
     struct stat st;
     memset(&st, 0, sizeof st);
     populate_stat(ints, &st);
-    ok = known_file_set(path, &st, ttl_ms, prefix[0] == '\0' ? NULL : prefix, (uint64_t) size, block_size) == 0;
+    ok = known_file_set(path, &st, ttl_ms, prefix[0] == '\0' ? NULL : prefix, block_size) == 0;
   }
   NAPI_RETURN_UINT32(ok ? 1 : 0)
 }

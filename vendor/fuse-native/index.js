@@ -711,10 +711,10 @@ Fuse.directReadStats = () => {
 }
 
 // s3cachefs: files whose getattr and read-only open the FUSE threads answer (known-files.h).
-// knownFileSet(path, stat, ttlMs, blockFilePrefix or '', objectSize, blockSize) -> true when published
-// (with a prefix, an open for reading is answered with a handle >= 2^31 registered for direct reads).
-Fuse.knownFileSet = (path, stat, ttlMs, prefix, size, blockSize) =>
-  binding.fuse_native_known_file_set(path, Buffer.from(getStatArray(stat).buffer), ttlMs, prefix, size, blockSize) === 1
+// knownFileSet(path, stat, ttlMs, blockFilePrefix or '', blockSize) -> true when published (with a
+// prefix, an open for reading is answered with a handle >= 2^31 registered for direct reads of stat.size bytes).
+Fuse.knownFileSet = (path, stat, ttlMs, prefix, blockSize) =>
+  binding.fuse_native_known_file_set(path, Buffer.from(getStatArray(stat).buffer), ttlMs, prefix, blockSize) === 1
 Fuse.knownFileClear = (path) => binding.fuse_native_known_file_clear(path)
 Fuse.knownFilesClearDir = (dir) => binding.fuse_native_known_files_clear_dir(dir)
 Fuse.knownFilesClearAll = () => binding.fuse_native_known_files_clear_all()

@@ -48,7 +48,7 @@ typedef struct known_file_s {
   uint32_t dir_gen;
   uint32_t all_gen;
   uint32_t block_size;
-  uint64_t size;
+  /** Its st_size is the object's size the direct reads serve. */
   struct stat st;
   /** The object's block files' prefix when all are on disk (an open is answered here), else NULL. */
   char *prefix;
@@ -150,7 +150,7 @@ static int known_file_open (const char *path, int flags, uint64_t *fh) {
   int found = e != NULL && e->prefix != NULL;
   if (found) {
     strcpy(prefix, e->prefix);
-    size = e->size;
+    size = (uint64_t) e->st.st_size;
     block_size = e->block_size;
   }
   pthread_mutex_unlock(&known_files_lock);
@@ -187,10 +187,10 @@ static known_file_t *known_evict_one (void) {
 }
 
 /** Publishes `path` for `ttl_ms`; `prefix` (may be NULL) makes its read-only opens answerable here. 0, or -1 when refused. */
-static int known_file_set (const char *path, const struct stat *st, double ttl_ms, const char *prefix, uint64_t size, uint32_t block_size) {
+static int known_file_set (const char *path, const struct stat *st, double ttl_ms, const char *prefix, uint32_t block_size) {
   size_t n = strlen(path);
   if (n == 0 || path[0] != '/' || !(ttl_ms > 0)) return -1;
-  if (prefix != NULL && (strlen(prefix) == 0 || strlen(prefix) + 24 >= DIRECT_READ_PATH_MAX || size == 0 || block_size == 0 ||
+  if (prefix != NULL && (strlen(prefix) == 0 || strlen(prefix) + 24 >= DIRECT_READ_PATH_MAX || st->st_size <= 0 || block_size == 0 ||
                          block_size > DIRECT_READ_BLOCK_MAX)) prefix = NULL;
   known_file_t *e = malloc(sizeof(known_file_t) + n + 1);
   char *prefix_copy = prefix == NULL ? NULL : strdup(prefix);
@@ -204,7 +204,6 @@ static int known_file_set (const char *path, const struct stat *st, double ttl_m
   e->dir_slot = known_parent_slot(path, n);
   e->st = *st;
   e->prefix = prefix_copy;
-  e->size = size;
   e->block_size = block_size;
   // An indefinite TTL (--metadata-ttl indefinite) is Infinity: never expires (a cast of it would be undefined).
   e->expires_ns = isfinite(ttl_ms) && ttl_ms < 1e12 ? known_now_ns() + (uint64_t) (ttl_ms * 1e6) : UINT64_MAX;
