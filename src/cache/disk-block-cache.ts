@@ -23,6 +23,7 @@ import { CacheRules, namespaceId, type RuleTarget } from './cache-rules.js'
 import { ObjectCatalog } from './object-catalog.js'
 import { DiskSpaceGuard, statfsProbe } from './disk-space-guard.js'
 import { BlockFiles } from './disk/block-files.js'
+import type { BlockFileListener } from './open-block-files.js'
 import { BlockWrites } from './disk/block-writes.js'
 import { CatalogKeeper } from './disk/catalog-keeper.js'
 import type { BlockAddress, BlockStore, DiskCacheConfig, DiskCacheStats, DropReason } from './disk/disk-cache-types.js'
@@ -166,6 +167,15 @@ export class DiskBlockCache implements BlockStore {
   /** The common prefix of an object's block files, whether or not any is on disk. */
   blockFilePrefix(objectId: string): string {
     return this.#files.prefixOf(objectId)
+  }
+
+  /**
+   * Told, from now on, of every block file about to be unlinked or replaced (and of the
+   * close): a reader that keeps block files open itself (the FUSE binding) lets go of it
+   * first, so it never serves a block the cache no longer holds.
+   */
+  set blockFileListener(listener: BlockFileListener) {
+    this.#files.listener = listener
   }
 
   /** Stores a block in the background; never fails the caller. */

@@ -4,13 +4,23 @@
  *
  * Kept honest by the DiskBlockCache: every path it unlinks, evicts or replaces is
  * `drop`ped here first. A descriptor is closed once it is neither cached nor in use,
- * so a read in flight never sees its descriptor closed (or reused) under it.
+ * so a read in flight never sees its descriptor closed (or reused) under it. Every
+ * drop is passed on to the `listener`: the FUSE binding keeps block files open for its
+ * direct reads too (vendor/fuse-native/block-fds.h), and must let go of the same ones.
  *
  * Raw descriptors and fs's callback API, not FileHandle: this is the disk-hit path,
  * and each promise layer the FileHandle API adds is event-loop time per read.
  */
 import { close, open, readFileSync, readv } from 'node:fs'
 import { LRUCache } from 'lru-cache'
+
+/** Another holder of open block files, told of each path dropped here. */
+export interface BlockFileListener {
+  /** `path` is about to be unlinked or replaced, or was found unreadable. */
+  drop(path: string): void
+  /** Every block file is let go (the cache closes). */
+  dropAll(): void
+}
 
 interface OpenFile {
   readonly fd: Promise<number>
@@ -36,6 +46,7 @@ export function openFilesBudget(): number {
 
 export class OpenBlockFiles {
   readonly #files: LRUCache<string, OpenFile>
+  listener: BlockFileListener | undefined
 
   constructor(max: number) {
     this.#files = new LRUCache<string, OpenFile>({
@@ -70,10 +81,12 @@ export class OpenBlockFiles {
   /** Forgets `path` (about to be unlinked or replaced); its descriptor closes once unused. */
   drop(path: string): void {
     this.#files.delete(path)
+    this.listener?.drop(path)
   }
 
   closeAll(): void {
     this.#files.clear()
+    this.listener?.dropAll()
   }
 
   get size(): number {

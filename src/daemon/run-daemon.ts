@@ -85,7 +85,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     await control.start()
     stopOps = () => ops.stop()
     await ops.start()
-    mount = await mountFuse(config.fuse, core, log.child({ component: 'fuse' }))
+    mount = await mountFuse(config.fuse, core, log.child({ component: 'fuse' }), listener => (disk.blockFileListener = listener))
     await writeDaemonRecord({
       pid: process.pid,
       mountPoint: config.mountPoint,

@@ -16,6 +16,7 @@ import { S_IFDIR } from '../metadata/s3fs-attributes.js'
 import { constants as fsConstants } from 'node:fs'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
 import { KnownFiles } from './known-files.js'
+import { type BlockFileListener, openFilesBudget } from '../cache/open-block-files.js'
 
 const { R_OK, W_OK } = fsConstants
 
@@ -284,7 +285,16 @@ export interface FuseOpCounts {
 }
 
 /** Mounts and resolves once the kernel has initialised the filesystem. */
-export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, log: Logger): Promise<FuseMount> {
+/**
+ * `blockFiles` registers the listener the disk cache tells of every block file it lets
+ * go: the binding's direct reads keep block files open, and must let go of the same ones.
+ */
+export async function mountFuse(
+  config: FuseMountConfig,
+  core: FilesystemCore,
+  log: Logger,
+  blockFiles?: (listener: BlockFileListener) => void,
+): Promise<FuseMount> {
   // Without default_permissions every local user reaches us (allow_other): the daemon checks permissions itself.
   const checks = config.allowOther && !config.defaultPermissions ? new AccessChecks(path => core.getattr(path)) : undefined
   const counts: FuseOpCounts = { getattr: 0, readdir: 0, read: 0, readBytes: 0 }
@@ -324,11 +334,21 @@ export async function mountFuse(config: FuseMountConfig, core: FilesystemCore, l
   }
   // Only our build of the binding (vendor/fuse-native) has direct reads; upstream's prebuilt one does not.
   if (config.directReads && typeof Fuse.directReadSet === 'function') {
+    // Block files stay open between direct reads (as many as the JS reader's own budget)
+    // only when the disk cache tells the binding which to let go; before any handle is
+    // registered, so before any is opened.
+    if (blockFiles !== undefined) {
+      Fuse.blockFilesReset(openFilesBudget())
+      blockFiles({ drop: path => Fuse.blockFileForget(path), dropAll: () => Fuse.blockFilesReset(0) })
+    }
     core.directReads = {
       register: (fh, prefix, size, blockSize) => Fuse.directReadSet(fh, prefix, size, blockSize),
       unregister: fh => Fuse.directReadClear(fh),
       takeReleased: () => Fuse.directReadTakeReleased(),
-      stats: () => Fuse.directReadStats(),
+      stats: () => {
+        const files = Fuse.blockFilesStats()
+        return { ...Fuse.directReadStats(), openBlockFiles: files.open, blockFileOpens: files.opens }
+      },
     }
     // getattr and read-only opens of clean cached files, answered by the binding too (not when
     // the daemon checks each caller's permissions: the binding does not).

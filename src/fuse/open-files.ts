@@ -33,6 +33,9 @@ export interface DirectReadStats {
   readonly chunkReads: number
   /** Block files the binding read and checked (each a disk-cache hit). */
   readonly blocks: number
+  /** Block files the binding keeps open between reads now, and the opens of block files it made. */
+  readonly openBlockFiles: number
+  readonly blockFileOpens: number
 }
 
 /** An open file: a clean read of one object version, or a handle on staged writes. */
@@ -101,7 +104,7 @@ export class OpenFiles {
   }
 
   directStats(): DirectReadStats {
-    return this.direct?.stats() ?? { reads: 0, bytes: 0, fallbacks: 0, blocks: 0, chunkReads: 0 }
+    return this.direct?.stats() ?? { reads: 0, bytes: 0, fallbacks: 0, blocks: 0, chunkReads: 0, openBlockFiles: 0, blockFileOpens: 0 }
   }
 
   get size(): number {

@@ -101,6 +101,10 @@ declare module 'fuse-native' {
     static directReadTakeReleased(): number[]
     static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number }
     static directReadInfo(fh: number): { prefix: string; size: number } | undefined
+    /** Our build: the block files the direct reads keep open (block-fds.h); reset(max) forgets all and keeps at most max (0: none). */
+    static blockFileForget(path: string): void
+    static blockFilesReset(max: number): void
+    static blockFilesStats(): { open: number; opens: number; hits: number }
     /** Our build: getattr and read-only open of published paths answered on the FUSE threads (known-files.h). */
     static knownFileSet(path: string, stat: FuseStat, ttlMs: number, prefix: string, blockSize: number): boolean
     static knownFileClear(path: string): void

@@ -5,20 +5,25 @@
  * block over 128 KiB), releases answered by the binding forgotten by the daemon; a
  * block corrupted or freed while its file is held open is never
  * served (the binding hands the read back and the reader refetches), nor is a damaged
- * chunk read on its own by a random read of part of a block; --no-direct-reads turns it off.
+ * chunk read on its own by a random read of part of a block; the block files the binding
+ * keeps open between reads are let go when freed or evicted (no descriptor left on a
+ * deleted file, never served again); --no-direct-reads turns it off.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { blockHeaderBytes, CHUNK_BYTES } from '../../src/cache/block-file-format.js'
-import { type Fixture, makeFixture } from './mount-fixture.js'
+import { daemonPid, type Fixture, makeFixture } from './mount-fixture.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const MiB = 1024 * 1024
 
 interface Stats {
-  reads: { direct: { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number }; blocksFromStore: number }
+  reads: {
+    direct: { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number; openBlockFiles: number; blockFileOpens: number }
+    blocksFromStore: number
+  }
   fuse?: { reads: number; known?: { opens: number; adopted: number } }
   cache: { indexReady: boolean; corruptBlocks: number }
   openFiles: number
@@ -40,12 +45,12 @@ async function warmMount(fx: Fixture, files: Map<string, Buffer>, extra: string[
   await fx.sh('sync; echo 3 > /proc/sys/vm/drop_caches')
 }
 
-async function checkAll(t: Test, fx: Fixture, files: Map<string, Buffer>): Promise<void> {
-  const r = await fx.sh(`cd ${fx.mountPoint}/d && sha256sum *`)
+async function checkAll(t: Test, fx: Fixture, files: Map<string, Buffer>, dir = 'd'): Promise<void> {
+  const r = await fx.sh(`cd ${fx.mountPoint}/${dir} && sha256sum *`)
   t.equal(r.code, 0, r.stderr)
   const lines = r.stdout.trim().split('\n')
   t.equal(lines.length, files.size, 'every file read')
-  for (const line of lines) t.equal(line.slice(0, 64), sha(files.get(`d/${line.slice(66)}`) as Buffer), line.slice(66))
+  for (const line of lines) t.equal(line.slice(0, 64), sha(files.get(`${dir}/${line.slice(66)}`) as Buffer), line.slice(66))
 }
 
 async function blockFiles(cacheDir: string): Promise<string[]> {
@@ -233,6 +238,62 @@ t.test('a block freed while its file is held open is refetched, not served', asy
   // The files were opened by the binding itself (known-files.h): the daemon took those handles over.
   t.ok((s.fuse?.known?.opens ?? 0) >= sizes().size, `opened by the binding (${s.fuse?.known?.opens})`)
   t.ok((s.fuse?.known?.adopted ?? 0) >= 9, `handles adopted by the daemon (${s.fuse?.known?.adopted})`)
+})
+
+/** The daemon's descriptors open on block files, and how many of those files are deleted. */
+async function blockFileDescriptors(fx: Fixture): Promise<{ open: number; deleted: number }> {
+  const pid = await daemonPid(fx.bucket, fx.mountPoint)
+  const r = await fx.sh(`for f in /proc/${pid}/fd/*; do readlink "$f"; done`)
+  const links = r.stdout.split('\n').filter(l => l.startsWith(join(fx.cacheDir, 'blocks') + '/'))
+  return { open: links.length, deleted: links.filter(l => l.endsWith(' (deleted)')).length }
+}
+
+t.test('block files kept open between direct reads are let go when freed or evicted, and never served after', async t => {
+  const fx = await makeFixture(t)
+  // d/: 8 one-block files the binding reads; e/: 24 MiB more, through a 16 MiB cache (LRU), to evict d's blocks.
+  const d = new Map<string, Buffer>()
+  for (let i = 0; i < 8; i++) d.set(`d/f${i}.bin`, randomBytes(MiB - 1000 * i))
+  const e = new Map<string, Buffer>()
+  for (let i = 0; i < 24; i++) e.set(`e/g${i}.bin`, randomBytes(MiB))
+  await Promise.all([...e].map(([k, v]) => fx.put(k, v)))
+  const flags = ['--cache-size', '16MiB', '--eviction', 'lru', '--memory-cache-size', '4MiB']
+  await warmMount(fx, d, flags)
+  // Each pass starts with the page cache dropped, so every read reaches the mount.
+  const readAll = async (files: Map<string, Buffer>, dir = 'd') => {
+    await fx.sh('sync; echo 3 > /proc/sys/vm/drop_caches')
+    await checkAll(t, fx, files, dir)
+  }
+
+  await readAll(d)
+  let s = await stats(fx)
+  t.equal(s.reads.direct.fallbacks, 0, 'read by the binding')
+  t.ok(s.reads.direct.openBlockFiles >= 8, `the binding keeps their ${s.reads.direct.openBlockFiles} block files open`)
+  let fds = await blockFileDescriptors(fx)
+  t.ok(fds.open >= 8, `${fds.open} descriptors on block files`)
+  const opens = s.reads.direct.blockFileOpens
+  await readAll(d)
+  s = await stats(fx)
+  t.equal(s.reads.direct.blockFileOpens, opens, 'read again through the same descriptors: no block file opened')
+
+  const freed = await fx.cli(['free', join(fx.mountPoint, 'd')])
+  t.equal(freed.code, 0, freed.stderr)
+  fds = await blockFileDescriptors(fx)
+  t.equal(fds.deleted, 0, 'free: no descriptor left on a deleted block file')
+  t.equal((await stats(fx)).reads.direct.openBlockFiles, 0, 'free: the binding let go of every one')
+  await fx.resetRequests()
+  await readAll(d)
+  const req = await fx.requests()
+  t.ok(req.getObject + req.rangedGet >= d.size, `freed blocks fetched again, not served (${req.getObject + req.rangedGet} GETs)`)
+  await readAll(d) // cached again: read by the binding, their files kept open again
+  t.ok((await stats(fx)).reads.direct.openBlockFiles >= 8, 'kept open again')
+
+  await readAll(e, 'e')
+  fds = await blockFileDescriptors(fx)
+  t.equal(fds.deleted, 0, `eviction: no descriptor left on a deleted block file (${fds.open} open)`)
+  await fx.resetRequests()
+  await readAll(d)
+  const again = await fx.requests()
+  t.ok(again.getObject + again.rangedGet >= 1, `evicted blocks fetched again, not served (${again.getObject + again.rangedGet} GETs)`)
 })
 
 t.test('--no-direct-reads answers every read on the event loop', async t => {

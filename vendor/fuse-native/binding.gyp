@@ -7,7 +7,7 @@
     ],
     "libraries": [
       "<!@(pkg-config --libs fuse3)",
-      "-lz",
+      "-ldeflate",
     ],
     "sources": [
       "fuse-native.c"

@@ -1160,6 +1160,29 @@ NAPI_METHOD(fuse_native_direct_read_stats) {
   return NULL;
 }
 
+// s3cachefs: the block files the direct reads keep open (block-fds.h).
+NAPI_METHOD(fuse_native_block_file_forget) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_UTF8(path, DIRECT_READ_PATH_MAX, 0)
+  block_fd_forget(path);
+  return NULL;
+}
+
+NAPI_METHOD(fuse_native_block_files_reset) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_UINT32(max, 0)
+  block_fds_reset(max);
+  return NULL;
+}
+
+NAPI_METHOD(fuse_native_block_files_stats) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(double *, out, 0)
+  if (out_len < 3 * sizeof(double)) return NULL;
+  block_fds_stats(out);
+  return NULL;
+}
+
 // s3cachefs: the files the daemon lets the FUSE threads answer (known-files.h).
 // knownFileSet(path, statInts, ttlMs, blockFilePrefix or "", blockSize) -> 1 when published (st_size: the object's size)
 NAPI_METHOD(fuse_native_known_file_set) {
@@ -1256,6 +1279,9 @@ NAPI_INIT() {
   NAPI_EXPORT_FUNCTION(fuse_native_thread_states)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_take_released)
   NAPI_EXPORT_FUNCTION(fuse_native_caller)
+  NAPI_EXPORT_FUNCTION(fuse_native_block_file_forget)
+  NAPI_EXPORT_FUNCTION(fuse_native_block_files_reset)
+  NAPI_EXPORT_FUNCTION(fuse_native_block_files_stats)
   NAPI_EXPORT_FUNCTION(fuse_native_known_file_set)
   NAPI_EXPORT_FUNCTION(fuse_native_known_file_clear)
   NAPI_EXPORT_FUNCTION(fuse_native_known_files_clear_dir)

@@ -710,6 +710,17 @@ Fuse.directReadStats = () => {
   return { reads: out[0], bytes: out[1], fallbacks: out[2], blocks: out[3], chunkReads: out[4] }
 }
 
+// s3cachefs: block files the direct reads keep open between reads (block-fds.h).
+// blockFilesReset(max) forgets every one and keeps at most max from now on (0: none);
+// blockFileForget(path) before the daemon unlinks or replaces a block file.
+Fuse.blockFileForget = (path) => binding.fuse_native_block_file_forget(path)
+Fuse.blockFilesReset = (max) => binding.fuse_native_block_files_reset(max)
+Fuse.blockFilesStats = () => {
+  const out = new Float64Array(3)
+  binding.fuse_native_block_files_stats(Buffer.from(out.buffer))
+  return { open: out[0], opens: out[1], hits: out[2] }
+}
+
 // s3cachefs: files whose getattr and read-only open the FUSE threads answer (known-files.h).
 // knownFileSet(path, stat, ttlMs, blockFilePrefix or '', blockSize) -> true when published (with a
 // prefix, an open for reading is answered with a handle >= 2^31 registered for direct reads of stat.size bytes).

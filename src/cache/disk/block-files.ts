@@ -16,7 +16,7 @@ import { mkdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CacheCorruptError } from '../../errors.js'
 import { blockHeader, blockHeaderBytes, verifyBlock } from '../block-file-format.js'
-import { OpenBlockFiles, openFilesBudget } from '../open-block-files.js'
+import { type BlockFileListener, OpenBlockFiles, openFilesBudget } from '../open-block-files.js'
 import { type BlockId, blockKey } from './disk-cache-types.js'
 
 /** What reading one block found. */
@@ -121,6 +121,11 @@ export class BlockFiles {
 
   closeAll(): void {
     this.#files.closeAll()
+  }
+
+  /** Told of every block file let go here, from now on (another reader keeps them open too). */
+  set listener(listener: BlockFileListener) {
+    this.#files.listener = listener
   }
 }
 
