@@ -276,6 +276,11 @@ export class BlockReader {
     return found === undefined ? undefined : { prefix: found.prefix, blockSize: this.#config.blockSize, forMs: found.forMs }
   }
 
+  /** Resolves once the disk writes under way now of `obj`'s blocks have ended. */
+  blocksWritten(obj: ObjectVersion): Promise<void> {
+    return this.#disk.writesSettled(this.#objectId(obj), this.blockCount(obj))
+  }
+
   /** The prefix `directReadPrefix` gives for `obj` when all its blocks are on disk, whether they are or not. */
   blockFilePrefix(obj: ObjectVersion): string {
     return this.#disk.blockFilePrefix(this.#objectId(obj))

@@ -178,6 +178,10 @@ export class DiskBlockCache implements BlockStore {
     this.#files.listener = listener
   }
 
+  async writesSettled(objectId: string, blocks: number): Promise<void> {
+    for (let index = 0; index < blocks; index++) await this.#writes.inProgress({ objectId, index })?.catch(() => {})
+  }
+
   /** Stores a block in the background; never fails the caller. */
   write(addr: BlockAddress, data: Buffer): void {
     this.#writes.write(addr, data)

@@ -352,6 +352,24 @@ export class FilesystemCore {
   async release(fh: number): Promise<void> {
     const handle = this.#files.remove(fh)
     if (handle?.kind === 'dirty') await this.#writes.released(handle.file)
+    else if (handle?.kind === 'clean') this.#publishOnceWritten(handle.path, handle.reader.version)
+  }
+
+  /**
+   * After the release of a handle the core served (the file was not all on disk at its
+   * open; a cold epoch's reads): once its blocks' disk writes have ended, lets the binding
+   * answer the next open itself if the file is all on disk then, so that the first warm
+   * epoch's opens do not come here.
+   */
+  #publishOnceWritten(path: string, version: ObjectVersion): void {
+    if (this.#known === undefined || this.#reader.blockCount(version) > PUBLISH_BLOCKS_MAX) return
+    void this.#reader.blocksWritten(version).then(() => {
+      if (this.#writes.busy(path)) return
+      const fresh = this.#metadata.peekStatFor(path)
+      if (fresh === undefined || !sameVersion(fresh.entry, version)) return
+      const blocks = this.#reader.directReadPrefix(version, false)
+      if (blocks !== undefined) this.#publish(path, fresh.entry, fresh.forMs, blocks)
+    })
   }
 
   async truncate(path: string, size: number): Promise<void> {

@@ -284,10 +284,10 @@ export interface FuseOpCounts {
   readBytes: number
 }
 
-/** Mounts and resolves once the kernel has initialised the filesystem. */
 /**
- * `blockFiles` registers the listener the disk cache tells of every block file it lets
- * go: the binding's direct reads keep block files open, and must let go of the same ones.
+ * Mounts and resolves once the kernel has initialised the filesystem. `blockFiles`
+ * registers the listener the disk cache tells of every block file it lets go: the
+ * binding's direct reads keep block files open, and must let go of the same ones.
  */
 export async function mountFuse(
   config: FuseMountConfig,

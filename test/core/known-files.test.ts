@@ -118,6 +118,28 @@ t.test('a cached clean file is published with its blocks; a cold one without; di
   t.ok((table.live('/d/a.bin')?.untilMs ?? 0) <= h.clock.now + 60_000, 'for no longer than the metadata TTL')
 })
 
+t.test('a file the core served is opened by the binding next time, once its blocks are on disk; not if it changed meanwhile', async t => {
+  const { h, table } = await setup(t)
+  h.store.put('d/a.bin', Buffer.alloc(1000, 1))
+  h.store.put('d/b.bin', Buffer.alloc(1000, 2))
+  await lookUp(h, ['/d/a.bin', '/d/b.bin'])
+  t.equal(table.live('/d/a.bin')?.blocks, undefined, 'cold: lookups only')
+  await readWhole(h, '/d/a.bin')
+  await new Promise(r => setImmediate(r))
+  t.ok(table.live('/d/a.bin')?.blocks, 'published with its blocks after the release, no lookup in between')
+  await agrees(t, h, table, ['/d/a.bin'], 'after the release')
+
+  // Released while its block is still being written, then opened for writing before that ends.
+  const fh = await h.core.open('/d/b.bin', 0)
+  await h.core.read(fh, 0, 1 << 20)
+  await h.core.release(fh)
+  const writer = await h.core.open('/d/b.bin', 2)
+  await h.disk.drain()
+  await new Promise(r => setImmediate(r))
+  t.equal(table.live('/d/b.bin'), undefined, 'a file being written is not published when its old blocks land')
+  await h.core.release(writer)
+})
+
 t.test('every change through the core forgets what the binding would answer wrongly', async t => {
   const { h, table } = await setup(t)
   const paths = ['/d/a.bin', '/d/b.bin', '/d/c.bin', '/d/e.bin', '/d/new.bin']

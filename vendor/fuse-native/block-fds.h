@@ -42,7 +42,6 @@ typedef struct block_fd_s {
   int cached;
   /** Its header and chunk table once a read checked them (direct-reads.h), else NULL; never changed once set. */
   unsigned char *header;
-  uint32_t header_bytes;
   char path[];
 } block_fd_t;
 
@@ -133,7 +132,6 @@ static block_fd_t *block_fd_acquire (const char *path) {
   e->users = 1;
   e->cached = 0;
   e->header = NULL;
-  e->header_bytes = 0;
   e->next = NULL;
   if (!keep) return e;
 

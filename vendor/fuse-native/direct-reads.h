@@ -244,13 +244,12 @@ static int direct_pread_all (int fd, void *buf, size_t len, off_t at) {
 static const unsigned char *direct_read_header (block_fd_t *file, uint32_t length, unsigned char *scratch) {
   uint32_t hb = block_header_bytes(length);
   const unsigned char *kept = __atomic_load_n(&file->header, __ATOMIC_ACQUIRE);
-  if (kept != NULL && file->header_bytes == hb && read_u32le(kept + 8) == length) return kept;
+  if (kept != NULL && read_u32le(kept + 8) == length) return kept; // checked for this length: hb bytes
   if (direct_pread_all(file->fd, scratch, hb, 0) != 0 || !direct_read_header_valid(scratch, length)) return NULL;
   if (kept == NULL) {
     unsigned char *copy = malloc(hb);
     if (copy != NULL) {
       memcpy(copy, scratch, hb);
-      file->header_bytes = hb;
       unsigned char *none = NULL;
       if (!__atomic_compare_exchange_n(&file->header, &none, copy, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) free(copy);
     }

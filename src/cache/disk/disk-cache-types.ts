@@ -80,6 +80,8 @@ export interface BlockStore {
   prefixForDirectRead(objectId: string, blocks: number, touch?: boolean): { prefix: string; forMs: number } | undefined
   /** The common prefix of an object's block files (block i is it followed by i), on disk or not. */
   blockFilePrefix(objectId: string): string
+  /** Resolves once the writes to disk under way now of blocks 0…blocks-1 of the object have ended (stored or not). */
+  writesSettled(objectId: string, blocks: number): Promise<void>
   /** Until when (ms since the epoch) the block may be served: its TTL, from when it was stored, or from now if it is not on disk. */
   deadlineOf(addr: BlockAddress): number
   /** Hears of blocks dropped by `free` or a TTL (not by eviction). */
