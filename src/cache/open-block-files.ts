@@ -18,6 +18,8 @@ import { LRUCache } from 'lru-cache'
 export interface BlockFileListener {
   /** `path` is about to be unlinked or replaced, or was found unreadable. */
   drop(path: string): void
+  /** `path` was just renamed into place (replacing any older file), with `header` (its header and chunk table). */
+  written(path: string, header: Buffer): void
   /** Every block file is let go (the cache closes). */
   dropAll(): void
 }
@@ -82,6 +84,12 @@ export class OpenBlockFiles {
   drop(path: string): void {
     this.#files.delete(path)
     this.listener?.drop(path)
+  }
+
+  /** `path` was just renamed into place with `header`: a descriptor of a file it replaced must not serve it. */
+  written(path: string, header: Buffer): void {
+    this.#files.delete(path)
+    this.listener?.written(path, header)
   }
 
   closeAll(): void {

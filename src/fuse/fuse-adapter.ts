@@ -339,7 +339,12 @@ export async function mountFuse(
     // registered, so before any is opened.
     if (blockFiles !== undefined) {
       Fuse.blockFilesReset(openFilesBudget())
-      blockFiles({ drop: path => Fuse.blockFileForget(path), dropAll: () => Fuse.blockFilesReset(0) })
+      blockFiles({
+        drop: path => Fuse.blockFileForget(path),
+        // Kept open from its write on: its first read after a dropped page cache reads no inode nor header from disk.
+        written: (path, header) => Fuse.blockFileWritten(path, header),
+        dropAll: () => Fuse.blockFilesReset(0),
+      })
     }
     core.directReads = {
       register: (fh, prefix, size, blockSize) => Fuse.directReadSet(fh, prefix, size, blockSize),

@@ -103,6 +103,7 @@ declare module 'fuse-native' {
     static directReadInfo(fh: number): { prefix: string; size: number } | undefined
     /** Our build: the block files the direct reads keep open (block-fds.h); reset(max) forgets all and keeps at most max (0: none). */
     static blockFileForget(path: string): void
+    static blockFileWritten(path: string, header: Buffer): void
     static blockFilesReset(max: number): void
     static blockFilesStats(): { open: number; opens: number; hits: number }
     /** Our build: getattr and read-only open of published paths answered on the FUSE threads (known-files.h). */

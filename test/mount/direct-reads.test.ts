@@ -296,6 +296,27 @@ t.test('block files kept open between direct reads are let go when freed or evic
   t.ok(again.getObject + again.rangedGet >= 1, `evicted blocks fetched again, not served (${again.getObject + again.rangedGet} GETs)`)
 })
 
+t.test('a block file is kept open from its write on: its first direct read opens nothing', async t => {
+  const fx = await makeFixture(t)
+  const files = sizes()
+  await Promise.all([...files].map(([k, v]) => fx.put(k, v)))
+  await fx.mount()
+  await checkAll(t, fx, files) // cold: fetched, and every block written to the cache
+  let s = await stats(fx)
+  for (let i = 0; i < 100 && s.reads.direct.openBlockFiles < 17; i++) {
+    await new Promise(r => setTimeout(r, 100))
+    s = await stats(fx)
+  }
+  t.ok(s.reads.direct.openBlockFiles >= 17, `every block written is kept open (${s.reads.direct.openBlockFiles})`)
+  const before = s.reads.direct
+  await fx.sh('sync; echo 3 > /proc/sys/vm/drop_caches')
+  await checkAll(t, fx, files)
+  const after = (await stats(fx)).reads.direct
+  t.ok(after.reads > before.reads, `read by the binding (${after.reads - before.reads} reads)`)
+  t.equal(after.fallbacks, 0, 'none handed back')
+  t.equal(after.blockFileOpens, before.blockFileOpens, 'no block file opened by those reads')
+})
+
 t.test('--no-direct-reads answers every read on the event loop', async t => {
   const fx = await makeFixture(t)
   const files = sizes()

@@ -175,6 +175,14 @@ static void block_fd_release (block_fd_t *e) {
   if (last) block_fd_close(e);
 }
 
+/** How many descriptors may be kept now (0: none). */
+static size_t block_fd_max_now (void) {
+  pthread_mutex_lock(&block_fds_lock);
+  size_t max = block_fd_max;
+  pthread_mutex_unlock(&block_fds_lock);
+  return max;
+}
+
 /** Closes the descriptor of `path` (about to be unlinked or replaced) once unused; an open under way is not kept. */
 static void block_fd_forget (const char *path) {
   uint64_t hash = block_fd_hash(path);

@@ -289,6 +289,28 @@ static int direct_read_chunks (const char *prefix, uint64_t index, uint32_t leng
   return ok ? 0 : -1;
 }
 
+/**
+ * The daemon has just renamed block file `path` into place, with `header` (its header and
+ * chunk table): an older descriptor of that path is forgotten, and the new file is kept
+ * open with the header, so that its first direct read costs neither an open (after the
+ * page cache was dropped, a read of the inode from disk) nor a header read. A header that
+ * does not check is not kept (the read then reads and checks the file's own).
+ */
+static void direct_read_prime (const char *path, const unsigned char *header, size_t header_len) {
+  block_fd_forget(path);
+  block_fd_t *file = block_fd_max_now() > 0 ? block_fd_acquire(path) : NULL;
+  if (file == NULL) return;
+  uint32_t length = header_len >= BLOCK_FIXED_HEADER_BYTES ? read_u32le(header + 8) : 0;
+  uint32_t hb = block_header_bytes(length);
+  if (length > 0 && length <= DIRECT_READ_BLOCK_MAX && header_len == hb && direct_read_header_valid(header, length)) {
+    unsigned char *copy = malloc(hb);
+    unsigned char *none = NULL;
+    if (copy != NULL) memcpy(copy, header, hb);
+    if (copy != NULL && !__atomic_compare_exchange_n(&file->header, &none, copy, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) free(copy);
+  }
+  block_fd_release(file);
+}
+
 /** Blocks read ahead (into the page cache) when a handle's reads go on into the next block. */
 #define DIRECT_READ_AHEAD_BLOCKS 2
 

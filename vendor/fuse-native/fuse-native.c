@@ -1168,6 +1168,15 @@ NAPI_METHOD(fuse_native_block_file_forget) {
   return NULL;
 }
 
+// blockFileWritten(path, header): the daemon renamed a block file into place (direct_read_prime).
+NAPI_METHOD(fuse_native_block_file_written) {
+  NAPI_ARGV(2)
+  NAPI_ARGV_UTF8(path, DIRECT_READ_PATH_MAX, 0)
+  NAPI_ARGV_BUFFER_CAST(unsigned char *, header, 1)
+  direct_read_prime(path, header, header_len);
+  return NULL;
+}
+
 NAPI_METHOD(fuse_native_block_files_reset) {
   NAPI_ARGV(1)
   NAPI_ARGV_UINT32(max, 0)
@@ -1280,6 +1289,7 @@ NAPI_INIT() {
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_take_released)
   NAPI_EXPORT_FUNCTION(fuse_native_caller)
   NAPI_EXPORT_FUNCTION(fuse_native_block_file_forget)
+  NAPI_EXPORT_FUNCTION(fuse_native_block_file_written)
   NAPI_EXPORT_FUNCTION(fuse_native_block_files_reset)
   NAPI_EXPORT_FUNCTION(fuse_native_block_files_stats)
   NAPI_EXPORT_FUNCTION(fuse_native_known_file_set)

@@ -714,6 +714,8 @@ Fuse.directReadStats = () => {
 // blockFilesReset(max) forgets every one and keeps at most max from now on (0: none);
 // blockFileForget(path) before the daemon unlinks or replaces a block file.
 Fuse.blockFileForget = (path) => binding.fuse_native_block_file_forget(path)
+// blockFileWritten(path, header) after the daemon renamed a block file into place: kept open with its header.
+Fuse.blockFileWritten = (path, header) => binding.fuse_native_block_file_written(path, header)
 Fuse.blockFilesReset = (max) => binding.fuse_native_block_files_reset(max)
 Fuse.blockFilesStats = () => {
   const out = new Float64Array(3)

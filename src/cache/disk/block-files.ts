@@ -75,7 +75,8 @@ export class BlockFiles {
   async write(id: BlockId, data: Buffer): Promise<void> {
     const tmp = join(this.#dir, 'tmp', randomBytes(8).toString('hex'))
     const dest = this.pathOf(id)
-    await writeWhole(tmp, [blockHeader(data), data])
+    const header = blockHeader(data)
+    await writeWhole(tmp, [header, data])
     try {
       await rename(tmp, dest)
     } catch (err) {
@@ -83,7 +84,7 @@ export class BlockFiles {
       await mkdir(join(dest, '..'), { recursive: true })
       await rename(tmp, dest)
     }
-    this.#files.drop(dest) // a descriptor of a file this one replaced must not serve it
+    this.#files.written(dest, header) // a descriptor of a file this one replaced must not serve it
   }
 
   /** Removes a block file; its cached descriptor goes first, so it is never read again. */
