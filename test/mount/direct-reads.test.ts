@@ -317,6 +317,32 @@ t.test('a block file is kept open from its write on: its first direct read opens
   t.equal(after.blockFileOpens, before.blockFileOpens, 'no block file opened by those reads')
 })
 
+t.test('readers racing free, refetch and eviction: every byte right, no descriptor left on a deleted block file', async t => {
+  const fx = await makeFixture(t)
+  const files = new Map<string, Buffer>()
+  for (let i = 0; i < 12; i++) files.set(`d/r${i}.bin`, randomBytes(200_000 + i * 250_000))
+  await warmMount(fx, files, ['--cache-size', '24MiB'])
+  // Three reader processes, eight passes each over every file, while the cache is freed under them again and again.
+  const readers = fx.sh(`cd ${fx.mountPoint}/d && for p in 1 2 3; do (for r in 1 2 3 4 5 6 7 8; do sha256sum *; done) & done; wait`)
+  for (let i = 0; i < 8; i++) {
+    const freed = await fx.cli(['free', join(fx.mountPoint, 'd')])
+    t.equal(freed.code, 0, freed.stderr)
+    await fx.sh('echo 3 > /proc/sys/vm/drop_caches')
+    await new Promise(r => setTimeout(r, 150))
+  }
+  const r = await readers
+  t.equal(r.code, 0, r.stderr)
+  const lines = r.stdout.trim().split('\n')
+  t.equal(lines.length, 3 * 8 * files.size, 'every pass read every file')
+  let wrong = 0
+  for (const line of lines) if (line.slice(0, 64) !== sha(files.get(`d/${line.slice(66)}`) as Buffer)) wrong++
+  t.equal(wrong, 0, `${lines.length} whole-file reads byte-exact`)
+  const fds = await blockFileDescriptors(fx)
+  t.equal(fds.deleted, 0, `no descriptor left on a deleted block file (${fds.open} open)`)
+  const s = await stats(fx)
+  t.ok(s.reads.direct.reads > 0 && s.reads.blocksFromStore > 0, `read by the binding (${s.reads.direct.reads}) and fetched again (${s.reads.blocksFromStore} blocks)`)
+})
+
 t.test('--no-direct-reads answers every read on the event loop', async t => {
   const fx = await makeFixture(t)
   const files = sizes()
