@@ -340,7 +340,10 @@ t.test('readers racing free, refetch and eviction: every byte right, no descript
   const fds = await blockFileDescriptors(fx)
   t.equal(fds.deleted, 0, `no descriptor left on a deleted block file (${fds.open} open)`)
   const s = await stats(fx)
-  t.ok(s.reads.direct.reads > 0 && s.reads.blocksFromStore > 0, `read by the binding (${s.reads.direct.reads}) and fetched again (${s.reads.blocksFromStore} blocks)`)
+  t.ok(
+    s.reads.direct.reads > 0 && s.reads.blocksFromStore > 0,
+    `read by the binding (${s.reads.direct.reads}) and fetched again (${s.reads.blocksFromStore} blocks)`,
+  )
 })
 
 t.test('--no-direct-reads answers every read on the event loop', async t => {
