@@ -352,7 +352,13 @@ export async function mountFuse(
       takeReleased: () => Fuse.directReadTakeReleased(),
       stats: () => {
         const files = Fuse.blockFilesStats()
-        return { ...Fuse.directReadStats(), openBlockFiles: files.open, blockFileOpens: files.opens }
+        return {
+          ...Fuse.directReadStats(),
+          openBlockFiles: files.open,
+          blockFileOpens: files.opens,
+          pageCacheDrops: files.pagesDropped,
+          pageCacheDropsSkipped: files.dropSkipped,
+        }
       },
     }
     // getattr and read-only opens of clean cached files, answered by the binding too (not when

@@ -36,6 +36,9 @@ export interface DirectReadStats {
   /** Block files the binding keeps open between reads now, and the opens of block files it made. */
   readonly openBlockFiles: number
   readonly blockFileOpens: number
+  /** Block files the cache wrote whose pages then left the page cache once on disk, and those left cached (queue full). */
+  readonly pageCacheDrops: number
+  readonly pageCacheDropsSkipped: number
 }
 
 /** An open file: a clean read of one object version, or a handle on staged writes. */
@@ -104,7 +107,19 @@ export class OpenFiles {
   }
 
   directStats(): DirectReadStats {
-    return this.direct?.stats() ?? { reads: 0, bytes: 0, fallbacks: 0, blocks: 0, chunkReads: 0, openBlockFiles: 0, blockFileOpens: 0 }
+    return (
+      this.direct?.stats() ?? {
+        reads: 0,
+        bytes: 0,
+        fallbacks: 0,
+        blocks: 0,
+        chunkReads: 0,
+        openBlockFiles: 0,
+        blockFileOpens: 0,
+        pageCacheDrops: 0,
+        pageCacheDropsSkipped: 0,
+      }
+    )
   }
 
   get size(): number {

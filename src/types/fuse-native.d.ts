@@ -105,7 +105,7 @@ declare module 'fuse-native' {
     static blockFileForget(path: string): void
     static blockFileWritten(path: string, header: Buffer): void
     static blockFilesReset(max: number): void
-    static blockFilesStats(): { open: number; opens: number; hits: number }
+    static blockFilesStats(): { open: number; opens: number; hits: number; pagesDropped: number; dropSkipped: number }
     /** Our build: getattr and read-only open of published paths answered on the FUSE threads (known-files.h). */
     static knownFileSet(path: string, stat: FuseStat, ttlMs: number, prefix: string, blockSize: number): boolean
     static knownFileClear(path: string): void

@@ -72,7 +72,17 @@ async function setup(t: Test, opts: Parameters<typeof makeHarness>[0] = {}): Pro
     },
     unregister: fh => void registered.delete(fh),
     takeReleased: () => [],
-    stats: () => ({ reads: 0, bytes: 0, fallbacks: 0, blocks: 0, chunkReads: 0, openBlockFiles: 0, blockFileOpens: 0 }),
+    stats: () => ({
+      reads: 0,
+      bytes: 0,
+      fallbacks: 0,
+      blocks: 0,
+      chunkReads: 0,
+      openBlockFiles: 0,
+      blockFileOpens: 0,
+      pageCacheDrops: 0,
+      pageCacheDropsSkipped: 0,
+    }),
   }
   h.core.knownFiles = new KnownFiles(table)
   return { h, table }

@@ -308,6 +308,18 @@ t.test('a block file is kept open from its write on: its first direct read opens
     s = await stats(fx)
   }
   t.ok(s.reads.direct.openBlockFiles >= 17, `every block written is kept open (${s.reads.direct.openBlockFiles})`)
+  // And its pages leave the page cache once on disk (the reader's own page cache holds the data).
+  for (let i = 0; i < 100 && s.reads.direct.pageCacheDrops < 17; i++) {
+    await new Promise(r => setTimeout(r, 100))
+    s = await stats(fx)
+  }
+  t.ok(s.reads.direct.pageCacheDrops >= 17, `every block written dropped from the page cache once on disk (${s.reads.direct.pageCacheDrops})`)
+  // (A block read back from disk by the daemon afterwards is cached again: most must not be.)
+  const blocksDir = join(fx.cacheDir, 'blocks')
+  const resident = await fx.sh(`find ${blocksDir} -type f -print0 | xargs -0 fincore --bytes --noheadings --output RES`)
+  const written = await fx.sh(`find ${blocksDir} -type f -printf '%s\\n'`)
+  const sum = (out: string) => out.split('\n').reduce((n, l) => n + (Number(l.trim()) || 0), 0)
+  t.ok(sum(resident.stdout) <= sum(written.stdout) / 4, `${sum(resident.stdout)} of ${sum(written.stdout)} bytes of block files left in the page cache`)
   const before = s.reads.direct
   await fx.sh('sync; echo 3 > /proc/sys/vm/drop_caches')
   await checkAll(t, fx, files)

@@ -12,6 +12,9 @@
     "sources": [
       "fuse-native.c"
     ],
+    "defines": [
+      "_GNU_SOURCE"
+    ],
     'xcode_settings': {
       'OTHER_CFLAGS': [
         '-g',

@@ -45,6 +45,7 @@
 #include <libdeflate.h>
 
 #include "block-fds.h"
+#include "page-dropper.h"
 
 #define DIRECT_READ_BUCKETS 4096
 #define DIRECT_READ_PATH_MAX 4096
@@ -294,7 +295,8 @@ static int direct_read_chunks (const char *prefix, uint64_t index, uint32_t leng
  * chunk table): an older descriptor of that path is forgotten, and the new file is kept
  * open with the header, so that its first direct read costs neither an open (after the
  * page cache was dropped, a read of the inode from disk) nor a header read. A header that
- * does not check is not kept (the read then reads and checks the file's own).
+ * does not check is not kept (the read then reads and checks the file's own). Its pages
+ * leave the page cache once on disk (page-dropper.h).
  */
 static void direct_read_prime (const char *path, const unsigned char *header, size_t header_len) {
   block_fd_forget(path);
@@ -308,7 +310,7 @@ static void direct_read_prime (const char *path, const unsigned char *header, si
     if (copy != NULL) memcpy(copy, header, hb);
     if (copy != NULL && !__atomic_compare_exchange_n(&file->header, &none, copy, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) free(copy);
   }
-  block_fd_release(file);
+  page_dropper_add(file);
 }
 
 /** Blocks read ahead (into the page cache) when a handle's reads go on into the next block. */

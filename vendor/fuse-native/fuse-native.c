@@ -1187,8 +1187,10 @@ NAPI_METHOD(fuse_native_block_files_reset) {
 NAPI_METHOD(fuse_native_block_files_stats) {
   NAPI_ARGV(1)
   NAPI_ARGV_BUFFER_CAST(double *, out, 0)
-  if (out_len < 3 * sizeof(double)) return NULL;
+  if (out_len < 5 * sizeof(double)) return NULL;
   block_fds_stats(out);
+  out[3] = (double) __atomic_load_n(&page_dropper_dropped, __ATOMIC_RELAXED);
+  out[4] = (double) __atomic_load_n(&page_dropper_skipped, __ATOMIC_RELAXED);
   return NULL;
 }
 

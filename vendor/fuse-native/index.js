@@ -718,9 +718,10 @@ Fuse.blockFileForget = (path) => binding.fuse_native_block_file_forget(path)
 Fuse.blockFileWritten = (path, header) => binding.fuse_native_block_file_written(path, header)
 Fuse.blockFilesReset = (max) => binding.fuse_native_block_files_reset(max)
 Fuse.blockFilesStats = () => {
-  const out = new Float64Array(3)
+  const out = new Float64Array(5)
   binding.fuse_native_block_files_stats(Buffer.from(out.buffer))
-  return { open: out[0], opens: out[1], hits: out[2] }
+  // pagesDropped: block files written whose pages left the page cache once on disk (page-dropper.h); dropSkipped: not.
+  return { open: out[0], opens: out[1], hits: out[2], pagesDropped: out[3], dropSkipped: out[4] }
 }
 
 // s3cachefs: files whose getattr and read-only open the FUSE threads answer (known-files.h).
