@@ -295,8 +295,8 @@ static int direct_read_chunks (const char *prefix, uint64_t index, uint32_t leng
  * chunk table): an older descriptor of that path is forgotten, and the new file is kept
  * open with the header, so that its first direct read costs neither an open (after the
  * page cache was dropped, a read of the inode from disk) nor a header read. A header that
- * does not check is not kept (the read then reads and checks the file's own). Its pages
- * leave the page cache once on disk (page-dropper.h).
+ * does not check is not kept (the read then reads and checks the file's own). The pages of a
+ * block of PAGE_DROP_MIN_BYTES or more leave the page cache once on disk (page-dropper.h).
  */
 static void direct_read_prime (const char *path, const unsigned char *header, size_t header_len) {
   block_fd_forget(path);
@@ -304,13 +304,15 @@ static void direct_read_prime (const char *path, const unsigned char *header, si
   if (file == NULL) return;
   uint32_t length = header_len >= BLOCK_FIXED_HEADER_BYTES ? read_u32le(header + 8) : 0;
   uint32_t hb = block_header_bytes(length);
-  if (length > 0 && length <= DIRECT_READ_BLOCK_MAX && header_len == hb && direct_read_header_valid(header, length)) {
+  int good = length > 0 && length <= DIRECT_READ_BLOCK_MAX && header_len == hb && direct_read_header_valid(header, length);
+  if (good) {
     unsigned char *copy = malloc(hb);
     unsigned char *none = NULL;
     if (copy != NULL) memcpy(copy, header, hb);
     if (copy != NULL && !__atomic_compare_exchange_n(&file->header, &none, copy, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) free(copy);
   }
-  page_dropper_add(file);
+  if (good && length >= PAGE_DROP_MIN_BYTES) page_dropper_add(file);
+  else block_fd_release(file);
 }
 
 /** Blocks read ahead (into the page cache) when a handle's reads go on into the next block. */
