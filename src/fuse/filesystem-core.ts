@@ -363,13 +363,16 @@ export class FilesystemCore {
    */
   #publishOnceWritten(path: string, version: ObjectVersion): void {
     if (this.#known === undefined || this.#reader.blockCount(version) > PUBLISH_BLOCKS_MAX) return
-    void this.#reader.blocksWritten(version).then(() => {
-      if (this.#writes.busy(path)) return
-      const fresh = this.#metadata.peekStatFor(path)
-      if (fresh === undefined || !sameVersion(fresh.entry, version)) return
-      const blocks = this.#reader.directReadPrefix(version, false)
-      if (blocks !== undefined) this.#publish(path, fresh.entry, fresh.forMs, blocks)
-    })
+    this.#reader
+      .blocksWritten(version)
+      .then(() => {
+        if (this.#writes.busy(path)) return
+        const fresh = this.#metadata.peekStatFor(path)
+        if (fresh === undefined || !sameVersion(fresh.entry, version)) return
+        const blocks = this.#reader.directReadPrefix(version, false)
+        if (blocks !== undefined) this.#publish(path, fresh.entry, fresh.forMs, blocks)
+      })
+      .catch((err: unknown) => this.#log.warn({ err, path }, 'publishing a released file for the binding failed'))
   }
 
   async truncate(path: string, size: number): Promise<void> {

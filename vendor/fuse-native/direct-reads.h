@@ -297,6 +297,8 @@ static int direct_read_chunks (const char *prefix, uint64_t index, uint32_t leng
  * page cache was dropped, a read of the inode from disk) nor a header read. A header that
  * does not check is not kept (the read then reads and checks the file's own). The pages of a
  * block of PAGE_DROP_MIN_BYTES or more leave the page cache once on disk (page-dropper.h).
+ * Runs on the JS thread: the open is of a path just renamed into place, whose dentry and
+ * inode are in memory, so it does not wait for the disk.
  */
 static void direct_read_prime (const char *path, const unsigned char *header, size_t header_len) {
   block_fd_forget(path);
