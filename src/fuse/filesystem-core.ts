@@ -369,7 +369,7 @@ export class FilesystemCore {
         if (this.#writes.busy(path)) return
         const fresh = this.#metadata.peekStatFor(path)
         if (fresh === undefined || !sameVersion(fresh.entry, version)) return
-        const blocks = this.#reader.directReadPrefix(version, false)
+        const blocks = this.#blocksForLookup(fresh.entry)
         if (blocks !== undefined) this.#publish(path, fresh.entry, fresh.forMs, blocks)
       })
       .catch((err: unknown) => this.#log.warn({ err, path }, 'publishing a released file for the binding failed'))

@@ -41,6 +41,19 @@ export interface DirectReadStats {
   readonly pageCacheDropsSkipped: number
 }
 
+/** The figures of a binding that served nothing (or has no direct reads). */
+export const NO_DIRECT_READS: DirectReadStats = {
+  reads: 0,
+  bytes: 0,
+  fallbacks: 0,
+  blocks: 0,
+  chunkReads: 0,
+  openBlockFiles: 0,
+  blockFileOpens: 0,
+  pageCacheDrops: 0,
+  pageCacheDropsSkipped: 0,
+}
+
 /** An open file: a clean read of one object version, or a handle on staged writes. */
 export type FileHandle =
   | { readonly kind: 'clean'; readonly path: string; readonly reader: FileReader; direct?: boolean }
@@ -107,19 +120,7 @@ export class OpenFiles {
   }
 
   directStats(): DirectReadStats {
-    return (
-      this.direct?.stats() ?? {
-        reads: 0,
-        bytes: 0,
-        fallbacks: 0,
-        blocks: 0,
-        chunkReads: 0,
-        openBlockFiles: 0,
-        blockFileOpens: 0,
-        pageCacheDrops: 0,
-        pageCacheDropsSkipped: 0,
-      }
-    )
+    return this.direct?.stats() ?? NO_DIRECT_READS
   }
 
   get size(): number {

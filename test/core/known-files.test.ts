@@ -12,6 +12,7 @@ import t, { type Test } from 'tap'
 import type { FileStat } from '../../src/fuse/file-stat.js'
 import { type KnownBlocks, KnownFiles, type KnownFilesTable, NATIVE_FH_BASE } from '../../src/fuse/known-files.js'
 import { parentOf } from '../../src/metadata/paths.js'
+import { NO_DIRECT_READS } from '../../src/fuse/open-files.js'
 import { type Harness, makeHarness } from './harness.js'
 
 interface Published {
@@ -72,17 +73,7 @@ async function setup(t: Test, opts: Parameters<typeof makeHarness>[0] = {}): Pro
     },
     unregister: fh => void registered.delete(fh),
     takeReleased: () => [],
-    stats: () => ({
-      reads: 0,
-      bytes: 0,
-      fallbacks: 0,
-      blocks: 0,
-      chunkReads: 0,
-      openBlockFiles: 0,
-      blockFileOpens: 0,
-      pageCacheDrops: 0,
-      pageCacheDropsSkipped: 0,
-    }),
+    stats: () => NO_DIRECT_READS,
   }
   h.core.knownFiles = new KnownFiles(table)
   return { h, table }
