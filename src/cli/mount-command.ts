@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 import type { Readable } from 'node:stream'
-import { DAEMON_GLIBC_TUNABLES, DAEMON_MALLOC_ARENA_MAX, DAEMON_V8_FLAGS, MOUNT_READY_TIMEOUT_MS, UV_THREADPOOL_SIZE } from '../config/defaults.js'
+import { DAEMON_MALLOC_ARENA_MAX, DAEMON_V8_FLAGS, MOUNT_READY_TIMEOUT_MS, UV_THREADPOOL_SIZE } from '../config/defaults.js'
 import { type MountOptions, resolveMountConfig, type MountConfig } from '../config/resolve-config.js'
 import { ConfigError, MountPointError, S3CacheFsError, messageOf } from '../errors.js'
 import { checkCacheDir, checkMountPoint } from '../daemon/preflight.js'
@@ -73,13 +73,6 @@ export function daemonNodeFlags(execArgv: readonly string[], nodeOptions = ''): 
   return [...execArgv, ...DAEMON_V8_FLAGS.filter(f => !given.includes(flagName(f)))]
 }
 
-/** GLIBC_TUNABLES for the daemon: the user's (`name=value:…`), then each of DAEMON_GLIBC_TUNABLES whose name they do not set. */
-export function daemonTunables(given = ''): string {
-  const own = given.split(':').filter(t => t !== '')
-  const named = own.map(t => t.split('=')[0])
-  return [...own, ...DAEMON_GLIBC_TUNABLES.filter(t => !named.includes(t.split('=')[0]))].join(':')
-}
-
 /** `--initial-old-space-size=128` → `initial-old-space-size` (V8 takes `_` for `-`). */
 function flagName(flag: string): string {
   return (flag.replace(/^-+/, '').split('=')[0] ?? '').replaceAll('_', '-')
@@ -98,7 +91,6 @@ async function spawnDaemon(config: MountConfig): Promise<number> {
       S3CACHEFS_READY_FD: '3',
       UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? String(UV_THREADPOOL_SIZE),
       MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? String(DAEMON_MALLOC_ARENA_MAX),
-      GLIBC_TUNABLES: daemonTunables(process.env.GLIBC_TUNABLES),
     },
     stdio: ['ignore', out, out, 'pipe'],
     detached: !config.foreground,

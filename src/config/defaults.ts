@@ -129,18 +129,13 @@ export const DAEMON_V8_FLAGS: readonly string[] = ['--initial-old-space-size=128
 /**
  * glibc arenas for the daemon (MALLOC_ARENA_MAX, unless the environment sets it): every FUSE
  * worker and libuv thread would otherwise get an arena of its own (up to 8 per core), each
- * keeping freed memory; two hold what the binding's threads allocate.
+ * keeping freed memory; two hold what the binding's threads allocate. Not set any more:
+ * `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (huge pages for the heap, sessions 13–16). The heap
+ * then kept whole 2 MiB pages of freed block buffers resident: peak RSS 298–647 MiB over
+ * cold random reads of a 256 MiB shard with four threads, against 266–287 without, and three
+ * shard benchmarks each way took more daemon CPU with it, not less (docs/ARCHITECTURE.md).
  */
 export const DAEMON_MALLOC_ARENA_MAX = 2
-/**
- * glibc tunables for the daemon (GLIBC_TUNABLES; a tunable the environment already names
- * is left as it is). `glibc.malloc.hugetlb=1` lets the heap grow in transparent huge pages
- * where the kernel offers them (`madvise` mode): a cold GiB lands in ~1,000 fresh 1 MiB
- * block buffers, and the kernel's copy of each socket read into them faulted 4 KiB pages
- * one by one (262,000 faults per GiB; ~0.4 CPU-s of the main thread). With it, the daemon
- * spent 3.7–4.2 CPU-s instead of 4.8–5.9 on a cold sequential GiB (docs/ARCHITECTURE.md).
- */
-export const DAEMON_GLIBC_TUNABLES: readonly string[] = ['glibc.malloc.hugetlb=1']
 
 /** Written files up to this size go into the block cache after upload: reading back costs no GET. */
 export const ADOPT_MAX_BYTES = 64 * MiB

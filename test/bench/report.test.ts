@@ -183,6 +183,22 @@ t.test('checkpoint writes: table, target against the best peer, cost rows', asyn
   t.match(md, '![checkpoint writes MB/s](writes.svg)')
 })
 
+t.test("the daemon's peak RSS over every phase against the 512 MiB bound", async (t) => {
+  // The fixture's phases peak at 200 MiB (loader, metadata and write costs).
+  const rssRow = (r: BenchResults) => targetRows(r).find((x) => x.system === 's3cachefs' && x.metric === 'daemon peak RSS, every workload')!
+  const r = fixture()
+  t.match(renderMarkdown(r), '| s3cachefs | daemon peak RSS, every workload | 512 MiB bound (ratio: bound ÷ peak) | 2.56× | ≥ 1× (peak 200 MiB in listing) | PASS |')
+  // One shard run above the bound decides; a write test is named with its mount variant.
+  const shard = r.systems[0]!.shard!.runs.find((x) => x.name === 'cold-rand4')!
+  Object.assign(shard, { cost: { ...shard.cost, daemon: { cpuSeconds: 1, peakRssBytes: 604 * 1048576, hwmBytes: 604 * 1048576 } } })
+  t.equal(verdict(rssRow(r)), 'FAIL')
+  t.match(rssRow(r).note, 'peak 604 MiB in shard cold-rand4')
+  const write = r.systems[0]!.writes!.rows[1]!.runs[0]!
+  Object.assign(write, { cost: { ...write.cost, daemon: { cpuSeconds: 1, peakRssBytes: 700 * 1048576, hwmBytes: 700 * 1048576 } } })
+  t.match(rssRow(r).note, 'peak 700 MiB in s3cachefs async, write checkpoint')
+  t.equal(rssRow({ ...r, systems: r.systems.map((s) => (s.name === 's3cachefs' ? { ...s, error: 'mount failed' } : s)) }), undefined, 'no row for a system that did not run')
+})
+
 t.test('a failed write is a failure cell, a note and n/a in the target', async (t) => {
   const r = fixture()
   const eio = 'writer failed: dd exited 1: dd: closing output file \'/mnt/ckpt.bin\': Input/output error'

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { daemonNodeFlags, daemonTunables } from '../../src/cli/mount-command.js'
-import { DAEMON_GLIBC_TUNABLES, DAEMON_V8_FLAGS } from '../../src/config/defaults.js'
+import { daemonNodeFlags } from '../../src/cli/mount-command.js'
+import { DAEMON_V8_FLAGS } from '../../src/config/defaults.js'
 
 t.test('the daemon starts with the V8 heap flags, after the user node flags', async t => {
   t.same(daemonNodeFlags([]), DAEMON_V8_FLAGS)
@@ -13,12 +13,4 @@ t.test('a flag the user sets, on the command line or in NODE_OPTIONS, in either 
   t.same(daemonNodeFlags([], '--max-old-space-size=900 --initial-old-space-size=32'), ['--heap-growing-percent=50'])
   t.same(daemonNodeFlags(['--heap_growing_percent=20'], '--initial-old-space-size=32'), ['--heap_growing_percent=20'])
   t.same(daemonNodeFlags([], '--max-old-space-size=900'), DAEMON_V8_FLAGS)
-})
-
-t.test("glibc tunables: the user's first, then ours where the user names none of the same", async t => {
-  t.equal(daemonTunables(undefined), DAEMON_GLIBC_TUNABLES.join(':'))
-  t.equal(daemonTunables(''), 'glibc.malloc.hugetlb=1')
-  t.equal(daemonTunables('glibc.malloc.tcache_count=0'), 'glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1')
-  t.equal(daemonTunables('glibc.malloc.hugetlb=0'), 'glibc.malloc.hugetlb=0')
-  t.equal(daemonTunables('glibc.malloc.hugetlb=0:glibc.malloc.check=3:'), 'glibc.malloc.hugetlb=0:glibc.malloc.check=3')
 })

@@ -9,6 +9,7 @@ import { MiB, n, table } from './md-table.js';
 import { prefetchWorkload, targetRows, verdict } from './ratios.js';
 import { hasNodes, nodesSection, SCENARIO_LABELS } from './nodes-section.js';
 import { hasWrites, writesSection } from './writes-section.js';
+import { systemPhases } from './phases.js';
 
 function skipped(r: BenchResults, workload: string): boolean {
   return r.settings.skip.includes(workload);
@@ -242,18 +243,8 @@ function costRow(system: string, phase: string, c: PhaseCost): string[] {
 }
 
 function costSection(r: BenchResults): string {
-  const phases: [string, string, PhaseCost][] = [];
-  for (const s of r.systems) {
-    if (s.loader) {
-      phases.push([s.label, 'listing', s.loader.listCost]);
-      for (const e of s.loader.epochs) phases.push([s.label, `epoch ${e.epoch}`, e.cost]);
-    }
-    for (const run of s.shard?.runs ?? []) phases.push([s.label, `shard ${run.name}`, run.cost]);
-    for (const run of s.metadata?.runs ?? []) phases.push([s.label, `${run.op} ${run.state}`, run.cost]);
-    for (const row of s.writes?.rows ?? []) for (const run of row.runs) phases.push([row.label, `write ${run.test}`, run.cost]);
-    for (const sc of s.nodes?.scenarios ?? []) for (const run of sc.runs) phases.push([`${s.label} node ${run.node}`, `nodes ${sc.scenario}`, run.cost]);
-  }
-  const rows = phases.filter(([, , c]) => hasCost(c)).map(([system, phase, c]) => costRow(system, phase, c));
+  const phases = r.systems.flatMap(systemPhases);
+  const rows = phases.filter((p) => hasCost(p.cost)).map((p) => costRow(p.system, p.phase, p.cost));
   return [
     '## Cost per phase',
     '',

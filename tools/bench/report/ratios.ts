@@ -7,8 +7,9 @@
 // note. A missing side (system not run, failed, skipped) yields "n/a", never
 // a made-up number.
 import type { BenchResults, ShardRunName, SystemResult, WriteRun, WriteTest } from '../results.js';
-import { n, sizeLabel } from './md-table.js';
+import { MiB, n, sizeLabel } from './md-table.js';
 import { gets, nodeRun, originGetsPerFile } from './nodes-section.js';
+import { systemPhases } from './phases.js';
 import { prefetchTargetRows } from './prefetch-section.js';
 export { prefetchWorkload } from './prefetch-section.js';
 
@@ -267,6 +268,31 @@ function nodesTargetRows(results: BenchResults, c: SystemResult): TargetRow[] {
   ];
 }
 
+/** Issue 15's memory bound: the daemon's peak RSS in every workload. */
+export const RSS_BOUND_BYTES = 512 * MiB;
+
+/**
+ * The daemon's peak RSS (sampled VmRSS) over every phase it served, against the
+ * bound: the ratio is bound ÷ peak, so at or above 1 the bound held everywhere.
+ */
+function memoryTargetRow(results: BenchResults, c: SystemResult): TargetRow[] {
+  const sys = byName(results, c.name);
+  if (sys === undefined) return [];
+  let peak: { bytes: number; where: string } | null = null;
+  for (const p of systemPhases(sys)) {
+    const bytes = p.cost.daemon?.peakRssBytes;
+    if (bytes !== undefined && (peak === null || bytes > peak.bytes)) peak = { bytes, where: p.system === c.label ? p.phase : `${p.system}, ${p.phase}` };
+  }
+  return [{
+    system: c.label,
+    metric: 'daemon peak RSS, every workload',
+    against: `${n(RSS_BOUND_BYTES / MiB)} MiB bound (ratio: bound ÷ peak)`,
+    ratio: peak === null ? null : RSS_BOUND_BYTES / peak.bytes,
+    target: 1,
+    ...(peak === null ? {} : { note: `peak ${n(peak.bytes / MiB)} MiB in ${peak.where}` }),
+  }];
+}
+
 export function targetRows(results: BenchResults): TargetRow[] {
   const peers = results.systems.filter((s) => s.role === 'peer');
   return results.systems
@@ -278,6 +304,7 @@ export function targetRows(results: BenchResults): TargetRow[] {
       ...peers.flatMap((p) => peerRows(results, c, p)),
       ...writeTargetRows(results, c),
       ...nodesTargetRows(results, c),
+      ...memoryTargetRow(results, c),
     ]);
 }
 
