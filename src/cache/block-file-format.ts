@@ -21,7 +21,7 @@
  * written before, is still read (`verifyBlock` takes it apart from one read laid out
  * for version 2).
  */
-import { crc32 } from 'node:zlib'
+import { crc32 } from '../util/crc32.js'
 import { CacheCorruptError } from '../errors.js'
 import { CHUNK_BYTES, CHUNK_SHIFT, chunkChecksums, chunkCount } from '../util/chunk-checksums.js'
 

@@ -18,7 +18,7 @@
  * SharedBlockMismatch: the reader treats it as a miss, never as data.
  */
 import { createHash } from 'node:crypto'
-import { crc32 } from 'node:zlib'
+import { crc32 } from '../util/crc32.js'
 
 const MAGIC = Buffer.from('S3CFSTB1', 'latin1')
 /** Bumped when the layout changes; part of every key, so formats never meet. */

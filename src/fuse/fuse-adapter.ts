@@ -17,6 +17,7 @@ import { constants as fsConstants } from 'node:fs'
 import type { FileStat, FilesystemCore } from './filesystem-core.js'
 import { KnownFiles } from './known-files.js'
 import { type BlockFileListener, openFilesBudget } from '../cache/open-block-files.js'
+import { useCrc32 } from '../util/crc32.js'
 
 const { R_OK, W_OK } = fsConstants
 
@@ -295,6 +296,10 @@ export async function mountFuse(
   log: Logger,
   blockFiles?: (listener: BlockFileListener) => void,
 ): Promise<FuseMount> {
+  // Our build's CRC-32 (libdeflate) for the daemon's own checksums too, once it agrees with zlib's.
+  if (typeof Fuse.crc32 === 'function' && !useCrc32((data, initial) => Fuse.crc32(data, initial))) {
+    log.warn("the binding's CRC-32 disagrees with zlib's: zlib's kept")
+  }
   // Without default_permissions every local user reaches us (allow_other): the daemon checks permissions itself.
   const checks = config.allowOther && !config.defaultPermissions ? new AccessChecks(path => core.getattr(path)) : undefined
   const counts: FuseOpCounts = { getattr: 0, readdir: 0, read: 0, readBytes: 0 }

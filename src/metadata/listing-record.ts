@@ -5,7 +5,7 @@
  *   removal: `{"p":path,"d":1}` LF.
  * JSON never contains a raw tab or newline, so a header is found without parsing its body.
  */
-import { crc32 } from 'node:zlib'
+import { crc32 } from '../util/crc32.js'
 import { entryOf, rowOf, type EntryRow } from './entry.js'
 import type { SharedListing } from './listing-manifest.js'
 

@@ -19,7 +19,7 @@
  * ETag (If-Match), and the block cache's own CRC-32 from then on.
  */
 import { createHash, type Hash } from 'node:crypto'
-import { crc32 } from 'node:zlib'
+import { crc32 } from '../util/crc32.js'
 import { Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc'
 
 const MD5_ETAG = /^[0-9a-f]{32}$/i

@@ -106,6 +106,8 @@ declare module 'fuse-native' {
     static blockFileWritten(path: string, header: Buffer): void
     static blockFilesReset(max: number): void
     static blockFilesStats(): { open: number; opens: number; hits: number; pagesDropped: number; dropSkipped: number }
+    /** Our build: zlib's CRC-32 of `data` continuing from `initial`, through libdeflate. */
+    static crc32(data: Uint8Array, initial?: number): number
     /** Our build: getattr and read-only open of published paths answered on the FUSE threads (known-files.h). */
     static knownFileSet(path: string, stat: FuseStat, ttlMs: number, prefix: string, blockSize: number): boolean
     static knownFileClear(path: string): void

@@ -11,7 +11,7 @@
  * before. Were a remembered buffer ever changed, its block file would fail its check when
  * read, and be fetched again: never served.
  */
-import { crc32 } from 'node:zlib'
+import { crc32 } from './crc32.js'
 
 export const CHUNK_SHIFT = 16
 /** The unit of checking: each chunk of a block's data has its own CRC-32. */

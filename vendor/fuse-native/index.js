@@ -717,6 +717,9 @@ Fuse.blockFileForget = (path) => binding.fuse_native_block_file_forget(path)
 // blockFileWritten(path, header) after the daemon renamed a block file into place: kept open with its header.
 Fuse.blockFileWritten = (path, header) => binding.fuse_native_block_file_written(path, header)
 Fuse.blockFilesReset = (max) => binding.fuse_native_block_files_reset(max)
+/** zlib's CRC-32 of `data` (a Buffer or Uint8Array) continuing from `initial`, through libdeflate. */
+Fuse.crc32 = (data, initial = 0) => binding.fuse_native_crc32(data, initial >>> 0)
+
 Fuse.blockFilesStats = () => {
   const out = new Float64Array(5)
   binding.fuse_native_block_files_stats(Buffer.from(out.buffer))

@@ -19,7 +19,7 @@
  */
 import { type FileHandle, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { crc32 } from 'node:zlib'
+import { crc32 } from '../../util/crc32.js'
 import { syncDir } from '../../util/sync-dir.js'
 import type { BlockIndex } from '../block-index.js'
 import { indexCrashPoint } from './index-crash-points.js'
