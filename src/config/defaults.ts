@@ -131,7 +131,7 @@ export const DAEMON_V8_FLAGS: readonly string[] = ['--initial-old-space-size=128
  * worker and libuv thread would otherwise get an arena of its own (up to 8 per core), each
  * keeping freed memory; two hold what the binding's threads allocate. Not set any more:
  * `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (huge pages for the heap, sessions 13–16). The heap
- * then kept whole 2 MiB pages of freed block buffers resident: peak RSS 298–647 MiB over
+ * then kept whole 2 MiB pages of freed block buffers resident: peak RSS 257–631 MiB over
  * cold random reads of a 256 MiB shard with four threads, against 266–287 without, and three
  * shard benchmarks each way took more daemon CPU with it, not less (docs/ARCHITECTURE.md).
  */

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino'
 import type { MountConfig } from '../config/resolve-config.js'
-import { type FuseMount, mountFuse } from '../fuse/fuse-adapter.js'
+import { type FuseMount, mountFuse, useBindingCrc32 } from '../fuse/fuse-adapter.js'
 import type { WriteBack } from '../write/write-back.js'
 import { SHUTDOWN_FLUSH_MS } from '../config/defaults.js'
 import { composeClient, reportIntegrity } from '../s3/client-stack.js'
@@ -33,6 +33,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
   await checkMountPoint(config.mountPoint)
   await checkCacheDir(config.disk.dir)
   const unlock = await lockCacheDir(config.disk.dir)
+  useBindingCrc32(log)
   let mount: FuseMount | undefined
   let control: ControlServer | undefined
   let stopOps: (() => Promise<void>) | undefined

@@ -5,6 +5,7 @@
 import type { BlockReader, BlockReaderStats } from '../cache/block-reader.js'
 import type { DiskBlockCache } from '../cache/disk-block-cache.js'
 import type { FetchQueue } from '../cache/fetch-queue.js'
+import { crc32Implementation } from '../util/crc32.js'
 import type { DirectReadStats, FilesystemCore } from '../fuse/filesystem-core.js'
 import type { FuseOpCounts } from '../fuse/fuse-adapter.js'
 import type { KnownFilesStats } from '../fuse/known-files.js'
@@ -88,7 +89,8 @@ export interface StatsSnapshot extends ManyNodesStats {
   }
   readonly s3: RequestMetricsSnapshot
   readonly queue: { readonly running: number; readonly waiting: number }
-  readonly cache: ReturnType<DiskBlockCache['stats']>
+  /** The disk cache's figures, and the CRC-32 implementation its checksums use (`libdeflate` through our binding, else `zlib`). */
+  readonly cache: ReturnType<DiskBlockCache['stats']> & { readonly crc32: string }
   readonly openFiles: number
   /** The daemon's memory: resident set, the JS heap, memory outside it, and the in-memory block tier. */
   readonly memory: MemoryFigures
@@ -207,7 +209,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     },
     s3: s.metrics.snapshot(),
     queue: { running: s.queue.pending, waiting: s.queue.queued },
-    cache: s.disk.stats(),
+    cache: { ...s.disk.stats(), crc32: crc32Implementation() },
     openFiles: s.core.openHandles,
     memory: memoryFigures(s.reader),
     ...fuseFigures(s),

@@ -290,16 +290,23 @@ export interface FuseOpCounts {
  * registers the listener the disk cache tells of every block file it lets go: the
  * binding's direct reads keep block files open, and must let go of the same ones.
  */
+/**
+ * Our build of the binding computes zlib's CRC-32 with libdeflate (~3× Node's zlib through
+ * N-API): the daemon's own checksums use it from now on, once it gives zlib's sums
+ * (src/util/crc32.ts). Called before the caches open; upstream's binding has none.
+ */
+export function useBindingCrc32(log: Logger): void {
+  if (typeof Fuse.crc32 !== 'function') return
+  const refused = useCrc32('libdeflate', (data, initial) => Fuse.crc32(data, initial))
+  if (refused !== undefined) log.warn({ reason: refused }, "the binding's CRC-32 is not used: zlib's is kept")
+}
+
 export async function mountFuse(
   config: FuseMountConfig,
   core: FilesystemCore,
   log: Logger,
   blockFiles?: (listener: BlockFileListener) => void,
 ): Promise<FuseMount> {
-  // Our build's CRC-32 (libdeflate) for the daemon's own checksums too, once it agrees with zlib's.
-  if (typeof Fuse.crc32 === 'function' && !useCrc32((data, initial) => Fuse.crc32(data, initial))) {
-    log.warn("the binding's CRC-32 disagrees with zlib's: zlib's kept")
-  }
   // Without default_permissions every local user reaches us (allow_other): the daemon checks permissions itself.
   const checks = config.allowOther && !config.defaultPermissions ? new AccessChecks(path => core.getattr(path)) : undefined
   const counts: FuseOpCounts = { getattr: 0, readdir: 0, read: 0, readBytes: 0 }

@@ -48,8 +48,8 @@ interface Hasher {
   digest(): Promise<Uint8Array>
 }
 
-/** CRC-32 over zlib (native), in the shape of the SDK's checksum classes. */
-class ZlibCrc32 implements Hasher {
+/** CRC-32 (zlib's, through src/util/crc32.ts), in the shape of the SDK's checksum classes. */
+class Crc32Hasher implements Hasher {
   #value = 0
   update(chunk: Uint8Array): void {
     this.#value = crc32(chunk, this.#value)
@@ -80,7 +80,7 @@ class NodeHash implements Hasher {
 function hasherFor(algorithm: ChecksumAlgorithm): Hasher {
   switch (algorithm) {
     case 'crc32':
-      return new ZlibCrc32()
+      return new Crc32Hasher()
     case 'crc32c':
       return new Crc32c()
     case 'crc64nvme':

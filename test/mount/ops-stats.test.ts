@@ -13,7 +13,7 @@ interface Stats {
   s3: { byKind: Record<string, { count: number; bytes: number }> }
   reads: { blocksFromStore: number }
   loads: { files: number; filesDone: number }
-  cache: { policy: string; pinnedBytes: number; ttlDroppedBlocks: number }
+  cache: { policy: string; pinnedBytes: number; ttlDroppedBlocks: number; crc32: string }
   errors: { s3: Record<string, number>; reads: Record<string, number> }
   pins: Array<{ path: string; bytes: number }>
   memory: Record<'rssBytes' | 'heapUsedBytes' | 'heapTotalBytes' | 'externalBytes' | 'memoryTierBytes' | 'memoryTierRetainedBytes', number>
@@ -44,6 +44,7 @@ t.test('stats and metrics', async t => {
     t.equal(s.s3.byKind.list?.count, server.list, 'LISTs')
     t.equal(s.s3.byKind.head?.count, server.headObject, 'HEADs')
     t.equal(s.cache.policy, 'scan-resistant')
+    t.equal(s.cache.crc32, 'libdeflate', "the cache's checksums go through the binding's libdeflate")
     t.same(
       s.pins.map(p => p.path),
       ['/f/big.bin'],

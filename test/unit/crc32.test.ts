@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { crc32 as zlibCrc32 } from 'node:zlib'
 import Fuse from 'fuse-native'
 import t from 'tap'
-import { type Crc32, crc32, resetCrc32, useCrc32 } from '../../src/util/crc32.js'
+import { type Crc32, crc32, crc32Implementation, resetCrc32, useCrc32 } from '../../src/util/crc32.js'
 
 /** A plain table CRC-32 (zlib's polynomial), as a second correct implementation. */
 const TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
@@ -22,14 +22,17 @@ t.test("zlib's CRC-32 until another is installed", async t => {
   const data = randomBytes(100_000)
   t.equal(crc32(data), zlibCrc32(data))
   t.equal(crc32(data.subarray(10), 7), zlibCrc32(data.subarray(10), 7))
+  t.equal(crc32Implementation(), 'zlib')
 })
 
 t.test('an implementation that agrees with zlib on every sample is installed and used', async t => {
   let calls = 0
-  t.ok(
-    useCrc32((d, i) => (calls++, tableCrc32(d, i))),
+  t.equal(
+    useCrc32('table', (d, i) => (calls++, tableCrc32(d, i))),
+    undefined,
     'accepted',
   )
+  t.equal(crc32Implementation(), 'table')
   const data = randomBytes(70_000)
   calls = 0
   t.equal(crc32(data, 3), zlibCrc32(data, 3))
@@ -39,20 +42,24 @@ t.test('an implementation that agrees with zlib on every sample is installed and
 t.test('one that differs anywhere, or throws, is refused and the current one kept', async t => {
   let calls = 0
   // Wrong only past 64 KiB: a sum that would fail every large block's check.
-  t.notOk(
-    useCrc32((d, i) => (calls++, d.length > 65_536 ? (tableCrc32(d, i) ^ 1) >>> 0 : tableCrc32(d, i))),
+  t.match(
+    useCrc32('long', (d, i) => (calls++, d.length > 65_536 ? (tableCrc32(d, i) ^ 1) >>> 0 : tableCrc32(d, i))),
+    /sum of 199996 bytes from 0 differs from zlib's/,
     'wrong on long buffers',
   )
-  t.notOk(
-    useCrc32((d, i) => (calls++, i === 0 ? tableCrc32(d, i) : 0)),
+  t.match(
+    useCrc32('initial', (d, i) => (calls++, i === 0 ? tableCrc32(d, i) : 0)),
+    /from 3421780262 differs from zlib's/,
     'ignores the initial value',
   )
-  t.notOk(
-    useCrc32(() => {
-      throw new Error('no')
+  t.equal(
+    useCrc32('throws', () => {
+      throw new Error('no such function')
     }),
+    'it failed: no such function',
     'throws',
   )
+  t.equal(crc32Implementation(), 'zlib')
   calls = 0
   const data = randomBytes(100_000)
   t.equal(crc32(data), zlibCrc32(data))
@@ -69,5 +76,9 @@ t.test("the binding's libdeflate CRC-32 agrees with zlib's and is accepted", asy
   ] as const) {
     t.equal(Fuse.crc32(data.subarray(from, to), initial), zlibCrc32(data.subarray(from, to), initial), `bytes ${from}–${to} from ${initial}`)
   }
-  t.ok(useCrc32((d, i) => Fuse.crc32(d, i)))
+  t.throws(() => Fuse.crc32(data, -1), RangeError, 'an initial value outside 32 bits is refused, as by zlib')
+  t.equal(
+    useCrc32('libdeflate', (d, i) => Fuse.crc32(d, i)),
+    undefined,
+  )
 })

@@ -1194,7 +1194,7 @@ NAPI_METHOD(fuse_native_block_files_stats) {
   return NULL;
 }
 
-// s3cachefs: zlib's CRC-32 through libdeflate (~29 GB/s here against ~5 for Node's zlib), for the
+// s3cachefs: zlib's CRC-32 through libdeflate (~29 GB/s in C here, ~19 through this call per 64 KiB chunk, against ~5.6 for Node's zlib), for the
 // daemon's own block checksums once it has checked that both agree (src/util/crc32.ts).
 // crc32(bytes, initial) -> uint32
 NAPI_METHOD(fuse_native_crc32) {

@@ -718,7 +718,10 @@ Fuse.blockFileForget = (path) => binding.fuse_native_block_file_forget(path)
 Fuse.blockFileWritten = (path, header) => binding.fuse_native_block_file_written(path, header)
 Fuse.blockFilesReset = (max) => binding.fuse_native_block_files_reset(max)
 /** zlib's CRC-32 of `data` (a Buffer or Uint8Array) continuing from `initial`, through libdeflate. */
-Fuse.crc32 = (data, initial = 0) => binding.fuse_native_crc32(data, initial >>> 0)
+Fuse.crc32 = (data, initial = 0) => {
+  if (!Number.isInteger(initial) || initial < 0 || initial > 0xffffffff) throw new RangeError(`crc32: initial value ${initial} is not a 32-bit unsigned integer`)
+  return binding.fuse_native_crc32(data, initial)
+}
 
 Fuse.blockFilesStats = () => {
   const out = new Float64Array(5)

@@ -272,20 +272,24 @@ function nodesTargetRows(results: BenchResults, c: SystemResult): TargetRow[] {
 export const RSS_BOUND_BYTES = 512 * MiB;
 
 /**
- * The daemon's peak RSS (sampled VmRSS) over every phase it served, against the
- * bound: the ratio is bound ÷ peak, so at or above 1 the bound held everywhere.
+ * The daemon's peak RSS over every phase it served, against the bound: the larger of the
+ * sampled VmRSS and the kernel's high-water mark (VmHWM, exact, since that daemon started:
+ * each mount is a daemon of its own). The ratio is bound ÷ peak, so at or above 1 the
+ * bound held in every measured phase. Workloads that record no daemon figures (PyTorch,
+ * prefetch) are not in it; phases with no figure (0) count as missing.
  */
 function memoryTargetRow(results: BenchResults, c: SystemResult): TargetRow[] {
   const sys = byName(results, c.name);
   if (sys === undefined) return [];
   let peak: { bytes: number; where: string } | null = null;
   for (const p of systemPhases(sys)) {
-    const bytes = p.cost.daemon?.peakRssBytes;
-    if (bytes !== undefined && (peak === null || bytes > peak.bytes)) peak = { bytes, where: p.system === c.label ? p.phase : `${p.system}, ${p.phase}` };
+    const d = p.cost.daemon;
+    const bytes = d === undefined ? 0 : Math.max(d.peakRssBytes, d.hwmBytes);
+    if (bytes > 0 && (peak === null || bytes > peak.bytes)) peak = { bytes, where: p.system === c.label ? p.phase : `${p.system}, ${p.phase}` };
   }
   return [{
     system: c.label,
-    metric: 'daemon peak RSS, every workload',
+    metric: 'daemon peak RSS, every measured phase',
     against: `${n(RSS_BOUND_BYTES / MiB)} MiB bound (ratio: bound ÷ peak)`,
     ratio: peak === null ? null : RSS_BOUND_BYTES / peak.bytes,
     target: 1,
