@@ -62,9 +62,3 @@ export function useCrc32(name: string, candidate: Crc32): string | undefined {
   currentName = name
   return undefined
 }
-
-/** Back to zlib's (tests). */
-export function resetCrc32(): void {
-  current = zlib
-  currentName = 'zlib'
-}
