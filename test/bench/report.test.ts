@@ -111,6 +111,11 @@ function fixture(): BenchResults {
   }
 }
 
+/** `s` with the daemon's CPU seconds of its shard run `name` set to `cpu`. */
+function withShardCpu(s: SystemResult, name: ShardRun['name'], cpu: number): SystemResult {
+  return { ...s, shard: { runs: s.shard!.runs.map((run) => (run.name === name ? { ...run, cost: { ...run.cost, daemon: { ...run.cost.daemon!, cpuSeconds: cpu } } } : run)) } }
+}
+
 /** A strict little well-formedness check: balanced tags, quoted attributes, known entities, one root. */
 function assertWellFormedXml(t: Test, xml: string): void {
   const stack: string[] = []
@@ -143,7 +148,9 @@ t.test('markdown has a table per workload, ratios and targets', async (t) => {
   t.match(md, '| s3cachefs | cold epoch (1) images/s | s3fs-fuse epoch 1 | 12.00× | ≥ 9× | PASS |')
   t.match(md, '| s3cachefs | cold epoch (1) images/s | direct-GET limit | 0.86× | ≥ 0.8× | PASS |')
   t.match(md, 'local disk (mean of epochs) | 0.75× | ≥ 0.7× | PASS |')
-  t.match(md, '| s3cachefs | shard cold sequential MB/s | direct-GET limit | 0.80× | ≥ 0.8× | PASS |')
+  t.match(md, '| s3cachefs | shard cold sequential MB/s | direct-GET limit | 0.80× | ≥ 0.9× | FAIL |')
+  t.match(md, '| s3cachefs | shard cold sequential MB/s | s3fs-fuse | 4.00× | ≥ 1.5× | PASS |')
+  t.match(md, '| s3cachefs | shard cold sequential, daemon CPU per GiB | rclone mount (its CPU per GiB ÷ ours), per run | 1.00× | ≥ 1× (1 reader 1.00×; 4 readers 1.00×) | PASS |')
   t.match(md, 's3fs-fuse find cold | 20.00× | ≥ 10× (target is stated for 100k objects) | PASS |')
   t.match(md, '600 img/s · 66.0 MB/s (12.0× s3fs)')
   t.match(md, '(= epoch 1: no cache)')
@@ -246,6 +253,14 @@ t.test('shard: random-read columns, bytes fetched, random and FUSE-ceiling targe
   t.match(md, '- FUSE ceiling: passthrough_ll (libfuse 3.14.0) accepts -o max_threads=16', "the system's own note")
   t.match(md, /\| FUSE ceiling \(libfuse3 passthrough_ll\) \| shard warm-rand4 \| 0 \| 0 \| 0 \| 0 \| 0 \| 0 \| 0\.0 \| 0\.0 \| 0\.50 \| 50 \|/, 'daemon CPU and RSS of the ceiling per run')
   t.match(md, /\| s3cachefs \| shard cold-rand4 \| 0 \| 64 \|/, 'the random runs are costed')
+  // CPU per cold GiB against rclone mount's: each sequential run; a run without the daemon's figures is n/a.
+  const cpuRow = (res: BenchResults) => targetRows(res).find((x) => x.system === 's3cachefs' && x.metric === 'shard cold sequential, daemon CPU per GiB')!
+  const busier = { ...fixture(), systems: fixture().systems.map((s) => (s.name === 's3cachefs' ? withShardCpu(s, 'cold-par4', 0.8) : s)) }
+  t.equal(cpuRow(busier).ratio, 0.625)
+  t.equal(verdict(cpuRow(busier)), 'FAIL')
+  t.match(cpuRow(busier).note, '1 reader 1.00×; 4 readers 0.63×')
+  const uncounted = { ...fixture(), systems: fixture().systems.map((s) => (s.name === 'rclone' ? { ...s, shard: { runs: s.shard!.runs.map(({ cost: { daemon: _d, ...c }, ...run }) => ({ ...run, cost: c })) } } : s)) }
+  t.equal(verdict(cpuRow(uncounted)), 'n/a')
   // Without the ceiling in the run, its rows are n/a, not zero.
   const r = fixture()
   const noCeiling = targetRows({ ...r, systems: r.systems.filter((s) => s.name !== 'passthrough') }).filter((x) => x.system === 's3cachefs' && x.against.startsWith('FUSE ceiling'))
