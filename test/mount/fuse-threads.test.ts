@@ -7,7 +7,7 @@
  * list that the next new worker takes. The binding runs libfuse 3's loop with at most 256
  * workers (libfuse 3.14's default bound, 10, is too few for the reads that wait at once) and
  * retires workers beyond 10 idle, as libfuse 2.9 did. Proven by counting: bursts of 32
- * concurrent cold reads, each waiting 400 ms in the daemon for its GET (a delaying proxy), each
+ * concurrent cold reads, each waiting 1 s in the daemon for its GET (a delaying proxy), each
  * burst on new files, start more than 10 workers; the later bursts' workers reuse retired
  * states; a burst of 80 is served at once, within what waits. The reads are O_DIRECT: the
  * kernel sends page-cache read-ahead as background requests, at most 12 at a time.
@@ -33,7 +33,7 @@ t.test("FUSE workers: more than libfuse 3's default 10, retired states reused ac
   }
   const proxy = await startFaultProxy(fx.server.endpoint, seededRandom(3))
   t.teardown(() => proxy.stop())
-  proxy.arm({ delayMs: 400, match: 'GET', keyPrefix: 'b', count: 1_000_000 })
+  proxy.arm({ delayMs: 1000, match: 'GET', keyPrefix: 'b', count: 1_000_000 })
   await fx.mount(['--endpoint-url', proxy.endpoint, '--prefetch-after', 'off'])
   // Every name looked up first (lookups in one directory reach the daemon one at a time).
   t.equal((await fx.sh(`ls -l ${fx.mountPoint}/b*/ > /dev/null`)).code, 0)

@@ -179,10 +179,12 @@ t.test('async writes, flush, and a daemon killed before uploading', async t => {
   await writeFile(local, data)
 
   await t.test('close returns before the upload; reads see the bytes; flush makes them durable', async t => {
-    await fx.server.injectFault({ delayMs: 1500, match: 'PUT', count: 1 })
+    // The upload is held 5 s; a copy of 3 MiB that returned within 3.5 s did not wait for it (wide
+    // margins both ways: a loaded CI machine may take a second or two to start and run the cp).
+    await fx.server.injectFault({ delayMs: 5000, match: 'PUT', count: 1 })
     const t0 = Date.now()
     t.equal((await sh(`cp ${local} ${m}/async.bin`)).code, 0)
-    t.ok(Date.now() - t0 < 1400, 'close did not wait for the upload')
+    t.ok(Date.now() - t0 < 3500, `close did not wait for the upload (${Date.now() - t0} ms)`)
     t.equal((await sh(`sha256sum ${m}/async.bin`)).stdout.slice(0, 64), sha(data), 'read-your-writes')
     const f = await fx.cli(['flush', m, join(m, 'async.bin')])
     t.equal(f.code, 0, f.stderr)
