@@ -1,11 +1,14 @@
 // Small pieces of the harness that decide correctness rather than speed: the
 // cleanup stack (order, isolation of failures, abort), the even split of the
 // file list over workers, seeded shuffles (same order for every system), and
-// the s3cachefs memory cache size the report's disk-cache caveats compare with.
+// the s3cachefs memory cache size the report's disk-cache caveats compare with,
+// and the median of a warm shard run's passes.
 import t from 'tap'
 import { Cleanup, InterruptedError } from '../../tools/bench/env/cleanup.js'
 import { Prng } from '../../tools/bench/dataset/prng.js'
 import { splitEvenly } from '../../tools/bench/workloads/loader.js'
+import { medianPass, WARM_PASSES } from '../../tools/bench/workloads/shard.js'
+import type { ShardRun } from '../../tools/bench/results.js'
 import { memoryCacheBytes } from '../../tools/bench/systems/s3cachefs-system.js'
 import { MEMORY_CACHE_SIZE } from '../../src/config/defaults.js'
 import { parseBytes } from '../../src/config/units.js'
@@ -54,4 +57,25 @@ t.test("s3cachefs's memory cache: the product default, or the last --memory-cach
   t.equal(memoryCacheBytes(['--metadata-ttl', '10m', '--memory-cache-size', '8MiB']), 8 * 1048576)
   t.equal(memoryCacheBytes(['--memory-cache-size=1GiB', '--memory-cache-size', '64MiB']), 64 * 1048576)
   t.equal(memoryCacheBytes(['--memory-cache-size', 'lots']), undefined)
+})
+
+t.test("a warm shard run is its median pass, each pass's MB/s kept; a pass with errors is never hidden", async (t) => {
+  const pass = (rate: number, errors = 0): ShardRun => ({
+    name: 'warm-rand', readers: 1, pattern: 'random', readBytes: 262_144, bytes: 26_738_688, seconds: 26.738688 / rate, megabytesPerSecond: rate, errors,
+    cost: { requests: { GET: 0, GET_RANGE: 0, HEAD: 0, LIST: 0, PUT: 0, OTHER: 0 }, bytesDown: 0, bytesUp: 0, httpErrors: 0, harnessCpuSeconds: rate / 1000 },
+  })
+  const queue = (rates: number[], errorsAt = -1) => {
+    let i = 0
+    return async () => { const k = i++; return pass(rates[k] as number, k === errorsAt ? 1 : 0) }
+  }
+  t.equal(WARM_PASSES, 3)
+  const r = await medianPass(3, queue([520, 410, 600]))
+  t.equal(r.megabytesPerSecond, 520, 'the median, not the best nor the first')
+  t.equal(r.cost.harnessCpuSeconds, 0.52, "the median pass's own cost")
+  t.same(r.passes, [520, 410, 600], 'every pass, in order')
+  t.equal((await medianPass(4, queue([4, 1, 3, 2]))).megabytesPerSecond, 2, 'an even count: the lower middle')
+  const failed = await medianPass(3, queue([500, 510, 520], 2))
+  t.equal(failed.errors, 1, 'a pass with errors is the figure')
+  t.equal(failed.megabytesPerSecond, 520)
+  t.equal((await medianPass(1, queue([77]))).megabytesPerSecond, 77)
 })

@@ -236,6 +236,9 @@ t.test('shard: random-read columns, bytes fetched, random and FUSE-ceiling targe
   t.match(md, '| s3cachefs | 400 MB/s | 1,200 MB/s | 400 MB/s | 1,200 MB/s | 20 MB/s | 200 MB/s | 40 MB/s | 400 MB/s |')
   t.match(md, '| FUSE ceiling (libfuse3 passthrough_ll) | 450 MB/s | 1,350 MB/s | 450 MB/s | 1,350 MB/s | 23 MB/s | 250 MB/s | 45 MB/s | 400 MB/s |')
   t.match(md, 'Random: 102 preads of 256 KiB at seeded, distinct, aligned offsets in a shuffled order (10.0 % of the shard)')
+  t.notMatch(md, 'median of', 'results without passes: no claim of them')
+  const withPasses = { ...fixture(), systems: fixture().systems.map((s) => (s.shard ? { ...s, shard: { runs: s.shard.runs.map((run) => (run.name.startsWith('warm') ? { ...run, passes: [1, 2, 3] } : run)) } } : s)) }
+  t.match(renderMarkdown(withPasses), 'warm = same mount, page cache dropped (each warm run is the median of 3 passes, the page cache dropped before each;')
   t.match(md, '| Large shard | 256 MiB; random reads: 102 × 256 KiB |')
   t.match(md, '![shard MB/s, random reads](shard-random.svg)')
   // Bytes fetched: only systems that made requests; cold runs 1.5× what was read, warm runs nothing.

@@ -70,6 +70,11 @@ export interface ShardRun {
   readonly errors: number;
   readonly firstError?: string;
   readonly cost: PhaseCost;
+  /**
+   * Warm runs: MB/s of each pass, in order (page cache dropped before each); the run's own
+   * figures are those of the median pass. Absent for cold runs and in results from before.
+   */
+  readonly passes?: readonly number[];
 }
 
 export interface ShardResult {

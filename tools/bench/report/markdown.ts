@@ -115,6 +115,12 @@ const SHARD_COLUMNS: readonly (readonly [ShardRunName, string])[] = [
   ['warm-rand4', 'random warm, 4 threads'],
 ];
 
+/** How warm shard runs were measured: in several passes (results since session 18), or once. */
+function warmPassesText(r: BenchResults): string {
+  const passes = Math.max(0, ...r.systems.flatMap((s) => (s.shard?.runs ?? []).map((run) => run.passes?.length ?? 0)));
+  return passes > 1 ? ` (each warm run is the median of ${passes} passes, the page cache dropped before each; every pass's MB/s is in results.json)` : '';
+}
+
 function randomReadsText(r: BenchResults): string {
   const d = r.dataset;
   if (d.shardRandomReads === undefined || d.shardRandomReadBytes === undefined) return 'Random reads were not part of this run.';
@@ -155,7 +161,7 @@ function shardSection(r: BenchResults): string {
   return [
     `## Large shard (${n(r.dataset.shardBytes / MiB)} MiB)`,
     '',
-    'Sequential: 1 MiB reads by one reader, then 4 readers each reading a quarter; cold = fresh mount and empty cache, warm = same mount, page cache dropped. Direct = parallel 8 MiB ranged GETs (16 in flight).',
+    `Sequential: 1 MiB reads by one reader, then 4 readers each reading a quarter; cold = fresh mount and empty cache, warm = same mount, page cache dropped${warmPassesText(r)}. Direct = parallel 8 MiB ranged GETs (16 in flight).`,
     '',
     randomReadsText(r),
     '',

@@ -5,7 +5,9 @@
 // mount, cold and warm. Random: a fixed, seeded list of 256 KiB-aligned
 // offsets (~10 % of the shard, dataset/random-offsets.ts) read with pread by
 // one child process, with one thread and, on a fresh mount, with four
-// threads splitting the list, each cold and warm (the same list again). For
+// threads splitting the list, each cold and warm (the same list again). Each
+// warm run is measured in WARM_PASSES passes, the page cache dropped before
+// each, and the median pass is its figure. For
 // direct GETs the same bytes are fetched as ranged GETs: 8 MiB parts, 16 in
 // flight, for the sequential runs; one GET per random read, as many in
 // flight as the run has threads, for the random ones.
@@ -25,6 +27,12 @@ const RANGE_BYTES = 8 << 20;
 /** Ranged GETs in flight for the direct limit: enough to fill several 80 MB/s flows. */
 const DIRECT_CONCURRENCY = 16;
 const PARALLEL_READERS = 4;
+/**
+ * Passes of each warm run, the page cache dropped before each. A warm random run is ~50 ms,
+ * and one such pass moved by ±10 % from pass to pass of one build (session 18): the median
+ * pass is the run's figure, for every system alike.
+ */
+export const WARM_PASSES = 3;
 
 /** The shard as the workload reads it. */
 export interface ShardInput {
@@ -78,6 +86,18 @@ async function measure(name: ShardRunName, v: Variant, view: View, shard: ShardI
   return firstError === undefined ? r : { ...r, firstError };
 }
 
+/**
+ * `passes` passes of one run: the median by MB/s, with every pass's MB/s in order. A pass
+ * with errors is the run's figure instead, so that no error is hidden by the others.
+ */
+export async function medianPass(passes: number, measurePass: () => Promise<ShardRun>): Promise<ShardRun> {
+  const runs: ShardRun[] = [];
+  for (let i = 0; i < passes; i++) runs.push(await measurePass());
+  const failed = runs.find((r) => r.errors > 0);
+  const median = [...runs].sort((a, b) => a.megabytesPerSecond - b.megabytesPerSecond)[(runs.length - 1) >> 1] as ShardRun;
+  return { ...(failed ?? median), passes: runs.map((r) => r.megabytesPerSecond) };
+}
+
 export async function runShard(system: BenchSystem, ds: DatasetLocation, shard: ShardInput, ctx: RunContext): Promise<ShardResult> {
   const runs: ShardRun[] = [];
   for (const v of VARIANTS) {
@@ -85,11 +105,13 @@ export async function runShard(system: BenchSystem, ds: DatasetLocation, shard: 
     const opened = await system.openCold(ds, ctx.system);
     try {
       for (const name of [v.cold, v.warm]) {
-        const r = await measure(name, v, opened.view, shard, ctx);
+        const once = (): Promise<ShardRun> => measure(name, v, opened.view, shard, ctx);
+        const r = name === v.warm ? await medianPass(WARM_PASSES, once) : await once();
         runs.push(r);
         const errs = r.errors > 0 ? `, ${r.errors} errors (${r.firstError ?? ''})` : '';
         const down = r.cost.bytesDown > 0 ? `, ${fmt(r.cost.bytesDown / 1e6, 1)} MB down` : '';
-        ctx.log(`  ${system.label}: shard ${name}: ${fmt(r.megabytesPerSecond)} MB/s in ${fmt(r.seconds, 1)} s${down}${errs}`);
+        const passes = r.passes === undefined ? '' : ` (median of ${r.passes.map((x) => fmt(x)).join(', ')})`;
+        ctx.log(`  ${system.label}: shard ${name}: ${fmt(r.megabytesPerSecond)} MB/s${passes} in ${fmt(r.seconds, 1)} s${down}${errs}`);
       }
     } finally {
       await opened.close();
