@@ -62,7 +62,10 @@ t.test("s3cachefs's memory cache: the product default, or the last --memory-cach
 t.test("a warm shard run is its median pass, each pass's MB/s kept; a pass with errors is never hidden", async (t) => {
   const pass = (rate: number, errors = 0): ShardRun => ({
     name: 'warm-rand', readers: 1, pattern: 'random', readBytes: 262_144, bytes: 26_738_688, seconds: 26.738688 / rate, megabytesPerSecond: rate, errors,
-    cost: { requests: { GET: 0, GET_RANGE: 0, HEAD: 0, LIST: 0, PUT: 0, OTHER: 0 }, bytesDown: 0, bytesUp: 0, httpErrors: 0, harnessCpuSeconds: rate / 1000 },
+    cost: {
+      requests: { GET: 0, GET_RANGE: 0, HEAD: 0, LIST: 0, PUT: 0, OTHER: 0 }, bytesDown: 0, bytesUp: 0, httpErrors: 0, harnessCpuSeconds: rate / 1000,
+      daemon: { cpuSeconds: rate / 10_000, peakRssBytes: rate * 1000, hwmBytes: rate * 2000 },
+    },
   })
   const queue = (rates: number[], errorsAt = -1) => {
     let i = 0
@@ -73,6 +76,9 @@ t.test("a warm shard run is its median pass, each pass's MB/s kept; a pass with 
   t.equal(r.megabytesPerSecond, 520, 'the median, not the best nor the first')
   t.equal(r.cost.harnessCpuSeconds, 0.52, "the median pass's own cost")
   t.same(r.passes, [520, 410, 600], 'every pass, in order')
+  t.equal(r.cost.daemon?.cpuSeconds, 0.052, "the median pass's daemon CPU")
+  t.equal(r.cost.daemon?.peakRssBytes, 600_000, "the daemon's peak RSS over every pass")
+  t.equal(r.cost.daemon?.hwmBytes, 1_200_000, 'and its VmHWM')
   t.equal((await medianPass(4, queue([4, 1, 3, 2]))).megabytesPerSecond, 2, 'an even count: the lower middle')
   const failed = await medianPass(3, queue([500, 510, 520], 2))
   t.equal(failed.errors, 1, 'a pass with errors is the figure')

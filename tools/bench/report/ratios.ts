@@ -6,7 +6,7 @@
 // shard run, both write tests) takes the smallest ratio and names each in its
 // note. A missing side (system not run, failed, skipped) yields "n/a", never
 // a made-up number.
-import type { BenchResults, ShardRunName, SystemResult, WriteRun, WriteTest } from '../results.js';
+import type { BenchResults, ShardRun, ShardRunName, SystemResult, WriteRun, WriteTest } from '../results.js';
 import { MiB, n, sizeLabel } from './md-table.js';
 import { gets, nodeRun, originGetsPerFile } from './nodes-section.js';
 import { systemPhases } from './phases.js';
@@ -40,9 +40,14 @@ function warmRates(s: SystemResult | undefined): number[] {
   return (s?.loader?.epochs ?? []).filter((e) => e.epoch > 1 && e.images > 0).map((e) => e.imagesPerSecond);
 }
 
-function shardRate(s: SystemResult | undefined, name: string): number | null {
+/** A shard run that completed without errors. */
+function goodShardRun(s: SystemResult | undefined, name: string): ShardRun | undefined {
   const r = s?.shard?.runs.find((x) => x.name === name);
-  return r === undefined || r.errors > 0 ? null : r.megabytesPerSecond;
+  return r === undefined || r.errors > 0 ? undefined : r;
+}
+
+function shardRate(s: SystemResult | undefined, name: string): number | null {
+  return goodShardRun(s, name)?.megabytesPerSecond ?? null;
 }
 
 function metaRate(s: SystemResult | undefined, op: string, state: string): number | null {
@@ -124,9 +129,9 @@ function shardReadTargetRows(results: BenchResults, c: SystemResult): TargetRow[
 
 /** The daemon's CPU seconds per GiB read in one shard run; null without the daemon's figures. */
 function cpuPerGiB(s: SystemResult | undefined, name: ShardRunName): number | null {
-  const r = s?.shard?.runs.find((x) => x.name === name);
+  const r = goodShardRun(s, name);
   const cpu = r?.cost.daemon?.cpuSeconds;
-  return r === undefined || r.errors > 0 || cpu === undefined || !(r.bytes > 0) ? null : cpu / (r.bytes / 2 ** 30);
+  return r === undefined || cpu === undefined || !(r.bytes > 0) ? null : cpu / (r.bytes / 2 ** 30);
 }
 
 const COLD_SEQUENTIAL_RUNS: readonly (readonly [ShardRunName, string])[] = [['cold-seq', '1 reader'], ['cold-par4', '4 readers']];
