@@ -238,12 +238,29 @@ export class BlockReader {
     }
   }
 
-  /** Starts loading the blocks holding bytes [start, endExclusive) if the queue has room; never fails. */
+  /**
+   * Starts fetching the blocks holding bytes [start, endExclusive) that are not on disk, if
+   * the queue has room; never fails. A block already on disk is not read ahead into the
+   * memory tier: its reader reads it straight from the block file when it gets there (one
+   * positioned read, `readInto`), and a window that runs past where its reader stops (four
+   * readers of one shard, each reading a quarter, reach into the next one's blocks) costs no
+   * disk read and no memory.
+   */
   prefetch(obj: ObjectVersion, start: number, endExclusive: number): void {
     const end = Math.min(endExclusive, obj.size)
     if (start >= end || !this.#queue.acceptsPrefetch()) return
     const bs = this.#config.blockSize
-    this.#ensure(obj, Math.floor(start / bs), Math.floor((end - 1) / bs) + 1, PRIORITY_PREFETCH)
+    const objectId = this.#objectId(obj)
+    const last = Math.floor((end - 1) / bs)
+    let from = -1
+    for (let i = Math.floor(start / bs); i <= last + 1; i++) {
+      const skip = i > last || this.#disk.has(blockAddress(objectId, i, obj.key))
+      if (!skip && from < 0) from = i
+      else if (skip && from >= 0) {
+        this.#ensure(obj, from, i, PRIORITY_PREFETCH)
+        from = -1
+      }
+    }
   }
 
   adopt(obj: ObjectVersion, readAt: (position: number, length: number) => Promise<Buffer>): Promise<void> {

@@ -224,6 +224,36 @@ t.test('hit ratio in bytes served: a cold read is all fetched, a second read and
   t.same({ cache: served().cache - mid.cache, store: served().store - mid.store }, { cache: 2 * MiB, store: 0 }, 'loaded first: all from the cache')
 })
 
+t.test('read-ahead does not load blocks already on disk: a window past where its reader stops costs no disk read', async t => {
+  const h = await makeHarness({ reader: { memoryCacheBytes: 8 * MiB } })
+  t.teardown(() => h.close())
+  const data = randomBytes(24 * MiB)
+  h.store.put('quarters.bin', data)
+  const readRange = async (from: number, to: number): Promise<boolean> => {
+    const fh = await h.core.open('/quarters.bin', 0)
+    let ok = true
+    for (let off = from; off < to; off += 128 * 1024) {
+      ok &&= (await h.core.read(fh, off, 128 * 1024)).equals(data.subarray(off, off + 128 * 1024))
+      await new Promise(r => setImmediate(r)) // prefetch runs ahead of a reader that takes its time
+    }
+    await h.core.release(fh)
+    return ok
+  }
+  // One reader takes the second part onwards (as the second of four readers of a shard would): on disk after.
+  t.ok(await readRange(8 * MiB, 24 * MiB), 'the later blocks: byte-exact')
+  await h.disk.drain()
+  const before = h.reader.stats()
+  // Another reads the first part from offset 0: its window reaches into the blocks on disk.
+  t.ok(await readRange(0, 8 * MiB), 'the first blocks: byte-exact')
+  const after = h.reader.stats()
+  t.equal(after.diskHits - before.diskHits, 0, 'no block on disk was read ahead into memory')
+  t.equal(after.bytesFromStore, data.length, 'each byte fetched once')
+  // A reader of the whole object reads the blocks on disk when it gets there.
+  t.ok(await readRange(0, data.length), 'the whole object read afterwards: byte-exact')
+  t.ok(h.reader.stats().diskHits - after.diskHits >= 16, 'the blocks on disk served from disk')
+  t.equal(h.reader.stats().bytesFromStore, data.length, 'still nothing fetched twice')
+})
+
 t.test('sequential readers of objects larger than the memory tier never read a block back from the disk cache', async t => {
   // 8 MiB of memory tier: the windows of all readers together get it, less two blocks each reader keeps behind.
   const h = await makeHarness({ reader: { memoryCacheBytes: 8 * MiB } })
