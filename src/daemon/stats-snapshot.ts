@@ -105,6 +105,8 @@ export interface StatsSnapshot extends ManyNodesStats {
     readonly readdirs: number
     readonly reads: number
     readonly readBytes: number
+    /** FLUSH requests the kernel sent on close (none for clean read-only handles, opened with FOPEN_NOFLUSH). */
+    readonly flushes: number
     /**
      * getattrs and read-only opens of clean cached files the binding answered itself, opens it
      * could not report (queue full), paths published to it, and handles of its opens adopted by
@@ -170,6 +172,7 @@ function fuseFigures(s: StatsSources): Pick<StatsSnapshot, 'fuse'> {
       readdirs: ops.readdir,
       reads: ops.read,
       readBytes: ops.readBytes,
+      flushes: s.core.directReadStats().flushes,
       ...(known === undefined ? {} : { known }),
     },
   }

@@ -343,6 +343,15 @@ export class FilesystemCore {
     if (handle?.kind === 'dirty') await this.#writes.closed(handle.file)
   }
 
+  /**
+   * Whether closing `fh`, just opened with `flags`, needs no flush: the flush of a clean
+   * read-only handle does nothing, so the kernel is told to send none (FOPEN_NOFLUSH) and a
+   * close costs no round trip. A handle on staged writes is flushed at every close, as before.
+   */
+  closesWithoutFlush(fh: number, flags: number): boolean {
+    return !wantsWrite(flags) && this.#handleOrNative(fh)?.kind === 'clean'
+  }
+
   /** fsync(2): the bytes are in the bucket when this returns, in either write mode. */
   async fsync(fh: number): Promise<void> {
     const handle = this.#handleOrNative(fh)

@@ -178,9 +178,10 @@ function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
     },
     releasedir: (_path, _fd, cb) => cb(0),
     open: (path, flags, cb) => {
+      const opened = (errno: number, fh?: number): void => cb(errno, fh, fh !== undefined && core.closesWithoutFlush(fh, flags))
       const fh = checks === undefined ? core.openCached(path, flags) : undefined
-      if (fh !== undefined) return cb(0, fh)
-      return answerChecked(log, 'open', path, checks, need.open(path, flags), () => core.open(path, flags), cb)
+      if (fh !== undefined) return opened(0, fh)
+      return answerChecked(log, 'open', path, checks, need.open(path, flags), () => core.open(path, flags), opened)
     },
     release: (path, fd, cb) => answer(log, 'release', path, () => core.release(fd), cb),
     read: (path, fd, buf, len, pos, cb) => {

@@ -33,6 +33,8 @@ export interface DirectReadStats {
   readonly chunkReads: number
   /** Block files the binding read and checked (each a disk-cache hit). */
   readonly blocks: number
+  /** FLUSH requests the kernel sent, answered by the binding or the daemon (none for clean read-only handles: FOPEN_NOFLUSH). */
+  readonly flushes: number
   /** Block files the binding keeps open between reads now, and the opens of block files it made. */
   readonly openBlockFiles: number
   readonly blockFileOpens: number
@@ -48,6 +50,7 @@ export const NO_DIRECT_READS: DirectReadStats = {
   fallbacks: 0,
   blocks: 0,
   chunkReads: 0,
+  flushes: 0,
   openBlockFiles: 0,
   blockFileOpens: 0,
   pageCacheDrops: 0,

@@ -36,7 +36,8 @@ declare module 'fuse-native' {
     fgetattr?(path: string, fd: number, cb: (errno: number, stat?: FuseStat) => void): void
     /** `stats` may be a Uint32Array of one mode per name (0: unknown): the entries' d_type (our binding). */
     readdir?(path: string, cb: (errno: number, names?: string[], stats?: FuseStat[] | Uint32Array) => void): void
-    open?(path: string, flags: number, cb: (errno: number, fd?: number) => void): void
+    /** `noflush`: the kernel sends no FLUSH when the handle is closed (FOPEN_NOFLUSH). */
+    open?(path: string, flags: number, cb: (errno: number, fd?: number, noflush?: boolean) => void): void
     opendir?(path: string, flags: number, cb: (errno: number, fd?: number) => void): void
     release?(path: string, fd: number, cb: Cb): void
     releasedir?(path: string, fd: number, cb: Cb): void
@@ -99,7 +100,7 @@ declare module 'fuse-native' {
     static directReadSet(fh: number, prefix: string, size: number, blockSize: number): boolean
     static directReadClear(fh: number): void
     static directReadTakeReleased(): number[]
-    static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number }
+    static directReadStats(): { reads: number; bytes: number; fallbacks: number; blocks: number; chunkReads: number; flushes: number }
     static directReadInfo(fh: number): { prefix: string; size: number } | undefined
     /** Our build: the block files the direct reads keep open (block-fds.h); reset(max) forgets all and keeps at most max (0: none). */
     static blockFileForget(path: string): void

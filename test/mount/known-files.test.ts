@@ -6,6 +6,7 @@
  * is seen by the next lookup, never the answer the binding held before; a change in the
  * bucket is seen once the metadata TTL has run out, by the binding's clock too.
  * Lookups are forced with drop_caches (the kernel then forgets its dentries and inodes).
+ * Closing a clean read-only handle costs no FLUSH (FOPEN_NOFLUSH); every other close is flushed.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
@@ -16,7 +17,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 interface Stats {
   reads: { direct: { fallbacks: number } }
-  fuse?: { getattrs: number; reads: number; known?: { getattrs: number; opens: number; openReportsDropped: number; entries: number } }
+  fuse?: { getattrs: number; reads: number; flushes: number; known?: { getattrs: number; opens: number; openReportsDropped: number; entries: number } }
 }
 
 async function stats(fx: Fixture): Promise<Stats> {
@@ -114,4 +115,50 @@ t.test("a change in the bucket is seen once the metadata TTL has run out, by the
   await fx.put('d/x', Buffer.alloc(20))
   await new Promise(r => setTimeout(r, 2500))
   t.equal(await statAfterDrop(fx, 'x'), '20 644', 'the new version after the TTL')
+})
+
+t.test('closing a clean read-only handle costs no FLUSH; a handle that may hold writes is flushed at every close', async t => {
+  const fx = await makeFixture(t)
+  const files = new Map<string, Buffer>()
+  for (let i = 0; i < 6; i++) files.set(`f${i}`, randomBytes(3000 + i * 7000))
+  await Promise.all([...files].map(([k, v]) => fx.put(`d/${k}`, v)))
+  await fx.mount(['--metadata-ttl', 'indefinite'])
+  const flushes = async (): Promise<number> => (await stats(fx)).fuse?.flushes ?? -1
+  t.equal(await flushes(), 0, 'none before any close')
+  // Cold (opened by the daemon), then twice warm (the second opened by the binding itself).
+  for (let pass = 0; pass < 3; pass++) {
+    await dropCaches(fx)
+    const got = await sums(t, fx)
+    for (const [name, body] of files) t.equal(got.get(name), sha(body), `pass ${pass}: ${name} byte-exact`)
+    t.equal(await flushes(), 0, `pass ${pass}: ${files.size} read-only closes, no FLUSH`)
+  }
+  t.ok(((await stats(fx)).fuse?.known?.opens ?? 0) >= files.size, 'the last pass was opened by the binding')
+
+  // Opened for writing, even with nothing written: flushed at close.
+  t.equal((await fx.sh(`python3 -c "open('${fx.mountPoint}/d/f0', 'r+b').close()"`)).code, 0)
+  t.equal(await flushes(), 1, 'a close of a handle opened for writing is flushed')
+  // A write, closed: flushed, and its bytes land.
+  t.equal((await fx.sh(`printf 'new bytes' > ${fx.mountPoint}/d/new`)).code, 0)
+  const afterWrite = await flushes()
+  t.ok(afterWrite >= 2, `a writer's close is flushed (${afterWrite})`)
+  t.equal((await fx.sh(`cat ${fx.mountPoint}/d/new`)).stdout, 'new bytes')
+
+  // A read-only handle on staged writes (a writer holds the file open) is flushed at close too.
+  const go = join(fx.root, 'go-flush')
+  const py = `
+import os, sys, time
+f = open(sys.argv[1], 'ab'); f.write(b'y' * 4321); f.flush()
+open(sys.argv[2] + '.written', 'w').close()
+while not os.path.exists(sys.argv[2]): time.sleep(0.02)
+f.close()
+`
+  const writer = fx.sh(`python3 -c "${py.replace(/"/g, '\\"')}" ${fx.mountPoint}/d/f1 ${go}`)
+  for (let i = 0; i < 300 && (await fx.sh(`test -e ${go}.written`)).code !== 0; i++) await new Promise(r => setTimeout(r, 50))
+  const beforeReader = await flushes()
+  const read = await fx.sh(`wc -c < ${fx.mountPoint}/d/f1`)
+  t.equal(read.stdout.trim(), String((files.get('f1')?.length ?? 0) + 4321), 'the reader sees the staged bytes')
+  const readerFlushes = (await flushes()) - beforeReader
+  t.ok(readerFlushes >= 1, `the read-only close of a file with staged writes is flushed (${readerFlushes}: the shell closes a redirected descriptor twice)`)
+  await fx.sh(`touch ${go}`)
+  t.equal((await writer).code, 0)
 })

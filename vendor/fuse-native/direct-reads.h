@@ -76,6 +76,8 @@ static pthread_mutex_t direct_reads_lock = PTHREAD_MUTEX_INITIALIZER;
 /** Registered handles numbered 2^31 and up: those the binding opened itself (known-files.h). Guarded by direct_reads_lock. */
 static uint64_t direct_native_handles;
 static uint64_t direct_read_hits, direct_read_bytes, direct_read_fallbacks, direct_read_blocks, direct_read_chunk_reads;
+/** FLUSH requests the kernel sent (one per close of a handle opened without FOPEN_NOFLUSH). */
+static uint64_t direct_read_flushes;
 
 static void direct_read_count (uint64_t *counter, uint64_t n) {
   __atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
@@ -419,6 +421,7 @@ static void direct_read_stats (double *out) {
   out[2] = (double) __atomic_load_n(&direct_read_fallbacks, __ATOMIC_RELAXED);
   out[3] = (double) __atomic_load_n(&direct_read_blocks, __ATOMIC_RELAXED);
   out[4] = (double) __atomic_load_n(&direct_read_chunk_reads, __ATOMIC_RELAXED);
+  out[5] = (double) __atomic_load_n(&direct_read_flushes, __ATOMIC_RELAXED);
 }
 
 #endif

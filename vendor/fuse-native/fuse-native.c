@@ -332,7 +332,8 @@ FUSE_METHOD_VOID(access, 2, 0, (const char *path, int mode), {
   napi_create_uint32(env, l->mode, &(argv[3]));
 })
 
-FUSE_METHOD(open, 2, 1, (const char *path, struct fuse_file_info *info), {
+// s3cachefs: open answers (err, fh, noflush); noflush set, the kernel sends no FLUSH when the handle is closed.
+FUSE_METHOD(open, 2, 2, (const char *path, struct fuse_file_info *info), {
   l->path = path;
   l->info = info;
 }, {
@@ -344,9 +345,11 @@ FUSE_METHOD(open, 2, 1, (const char *path, struct fuse_file_info *info), {
   }
 }, {
   NAPI_ARGV_INT32(fd, 2)
+  NAPI_ARGV_INT32(noflush, 3)
   if (fd != 0) {
     l->info->fh = fd;
   }
+  if (noflush != 0) l->info->noflush = 1;
 })
 
 FUSE_METHOD(opendir, 3, 1, (const char *path, struct fuse_file_info *info), {
@@ -629,12 +632,14 @@ static int fuse_native_open_known (const char *path, struct fuse_file_info *info
   uint64_t fh;
   if (path != NULL && known_file_open(path, info->flags, &fh) == 0) {
     info->fh = fh;
+    info->noflush = 1; // clean and read-only: nothing to flush on close, so no FLUSH round trip
     return 0;
   }
   return fuse_native_open(path, info);
 }
 
 static int fuse_native_flush_direct (const char *path, struct fuse_file_info *info) {
+  direct_read_count(&direct_read_flushes, 1);
   if (info != NULL && direct_read_registered(info->fh)) return 0;
   return fuse_native_flush(path, info);
 }
@@ -1155,7 +1160,7 @@ NAPI_METHOD(fuse_native_direct_read_take_released) {
 NAPI_METHOD(fuse_native_direct_read_stats) {
   NAPI_ARGV(1)
   NAPI_ARGV_BUFFER_CAST(double *, out, 0)
-  if (out_len < 5 * sizeof(double)) return NULL;
+  if (out_len < 6 * sizeof(double)) return NULL;
   direct_read_stats(out);
   return NULL;
 }

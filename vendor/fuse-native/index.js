@@ -108,7 +108,7 @@ const OpcodesAndDefaults = new Map([
   }],
   ['open', {
     op: binding.op_open,
-    defaults: [0]
+    defaults: [0, 0]
   }],
   ['opendir', {
     op: binding.op_opendir,
@@ -460,9 +460,11 @@ class Fuse extends Nanoresource {
     })
   }
 
+  // s3cachefs: a third value true asks the kernel not to send FLUSH when the handle is closed
+  // (FOPEN_NOFLUSH): the daemon's flush of a clean read-only handle does nothing.
   _op_open (signal, path, flags) {
-    this.ops.open(path, flags, (err, fd) => {
-      return signal(err, fd)
+    this.ops.open(path, flags, (err, fd, noflush) => {
+      return signal(err, fd, noflush ? 1 : 0)
     })
   }
 
@@ -705,9 +707,9 @@ Fuse.directReadTakeReleased = () => {
   }
 }
 Fuse.directReadStats = () => {
-  const out = new Float64Array(5)
+  const out = new Float64Array(6)
   binding.fuse_native_direct_read_stats(Buffer.from(out.buffer))
-  return { reads: out[0], bytes: out[1], fallbacks: out[2], blocks: out[3], chunkReads: out[4] }
+  return { reads: out[0], bytes: out[1], fallbacks: out[2], blocks: out[3], chunkReads: out[4], flushes: out[5] }
 }
 
 // s3cachefs: block files the direct reads keep open between reads (block-fds.h).
