@@ -20,6 +20,12 @@ export interface BlockFileListener {
   drop(path: string): void
   /** `path` was just renamed into place (replacing any older file), with `header` (its header and chunk table). */
   written(path: string, header: Buffer): void
+  /**
+   * Writes `tmp` (header, then data) and renames it to `dest`, then keeps it as `written` would, in
+   * one step of its own (the binding: one thread-pool task instead of four round trips). Rejects as
+   * fs does, with `code` and `syscall`; after a failed rename `tmp` is still there.
+   */
+  write?(tmp: string, dest: string, header: Buffer, data: Buffer): Promise<void>
   /** Every block file is let go (the cache closes). */
   dropAll(): void
 }
@@ -90,6 +96,18 @@ export class OpenBlockFiles {
   written(path: string, header: Buffer): void {
     this.#files.delete(path)
     this.listener?.written(path, header)
+  }
+
+  /**
+   * Writes a block file at `dest` through `tmp`: by the listener in one step if it can (it keeps
+   * the file as `written` would), else by the caller's `fallback`. Either way no descriptor of a
+   * file it replaced serves it afterwards.
+   */
+  async write(tmp: string, dest: string, header: Buffer, data: Buffer, fallback: () => Promise<void>): Promise<void> {
+    const write = this.listener?.write
+    if (write === undefined) return fallback()
+    await write(tmp, dest, header, data)
+    this.#files.delete(dest)
   }
 
   closeAll(): void {

@@ -105,6 +105,8 @@ declare module 'fuse-native' {
     /** Our build: the block files the direct reads keep open (block-fds.h); reset(max) forgets all and keeps at most max (0: none). */
     static blockFileForget(path: string): void
     static blockFileWritten(path: string, header: Buffer): void
+    /** Writes `tmp` (header, then data), renames it to `dest` and keeps it as blockFileWritten does, in one thread-pool task. */
+    static blockFileWrite(tmp: string, dest: string, header: Buffer, data: Buffer, callback: (err: NodeJS.ErrnoException | null) => void): void
     static blockFilesReset(max: number): void
     static blockFilesStats(): { open: number; opens: number; hits: number; pagesDropped: number; dropSkipped: number }
     /** Our build: zlib's CRC-32 of `data` continuing from `initial`, through libdeflate. */

@@ -47,6 +47,29 @@ async function statAfterDrop(fx: Fixture, name: string): Promise<string> {
   return r.stdout.trim()
 }
 
+/**
+ * Another process opens d/`name` for appending, writes `bytes` bytes and holds it open (its
+ * writes staged) until `close()`, which resolves with its exit code.
+ */
+async function holdOpenAppending(fx: Fixture, name: string, bytes: number): Promise<{ close: () => Promise<number> }> {
+  const go = join(fx.root, `go-${name}`)
+  const py = `
+import os, sys, time
+f = open(sys.argv[1], 'ab'); f.write(b'x' * int(sys.argv[3])); f.flush()
+open(sys.argv[2] + '.written', 'w').close()
+while not os.path.exists(sys.argv[2]): time.sleep(0.02)
+f.close()
+`
+  const writer = fx.sh(`python3 -c "${py.replace(/"/g, '\\"')}" ${join(fx.mountPoint, 'd', name)} ${go} ${bytes}`)
+  for (let i = 0; i < 300 && (await fx.sh(`test -e ${go}.written`)).code !== 0; i++) await new Promise(r => setTimeout(r, 50))
+  return {
+    close: async () => {
+      await fx.sh(`touch ${go}`)
+      return (await writer).code
+    },
+  }
+}
+
 t.test('warm passes are answered by the binding; changes through the mount are seen at the next lookup', async t => {
   const fx = await makeFixture(t)
   const files = new Map<string, Buffer>()
@@ -86,19 +109,9 @@ t.test('warm passes are answered by the binding; changes through the mount are s
   t.match(await statAfterDrop(fx, 'f3'), /No such file/, 'removed: gone')
 
   // Held open for writing by another process: its size is the staged one, not the published one.
-  const go = join(fx.root, 'go')
-  const py = `
-import os, sys, time
-f = open(sys.argv[1], 'ab'); f.write(b'x' * 12345); f.flush()
-open(sys.argv[2] + '.written', 'w').close()
-while not os.path.exists(sys.argv[2]): time.sleep(0.02)
-f.close()
-`
-  const writer = fx.sh(`python3 -c "${py.replace(/"/g, '\\"')}" ${fx.mountPoint}/d/f4 ${go}`)
-  for (let i = 0; i < 300 && (await fx.sh(`test -e ${go}.written`)).code !== 0; i++) await new Promise(r => setTimeout(r, 50))
+  const writer = await holdOpenAppending(fx, 'f4', 12345)
   t.equal(await statAfterDrop(fx, 'f4'), `${(files.get('f4')?.length ?? 0) + 12345} 644`, 'being written: the staged size')
-  await fx.sh(`touch ${go}`)
-  t.equal((await writer).code, 0)
+  t.equal(await writer.close(), 0)
   t.equal(await statAfterDrop(fx, 'f4'), `${(files.get('f4')?.length ?? 0) + 12345} 644`, 'written: the uploaded size')
   const untouched = await sums(t, fx)
   t.equal(untouched.get('f5'), sha(files.get('f5') as Buffer), 'the others still byte-exact')
@@ -144,21 +157,11 @@ t.test('closing a clean read-only handle costs no FLUSH; a handle that may hold 
   t.equal((await fx.sh(`cat ${fx.mountPoint}/d/new`)).stdout, 'new bytes')
 
   // A read-only handle on staged writes (a writer holds the file open) is flushed at close too.
-  const go = join(fx.root, 'go-flush')
-  const py = `
-import os, sys, time
-f = open(sys.argv[1], 'ab'); f.write(b'y' * 4321); f.flush()
-open(sys.argv[2] + '.written', 'w').close()
-while not os.path.exists(sys.argv[2]): time.sleep(0.02)
-f.close()
-`
-  const writer = fx.sh(`python3 -c "${py.replace(/"/g, '\\"')}" ${fx.mountPoint}/d/f1 ${go}`)
-  for (let i = 0; i < 300 && (await fx.sh(`test -e ${go}.written`)).code !== 0; i++) await new Promise(r => setTimeout(r, 50))
+  const writer = await holdOpenAppending(fx, 'f1', 4321)
   const beforeReader = await flushes()
   const read = await fx.sh(`wc -c < ${fx.mountPoint}/d/f1`)
   t.equal(read.stdout.trim(), String((files.get('f1')?.length ?? 0) + 4321), 'the reader sees the staged bytes')
   const readerFlushes = (await flushes()) - beforeReader
   t.ok(readerFlushes >= 1, `the read-only close of a file with staged writes is flushed (${readerFlushes}: the shell closes a redirected descriptor twice)`)
-  await fx.sh(`touch ${go}`)
-  t.equal((await writer).code, 0)
+  t.equal(await writer.close(), 0)
 })

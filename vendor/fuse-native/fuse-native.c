@@ -26,6 +26,7 @@
 
 #include "direct-reads.h"
 #include "known-files.h"
+#include "block-writes.h"
 
 static int IS_ARRAY_BUFFER_DETACH_SUPPORTED = 0;
 
@@ -1182,6 +1183,14 @@ NAPI_METHOD(fuse_native_block_file_written) {
   return NULL;
 }
 
+// blockFileWrite(tmp, dest, header, data, callback): the block file written, renamed into place and
+// kept open for direct reads in one thread-pool task (block-writes.h); throws on bad arguments.
+NAPI_METHOD(fuse_native_block_file_write) {
+  NAPI_ARGV(5)
+  if (!block_write_queue(env, argv)) napi_throw_error(env, "EINVAL", "blockFileWrite: expected (tmp, dest, header, data, callback)");
+  return NULL;
+}
+
 NAPI_METHOD(fuse_native_block_files_reset) {
   NAPI_ARGV(1)
   NAPI_ARGV_UINT32(max, 0)
@@ -1307,6 +1316,7 @@ NAPI_INIT() {
   NAPI_EXPORT_FUNCTION(fuse_native_caller)
   NAPI_EXPORT_FUNCTION(fuse_native_block_file_forget)
   NAPI_EXPORT_FUNCTION(fuse_native_block_file_written)
+  NAPI_EXPORT_FUNCTION(fuse_native_block_file_write)
   NAPI_EXPORT_FUNCTION(fuse_native_block_files_reset)
   NAPI_EXPORT_FUNCTION(fuse_native_block_files_stats)
   NAPI_EXPORT_FUNCTION(fuse_native_crc32)

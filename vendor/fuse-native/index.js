@@ -718,6 +718,9 @@ Fuse.directReadStats = () => {
 Fuse.blockFileForget = (path) => binding.fuse_native_block_file_forget(path)
 // blockFileWritten(path, header) after the daemon renamed a block file into place: kept open with its header.
 Fuse.blockFileWritten = (path, header) => binding.fuse_native_block_file_written(path, header)
+// blockFileWrite(tmp, dest, header, data, callback(err)): writes tmp, renames it to dest and keeps it open
+// with its header, in one thread-pool task (block-writes.h); err has code and syscall as fs's errors do.
+Fuse.blockFileWrite = (tmp, dest, header, data, callback) => binding.fuse_native_block_file_write(tmp, dest, header, data, callback)
 Fuse.blockFilesReset = (max) => binding.fuse_native_block_files_reset(max)
 /** zlib's CRC-32 of `data` (a Buffer or Uint8Array) continuing from `initial`, through libdeflate. */
 Fuse.crc32 = (data, initial = 0) => {

@@ -76,15 +76,23 @@ export class BlockFiles {
     const tmp = join(this.#dir, 'tmp', randomBytes(8).toString('hex'))
     const dest = this.pathOf(id)
     const header = blockHeader(data)
-    await writeWhole(tmp, [header, data])
-    try {
-      await rename(tmp, dest)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    const renameIntoPlace = async (): Promise<void> => {
       await mkdir(join(dest, '..'), { recursive: true })
       await rename(tmp, dest)
+      this.#files.written(dest, header) // a descriptor of a file this one replaced must not serve it
     }
-    this.#files.written(dest, header) // a descriptor of a file this one replaced must not serve it
+    try {
+      await this.#files.write(tmp, dest, header, data, async () => {
+        await writeWhole(tmp, [header, data])
+        await rename(tmp, dest)
+        this.#files.written(dest, header)
+      })
+    } catch (err) {
+      // The first block under its blocks/<aa>/ directory: made, and the rename done again.
+      const e = err as NodeJS.ErrnoException
+      if (e.code !== 'ENOENT' || e.syscall !== 'rename') throw err
+      await renameIntoPlace()
+    }
   }
 
   /** Removes a block file; its cached descriptor goes first, so it is never read again. */
