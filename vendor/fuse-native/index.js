@@ -464,7 +464,8 @@ class Fuse extends Nanoresource {
   // (FOPEN_NOFLUSH): the daemon's flush of a clean read-only handle does nothing.
   _op_open (signal, path, flags) {
     this.ops.open(path, flags, (err, fd, noflush) => {
-      return signal(err, fd, noflush ? 1 : 0)
+      // A failed open names no handle: the defaults (0, 0) go to the binding, which takes only numbers.
+      return fd === undefined ? signal(err) : signal(err, fd, noflush ? 1 : 0)
     })
   }
 
