@@ -346,7 +346,8 @@ FUSE_METHOD(open, 2, 2, (const char *path, struct fuse_file_info *info), {
   }
 }, {
   NAPI_ARGV_INT32(fd, 2)
-  NAPI_ARGV_INT32(noflush, 3)
+  int32_t noflush = 0; // anything but a number: 0 (a throw here would leave the FUSE thread waiting)
+  if (napi_get_value_int32(env, argv[3], &noflush) != napi_ok) noflush = 0;
   if (fd != 0) {
     l->info->fh = fd;
   }
