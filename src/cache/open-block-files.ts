@@ -23,7 +23,8 @@ export interface BlockFileListener {
   /**
    * Writes `tmp` (header, then data) and renames it to `dest`, then keeps it as `written` would, in
    * one step of its own (the binding: one thread-pool task instead of four round trips). Rejects as
-   * fs does, with `code` and `syscall`; after a failed rename `tmp` is still there.
+   * fs does, with `code` and `syscall`; after a failed rename `tmp` is still there, after a failed
+   * write it is gone.
    */
   write?(tmp: string, dest: string, header: Buffer, data: Buffer): Promise<void>
   /** Every block file is let go (the cache closes). */

@@ -10,9 +10,9 @@
 // docs/ARCHITECTURE.md (session 19).
 //
 // blockFileWrite(tmp, dest, header, data, callback(err)): err carries `code` (ENOENT, ENOSPC…) and
-// `syscall` (open, write, close, rename) as fs's errors do; a failed rename leaves `tmp` in place
-// for the caller (a missing directory is made and the rename retried there). A short write is
-// ENOSPC, as in block-files.ts.
+// `syscall` (open, write, close, rename) as fs's errors do; a failed write removes `tmp`, a failed
+// rename leaves it in place for the caller (a missing directory is made and the rename retried
+// there). A write that makes no progress is ENOSPC, as a short write is in block-files.ts.
 #ifndef S3CACHEFS_BLOCK_WRITES_H
 #define S3CACHEFS_BLOCK_WRITES_H
 
@@ -88,6 +88,7 @@ static void block_write_execute (napi_env env, void *arg) {
   if (err != 0) {
     w->err = err;
     if (w->syscall == NULL) w->syscall = "write";
+    unlink(w->tmp); // a partial file (a full disk) takes no room until the next start clears tmp/
     return;
   }
   if (rename(w->tmp, w->dest) != 0) {
