@@ -1,10 +1,11 @@
 /**
  * The cache disk fuller than --cache-size assumed: readers never see it (every
  * byte right, from S3), the bound is lowered once for the episode from statfs
- * (logged once), and restored when space returns.
+ * (logged once), and restored when space returns; a block whose write failed leaves no
+ * partial file behind.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { makeFixture, sh } from './mount-fixture.js'
@@ -52,6 +53,8 @@ t.test('cache disk full', async t => {
     s = await stats()
   }
   t.ok(s.cache.usedBytes <= s.cache.maxBytes, `and kept (${s.cache.usedBytes} of ${s.cache.maxBytes} bytes)`)
+  // A block whose write failed leaves no partial file behind to hold the space.
+  t.same(await readdir(join(cacheDir, 'tmp')), [], 'no partial block file left in tmp/')
 
   await sh(`rm ${tiny}/filler`)
   for (let i = 0; i < 100 && s.cache.diskFull; i++) {
