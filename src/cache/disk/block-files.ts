@@ -83,7 +83,10 @@ export class BlockFiles {
     }
     try {
       await this.#files.write(tmp, dest, header, data, async () => {
-        await writeWhole(tmp, [header, data])
+        await writeWhole(tmp, [header, data]).catch(async (err: unknown) => {
+          await unlink(tmp).catch(() => {}) // a partial file (a full disk) takes no room until the next start
+          throw err
+        })
         await rename(tmp, dest)
         this.#files.written(dest, header)
       })
