@@ -160,7 +160,7 @@ function memoryFigures(reader: BlockReader): MemoryFigures {
   }
 }
 
-function fuseFigures(s: StatsSources): Pick<StatsSnapshot, 'fuse'> {
+function fuseFigures(s: StatsSources, direct: DirectReadStats): Pick<StatsSnapshot, 'fuse'> {
   const ops = s.fuseOps?.()
   if (ops === undefined) return {}
   const t = s.fuseThreads?.()
@@ -172,7 +172,7 @@ function fuseFigures(s: StatsSources): Pick<StatsSnapshot, 'fuse'> {
       readdirs: ops.readdir,
       reads: ops.read,
       readBytes: ops.readBytes,
-      flushes: s.core.directReadStats().flushes,
+      flushes: direct.flushes,
       ...(known === undefined ? {} : { known }),
     },
   }
@@ -215,7 +215,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     cache: { ...s.disk.stats(), crc32: crc32Implementation() },
     openFiles: s.core.openHandles,
     memory: memoryFigures(s.reader),
-    ...fuseFigures(s),
+    ...fuseFigures(s, direct),
     staleIfError: s.metadata?.staleStats() ?? { staleAnswers: 0, episodes: 0, active: false },
     writes: s.writes.stats(),
     prefetch: { ...(s.prefetcher?.stats() ?? NO_PREFETCH), announced: s.announced?.stats() ?? NO_ANNOUNCED },

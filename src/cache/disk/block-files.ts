@@ -76,25 +76,21 @@ export class BlockFiles {
     const tmp = join(this.#dir, 'tmp', randomBytes(8).toString('hex'))
     const dest = this.pathOf(id)
     const header = blockHeader(data)
-    const renameIntoPlace = async (): Promise<void> => {
-      await mkdir(join(dest, '..'), { recursive: true })
-      await rename(tmp, dest)
-      this.#files.written(dest, header) // a descriptor of a file this one replaced must not serve it
-    }
+    // A descriptor of a file this one replaced must not serve it.
+    const placed = (): void => this.#files.written(dest, header)
     try {
       await this.#files.write(tmp, dest, header, data, async () => {
-        await writeWhole(tmp, [header, data]).catch(async (err: unknown) => {
-          await unlink(tmp).catch(() => {}) // a partial file (a full disk) takes no room until the next start
-          throw err
-        })
+        await writeWhole(tmp, [header, data])
         await rename(tmp, dest)
-        this.#files.written(dest, header)
+        placed()
       })
     } catch (err) {
       // The first block under its blocks/<aa>/ directory: made, and the rename done again.
       const e = err as NodeJS.ErrnoException
       if (e.code !== 'ENOENT' || e.syscall !== 'rename') throw err
-      await renameIntoPlace()
+      await mkdir(join(dest, '..'), { recursive: true })
+      await rename(tmp, dest)
+      placed()
     }
   }
 
@@ -144,7 +140,8 @@ export class BlockFiles {
 /**
  * Creates `path` holding `buffers`, through fs's callback API (one promise for open,
  * writev and close: this runs for every block fetched, and each FileHandle promise is
- * event-loop time). A short write (only on a full disk, which fails the next call) is an error.
+ * event-loop time). A short write (only on a full disk, which fails the next call) is an error;
+ * a file that failed is removed, so its partial bytes take no room until the next start.
  */
 function writeWhole(path: string, buffers: Buffer[]): Promise<void> {
   const bytes = buffers.reduce((n, b) => n + b.length, 0)
@@ -156,7 +153,11 @@ function writeWhole(path: string, buffers: Buffer[]): Promise<void> {
           const fail =
             werr ?? cerr ?? (written === bytes ? null : Object.assign(new Error(`short write to ${path}: ${written} of ${bytes} bytes`), { code: 'ENOSPC' }))
           if (fail === null) resolve()
-          else reject(fail)
+          else
+            unlink(path).then(
+              () => reject(fail),
+              () => reject(fail),
+            )
         })
       })
     })
