@@ -102,6 +102,10 @@ program
     "the kernel's read-ahead window for the mount, which also sizes its read requests (root only; '0' leaves the kernel's)",
     D.KERNEL_READ_AHEAD,
   )
+  .option(
+    '--passthrough <size>',
+    "keep up to SIZE of whole-object copies of large cached files, which the kernel reads itself (Linux >= 6.9, root; see docs/SEMANTICS.md); '0' off",
+  )
   .option('--no-direct-reads', 'answer every read on the event loop (by default the FUSE threads read small cached files themselves)')
   .option('--shared-cache <s3url>', 's3://BUCKET[/PREFIX]: a second cache tier shared by every node mounting this source (see README, Many nodes)')
   .option('--shared-cache-endpoint-url <url>', "the shared tier's S3-compatible endpoint (default: the source's)")

@@ -293,6 +293,21 @@ export class BlockReader {
     return found === undefined ? undefined : { prefix: found.prefix, blockSize: this.#config.blockSize, forMs: found.forMs }
   }
 
+  /** The disk cache's name of `obj` (40 hex digits). */
+  objectId(obj: ObjectVersion): string {
+    return this.#objectId(obj)
+  }
+
+  /** Reads block `index` of `obj` from disk only (verified), into `target`; false when it is not there or corrupt. */
+  readBlockFromDisk(obj: ObjectVersion, index: number, target: Buffer): Promise<boolean> {
+    return this.#disk.readInto(blockAddress(this.#objectId(obj), index, obj.key), target.length, target)
+  }
+
+  /** Calls `listener` with the id of each object a block of which is freed or expires. */
+  onDrop(listener: (objectId: string) => void): void {
+    this.#disk.onDrop(objectId => listener(objectId))
+  }
+
   /** Resolves once the disk writes under way now of `obj`'s blocks have ended. */
   blocksWritten(obj: ObjectVersion): Promise<void> {
     return this.#disk.writesSettled(this.#objectId(obj), this.blockCount(obj))

@@ -28,6 +28,14 @@ export const WHOLE_OBJECT_MAX_BYTES = PART_SIZE_BYTES
  * benchmark workload.
  */
 export const MEMORY_CACHE_SIZE = '64MiB'
+/**
+ * `--passthrough`: objects smaller than this get no whole-object copy. The kernel's passthrough
+ * reads large files at local-disk speed where the FUSE round trip per read is the limit (random
+ * reads in a shard, ARCHITECTURE.md "Session 19"); an epoch of small files gains nothing from it
+ * (its cost is the lookups and opens every FUSE filesystem answers), and their copies would only
+ * double their disk use.
+ */
+export const PASSTHROUGH_MIN_OBJECT_BYTES = 4 * MiB
 /** Memory that in-flight GET responses may hold at once, however many files are open (16 parts of 8 MiB). */
 export const IN_FLIGHT_BUDGET_BYTES = 128 * MiB
 /** Concurrent S3 requests: throughput on S3 comes from many parallel GETs. */

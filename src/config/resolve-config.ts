@@ -48,6 +48,8 @@ export interface MountOptions extends SharedOptions {
   defaultPermissions?: boolean
   debugFuse?: boolean
   directReads?: boolean
+  /** `--passthrough <size>`: the budget of whole-object copies the kernel reads itself; absent or '0': off. */
+  passthrough?: string
   kernelReadAhead?: string
   xattr?: boolean
   writeMode?: string
@@ -113,6 +115,9 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
   const cacheDir = resolve(o.cacheDir ?? defaultCacheDir(sourceUrl))
   const cacheBytes = parseBytes(o.cacheSize ?? D.DEFAULT_CACHE_SIZE, '--cache-size')
   if (cacheBytes < 16 * D.MiB) throw new ConfigError(`--cache-size: must be at least 16MiB (got ${o.cacheSize})`)
+  const passthroughBytes = o.passthrough === undefined || o.passthrough === 'off' ? 0 : parseBytes(o.passthrough, '--passthrough')
+  if (passthroughBytes > 0 && passthroughBytes < D.PASSTHROUGH_MIN_OBJECT_BYTES)
+    throw new ConfigError(`--passthrough: must be 0 or at least ${D.PASSTHROUGH_MIN_OBJECT_BYTES / D.MiB}MiB, room for one copy (got ${o.passthrough})`)
   const stagingBytes = parseBytes(o.stagingSize ?? D.STAGING_SIZE, '--staging-size')
   if (stagingBytes < D.STAGING_MIN_BYTES) throw new ConfigError(`--staging-size: must be at least 8MiB, one upload part (got ${o.stagingSize})`)
   const ttlMs = parseDurationMs(o.metadataTtl ?? D.METADATA_TTL, '--metadata-ttl')
@@ -221,6 +226,8 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       },
       adoptMaxBytes: D.ADOPT_MAX_BYTES,
       namespace: { renameDirMaxObjects: D.RENAME_DIR_MAX_OBJECTS },
+      passthrough:
+        passthroughBytes === 0 ? undefined : { dir: join(cacheDir, 'whole'), maxBytes: passthroughBytes, minObjectBytes: D.PASSTHROUGH_MIN_OBJECT_BYTES },
     },
     prefetch: {
       distinctOpensToStart:
@@ -257,6 +264,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       opTimeoutMs: D.FUSE_OP_TIMEOUT_MS,
       debug: o.debugFuse === true,
       directReads: o.directReads !== false,
+      passthrough: passthroughBytes > 0,
       kernelReadAheadKiB: kernelReadAheadKiB(o.kernelReadAhead ?? D.KERNEL_READ_AHEAD),
       xattrs: o.xattr === true,
     },

@@ -15,6 +15,7 @@ import type { Logger } from 'pino'
 import { BlockReader } from '../cache/block-reader.js'
 import { DiskBlockCache } from '../cache/disk-block-cache.js'
 import { FetchQueue, PRIORITY_FOREGROUND } from '../cache/fetch-queue.js'
+import { WholeObjects, type WholeObjectSource } from '../cache/whole-objects.js'
 import type { SharedTier } from '../cache/shared-tier.js'
 import { ANNOUNCED_SESSIONS, SCAN_PREFETCH_CACHE_HEADROOM } from '../config/defaults.js'
 import type { MountConfig } from '../config/resolve-config.js'
@@ -55,6 +56,8 @@ export interface Filesystem {
   readonly core: FilesystemCore
   readonly prefetcher: ScanPrefetcher
   readonly announced: AnnouncedOrders
+  /** `--passthrough`: the whole-object copies the kernel reads; undefined when off. */
+  readonly whole: WholeObjects | undefined
   /** Files staged by an earlier run and now uploading again. */
   readonly recovered: number
   /** Stops prefetch and closes the listing manifest and the disk cache (after its pending writes). */
@@ -77,6 +80,16 @@ export async function buildFilesystem(config: FilesystemSetup, deps: FilesystemD
   // Namespace and attribute changes (the core's own requests) wait in the reads' bounded queue, at foreground priority.
   const changes = new QueuedClient(client, queue, PRIORITY_FOREGROUND)
   const core = new FilesystemCore(config.fs, metadata, reader, writes, changes, log.child({ component: 'fs' }))
+  const whole =
+    config.fs.passthrough === undefined
+      ? undefined
+      : new WholeObjects(config.fs.passthrough, wholeObjectSource(reader), log.child({ component: 'whole-objects' }))
+  if (whole !== undefined) {
+    await whole.open()
+    // Freed or expired blocks take their object's copy with them.
+    reader.onDrop(objectId => whole.drop(objectId))
+    core.wholeObjects = whole
+  }
   // Prefetch never evicts: it fills the free room less a headroom kept for what readers fetch.
   const room = { freeBytes: () => disk.freeBytes() - disk.stats().maxBytes * SCAN_PREFETCH_CACHE_HEADROOM }
   const prefetcher = new ScanPrefetcher(config.prefetch, metadata, reader, room, log.child({ component: 'prefetch' }), clock)
@@ -99,11 +112,23 @@ export async function buildFilesystem(config: FilesystemSetup, deps: FilesystemD
     core,
     prefetcher,
     announced,
+    whole,
     recovered,
     async close() {
       prefetcher.stop()
+      await whole?.close()
       await listings?.close()
       await disk.close()
     },
+  }
+}
+
+/** The block cache as the source of whole-object copies. */
+function wholeObjectSource(reader: BlockReader): WholeObjectSource {
+  return {
+    objectId: obj => reader.objectId(obj),
+    onDiskFor: obj => reader.directReadPrefix(obj, false)?.forMs,
+    readBlockFromDisk: (obj, index, target) => reader.readBlockFromDisk(obj, index, target),
+    blockSize: reader.blockSize,
   }
 }

@@ -53,7 +53,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     await client.checkBucket()
     many = await buildManyNodes(config, log)
     fs = await buildFilesystem(config, { client, log, clock: Date.now, tier: many.tier, sharedManifest: many.manifest })
-    const { disk, queue, reader, listings, metadata, writes, core, prefetcher, announced } = fs
+    const { disk, queue, reader, listings, metadata, writes, core, prefetcher, announced, whole } = fs
     if (fs.recovered > 0) log.warn({ files: fs.recovered }, 'uploading files staged by an earlier daemon')
     const ops = buildOps(config, { metadata, reader, disk, exporter, log, tier: many.tier, queue, client })
     const startedMs = Date.now()
@@ -73,6 +73,8 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
           ...(listings !== undefined ? { listings } : {}),
           fuseThreads: () => mount?.threadStates(),
           fuseOps: () => mount?.opCounts(),
+          passthrough: () => mount?.passthroughStats(),
+          ...(whole !== undefined ? { whole } : {}),
           ...ops.sources,
         },
         { mountPoint: config.mountPoint, source: config.sourceUrl, startedMs },

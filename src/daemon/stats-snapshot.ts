@@ -2,6 +2,8 @@
  * The figures `s3cachefs stats` shows, gathered from every layer into one stable,
  * JSON-serialisable shape (documented in docs/CLI.md).
  */
+import type { PassthroughStats } from 'fuse-native'
+import type { WholeObjects, WholeObjectsStats } from '../cache/whole-objects.js'
 import type { BlockReader, BlockReaderStats } from '../cache/block-reader.js'
 import type { DiskBlockCache } from '../cache/disk-block-cache.js'
 import type { FetchQueue } from '../cache/fetch-queue.js'
@@ -41,6 +43,9 @@ export interface StatsSources {
   readonly fuseThreads?: () => { created: number; reused: number } | undefined
   /** FUSE requests answered by operation (fuse-adapter.ts). */
   readonly fuseOps?: () => FuseOpCounts | undefined
+  /** `--passthrough`: the kernel's side (the binding) once mounted, and the whole-object copies. */
+  readonly passthrough?: () => PassthroughStats | undefined
+  readonly whole?: Pick<WholeObjects, 'stats'>
 }
 
 export interface PinSummary {
@@ -114,6 +119,11 @@ export interface StatsSnapshot extends ManyNodesStats {
      */
     readonly known?: KnownFilesStats
   }
+  /**
+   * `--passthrough`: what the kernel granted and the opens it read itself (`kernel`, absent until
+   * mounted), and the whole-object copies it reads (`copies`). Absent when off.
+   */
+  readonly passthrough?: { readonly kernel?: PassthroughStats; readonly copies: WholeObjectsStats }
   /** Lookups and listings answered past their TTL because the store failed (--stale-if-error). */
   readonly staleIfError: StaleIfErrorStats
   /** Written files waiting for upload, uploads done, bytes uploaded, failed attempts. */
@@ -178,6 +188,12 @@ function fuseFigures(s: StatsSources, direct: DirectReadStats): Pick<StatsSnapsh
   }
 }
 
+function passthroughFigures(s: StatsSources): Pick<StatsSnapshot, 'passthrough'> {
+  if (s.whole === undefined) return {}
+  const kernel = s.passthrough?.()
+  return { passthrough: { ...(kernel === undefined ? {} : { kernel }), copies: s.whole.stats() } }
+}
+
 const NO_PREFETCH: ScanPrefetchStats = { jobs: 0, filesQueued: 0, filesPrefetched: 0, bytesPrefetched: 0, hits: 0, hitBytes: 0, bytesNotRead: 0 }
 const NO_ANNOUNCED = { sessions: 0, files: 0, position: 0, prefetched: 0, bytesPrefetched: 0, hits: 0, skipped: 0 }
 const NO_LOADS: LoadTotals = { active: 0, objectsLoading: 0, files: 0, filesDone: 0, bytes: 0, bytesDone: 0, failedFiles: 0 }
@@ -216,6 +232,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
     openFiles: s.core.openHandles,
     memory: memoryFigures(s.reader),
     ...fuseFigures(s, direct),
+    ...passthroughFigures(s),
     staleIfError: s.metadata?.staleStats() ?? { staleAnswers: 0, episodes: 0, active: false },
     writes: s.writes.stats(),
     prefetch: { ...(s.prefetcher?.stats() ?? NO_PREFETCH), announced: s.announced?.stats() ?? NO_ANNOUNCED },

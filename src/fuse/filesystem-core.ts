@@ -13,6 +13,7 @@ import { constants as fsConstants } from 'node:fs'
 import type { Logger } from 'pino'
 import type { BlockReader } from '../cache/block-reader.js'
 import { FileReader } from '../cache/file-reader.js'
+import type { WholeObjects } from '../cache/whole-objects.js'
 import {
   BadHandleError,
   FileTooLargeError,
@@ -64,6 +65,7 @@ export class FilesystemCore {
   readonly #times: NamespaceTimes
   #openListener: OpenListener = () => {}
   #known: KnownFiles | undefined
+  #whole: WholeObjects | undefined
   #opensWatched: () => boolean = () => false
   /** Handles the binding opened whose reads came back here, being adopted (one lookup per handle). */
   readonly #adoptions = new SingleFlight<FileHandle>()
@@ -103,6 +105,28 @@ export class FilesystemCore {
    */
   set opensWatched(watched: () => boolean) {
     this.#opensWatched = watched
+  }
+
+  /**
+   * `--passthrough`: the whole-object copies a clean read-only open may hand to the kernel.
+   * The binding then answers no open of an object that may have one (the core decides).
+   */
+  set wholeObjects(whole: WholeObjects) {
+    this.#whole = whole
+  }
+
+  /**
+   * The whole-object copy the kernel may read `fh` (just opened with `flags`) from itself, for a
+   * clean read-only handle whose copy exists; when it has none, offers one to be made.
+   */
+  backingOf(fh: number, flags: number): string | undefined {
+    const whole = this.#whole
+    if (whole === undefined || wantsWrite(flags)) return undefined
+    const handle = this.#files.find(fh)
+    if (handle?.kind !== 'clean' || this.#writes.busy(handle.path)) return undefined
+    const backing = whole.backingFor(handle.reader.version)
+    if (backing === undefined) whole.offer(handle.reader.version)
+    return backing
   }
 
   /** Lets no published path be opened by the binding from now on (until published again). */
@@ -180,7 +204,8 @@ export class FilesystemCore {
    */
   #publish(path: string, entry: FileEntry, forMs: number, blocks = this.#blocksForLookup(entry)): FileStat {
     const stat = entryStat(this.#config, entry, undefined)
-    const known = blocks === undefined || this.#opensWatched() ? undefined : { prefix: blocks.prefix, blockSize: blocks.blockSize, forMs: blocks.forMs }
+    const opens = blocks !== undefined && !this.#opensWatched() && this.#whole?.eligible(versionOf(entry)) !== true
+    const known = opens ? { prefix: blocks.prefix, blockSize: blocks.blockSize, forMs: blocks.forMs } : undefined
     this.#known?.publish(path, stat, forMs, known)
     return stat
   }
@@ -361,7 +386,20 @@ export class FilesystemCore {
   async release(fh: number): Promise<void> {
     const handle = this.#files.remove(fh)
     if (handle?.kind === 'dirty') await this.#writes.released(handle.file)
-    else if (handle?.kind === 'clean') this.#publishOnceWritten(handle.path, handle.reader.version)
+    else if (handle?.kind === 'clean') {
+      this.#publishOnceWritten(handle.path, handle.reader.version)
+      this.#offerCopyOnceWritten(handle.reader.version)
+    }
+  }
+
+  /** After the release of a clean handle: a copy for passthrough once the blocks it read are on disk (the first epoch's read of a shard). */
+  #offerCopyOnceWritten(version: ObjectVersion): void {
+    const whole = this.#whole
+    if (whole === undefined || !whole.eligible(version)) return
+    this.#reader
+      .blocksWritten(version)
+      .then(() => whole.offer(version))
+      .catch((err: unknown) => this.#log.warn({ err, key: version.key }, 'offering a whole-object copy failed'))
   }
 
   /**

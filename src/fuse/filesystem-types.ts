@@ -4,6 +4,7 @@
  */
 import type { ObjectVersion } from '../cache/block-reader.js'
 import type { FileReaderConfig } from '../cache/file-reader.js'
+import type { WholeObjectsConfig } from '../cache/whole-objects.js'
 import type { NamespaceLimits } from '../metadata/namespace-changes.js'
 
 export interface FilesystemConfig {
@@ -16,6 +17,8 @@ export interface FilesystemConfig {
   /** Files up to this size are put in the block cache after upload, so reading them back costs no GET. */
   readonly adoptMaxBytes: number
   readonly namespace: NamespaceLimits
+  /** `--passthrough`: whole-object copies the kernel reads for clean read-only opens; undefined when off. */
+  readonly passthrough?: WholeObjectsConfig | undefined
 }
 
 /**

@@ -3,7 +3,7 @@
  * that awaits the FilesystemCore and answers the kernel exactly once, with a
  * negative errno from the errno table on failure.
  */
-import Fuse, { type FuseOperations, type FuseStat } from 'fuse-native'
+import Fuse, { type FuseOperations, type FuseStat, type PassthroughStats } from 'fuse-native'
 import type { Logger } from 'pino'
 import { S3CacheFsError } from '../errors.js'
 import { errnoOf } from './errno-table.js'
@@ -34,6 +34,8 @@ export interface FuseMountConfig {
   readonly debug: boolean
   /** Reads of small cached files answered by the binding on its own threads (see DirectReads). */
   readonly directReads: boolean
+  /** `--passthrough`: the kernel reads clean files' whole-object copies itself (vendor/fuse-native/passthrough.h). */
+  readonly passthrough: boolean
   /** Extended attributes kept as s3fs keeps them (`--xattr`); without, the kernel answers EOPNOTSUPP. */
   readonly xattrs: boolean
   /** The kernel's read-ahead window for this mount, KiB (0: leave the kernel's); see kernel-read-ahead.ts. */
@@ -178,7 +180,8 @@ function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
     },
     releasedir: (_path, _fd, cb) => cb(0),
     open: (path, flags, cb) => {
-      const opened = (errno: number, fh?: number): void => cb(errno, fh, fh !== undefined && core.closesWithoutFlush(fh, flags))
+      const opened = (errno: number, fh?: number): void =>
+        fh === undefined ? cb(errno) : cb(errno, fh, core.closesWithoutFlush(fh, flags), core.backingOf(fh, flags))
       const fh = checks === undefined ? core.openCached(path, flags) : undefined
       if (fh !== undefined) return opened(0, fh)
       return answerChecked(log, 'open', path, checks, need.open(path, flags), () => core.open(path, flags), opened)
@@ -311,6 +314,9 @@ export async function mountFuse(
   // Without default_permissions every local user reaches us (allow_other): the daemon checks permissions itself.
   const checks = config.allowOther && !config.defaultPermissions ? new AccessChecks(path => core.getattr(path)) : undefined
   const counts: FuseOpCounts = { getattr: 0, readdir: 0, read: 0, readBytes: 0 }
+  // Only our build of the binding has passthrough; asked for before the mount, whose INIT it amends.
+  const passthrough = config.passthrough && typeof Fuse.passthroughRequest === 'function'
+  if (passthrough) Fuse.passthroughRequest(true)
   const fuse = new Fuse(config.mountPoint, buildOperations(core, log, checks, counts, config.xattrs), {
     // fuse-native passes neither option, so they ride on the option string. remember: stable
     // inode numbers. (hard_remove is set by the binding itself: libfuse 3 takes it at init.)
@@ -340,6 +346,13 @@ export async function mountFuse(
     debug: config.debug,
   })
   await new Promise<void>((resolve, reject) => fuse.mount(err => (err ? reject(err) : resolve())))
+  if (passthrough) {
+    const pt = Fuse.passthroughStats()
+    if (pt.granted) log.info('kernel passthrough on: whole-object copies are read by the kernel')
+    else
+      log.warn({ offered: pt.offered }, 'kernel passthrough unavailable (needs Linux >= 6.9 with CONFIG_FUSE_PASSTHROUGH); every read goes through the daemon')
+    if (pt.granted && process.getuid?.() !== 0) log.warn('kernel passthrough needs CAP_SYS_ADMIN (root): without it every read goes through the daemon')
+  }
   if (config.kernelReadAheadKiB > 0) {
     const ra = await setKernelReadAhead(config.mountPoint, config.kernelReadAheadKiB)
     if (ra.set) log.info({ device: ra.device, kib: ra.kib }, 'kernel read-ahead set')
@@ -397,17 +410,24 @@ export async function mountFuse(
     // Releases the binding answered are also collected when opens stop.
     setInterval(() => core.forgetReleased(), DIRECT_RELEASES_COLLECT_MS).unref()
   }
-  return new FuseMount(fuse, counts)
+  return new FuseMount(fuse, counts, passthrough)
 }
 
 export class FuseMount {
   readonly #fuse: Fuse
   readonly #counts: Readonly<FuseOpCounts>
+  readonly #passthrough: boolean
   #unmounted = false
 
-  constructor(fuse: Fuse, counts: Readonly<FuseOpCounts>) {
+  constructor(fuse: Fuse, counts: Readonly<FuseOpCounts>, passthrough: boolean) {
     this.#fuse = fuse
     this.#counts = counts
+    this.#passthrough = passthrough
+  }
+
+  /** The kernel's passthrough: what it granted and the opens it served; undefined when not asked for. */
+  passthroughStats(): PassthroughStats | undefined {
+    return this.#passthrough ? Fuse.passthroughStats() : undefined
   }
 
   /** Requests answered so far, by operation. */

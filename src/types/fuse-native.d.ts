@@ -30,14 +30,38 @@ declare module 'fuse-native' {
     namemax: number
   }
 
+  /** The kernel's passthrough (our build): what the kernel offered and granted, and the opens it served. */
+  export interface PassthroughStats {
+    readonly requested: boolean
+    readonly offered: boolean
+    readonly granted: boolean
+    /** Opens answered with a backing file. */
+    readonly opens: number
+    /** Of those, opens that shared the backing id of an inode already open. */
+    readonly shared: number
+    readonly backingOpens: number
+    readonly backingFailures: number
+    /** Opens that had a copy but were answered ordinarily: another open of the inode was in the page-cache mode. */
+    readonly cachedFallbacks: number
+    /** Opens answered EBUSY: their inode was open through passthrough and they could not be (for writing, another version). */
+    readonly busy: number
+    /** Inodes counted now. */
+    readonly inodes: number
+    /** errno of the last failed BACKING_OPEN (0: none). */
+    readonly lastError: number
+  }
+
   export interface FuseOperations {
     init?(cb: Cb): void
     getattr?(path: string, cb: (errno: number, stat?: FuseStat) => void): void
     fgetattr?(path: string, fd: number, cb: (errno: number, stat?: FuseStat) => void): void
     /** `stats` may be a Uint32Array of one mode per name (0: unknown): the entries' d_type (our binding). */
     readdir?(path: string, cb: (errno: number, names?: string[], stats?: FuseStat[] | Uint32Array) => void): void
-    /** `noflush`: the kernel sends no FLUSH when the handle is closed (FOPEN_NOFLUSH). */
-    open?(path: string, flags: number, cb: (errno: number, fd?: number, noflush?: boolean) => void): void
+    /**
+     * `noflush`: the kernel sends no FLUSH when the handle is closed (FOPEN_NOFLUSH). `backing`: a
+     * file holding exactly the file's bytes, which the kernel reads itself (our build, passthrough.h).
+     */
+    open?(path: string, flags: number, cb: (errno: number, fd?: number, noflush?: boolean, backing?: string) => void): void
     opendir?(path: string, flags: number, cb: (errno: number, fd?: number) => void): void
     release?(path: string, fd: number, cb: Cb): void
     releasedir?(path: string, fd: number, cb: Cb): void
@@ -118,6 +142,9 @@ declare module 'fuse-native' {
     static knownFilesClearAll(): void
     static knownFilesTakeOpened(): string[]
     static knownFilesStats(): { getattrs: number; opens: number; openReportsDropped: number; entries: number; openHandles: number }
+    /** Our build: the kernel's FUSE passthrough (passthrough.h), asked for before the mount. */
+    static passthroughRequest(on: boolean): void
+    static passthroughStats(): PassthroughStats
     /** Our build: FUSE worker thread states created since load, and taken again after a worker retired. */
     static threadStates(): { created: number; reused: number }
   }

@@ -27,6 +27,7 @@
 #include "direct-reads.h"
 #include "known-files.h"
 #include "block-writes.h"
+#include "passthrough.h"
 
 static int IS_ARRAY_BUFFER_DETACH_SUPPORTED = 0;
 
@@ -206,6 +207,9 @@ typedef struct {
 
   // s3cachefs: the next state on fuse->idle_locals
   void *next_idle;
+
+  // s3cachefs: the backing file JS named for the open being answered (malloc'd; passthrough.h)
+  char *pt_path;
 } fuse_thread_locals_t;
 
 // s3cachefs: thread states created (each with its uv_async_t), and taken again from the idle list.
@@ -333,8 +337,10 @@ FUSE_METHOD_VOID(access, 2, 0, (const char *path, int mode), {
   napi_create_uint32(env, l->mode, &(argv[3]));
 })
 
-// s3cachefs: open answers (err, fh, noflush); noflush set, the kernel sends no FLUSH when the handle is closed.
-FUSE_METHOD(open, 2, 2, (const char *path, struct fuse_file_info *info), {
+// s3cachefs: open answers (err, fh, noflush, backing); noflush set, the kernel sends no FLUSH when the
+// handle is closed; backing (a path, or anything else for none), the file the kernel may read
+// this handle's bytes from itself (passthrough.h).
+FUSE_METHOD(open, 2, 3, (const char *path, struct fuse_file_info *info), {
   l->path = path;
   l->info = info;
 }, {
@@ -352,6 +358,13 @@ FUSE_METHOD(open, 2, 2, (const char *path, struct fuse_file_info *info), {
     l->info->fh = fd;
   }
   if (noflush != 0) l->info->noflush = 1;
+  size_t backing_len = 0;
+  free(l->pt_path);
+  l->pt_path = NULL;
+  if (pt_requested && napi_get_value_string_utf8(env, argv[4], NULL, 0, &backing_len) == napi_ok && backing_len > 0) {
+    l->pt_path = malloc(backing_len + 1);
+    if (l->pt_path != NULL) napi_get_value_string_utf8(env, argv[4], l->pt_path, backing_len + 1, &backing_len);
+  }
 })
 
 FUSE_METHOD(opendir, 3, 1, (const char *path, struct fuse_file_info *info), {
@@ -637,7 +650,14 @@ static int fuse_native_open_known (const char *path, struct fuse_file_info *info
     info->noflush = 1; // clean and read-only: nothing to flush on close, so no FLUSH round trip
     return 0;
   }
-  return fuse_native_open(path, info);
+  int res = fuse_native_open(path, info);
+  if (pt_requested) {
+    fuse_thread_locals_t *l = get_thread_locals();
+    pt_set_backing(res == 0 ? l->pt_path : NULL);
+    if (res != 0) free(l->pt_path);
+    l->pt_path = NULL;
+  }
+  return res;
 }
 
 static int fuse_native_flush_direct (const char *path, struct fuse_file_info *info) {
@@ -1083,6 +1103,10 @@ NAPI_METHOD(fuse_native_mount) {
     return NULL;
   }
 
+  // s3cachefs: passthrough asked for (Fuse.passthroughRequest before the mount): requests and
+  // replies go through passthrough.h's hooks, which amend INIT and the opens it serves.
+  if (pt_requested && pt_install(fuse_get_session(fuse)) != 0) pt_requested = 0;
+
   uv_mutex_init(&(ft->mut));
   uv_mutex_init(&(ft->idle_mut));
   ft->idle_locals = NULL;
@@ -1104,6 +1128,31 @@ NAPI_METHOD(fuse_native_mount) {
   pthread_create(&(ft->thread), &(ft->attr), start_fuse_thread, ft);
 
   return NULL;
+}
+
+// s3cachefs: Fuse.passthroughRequest(on), before the mount (passthrough.h).
+NAPI_METHOD(fuse_native_passthrough_request) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_INT32(on, 0)
+  pt_requested = on != 0;
+  return NULL;
+}
+
+// s3cachefs: [requested, offered, granted, opens, shared, backingOpens, backingFailures,
+// cachedFallbacks, busy, inodes, lastError] (passthrough.h).
+NAPI_METHOD(fuse_native_passthrough_stats) {
+  pthread_mutex_lock(&pt_lock);
+  double v[11] = { pt_requested, pt_offered, pt_granted, (double) pt_opens, (double) pt_shared, (double) pt_backing_opens,
+                   (double) pt_backing_failures, (double) pt_cached_fallbacks, (double) pt_busy, (double) pt_inodes_now, pt_last_error };
+  pthread_mutex_unlock(&pt_lock);
+  napi_value arr;
+  napi_create_array_with_length(env, 11, &arr);
+  for (uint32_t i = 0; i < 11; i++) {
+    napi_value n;
+    napi_create_double(env, v[i], &n);
+    napi_set_element(env, arr, i, n);
+  }
+  return arr;
 }
 
 NAPI_METHOD(fuse_native_unmount) {
@@ -1308,6 +1357,8 @@ NAPI_INIT() {
   NAPI_EXPORT_SIZEOF(fuse_thread_t)
 
   NAPI_EXPORT_FUNCTION(fuse_native_mount)
+  NAPI_EXPORT_FUNCTION(fuse_native_passthrough_request)
+  NAPI_EXPORT_FUNCTION(fuse_native_passthrough_stats)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_set)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_clear)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_info)

@@ -463,9 +463,9 @@ class Fuse extends Nanoresource {
   // s3cachefs: a third value true asks the kernel not to send FLUSH when the handle is closed
   // (FOPEN_NOFLUSH): the daemon's flush of a clean read-only handle does nothing.
   _op_open (signal, path, flags) {
-    this.ops.open(path, flags, (err, fd, noflush) => {
+    this.ops.open(path, flags, (err, fd, noflush, backing) => {
       // A failed open names no handle: the defaults (0, 0) go to the binding, which takes only numbers.
-      return fd === undefined ? signal(err) : signal(err, fd, noflush ? 1 : 0)
+      return fd === undefined ? signal(err) : signal(err, fd, noflush ? 1 : 0, typeof backing === 'string' ? backing : 0)
     })
   }
 
@@ -762,6 +762,25 @@ Fuse.knownFilesStats = () => {
 
 // s3cachefs: FUSE worker thread states created since load, and taken again from the idle
 // list when libfuse started a thread after retiring another (created stays bounded).
+// s3cachefs: the kernel's passthrough (passthrough.h): asked for before the mount; its counts.
+Fuse.passthroughRequest = (on) => binding.fuse_native_passthrough_request(on ? 1 : 0)
+Fuse.passthroughStats = () => {
+  const v = binding.fuse_native_passthrough_stats()
+  return {
+    requested: v[0] === 1,
+    offered: v[1] === 1,
+    granted: v[2] === 1,
+    opens: v[3],
+    shared: v[4],
+    backingOpens: v[5],
+    backingFailures: v[6],
+    cachedFallbacks: v[7],
+    busy: v[8],
+    inodes: v[9],
+    lastError: v[10]
+  }
+}
+
 Fuse.threadStates = () => {
   const out = new Float64Array(2)
   binding.fuse_native_thread_states(Buffer.from(out.buffer))

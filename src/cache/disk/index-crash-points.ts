@@ -12,6 +12,9 @@ import { writeSync } from 'node:fs'
 export const INDEX_CRASH_POINTS = [
   'after-index-snapshot-claim', // a start renamed the snapshot to .loading (durably) and has not loaded it
   'after-index-snapshot-temp', // a clean close wrote and fsynced the snapshot's temp file, not yet renamed
+  // The whole-object copies beside the index (src/cache/whole-objects.ts):
+  'whole-copy-half-written', // half of a copy's blocks written to its temp file, not fsynced
+  'whole-copy-before-rename', // a copy's temp file complete and fsynced, not yet renamed into place
 ] as const
 
 export type IndexCrashPoint = (typeof INDEX_CRASH_POINTS)[number]
