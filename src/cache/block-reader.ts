@@ -303,6 +303,11 @@ export class BlockReader {
     return this.#disk.readInto(blockAddress(this.#objectId(obj), index, obj.key), target.length, target)
   }
 
+  /** Calls `listener` with each object a load or a background whole fetch left entirely on disk. */
+  onObjectLoaded(listener: (obj: ObjectVersion) => void): void {
+    this.#loads.onLoaded = listener
+  }
+
   /** Calls `listener` with the id of each object a block of which is freed or expires. */
   onDrop(listener: (objectId: string) => void): void {
     this.#disk.onDrop(objectId => listener(objectId))

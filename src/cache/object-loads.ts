@@ -80,8 +80,12 @@ export class ObjectLoads {
       const stored = await this.#persist(obj, objectId, missing, PRIORITY_LOAD, onBytes)
       cached += stored // not `cached += await …`, which would add to the value read before the wait
     })
+    if (cached === obj.size) this.onLoaded(obj)
     return cached
   }
+
+  /** Told of each object `preload` (a load, a background whole fetch) left entirely on disk (whole-object copies for passthrough). */
+  onLoaded: (obj: ObjectVersion) => void = () => {}
 
   /** Fetches every block of `obj` in the background, `WHOLE_FETCH_PARTS` parts in flight, below foreground reads. Once per version. */
   fetchWholeInBackground(obj: ObjectVersion): void {

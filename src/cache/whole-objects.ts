@@ -44,6 +44,8 @@ export interface WholeObjectsStats {
   readonly files: number
   readonly bytes: number
   readonly maxBytes: number
+  /** Copies waiting to be made or being made. */
+  readonly pending: number
   readonly made: number
   readonly failed: number
   readonly removed: number
@@ -165,6 +167,7 @@ export class WholeObjects {
       files: this.#copies.size,
       bytes: this.#copies.calculatedSize,
       maxBytes: this.#config.maxBytes,
+      pending: this.#queued.size,
       made: this.#made,
       failed: this.#failed,
       removed: this.#removed,

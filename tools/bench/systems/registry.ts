@@ -4,8 +4,8 @@ import { directSystem } from './direct-system.js';
 import { localSystem } from './local-system.js';
 import { passthroughSystem } from './passthrough-system.js';
 import { rcloneSystem } from './rclone-system.js';
-import { s3cachefsSystem } from './s3cachefs-system.js';
+import { s3cachefsPassthroughSystem, s3cachefsSystem } from './s3cachefs-system.js';
 import { s3fsSystem } from './s3fs-system.js';
 import type { BenchSystem } from './system.js';
 
-export const ALL_SYSTEMS: readonly BenchSystem[] = [s3cachefsSystem, s3fsSystem, rcloneSystem, localSystem, passthroughSystem, directSystem];
+export const ALL_SYSTEMS: readonly BenchSystem[] = [s3cachefsSystem, s3cachefsPassthroughSystem, s3fsSystem, rcloneSystem, localSystem, passthroughSystem, directSystem];

@@ -4,6 +4,7 @@
 // direct-GET limit). Adding a system (e.g. Mountpoint, gcsfuse) means writing
 // one more BenchSystem and listing it in systems/registry.ts.
 import type { Cleanup } from '../env/cleanup.js';
+import type { Workload } from '../options.js';
 import type { LinkEmulator } from '../link/link-emulator.js';
 import type { NodeTierStats } from '../results.js';
 
@@ -90,6 +91,8 @@ export interface BenchSystem {
    * copy; passthrough_ll cannot even unlink).
    */
   readonly readOnly?: boolean;
+  /** The workloads this system runs; absent: every selected one (s3cachefs --passthrough runs only the shard workload, where it differs). */
+  readonly workloads?: readonly Workload[];
   /** Facts about how the system ran that the report's Notes should state (e.g. a thread cap it found). */
   notes?(): readonly string[];
   /**
@@ -109,6 +112,11 @@ export interface OpenView {
    * such command, and the writes workload polls the bucket instead.
    */
   flush?(timeoutMs: number): Promise<void>;
+  /**
+   * Waits for the background work a cold read left (s3cachefs --passthrough: the whole-object
+   * copy of what was read) before a warm run; resolves with the seconds waited. Absent: none.
+   */
+  settle?(): Promise<number>;
   /** The daemon's shared-tier figures (s3cachefs with `--shared-cache`); undefined when it has no tier. */
   sharedTierStats?(): Promise<SharedTierFigures | undefined>;
   close(): Promise<void>;

@@ -3,7 +3,7 @@
 // is recorded with its message and the next workload still runs; only an
 // interruption (Ctrl-C) stops the whole run.
 import type { PreparedDatasets } from '../dataset/prepare.js';
-import type { Workload } from '../options.js';
+import { WORKLOADS, type Workload } from '../options.js';
 import { emptyCost } from '../env/phase-meter.js';
 import type { SystemResult } from '../results.js';
 import type { BenchSystem } from '../systems/system.js';
@@ -35,10 +35,12 @@ export async function runSystem(
   system: BenchSystem,
   data: PreparedDatasets,
   ctx: RunContext,
-  skip: ReadonlySet<Workload>,
+  selectedSkip: ReadonlySet<Workload>,
   torch: { readonly ok: boolean; readonly note: string },
 ): Promise<SystemResult> {
   ctx.cleanup.throwIfAborted();
+  const only = system.workloads;
+  const skip: ReadonlySet<Workload> = only === undefined ? selectedSkip : new Set([...WORKLOADS.filter((w) => !only.includes(w)), ...selectedSkip]);
   ctx.log(`system ${system.label}`);
   const result: SystemResult = { name: system.name, label: system.label, role: system.role };
   const name = system.label;

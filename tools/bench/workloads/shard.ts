@@ -109,6 +109,10 @@ export async function runShard(system: BenchSystem, ds: DatasetLocation, shard: 
     const opened = await system.openCold(ds, ctx.system);
     try {
       for (const name of [v.cold, v.warm]) {
+        if (name === v.warm && opened.settle !== undefined) {
+          const waited = await opened.settle();
+          ctx.log(`  ${system.label}: waited ${fmt(waited, 1)} s for the daemon's background work before ${name}`);
+        }
         const once = (): Promise<ShardRun> => measure(name, v, opened.view, shard, ctx);
         const r = name === v.warm ? await medianPass(WARM_PASSES, once) : await once();
         runs.push(r);
