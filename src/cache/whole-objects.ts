@@ -125,10 +125,10 @@ export class WholeObjects {
     if (!this.eligible(obj)) return undefined
     const id = this.#source.objectId(obj)
     const copy = this.#copies.get(id)
-    if (copy === undefined) return undefined
+    if (copy === undefined || copy.bytes !== obj.size) return undefined
     if (copy.restored) {
       const forMs = this.#source.onDiskFor(obj)
-      if (forMs === undefined || copy.bytes !== obj.size) return undefined
+      if (forMs === undefined) return undefined
       this.#copies.set(id, { bytes: copy.bytes, expiresAtMs: Date.now() + forMs, restored: false })
     } else if (copy.expiresAtMs <= Date.now()) {
       this.#copies.delete(id)

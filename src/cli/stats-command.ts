@@ -82,6 +82,21 @@ function formatStats(s: StatsSnapshot): string {
     ],
   ]
   rows.push(...opsRows(s))
+  const pt = s.passthrough
+  if (pt !== undefined) {
+    const k = pt.kernel
+    const kernel =
+      k === undefined
+        ? 'not mounted yet'
+        : !k.granted
+          ? `OFF (the kernel ${k.offered ? 'did not take it' : 'does not offer it'}${k.lastError !== 0 ? `; errno ${k.lastError}` : ''})`
+          : `${k.opens} opens read by the kernel (${k.shared} sharing an open inode's file), ${k.cachedFallbacks} in the page-cache mode of an inode already open, ${k.busy} refused EBUSY`
+    const c = pt.copies
+    rows.push([
+      'passthrough',
+      `${kernel}; copies ${formatBytes(c.bytes)} of ${formatBytes(c.maxBytes)} in ${c.files} files (${c.pending} pending, ${c.made} made, ${c.failed} failed, ${c.removed} removed)`,
+    ])
+  }
   const w = Math.max(...rows.map(r => r[0].length))
   return rows.map(([a, b]) => `${a.padEnd(w)}  ${b}`).join('\n') + '\n'
 }

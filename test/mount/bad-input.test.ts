@@ -86,6 +86,8 @@ t.test('bad input', async t => {
     oneLine(t, await base(['--cache-size', 'lots']), /--cache-size: cannot parse size 'lots'/, 2)
     oneLine(t, await base(['--metadata-ttl', 'soon']), /--metadata-ttl: cannot parse duration/, 2)
     oneLine(t, await base(['--staging-size', '1MiB']), /--staging-size: must be at least 8MiB/, 2)
+    oneLine(t, await base(['--passthrough', '1MiB']), /--passthrough: must be 0 or at least 4MiB/, 2)
+    oneLine(t, await base(['--passthrough', 'plenty']), /--passthrough: cannot parse size 'plenty'/, 2)
     oneLine(t, await base(['--max-concurrency', '0']), /--max-concurrency: must be a whole number/, 2)
     oneLine(t, await base(['--no-such-flag']), /unknown option '--no-such-flag'/, 2)
     oneLine(t, await fx.cli(['stats']), /missing required argument/, 2)

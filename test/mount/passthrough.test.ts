@@ -100,6 +100,7 @@ t.test('a large file read once is read by the kernel from then on: byte-exact, n
   const after = await stats(fx)
   t.equal(after.fuse?.reads, before.fuse?.reads, 'no read of the large file reached the daemon')
   t.equal((after.passthrough?.kernel?.opens ?? 0) - (before.passthrough?.kernel?.opens ?? 0), 4, 'each open was a passthrough open')
+  t.match((await fx.cli(['stats', fx.mountPoint])).stdout, /\npassthrough +\d+ opens read by the kernel .*; copies 6\.0 MiB of 64\.0 MiB in 1 files/)
   // The small file is read through the daemon as before.
   await dropCaches(fx)
   t.equal(await sha256Of(t, fx, 'small.bin'), sha(small))
