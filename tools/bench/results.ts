@@ -213,6 +213,8 @@ export interface SystemResult {
   readonly name: string;
   readonly label: string;
   readonly role: SystemRole;
+  /** The only workloads the system runs (BenchSystem.workloads); absent: all. Its rows are left out of the others' tables. */
+  readonly workloads?: readonly string[];
   /** Set when the system could not run at all (e.g. it failed to mount). */
   error?: string;
   loader?: LoaderResult;

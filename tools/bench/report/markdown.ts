@@ -76,10 +76,15 @@ function setupSection(r: BenchResults): string {
   return lines.join('\n');
 }
 
+/** Whether `s` runs workload `w` at all (a variant that runs only some has no row in the others' tables). */
+function runs(s: SystemResult, w: string): boolean {
+  return s.workloads === undefined || s.workloads.includes(w);
+}
+
 function loaderSection(r: BenchResults): string {
   const epochs = Array.from({ length: r.settings.epochs }, (_, i) => i + 1);
   const s3fs = r.systems.find((s) => s.name === 's3fs');
-  const rows = r.systems.map((s) => {
+  const rows = r.systems.filter((s) => runs(s, 'loader')).map((s) => {
     const fail = failureCell(s, s.loader?.error);
     if (fail !== undefined || s.loader === undefined) return [s.label, fail ?? 'not run', ...epochs.map(() => '')];
     const cells = epochs.map((e) => {
@@ -177,7 +182,7 @@ function shardSection(r: BenchResults): string {
 
 function metadataSection(r: BenchResults): string {
   const cols = [['find', 'cold'], ['find', 'warm'], ['ls-lR', 'cold'], ['ls-lR', 'warm']] as const;
-  const rows = r.systems.map((s) => {
+  const rows = r.systems.filter((s) => runs(s, 'metadata')).map((s) => {
     const fail = failureCell(s, s.metadata?.error);
     if (fail !== undefined || s.metadata === undefined) return [s.label, fail ?? 'not run', '', '', ''];
     return [s.label, ...cols.map(([op, state]) => {

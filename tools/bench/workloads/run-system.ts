@@ -42,7 +42,7 @@ export async function runSystem(
   const only = system.workloads;
   const skip: ReadonlySet<Workload> = only === undefined ? selectedSkip : new Set([...WORKLOADS.filter((w) => !only.includes(w)), ...selectedSkip]);
   ctx.log(`system ${system.label}`);
-  const result: SystemResult = { name: system.name, label: system.label, role: system.role };
+  const result: SystemResult = { name: system.name, label: system.label, role: system.role, ...(system.workloads === undefined ? {} : { workloads: system.workloads }) };
   const name = system.label;
   if (!skip.has('loader')) {
     result.loader = await attempt(ctx, `${name}: loader`, () => runLoader(system, data.images, ctx), (error) => ({ listSeconds: NaN, listedFiles: 0, listCost: emptyCost(), epochs: [], error }));
