@@ -69,6 +69,8 @@ export class WholeObjects {
   /** One copy made at a time: it reads the disk the readers use. */
   readonly #making = new PQueue({ concurrency: 1 })
   readonly #queued = new Set<string>()
+  /** Of those, ones whose blocks were freed or expired since they were offered. */
+  readonly #dropped = new Set<string>()
   #made = 0
   #failed = 0
   #removed = 0
@@ -100,7 +102,9 @@ export class WholeObjects {
     for (const name of await readdir(this.#config.dir)) {
       if (name === TMP) continue
       const st = await stat(join(this.#config.dir, name)).catch(() => undefined)
-      if (st?.isFile() === true && /^[0-9a-f]{40}$/.test(name)) found.push({ id: name, bytes: st.size, mtimeMs: st.mtimeMs })
+      // A copy larger than the budget now (a smaller --passthrough than before) would never be kept.
+      if (st?.isFile() === true && /^[0-9a-f]{40}$/.test(name) && st.size <= this.#config.maxBytes)
+        found.push({ id: name, bytes: st.size, mtimeMs: st.mtimeMs })
       else await rm(join(this.#config.dir, name), { recursive: true, force: true })
     }
     found.sort((a, b) => a.mtimeMs - b.mtimeMs)
@@ -109,6 +113,11 @@ export class WholeObjects {
 
   pathOf(id: string): string {
     return join(this.#config.dir, id)
+  }
+
+  /** Where the copy of `obj` is or would be. */
+  pathFor(obj: ObjectVersion): string {
+    return this.pathOf(this.#source.objectId(obj))
   }
 
   /** Whether `obj` may have a copy at all (size between the minimum and the budget). */
@@ -149,12 +158,17 @@ export class WholeObjects {
         this.#failed++
         this.#log.warn({ err, key: obj.key }, 'making a whole-object copy failed')
       })
-      .finally(() => this.#queued.delete(id))
+      .finally(() => {
+        this.#queued.delete(id)
+        this.#dropped.delete(id)
+      })
   }
 
   /** The object's blocks were freed or expired: its copy goes too. */
   drop(id: string): void {
     this.#copies.delete(id)
+    // One waiting or being made now is not kept.
+    if (this.#queued.has(id)) this.#dropped.add(id)
   }
 
   /** Resolves once no copy is being made or waits to be. */
@@ -181,9 +195,30 @@ export class WholeObjects {
   }
 
   async #make(obj: ObjectVersion, id: string): Promise<void> {
+    const startedMs = Date.now()
     const forMs = this.#source.onDiskFor(obj)
-    if (this.#closed || forMs === undefined || this.#copies.has(id)) return
+    if (this.#closed || forMs === undefined || this.#copies.has(id) || this.#dropped.has(id)) return
     const tmp = join(this.#config.dir, TMP, `${id}.${process.pid}`)
+    if (!(await this.#write(obj, tmp))) return
+    try {
+      await rename(tmp, this.pathOf(id))
+    } catch (err) {
+      await unlink(tmp).catch(() => {})
+      throw err
+    }
+    // Freed or expired while it was made: the blocks it came from are gone, so is the copy.
+    if (this.#dropped.has(id)) {
+      await unlink(this.pathOf(id)).catch(() => {})
+      return
+    }
+    await syncDir(this.#config.dir).catch((err: unknown) => this.#log.warn({ err }, 'fsync of the whole-object directory failed'))
+    // Never used past the earliest expiry of the blocks it was made from, as seen when it started.
+    this.#copies.set(id, { bytes: obj.size, expiresAtMs: startedMs + forMs, restored: false })
+    this.#made++
+  }
+
+  /** Writes the object's bytes from its blocks to `tmp`, fsynced; false (and no file) if a block is gone meanwhile. */
+  async #write(obj: ObjectVersion, tmp: string): Promise<boolean> {
     const fh = await open(tmp, 'w', 0o600)
     let complete = false
     try {
@@ -192,20 +227,18 @@ export class WholeObjects {
       for (let index = 0, offset = 0; offset < obj.size; index++, offset += bs) {
         const length = Math.min(bs, obj.size - offset)
         // A block gone meanwhile (evicted, freed, corrupt): no copy now; a later open offers again.
-        if (this.#closed || !(await this.#source.readBlockFromDisk(obj, index, buf.subarray(0, length)))) return
-        await fh.write(buf, 0, length, offset)
+        if (this.#closed || !(await this.#source.readBlockFromDisk(obj, index, buf.subarray(0, length)))) return false
+        // A short write (a disk filling up) goes on where it stopped; the next one fails with ENOSPC.
+        for (let done = 0; done < length;) done += (await fh.write(buf, done, length - done, offset + done)).bytesWritten
         if (index === Math.floor(obj.size / bs / 2)) indexCrashPoint('whole-copy-half-written')
       }
       await fh.sync()
       complete = true
       indexCrashPoint('whole-copy-before-rename')
+      return true
     } finally {
-      await fh.close()
+      await fh.close().catch(() => {})
       if (!complete) await unlink(tmp).catch(() => {})
     }
-    await rename(tmp, this.pathOf(id))
-    await syncDir(this.#config.dir)
-    this.#copies.set(id, { bytes: obj.size, expiresAtMs: Date.now() + forMs, restored: false })
-    this.#made++
   }
 }

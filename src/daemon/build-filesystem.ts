@@ -88,9 +88,6 @@ export async function buildFilesystem(config: FilesystemSetup, deps: FilesystemD
     await whole.open()
     // Freed or expired blocks take their object's copy with them.
     reader.onDrop(objectId => whole.drop(objectId))
-    // An object loaded whole (a shard read at random, `s3cachefs load`) gets its copy at once, before its next open.
-    reader.onObjectLoaded(obj => whole.offer(obj))
-    core.wholeObjects = whole
   }
   // Prefetch never evicts: it fills the free room less a headroom kept for what readers fetch.
   const room = { freeBytes: () => disk.freeBytes() - disk.stats().maxBytes * SCAN_PREFETCH_CACHE_HEADROOM }

@@ -88,7 +88,13 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     await control.start()
     stopOps = () => ops.stop()
     await ops.start()
-    mount = await mountFuse(config.fuse, core, log.child({ component: 'fuse' }), listener => (disk.blockFileListener = listener))
+    mount = await mountFuse(
+      config.fuse,
+      core,
+      log.child({ component: 'fuse' }),
+      listener => (disk.blockFileListener = listener),
+      whole === undefined ? undefined : { whole, reader },
+    )
     await writeDaemonRecord({
       pid: process.pid,
       mountPoint: config.mountPoint,

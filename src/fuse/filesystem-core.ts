@@ -66,6 +66,7 @@ export class FilesystemCore {
   #openListener: OpenListener = () => {}
   #known: KnownFiles | undefined
   #whole: WholeObjects | undefined
+  #passthroughActive: () => boolean = () => false
   #opensWatched: () => boolean = () => false
   /** Handles the binding opened whose reads came back here, being adopted (one lookup per handle). */
   readonly #adoptions = new SingleFlight<FileHandle>()
@@ -108,25 +109,38 @@ export class FilesystemCore {
   }
 
   /**
-   * `--passthrough`: the whole-object copies a clean read-only open may hand to the kernel.
-   * The binding then answers no open of an object that may have one (the core decides).
+   * `--passthrough`: the whole-object copies a clean read-only open may hand to the kernel, while
+   * `active()` (the kernel granted passthrough, and still takes backing files). The binding then
+   * answers no open of an object that may have one (the core decides).
    */
-  set wholeObjects(whole: WholeObjects) {
+  setWholeObjects(whole: WholeObjects, active: () => boolean): void {
     this.#whole = whole
+    this.#passthroughActive = active
+  }
+
+  /** The copies, while the kernel takes them. */
+  #wholeActive(): WholeObjects | undefined {
+    return this.#whole !== undefined && this.#passthroughActive() ? this.#whole : undefined
   }
 
   /**
    * The whole-object copy the kernel may read `fh` (just opened with `flags`) from itself, for a
-   * clean read-only handle whose copy exists; when it has none, offers one to be made.
+   * clean read-only handle of an object that may have one: `fresh` when the copy may be handed
+   * to the kernel now; otherwise (none, left the budget, or freed or expired) the binding may only
+   * share it with the handles of the same file already reading it through the kernel (the same
+   * object version: the bytes they read). A copy missing is offered to be made.
    */
-  backingOf(fh: number, flags: number): string | undefined {
-    const whole = this.#whole
+  backingOf(fh: number, flags: number): { path: string; fresh: boolean } | undefined {
+    const whole = this.#wholeActive()
     if (whole === undefined || wantsWrite(flags)) return undefined
     const handle = this.#files.find(fh)
     if (handle?.kind !== 'clean' || this.#writes.busy(handle.path)) return undefined
-    const backing = whole.backingFor(handle.reader.version)
-    if (backing === undefined) whole.offer(handle.reader.version)
-    return backing
+    const version = handle.reader.version
+    if (!whole.eligible(version)) return undefined
+    const usable = whole.backingFor(version)
+    if (usable !== undefined) return { path: usable, fresh: true }
+    whole.offer(version)
+    return { path: whole.pathFor(version), fresh: false }
   }
 
   /** Lets no published path be opened by the binding from now on (until published again). */
@@ -204,7 +218,7 @@ export class FilesystemCore {
    */
   #publish(path: string, entry: FileEntry, forMs: number, blocks = this.#blocksForLookup(entry)): FileStat {
     const stat = entryStat(this.#config, entry, undefined)
-    const opens = blocks !== undefined && !this.#opensWatched() && this.#whole?.eligible(versionOf(entry)) !== true
+    const opens = blocks !== undefined && !this.#opensWatched() && this.#wholeActive()?.eligible(versionOf(entry)) !== true
     const known = opens ? { prefix: blocks.prefix, blockSize: blocks.blockSize, forMs: blocks.forMs } : undefined
     this.#known?.publish(path, stat, forMs, known)
     return stat
@@ -394,7 +408,7 @@ export class FilesystemCore {
 
   /** After the release of a clean handle: a copy for passthrough once the blocks it read are on disk (the first epoch's read of a shard). */
   #offerCopyOnceWritten(version: ObjectVersion): void {
-    const whole = this.#whole
+    const whole = this.#wholeActive()
     if (whole === undefined || !whole.eligible(version)) return
     this.#reader
       .blocksWritten(version)

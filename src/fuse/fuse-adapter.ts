@@ -3,6 +3,8 @@
  * that awaits the FilesystemCore and answers the kernel exactly once, with a
  * negative errno from the errno table on failure.
  */
+import type { BlockReader } from '../cache/block-reader.js'
+import type { WholeObjects } from '../cache/whole-objects.js'
 import Fuse, { type FuseOperations, type FuseStat, type PassthroughStats } from 'fuse-native'
 import type { Logger } from 'pino'
 import { S3CacheFsError } from '../errors.js'
@@ -50,6 +52,9 @@ export interface FuseMountConfig {
  * the kernel cost ~200 bytes each for this long; libfuse's own thread prunes them.
  */
 const REMEMBER_NODES_SECONDS = 600
+
+/** The prefix of a backing file the binding may share with the handles already reading it through the kernel, but not open anew (passthrough.h). */
+const SHARE_ONLY = 'share:'
 
 /** How often handles released by the binding itself are forgotten when no open does it. */
 const DIRECT_RELEASES_COLLECT_MS = 100
@@ -180,8 +185,11 @@ function buildOperations(core: FilesystemCore, log: Logger, checks: AccessChecks
     },
     releasedir: (_path, _fd, cb) => cb(0),
     open: (path, flags, cb) => {
-      const opened = (errno: number, fh?: number): void =>
-        fh === undefined ? cb(errno) : cb(errno, fh, core.closesWithoutFlush(fh, flags), core.backingOf(fh, flags))
+      const opened = (errno: number, fh?: number): void => {
+        if (fh === undefined) return cb(errno)
+        const backing = core.backingOf(fh, flags)
+        cb(errno, fh, core.closesWithoutFlush(fh, flags), backing === undefined ? undefined : `${backing.fresh ? '' : SHARE_ONLY}${backing.path}`)
+      }
       const fh = checks === undefined ? core.openCached(path, flags) : undefined
       if (fh !== undefined) return opened(0, fh)
       return answerChecked(log, 'open', path, checks, need.open(path, flags), () => core.open(path, flags), opened)
@@ -310,13 +318,14 @@ export async function mountFuse(
   core: FilesystemCore,
   log: Logger,
   blockFiles?: (listener: BlockFileListener) => void,
+  passthrough?: { readonly whole: WholeObjects; readonly reader: BlockReader },
 ): Promise<FuseMount> {
   // Without default_permissions every local user reaches us (allow_other): the daemon checks permissions itself.
   const checks = config.allowOther && !config.defaultPermissions ? new AccessChecks(path => core.getattr(path)) : undefined
   const counts: FuseOpCounts = { getattr: 0, readdir: 0, read: 0, readBytes: 0 }
   // Only our build of the binding has passthrough; asked for before the mount, whose INIT it amends.
-  const passthrough = config.passthrough && typeof Fuse.passthroughRequest === 'function'
-  if (passthrough) Fuse.passthroughRequest(true)
+  const askPassthrough = config.passthrough && passthrough !== undefined && typeof Fuse.passthroughRequest === 'function'
+  if (askPassthrough) Fuse.passthroughRequest(true)
   const fuse = new Fuse(config.mountPoint, buildOperations(core, log, checks, counts, config.xattrs), {
     // fuse-native passes neither option, so they ride on the option string. remember: stable
     // inode numbers. (hard_remove is set by the binding itself: libfuse 3 takes it at init.)
@@ -346,13 +355,22 @@ export async function mountFuse(
     debug: config.debug,
   })
   await new Promise<void>((resolve, reject) => fuse.mount(err => (err ? reject(err) : resolve())))
-  if (passthrough) {
+  if (askPassthrough) {
     const pt = Fuse.passthroughStats()
     if (pt.granted) log.info('kernel passthrough on: whole-object copies are read by the kernel')
     else
       log.warn({ offered: pt.offered }, 'kernel passthrough unavailable (needs Linux >= 6.9 with CONFIG_FUSE_PASSTHROUGH); every read goes through the daemon')
     if (pt.granted && process.getuid?.() !== 0) log.warn('kernel passthrough needs CAP_SYS_ADMIN (root): without it every read goes through the daemon')
+    // Copies are made and named only while the kernel takes them (granted, no BACKING_OPEN refused since).
+    const { whole, reader } = passthrough
+    const active = () => Fuse.passthroughActive()
+    core.setWholeObjects(whole, active)
+    // An object loaded whole (a shard read at random, `s3cachefs load`) gets its copy at once, before its next open.
+    reader.onObjectLoaded(obj => {
+      if (active()) whole.offer(obj)
+    })
   }
+
   if (config.kernelReadAheadKiB > 0) {
     const ra = await setKernelReadAhead(config.mountPoint, config.kernelReadAheadKiB)
     if (ra.set) log.info({ device: ra.device, kib: ra.kib }, 'kernel read-ahead set')
@@ -410,7 +428,7 @@ export async function mountFuse(
     // Releases the binding answered are also collected when opens stop.
     setInterval(() => core.forgetReleased(), DIRECT_RELEASES_COLLECT_MS).unref()
   }
-  return new FuseMount(fuse, counts, passthrough)
+  return new FuseMount(fuse, counts, askPassthrough)
 }
 
 export class FuseMount {

@@ -49,6 +49,8 @@ declare module 'fuse-native' {
     readonly inodes: number
     /** errno of the last failed BACKING_OPEN (0: none). */
     readonly lastError: number
+    /** Opens that conflicted with an inode's passthrough opens and waited for their RELEASE (at most 1 s, then EBUSY). */
+    readonly waits: number
   }
 
   export interface FuseOperations {
@@ -145,6 +147,8 @@ declare module 'fuse-native' {
     /** Our build: the kernel's FUSE passthrough (passthrough.h), asked for before the mount. */
     static passthroughRequest(on: boolean): void
     static passthroughStats(): PassthroughStats
+    /** Whether opens may be handed to the kernel now: granted at INIT, and no BACKING_OPEN refused since. */
+    static passthroughActive(): boolean
     /** Our build: FUSE worker thread states created since load, and taken again after a worker retired. */
     static threadStates(): { created: number; reused: number }
   }

@@ -9,7 +9,7 @@ t.test('defaults and --quick', async (t) => {
   t.equal(full.shardBytes, 1 << 30)
   t.equal(full.metadataObjects, 100_000)
   t.same([full.workers, full.batch, full.epochs, full.stepSeconds, full.ttfbMs, full.megabytesPerSecond], [8, 256, 3, 0, 20, 80])
-  t.same(full.systems, ['s3cachefs', 's3fs', 'rclone', 'local', 'passthrough', 'direct'])
+  t.same(full.systems, ['s3cachefs', 's3cachefs-pt', 's3fs', 'rclone', 'local', 'passthrough', 'direct'])
   t.equal(full.checkpointBytes, 1 << 30)
   t.equal(full.smallFiles, 1000)
   const quick = parseOptions(['--quick', '--files', '300', '--step', '0.5', '--systems', 's3fs,local', '--skip', 'shard,metadata'])
@@ -37,7 +37,7 @@ t.test('bad flags give one-line errors naming the flag', async (t) => {
     [['--step=-1'], /--step must be a number/],
     [['--s3cachefs-args', '--x'], /ambiguous/],
     [['--files', '2000000'], /--files must be an integer from 1 to 1281167/],
-    [['--systems', 's3fs,gcsfuse'], /^--systems: unknown 'gcsfuse' \(choose from s3cachefs, s3fs, rclone, local, passthrough, direct\)$/],
+    [['--systems', 's3fs,gcsfuse'], /^--systems: unknown 'gcsfuse' \(choose from s3cachefs, s3cachefs-pt, s3fs, rclone, local, passthrough, direct\)$/],
     [['--skip', 'everything'], /^--skip: unknown 'everything'/],
     [['--bogus'], /Unknown option '--bogus'/],
     [['positional'], /positional/i],

@@ -18,7 +18,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 interface Stats {
   fuse?: { reads: number }
   passthrough?: {
-    kernel?: { granted: boolean; opens: number; shared: number; cachedFallbacks: number; busy: number; inodes: number }
+    kernel?: { granted: boolean; opens: number; shared: number; cachedFallbacks: number; busy: number; inodes: number; waits: number }
     copies: { files: number; bytes: number; made: number; failed: number; removed: number }
   }
 }
@@ -69,8 +69,8 @@ async function expectedDigest(fx: Fixture, data: Buffer, name: string): Promise<
 }
 
 /** Mounts with `--passthrough`; false (and the test skipped) when the kernel does not grant it. */
-async function mountPassthrough(t: Test, fx: Fixture, extra: string[] = []): Promise<boolean> {
-  await fx.mount(['--passthrough', '64MiB', ...extra])
+async function mountPassthrough(t: Test, fx: Fixture, extra: string[] = [], env: Record<string, string> = {}): Promise<boolean> {
+  await fx.mount(['--passthrough', '64MiB', ...extra], env)
   const granted = (await stats(fx)).passthrough?.kernel?.granted === true
   if (!granted) t.pass('the kernel does not grant FUSE passthrough here (Linux >= 6.9 with CONFIG_FUSE_PASSTHROUGH, as root)', { skip: true })
   return granted
@@ -120,10 +120,14 @@ t.test("concurrent opens keep the kernel's rules: one backing file per inode, ne
   const fx = await makeFixture(t)
   const big = randomBytes(5 * MiB)
   await fx.put('big.bin', big)
-  if (!(await mountPassthrough(t, fx))) return
+  if (!(await mountPassthrough(t, fx, [], { S3CACHEFS_TEST_RELEASE_DELAY_MS: '400' }))) return
   const p = join(fx.mountPoint, 'big.bin')
   // A holds the file open in the page-cache mode (no copy yet) while B's read and close make one;
   // C then opens with a copy at hand, and must be answered in A's mode (the kernel refuses mixing).
+  // The daemon reads every RELEASE 400 ms late here (S3CACHEFS_TEST_RELEASE_DELAY_MS), as under
+  // load: an ordinary open is counted until its RELEASE is read, so d1 waits a second after A's
+  // close (opened sooner it would only be an ordinary open); the append right after d1 and d2
+  // are closed comes before their RELEASEs are read, and must wait for them, not fail with EBUSY.
   const py = `
 import os, sys, time, errno, hashlib
 p = sys.argv[1]; out = []
@@ -137,7 +141,7 @@ os.close(b); out.append(h.hexdigest())
 time.sleep(float(sys.argv[2]))
 c = os.open(p, os.O_RDONLY); out.append(str(len(os.pread(c, 1 << 20, 4 << 20)))); os.close(c)
 os.close(a)
-time.sleep(0.3)
+time.sleep(1)
 d1 = os.open(p, os.O_RDONLY); d2 = os.open(p, os.O_RDONLY)
 out.append(hashlib.sha256(os.pread(d1, 5 << 20, 0)).hexdigest() == hashlib.sha256(os.pread(d2, 5 << 20, 0)).hexdigest() and 'same' or 'differ')
 try:
@@ -145,7 +149,6 @@ try:
 except OSError as e:
     out.append(errno.errorcode[e.errno])
 os.close(d1); os.close(d2)
-time.sleep(0.3)
 w = os.open(p, os.O_WRONLY | os.O_APPEND); os.write(w, b'tail'); os.close(w); out.append('appended')
 print(' '.join(out))
 `
@@ -158,9 +161,15 @@ print(' '.join(out))
   t.ok((k?.cachedFallbacks ?? 0) >= 1, "C had a copy but opened in A's mode")
   t.equal(k?.shared, 1, 'd2 shared d1 backing file')
   t.equal(k?.busy, 1, 'the open for writing while d1 and d2 read through the kernel: EBUSY')
+  t.ok((k?.waits ?? 0) >= 2, 'the append waited for the RELEASEs of d1 and d2 (and the open for writing, in vain)')
   await fx.cli(['flush', fx.mountPoint])
   t.equal(await sha256Of(t, fx, 'big.bin'), sha(Buffer.concat([big, Buffer.from('tail')])), 'the append landed')
-  t.equal((await stats(fx)).passthrough?.kernel?.inodes, 0, 'every open was counted out at its release')
+  let inodes: number | undefined
+  for (let i = 0; i < 60 && inodes !== 0; i++) {
+    inodes = (await stats(fx)).passthrough?.kernel?.inodes
+    if (inodes !== 0) await new Promise(r => setTimeout(r, 100))
+  }
+  t.equal(inodes, 0, 'every open was counted out at its (late) release')
 })
 
 t.test('an overwrite in the bucket is read after the metadata TTL, never the old copy; free removes a copy; the budget bounds them', async t => {
@@ -189,12 +198,34 @@ t.test('an overwrite in the bucket is read after the metadata TTL, never the old
   t.equal(s.passthrough?.copies.files, 1, 'an 8 MiB budget keeps one 5 MiB copy')
   t.equal((await readdir(join(fx.cacheDir, 'whole'))).filter(n => n !== 'tmp').length, 1)
 
+  // a.bin held open through the kernel while b.bin's copy pushes a.bin's out of the 8 MiB budget:
+  // another open of a.bin (the same version) shares the held one's backing file, no EBUSY.
+  const go = join(fx.root, 'go')
+  const py = `
+import os, sys, time, hashlib
+a = os.open(sys.argv[1], os.O_RDONLY); os.pread(a, 4096, 0)
+open(sys.argv[2] + '.held', 'w').close()
+while not os.path.exists(sys.argv[2]): time.sleep(0.02)
+b = os.open(sys.argv[1], os.O_RDONLY); print(hashlib.sha256(os.pread(b, 6 << 20, 0)).hexdigest()); os.close(b); os.close(a)
+`
+  const holder = fx.sh(`python3 -c "${py.replace(/"/g, '\\"')}" ${join(fx.mountPoint, 'a.bin')} ${go}`)
+  for (let i = 0; i < 300 && (await fx.sh(`test -e ${go}.held`)).code !== 0; i++) await new Promise(r => setTimeout(r, 50))
   t.equal(await sha256Of(t, fx, 'b.bin'), sha(other))
   await untilCopies(fx, 3)
-  const freed = await fx.cli(['free', '--force', join(fx.mountPoint, 'b.bin')])
+  t.equal((await stats(fx)).passthrough?.copies.files, 1, "b.bin's copy took a.bin's place")
+  await fx.sh(`touch ${go}`)
+  const held = await holder
+  t.equal(held.code, 0, held.stderr)
+  t.equal(held.stdout.trim(), sha(v2), 'a.bin opened again while held: its bytes, through the shared backing file')
+  const shared = (await stats(fx)).passthrough?.kernel
+  t.equal(shared?.busy, 0)
+  t.equal(shared?.shared, 1)
+  // a.bin's release offered its copy again (its blocks are all cached), which pushes b.bin's out.
+  await untilCopies(fx, 4)
+  const freed = await fx.cli(['free', '--force', fx.mountPoint])
   t.equal(freed.code, 0, freed.stderr)
   await new Promise(r => setTimeout(r, 200))
-  t.equal((await stats(fx)).passthrough?.copies.files, 0, 'free took the copy with the blocks')
+  t.equal((await stats(fx)).passthrough?.copies.files, 0, 'free took the copies with the blocks')
   t.same(
     (await readdir(join(fx.cacheDir, 'whole'))).filter(n => n !== 'tmp'),
     [],
@@ -215,7 +246,12 @@ for (const point of ['whole-copy-half-written', 'whole-copy-before-rename']) {
     }
     t.equal(await sha256Of(t, fx, 'big.bin'), sha(big))
     // The release offers the copy; the daemon dies making it.
-    for (let i = 0; i < 100 && (await fx.cli(['stats', fx.mountPoint, '--json'])).code === 0; i++) await new Promise(r => setTimeout(r, 100))
+    let alive = true
+    for (let i = 0; i < 100 && alive; i++) {
+      alive = (await fx.cli(['stats', fx.mountPoint, '--json'])).code === 0
+      if (alive) await new Promise(r => setTimeout(r, 100))
+    }
+    t.notOk(alive, 'the daemon died at the crash point')
     await fx.sh(`grep -q " ${fx.mountPoint} " /proc/mounts && fusermount -uz ${fx.mountPoint}; true`)
     await fx.cli(['unmount', fx.mountPoint, '--force'])
     if (!(await mountPassthrough(t, fx))) return

@@ -157,3 +157,49 @@ t.test('at a start: copies found are used only while their blocks are on disk; l
   t.same(await readFile(again.backingFor(a) as string), store.data.get('a'))
   t.equal(again.backingFor({ ...a, size: a.size + 1 }), undefined, 'another size is not this copy')
 })
+
+t.test('an object freed while its copy is being made gets no copy', async t => {
+  const { dir, store, whole, put } = await setup(t)
+  const a = put('a', 300_000)
+  let release!: () => void
+  const gate = new Promise<void>(r => (release = r))
+  const src = source(store)
+  const slow: WholeObjectSource = {
+    ...src,
+    readBlockFromDisk: async (obj, index, target) => {
+      if (index === 2) await gate
+      return src.readBlockFromDisk(obj, index, target)
+    },
+  }
+  const gated = new WholeObjects({ dir: join(dir, '..', 'whole2'), maxBytes: 1 << 20, minObjectBytes: 100_000 }, slow, log)
+  await gated.open()
+  gated.offer(a)
+  await new Promise(r => setTimeout(r, 20))
+  gated.drop(src.objectId(a))
+  release()
+  await gated.idle()
+  t.equal(gated.backingFor(a), undefined)
+  t.same(await files(join(dir, '..', 'whole2')), [])
+  t.equal(gated.stats().made, 0)
+  // Offered again later (its blocks cached again), it is made.
+  gated.offer(a)
+  await gated.idle()
+  t.ok(gated.backingFor(a) !== undefined)
+  void whole
+})
+
+t.test('a copy larger than the budget at a start is removed', async t => {
+  const { dir, whole, put } = await setup(t)
+  const a = put('a', 300_000)
+  whole.offer(a)
+  await whole.idle()
+  await whole.close()
+  const smaller = new WholeObjects(
+    { dir, maxBytes: 200_000, minObjectBytes: 100_000 },
+    source({ data: new Map(), missing: new Set(), vanish: new Set(), forMs: Infinity }),
+    log,
+  )
+  await smaller.open()
+  t.same(await files(dir), [])
+  t.equal(smaller.stats().files, 0)
+})

@@ -1139,20 +1139,28 @@ NAPI_METHOD(fuse_native_passthrough_request) {
 }
 
 // s3cachefs: [requested, offered, granted, opens, shared, backingOpens, backingFailures,
-// cachedFallbacks, busy, inodes, lastError] (passthrough.h).
+// cachedFallbacks, busy, inodes, lastError, waits] (passthrough.h).
 NAPI_METHOD(fuse_native_passthrough_stats) {
   pthread_mutex_lock(&pt_lock);
-  double v[11] = { pt_requested, pt_offered, pt_granted, (double) pt_opens, (double) pt_shared, (double) pt_backing_opens,
-                   (double) pt_backing_failures, (double) pt_cached_fallbacks, (double) pt_busy, (double) pt_inodes_now, pt_last_error };
+  double v[12] = { pt_requested, pt_offered, pt_granted, (double) pt_opens, (double) pt_shared, (double) pt_backing_opens,
+                   (double) pt_backing_failures, (double) pt_cached_fallbacks, (double) pt_busy, (double) pt_inodes_now, pt_last_error,
+                   (double) pt_waits };
   pthread_mutex_unlock(&pt_lock);
   napi_value arr;
-  napi_create_array_with_length(env, 11, &arr);
-  for (uint32_t i = 0; i < 11; i++) {
+  napi_create_array_with_length(env, 12, &arr);
+  for (uint32_t i = 0; i < 12; i++) {
     napi_value n;
     napi_create_double(env, v[i], &n);
     napi_set_element(env, arr, i, n);
   }
   return arr;
+}
+
+// s3cachefs: whether opens may be handed to the kernel now (granted at INIT, and no BACKING_OPEN refused since).
+NAPI_METHOD(fuse_native_passthrough_active) {
+  napi_value result;
+  napi_get_boolean(env, __atomic_load_n(&pt_granted, __ATOMIC_RELAXED) != 0, &result);
+  return result;
 }
 
 NAPI_METHOD(fuse_native_unmount) {
@@ -1359,6 +1367,7 @@ NAPI_INIT() {
   NAPI_EXPORT_FUNCTION(fuse_native_mount)
   NAPI_EXPORT_FUNCTION(fuse_native_passthrough_request)
   NAPI_EXPORT_FUNCTION(fuse_native_passthrough_stats)
+  NAPI_EXPORT_FUNCTION(fuse_native_passthrough_active)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_set)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_clear)
   NAPI_EXPORT_FUNCTION(fuse_native_direct_read_info)

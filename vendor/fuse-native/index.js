@@ -777,9 +777,11 @@ Fuse.passthroughStats = () => {
     cachedFallbacks: v[7],
     busy: v[8],
     inodes: v[9],
-    lastError: v[10]
+    lastError: v[10],
+    waits: v[11]
   }
 }
+Fuse.passthroughActive = () => binding.fuse_native_passthrough_active()
 
 Fuse.threadStates = () => {
   const out = new Float64Array(2)

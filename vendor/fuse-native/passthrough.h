@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 // The kernel's protocol, as Linux 6.9+ defines it (Debian 12's headers predate passthrough).
@@ -56,6 +57,10 @@
 #define PT_ENTRY_OUT 128
 #define PT_INIT_OUT 64
 #define PT_BUCKETS 4096
+/** How long an open that conflicts with an inode's passthrough opens waits for their RELEASE before EBUSY. */
+#define PT_RELEASE_WAIT_SECONDS 1
+/** The prefix of a backing file the open may share with its inode's passthrough opens but not open anew. */
+#define PT_SHARE_ONLY "share:"
 
 typedef struct { int32_t fd; uint32_t flags; uint64_t padding; } pt_backing_map_t;
 #define PT_IOC_BACKING_OPEN _IOW(229, 1, pt_backing_map_t)
@@ -82,10 +87,14 @@ static int pt_offered;
 static int pt_granted;
 static int pt_dev_fd = -1;
 static pthread_mutex_t pt_lock = PTHREAD_MUTEX_INITIALIZER;
+/** Signalled when an inode's last passthrough open is counted out. */
+static pthread_cond_t pt_released = PTHREAD_COND_INITIALIZER;
 static pt_inode_t *pt_inodes[PT_BUCKETS];
 static pt_handle_t *pt_handles[PT_BUCKETS];
-static uint64_t pt_opens, pt_shared, pt_backing_opens, pt_backing_failures, pt_cached_fallbacks, pt_busy, pt_inodes_now;
+static uint64_t pt_opens, pt_shared, pt_backing_opens, pt_backing_failures, pt_cached_fallbacks, pt_busy, pt_inodes_now, pt_waits;
 static int pt_last_error;
+/** Tests only (S3CACHEFS_TEST_RELEASE_DELAY_MS): each RELEASE is counted out this late, as under load. */
+static useconds_t pt_release_delay_us;
 
 // The request this worker thread read last (it handles it and sends its reply next).
 static __thread uint32_t pt_tl_opcode;
@@ -159,7 +168,7 @@ static void pt_release (uint64_t fh) {
     *slot = h->next;
     pt_inode_t *in = *pt_inode_slot(h->nodeid);
     if (in != NULL) {
-      if (h->passthrough && in->passthrough > 0) in->passthrough--;
+      if (h->passthrough && in->passthrough > 0 && --in->passthrough == 0) pthread_cond_broadcast(&pt_released);
       else if (!h->passthrough && in->cached > 0) in->cached--;
       pt_inode_drop_if_unused(h->nodeid);
     }
@@ -186,6 +195,7 @@ static ssize_t pt_read (int fd, void *buf, size_t len, void *userdata) {
   } else if (opcode == PT_OP_RELEASE && n >= PT_IN_HEADER + 8) {
     uint64_t fh;
     memcpy(&fh, b + PT_IN_HEADER, 8);
+    if (pt_release_delay_us > 0) usleep(pt_release_delay_us); // tests only: a RELEASE read late, by construction
     pt_release(fh);
   }
   return n;
@@ -203,62 +213,85 @@ static ssize_t pt_send_error (int fd, uint64_t unique, int err) {
   return writev(fd, &v, 1);
 }
 
+/** Under pt_lock: waits (at most until `deadline`) for a RELEASE to count an open out. */
+static void pt_wait_release (const struct timespec *deadline) {
+  pt_waits++;
+  pthread_cond_timedwait(&pt_released, &pt_lock, deadline);
+}
+
 static ssize_t pt_open_reply (int fd, const struct iovec *iov, int count) {
-  char *backing = pt_tl_backing;
+  char *named = pt_tl_backing;
   pt_tl_backing = NULL;
   int32_t error;
   memcpy(&error, (const unsigned char *) iov[0].iov_base + 4, 4);
   if (error != 0 || count != 2 || iov[1].iov_len != PT_OPEN_OUT) {
-    free(backing);
+    free(named);
     return writev(fd, iov, count);
   }
+  // "share:PATH": the copy may be shared with the inode's passthrough opens but not opened anew
+  // (it left the daemon's budget, or its blocks are not all cached); "PATH": either.
+  const char *backing = named;
+  int may_open = 1;
+  if (named != NULL && strncmp(named, PT_SHARE_ONLY, strlen(PT_SHARE_ONLY)) == 0) {
+    backing = named + strlen(PT_SHARE_ONLY);
+    may_open = 0;
+  }
+  // Opened before the lock (a file on local disk; closed below if not used).
+  int bfd = backing != NULL && may_open && pt_granted ? open(backing, O_RDONLY | O_CLOEXEC) : -1;
   unsigned char out[PT_OPEN_OUT];
   memcpy(out, iov[1].iov_base, PT_OPEN_OUT);
   uint64_t fh;
   memcpy(&fh, out, 8);
   uint64_t nodeid = pt_tl_nodeid;
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += PT_RELEASE_WAIT_SECONDS;
 
   pthread_mutex_lock(&pt_lock);
-  pt_inode_t *in = pt_inode_get(nodeid);
+  pt_inode_t *in;
   int passthrough = 0;
   int fresh_id = 0;
-  if (in == NULL) {
-    // No memory for the count: an ordinary open (the kernel keeps its rules for it).
-  } else if (in->passthrough > 0) {
+  for (;;) {
+    in = pt_inode_get(nodeid);
+    if (in == NULL || in->passthrough == 0) break;
     if (backing != NULL && in->backing != NULL && strcmp(backing, in->backing) == 0) {
       passthrough = 1;
       pt_shared++;
-    } else {
-      // The kernel fails any other open of an inode in passthrough mode.
+      break;
+    }
+    // The kernel fails any other open of an inode in passthrough mode. Its last passthrough
+    // handle may be closed already, its RELEASE not read yet (the kernel sends it after
+    // dropping its own count): wait for it a while before refusing.
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec)) {
       pt_busy++;
       pthread_mutex_unlock(&pt_lock);
-      free(backing);
+      if (bfd >= 0) close(bfd);
+      free(named);
       pt_send_error(fd, pt_tl_unique, EBUSY);
       errno = ENOENT; // libfuse releases the handle the open made, as for an interrupted open
       return -1;
     }
-  } else if (backing != NULL && pt_granted && in->cached == 0) {
-    int bfd = open(backing, O_RDONLY | O_CLOEXEC);
-    if (bfd >= 0) {
-      pt_backing_map_t map = { bfd, 0, 0 };
-      int id = ioctl(pt_dev_fd, PT_IOC_BACKING_OPEN, &map);
-      if (id >= 0) {
-        in->backing_id = id;
-        free(in->backing);
-        in->backing = backing;
-        backing = NULL;
-        passthrough = 1;
-        fresh_id = 1;
-        pt_backing_opens++;
-      } else {
-        pt_last_error = errno;
-        pt_backing_failures++;
-        if (errno == EPERM || errno == EINVAL || errno == EOPNOTSUPP) pt_granted = 0; // not allowed here: off from now on
-      }
-      close(bfd);
+    pt_wait_release(&deadline);
+  }
+  if (in != NULL && !passthrough && bfd >= 0 && pt_granted && in->cached == 0) {
+    pt_backing_map_t map = { bfd, 0, 0 };
+    int id = ioctl(pt_dev_fd, PT_IOC_BACKING_OPEN, &map);
+    if (id >= 0) {
+      in->backing_id = id;
+      free(in->backing);
+      in->backing = strdup(backing);
+      passthrough = in->backing != NULL;
+      fresh_id = 1;
+      pt_backing_opens++;
+    } else {
+      pt_last_error = errno;
+      pt_backing_failures++;
+      // Not allowed here (not root; a cache directory on a stacked file system): off from now on.
+      if (errno == EPERM || errno == EINVAL || errno == EOPNOTSUPP || errno == ELOOP) pt_granted = 0;
     }
-    // No backing file (not made yet, or removed since): an ordinary open.
-  } else if (backing != NULL) {
+  } else if (in != NULL && !passthrough && backing != NULL && in->cached > 0) {
     pt_cached_fallbacks++;
   }
   if (passthrough) {
@@ -286,7 +319,8 @@ static ssize_t pt_open_reply (int fd, const struct iovec *iov, int count) {
     pt_inode_drop_if_unused(nodeid);
   }
   pthread_mutex_unlock(&pt_lock);
-  free(backing);
+  if (bfd >= 0) close(bfd);
+  free(named);
   errno = saved;
   return res;
 }
@@ -317,12 +351,13 @@ static ssize_t pt_writev (int fd, struct iovec *iov, int count, void *userdata) 
     uint64_t nodeid, fh;
     memcpy(&nodeid, b, 8);
     memcpy(&fh, b + PT_ENTRY_OUT, 8);
+    // Counted under the lock taken before the reply, as an open is: its RELEASE cannot be read first.
+    pthread_mutex_lock(&pt_lock);
     ssize_t res = writev(fd, iov, count);
-    if (res >= 0) {
-      pthread_mutex_lock(&pt_lock);
-      if (pt_inode_get(nodeid) != NULL) pt_count_open(nodeid, fh, 0);
-      pthread_mutex_unlock(&pt_lock);
-    }
+    int saved = errno;
+    if (res >= 0 && pt_inode_get(nodeid) != NULL) pt_count_open(nodeid, fh, 0);
+    pthread_mutex_unlock(&pt_lock);
+    errno = saved;
     return res;
   }
   return writev(fd, iov, count);
@@ -335,6 +370,8 @@ static int pt_install (struct fuse_session *se) {
   io.read = pt_read;
   io.writev = pt_writev;
   pt_dev_fd = fuse_session_fd(se);
+  const char *delay = getenv("S3CACHEFS_TEST_RELEASE_DELAY_MS");
+  if (delay != NULL) pt_release_delay_us = (useconds_t) (atoi(delay) * 1000);
   return fuse_session_custom_io(se, &io, pt_dev_fd);
 }
 
