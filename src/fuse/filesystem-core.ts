@@ -118,6 +118,11 @@ export class FilesystemCore {
     this.#passthroughActive = active
   }
 
+  /** Whether `version` may be read through a whole-object copy (its opens are then the core's to answer). */
+  #mayHaveCopy(version: ObjectVersion): boolean {
+    return this.#whole?.eligible(version) === true && this.#passthroughActive()
+  }
+
   /** The copies, while the kernel takes them. */
   #wholeActive(): WholeObjects | undefined {
     return this.#whole !== undefined && this.#passthroughActive() ? this.#whole : undefined
@@ -218,7 +223,7 @@ export class FilesystemCore {
    */
   #publish(path: string, entry: FileEntry, forMs: number, blocks = this.#blocksForLookup(entry)): FileStat {
     const stat = entryStat(this.#config, entry, undefined)
-    const opens = blocks !== undefined && !this.#opensWatched() && this.#wholeActive()?.eligible(versionOf(entry)) !== true
+    const opens = blocks !== undefined && !this.#opensWatched() && !this.#mayHaveCopy(versionOf(entry))
     const known = opens ? { prefix: blocks.prefix, blockSize: blocks.blockSize, forMs: blocks.forMs } : undefined
     this.#known?.publish(path, stat, forMs, known)
     return stat
