@@ -106,7 +106,21 @@ t.test('a large file read once is read by the kernel from then on: byte-exact, n
   t.equal(await sha256Of(t, fx, 'small.bin'), sha(small))
   t.equal((await stats(fx)).passthrough?.kernel?.opens, after.passthrough?.kernel?.opens)
 
-  // A remount keeps the copy: its first open is a passthrough open.
+  // A file brought in by `load` gets its copy without being read: its first open is a passthrough open.
+  const loaded = randomBytes(5 * MiB + 3)
+  await fx.put('loaded.bin', loaded)
+  await fx.cli(['refresh', fx.mountPoint])
+  const load = await fx.cli(['load', join(fx.mountPoint, 'loaded.bin'), '--wait'])
+  t.equal(load.code, 0, load.stderr)
+  await untilCopies(fx, 2)
+  const beforeLoaded = await stats(fx)
+  await dropCaches(fx)
+  t.equal(await sha256Of(t, fx, 'loaded.bin'), sha(loaded), 'a loaded file, read through its copy')
+  const afterLoaded = await stats(fx)
+  t.equal(afterLoaded.fuse?.reads, beforeLoaded.fuse?.reads, 'no read of it reached the daemon')
+  t.equal((afterLoaded.passthrough?.kernel?.opens ?? 0) - (beforeLoaded.passthrough?.kernel?.opens ?? 0), 1)
+
+  // A remount keeps the copies: a first open is a passthrough open.
   await fx.unmount()
   if (!(await mountPassthrough(t, fx))) return
   await dropCaches(fx)
