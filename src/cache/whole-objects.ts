@@ -196,6 +196,7 @@ export class WholeObjects {
 
   async #make(obj: ObjectVersion, id: string): Promise<void> {
     const startedMs = Date.now()
+    const t0 = performance.now()
     const forMs = this.#source.onDiskFor(obj)
     if (this.#closed || forMs === undefined || this.#copies.has(id) || this.#dropped.has(id)) return
     const tmp = join(this.#config.dir, TMP, `${id}.${process.pid}`)
@@ -215,6 +216,7 @@ export class WholeObjects {
     // Never used past the earliest expiry of the blocks it was made from, as seen when it started.
     this.#copies.set(id, { bytes: obj.size, expiresAtMs: startedMs + forMs, restored: false })
     this.#made++
+    this.#log.info({ key: obj.key, bytes: obj.size, ms: Math.round(performance.now() - t0) }, 'made a whole-object copy')
   }
 
   /** Writes the object's bytes from its blocks to `tmp`, fsynced; false (and no file) if a block is gone meanwhile. */
