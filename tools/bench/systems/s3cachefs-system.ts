@@ -171,8 +171,9 @@ const settleWaits: number[] = [];
 async function settleCopies(mountPoint: string): Promise<number> {
   const t0 = performance.now();
   while (performance.now() - t0 < SETTLE_MAX_MS) {
-    const copies = ((await controlRequest(mountPoint, 'stats')) as StatsSnapshot).passthrough?.copies;
-    if (copies === undefined || (copies.files > 0 && copies.pending === 0)) break;
+    const pt = ((await controlRequest(mountPoint, 'stats')) as StatsSnapshot).passthrough;
+    // No copies to wait for where the kernel does not take them (older kernel, not root).
+    if (pt === undefined || pt.kernel?.granted !== true || (pt.copies.files > 0 && pt.copies.pending === 0)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   const waited = (performance.now() - t0) / 1000;
