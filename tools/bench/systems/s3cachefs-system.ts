@@ -153,10 +153,14 @@ export const s3cachefsPassthroughSystem: BenchSystem = {
   role: 'candidate',
   measureEveryEpoch: true,
   workloads: ['shard'],
-  notes: () =>
-    settleWaits.length === 0
+  notes: () => [
+    ...(notGranted
+      ? ['s3cachefs --passthrough: the kernel did not grant FUSE passthrough here (Linux >= 6.9 with CONFIG_FUSE_PASSTHROUGH, as root), so it ran as plain s3cachefs.']
+      : []),
+    ...(settleWaits.length === 0 || notGranted
       ? []
-      : [`s3cachefs --passthrough: each warm shard run started once the daemon had made its whole-object copy of the shard (stats: passthrough.copies); waited ${settleWaits.map((s) => s.toFixed(1)).join(', ')} s after the cold runs (the copy is made once per object version and cache).`],
+      : [`s3cachefs --passthrough: each warm shard run started once the daemon had made its whole-object copy of the shard (stats: passthrough.copies); waited ${settleWaits.map((s) => s.toFixed(1)).join(', ')} s after the cold runs (the copy is made once per object version and cache).`]),
+  ],
   async openCold(ds, ctx, variant) {
     const opened = await s3cachefsSystem.openCold(ds, ctx, { name: 's3cachefs-pt', label: 's3cachefs --passthrough', mountArgs: ['--passthrough', PASSTHROUGH_SIZE, ...(variant?.mountArgs ?? [])] });
     if (opened.view.kind !== 'fs') return opened;
@@ -166,6 +170,7 @@ export const s3cachefsPassthroughSystem: BenchSystem = {
 };
 
 const settleWaits: number[] = [];
+let notGranted = false;
 
 /** Until the daemon has a whole-object copy and none pending (at most SETTLE_MAX_MS); the seconds waited. */
 async function settleCopies(mountPoint: string): Promise<number> {
@@ -173,6 +178,7 @@ async function settleCopies(mountPoint: string): Promise<number> {
   while (performance.now() - t0 < SETTLE_MAX_MS) {
     const pt = ((await controlRequest(mountPoint, 'stats')) as StatsSnapshot).passthrough;
     // No copies to wait for where the kernel does not take them (older kernel, not root).
+    if (pt !== undefined && pt.kernel?.granted !== true) notGranted = true;
     if (pt === undefined || pt.kernel?.granted !== true || (pt.copies.files > 0 && pt.copies.pending === 0)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
