@@ -1,3 +1,4 @@
+// Superseded by vendor/fuse-native/passthrough.h (session 20: libfuse's custom I/O hooks instead of a GOT patch).
 // Prototype, not part of the product (session 19, 2026-12-03): FUSE passthrough through Debian 12's
 // libfuse 3.14 high-level API, which has no passthrough support (libfuse 3.16 added it). It patches
 // libfuse's GOT entry for writev so that it can amend two replies libfuse builds: INIT (the
