@@ -95,7 +95,6 @@ export class WholeObjects {
 
   /** Takes in the copies a previous run left (newest last), removing unfinished ones. */
   async open(): Promise<void> {
-    await mkdir(join(this.#config.dir, TMP), { recursive: true })
     await rm(join(this.#config.dir, TMP), { recursive: true, force: true })
     await mkdir(join(this.#config.dir, TMP), { recursive: true })
     const found: { id: string; bytes: number; mtimeMs: number }[] = []
@@ -122,7 +121,7 @@ export class WholeObjects {
 
   /** Whether `obj` may have a copy at all (size between the minimum and the budget). */
   eligible(obj: ObjectVersion): boolean {
-    return obj.size >= this.#config.minObjectBytes && obj.size <= this.#config.maxBytes && obj.size > 0
+    return obj.size >= this.#config.minObjectBytes && obj.size <= this.#config.maxBytes
   }
 
   /**

@@ -264,7 +264,6 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       opTimeoutMs: D.FUSE_OP_TIMEOUT_MS,
       debug: o.debugFuse === true,
       directReads: o.directReads !== false,
-      passthrough: passthroughBytes > 0,
       kernelReadAheadKiB: kernelReadAheadKiB(o.kernelReadAhead ?? D.KERNEL_READ_AHEAD),
       xattrs: o.xattr === true,
     },

@@ -88,13 +88,7 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     await control.start()
     stopOps = () => ops.stop()
     await ops.start()
-    mount = await mountFuse(
-      config.fuse,
-      core,
-      log.child({ component: 'fuse' }),
-      listener => (disk.blockFileListener = listener),
-      whole === undefined ? undefined : { whole, reader },
-    )
+    mount = await mountFuse(config.fuse, core, log.child({ component: 'fuse' }), listener => (disk.blockFileListener = listener), whole)
     await writeDaemonRecord({
       pid: process.pid,
       mountPoint: config.mountPoint,

@@ -116,16 +116,13 @@ export class FilesystemCore {
   setWholeObjects(whole: WholeObjects, active: () => boolean): void {
     this.#whole = whole
     this.#passthroughActive = active
+    // An object loaded whole (a shard read at random, `s3cachefs load`) gets its copy at once, before its next open.
+    this.#reader.onObjectLoaded(obj => this.#copiesFor(obj)?.offer(obj))
   }
 
-  /** Whether `version` may be read through a whole-object copy (its opens are then the core's to answer). */
-  #mayHaveCopy(version: ObjectVersion): boolean {
-    return this.#whole?.eligible(version) === true && this.#passthroughActive()
-  }
-
-  /** The copies, while the kernel takes them. */
-  #wholeActive(): WholeObjects | undefined {
-    return this.#whole !== undefined && this.#passthroughActive() ? this.#whole : undefined
+  /** The copies, when `version` may be read through one (its opens are then the core's to answer) and the kernel takes them. */
+  #copiesFor(version: ObjectVersion): WholeObjects | undefined {
+    return this.#whole?.eligible(version) === true && this.#passthroughActive() ? this.#whole : undefined
   }
 
   /**
@@ -136,12 +133,12 @@ export class FilesystemCore {
    * object version: the bytes they read). A copy missing is offered to be made.
    */
   backingOf(fh: number, flags: number): { path: string; fresh: boolean } | undefined {
-    const whole = this.#wholeActive()
-    if (whole === undefined || wantsWrite(flags)) return undefined
+    if (this.#whole === undefined || wantsWrite(flags)) return undefined
     const handle = this.#files.find(fh)
     if (handle?.kind !== 'clean' || this.#writes.busy(handle.path)) return undefined
     const version = handle.reader.version
-    if (!whole.eligible(version)) return undefined
+    const whole = this.#copiesFor(version)
+    if (whole === undefined) return undefined
     const usable = whole.backingFor(version)
     if (usable !== undefined) return { path: usable, fresh: true }
     whole.offer(version)
@@ -223,7 +220,7 @@ export class FilesystemCore {
    */
   #publish(path: string, entry: FileEntry, forMs: number, blocks = this.#blocksForLookup(entry)): FileStat {
     const stat = entryStat(this.#config, entry, undefined)
-    const opens = blocks !== undefined && !this.#opensWatched() && !this.#mayHaveCopy(versionOf(entry))
+    const opens = blocks !== undefined && !this.#opensWatched() && this.#copiesFor(versionOf(entry)) === undefined
     const known = opens ? { prefix: blocks.prefix, blockSize: blocks.blockSize, forMs: blocks.forMs } : undefined
     this.#known?.publish(path, stat, forMs, known)
     return stat
@@ -413,8 +410,8 @@ export class FilesystemCore {
 
   /** After the release of a clean handle: a copy for passthrough once the blocks it read are on disk (the first epoch's read of a shard). */
   #offerCopyOnceWritten(version: ObjectVersion): void {
-    const whole = this.#wholeActive()
-    if (whole === undefined || !whole.eligible(version)) return
+    const whole = this.#copiesFor(version)
+    if (whole === undefined) return
     this.#reader
       .blocksWritten(version)
       .then(() => whole.offer(version))

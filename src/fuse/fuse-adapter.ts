@@ -3,7 +3,6 @@
  * that awaits the FilesystemCore and answers the kernel exactly once, with a
  * negative errno from the errno table on failure.
  */
-import type { BlockReader } from '../cache/block-reader.js'
 import type { WholeObjects } from '../cache/whole-objects.js'
 import Fuse, { type FuseOperations, type FuseStat, type PassthroughStats } from 'fuse-native'
 import type { Logger } from 'pino'
@@ -36,8 +35,6 @@ export interface FuseMountConfig {
   readonly debug: boolean
   /** Reads of small cached files answered by the binding on its own threads (see DirectReads). */
   readonly directReads: boolean
-  /** `--passthrough`: the kernel reads clean files' whole-object copies itself (vendor/fuse-native/passthrough.h). */
-  readonly passthrough: boolean
   /** Extended attributes kept as s3fs keeps them (`--xattr`); without, the kernel answers EOPNOTSUPP. */
   readonly xattrs: boolean
   /** The kernel's read-ahead window for this mount, KiB (0: leave the kernel's); see kernel-read-ahead.ts. */
@@ -318,13 +315,13 @@ export async function mountFuse(
   core: FilesystemCore,
   log: Logger,
   blockFiles?: (listener: BlockFileListener) => void,
-  passthrough?: { readonly whole: WholeObjects; readonly reader: BlockReader },
+  whole?: WholeObjects,
 ): Promise<FuseMount> {
   // Without default_permissions every local user reaches us (allow_other): the daemon checks permissions itself.
   const checks = config.allowOther && !config.defaultPermissions ? new AccessChecks(path => core.getattr(path)) : undefined
   const counts: FuseOpCounts = { getattr: 0, readdir: 0, read: 0, readBytes: 0 }
   // Only our build of the binding has passthrough; asked for before the mount, whose INIT it amends.
-  const askPassthrough = config.passthrough && passthrough !== undefined && typeof Fuse.passthroughRequest === 'function'
+  const askPassthrough = whole !== undefined && typeof Fuse.passthroughRequest === 'function'
   if (askPassthrough) Fuse.passthroughRequest(true)
   const fuse = new Fuse(config.mountPoint, buildOperations(core, log, checks, counts, config.xattrs), {
     // fuse-native passes neither option, so they ride on the option string. remember: stable
@@ -362,13 +359,7 @@ export async function mountFuse(
       log.warn({ offered: pt.offered }, 'kernel passthrough unavailable (needs Linux >= 6.9 with CONFIG_FUSE_PASSTHROUGH); every read goes through the daemon')
     if (pt.granted && process.getuid?.() !== 0) log.warn('kernel passthrough needs CAP_SYS_ADMIN (root): without it every read goes through the daemon')
     // Copies are made and named only while the kernel takes them (granted, no BACKING_OPEN refused since).
-    const { whole, reader } = passthrough
-    const active = () => Fuse.passthroughActive()
-    core.setWholeObjects(whole, active)
-    // An object loaded whole (a shard read at random, `s3cachefs load`) gets its copy at once, before its next open.
-    reader.onObjectLoaded(obj => {
-      if (active()) whole.offer(obj)
-    })
+    core.setWholeObjects(whole, () => Fuse.passthroughActive())
   }
 
   if (config.kernelReadAheadKiB > 0) {

@@ -652,9 +652,9 @@ static int fuse_native_open_known (const char *path, struct fuse_file_info *info
   }
   int res = fuse_native_open(path, info);
   if (pt_requested) {
+    // Consumed (and freed) by the reply hook, an error reply included.
     fuse_thread_locals_t *l = get_thread_locals();
-    pt_set_backing(res == 0 ? l->pt_path : NULL);
-    if (res != 0) free(l->pt_path);
+    pt_set_backing(l->pt_path);
     l->pt_path = NULL;
   }
   return res;

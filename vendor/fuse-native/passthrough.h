@@ -115,20 +115,18 @@ static pt_handle_t **pt_handle_slot (uint64_t fh) {
   return p;
 }
 
-/** Under pt_lock: one open of `nodeid` answered (handle fh), in passthrough mode or not. */
-static int pt_count_open (uint64_t nodeid, uint64_t fh, int passthrough) {
-  pt_inode_t **slot = pt_inode_slot(nodeid);
-  if (*slot == NULL) return -1;
+/** Under pt_lock: one open of inode `in` answered (handle fh), in passthrough mode or not. */
+static int pt_count_open (pt_inode_t *in, uint64_t fh, int passthrough) {
   pt_handle_t *h = calloc(1, sizeof(pt_handle_t));
   if (h == NULL) return -1;
   h->fh = fh;
-  h->nodeid = nodeid;
+  h->nodeid = in->nodeid;
   h->passthrough = passthrough;
   pt_handle_t **hs = &pt_handles[fh % PT_BUCKETS];
   h->next = *hs;
   *hs = h;
-  if (passthrough) (*slot)->passthrough++;
-  else (*slot)->cached++;
+  if (passthrough) in->passthrough++;
+  else in->cached++;
   return 0;
 }
 
@@ -308,7 +306,7 @@ static ssize_t pt_open_reply (int fd, const struct iovec *iov, int count) {
   ssize_t res = writev(fd, v, 2);
   int saved = errno;
   if (in != NULL) {
-    if (res >= 0 && pt_count_open(nodeid, fh, passthrough) == 0) {
+    if (res >= 0 && pt_count_open(in, fh, passthrough) == 0) {
       if (passthrough) pt_opens++;
     } else if (fresh_id) {
       // Not delivered (the open was interrupted): nothing uses the new id.
@@ -355,7 +353,8 @@ static ssize_t pt_writev (int fd, struct iovec *iov, int count, void *userdata) 
     pthread_mutex_lock(&pt_lock);
     ssize_t res = writev(fd, iov, count);
     int saved = errno;
-    if (res >= 0 && pt_inode_get(nodeid) != NULL) pt_count_open(nodeid, fh, 0);
+    pt_inode_t *in = res >= 0 ? pt_inode_get(nodeid) : NULL;
+    if (in != NULL) pt_count_open(in, fh, 0);
     pthread_mutex_unlock(&pt_lock);
     errno = saved;
     return res;
