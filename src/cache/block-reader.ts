@@ -17,6 +17,7 @@
  */
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
+import { READ_AHEAD_BUDGET_BYTES } from '../config/defaults.js'
 import { S3CacheFsError, UnexpectedResponseError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { BlockFetcher, blocksAhead, type PendingBlock, type RunProgress } from './block-fetcher.js'
@@ -24,7 +25,7 @@ import { type BlockStore, blockAddress, blockKey, objectIdOf } from './disk/disk
 import { type FetchQueue, FetchTicket, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from './fetch-queue.js'
 import { MemoryBlocks } from './memory-blocks.js'
 import { ObjectLoads } from './object-loads.js'
-import { AheadBudget, readAheadBudgetBytes } from './read-ahead.js'
+import { AheadBudget } from './read-ahead.js'
 import { blockCount, blockLength, type ObjectVersion } from './object-version.js'
 import type { SharedTier } from './shared-tier.js'
 
@@ -39,6 +40,8 @@ export interface BlockReaderConfig {
   readonly wholeObjectMaxBytes: number
   /** Bytes of verified blocks kept in memory. */
   readonly memoryCacheBytes: number
+  /** The most all read-ahead windows hold together, in room the memory tier lends them beyond its size; default READ_AHEAD_BUDGET_BYTES. */
+  readonly readAheadBudgetBytes?: number
   /** Identifies the bucket (and prefix) in cache keys. */
   readonly namespace: string
   /** Milliseconds since the epoch, for the memory tier's TTL deadlines; default Date.now. */
@@ -105,7 +108,7 @@ export class BlockReader {
   #bytesOvertaken = 0
   #bytesOvertakeFetched = 0
   readonly #readErrors = new Map<string, number>()
-  /** The read-ahead windows of every open file together: they wait in the memory tier until read. */
+  /** The read-ahead windows of every open file together: their blocks wait in the memory tier, in room it lends them, until read. */
   readonly aheadBudget: AheadBudget
 
   constructor(config: BlockReaderConfig, client: ObjectClient, disk: BlockStore, queue: FetchQueue, log: Logger, tier?: SharedTier) {
@@ -113,8 +116,9 @@ export class BlockReader {
     this.#client = client
     this.#disk = disk
     this.#queue = queue
-    this.#memory = new MemoryBlocks(config.memoryCacheBytes, config.clock)
-    this.aheadBudget = new AheadBudget(readAheadBudgetBytes(config.memoryCacheBytes), config.blockSize)
+    const budget = new AheadBudget(config.readAheadBudgetBytes ?? READ_AHEAD_BUDGET_BYTES, config.blockSize, () => this.#memory.trim())
+    this.aheadBudget = budget
+    this.#memory = new MemoryBlocks(config.memoryCacheBytes, config.clock, { maxBytes: budget.limitBytes, bytes: () => budget.usage().bytes })
     this.#fetcher = new BlockFetcher({ ...config, client, disk, queue, memory: this.#memory, tier })
     this.#loads = new ObjectLoads(config, { blocks: (o, f, e, p) => this.#ensure(o, f, e, p), objectId: o => this.#objectId(o) }, disk, log)
     // Data an operator freed or that expired must not live on in memory either.

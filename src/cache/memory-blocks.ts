@@ -8,13 +8,29 @@
  */
 import { LRUCache } from 'lru-cache'
 
+/** Room the tier lends beyond its own size: the bytes read-ahead windows hold now, and the most they may. */
+export interface LentRoom {
+  readonly maxBytes: number
+  bytes(): number
+}
+
 export class MemoryBlocks {
   readonly #lru: LRUCache<string, Buffer>
   readonly #clock: () => number
+  readonly #maxBytes: number
+  readonly #lent: LentRoom | undefined
 
-  constructor(maxBytes: number, clock: () => number = Date.now) {
+  /**
+   * `lent`: the tier holds up to `maxBytes` plus what the read-ahead windows hold now (so a
+   * window's blocks, fetched ahead and waiting to be read, do not push out one another or
+   * the tier's own blocks), never more than `maxBytes + lent.maxBytes`.
+   */
+  constructor(maxBytes: number, clock: () => number = Date.now, lent?: LentRoom) {
     this.#clock = clock
-    this.#lru = new LRUCache<string, Buffer>({ maxSize: maxBytes, sizeCalculation: b => Math.max(1, b.length), perf: { now: clock }, ttlResolution: 0 })
+    this.#maxBytes = maxBytes
+    this.#lent = lent
+    const maxSize = maxBytes + (lent?.maxBytes ?? 0)
+    this.#lru = new LRUCache<string, Buffer>({ maxSize, sizeCalculation: b => Math.max(1, b.length), perf: { now: clock }, ttlResolution: 0 })
   }
 
   get(id: string): Buffer | undefined {
@@ -29,11 +45,20 @@ export class MemoryBlocks {
   set(id: string, block: Buffer, deadlineMs: number): void {
     if (deadlineMs === Infinity) {
       this.#lru.set(id, block)
-      return
+      return this.trim()
     }
     const ttl = Math.floor(deadlineMs - this.#clock())
     if (ttl <= 0) this.#lru.delete(id)
     else this.#lru.set(id, block, { ttl })
+    this.trim()
+  }
+
+  /** Gives back the room the windows no longer hold: the least recently used blocks go. */
+  trim(): void {
+    const lent = this.#lent
+    if (lent === undefined) return
+    const bound = this.#maxBytes + Math.min(lent.maxBytes, lent.bytes())
+    while (this.#lru.calculatedSize > bound && this.#lru.size > 0) this.#lru.pop()
   }
 
   delete(id: string): void {

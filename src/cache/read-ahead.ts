@@ -12,7 +12,7 @@
  * fetch the next block too.
  */
 
-import { BLOCK_SIZE_BYTES, READ_AHEAD_INITIAL_BYTES, READ_AHEAD_MEMORY_SHARE } from '../config/defaults.js'
+import { BLOCK_SIZE_BYTES } from '../config/defaults.js'
 
 export interface ReadAheadConfig {
   readonly initialWindowBytes: number
@@ -32,31 +32,29 @@ export interface PrefetchRange {
   readonly endExclusive: number
 }
 
-/** The bytes all read-ahead windows together may take: a share of the memory tier, at least the initial window. */
-export function readAheadBudgetBytes(memoryCacheBytes: number): number {
-  return Math.max(READ_AHEAD_INITIAL_BYTES, Math.floor(memoryCacheBytes * READ_AHEAD_MEMORY_SHARE))
-}
-
 /** Blocks a sequential reader keeps in the memory tier besides its window: the one it is reading, and one of lag for the kernel's out-of-order pieces. */
 const KEPT_BEHIND_BLOCKS = 2
 
 /**
- * The read-ahead windows of all open files together. A prefetched block waits in the
- * memory tier until its reader gets to it; windows larger than the tier would make the
- * blocks fetched last evict the ones about to be read, which are then read back from the
- * disk cache. Each sequential reader is granted an equal share, less the blocks it keeps
- * behind its window (never less than the initial window, so every reader makes progress);
- * a reader gone random holds nothing.
+ * The read-ahead windows of all open files together (READ_AHEAD_BUDGET_BYTES). A prefetched
+ * block waits in the memory tier until its reader gets to it, and the tier lends the windows
+ * the room they are granted here on top of its own size (MemoryBlocks), so the blocks fetched
+ * last never evict the ones about to be read. Each sequential reader is granted an equal
+ * share, less the blocks it keeps behind its window (never less than the initial window, so
+ * every reader makes progress); a reader gone random holds nothing.
  */
 export class AheadBudget {
   readonly #limit: number
   readonly #keptBehind: number
+  readonly #onShrink: (() => void) | undefined
   #used = 0
   #active = 0
 
-  constructor(limitBytes: number, blockBytes = BLOCK_SIZE_BYTES) {
+  /** `onShrink`: told each time the windows give bytes back (the memory tier takes back the room it lent). */
+  constructor(limitBytes: number, blockBytes = BLOCK_SIZE_BYTES, onShrink?: () => void) {
     this.#limit = limitBytes
     this.#keptBehind = KEPT_BEHIND_BLOCKS * blockBytes
+    this.#onShrink = onShrink
   }
 
   /** Moves a window from the `held` bytes it was granted towards `wanted` (0: gives it up); returns the bytes granted now. */
@@ -68,7 +66,13 @@ export class AheadBudget {
     const granted = wanted === 0 ? 0 : Math.max(Math.min(floor, wanted), Math.min(wanted, share, this.#limit - this.#used + held))
     this.#active = active
     this.#used += granted - held
+    if (granted < held) this.#onShrink?.()
     return granted
+  }
+
+  /** The most the windows may hold together. */
+  get limitBytes(): number {
+    return this.#limit
   }
 
   /** Bytes granted to windows now, and how many readers hold them. */

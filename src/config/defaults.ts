@@ -51,20 +51,26 @@ export const MAX_PENDING_BLOCK_WRITES = 256
 
 /** Sequential read-ahead starts at one block and doubles per sequential read... */
 export const READ_AHEAD_INITIAL_BYTES = 1 * MiB
-/** ...up to eight parts in flight per reader... */
-export const READ_AHEAD_MAX_BYTES = 64 * MiB
+/** ...up to sixteen parts in flight per reader... */
+export const READ_AHEAD_MAX_BYTES = 128 * MiB
 /**
- * ...and the windows of all readers together fit in this share of the memory tier, where
- * prefetched blocks wait until read, less two blocks per reader kept behind its window: with
- * the 64 MiB default, one reader's window is 62 MiB (about seven 8 MiB parts in flight).
- * Windows as large as the tier once made the blocks fetched last evict the ones about to be
- * read (90–210 of the 256 blocks of a cold sequential read of 256 MiB read back from the disk
- * cache, 2026-12-02); since a sequential reader drops the blocks it has read through, one
- * reader reads none back, and the whole tier as windows is faster than half of it: a cold
- * sequential GiB 243–263 MB/s instead of 203–216, four readers 227–269 instead of 210
- * (reading back 48–113 of 1,024 blocks instead of 32; 2026-12-03, docs/ARCHITECTURE.md).
+ * ...and the windows of all readers together hold at most this much, less two blocks per
+ * reader kept behind its window. A window's blocks wait in the memory tier until read, so
+ * the tier lends the windows the room they hold now on top of `--memory-cache-size`
+ * (MemoryBlocks): a sequential reader's blocks do not evict the ones about to be read, and
+ * with no window open the tier holds no more than its own size.
+ *
+ * Windows were a share of the 64 MiB tier before (about seven 8 MiB parts in flight). On
+ * this 2-core machine the store, the link and the daemon share the cores, every GET takes
+ * longer than the link alone would, and the bytes in flight set the rate: a cold sequential
+ * GiB behind the bench's emulated link read at 241–315 MB/s with 62 MiB windows (8 runs)
+ * against 280–336 with 126 MiB (4 runs), the 256 MiB shard at 203–223 against 256–280 MB/s
+ * (three interleaved rounds; session 21, docs/ARCHITECTURE.md), and the S3 server spent
+ * less CPU on it (0.62–0.78 against 0.43–0.51 s). 190 MiB gave no more (312–327 MB/s).
+ * Windows as large as the tier, with the tier's room shared, once made the blocks fetched
+ * last evict the ones about to be read (2026-12-02).
  */
-export const READ_AHEAD_MEMORY_SHARE = 1
+export const READ_AHEAD_BUDGET_BYTES = 128 * MiB
 
 /** How long metadata (stat, listings) is trusted before asking the store again. */
 export const METADATA_TTL = '60s'

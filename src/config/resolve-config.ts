@@ -209,6 +209,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       partSize: D.PART_SIZE_BYTES,
       wholeObjectMaxBytes: D.WHOLE_OBJECT_MAX_BYTES,
       memoryCacheBytes: parseBytes(o.memoryCacheSize ?? D.MEMORY_CACHE_SIZE, '--memory-cache-size'),
+      readAheadBudgetBytes: D.READ_AHEAD_BUDGET_BYTES,
       namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
     },
     queue: { concurrency, inFlightBudgetBytes: D.IN_FLIGHT_BUDGET_BYTES, maxQueuedPrefetch: D.MAX_QUEUED_PREFETCH },
@@ -219,7 +220,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       dirMode: D.DIR_MODE,
       readOnly: o.readOnly === true,
       fileReader: {
-        // One reader's window is also bounded by the BlockReader's AheadBudget (a share of the memory tier: READ_AHEAD_MEMORY_SHARE).
+        // One reader's window is also bounded by the BlockReader's AheadBudget (READ_AHEAD_BUDGET_BYTES for all windows together).
         readAhead: { initialWindowBytes: D.READ_AHEAD_INITIAL_BYTES, maxWindowBytes: D.READ_AHEAD_MAX_BYTES, stepBytes: D.PART_SIZE_BYTES },
         randomReadsBeforeWholeFetch: D.RANDOM_READS_BEFORE_WHOLE_FETCH,
         wholeFetchMaxBytes: Math.floor(cacheBytes * D.WHOLE_FETCH_MAX_CACHE_SHARE),

@@ -170,8 +170,8 @@ t.test('zero-byte files read as empty without a GET', async t => {
 })
 
 t.test('open block files: a block corrupted or evicted while its descriptor is cached is never served', async t => {
-  // A memory cache of one block, so every read goes to the disk cache and its open descriptors.
-  const h = await makeHarness({ cacheBytes: 8 * MiB, reader: { memoryCacheBytes: 1 } })
+  // A memory tier of one byte lending no room to read-ahead, so every read goes to the disk cache and its open descriptors.
+  const h = await makeHarness({ cacheBytes: 8 * MiB, reader: { memoryCacheBytes: 1, readAheadBudgetBytes: 0 } })
   t.teardown(() => h.close())
   const data = randomBytes(300_000)
   h.store.put('held.bin', data)
@@ -255,8 +255,8 @@ t.test('read-ahead does not load blocks already on disk: a window past where its
 })
 
 t.test('sequential readers of objects larger than the memory tier never read a block back from the disk cache', async t => {
-  // 8 MiB of memory tier: the windows of all readers together get it, less two blocks each reader keeps behind.
-  const h = await makeHarness({ reader: { memoryCacheBytes: 8 * MiB } })
+  // 8 MiB of read-ahead for the windows of all readers together, less two blocks each reader keeps behind.
+  const h = await makeHarness({ reader: { memoryCacheBytes: 8 * MiB, readAheadBudgetBytes: 8 * MiB } })
   t.teardown(() => h.close())
   const files = [0, 1, 2].map(i => randomBytes(24 * MiB + 1000 * i))
   files.forEach((data, i) => h.store.put(`seq/${i}.bin`, data))
@@ -283,4 +283,31 @@ t.test('sequential readers of objects larger than the memory tier never read a b
     'each byte fetched once',
   )
   t.same(h.reader.aheadBudget.usage(), { bytes: 0, readers: 0 }, 'closed readers hold no read-ahead')
+})
+
+t.test('read-ahead windows larger than the memory tier get room of their own: nothing read back, and the tier its own size once they close', async t => {
+  // A 2 MiB tier and 16 MiB of read-ahead: one reader's window holds up to 14 MiB of blocks fetched ahead.
+  const h = await makeHarness({ reader: { memoryCacheBytes: 2 * MiB, readAheadBudgetBytes: 16 * MiB } })
+  t.teardown(() => h.close())
+  const data = randomBytes(40 * MiB)
+  h.store.put('long.bin', data)
+  const fh = await h.core.open('/long.bin', 0)
+  let ok = true
+  let peak = 0
+  for (let off = 0; off < data.length; off += 128 * 1024) {
+    ok &&= (await h.core.read(fh, off, 128 * 1024)).equals(data.subarray(off, off + 128 * 1024))
+    // The reader takes its time: the window's later blocks arrive and wait for it in the tier.
+    await new Promise(r => setTimeout(r, 1))
+    peak = Math.max(peak, h.reader.memoryUsage().countedBytes)
+  }
+  t.ok(ok, 'byte-exact')
+  t.equal(h.reader.stats().diskHits, 0, 'no block fetched ahead was pushed out of the tier and read back from disk')
+  t.ok(peak > 2 * MiB, `the window's blocks waited in room lent beyond the tier (peak ${peak / MiB} MiB)`)
+  t.ok(peak <= 18 * MiB, `never more than the tier and the read-ahead budget (peak ${peak / MiB} MiB)`)
+  t.equal(h.reader.stats().bytesFromStore, data.length, 'each byte fetched once')
+  await h.core.release(fh)
+  t.same(h.reader.aheadBudget.usage(), { bytes: 0, readers: 0 }, 'the closed reader holds no read-ahead')
+  for (let i = 0; i < 8; i++) h.store.put(`after/${i}`, randomBytes(MiB))
+  for (let i = 0; i < 8; i++) await readAll(h.core, `/after/${i}`)
+  t.ok(h.reader.memoryUsage().countedBytes <= 2 * MiB, `with no window open the tier keeps its own size (${h.reader.memoryUsage().countedBytes / MiB} MiB)`)
 })

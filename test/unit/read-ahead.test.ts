@@ -128,3 +128,15 @@ t.test('the blocks a reader keeps behind its window are counted in blocks of the
   t.equal(budget.usage().bytes, 8 * MiB)
   a.close()
 })
+
+t.test('the budget says when windows give bytes back, so the memory tier can take back the room it lent', async t => {
+  let shrinks = 0
+  const budget = new AheadBudget(64 * MiB, MiB, () => shrinks++)
+  const a = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 64 * MiB, stepBytes: 2 * MiB }, budget)
+  aheadAfter(a, 0, 16 * MiB, 1024 * MiB)
+  t.equal(shrinks, 0, 'a growing window gives nothing back')
+  t.ok(budget.usage().bytes > 0)
+  a.close()
+  t.equal(shrinks, 1, 'closing gives its window back')
+  t.equal(budget.usage().bytes, 0)
+})
