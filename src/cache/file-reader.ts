@@ -36,7 +36,10 @@ export class FileReader {
     this.#blocks = blocks
     this.version = version
     this.#config = config
-    this.#readAhead = new ReadAhead(config.readAhead, blocks.aheadBudget)
+    // An object fetched whole at its first read has nothing to read ahead: its window takes no
+    // share of the budget, so the memory tier lends no room for it (a loader's thousands of
+    // small files would otherwise each hold an initial window while open).
+    this.#readAhead = new ReadAhead(config.readAhead, version.size > blocks.wholeObjectMaxBytes ? blocks.aheadBudget : undefined)
   }
 
   /** The file is closed: its read-ahead window goes back to the budget. */

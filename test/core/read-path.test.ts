@@ -311,3 +311,24 @@ t.test('read-ahead windows larger than the memory tier get room of their own: no
   for (let i = 0; i < 8; i++) await readAll(h.core, `/after/${i}`)
   t.ok(h.reader.memoryUsage().countedBytes <= 2 * MiB, `with no window open the tier keeps its own size (${h.reader.memoryUsage().countedBytes / MiB} MiB)`)
 })
+
+t.test('open small files hold no read-ahead budget (nothing to read ahead), so the memory tier lends them no room', async t => {
+  const h = await makeHarness({ reader: { memoryCacheBytes: 2 * MiB, readAheadBudgetBytes: 64 * MiB } })
+  t.teardown(() => h.close())
+  const small = Array.from({ length: 20 }, (_, i) => randomBytes(110_000 + i))
+  small.forEach((d, i) => h.store.put(`img/${i}.jpg`, d))
+  const large = randomBytes(24 * MiB) // larger than the harness's whole-object size (4 MiB)
+  h.store.put('big.bin', large)
+  const handles: number[] = []
+  for (let i = 0; i < small.length; i++) {
+    const fh = await h.core.open(`/img/${i}.jpg`, 0)
+    handles.push(fh)
+    t.ok((await h.core.read(fh, 0, 128 * 1024)).equals(small[i] as Buffer), `file ${i}: byte-exact`)
+  }
+  t.same(h.reader.aheadBudget.usage(), { bytes: 0, readers: 0 }, 'twenty open small files read from offset 0: no window held')
+  const big = await h.core.open('/big.bin', 0)
+  t.ok((await h.core.read(big, 0, 128 * 1024)).equals(large.subarray(0, 128 * 1024)), 'large file: byte-exact')
+  t.equal(h.reader.aheadBudget.usage().readers, 1, 'a large file read from offset 0 holds a window')
+  for (const fh of [...handles, big]) await h.core.release(fh)
+  t.same(h.reader.aheadBudget.usage(), { bytes: 0, readers: 0 })
+})
