@@ -80,7 +80,11 @@ program
   .option('--eviction <policy>', `which cached blocks go when the cache is full: ${EVICTION_POLICIES.join(' or ')} (see docs/SEMANTICS.md)`, D.DEFAULT_EVICTION)
   .option('--metadata-sync-interval <duration>', "re-list cached directories this often to see out-of-band changes, or 'never'", D.METADATA_SYNC_INTERVAL)
   .option('--metrics-port <port>', 'serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: any free port, see stats)')
-  .option('--memory-cache-size <size>', 'verified blocks kept in memory in front of the disk cache', D.MEMORY_CACHE_SIZE)
+  .option(
+    '--memory-cache-size <size>',
+    "verified blocks kept in memory in front of the disk cache (sequential readers' read-ahead windows add up to 128MiB while open)",
+    D.MEMORY_CACHE_SIZE,
+  )
   .option(
     '--prefetch-after <n>',
     "distinct files opened under one directory that start prefetching the rest of its tree; 'off' never",
