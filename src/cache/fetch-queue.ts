@@ -4,7 +4,9 @@
  * - At most `concurrency` requests run at once (p-queue).
  * - Foreground reads have priority over prefetch.
  * - A byte budget bounds the memory held by in-flight responses however many
- *   files are open: a task waits for its bytes before it starts.
+ *   files are open: a task waits for its bytes before it starts. Part of it is
+ *   kept for foreground fetches, so a reader never waits for a sequential
+ *   reader's read-ahead (up to 128 MiB in flight) to make room.
  * - Prefetch is admitted only while few tasks wait; otherwise it is dropped
  *   (the foreground read will ask again if it needs the data).
  * - A fetch carries a FetchTicket: a foreground reader that joins a prefetch or
@@ -17,6 +19,8 @@ export interface FetchQueueConfig {
   readonly concurrency: number
   /** Bytes that in-flight responses may hold in memory at once. */
   readonly inFlightBudgetBytes: number
+  /** Of those, bytes only a fetch a reader waits on (foreground) may take: read-ahead and loads never leave it none. */
+  readonly foregroundReserveBytes?: number
   /** Waiting tasks above which prefetch is refused. */
   readonly maxQueuedPrefetch: number
 }
@@ -64,7 +68,7 @@ export class FetchQueue {
     return this.#queue.add(
       async () => {
         ticket?.queued.delete(id)
-        await this.#acquire(bytes)
+        await this.#acquire(bytes, () => Math.max(priority, ticket?.priority ?? priority))
         try {
           return await task()
         } finally {
@@ -90,9 +94,11 @@ export class FetchQueue {
     return this.#queue.size
   }
 
-  async #acquire(bytes: number): Promise<void> {
+  /** Waits for `bytes` of the budget; below foreground priority (read now, as it may be raised while waiting), not of the reserve. */
+  async #acquire(bytes: number, priority: () => number): Promise<void> {
+    const limit = (): number => this.#config.inFlightBudgetBytes - (priority() >= PRIORITY_FOREGROUND ? 0 : (this.#config.foregroundReserveBytes ?? 0))
     // A task larger than the whole budget runs alone rather than never.
-    while (this.#budgetUsed > 0 && this.#budgetUsed + bytes > this.#config.inFlightBudgetBytes) {
+    while (this.#budgetUsed > 0 && this.#budgetUsed + bytes > limit()) {
       await new Promise<void>(resolve => this.#budgetWaiters.push(resolve))
     }
     this.#budgetUsed += bytes

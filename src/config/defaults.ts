@@ -36,8 +36,13 @@ export const MEMORY_CACHE_SIZE = '64MiB'
  * double their disk use.
  */
 export const PASSTHROUGH_MIN_OBJECT_BYTES = 4 * MiB
-/** Memory that in-flight GET responses may hold at once, however many files are open (16 parts of 8 MiB). */
-export const IN_FLIGHT_BUDGET_BYTES = 128 * MiB
+/**
+ * Memory that in-flight GET responses may hold at once, however many files are open: 16 parts
+ * of 8 MiB (one sequential reader's whole read-ahead window) and the reserve below.
+ */
+export const IN_FLIGHT_BUDGET_BYTES = 160 * MiB
+/** Of the in-flight budget, what only fetches a reader waits on may take: a read never waits for read-ahead or a load to make room. */
+export const FOREGROUND_RESERVE_BYTES = 32 * MiB
 /** Concurrent S3 requests: throughput on S3 comes from many parallel GETs. */
 export const MAX_CONCURRENCY = 64
 /** Waiting fetches above which prefetch is dropped rather than queued. */

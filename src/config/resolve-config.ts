@@ -212,7 +212,12 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       readAheadBudgetBytes: D.READ_AHEAD_BUDGET_BYTES,
       namespace: `s3://${source.bucket}/${source.prefix}@${o.endpointUrl ?? 'aws'}`,
     },
-    queue: { concurrency, inFlightBudgetBytes: D.IN_FLIGHT_BUDGET_BYTES, maxQueuedPrefetch: D.MAX_QUEUED_PREFETCH },
+    queue: {
+      concurrency,
+      inFlightBudgetBytes: D.IN_FLIGHT_BUDGET_BYTES,
+      foregroundReserveBytes: D.FOREGROUND_RESERVE_BYTES,
+      maxQueuedPrefetch: D.MAX_QUEUED_PREFETCH,
+    },
     fs: {
       uid,
       gid,

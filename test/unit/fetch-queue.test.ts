@@ -73,3 +73,34 @@ t.test('raising never lowers, and a started task is left alone', async t => {
   release()
   await running
 })
+
+t.test('read-ahead and loads never take the reserve: a foreground fetch starts while they fill the rest of the budget', async t => {
+  const q = new FetchQueue({ concurrency: 8, inFlightBudgetBytes: 10, foregroundReserveBytes: 4, maxQueuedPrefetch: 100 })
+  const started: string[] = []
+  const releases: Array<() => void> = []
+  const task = (name: string) => () =>
+    new Promise<void>(r => {
+      started.push(name)
+      releases.push(r)
+    })
+  const runs = [q.run(3, PRIORITY_PREFETCH, task('p1')), q.run(3, PRIORITY_LOAD, task('l1')), q.run(3, PRIORITY_PREFETCH, task('p2'))]
+  await new Promise(r => setTimeout(r, 10))
+  t.same(started, ['p1', 'l1'], 'background fetches stop at the budget less the reserve (6 of 10)')
+  runs.push(q.run(3, PRIORITY_FOREGROUND, task('fg')))
+  await new Promise(r => setTimeout(r, 10))
+  t.same(started, ['p1', 'l1', 'fg'], 'the foreground fetch takes the reserve at once')
+  const ticket = new FetchTicket(PRIORITY_PREFETCH)
+  runs.push(q.run(1, ticket.priority, task('raised'), ticket))
+  await new Promise(r => setTimeout(r, 10))
+  t.same(started, ['p1', 'l1', 'fg'], 'a background fetch waits (9 of 10 in flight)')
+  q.raise(ticket, PRIORITY_FOREGROUND)
+  releases.shift()?.()
+  await new Promise(r => setTimeout(r, 10))
+  t.ok(started.includes('raised'), 'raised while waiting, it may take the reserve')
+  while (started.length < 5 || releases.length > 0) {
+    releases.shift()?.()
+    await new Promise(r => setTimeout(r, 5))
+  }
+  await Promise.all(runs)
+  t.same(started.sort(), ['fg', 'l1', 'p1', 'p2', 'raised'])
+})
