@@ -118,7 +118,7 @@ export class BlockReader {
     this.#queue = queue
     const budget = new AheadBudget(config.readAheadBudgetBytes ?? READ_AHEAD_BUDGET_BYTES, config.blockSize, () => this.#memory.trim())
     this.aheadBudget = budget
-    this.#memory = new MemoryBlocks(config.memoryCacheBytes, config.clock, { maxBytes: budget.limitBytes, bytes: () => budget.usage().bytes })
+    this.#memory = new MemoryBlocks(config.memoryCacheBytes, config.clock, { maxBytes: budget.limitBytes, bytes: () => budget.lentBytes() })
     this.#fetcher = new BlockFetcher({ ...config, client, disk, queue, memory: this.#memory, tier })
     this.#loads = new ObjectLoads(config, { blocks: (o, f, e, p) => this.#ensure(o, f, e, p), objectId: o => this.#objectId(o) }, disk, log)
     // Data an operator freed or that expired must not live on in memory either.

@@ -84,6 +84,8 @@ export class FetchQueue {
     if (priority <= ticket.priority) return
     ticket.priority = priority
     for (const id of ticket.queued) this.#queue.setPriority(id, priority)
+    // One of its tasks may be waiting for budget below the reserve, which it may now take.
+    this.#wakeBudgetWaiters()
   }
 
   get pending(): number {
@@ -106,6 +108,10 @@ export class FetchQueue {
 
   #release(bytes: number): void {
     this.#budgetUsed -= bytes
+    this.#wakeBudgetWaiters()
+  }
+
+  #wakeBudgetWaiters(): void {
     for (const wake of this.#budgetWaiters.splice(0)) wake()
   }
 }

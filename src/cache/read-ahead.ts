@@ -41,7 +41,8 @@ const KEPT_BEHIND_BLOCKS = 2
  * the room they are granted here on top of its own size (MemoryBlocks), so the blocks fetched
  * last never evict the ones about to be read. Each sequential reader is granted an equal
  * share, less the blocks it keeps behind its window (never less than the initial window, so
- * every reader makes progress); a reader gone random holds nothing.
+ * every reader makes progress); a reader gone random keeps only what it fetched ahead and
+ * has not read, until it closes or reads sequentially again.
  */
 export class AheadBudget {
   readonly #limit: number
@@ -75,6 +76,11 @@ export class AheadBudget {
     return this.#limit
   }
 
+  /** Room in the memory tier the readers take beyond its own size: their windows and the blocks each keeps behind its window. */
+  lentBytes(): number {
+    return Math.min(this.#limit, this.#used + this.#keptBehind * this.#active)
+  }
+
   /** Bytes granted to windows now, and how many readers hold them. */
   usage(): { bytes: number; readers: number } {
     return { bytes: this.#used, readers: this.#active }
@@ -85,7 +91,15 @@ export class ReadAhead {
   readonly #config: ReadAheadConfig
   readonly #budget: AheadBudget | undefined
   #nextOffset = 0
+  /** The window of the sequential run under way (0: none)... */
   #windowBytes = 0
+  /**
+   * ...and the bytes the budget holds for this reader: the window, or after the reader left
+   * its run, what it had fetched ahead and not read, kept until it closes or reads
+   * sequentially again, so the memory tier keeps those blocks for a reader that reads one
+   * piece elsewhere (a footer, an index) and comes back.
+   */
+  #grantBytes = 0
   /** Bytes the current sequential run has read; Infinity for a run from offset 0. */
   #runBytes = 0
   /** Prefetch has been requested up to here; avoids asking again for every piece. */
@@ -100,7 +114,8 @@ export class ReadAhead {
 
   /** Gives the window back (the file is closed). */
   close(): void {
-    this.#resize(0)
+    this.#grant(0)
+    this.#windowBytes = 0
   }
 
   /** Records a read and returns the byte range to prefetch, if any. */
@@ -111,14 +126,19 @@ export class ReadAhead {
     const sequential = offset === 0 || (offset >= this.#nextOffset - slack && offset <= this.#nextOffset + slack)
     this.sequential = sequential
     const end = offset + length
+    const readUpTo = this.#nextOffset
     this.#nextOffset = Math.max(end, sequential ? this.#nextOffset : 0)
     this.#runBytes = offset === 0 ? Infinity : (sequential ? this.#runBytes : 0) + length
     if (!sequential || this.#runBytes <= this.#config.initialWindowBytes) {
-      this.#resize(0)
+      // Leaving a run: keep room for what it fetched ahead and did not read (see #grantBytes).
+      if (this.#windowBytes > 0) this.#grant(Math.min(this.#grantBytes, Math.max(0, this.#requestedUpTo - readUpTo)))
+      this.#windowBytes = 0
       this.#requestedUpTo = end
       return undefined
     }
-    this.#resize(this.#windowBytes === 0 ? this.#config.initialWindowBytes : Math.min(this.#config.maxWindowBytes, this.#windowBytes * 2))
+    // A run that starts while room is still kept starts with a window that large: its blocks are there.
+    const wanted = this.#windowBytes === 0 ? Math.max(this.#config.initialWindowBytes, this.#grantBytes) : this.#windowBytes * 2
+    this.#windowBytes = this.#grant(Math.min(this.#config.maxWindowBytes, wanted))
     // Once the window holds a step (a part), it ends on a step boundary: each request is whole parts, one GET each.
     const step = this.#config.stepBytes
     const ahead = end + this.#windowBytes
@@ -136,7 +156,9 @@ export class ReadAhead {
     return this.#windowBytes > 0
   }
 
-  #resize(wanted: number): void {
-    this.#windowBytes = this.#budget?.resize(this.#windowBytes, wanted, this.#config.initialWindowBytes) ?? wanted
+  /** Asks the budget to hold `wanted` bytes for this reader; returns what it holds now. */
+  #grant(wanted: number): number {
+    this.#grantBytes = this.#budget?.resize(this.#grantBytes, wanted, this.#config.initialWindowBytes) ?? wanted
+    return this.#grantBytes
   }
 }

@@ -24,8 +24,10 @@ export const WHOLE_OBJECT_MAX_BYTES = PART_SIZE_BYTES
  * benchmark's two-node shared-tier scenarios peaked at 508–529 MiB; with 64 MiB at
  * 448–460 MiB, at the same speed (2026-12-02, nodes workload run twice back to back), and a
  * cold sequential read cost the same (1.56 vs 1.48 CPU-s per 256 MiB, within the noise).
- * With the in-flight budget, it keeps the daemon's peak RSS under 512 MiB in every
- * benchmark workload.
+ * With the in-flight budget and the read-ahead windows' lent room (below; block memory at
+ * most 64 + 128 + 160 MiB in theory, the windows' in-flight parts counted in both of the
+ * last two), it kept the daemon's peak RSS under 512 MiB in every benchmark workload
+ * (session 21: 458 MiB, node A of the shared-tier scenario; the 1 GiB shard's runs 271–336).
  */
 export const MEMORY_CACHE_SIZE = '64MiB'
 /**

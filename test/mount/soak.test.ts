@@ -18,7 +18,7 @@ import { daemonPid, makeFixture, sh } from './mount-fixture.js'
 const MiB = 1024 * 1024
 const SECONDS = Number(process.env.S3CACHEFS_SOAK_SECONDS ?? 30)
 const READERS = 16
-/** Memory cache 16 MiB + in-flight budget 64 MiB + Node and the SDK (~100 MiB) with room to spare. */
+/** Memory cache 16 MiB + read-ahead windows (128 MiB at most) + in-flight budget (160 MiB) + Node and the SDK (~100 MiB): the readers' small files take no windows and ~2 MiB in flight each, so the room to spare is large. */
 const RSS_CEILING_BYTES = 400 * MiB
 
 const READER = `

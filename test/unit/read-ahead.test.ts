@@ -1,5 +1,5 @@
 import t from 'tap'
-import { AheadBudget, ReadAhead } from '../../src/cache/read-ahead.js'
+import { AheadBudget, type PrefetchRange, ReadAhead } from '../../src/cache/read-ahead.js'
 
 const MiB = 1024 * 1024
 const K128 = 128 * 1024
@@ -104,11 +104,39 @@ t.test('the windows of all readers together stay within their budget, shared equ
   }
   t.same(budget.usage(), { bytes: 9 * MiB, readers: 3 }, 'three readers share it: 3 MiB each (a third in whole MiB, less the two blocks each keeps behind)')
   b.onRead(900 * MiB, 4096, size)
-  t.equal(budget.usage().readers, 2, 'a reader gone random holds nothing')
+  b.onRead(700 * MiB, 4096, size)
+  t.equal(budget.usage().readers, 3, 'a reader gone random keeps what it fetched ahead and did not read...')
+  t.ok(budget.usage().bytes <= 9 * MiB, '...never more than its window held')
   c.close()
-  t.equal(budget.usage().readers, 1, 'a closed reader gives its window back')
+  t.equal(budget.usage().readers, 2, 'a closed reader gives its window back')
+  b.close()
+  t.equal(budget.usage().readers, 1, '...and one gone random its room')
   a.close()
   t.same(budget.usage(), { bytes: 0, readers: 0 })
+})
+
+t.test('a reader that reads one piece elsewhere keeps room for what it fetched ahead, and picks its window up again', async t => {
+  const config = { initialWindowBytes: MiB, maxWindowBytes: 16 * MiB, stepBytes: 2 * MiB }
+  let shrinks = 0
+  const budget = new AheadBudget(64 * MiB, MiB, () => shrinks++)
+  const size = 1024 * MiB
+  const a = new ReadAhead(config, budget)
+  aheadAfter(a, 0, 32 * MiB, size) // requested up to 48 MiB: 16 MiB ahead of the reader
+  t.equal(budget.usage().bytes, 16 * MiB)
+  t.equal(a.onRead(1000 * MiB, K128, size), undefined, 'a footer read fetches nothing ahead')
+  t.notOk(a.windowOpen, 'the window is closed: the reader reads at random')
+  t.equal(budget.usage().bytes, 16 * MiB, 'the 16 MiB it fetched ahead keep their room in the memory tier')
+  t.equal(shrinks, 0, 'so the tier drops none of them')
+  // Back where it was: a run that did not start at offset 0 opens its window after its first MiB.
+  let ahead: PrefetchRange | undefined
+  for (let off = 32 * MiB; off < 34 * MiB && ahead === undefined; off += K128) ahead = a.onRead(off, K128, size)
+  t.ok(a.windowOpen, 'reading sequentially again opens the window...')
+  t.equal(budget.usage().bytes, 16 * MiB, '...as large as the room it kept, not its initial 1 MiB')
+  t.equal(shrinks, 0)
+  for (let i = 0; i < 3; i++) a.onRead(500 * MiB + i * 64 * MiB, K128, size)
+  a.close()
+  t.same(budget.usage(), { bytes: 0, readers: 0 }, 'closed: nothing held')
+  t.ok(shrinks >= 1)
 })
 
 t.test('a reader always gets its initial window, however full the budget', async t => {
@@ -139,4 +167,19 @@ t.test('the budget says when windows give bytes back, so the memory tier can tak
   a.close()
   t.equal(shrinks, 1, 'closing gives its window back')
   t.equal(budget.usage().bytes, 0)
+})
+
+t.test('the room lent by the memory tier covers the windows and the blocks each reader keeps behind its window', async t => {
+  const budget = new AheadBudget(64 * MiB, MiB)
+  const config = { initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 2 * MiB }
+  const readers = [0, 1, 2].map(() => new ReadAhead(config, budget))
+  for (const r of readers) aheadAfter(r, 0, 16 * MiB, 1024 * MiB)
+  t.same(budget.usage(), { bytes: 24 * MiB, readers: 3 })
+  t.equal(budget.lentBytes(), 24 * MiB + 3 * 2 * MiB, 'three windows of 8 MiB and two blocks behind each')
+  for (const r of readers) r.close()
+  t.equal(budget.lentBytes(), 0)
+  const small = new AheadBudget(4 * MiB, MiB)
+  const r = new ReadAhead(config, small)
+  aheadAfter(r, 0, 16 * MiB, 1024 * MiB)
+  t.equal(small.lentBytes(), 4 * MiB, 'never more than the budget')
 })
