@@ -100,6 +100,8 @@ export class ReadAhead {
    * piece elsewhere (a footer, an index) and comes back.
    */
   #grantBytes = 0
+  /** Where the reader was when it left its last run (-1: it did not, or picked it up since). */
+  #leftAt = -1
   /** Bytes the current sequential run has read; Infinity for a run from offset 0. */
   #runBytes = 0
   /** Prefetch has been requested up to here; avoids asking again for every piece. */
@@ -131,13 +133,20 @@ export class ReadAhead {
     this.#runBytes = offset === 0 ? Infinity : (sequential ? this.#runBytes : 0) + length
     if (!sequential || this.#runBytes <= this.#config.initialWindowBytes) {
       // Leaving a run: keep room for what it fetched ahead and did not read (see #grantBytes).
-      if (this.#windowBytes > 0) this.#grant(Math.min(this.#grantBytes, Math.max(0, this.#requestedUpTo - readUpTo)))
+      if (this.#windowBytes > 0) {
+        this.#grant(Math.min(this.#grantBytes, Math.max(0, this.#requestedUpTo - readUpTo)))
+        this.#leftAt = readUpTo
+      }
       this.#windowBytes = 0
       this.#requestedUpTo = end
       return undefined
     }
-    // A run that starts while room is still kept starts with a window that large: its blocks are there.
-    const wanted = this.#windowBytes === 0 ? Math.max(this.#config.initialWindowBytes, this.#grantBytes) : this.#windowBytes * 2
+    // A run that picks up where the reader left its last one, while room is still kept for it,
+    // starts with a window that large: its blocks are there. A run elsewhere starts small.
+    const resumed = this.#leftAt >= 0 && Math.abs(end - this.#runBytes - this.#leftAt) <= SEQUENTIAL_SLACK_BYTES
+    const wanted =
+      this.#windowBytes > 0 ? this.#windowBytes * 2 : resumed ? Math.max(this.#config.initialWindowBytes, this.#grantBytes) : this.#config.initialWindowBytes
+    this.#leftAt = -1
     this.#windowBytes = this.#grant(Math.min(this.#config.maxWindowBytes, wanted))
     // Once the window holds a step (a part), it ends on a step boundary: each request is whole parts, one GET each.
     const step = this.#config.stepBytes

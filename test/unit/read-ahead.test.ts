@@ -133,7 +133,14 @@ t.test('a reader that reads one piece elsewhere keeps room for what it fetched a
   t.ok(a.windowOpen, 'reading sequentially again opens the window...')
   t.equal(budget.usage().bytes, 16 * MiB, '...as large as the room it kept, not its initial 1 MiB')
   t.equal(shrinks, 0)
-  for (let i = 0; i < 3; i++) a.onRead(500 * MiB + i * 64 * MiB, K128, size)
+  // Elsewhere: a footer read, then a run at another place starts with the initial window.
+  aheadAfter(a, 34 * MiB, 40 * MiB, size)
+  t.equal(a.onRead(1000 * MiB, K128, size), undefined)
+  const kept = budget.usage().bytes
+  t.ok(kept > MiB, `room kept after the second footer read (${kept / MiB} MiB)`)
+  for (let off = 500 * MiB; off < 500 * MiB + MiB + K128; off += K128) a.onRead(off, K128, size)
+  t.ok(a.windowOpen, 'a run elsewhere opens a window...')
+  t.equal(budget.usage().bytes, MiB, '...of the initial 1 MiB: the room kept for the old place is given back')
   a.close()
   t.same(budget.usage(), { bytes: 0, readers: 0 }, 'closed: nothing held')
   t.ok(shrinks >= 1)
