@@ -285,13 +285,17 @@ t.test('sequential readers of objects larger than the memory tier never read a b
   t.same(h.reader.aheadBudget.usage(), { bytes: 0, readers: 0 }, 'closed readers hold no read-ahead')
 })
 
-t.test('read-ahead windows larger than the memory tier get room of their own: nothing read back, and the tier its own size once they close', async t => {
-  // A 2 MiB tier and 16 MiB of read-ahead: one reader's window (the harness caps it at 8 MiB) is more than the tier.
+/** A 2 MiB memory tier and 16 MiB of read-ahead (one reader's window, capped at 8 MiB by the harness, is more than the tier), and a 40 MiB object open. */
+async function smallTierWithLongFile(teardown: (fn: () => Promise<void>) => void, key: string) {
   const h = await makeHarness({ reader: { memoryCacheBytes: 2 * MiB, readAheadBudgetBytes: 16 * MiB } })
-  t.teardown(() => h.close())
+  teardown(() => h.close())
   const data = randomBytes(40 * MiB)
-  h.store.put('long.bin', data)
-  const fh = await h.core.open('/long.bin', 0)
+  h.store.put(key, data)
+  return { h, data, fh: await h.core.open(`/${key}`, 0) }
+}
+
+t.test('read-ahead windows larger than the memory tier get room of their own: nothing read back, and the tier its own size once they close', async t => {
+  const { h, data, fh } = await smallTierWithLongFile(fn => t.teardown(fn), 'long.bin')
   let ok = true
   let peak = 0
   for (let off = 0; off < data.length; off += 128 * 1024) {
@@ -335,11 +339,7 @@ t.test('open small files hold no read-ahead budget (nothing to read ahead), so t
 })
 
 t.test('a reader closed with blocks fetched ahead and unread: the memory tier gives their room back at the close', async t => {
-  const h = await makeHarness({ reader: { memoryCacheBytes: 2 * MiB, readAheadBudgetBytes: 16 * MiB } })
-  t.teardown(() => h.close())
-  const data = randomBytes(40 * MiB)
-  h.store.put('half.bin', data)
-  const fh = await h.core.open('/half.bin', 0)
+  const { h, data, fh } = await smallTierWithLongFile(fn => t.teardown(fn), 'half.bin')
   for (let off = 0; off < 8 * MiB; off += 128 * 1024) t.ok((await h.core.read(fh, off, 128 * 1024)).equals(data.subarray(off, off + 128 * 1024)))
   for (let i = 0; i < 50 && h.reader.stats().inFlightBlocks > 0; i++) await new Promise(r => setTimeout(r, 10))
   const held = h.reader.memoryUsage().countedBytes
