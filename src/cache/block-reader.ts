@@ -17,7 +17,6 @@
  */
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
-import { READ_AHEAD_BUDGET_BYTES } from '../config/defaults.js'
 import { S3CacheFsError, UnexpectedResponseError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { BlockFetcher, blocksAhead, type PendingBlock, type RunProgress } from './block-fetcher.js'
@@ -40,8 +39,8 @@ export interface BlockReaderConfig {
   readonly wholeObjectMaxBytes: number
   /** Bytes of verified blocks kept in memory. */
   readonly memoryCacheBytes: number
-  /** The most all read-ahead windows hold together, in room the memory tier lends them beyond its size; default READ_AHEAD_BUDGET_BYTES. */
-  readonly readAheadBudgetBytes?: number
+  /** The most all read-ahead windows hold together, in room the memory tier lends them beyond its size. */
+  readonly readAheadBudgetBytes: number
   /** Identifies the bucket (and prefix) in cache keys. */
   readonly namespace: string
   /** Milliseconds since the epoch, for the memory tier's TTL deadlines; default Date.now. */
@@ -116,7 +115,7 @@ export class BlockReader {
     this.#client = client
     this.#disk = disk
     this.#queue = queue
-    const budget = new AheadBudget(config.readAheadBudgetBytes ?? READ_AHEAD_BUDGET_BYTES, config.blockSize, () => this.#memory.trim())
+    const budget = new AheadBudget(config.readAheadBudgetBytes, config.blockSize, () => this.#memory.trim())
     this.aheadBudget = budget
     this.#memory = new MemoryBlocks(config.memoryCacheBytes, config.clock, { maxBytes: budget.limitBytes, bytes: () => budget.lentBytes() })
     this.#fetcher = new BlockFetcher({ ...config, client, disk, queue, memory: this.#memory, tier })

@@ -68,7 +68,7 @@ export class FetchQueue {
     return this.#queue.add(
       async () => {
         ticket?.queued.delete(id)
-        await this.#acquire(bytes, () => Math.max(priority, ticket?.priority ?? priority))
+        await this.#acquire(bytes, priority, ticket)
         try {
           return await task()
         } finally {
@@ -96,14 +96,18 @@ export class FetchQueue {
     return this.#queue.size
   }
 
-  /** Waits for `bytes` of the budget; below foreground priority (read now, as it may be raised while waiting), not of the reserve. */
-  async #acquire(bytes: number, priority: () => number): Promise<void> {
-    const limit = (): number => this.#config.inFlightBudgetBytes - (priority() >= PRIORITY_FOREGROUND ? 0 : (this.#config.foregroundReserveBytes ?? 0))
+  /** Waits for `bytes` of the budget; below foreground priority (the ticket's is read at each wake: it may be raised meanwhile), not of the reserve. */
+  async #acquire(bytes: number, priority: number, ticket: FetchTicket | undefined): Promise<void> {
     // A task larger than the whole budget runs alone rather than never.
-    while (this.#budgetUsed > 0 && this.#budgetUsed + bytes > limit()) {
+    while (this.#budgetUsed > 0 && this.#budgetUsed + bytes > this.#limitAt(Math.max(priority, ticket?.priority ?? priority))) {
       await new Promise<void>(resolve => this.#budgetWaiters.push(resolve))
     }
     this.#budgetUsed += bytes
+  }
+
+  /** The budget a fetch at `priority` may fill: all of it in the foreground, less the reserve below. */
+  #limitAt(priority: number): number {
+    return this.#config.inFlightBudgetBytes - (priority >= PRIORITY_FOREGROUND ? 0 : (this.#config.foregroundReserveBytes ?? 0))
   }
 
   #release(bytes: number): void {

@@ -8,7 +8,7 @@
  */
 import { LRUCache } from 'lru-cache'
 
-/** Room the tier lends beyond its own size: the bytes read-ahead windows hold now, and the most they may. */
+/** Room the tier lends beyond its own size: what the read-ahead windows and the blocks kept behind them take now (AheadBudget.lentBytes), and the most they may. */
 export interface LentRoom {
   readonly maxBytes: number
   bytes(): number
@@ -43,12 +43,9 @@ export class MemoryBlocks {
 
   /** Keeps `block` until `deadlineMs` (ms since the epoch; Infinity: no deadline). */
   set(id: string, block: Buffer, deadlineMs: number): void {
-    if (deadlineMs === Infinity) {
-      this.#lru.set(id, block)
-      return this.trim()
-    }
-    const ttl = Math.floor(deadlineMs - this.#clock())
-    if (ttl <= 0) this.#lru.delete(id)
+    const ttl = deadlineMs === Infinity ? undefined : Math.floor(deadlineMs - this.#clock())
+    if (ttl === undefined) this.#lru.set(id, block)
+    else if (ttl <= 0) this.#lru.delete(id)
     else this.#lru.set(id, block, { ttl })
     this.trim()
   }

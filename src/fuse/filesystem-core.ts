@@ -220,7 +220,8 @@ export class FilesystemCore {
    */
   #publish(path: string, entry: FileEntry, forMs: number, blocks = this.#blocksForLookup(entry)): FileStat {
     const stat = entryStat(this.#config, entry, undefined)
-    const opens = blocks !== undefined && !this.#opensWatched() && this.#copiesFor(versionOf(entry)) === undefined
+    // (The version is built only with passthrough on: this runs at every lookup of a cached file.)
+    const opens = blocks !== undefined && !this.#opensWatched() && (this.#whole === undefined || this.#copiesFor(versionOf(entry)) === undefined)
     const known = opens ? { prefix: blocks.prefix, blockSize: blocks.blockSize, forMs: blocks.forMs } : undefined
     this.#known?.publish(path, stat, forMs, known)
     return stat

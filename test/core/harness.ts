@@ -75,7 +75,15 @@ export function testSetup(cacheDir: string, opts: HarnessOptions = {}): Filesyst
       ...(opts.diskTtlMs !== undefined ? { defaultTtlMs: opts.diskTtlMs } : {}),
     },
     queue: { concurrency: 8, inFlightBudgetBytes: 64 * MiB, maxQueuedPrefetch: 64 },
-    reader: { blockSize: MiB, partSize: 4 * MiB, wholeObjectMaxBytes: 4 * MiB, memoryCacheBytes: 16 * MiB, namespace: 'test', ...opts.reader },
+    reader: {
+      blockSize: MiB,
+      partSize: 4 * MiB,
+      wholeObjectMaxBytes: 4 * MiB,
+      memoryCacheBytes: 16 * MiB,
+      readAheadBudgetBytes: 128 * MiB,
+      namespace: 'test',
+      ...opts.reader,
+    },
     metadata: { ttlMs: 60_000, negativeTtlMs: 5_000, maxEntries: 100_000, maxListedChildren: 100_000, ...opts.metadata },
     listings: undefined,
     write: {

@@ -1141,19 +1141,16 @@ NAPI_METHOD(fuse_native_passthrough_request) {
 // s3cachefs: [requested, offered, granted, opens, shared, backingOpens, backingFailures,
 // cachedFallbacks, busy, inodes, lastError, waits] (passthrough.h).
 NAPI_METHOD(fuse_native_passthrough_stats) {
+  NAPI_ARGV(1)
+  NAPI_ARGV_BUFFER_CAST(double *, out, 0)
+  if (out_len < 12 * sizeof(double)) return NULL;
   pthread_mutex_lock(&pt_lock);
   double v[12] = { pt_requested, pt_offered, pt_granted, (double) pt_opens, (double) pt_shared, (double) pt_backing_opens,
                    (double) pt_backing_failures, (double) pt_cached_fallbacks, (double) pt_busy, (double) pt_inodes_now, pt_last_error,
                    (double) pt_waits };
   pthread_mutex_unlock(&pt_lock);
-  napi_value arr;
-  napi_create_array_with_length(env, 12, &arr);
-  for (uint32_t i = 0; i < 12; i++) {
-    napi_value n;
-    napi_create_double(env, v[i], &n);
-    napi_set_element(env, arr, i, n);
-  }
-  return arr;
+  memcpy(out, v, sizeof(v));
+  return NULL;
 }
 
 // s3cachefs: whether opens may be handed to the kernel now (granted at INIT, and no BACKING_OPEN refused since).

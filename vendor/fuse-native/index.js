@@ -760,12 +760,11 @@ Fuse.knownFilesStats = () => {
   return { getattrs: out[0], opens: out[1], openReportsDropped: out[2], entries: out[3], openHandles: out[4] }
 }
 
-// s3cachefs: FUSE worker thread states created since load, and taken again from the idle
-// list when libfuse started a thread after retiring another (created stays bounded).
 // s3cachefs: the kernel's passthrough (passthrough.h): asked for before the mount; its counts.
 Fuse.passthroughRequest = (on) => binding.fuse_native_passthrough_request(on ? 1 : 0)
 Fuse.passthroughStats = () => {
-  const v = binding.fuse_native_passthrough_stats()
+  const v = new Float64Array(12)
+  binding.fuse_native_passthrough_stats(Buffer.from(v.buffer))
   return {
     requested: v[0] === 1,
     offered: v[1] === 1,
@@ -783,6 +782,8 @@ Fuse.passthroughStats = () => {
 }
 Fuse.passthroughActive = () => binding.fuse_native_passthrough_active()
 
+// s3cachefs: FUSE worker thread states created since load, and taken again from the idle
+// list when libfuse started a thread after retiring another (created stays bounded).
 Fuse.threadStates = () => {
   const out = new Float64Array(2)
   binding.fuse_native_thread_states(Buffer.from(out.buffer))
