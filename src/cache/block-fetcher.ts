@@ -9,6 +9,7 @@
  */
 import { UnexpectedResponseError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
+import type { BlockPool } from './block-pool.js'
 import { type BlockStore, blockAddress, blockKey } from './disk/disk-cache-types.js'
 import { type FetchQueue, type FetchTicket, PRIORITY_FOREGROUND } from './fetch-queue.js'
 import type { MemoryBlocks } from './memory-blocks.js'
@@ -45,6 +46,8 @@ export interface BlockFetcherDeps {
   readonly queue: FetchQueue
   readonly memory: MemoryBlocks
   readonly tier: SharedTier | undefined
+  /** Where fetched blocks' buffers come from, and go back to once nothing holds them. */
+  readonly pool: BlockPool
 }
 
 export class BlockFetcher {
@@ -60,8 +63,11 @@ export class BlockFetcher {
   bytesFromDisk = 0
   bytesFromStore = 0
 
+  readonly #allocPiece: (bytes: number) => Buffer
+
   constructor(deps: BlockFetcherDeps) {
     this.#d = deps
+    this.#allocPiece = bytes => deps.pool.take(bytes)
   }
 
   /** Loads `missing` blocks of `obj`; rejects each block's promise that fails. */
@@ -135,10 +141,17 @@ export class BlockFetcher {
       progress.delivered = resolved
       this.bytesFromStore += block.length
       this.fetchedBlocks++
+      // A pooled buffer may have carried another block before: its count starts again.
       if (ticket.priority >= PRIORITY_FOREGROUND) this.#missBytes.set(block, block.length)
+      else this.#missBytes.delete(block)
       this.#stored(obj, objectId, p.index, block)
-      this.#d.tier?.offer(obj, p.index, block)
+      if (this.#d.tier !== undefined) {
+        this.#d.pool.escape(block) // the tier's writes keep it without counting
+        this.#d.tier.offer(obj, p.index, block)
+      }
       p.resolve(block)
+      // The GET's own hold ends here: the tier, the disk write and the readers hold it now.
+      this.#d.pool.drop(block)
     }
     try {
       // The response is read straight into one buffer per block, each owning exactly its
@@ -146,7 +159,11 @@ export class BlockFetcher {
       const blocks = await this.#d.queue.run(
         end - start,
         ticket.priority,
-        () => this.#d.client.getPieces({ key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size, onPiece: deliver }, bs),
+        () =>
+          this.#d.client.getPieces(
+            { key: obj.key, start, endExclusive: end, ifMatch: obj.etag, objectSize: obj.size, onPiece: deliver, allocPiece: this.#allocPiece },
+            bs,
+          ),
         ticket,
       )
       const got = blocks.reduce((n, b) => n + b.length, 0)
@@ -176,9 +193,11 @@ export class BlockFetcher {
     })
   }
 
-  /** A block new to this node: into the disk cache (in the background) and the memory tier. */
+  /** A block new to this node: into the disk cache (in the background, held until written) and the memory tier. */
   #stored(obj: ObjectVersion, objectId: string, index: number, block: Buffer): void {
-    this.#d.disk.write(blockAddress(objectId, index, obj.key), block)
+    const pool = this.#d.pool
+    pool.hold(block)
+    void this.#d.disk.write(blockAddress(objectId, index, obj.key), block).finally(() => pool.drop(block))
     this.#remember(obj, objectId, index, block)
   }
 

@@ -17,9 +17,11 @@
  */
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
+import { BLOCK_POOL_FREE_BYTES } from '../config/defaults.js'
 import { S3CacheFsError, UnexpectedResponseError } from '../errors.js'
 import type { ObjectClient } from '../s3/object-client.js'
 import { BlockFetcher, blocksAhead, type PendingBlock, type RunProgress } from './block-fetcher.js'
+import { BlockPool, type BlockPoolStats } from './block-pool.js'
 import { type BlockStore, blockAddress, blockKey, objectIdOf } from './disk/disk-cache-types.js'
 import { type FetchQueue, FetchTicket, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from './fetch-queue.js'
 import { MemoryBlocks } from './memory-blocks.js'
@@ -81,6 +83,8 @@ export interface BlockReaderStats {
   }
   /** Reads that failed, by error code (what readers saw as errors). */
   readonly readErrorsByCode: Readonly<Record<string, number>>
+  /** Fetched blocks' buffers, made and reused (BlockPool). */
+  readonly blockBuffers: BlockPoolStats
 }
 
 export class BlockReader {
@@ -88,6 +92,7 @@ export class BlockReader {
   readonly #disk: BlockStore
   readonly #queue: FetchQueue
   readonly #memory: MemoryBlocks
+  readonly #pool: BlockPool
   readonly #fetcher: BlockFetcher
   readonly #loads: ObjectLoads
   readonly #client: ObjectClient
@@ -117,9 +122,19 @@ export class BlockReader {
     this.#queue = queue
     const budget = new AheadBudget(config.readAheadBudgetBytes, config.blockSize, () => this.#memory.trim())
     this.aheadBudget = budget
-    this.#memory = new MemoryBlocks(config.memoryCacheBytes, config.clock, { maxBytes: budget.limitBytes, bytes: () => budget.lentBytes() })
-    this.#fetcher = new BlockFetcher({ ...config, client, disk, queue, memory: this.#memory, tier })
-    this.#loads = new ObjectLoads(config, { blocks: (o, f, e, p) => this.#ensure(o, f, e, p), objectId: o => this.#objectId(o) }, disk, log)
+    this.#pool = new BlockPool(config.blockSize, BLOCK_POOL_FREE_BYTES)
+    this.#memory = new MemoryBlocks(config.memoryCacheBytes, config.clock, { maxBytes: budget.limitBytes, bytes: () => budget.lentBytes() }, this.#pool)
+    this.#fetcher = new BlockFetcher({ ...config, client, disk, queue, memory: this.#memory, tier, pool: this.#pool })
+    // Loads keep the blocks they wait for (to persist them) without counting: never reused.
+    const escaping = (blocks: Map<number, Promise<Buffer>>): Map<number, Promise<Buffer>> => {
+      for (const [i, block] of blocks)
+        blocks.set(
+          i,
+          block.then(b => this.#escape(b)),
+        )
+      return blocks
+    }
+    this.#loads = new ObjectLoads(config, { blocks: (o, f, e, p) => escaping(this.#ensure(o, f, e, p)), objectId: o => this.#objectId(o) }, disk, log)
     // Data an operator freed or that expired must not live on in memory either.
     disk.onDrop((objectId, index) => this.#memory.delete(blockKey(objectId, index)))
   }
@@ -130,8 +145,19 @@ export class BlockReader {
    * reaches late is overtaken with a ranged GET of the bytes asked for.
    */
   async read(obj: ObjectVersion, offset: number, length: number, mayOvertake = false): Promise<Buffer> {
+    // What is returned is the caller's to keep: its blocks are never reused.
+    const parts = await this.#parts(obj, offset, length, mayOvertake, b => this.#escape(b))
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)
+  }
+
+  /**
+   * The pieces of blocks holding bytes [offset, offset+length) of `obj` (fewer at its end).
+   * `got` is called with each block as soon as the wait for it ends, in the same turn of the
+   * event loop (before its buffer could be reused: BlockPool), to hold or escape it.
+   */
+  async #parts(obj: ObjectVersion, offset: number, length: number, mayOvertake: boolean, got: (block: Buffer) => void): Promise<Buffer[]> {
     const end = Math.min(obj.size, offset + length)
-    if (offset >= end) return Buffer.alloc(0)
+    if (offset >= end) return []
     const bs = this.#config.blockSize
     const first = Math.floor(offset / bs)
     const last = Math.floor((end - 1) / bs)
@@ -156,10 +182,12 @@ export class BlockReader {
           return ranged
         }
         const data = await block
+        got(data)
         this.#fetcher.takeMissBytes(data, to - from)
         return data.subarray(from, to)
       }
       const data = await block
+      got(data)
       fromStore += this.#fetcher.takeMissBytes(data, to - from)
       return data.subarray(from, to)
     }
@@ -171,10 +199,9 @@ export class BlockReader {
       this.#readErrors.set(code, (this.#readErrors.get(code) ?? 0) + 1)
       throw err
     }
-    const out = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)
-    this.#bytesServed += out.length
+    this.#bytesServed += end - offset
     this.#bytesServedFromStore += fromStore
-    return out
+    return parts
   }
 
   /**
@@ -198,7 +225,24 @@ export class BlockReader {
         return len
       }
     }
-    return (await this.read(obj, offset, length, mayOvertake)).copy(target)
+    // Each block is held from the end of the wait for it until its bytes are copied out.
+    const held: Buffer[] = []
+    try {
+      const parts = await this.#parts(obj, offset, length, mayOvertake, b => {
+        this.#pool.hold(b)
+        held.push(b)
+      })
+      let n = 0
+      for (const part of parts) n += part.copy(target, n)
+      return n
+    } finally {
+      for (const b of held) this.#pool.drop(b)
+    }
+  }
+
+  #escape(block: Buffer): Buffer {
+    this.#pool.escape(block)
+    return block
   }
 
   /**
@@ -380,6 +424,7 @@ export class BlockReader {
         failed: this.#overtakesFailed,
       },
       readErrorsByCode: Object.fromEntries(this.#readErrors),
+      blockBuffers: this.#pool.stats(),
     }
   }
 

@@ -182,9 +182,9 @@ export class DiskBlockCache implements BlockStore {
     for (let index = 0; index < blocks; index++) await this.#writes.inProgress({ objectId, index })?.catch(() => {})
   }
 
-  /** Stores a block in the background; never fails the caller. */
-  write(addr: BlockAddress, data: Buffer): void {
-    this.#writes.write(addr, data)
+  /** Stores a block in the background; never fails the caller (settles once `data` is no longer used). */
+  write(addr: BlockAddress, data: Buffer): Promise<void> {
+    return this.#writes.write(addr, data)
   }
 
   persist(addr: BlockAddress, data: Buffer): Promise<boolean> {

@@ -7,6 +7,7 @@
  * expired there, so none lives on in memory.
  */
 import { LRUCache } from 'lru-cache'
+import type { BlockPool } from './block-pool.js'
 
 /** Room the tier lends beyond its own size: what the read-ahead windows and the blocks kept behind them take now (AheadBudget.lentBytes), and the most they may. */
 export interface LentRoom {
@@ -19,18 +20,27 @@ export class MemoryBlocks {
   readonly #clock: () => number
   readonly #maxBytes: number
   readonly #lent: LentRoom | undefined
+  readonly #pool: BlockPool | undefined
 
   /**
    * `lent`: the tier holds up to `maxBytes` plus what the read-ahead windows hold now (so a
    * window's blocks, fetched ahead and waiting to be read, do not push out one another or
    * the tier's own blocks), never more than `maxBytes + lent.maxBytes`.
    */
-  constructor(maxBytes: number, clock: () => number = Date.now, lent?: LentRoom) {
+  /** `pool`: the tier holds each pooled block it keeps (BlockPool.hold) and lets it go when it drops it. */
+  constructor(maxBytes: number, clock: () => number = Date.now, lent?: LentRoom, pool?: BlockPool) {
     this.#clock = clock
     this.#maxBytes = maxBytes
     this.#lent = lent
     const maxSize = maxBytes + (lent?.maxBytes ?? 0)
-    this.#lru = new LRUCache<string, Buffer>({ maxSize, sizeCalculation: b => Math.max(1, b.length), perf: { now: clock }, ttlResolution: 0 })
+    this.#lru = new LRUCache<string, Buffer>({
+      maxSize,
+      sizeCalculation: b => Math.max(1, b.length),
+      perf: { now: clock },
+      ttlResolution: 0,
+      ...(pool === undefined ? {} : { dispose: (b: Buffer) => pool.drop(b) }),
+    })
+    this.#pool = pool
   }
 
   get(id: string): Buffer | undefined {
@@ -44,9 +54,15 @@ export class MemoryBlocks {
   /** Keeps `block` until `deadlineMs` (ms since the epoch; Infinity: no deadline). */
   set(id: string, block: Buffer, deadlineMs: number): void {
     const ttl = deadlineMs === Infinity ? undefined : Math.floor(deadlineMs - this.#clock())
+    if (ttl !== undefined && ttl <= 0) {
+      this.#lru.delete(id)
+      return this.trim()
+    }
+    const kept = this.#lru.peek(id, { allowStale: true }) === block
     if (ttl === undefined) this.#lru.set(id, block)
-    else if (ttl <= 0) this.#lru.delete(id)
     else this.#lru.set(id, block, { ttl })
+    // The tier holds what it keeps (not a block larger than its bound, which it refuses), once; `dispose` lets go.
+    if (!kept && this.#lru.peek(id, { allowStale: true }) === block) this.#pool?.hold(block)
     this.trim()
   }
 

@@ -47,7 +47,7 @@ export class ObjectLoads {
     for (let i = 0; i < blockCount(obj, bs); i++) {
       const data = await readAt(i * bs, blockLength(obj, i, bs))
       if (data.length !== blockLength(obj, i, bs)) return
-      this.#disk.write(blockAddress(objectId, i, obj.key), data)
+      void this.#disk.write(blockAddress(objectId, i, obj.key), data)
     }
   }
 

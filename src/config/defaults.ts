@@ -79,6 +79,12 @@ export const READ_AHEAD_MAX_BYTES = 128 * MiB
  */
 export const READ_AHEAD_BUDGET_BYTES = 128 * MiB
 
+/**
+ * Fetched blocks' buffers kept for reuse once nothing holds them (cache/block-pool.ts): a
+ * sequential reader lets go of blocks as fast as its GETs need new ones, so a few parts'
+ * worth carry a whole cold read with no new memory; more are left to the collector.
+ */
+export const BLOCK_POOL_FREE_BYTES = 32 * MiB
 /** How long metadata (stat, listings) is trusted before asking the store again. */
 export const METADATA_TTL = '60s'
 /** How long "no such file" is trusted: short, since new objects should appear soon. */

@@ -91,6 +91,8 @@ export interface StatsSnapshot extends ManyNodesStats {
     readonly direct: DirectReadStats
     /** Reads that overtook a background whole fetch with a ranged GET of their own (BlockReaderStats.overtakes). */
     readonly overtakes: BlockReaderStats['overtakes']
+    /** Fetched blocks' buffers: made new, reused once nothing held them, kept by code that never gives them back (BlockPool). */
+    readonly blockBuffers: BlockReaderStats['blockBuffers']
   }
   readonly s3: RequestMetricsSnapshot
   readonly queue: { readonly running: number; readonly waiting: number }
@@ -225,6 +227,7 @@ export function takeSnapshot(s: StatsSources, info: { mountPoint: string; source
       byteHitRatio: bytes === 0 ? 0 : fromDisk / bytes,
       direct,
       overtakes: r.overtakes,
+      blockBuffers: r.blockBuffers,
     },
     s3: s.metrics.snapshot(),
     queue: { running: s.queue.pending, waiting: s.queue.queued },

@@ -128,7 +128,7 @@ async function getOnce(
     answer.drain()
     throw new UnexpectedResponseError(`${where}: asked for ${wanted} bytes, got ${length}`)
   }
-  const pieces = PieceWriter.forLength(length, pieceBytes, sumChunks)
+  const pieces = PieceWriter.forLength(length, pieceBytes, sumChunks, request.allocPiece)
   const integrity = answer.integrity(whole && length === wanted)
   // Early only where nothing can refuse the bytes later: no whole-body check, a known length.
   const early = whole || answer.contentLength === undefined ? undefined : deliver

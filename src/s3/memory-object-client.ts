@@ -86,7 +86,7 @@ export class MemoryObjectClient implements ObjectClient {
   }
 
   async getPieces(request: RangeRequest, pieceBytes: number): Promise<Buffer[]> {
-    const pieces = splitIntoPieces(await this.getRange(request), pieceBytes)
+    const pieces = splitIntoPieces(await this.getRange(request), pieceBytes, request.allocPiece)
     pieces.forEach((piece, n) => request.onPiece?.(n, piece))
     return pieces
   }

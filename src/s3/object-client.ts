@@ -64,6 +64,8 @@ export interface RangeRequest {
    * resolved array (or the error) is the truth for the others.
    */
   readonly onPiece?: (index: number, piece: Buffer) => void
+  /** `getPieces` only: where each piece's memory comes from (cache/block-pool.ts); a new buffer of its own otherwise. */
+  readonly allocPiece?: (bytes: number) => Buffer
 }
 
 export interface UploadRequest {
@@ -98,10 +100,10 @@ export interface CompletedPart {
 }
 
 /** `data` as consecutive pieces of `pieceBytes` (the last may be shorter), each a copy owning its memory. */
-export function splitIntoPieces(data: Buffer, pieceBytes: number): Buffer[] {
+export function splitIntoPieces(data: Buffer, pieceBytes: number, alloc: (bytes: number) => Buffer = Buffer.allocUnsafeSlow): Buffer[] {
   const pieces: Buffer[] = []
   for (let at = 0; at < data.length; at += pieceBytes) {
-    const piece = Buffer.allocUnsafeSlow(Math.min(pieceBytes, data.length - at))
+    const piece = alloc(Math.min(pieceBytes, data.length - at))
     data.copy(piece, 0, at, at + piece.length)
     pieces.push(piece)
   }

@@ -22,11 +22,11 @@ export class PieceWriter {
     return this.#length
   }
 
-  /** `sumChunks`: take each piece's chunk CRC-32s as it fills (for pieces that become block files). */
-  static forLength(length: number, pieceBytes: number, sumChunks = false): PieceWriter {
+  /** `sumChunks`: take each piece's chunk CRC-32s as it fills (for pieces that become block files); `alloc`: where each piece's memory comes from (RangeRequest.allocPiece). */
+  static forLength(length: number, pieceBytes: number, sumChunks = false, alloc: (bytes: number) => Buffer = Buffer.allocUnsafeSlow): PieceWriter {
     const w = new PieceWriter(length)
     for (let at = 0; at < length; at += pieceBytes) {
-      const piece = Buffer.allocUnsafeSlow(Math.min(pieceBytes, length - at))
+      const piece = alloc(Math.min(pieceBytes, length - at))
       w.pieces.push(piece)
       if (sumChunks) w.#summers.push(new ChunkSummer(piece))
     }

@@ -7,7 +7,8 @@
  *
  * The sums are remembered only for a buffer summed whole and never written after: the
  * pieces of a block fetch's GET (s3/piece-writer.ts, `getPieces`), which own their memory
- * and are not changed once filled. Anything else is summed when its header is built, as
+ * and are not changed once filled (a pooled piece's sums are forgotten before it is
+ * reused, cache/block-pool.ts). Anything else is summed when its header is built, as
  * before. Were a remembered buffer ever changed, its block file would fail its check when
  * read, and be fetched again: never served.
  */
@@ -26,6 +27,11 @@ export function chunkChecksums(data: Uint8Array): Uint32Array {
   const sums = new Uint32Array(chunkCount(data.length))
   for (let at = 0, n = 0; at < data.length; at += CHUNK_BYTES, n++) sums[n] = crc32(data.subarray(at, at + CHUNK_BYTES))
   return sums
+}
+
+/** Forgets the sums remembered for `data` (its buffer is about to hold other bytes: cache/block-pool.ts). */
+export function forgetChunkChecksums(data: Uint8Array): void {
+  remembered.delete(data)
 }
 
 export function chunkCount(length: number): number {

@@ -348,3 +348,53 @@ t.test('a reader closed with blocks fetched ahead and unread: the memory tier gi
   const after = h.reader.memoryUsage().countedBytes
   t.ok(after <= 2 * MiB, `at the close the tier is its own size again, with no other block coming in (${after / MiB} MiB)`)
 })
+
+t.test("fetched blocks' buffers are reused once nothing holds them; a read returned to its caller keeps its bytes while blocks churn", async t => {
+  const { h, data, fh } = await smallTierWithLongFile(fn => t.teardown(fn), 'churn.bin')
+  const version = { key: 'churn.bin', etag: h.store.put('churn.bin', data), size: data.length }
+  // What `read` returns is the caller's (a symlink's target, a copy-in of a file being written): never reused.
+  const kept = await h.reader.read(version, 0, MiB)
+  let ok = true
+  for (let off = 0; off < data.length; off += 128 * 1024) {
+    ok &&= (await h.core.read(fh, off, 128 * 1024)).equals(data.subarray(off, off + 128 * 1024))
+    // At the pace of a link slower than the disk: the blocks' writes end before the next ones come.
+    if (off % MiB === 0) await h.reader.blocksWritten(version)
+  }
+  t.ok(ok, 'the sequential read is byte-exact')
+  const pool = h.reader.stats().blockBuffers
+  t.ok(pool.reused > 10, `blocks came in buffers used before (${JSON.stringify(pool)})`)
+  t.ok(pool.escaped >= 1, 'the block returned by read() escaped the pool')
+  t.ok(kept.equals(data.subarray(0, MiB)), 'the block returned by read() still holds its own bytes after 39 more went through the tier')
+})
+
+t.test('a read waiting for one block holds the block it already has: that buffer is not reused meanwhile', async t => {
+  const h = await makeHarness({ reader: { memoryCacheBytes: 2 * MiB, readAheadBudgetBytes: 16 * MiB } })
+  t.teardown(() => h.close())
+  const data = randomBytes(32 * MiB)
+  const version = { key: 'held.bin', etag: h.store.put('held.bin', data), size: data.length }
+  let open!: () => void
+  const gate = new Promise<void>(resolve => (open = resolve))
+  const getPieces = h.store.getPieces.bind(h.store)
+  h.store.getPieces = async (request, pieceBytes) => {
+    if (request.start === 5 * MiB) await gate
+    return getPieces(request, pieceBytes)
+  }
+  const scratch = Buffer.alloc(MiB)
+  await h.reader.readInto(version, 4 * MiB, MiB, scratch) // block 4 into the tier
+  const target = Buffer.alloc(MiB)
+  // Half of block 4 (in memory) and half of block 5 (its GET held back).
+  const straddling = h.reader.readInto(version, 4 * MiB + MiB / 2, MiB, target)
+  await new Promise(resolve => setImmediate(resolve))
+  // Twenty more blocks through a 2 MiB tier: block 4 leaves it, and its buffer would be free but for the read.
+  for (let i = 10; i < 30; i++) {
+    t.ok((await h.reader.readInto(version, i * MiB, MiB / 2, scratch)) === MiB / 2)
+    await h.reader.blocksWritten(version)
+  }
+  t.ok(h.reader.stats().blockBuffers.reused > 10, `buffers were reused meanwhile (${JSON.stringify(h.reader.stats().blockBuffers)})`)
+  open()
+  t.equal(await straddling, MiB)
+  t.ok(
+    target.equals(data.subarray(4 * MiB + MiB / 2, 5 * MiB + MiB / 2)),
+    'the straddling read is byte-exact: block 4 was not overwritten while it waited for block 5',
+  )
+})

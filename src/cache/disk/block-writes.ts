@@ -45,13 +45,13 @@ export class BlockWrites {
     this.#queue = new PQueue({ concurrency: deps.maxPendingWrites })
   }
 
-  /** Stores a block in the background, or drops it when writes are at their bound; never fails the caller. */
-  write(addr: BlockAddress, data: Buffer): void {
+  /** Stores a block in the background, or drops it when writes are at their bound; never fails the caller, and settles once `data` is no longer used. */
+  write(addr: BlockAddress, data: Buffer): Promise<void> {
     if (this.#queue.size + this.#queue.pending >= this.#d.maxPendingWrites || !this.#fits(addr, data.length)) {
       this.#dropped++
-      return
+      return Promise.resolve()
     }
-    this.#start(addr, data, false).catch(() => {})
+    return this.#start(addr, data, false).catch(() => {})
   }
 
   /**

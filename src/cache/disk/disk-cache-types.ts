@@ -69,8 +69,8 @@ export interface BlockStore {
   read(addr: BlockAddress, expectedLength: number): Promise<Buffer | undefined>
   /** Reads the block into `target[0, expectedLength)`; false on a miss. */
   readInto(addr: BlockAddress, expectedLength: number, target: Buffer): Promise<boolean>
-  /** Stores a block in the background; may drop it (the data stays readable from S3). */
-  write(addr: BlockAddress, data: Buffer): void
+  /** Stores a block in the background; may drop it (the data stays readable from S3). Settles (never rejects) once `data` is no longer used: written, failed or dropped. */
+  write(addr: BlockAddress, data: Buffer): Promise<void>
   /** Stores a block, waiting for room to write it; false if it cannot be stored. */
   persist(addr: BlockAddress, data: Buffer): Promise<boolean>
   has(addr: BlockAddress): boolean
