@@ -398,3 +398,33 @@ t.test('a read waiting for one block holds the block it already has: that buffer
     'the straddling read is byte-exact: block 4 was not overwritten while it waited for block 5',
   )
 })
+
+t.test("a block waiting for its disk write keeps its buffer: the block file holds that block's bytes however many blocks came through meanwhile", async t => {
+  const h = await makeHarness({ reader: { memoryCacheBytes: 2 * MiB, readAheadBudgetBytes: 16 * MiB } })
+  t.teardown(() => h.close())
+  const data = randomBytes(32 * MiB)
+  const version = { key: 'slow-write.bin', etag: h.store.put('slow-write.bin', data), size: data.length }
+  let open!: () => void
+  const gate = new Promise<void>(resolve => (open = resolve))
+  const write = h.disk.write.bind(h.disk)
+  let first = true
+  h.disk.write = (addr, block) => {
+    if (!first) return write(addr, block)
+    first = false
+    return gate.then(() => write(addr, block)) // the first block's write waits (a busy disk)
+  }
+  const scratch = Buffer.alloc(MiB)
+  await h.reader.readInto(version, 0, MiB / 2, scratch)
+  // Twenty more blocks through a 2 MiB tier: block 0 leaves it while its write still waits.
+  for (let i = 1; i < 21; i++) {
+    await h.reader.readInto(version, i * MiB, MiB / 2, scratch)
+    await h.reader.blocksWritten(version)
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  t.ok(h.reader.stats().blockBuffers.reused > 10, `buffers were reused meanwhile (${JSON.stringify(h.reader.stats().blockBuffers)})`)
+  open()
+  await h.disk.drain()
+  const onDisk = Buffer.alloc(MiB)
+  t.ok(await h.reader.readBlockFromDisk(version, 0, onDisk), 'block 0 is on disk, and passes its checks')
+  t.ok(onDisk.equals(data.subarray(0, MiB)), "block 0's file holds block 0's bytes")
+})
