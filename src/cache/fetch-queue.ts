@@ -4,7 +4,9 @@
  * - At most `concurrency` requests run at once (p-queue).
  * - Foreground reads have priority over prefetch.
  * - A byte budget bounds the memory held by in-flight responses however many
- *   files are open: a task waits for its bytes before it starts. Part of it is
+ *   files are open: a task waits for its bytes before it takes a slot (a task
+ *   waiting for budget in a slot would keep a foreground read out of it: with
+ *   `--max-concurrency 16`, one reader's 16 read-ahead parts). Part of it is
  *   kept for foreground fetches, so a reader never waits for a sequential
  *   reader's read-ahead (up to 128 MiB in flight) to make room.
  * - Prefetch is admitted only while few tasks wait; otherwise it is dropped
@@ -50,6 +52,8 @@ export class FetchQueue {
   #budgetUsed = 0
   #nextId = 0
   readonly #budgetWaiters: Array<() => void> = []
+  /** Tasks waiting for budget, before they join the queue. */
+  #waitingForBudget = 0
 
   constructor(config: FetchQueueConfig) {
     this.#config = config
@@ -58,25 +62,36 @@ export class FetchQueue {
 
   /** Whether a prefetch task would be admitted now. */
   acceptsPrefetch(): boolean {
-    return this.#queue.size < this.#config.maxQueuedPrefetch
+    return this.queued < this.#config.maxQueuedPrefetch
   }
 
-  /** Runs `task` when a slot and `bytes` of budget are free; with a ticket, at the ticket's priority if higher. */
+  /**
+   * Runs `task` once `bytes` of budget and then a slot are free; with a ticket, at the
+   * ticket's priority if higher (read again when it joins the queue: it may be raised meanwhile).
+   */
   async run<T>(bytes: number, priority: number, task: () => Promise<T>, ticket?: FetchTicket): Promise<T> {
+    // Taken at once when there is room, so tasks join the queue in the order they were asked.
+    if (!this.#take(bytes, priority, ticket)) {
+      this.#waitingForBudget++
+      try {
+        await this.#acquire(bytes, priority, ticket)
+      } finally {
+        this.#waitingForBudget--
+      }
+    }
     const id = `f${this.#nextId++}`
     ticket?.queued.add(id)
-    return this.#queue.add(
-      async () => {
-        ticket?.queued.delete(id)
-        await this.#acquire(bytes, priority, ticket)
-        try {
-          return await task()
-        } finally {
-          this.#release(bytes)
-        }
-      },
-      { priority: Math.max(priority, ticket?.priority ?? priority), id },
-    )
+    try {
+      return await this.#queue.add(
+        async () => {
+          ticket?.queued.delete(id)
+          return task()
+        },
+        { priority: Math.max(priority, ticket?.priority ?? priority), id },
+      )
+    } finally {
+      this.#release(bytes)
+    }
   }
 
   /** Raises a fetch to `priority` (never lowers it): its tasks still waiting move up the queue. */
@@ -92,17 +107,21 @@ export class FetchQueue {
     return this.#queue.pending
   }
 
+  /** Tasks waiting: for budget, or for a slot. */
   get queued(): number {
-    return this.#queue.size
+    return this.#queue.size + this.#waitingForBudget
   }
 
   /** Waits for `bytes` of the budget; below foreground priority (the ticket's is read at each wake: it may be raised meanwhile), not of the reserve. */
   async #acquire(bytes: number, priority: number, ticket: FetchTicket | undefined): Promise<void> {
-    // A task larger than the whole budget runs alone rather than never.
-    while (this.#budgetUsed > 0 && this.#budgetUsed + bytes > this.#limitAt(Math.max(priority, ticket?.priority ?? priority))) {
-      await new Promise<void>(resolve => this.#budgetWaiters.push(resolve))
-    }
+    while (!this.#take(bytes, priority, ticket)) await new Promise<void>(resolve => this.#budgetWaiters.push(resolve))
+  }
+
+  /** Takes `bytes` of the budget if they fit now. A task larger than the whole budget runs alone rather than never. */
+  #take(bytes: number, priority: number, ticket: FetchTicket | undefined): boolean {
+    if (this.#budgetUsed > 0 && this.#budgetUsed + bytes > this.#limitAt(Math.max(priority, ticket?.priority ?? priority))) return false
     this.#budgetUsed += bytes
+    return true
   }
 
   /** The budget a fetch at `priority` may fill: all of it in the foreground, less the reserve below. */

@@ -103,3 +103,28 @@ t.test('read-ahead and loads never take the reserve: a foreground fetch starts w
   await Promise.all(runs)
   t.same(started.sort(), ['fg', 'l1', 'p1', 'p2', 'raised'])
 })
+
+t.test('fetches waiting for budget hold no slot: a foreground fetch starts while read-ahead parts wait, with few slots', async t => {
+  // Four slots (`--max-concurrency 4`); read-ahead may fill 6 of the 10 bytes of budget.
+  const q = new FetchQueue({ concurrency: 4, inFlightBudgetBytes: 10, foregroundReserveBytes: 4, maxQueuedPrefetch: 100 })
+  const started: string[] = []
+  const releases: Array<() => void> = []
+  const task = (name: string) => () =>
+    new Promise<void>(r => {
+      started.push(name)
+      releases.push(r)
+    })
+  const runs = ['p1', 'p2', 'p3', 'p4', 'p5'].map(name => q.run(3, PRIORITY_PREFETCH, task(name)))
+  await new Promise(r => setTimeout(r, 10))
+  t.same(started, ['p1', 'p2'], 'two parts fill the read-ahead budget; three wait for it')
+  t.equal(q.queued, 3, 'the waiting ones count as queued (prefetch admission, stats)')
+  runs.push(q.run(3, PRIORITY_FOREGROUND, task('fg')))
+  await new Promise(r => setTimeout(r, 10))
+  t.same(started, ['p1', 'p2', 'fg'], 'the foreground fetch takes a free slot and the reserve at once')
+  while (started.length < 6 || releases.length > 0) {
+    releases.shift()?.()
+    await new Promise(r => setTimeout(r, 5))
+  }
+  await Promise.all(runs)
+  t.equal(started.length, 6, 'every fetch ran')
+})
