@@ -50,6 +50,8 @@ export class BlockPool {
   #allocated = 0
   #reused = 0
   #escaped = 0
+  /** Where new buffers of one block come from: a page-aligned allocation once the FUSE binding offers one (its block files are then written past the page cache). */
+  allocator: (bytes: number) => Buffer = Buffer.allocUnsafeSlow
 
   /** `maxFreeBytes`: the most the pool keeps unused (more are left to the collector). */
   constructor(blockSize: number, maxFreeBytes: number) {
@@ -62,7 +64,7 @@ export class BlockPool {
     if (bytes !== this.#blockSize) return Buffer.allocUnsafeSlow(bytes)
     let b = this.#free.pop()
     if (b === undefined) {
-      b = Buffer.allocUnsafeSlow(bytes)
+      b = this.allocator(bytes)
       this.#allocated++
     } else {
       this.#reused++

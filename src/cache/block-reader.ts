@@ -127,11 +127,12 @@ export class BlockReader {
     this.#fetcher = new BlockFetcher({ ...config, client, disk, queue, memory: this.#memory, tier, pool: this.#pool })
     // Loads keep the blocks they wait for (to persist them) without counting: never reused.
     const escaping = (blocks: Map<number, Promise<Buffer>>): Map<number, Promise<Buffer>> => {
-      for (const [i, block] of blocks)
-        blocks.set(
-          i,
-          block.then(b => this.#escape(b)),
-        )
+      for (const [i, block] of blocks) {
+        const escaped = block.then(b => this.#escape(b))
+        // Loads wait on some of the blocks only (a small object's are all returned): a failed one nobody awaits is not an unhandled rejection.
+        escaped.catch(() => {})
+        blocks.set(i, escaped)
+      }
       return blocks
     }
     this.#loads = new ObjectLoads(config, { blocks: (o, f, e, p) => escaping(this.#ensure(o, f, e, p)), objectId: o => this.#objectId(o) }, disk, log)
@@ -145,9 +146,16 @@ export class BlockReader {
    * reaches late is overtaken with a ranged GET of the bytes asked for.
    */
   async read(obj: ObjectVersion, offset: number, length: number, mayOvertake = false): Promise<Buffer> {
-    // What is returned is the caller's to keep: its blocks are never reused.
-    const parts = await this.#parts(obj, offset, length, mayOvertake, b => this.#escape(b))
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)
+    const held = new Held(this.#pool)
+    try {
+      const parts = await this.#parts(obj, offset, length, mayOvertake, held.add)
+      // One piece is returned as a view of its block, the caller's to keep: that block is never reused. Several are copied.
+      if (parts.length !== 1) return Buffer.concat(parts)
+      for (const b of held.blocks) this.#pool.escape(b)
+      return parts[0] as Buffer
+    } finally {
+      held.dropAll()
+    }
   }
 
   /**
@@ -225,18 +233,14 @@ export class BlockReader {
         return len
       }
     }
-    // Each block is held from the end of the wait for it until its bytes are copied out.
-    const held: Buffer[] = []
+    const held = new Held(this.#pool)
     try {
-      const parts = await this.#parts(obj, offset, length, mayOvertake, b => {
-        this.#pool.hold(b)
-        held.push(b)
-      })
+      const parts = await this.#parts(obj, offset, length, mayOvertake, held.add)
       let n = 0
       for (const part of parts) n += part.copy(target, n)
       return n
     } finally {
-      for (const b of held) this.#pool.drop(b)
+      held.dropAll()
     }
   }
 
@@ -308,6 +312,11 @@ export class BlockReader {
         from = -1
       }
     }
+  }
+
+  /** Where new block buffers come from from now on (the binding's page-aligned memory: vendor/fuse-native/block-writes.h). */
+  useBlockAllocator(alloc: (bytes: number) => Buffer): void {
+    this.#pool.allocator = alloc
   }
 
   adopt(obj: ObjectVersion, readAt: (position: number, length: number) => Promise<Buffer>): Promise<void> {
@@ -503,6 +512,32 @@ function lagsBehind(p: PendingBlock, ticket: FetchTicket, waitedOn: ReadonlySet<
   if (ticket.origin !== PRIORITY_LOAD || p.stream === undefined || waitedOn.has(p.stream)) return false
   const ahead = blocksAhead(p)
   return ahead !== undefined && ahead >= 1
+}
+
+/**
+ * The blocks one read holds from the end of its wait for each until it has copied their bytes
+ * out (BlockPool: not reused meanwhile). A block that comes after the read gave up (another
+ * block failed) is not held: the read no longer looks at it.
+ */
+class Held {
+  readonly blocks: Buffer[] = []
+  #done = false
+  readonly #pool: BlockPool
+
+  constructor(pool: BlockPool) {
+    this.#pool = pool
+  }
+
+  readonly add = (block: Buffer): void => {
+    if (this.#done) return
+    this.#pool.hold(block)
+    this.blocks.push(block)
+  }
+
+  dropAll(): void {
+    this.#done = true
+    for (const b of this.blocks) this.#pool.drop(b)
+  }
 }
 
 function pendingBlock(index: number): PendingBlock {

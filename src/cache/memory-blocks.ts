@@ -25,9 +25,9 @@ export class MemoryBlocks {
   /**
    * `lent`: the tier holds up to `maxBytes` plus what the read-ahead windows hold now (so a
    * window's blocks, fetched ahead and waiting to be read, do not push out one another or
-   * the tier's own blocks), never more than `maxBytes + lent.maxBytes`.
+   * the tier's own blocks), never more than `maxBytes + lent.maxBytes`. `pool`: the tier
+   * holds each pooled block it keeps (BlockPool.hold) and lets it go when it drops it.
    */
-  /** `pool`: the tier holds each pooled block it keeps (BlockPool.hold) and lets it go when it drops it. */
   constructor(maxBytes: number, clock: () => number = Date.now, lent?: LentRoom, pool?: BlockPool) {
     this.#clock = clock
     this.#maxBytes = maxBytes

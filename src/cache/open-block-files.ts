@@ -27,6 +27,8 @@ export interface BlockFileListener {
    * write it is gone.
    */
   write?(tmp: string, dest: string, header: Buffer, data: Buffer): Promise<void>
+  /** Memory for a block that `write` can write past the page cache (page-aligned, the binding's allocBlock). */
+  allocBlock?(bytes: number): Buffer
   /** Every block file is let go (the cache closes). */
   dropAll(): void
 }

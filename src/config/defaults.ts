@@ -26,7 +26,7 @@ export const WHOLE_OBJECT_MAX_BYTES = PART_SIZE_BYTES
  * cold sequential read cost the same (1.56 vs 1.48 CPU-s per 256 MiB, within the noise).
  * With the in-flight budget and the read-ahead windows' lent room (below; block memory at
  * most 64 + 128 + 160 MiB in theory, the windows' in-flight parts counted in both of the
- * last two), it kept the daemon's peak RSS under 512 MiB in every benchmark workload
+ * last two, and BLOCK_POOL_FREE_BYTES of buffers waiting for reuse), it kept the daemon's peak RSS under 512 MiB in every benchmark workload
  * (session 21: 458 MiB, node A of the shared-tier scenario; the 1 GiB shard's runs 271–336).
  */
 export const MEMORY_CACHE_SIZE = '64MiB'

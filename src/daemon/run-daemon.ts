@@ -3,6 +3,7 @@
  * builds the layers, mounts, records itself for `unmount`, and unmounts cleanly on
  * SIGTERM/SIGINT or on a crash (fatal log, mount released, non-zero exit).
  */
+import type { BlockFileListener } from '../cache/open-block-files.js'
 import type { Logger } from 'pino'
 import type { MountConfig } from '../config/resolve-config.js'
 import { type FuseMount, mountFuse, useBindingCrc32 } from '../fuse/fuse-adapter.js'
@@ -88,7 +89,12 @@ export async function runDaemon(config: MountConfig, log: Logger): Promise<Runni
     await control.start()
     stopOps = () => ops.stop()
     await ops.start()
-    mount = await mountFuse(config.fuse, core, log.child({ component: 'fuse' }), listener => (disk.blockFileListener = listener), whole)
+    const useBlockFiles = (listener: BlockFileListener): void => {
+      disk.blockFileListener = listener
+      // Fetched blocks in memory the binding can write past the page cache.
+      if (listener.allocBlock !== undefined) reader.useBlockAllocator(listener.allocBlock)
+    }
+    mount = await mountFuse(config.fuse, core, log.child({ component: 'fuse' }), useBlockFiles, whole)
     await writeDaemonRecord({
       pid: process.pid,
       mountPoint: config.mountPoint,

@@ -385,6 +385,10 @@ export async function mountFuse(
                 new Promise<void>((resolve, reject) => Fuse.blockFileWrite(tmp, dest, header, data, err => (err === null ? resolve() : reject(err)))),
             }
           : {}),
+        // Page-aligned block memory: the block's file is then written past the page cache (O_DIRECT).
+        ...(typeof Fuse.allocBlock === 'function' && typeof Fuse.blockFileWrite === 'function'
+          ? { allocBlock: (bytes: number) => Fuse.allocBlock(bytes) }
+          : {}),
         dropAll: () => Fuse.blockFilesReset(0),
       })
     }
@@ -400,6 +404,7 @@ export async function mountFuse(
           blockFileOpens: files.opens,
           pageCacheDrops: files.pagesDropped,
           pageCacheDropsSkipped: files.dropSkipped,
+          directBlockWrites: files.directWrites,
         }
       },
     }

@@ -41,6 +41,8 @@ export interface DirectReadStats {
   /** Block files the cache wrote whose pages then left the page cache once on disk, and those left cached (queue full). */
   readonly pageCacheDrops: number
   readonly pageCacheDropsSkipped: number
+  /** Block files the cache wrote past the page cache (O_DIRECT: whole pages from page-aligned memory). */
+  readonly directBlockWrites: number
 }
 
 /** The figures of a binding that served nothing (or has no direct reads). */
@@ -55,6 +57,7 @@ export const NO_DIRECT_READS: DirectReadStats = {
   blockFileOpens: 0,
   pageCacheDrops: 0,
   pageCacheDropsSkipped: 0,
+  directBlockWrites: 0,
 }
 
 /** An open file: a clean read of one object version, or a handle on staged writes. */

@@ -134,7 +134,9 @@ declare module 'fuse-native' {
     /** Writes `tmp` (header, then data), renames it to `dest` and keeps it as blockFileWritten does, in one thread-pool task. */
     static blockFileWrite(tmp: string, dest: string, header: Buffer, data: Buffer, callback: (err: NodeJS.ErrnoException | null) => void): void
     static blockFilesReset(max: number): void
-    static blockFilesStats(): { open: number; opens: number; hits: number; pagesDropped: number; dropSkipped: number }
+    static blockFilesStats(): { open: number; opens: number; hits: number; pagesDropped: number; dropSkipped: number; directWrites: number }
+    /** A Buffer of `size` bytes at a page-aligned address (uninitialised): a block file can be written from it past the page cache. */
+    static allocBlock(size: number): Buffer
     /** Our build: zlib's CRC-32 of `data` continuing from `initial`, through libdeflate. */
     static crc32(data: Uint8Array, initial?: number): number
     /** Our build: getattr and read-only open of published paths answered on the FUSE threads (known-files.h). */

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { decodeBlock } from '../../src/cache/block-file-format.js'
 import { IsADirectoryError, PreconditionFailedError, ReadOnlyError, ThrottledError } from '../../src/errors.js'
-import { legacyBlock } from '../helpers/legacy-block.js'
+import { legacyBlock, version2Block } from '../helpers/legacy-block.js'
 import { MiB, makeHarness, readAll } from './harness.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -112,6 +112,32 @@ t.test('a cache written in block format version 1 is still read from disk after 
   t.equal(rewritten, 3)
   const h2 = await h.remount()
   t.equal(sha(await readAll(h2.core, '/old.bin')), sha(data), 'byte-exact')
+  t.equal(h2.counts().get, 0, 'no GET: every block read from disk')
+  t.equal(h2.disk.stats().corruptBlocks, 0)
+})
+
+t.test('whole blocks written in block format version 2 (before their data moved to 4096 bytes in) are still read from disk after an upgrade', async t => {
+  const h = await makeHarness()
+  t.teardown(() => h.close())
+  const data = randomBytes(2 * MiB + 300_000)
+  h.store.put('v2.bin', data)
+  await readAll(h.core, '/v2.bin')
+  await h.disk.drain()
+  let rewritten = 0
+  for (const sub of await readdir(join(h.cacheDir, 'blocks'))) {
+    for (const name of await readdir(join(h.cacheDir, 'blocks', sub))) {
+      const path = join(h.cacheDir, 'blocks', sub, name)
+      const file = await readFile(path)
+      const length = file.readUInt32LE(8)
+      if (length !== MiB) continue
+      t.equal(file.readUInt8(4), 3, 'a whole block is written in version 3')
+      await writeFile(path, version2Block(decodeBlock(file, length)))
+      rewritten++
+    }
+  }
+  t.equal(rewritten, 2)
+  const h2 = await h.remount()
+  t.equal(sha(await readAll(h2.core, '/v2.bin')), sha(data), 'byte-exact')
   t.equal(h2.counts().get, 0, 'no GET: every block read from disk')
   t.equal(h2.disk.stats().corruptBlocks, 0)
 })

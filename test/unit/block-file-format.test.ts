@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import { blockFileBytes, blockHeaderBytes, CHUNK_BYTES, decodeBlock, encodeBlock, verifyBlock } from '../../src/cache/block-file-format.js'
 import { CacheCorruptError } from '../../src/errors.js'
-import { legacyBlock } from '../helpers/legacy-block.js'
+import { legacyBlock, version2Block } from '../helpers/legacy-block.js'
 
 /** Reads `file` as BlockFiles does: one preadv into a version-2-sized header and the caller's buffer. */
 function readAsBlockFiles(file: Buffer, expectedLength: number): Buffer {
@@ -18,7 +18,12 @@ t.test('round trip, with one checksum per 64 KiB chunk', async t => {
     const data = randomBytes(size)
     const file = encodeBlock(data)
     t.equal(file.length, blockFileBytes(size), `${size}: file size`)
-    t.equal(blockHeaderBytes(size), 16 + 4 * Math.ceil(size / CHUNK_BYTES))
+    t.equal(
+      blockHeaderBytes(size),
+      size > 0 && size % 4096 === 0 ? 4096 : 16 + 4 * Math.ceil(size / CHUNK_BYTES),
+      `${size}: version 3 (data at 4096) for a multiple of 4096`,
+    )
+    if (size > 0) t.equal(file[4], size % 4096 === 0 ? 3 : 2)
     t.ok(decodeBlock(file, size).equals(data), `${size}: decoded`)
     t.ok(readAsBlockFiles(file, size).equals(data), `${size}: read as the cache reads`)
   }
@@ -45,8 +50,14 @@ t.test('every kind of damage is detected', async t => {
   badChunk[5] = 12
   t.throws(() => decodeBlock(badChunk, data.length), CacheCorruptError, 'another chunk size')
   const badVersion = Buffer.from(good)
-  badVersion[4] = 3
+  badVersion[4] = 4
   t.throws(() => decodeBlock(badVersion, data.length), CacheCorruptError, 'an unknown version')
+  const odd = encodeBlock(randomBytes(5000))
+  odd[4] = 3
+  t.throws(() => decodeBlock(odd, 5000), CacheCorruptError, 'version 3 for a length it is not written for')
+  const padding = Buffer.from(good)
+  padding[h - 1]! ^= 1
+  t.ok(decodeBlock(padding, data.length).equals(data), "version 3's padding is no part of the block")
   t.throws(() => decodeBlock(Buffer.alloc(3), 0), CacheCorruptError, 'shorter than a header')
   t.throws(() => decodeBlock(Buffer.alloc(blockFileBytes(4096)), 4096), CacheCorruptError, 'zero-filled file')
 })
@@ -60,4 +71,18 @@ t.test('blocks written in format version 1 are still read, and checked', async t
   damaged[16 + 4999]! ^= 1
   t.throws(() => readAsBlockFiles(damaged, 5000), CacheCorruptError, 'a flipped bit')
   t.throws(() => readAsBlockFiles(legacyBlock(randomBytes(5000)).subarray(0, 5010), 5000), CacheCorruptError, 'truncated')
+})
+
+t.test('blocks of whole pages written in format version 2 (by an older release) are still read, and checked', async t => {
+  for (const size of [4096, 3 * CHUNK_BYTES, 1024 * 1024]) {
+    const data = randomBytes(size)
+    t.ok(readAsBlockFiles(version2Block(data), size).equals(data), `${size} bytes`)
+    t.ok(decodeBlock(version2Block(data), size).equals(data), `${size} bytes, decoded`)
+  }
+  const damaged = version2Block(randomBytes(1024 * 1024))
+  damaged[16 + 4 * 16 + 5000]! ^= 1
+  t.throws(() => readAsBlockFiles(damaged, 1024 * 1024), CacheCorruptError, 'a flipped bit in an old block of a whole MiB')
+  const early = version2Block(randomBytes(1024 * 1024))
+  early[16 + 4 * 16 + 10]! ^= 1
+  t.throws(() => readAsBlockFiles(early, 1024 * 1024), CacheCorruptError, 'a flipped bit among the bytes the longer header read')
 })

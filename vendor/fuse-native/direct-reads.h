@@ -54,6 +54,9 @@
 #define NATIVE_FH_BASE 0x80000000u
 #define BLOCK_MAGIC 0x42433353u /* 'S3CB' read as uint32 LE */
 #define BLOCK_VERSION 2
+/** Version 3: version 2's header and table, zeros up to BLOCK_DATA_ALIGN, then the data; written for lengths that are a multiple of it. */
+#define BLOCK_ALIGNED_VERSION 3
+#define BLOCK_DATA_ALIGN 4096u
 /** Each 64 KiB chunk of a block's data has its own CRC-32 (block-file-format.ts). */
 #define BLOCK_CHUNK_SHIFT 16
 #define BLOCK_CHUNK_BYTES (1u << BLOCK_CHUNK_SHIFT)
@@ -188,16 +191,30 @@ static uint32_t block_crc32 (const void *data, size_t len) {
   return libdeflate_crc32(0, data, len);
 }
 
-/** Bytes before the data in a block file of `length` bytes of data: the fixed header and one CRC-32 per chunk. */
-static uint32_t block_header_bytes (uint32_t length) {
+/** The fixed header and one CRC-32 per chunk of a block of `length` bytes: what the checks read. */
+static uint32_t block_table_end (uint32_t length) {
   return BLOCK_FIXED_HEADER_BYTES + 4 * ((length + BLOCK_CHUNK_BYTES - 1) >> BLOCK_CHUNK_SHIFT);
 }
 
-/** Whether `header` (with its chunk table) is a version-2 header for `length` bytes whose table is intact. */
+/** Whether a block of `length` bytes is written in version 3 (block-file-format.ts). */
+static int block_aligned (uint32_t length) {
+  return length > 0 && length % BLOCK_DATA_ALIGN == 0 && block_table_end(length) <= BLOCK_DATA_ALIGN;
+}
+
+/** Bytes before the data in a block file of `length` bytes of data. */
+static uint32_t block_header_bytes (uint32_t length) {
+  return block_aligned(length) ? BLOCK_DATA_ALIGN : block_table_end(length);
+}
+
+/**
+ * Whether `header` (with its chunk table) is a header for `length` bytes in the version written
+ * for that length, whose table is intact. A version-2 file of a length now written in version 3
+ * (an older release's) is not: the read goes to JS, which reads it.
+ */
 static int direct_read_header_valid (const unsigned char *header, uint32_t length) {
-  uint32_t table = block_header_bytes(length) - BLOCK_FIXED_HEADER_BYTES;
-  return read_u32le(header) == BLOCK_MAGIC && header[4] == BLOCK_VERSION && header[5] == BLOCK_CHUNK_SHIFT &&
-    read_u32le(header + 8) == length &&
+  uint32_t table = block_table_end(length) - BLOCK_FIXED_HEADER_BYTES;
+  return read_u32le(header) == BLOCK_MAGIC && header[4] == (block_aligned(length) ? BLOCK_ALIGNED_VERSION : BLOCK_VERSION) &&
+    header[5] == BLOCK_CHUNK_SHIFT && read_u32le(header + 8) == length &&
     block_crc32(header + BLOCK_FIXED_HEADER_BYTES, table) == read_u32le(header + 12);
 }
 
@@ -247,12 +264,13 @@ static int direct_pread_all (int fd, void *buf, size_t len, off_t at) {
 static const unsigned char *direct_read_header (block_fd_t *file, uint32_t length, unsigned char *scratch) {
   uint32_t hb = block_header_bytes(length);
   const unsigned char *kept = __atomic_load_n(&file->header, __ATOMIC_ACQUIRE);
-  if (kept != NULL && read_u32le(kept + 8) == length) return kept; // checked for this length: hb bytes
+  if (kept != NULL && read_u32le(kept + 8) == length) return kept; // checked for this length (its header and table)
   if (direct_pread_all(file->fd, scratch, hb, 0) != 0 || !direct_read_header_valid(scratch, length)) return NULL;
   if (kept == NULL) {
-    unsigned char *copy = malloc(hb);
+    // The header and table only: version 3's padding is no part of it.
+    unsigned char *copy = malloc(block_table_end(length));
     if (copy != NULL) {
-      memcpy(copy, scratch, hb);
+      memcpy(copy, scratch, block_table_end(length));
       unsigned char *none = NULL;
       if (!__atomic_compare_exchange_n(&file->header, &none, copy, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) free(copy);
     }
@@ -298,11 +316,12 @@ static int direct_read_chunks (const char *prefix, uint64_t index, uint32_t leng
  * open with the header, so that its first direct read costs neither an open (after the
  * page cache was dropped, a read of the inode from disk) nor a header read. A header that
  * does not check is not kept (the read then reads and checks the file's own). The pages of a
- * block of PAGE_DROP_MIN_BYTES or more leave the page cache once on disk (page-dropper.h).
+ * block of PAGE_DROP_MIN_BYTES or more leave the page cache once on disk (page-dropper.h),
+ * when it was written through the page cache (`cached`).
  * Runs on the JS thread: the open is of a path just renamed into place, whose dentry and
  * inode are in memory, so it does not wait for the disk.
  */
-static void direct_read_prime (const char *path, const unsigned char *header, size_t header_len) {
+static void direct_read_prime (const char *path, const unsigned char *header, size_t header_len, int cached) {
   block_fd_forget(path);
   block_fd_t *file = block_fd_max_now() > 0 ? block_fd_acquire(path) : NULL;
   if (file == NULL) return;
@@ -310,12 +329,13 @@ static void direct_read_prime (const char *path, const unsigned char *header, si
   uint32_t hb = block_header_bytes(length);
   int good = length > 0 && length <= DIRECT_READ_BLOCK_MAX && header_len == hb && direct_read_header_valid(header, length);
   if (good) {
-    unsigned char *copy = malloc(hb);
+    unsigned char *copy = malloc(block_table_end(length));
     unsigned char *none = NULL;
-    if (copy != NULL) memcpy(copy, header, hb);
+    if (copy != NULL) memcpy(copy, header, block_table_end(length));
     if (copy != NULL && !__atomic_compare_exchange_n(&file->header, &none, copy, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) free(copy);
   }
-  if (good && length >= PAGE_DROP_MIN_BYTES) page_dropper_add(file);
+  // A file written past the page cache (O_DIRECT, block-writes.h) has no pages to drop.
+  if (good && cached && length >= PAGE_DROP_MIN_BYTES) page_dropper_add(file);
   else block_fd_release(file);
 }
 

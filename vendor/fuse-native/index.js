@@ -730,11 +730,14 @@ Fuse.crc32 = (data, initial = 0) => {
 }
 
 Fuse.blockFilesStats = () => {
-  const out = new Float64Array(5)
+  const out = new Float64Array(6)
   binding.fuse_native_block_files_stats(Buffer.from(out.buffer))
-  // pagesDropped: block files written whose pages left the page cache once on disk (page-dropper.h); dropSkipped: not.
-  return { open: out[0], opens: out[1], hits: out[2], pagesDropped: out[3], dropSkipped: out[4] }
+  // pagesDropped: block files written whose pages left the page cache once on disk (page-dropper.h); dropSkipped: not;
+  // directWrites: block files written past the page cache (O_DIRECT, block-writes.h).
+  return { open: out[0], opens: out[1], hits: out[2], pagesDropped: out[3], dropSkipped: out[4], directWrites: out[5] }
 }
+// allocBlock(size): a Buffer at a page-aligned address (uninitialised), so a block file can be written from it with O_DIRECT.
+Fuse.allocBlock = (size) => binding.fuse_native_alloc_block(size)
 
 // s3cachefs: files whose getattr and read-only open the FUSE threads answer (known-files.h).
 // knownFileSet(path, stat, ttlMs, blockFilePrefix or '', blockSize) -> true when published (with a
