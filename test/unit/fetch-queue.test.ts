@@ -6,6 +6,25 @@
 import t from 'tap'
 import { FetchQueue, FetchTicket, PRIORITY_FOREGROUND, PRIORITY_LOAD, PRIORITY_PREFETCH } from '../../src/cache/fetch-queue.js'
 
+/** Tasks that start (their names in `started`) and run until `finish` lets them end, one by one, until `count` have started. */
+function heldTasks() {
+  const started: string[] = []
+  const releases: Array<() => void> = []
+  const task = (name: string) => () =>
+    new Promise<void>(r => {
+      started.push(name)
+      releases.push(r)
+    })
+  const finish = async (count: number, runs: Array<Promise<void>>): Promise<void> => {
+    while (started.length < count || releases.length > 0) {
+      releases.shift()?.()
+      await new Promise(r => setTimeout(r, 5))
+    }
+    await Promise.all(runs)
+  }
+  return { started, task, finish }
+}
+
 function queue(): FetchQueue {
   return new FetchQueue({ concurrency: 1, inFlightBudgetBytes: 1 << 30, maxQueuedPrefetch: 100 })
 }
@@ -76,13 +95,7 @@ t.test('raising never lowers, and a started task is left alone', async t => {
 
 t.test('read-ahead and loads never take the reserve: a foreground fetch starts while they fill the rest of the budget', async t => {
   const q = new FetchQueue({ concurrency: 8, inFlightBudgetBytes: 10, foregroundReserveBytes: 4, maxQueuedPrefetch: 100 })
-  const started: string[] = []
-  const releases: Array<() => void> = []
-  const task = (name: string) => () =>
-    new Promise<void>(r => {
-      started.push(name)
-      releases.push(r)
-    })
+  const { started, task, finish } = heldTasks()
   const runs = [q.run(3, PRIORITY_PREFETCH, task('p1')), q.run(3, PRIORITY_LOAD, task('l1')), q.run(3, PRIORITY_PREFETCH, task('p2'))]
   await new Promise(r => setTimeout(r, 10))
   t.same(started, ['p1', 'l1'], 'background fetches stop at the budget less the reserve (6 of 10)')
@@ -96,24 +109,14 @@ t.test('read-ahead and loads never take the reserve: a foreground fetch starts w
   q.raise(ticket, PRIORITY_FOREGROUND)
   await new Promise(r => setTimeout(r, 10))
   t.ok(started.includes('raised'), 'raised while waiting, it takes the reserve at once (nothing ended meanwhile)')
-  while (started.length < 5 || releases.length > 0) {
-    releases.shift()?.()
-    await new Promise(r => setTimeout(r, 5))
-  }
-  await Promise.all(runs)
+  await finish(5, runs)
   t.same(started.sort(), ['fg', 'l1', 'p1', 'p2', 'raised'])
 })
 
 t.test('fetches waiting for budget hold no slot: a foreground fetch starts while read-ahead parts wait, with few slots', async t => {
   // Four slots (`--max-concurrency 4`); read-ahead may fill 6 of the 10 bytes of budget.
   const q = new FetchQueue({ concurrency: 4, inFlightBudgetBytes: 10, foregroundReserveBytes: 4, maxQueuedPrefetch: 100 })
-  const started: string[] = []
-  const releases: Array<() => void> = []
-  const task = (name: string) => () =>
-    new Promise<void>(r => {
-      started.push(name)
-      releases.push(r)
-    })
+  const { started, task, finish } = heldTasks()
   const runs = ['p1', 'p2', 'p3', 'p4', 'p5'].map(name => q.run(3, PRIORITY_PREFETCH, task(name)))
   await new Promise(r => setTimeout(r, 10))
   t.same(started, ['p1', 'p2'], 'two parts fill the read-ahead budget; three wait for it')
@@ -121,10 +124,6 @@ t.test('fetches waiting for budget hold no slot: a foreground fetch starts while
   runs.push(q.run(3, PRIORITY_FOREGROUND, task('fg')))
   await new Promise(r => setTimeout(r, 10))
   t.same(started, ['p1', 'p2', 'fg'], 'the foreground fetch takes a free slot and the reserve at once')
-  while (started.length < 6 || releases.length > 0) {
-    releases.shift()?.()
-    await new Promise(r => setTimeout(r, 5))
-  }
-  await Promise.all(runs)
+  await finish(6, runs)
   t.equal(started.length, 6, 'every fetch ran')
 })
