@@ -390,30 +390,44 @@ t.test("fetched blocks' buffers are reused once nothing holds them; a read retur
   t.ok(kept.equals(data.subarray(0, MiB)), 'the block returned by read() still holds its own bytes after 39 more went through the tier')
 })
 
-t.test('a read waiting for one block holds the block it already has: that buffer is not reused meanwhile', async t => {
+/**
+ * A 2 MiB memory tier and a 32 MiB object `key`; `gate` holds back what waits on it until
+ * `open`; `churn(from, to)` reads blocks [from, to) one by one, each written to disk before the
+ * next, so that block buffers are let go of and reused as fast as they can be.
+ */
+async function poolChurn(t: Test, key: string) {
   const h = await makeHarness({ reader: { memoryCacheBytes: 2 * MiB, readAheadBudgetBytes: 16 * MiB } })
   t.teardown(() => h.close())
   const data = randomBytes(32 * MiB)
-  const version = { key: 'held.bin', etag: h.store.put('held.bin', data), size: data.length }
+  const version = { key, etag: h.store.put(key, data), size: data.length }
   let open!: () => void
   const gate = new Promise<void>(resolve => (open = resolve))
+  const scratch = Buffer.alloc(MiB)
+  const churn = async (from: number, to: number): Promise<void> => {
+    for (let i = from; i < to; i++) {
+      t.equal(await h.reader.readInto(version, i * MiB, MiB / 2, scratch), MiB / 2)
+      await h.reader.blocksWritten(version)
+      await new Promise(resolve => setImmediate(resolve))
+    }
+    t.ok(h.reader.stats().blockBuffers.reused > 10, `buffers were reused meanwhile (${JSON.stringify(h.reader.stats().blockBuffers)})`)
+  }
+  return { h, data, version, gate, open, scratch, churn }
+}
+
+t.test('a read waiting for one block holds the block it already has: that buffer is not reused meanwhile', async t => {
+  const { h, data, version, gate, open, scratch, churn } = await poolChurn(t, 'held.bin')
   const getPieces = h.store.getPieces.bind(h.store)
   h.store.getPieces = async (request, pieceBytes) => {
     if (request.start === 5 * MiB) await gate
     return getPieces(request, pieceBytes)
   }
-  const scratch = Buffer.alloc(MiB)
   await h.reader.readInto(version, 4 * MiB, MiB, scratch) // block 4 into the tier
   const target = Buffer.alloc(MiB)
   // Half of block 4 (in memory) and half of block 5 (its GET held back).
   const straddling = h.reader.readInto(version, 4 * MiB + MiB / 2, MiB, target)
   await new Promise(resolve => setImmediate(resolve))
   // Twenty more blocks through a 2 MiB tier: block 4 leaves it, and its buffer would be free but for the read.
-  for (let i = 10; i < 30; i++) {
-    t.ok((await h.reader.readInto(version, i * MiB, MiB / 2, scratch)) === MiB / 2)
-    await h.reader.blocksWritten(version)
-  }
-  t.ok(h.reader.stats().blockBuffers.reused > 10, `buffers were reused meanwhile (${JSON.stringify(h.reader.stats().blockBuffers)})`)
+  await churn(10, 30)
   open()
   t.equal(await straddling, MiB)
   t.ok(
@@ -423,12 +437,7 @@ t.test('a read waiting for one block holds the block it already has: that buffer
 })
 
 t.test("a block waiting for its disk write keeps its buffer: the block file holds that block's bytes however many blocks came through meanwhile", async t => {
-  const h = await makeHarness({ reader: { memoryCacheBytes: 2 * MiB, readAheadBudgetBytes: 16 * MiB } })
-  t.teardown(() => h.close())
-  const data = randomBytes(32 * MiB)
-  const version = { key: 'slow-write.bin', etag: h.store.put('slow-write.bin', data), size: data.length }
-  let open!: () => void
-  const gate = new Promise<void>(resolve => (open = resolve))
+  const { h, data, version, gate, open, scratch, churn } = await poolChurn(t, 'slow-write.bin')
   const write = h.disk.write.bind(h.disk)
   let first = true
   h.disk.write = (addr, block) => {
@@ -436,15 +445,9 @@ t.test("a block waiting for its disk write keeps its buffer: the block file hold
     first = false
     return gate.then(() => write(addr, block)) // the first block's write waits (a busy disk)
   }
-  const scratch = Buffer.alloc(MiB)
   await h.reader.readInto(version, 0, MiB / 2, scratch)
   // Twenty more blocks through a 2 MiB tier: block 0 leaves it while its write still waits.
-  for (let i = 1; i < 21; i++) {
-    await h.reader.readInto(version, i * MiB, MiB / 2, scratch)
-    await h.reader.blocksWritten(version)
-    await new Promise(resolve => setImmediate(resolve))
-  }
-  t.ok(h.reader.stats().blockBuffers.reused > 10, `buffers were reused meanwhile (${JSON.stringify(h.reader.stats().blockBuffers)})`)
+  await churn(1, 21)
   open()
   await h.disk.drain()
   const onDisk = Buffer.alloc(MiB)
