@@ -195,6 +195,10 @@ export class DiskBlockCache implements BlockStore {
     return this.#index.get(addr.objectId, addr.index) !== undefined
   }
 
+  holds(addr: BlockAddress): boolean {
+    return this.has(addr) || this.#writes.inProgress(addr) !== undefined
+  }
+
   markLoaded(addr: BlockAddress): boolean {
     const b = this.#index.get(addr.objectId, addr.index)
     if (b === undefined || this.#retention.expireIfStale(addr)) return false

@@ -53,8 +53,8 @@ export class FileReader {
     const ahead = this.#readAhead.onRead(offset, length, size)
     if (!this.#readAhead.sequential) this.#noteRandom()
     // A reader with no window open reads at random: it may overtake a background whole fetch.
-    const n = await this.#blocks.readInto(this.version, offset, length, target, !this.#readAhead.windowOpen)
-    if (ahead !== undefined) this.#blocks.prefetch(this.version, ahead.start, ahead.endExclusive)
+    // The window ahead is asked for as soon as this read's own blocks are (they go first), not once they are here.
+    const n = await this.#blocks.readInto(this.version, offset, length, target, !this.#readAhead.windowOpen, ahead)
     this.#dropReadThrough(offset)
     return n
   }

@@ -4,15 +4,15 @@
  * Reads arrive from the kernel in pieces of up to 1 MiB (libfuse 3, the mount's read-ahead
  * window; 128 KiB with the kernel's default window), possibly slightly out of order
  * (several FUSE threads). A read that starts near where the previous one ended
- * counts as sequential and doubles the window (from `initialWindowBytes` up to
- * `maxWindowBytes`); any other read resets it, so random small reads inside a
+ * counts as sequential and grows the window (from `initialWindowBytes`, `growth` times per
+ * read, up to `maxWindowBytes`); any other read resets it, so random small reads inside a
  * large shard fetch only the blocks they touch. A run that starts elsewhere than at
  * offset 0 opens a window only once it has read more than `initialWindowBytes`: one random
  * 256 KiB `pread` may reach the daemon as two consecutive 128 KiB pieces, which must not
  * fetch the next block too.
  */
 
-import { BLOCK_SIZE_BYTES } from '../config/defaults.js'
+import { BLOCK_SIZE_BYTES, READ_AHEAD_GROWTH } from '../config/defaults.js'
 
 export interface ReadAheadConfig {
   readonly initialWindowBytes: number
@@ -22,6 +22,8 @@ export interface ReadAheadConfig {
    * if smaller): one part, so fetches stay in flight continuously instead of in bursts.
    */
   readonly stepBytes: number
+  /** How much the window grows per sequential read (READ_AHEAD_GROWTH if not given). */
+  readonly growth?: number
 }
 
 /** How far from the expected offset a read may land and still count as sequential. */
@@ -145,7 +147,7 @@ export class ReadAhead {
     // starts with a window that large: its blocks are there. A run elsewhere starts small.
     const resumed = this.#leftAt >= 0 && Math.abs(end - this.#runBytes - this.#leftAt) <= SEQUENTIAL_SLACK_BYTES
     const wanted =
-      this.#windowBytes > 0 ? this.#windowBytes * 2 : resumed ? Math.max(this.#config.initialWindowBytes, this.#grantBytes) : this.#config.initialWindowBytes
+      this.#windowBytes > 0 ? this.#windowBytes * (this.#config.growth ?? READ_AHEAD_GROWTH) : resumed ? Math.max(this.#config.initialWindowBytes, this.#grantBytes) : this.#config.initialWindowBytes
     this.#leftAt = -1
     this.#windowBytes = this.#grant(Math.min(this.#config.maxWindowBytes, wanted))
     // Once the window holds a step (a part), it ends on a step boundary: each request is whole parts, one GET each.

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { decodeBlock } from '../../src/cache/block-file-format.js'
@@ -275,6 +275,72 @@ t.test('read-ahead does not load blocks already on disk: a window past where its
   t.ok(await readRange(0, data.length), 'the whole object read afterwards: byte-exact')
   t.ok(h.reader.stats().diskHits - after.diskHits >= 16, 'the blocks on disk served from disk')
   t.equal(h.reader.stats().bytesFromStore, data.length, 'still nothing fetched twice')
+})
+
+t.test("a sequential reader's window is asked for as soon as its read's own blocks are, not once they have come", async t => {
+  const h = await makeHarness({ reader: { memoryCacheBytes: 8 * MiB } })
+  t.teardown(() => h.close())
+  const data = randomBytes(24 * MiB)
+  h.store.put('window.bin', data)
+  let open!: () => void
+  const gate = new Promise<void>(resolve => (open = resolve))
+  const asked: number[] = []
+  const getPieces = h.store.getPieces.bind(h.store)
+  h.store.getPieces = async (request, pieceBytes) => {
+    asked.push(request.start)
+    if (request.start === MiB) await gate // block 1 comes late
+    return getPieces(request, pieceBytes)
+  }
+  const fh = await h.core.open('/window.bin', 0)
+  t.ok((await h.core.read(fh, 0, MiB)).equals(data.subarray(0, MiB)), 'block 0')
+  const second = h.core.read(fh, MiB, MiB) // waits for block 1
+  for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve))
+  t.ok(
+    asked.some(start => start >= 2 * MiB),
+    `while the second read waits for its block, the window beyond it is already asked for (GETs from ${asked.map(a => a / MiB).join(', ')} MiB)`,
+  )
+  open()
+  t.ok((await second).equals(data.subarray(MiB, 2 * MiB)), 'block 1, byte-exact')
+  await h.core.release(fh)
+})
+
+t.test('read-ahead skips a block being written to disk that has left the memory tier: it is read from its file when its reader gets there', async t => {
+  const { h, data, version, gate, open, scratch } = await poolChurn(t, 'writing.bin')
+  const other = { key: 'other.bin', etag: h.store.put('other.bin', randomBytes(8 * MiB)), size: 8 * MiB }
+  // The first block file written (block 5's) waits for the gate: a busy disk. The disk cache knows it is being written.
+  let first = true
+  h.disk.blockFileListener = {
+    drop: () => {},
+    written: () => {},
+    dropAll: () => {},
+    write: async (tmp, dest, header, block) => {
+      if (first) {
+        first = false
+        await gate
+      }
+      await writeFile(tmp, Buffer.concat([header, block]))
+      await rename(tmp, dest)
+    },
+  }
+  await h.reader.readInto(version, 5 * MiB, MiB / 2, scratch)
+  for (let i = 0; i < 8; i++) {
+    // Blocks of another object through the 2 MiB tier: block 5 leaves it while its write waits.
+    await h.reader.readInto(other, i * MiB, MiB / 2, scratch)
+    await h.reader.blocksWritten(other)
+  }
+  const before = h.reader.stats()
+  h.reader.prefetch(version, 4 * MiB, 7 * MiB)
+  await new Promise(resolve => setImmediate(resolve))
+  open()
+  await h.disk.drain()
+  await h.reader.blocksWritten(version)
+  const after = h.reader.stats()
+  t.equal(after.diskHits - before.diskHits, 0, 'block 5 was not read back from its file into memory by the prefetch')
+  t.equal(after.bytesFromStore - before.bytesFromStore, 2 * MiB, 'blocks 4 and 6 fetched, block 5 not again')
+  const target = Buffer.alloc(MiB)
+  t.equal(await h.reader.readInto(version, 5 * MiB, MiB, target), MiB)
+  t.ok(target.equals(data.subarray(5 * MiB, 6 * MiB)), 'block 5, byte-exact, from its file')
+  t.equal(h.reader.stats().bytesFromStore, after.bytesFromStore, 'with no GET')
 })
 
 t.test('sequential readers of objects larger than the memory tier never read a block back from the disk cache', async t => {

@@ -58,11 +58,28 @@ t.test('never beyond the end of the object', async t => {
 t.test('slightly out-of-order pieces still count as sequential', async t => {
   const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 8 * MiB, stepBytes: 2 * MiB })
   const size = 100 * MiB
-  ra.onRead(0, K128, size)
-  ra.onRead(2 * K128, K128, size)
-  const r = ra.onRead(K128, K128, size)
-  const r2 = ra.onRead(3 * K128, K128, size)
-  t.ok(r !== undefined || r2 !== undefined)
+  for (const at of [0, 2 * K128, K128, 3 * K128, 5 * K128, 4 * K128]) {
+    ra.onRead(at, K128, size)
+    t.ok(ra.sequential, `the piece at ${at / K128} × 128 KiB continues the run`)
+    t.ok(ra.windowOpen, 'the window stays open')
+  }
+  t.equal(ra.onRead(900 * MiB, K128, size), undefined)
+  t.notOk(ra.sequential, 'a piece far away does not')
+})
+
+t.test('the window grows eightfold per sequential read, so the whole window is asked for by the fourth read', async t => {
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 128 * MiB, stepBytes: 8 * MiB })
+  const size = 1024 * MiB
+  const asked = [0, 1, 2, 3].map(n => ra.onRead(n * MiB, MiB, size))
+  t.same(asked, [
+    { start: MiB, endExclusive: 2 * MiB },
+    { start: 2 * MiB, endExclusive: 8 * MiB },
+    { start: 8 * MiB, endExclusive: 64 * MiB },
+    { start: 64 * MiB, endExclusive: 128 * MiB },
+  ])
+  const doubling = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 128 * MiB, stepBytes: 8 * MiB, growth: 2 })
+  const reads = [0, 1, 2, 3].map(n => doubling.onRead(n * MiB, MiB, size)?.endExclusive)
+  t.same(reads, [2 * MiB, 4 * MiB, 7 * MiB, undefined], 'doubling, four reads have asked for 7 MiB')
 })
 
 t.test('the window is topped up every step, so fetches never drain', async t => {

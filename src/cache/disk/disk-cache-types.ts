@@ -74,6 +74,8 @@ export interface BlockStore {
   /** Stores a block, waiting for room to write it; false if it cannot be stored. */
   persist(addr: BlockAddress, data: Buffer): Promise<boolean>
   has(addr: BlockAddress): boolean
+  /** On disk, or being written there (a read of it waits for the write instead of fetching it again). */
+  holds(addr: BlockAddress): boolean
   /** For a block already on disk: counts it as loaded by an operator; false when absent. */
   markLoaded(addr: BlockAddress): boolean
   /** The prefix of the block files of an object all of whose `blocks` are on disk now, and for how long (ms) they may be served; else undefined. */
