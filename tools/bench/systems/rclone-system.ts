@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { unmount, waitForMount } from './fuse-mount.js';
 import type { BenchSystem, DatasetLocation, OpenView, SystemContext } from './system.js';
 import { LOCAL_CREDENTIALS, type Credentials } from '../link/sigv4.js';
+import { discardLater } from '../util/discard-later.js';
 
 /** The remote's name inside the config file. */
 export const RCLONE_REMOTE = 'bench';
@@ -110,7 +111,7 @@ export const rcloneSystem: BenchSystem = {
     const pid = child.pid;
     const release = ctx.cleanup.add(`unmount ${mountPoint}`, async () => {
       await unmount(mountPoint, pid);
-      await rm(cacheDir, { recursive: true, force: true });
+      await discardLater(cacheDir, ctx.workDir);
     });
     try {
       await waitForMount(mountPoint, () => spawnError === undefined && child.exitCode === null && child.signalCode === null);

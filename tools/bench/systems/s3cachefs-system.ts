@@ -19,6 +19,7 @@ import { controlRequest } from '../../../src/cli/control-client.js';
 import type { StatsSnapshot } from '../../../src/daemon/stats-snapshot.js';
 import { MEMORY_CACHE_SIZE } from '../../../src/config/defaults.js';
 import { parseBytes } from '../../../src/config/units.js';
+import { discardLater } from '../util/discard-later.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -117,7 +118,7 @@ export const s3cachefsSystem: BenchSystem = {
     };
     const release = ctx.cleanup.add(`unmount ${mountPoint}`, async () => {
       await unmount(mountPoint, pid, ownUnmount);
-      await rm(cacheDir, { recursive: true, force: true });
+      await discardLater(cacheDir, ctx.workDir);
     });
     try {
       const out = await execFileAsync(process.execPath, args, { env: cliEnv(), timeout: 120_000 });

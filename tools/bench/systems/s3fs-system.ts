@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { daemonPid, unmount, waitForMount } from './fuse-mount.js';
 import type { BenchSystem, DatasetLocation, OpenView, SystemContext } from './system.js';
 import { LOCAL_CREDENTIALS } from '../link/sigv4.js';
+import { discardLater } from '../util/discard-later.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -53,7 +54,7 @@ export const s3fsSystem: BenchSystem = {
     const release = ctx.cleanup.add(`unmount ${mountPoint}`, async () => {
       await unmount(mountPoint, pid);
       // Its cache holds a copy of everything read; nothing reuses it after the mount.
-      await rm(S3FS_CACHE_DIR, { recursive: true, force: true });
+      await discardLater(S3FS_CACHE_DIR, ctx.workDir);
     });
     try {
       // s3fs daemonizes: the command returns once the mount is set up (or failed).
