@@ -2,8 +2,13 @@
 // cleanup stack (order, isolation of failures, abort), the even split of the
 // file list over workers, seeded shuffles (same order for every system), and
 // the s3cachefs memory cache size the report's disk-cache caveats compare with,
-// and the median of a warm shard run's passes.
+// the median of a shard run's passes, and where the caches of closed mounts go.
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t from 'tap'
+import { discardLater } from '../../tools/bench/util/discard-later.js'
 import { Cleanup, InterruptedError } from '../../tools/bench/env/cleanup.js'
 import { Prng } from '../../tools/bench/dataset/prng.js'
 import { splitEvenly } from '../../tools/bench/workloads/loader.js'
@@ -84,4 +89,25 @@ t.test("a warm shard run is its median pass, each pass's MB/s kept; a pass with 
   t.equal(failed.errors, 1, 'a pass with errors is the figure')
   t.equal(failed.megabytesPerSecond, 520)
   t.equal((await medianPass(1, queue([77]))).megabytesPerSecond, 77)
+})
+
+t.test("a closed mount's cache is moved into the run's trash (no inode freed), or removed at once when the disk is short of space", async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'discard-'))
+  t.teardown(() => rm(work, { recursive: true, force: true }))
+  const cache = async (name: string): Promise<string> => {
+    const dir = join(work, name)
+    await mkdir(join(dir, 'blocks'), { recursive: true })
+    await writeFile(join(dir, 'blocks', 'b0'), 'x')
+    return dir
+  }
+  await discardLater(await cache('c1'), work)
+  await discardLater(await cache('c2'), work)
+  t.notOk(existsSync(join(work, 'c1')) || existsSync(join(work, 'c2')), 'gone from where they were')
+  t.same((await readdir(join(work, 'trash'))).sort(), ['1', '2'], 'both in the trash, removed with the scratch directory at the end of the run')
+  t.ok(existsSync(join(work, 'trash', '2', 'blocks', 'b0')), 'whole')
+  await discardLater(await cache('c3'), work, Number.POSITIVE_INFINITY)
+  t.notOk(existsSync(join(work, 'c3')), 'short of space: removed')
+  t.equal((await readdir(join(work, 'trash'))).length, 2, 'not moved')
+  await discardLater(join(work, 'never-made'), work)
+  t.pass('a cache that is not there is nothing to discard')
 })

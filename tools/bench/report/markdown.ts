@@ -120,10 +120,17 @@ const SHARD_COLUMNS: readonly (readonly [ShardRunName, string])[] = [
   ['warm-rand4', 'random warm, 4 threads'],
 ];
 
-/** How warm shard runs were measured: in several passes (results since session 18), or once. */
-function warmPassesText(r: BenchResults): string {
-  const passes = Math.max(0, ...r.systems.flatMap((s) => (s.shard?.runs ?? []).map((run) => run.passes?.length ?? 0)));
-  return passes > 1 ? ` (each warm run is the median of ${passes} passes, the page cache dropped before each; every pass's MB/s is in results.json)` : '';
+/** How shard runs were measured: in several passes (warm since session 18, cold since session 23), or once. */
+function passesText(r: BenchResults): string {
+  const passesOf = (cold: boolean): number =>
+    Math.max(0, ...r.systems.flatMap((s) => (s.shard?.runs ?? []).filter((run) => run.name.startsWith('cold') === cold).map((run) => run.passes?.length ?? 0)));
+  const cold = passesOf(true);
+  const warm = passesOf(false);
+  const parts = [
+    ...(cold > 1 ? [`each cold run is the median of ${cold} passes, each on a fresh mount and cache`] : []),
+    ...(warm > 1 ? [`each warm run is the median of ${warm} passes on the last of them, the page cache dropped before each`] : []),
+  ];
+  return parts.length > 0 ? ` (${parts.join('; ')}; every pass's MB/s is in results.json)` : '';
 }
 
 function randomReadsText(r: BenchResults): string {
@@ -166,7 +173,7 @@ function shardSection(r: BenchResults): string {
   return [
     `## Large shard (${n(r.dataset.shardBytes / MiB)} MiB)`,
     '',
-    `Sequential: 1 MiB reads by one reader, then 4 readers each reading a quarter; cold = fresh mount and empty cache, warm = same mount, page cache dropped${warmPassesText(r)}. Direct = parallel 8 MiB ranged GETs (16 in flight).`,
+    `Sequential: 1 MiB reads by one reader, then 4 readers each reading a quarter; cold = fresh mount and empty cache, warm = same mount, page cache dropped${passesText(r)}. Direct = parallel 8 MiB ranged GETs (16 in flight).`,
     '',
     randomReadsText(r),
     '',

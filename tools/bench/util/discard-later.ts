@@ -13,10 +13,10 @@ const MIN_FREE_BYTES = 16 * 1024 ** 3;
 let discarded = 0;
 
 /** Removes `dir` now, or moves it into `workDir`'s trash (removed with `workDir` at the end of the run). */
-export async function discardLater(dir: string, workDir: string): Promise<void> {
+export async function discardLater(dir: string, workDir: string, minFreeBytes = MIN_FREE_BYTES): Promise<void> {
   try {
     const fs = await statfs(workDir);
-    if (fs.bavail * fs.bsize >= MIN_FREE_BYTES) {
+    if (fs.bavail * fs.bsize >= minFreeBytes) {
       const trash = join(workDir, 'trash');
       await mkdir(trash, { recursive: true });
       await rename(dir, join(trash, String(++discarded)));
