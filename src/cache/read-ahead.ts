@@ -147,7 +147,11 @@ export class ReadAhead {
     // starts with a window that large: its blocks are there. A run elsewhere starts small.
     const resumed = this.#leftAt >= 0 && Math.abs(end - this.#runBytes - this.#leftAt) <= SEQUENTIAL_SLACK_BYTES
     const wanted =
-      this.#windowBytes > 0 ? this.#windowBytes * (this.#config.growth ?? READ_AHEAD_GROWTH) : resumed ? Math.max(this.#config.initialWindowBytes, this.#grantBytes) : this.#config.initialWindowBytes
+      this.#windowBytes > 0
+        ? this.#windowBytes * (this.#config.growth ?? READ_AHEAD_GROWTH)
+        : resumed
+          ? Math.max(this.#config.initialWindowBytes, this.#grantBytes)
+          : this.#config.initialWindowBytes
     this.#leftAt = -1
     this.#windowBytes = this.#grant(Math.min(this.#config.maxWindowBytes, wanted))
     // Once the window holds a step (a part), it ends on a step boundary: each request is whole parts, one GET each.
