@@ -22,7 +22,7 @@ export interface ReadAheadConfig {
    * if smaller): one part, so fetches stay in flight continuously instead of in bursts.
    */
   readonly stepBytes: number
-  /** How much the window grows per sequential read (READ_AHEAD_GROWTH if not given). */
+  /** How much the window grows per sequential read once the run has read `stepBytes` (READ_AHEAD_GROWTH if not given; twofold before). */
   readonly growth?: number
 }
 
@@ -146,9 +146,12 @@ export class ReadAhead {
     // A run that picks up where the reader left its last one, while room is still kept for it,
     // starts with a window that large: its blocks are there. A run elsewhere starts small.
     const resumed = this.#leftAt >= 0 && Math.abs(end - this.#runBytes - this.#leftAt) <= SEQUENTIAL_SLACK_BYTES
+    // Eightfold once the run has read a part's worth (a run from offset 0 at once: a shard's reader), doubling
+    // before: a reader of a few MiB at a random offset (a Parquet column chunk, a tar member) opens no 64 MiB window.
+    const growth = this.#runBytes >= this.#config.stepBytes ? (this.#config.growth ?? READ_AHEAD_GROWTH) : 2
     const wanted =
       this.#windowBytes > 0
-        ? this.#windowBytes * (this.#config.growth ?? READ_AHEAD_GROWTH)
+        ? this.#windowBytes * growth
         : resumed
           ? Math.max(this.#config.initialWindowBytes, this.#grantBytes)
           : this.#config.initialWindowBytes

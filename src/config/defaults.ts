@@ -59,9 +59,10 @@ export const MAX_PENDING_BLOCK_WRITES = 256
 /** Sequential read-ahead starts at one block... */
 export const READ_AHEAD_INITIAL_BYTES = 1 * MiB
 /**
- * ...grows eightfold per sequential read (1, 8, 64, 128 MiB: the whole window by a run's fourth
- * read; doubling took seven reads, each waiting for its block's first byte, ~270 ms of a cold
- * read with the cores half idle; gcsfuse grows fivefold)...
+ * ...grows eightfold per sequential read in a run from offset 0 or one that has read a part
+ * (1, 8, 64, 128 MiB: the whole window by a run's fourth read; doubling took seven reads, each
+ * waiting for its block's first byte, ~270 ms of a cold read with the cores half idle; gcsfuse
+ * grows fivefold), twofold in a run that starts elsewhere until it has read a part...
  */
 export const READ_AHEAD_GROWTH = 8
 /** ...up to sixteen parts in flight per reader... */

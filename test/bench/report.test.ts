@@ -238,7 +238,7 @@ t.test('shard: random-read columns, bytes fetched, random and FUSE-ceiling targe
   t.match(md, 'Random: 102 preads of 256 KiB at seeded, distinct, aligned offsets in a shuffled order (10.0 % of the shard)')
   t.notMatch(md, 'median of', 'results without passes: no claim of them')
   const withPasses = { ...fixture(), systems: fixture().systems.map((s) => (s.shard ? { ...s, shard: { runs: s.shard.runs.map((run) => (run.name.startsWith('warm') ? { ...run, passes: [1, 2, 3] } : run)) } } : s)) }
-  t.match(renderMarkdown(withPasses), 'warm = same mount, page cache dropped (each warm run is the median of 3 passes on the last of them, the page cache dropped before each;')
+  t.match(renderMarkdown(withPasses), 'warm = same mount, page cache dropped (each warm run is the median of 3 passes on the same mount, the page cache dropped before each;')
   const allPasses = { ...fixture(), systems: fixture().systems.map((s) => (s.shard ? { ...s, shard: { runs: s.shard.runs.map((run) => ({ ...run, passes: [1, 2, 3] })) } } : s)) }
   t.match(
     renderMarkdown(allPasses),

@@ -82,6 +82,19 @@ t.test('the window grows eightfold per sequential read, so the whole window is a
   t.same(reads, [2 * MiB, 4 * MiB, 7 * MiB, undefined], 'doubling, four reads have asked for 7 MiB')
 })
 
+t.test('a run that starts elsewhere doubles until it has read a part, then grows eightfold', async t => {
+  const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 128 * MiB, stepBytes: 8 * MiB })
+  const size = 4096 * MiB
+  const from = 1000 * MiB
+  // A 4 MiB pread at a random offset (a Parquet column chunk), as the kernel's 1 MiB pieces.
+  const asked = [0, 1, 2, 3].map(n => ra.onRead(from + n * MiB, MiB, size)?.endExclusive ?? 0)
+  t.ok(Math.max(...asked) - from <= 8 * MiB, `asks for at most 4 MiB beyond what it read (up to ${(Math.max(...asked) - from) / MiB} MiB in)`)
+  // The run goes on: once it has read a part, the window grows eightfold.
+  let upTo = 0
+  for (let n = 4; n < 12; n++) upTo = Math.max(upTo, ra.onRead(from + n * MiB, MiB, size)?.endExclusive ?? 0)
+  t.ok(upTo - from >= 64 * MiB, `after 12 MiB read, asked up to ${(upTo - from) / MiB} MiB in`)
+})
+
 t.test('the window is topped up every step, so fetches never drain', async t => {
   const ra = new ReadAhead({ initialWindowBytes: MiB, maxWindowBytes: 64 * MiB, stepBytes: 8 * MiB })
   const size = 1024 * MiB

@@ -128,7 +128,7 @@ function passesText(r: BenchResults): string {
   const warm = passesOf(false);
   const parts = [
     ...(cold > 1 ? [`each cold run is the median of ${cold} passes, each on a fresh mount and cache`] : []),
-    ...(warm > 1 ? [`each warm run is the median of ${warm} passes on the last of them, the page cache dropped before each`] : []),
+    ...(warm > 1 ? [`each warm run is the median of ${warm} passes ${cold > 1 ? 'on the last of them' : 'on the same mount'}, the page cache dropped before each`] : []),
   ];
   return parts.length > 0 ? ` (${parts.join('; ')}; every pass's MB/s is in results.json)` : '';
 }
