@@ -128,7 +128,10 @@ export class BlockReader {
     // Loads keep the blocks they wait for (to persist them) without counting: never reused.
     const escaping = (blocks: Map<number, Promise<Buffer>>): Map<number, Promise<Buffer>> => {
       for (const [i, block] of blocks) {
-        const escaped = block.then(b => this.#escape(b))
+        const escaped = block.then(b => {
+          this.#pool.escape(b)
+          return b
+        })
         // Loads wait on some of the blocks only (a small object's are all returned): a failed one nobody awaits is not an unhandled rejection.
         escaped.catch(() => {})
         blocks.set(i, escaped)
@@ -251,11 +254,6 @@ export class BlockReader {
     } finally {
       held.dropAll()
     }
-  }
-
-  #escape(block: Buffer): Buffer {
-    this.#pool.escape(block)
-    return block
   }
 
   /**

@@ -94,9 +94,12 @@ static int block_write_direct (block_write_t *w, const char **syscall) {
   if (fd < 0) {
     int err = errno;
     free(header);
-    if (err != EINVAL) *syscall = "open";
-    if (err == EINVAL) __atomic_store_n(&block_write_direct_ok, 0, __ATOMIC_RELAXED);
-    return err == EINVAL ? -1 : err;
+    if (err == EINVAL) {
+      __atomic_store_n(&block_write_direct_ok, 0, __ATOMIC_RELAXED);
+      return -1;
+    }
+    *syscall = "open";
+    return err;
   }
   int err = block_write_all(fd, header, BLOCK_DATA_ALIGN, w->data, w->data_len);
   free(header);

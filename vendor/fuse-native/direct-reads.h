@@ -261,20 +261,21 @@ static int direct_pread_all (int fd, void *buf, size_t len, off_t at) {
  * changed in place by the daemon, and each chunk read is still checked against it), else
  * read from disk now and kept. NULL when unreadable or not a good header.
  */
+/** Keeps a copy of a checked `header`'s fixed part and chunk table with `file`, unless one is kept already (version 3's padding is no part of it). */
+static void direct_read_keep_header (block_fd_t *file, const unsigned char *header, uint32_t length) {
+  unsigned char *copy = malloc(block_table_end(length));
+  if (copy == NULL) return;
+  memcpy(copy, header, block_table_end(length));
+  unsigned char *none = NULL;
+  if (!__atomic_compare_exchange_n(&file->header, &none, copy, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) free(copy);
+}
+
 static const unsigned char *direct_read_header (block_fd_t *file, uint32_t length, unsigned char *scratch) {
   uint32_t hb = block_header_bytes(length);
   const unsigned char *kept = __atomic_load_n(&file->header, __ATOMIC_ACQUIRE);
   if (kept != NULL && read_u32le(kept + 8) == length) return kept; // checked for this length (its header and table)
   if (direct_pread_all(file->fd, scratch, hb, 0) != 0 || !direct_read_header_valid(scratch, length)) return NULL;
-  if (kept == NULL) {
-    // The header and table only: version 3's padding is no part of it.
-    unsigned char *copy = malloc(block_table_end(length));
-    if (copy != NULL) {
-      memcpy(copy, scratch, block_table_end(length));
-      unsigned char *none = NULL;
-      if (!__atomic_compare_exchange_n(&file->header, &none, copy, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) free(copy);
-    }
-  }
+  if (kept == NULL) direct_read_keep_header(file, scratch, length);
   return scratch;
 }
 
@@ -328,12 +329,7 @@ static void direct_read_prime (const char *path, const unsigned char *header, si
   uint32_t length = header_len >= BLOCK_FIXED_HEADER_BYTES ? read_u32le(header + 8) : 0;
   uint32_t hb = block_header_bytes(length);
   int good = length > 0 && length <= DIRECT_READ_BLOCK_MAX && header_len == hb && direct_read_header_valid(header, length);
-  if (good) {
-    unsigned char *copy = malloc(block_table_end(length));
-    unsigned char *none = NULL;
-    if (copy != NULL) memcpy(copy, header, block_table_end(length));
-    if (copy != NULL && !__atomic_compare_exchange_n(&file->header, &none, copy, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) free(copy);
-  }
+  if (good) direct_read_keep_header(file, header, length);
   // A file written past the page cache (O_DIRECT, block-writes.h) has no pages to drop.
   if (good && cached && length >= PAGE_DROP_MIN_BYTES) page_dropper_add(file);
   else block_fd_release(file);
