@@ -107,6 +107,11 @@ program
     D.KERNEL_READ_AHEAD,
   )
   .option(
+    '--fuse-max-background <n>',
+    "the kernel's bound on the mount's background requests (read-ahead, releases), congested at three quarters of it; '0' leaves the kernel's 12",
+    String(D.FUSE_MAX_BACKGROUND),
+  )
+  .option(
     '--passthrough <size>',
     "keep up to SIZE of whole-object copies of large cached files, which the kernel reads itself (Linux >= 6.9, root; see docs/SEMANTICS.md); '0' off",
   )

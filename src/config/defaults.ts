@@ -130,6 +130,15 @@ export const LISTING_MANIFEST_MAX_DIRECTORIES = 200_000
  * (libfuse 3's largest request, one cache block) a request per MiB. Set by the daemon when it runs as root.
  */
 export const KERNEL_READ_AHEAD = '1MiB'
+/**
+ * The kernel's bound on the mount's background requests (`--fuse-max-background`: read-ahead
+ * reads and releases), congested at three quarters of it. At the kernel's own 12 (congested at
+ * 9) a warm epoch of ~110 KB files read by 16 threads met the mark often enough that the
+ * kernel dropped read-ahead's asynchronous part and asked for the rest of a file in a second
+ * READ (1.8 READs per file; 1.0 at 64), and ran 12–24 % slower (docs/ARCHITECTURE.md, session 24).
+ * 64 is what mountpoint-s3's fuser users and gcsfuse's tuning guides set too.
+ */
+export const FUSE_MAX_BACKGROUND = 64
 /** The kernel caches attributes at most this long, so an out-of-band change is seen within it. */
 export const MAX_KERNEL_TTL_SECONDS = 3600
 

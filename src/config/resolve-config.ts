@@ -51,6 +51,7 @@ export interface MountOptions extends SharedOptions {
   /** `--passthrough <size>`: the budget of whole-object copies the kernel reads itself; absent or '0': off. */
   passthrough?: string
   kernelReadAhead?: string
+  fuseMaxBackground?: string
   xattr?: boolean
   writeMode?: string
   cacheTtl?: string
@@ -271,6 +272,7 @@ export function resolveMountConfig(sourceUrl: string, mountPoint: string, o: Mou
       debug: o.debugFuse === true,
       directReads: o.directReads !== false,
       kernelReadAheadKiB: kernelReadAheadKiB(o.kernelReadAhead ?? D.KERNEL_READ_AHEAD),
+      maxBackground: parseInteger(o.fuseMaxBackground ?? String(D.FUSE_MAX_BACKGROUND), '--fuse-max-background', 0, 65535),
       xattrs: o.xattr === true,
     },
   })

@@ -39,6 +39,8 @@ export interface FuseMountConfig {
   readonly xattrs: boolean
   /** The kernel's read-ahead window for this mount, KiB (0: leave the kernel's); see kernel-read-ahead.ts. */
   readonly kernelReadAheadKiB: number
+  /** The kernel's bound on the mount's background requests, set at INIT (0: the kernel's 12). */
+  readonly maxBackground: number
 }
 
 /**
@@ -323,6 +325,8 @@ export async function mountFuse(
   // Only our build of the binding has passthrough; asked for before the mount, whose INIT it amends.
   const askPassthrough = whole !== undefined && typeof Fuse.passthroughRequest === 'function'
   if (askPassthrough) Fuse.passthroughRequest(true)
+  // Only our build of the binding sets it (at INIT, so before the mount).
+  if (typeof Fuse.maxBackground === 'function') Fuse.maxBackground(config.maxBackground)
   const fuse = new Fuse(config.mountPoint, buildOperations(core, log, checks, counts, config.xattrs), {
     // fuse-native passes neither option, so they ride on the option string. remember: stable
     // inode numbers. (hard_remove is set by the binding itself: libfuse 3 takes it at init.)

@@ -146,6 +146,8 @@ declare module 'fuse-native' {
     static knownFilesClearAll(): void
     static knownFilesTakeOpened(): string[]
     static knownFilesStats(): { getattrs: number; opens: number; openReportsDropped: number; entries: number; openHandles: number }
+    /** Our build: the kernel's bound on the mount's background requests (read-ahead, releases), before the mount; 0 keeps the kernel's 12. */
+    static maxBackground(n: number): void
     /** Our build: the kernel's FUSE passthrough (passthrough.h), asked for before the mount. */
     static passthroughRequest(on: boolean): void
     static passthroughStats(): PassthroughStats

@@ -763,6 +763,9 @@ Fuse.knownFilesStats = () => {
   return { getattrs: out[0], opens: out[1], openReportsDropped: out[2], entries: out[3], openHandles: out[4] }
 }
 
+// s3cachefs: the kernel's bound on background requests for the mount, set before the mount (0: the kernel's).
+Fuse.maxBackground = (n) => binding.fuse_native_max_background(n)
+
 // s3cachefs: the kernel's passthrough (passthrough.h): asked for before the mount; its counts.
 Fuse.passthroughRequest = (on) => binding.fuse_native_passthrough_request(on ? 1 : 0)
 Fuse.passthroughStats = () => {
