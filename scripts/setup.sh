@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything s3cachefs needs, idempotently, on a Debian machine:
 # the FUSE runtime (fuse3: libfuse 3 and fusermount3), a C toolchain, libfuse3-dev, pkg-config
-# and libdeflate (its CRC-32) for our build of the FUSE binding (vendor/fuse-native, against libfuse 3), the npm packages
+# and ISA-L (libisal-dev: its CRC-32) for our build of the FUSE binding (vendor/fuse-native, against libfuse 3), the npm packages
 # and the TypeScript builds (the daemon into dist/, the tools into tools/dist/); then puts `s3cachefs` on the PATH.
 # Quiet when there is nothing to do. Extra apt packages may be passed as arguments.
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 need=("$@")
-for p in g++ make python3 libdeflate-dev fuse3 libfuse3-dev pkg-config; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in g++ make python3 libisal-dev fuse3 libfuse3-dev pkg-config; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   missing=()
   for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

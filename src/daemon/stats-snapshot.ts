@@ -96,7 +96,7 @@ export interface StatsSnapshot extends ManyNodesStats {
   }
   readonly s3: RequestMetricsSnapshot
   readonly queue: { readonly running: number; readonly waiting: number }
-  /** The disk cache's figures, and the CRC-32 implementation its checksums use (`libdeflate` through our binding, else `zlib`). */
+  /** The disk cache's figures, and the CRC-32 implementation its checksums use (`isa-l` through our binding, else `zlib`). */
   readonly cache: ReturnType<DiskBlockCache['stats']> & { readonly crc32: string }
   readonly openFiles: number
   /** The daemon's memory: resident set, the JS heap, memory outside it, and the in-memory block tier. */

@@ -302,13 +302,13 @@ export interface FuseOpCounts {
  * binding's direct reads keep block files open, and must let go of the same ones.
  */
 /**
- * Our build of the binding computes zlib's CRC-32 with libdeflate (~3× Node's zlib through
- * N-API): the daemon's own checksums use it from now on, once it gives zlib's sums
+ * Our build of the binding computes zlib's CRC-32 with ISA-L (several times Node's zlib
+ * through N-API): the daemon's own checksums use it from now on, once it gives zlib's sums
  * (src/util/crc32.ts). Called before the caches open; upstream's binding has none.
  */
 export function useBindingCrc32(log: Logger): void {
   if (typeof Fuse.crc32 !== 'function') return
-  const refused = useCrc32('libdeflate', (data, initial) => Fuse.crc32(data, initial))
+  const refused = useCrc32('isa-l', (data, initial) => Fuse.crc32(data, initial))
   if (refused !== undefined) log.warn({ reason: refused }, "the binding's CRC-32 is not used: zlib's is kept")
 }
 

@@ -137,7 +137,7 @@ declare module 'fuse-native' {
     static blockFilesStats(): { open: number; opens: number; hits: number; pagesDropped: number; dropSkipped: number; directWrites: number }
     /** A Buffer of `size` bytes at a page-aligned address (uninitialised): a block file can be written from it past the page cache. */
     static allocBlock(size: number): Buffer
-    /** Our build: zlib's CRC-32 of `data` continuing from `initial`, through libdeflate. */
+    /** Our build: zlib's CRC-32 of `data` continuing from `initial`, through ISA-L. */
     static crc32(data: Uint8Array, initial?: number): number
     /** Our build: getattr and read-only open of published paths answered on the FUSE threads (known-files.h). */
     static knownFileSet(path: string, stat: FuseStat, ttlMs: number, prefix: string, blockSize: number): boolean

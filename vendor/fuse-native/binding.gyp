@@ -7,7 +7,7 @@
     ],
     "libraries": [
       "<!@(pkg-config --libs fuse3)",
-      "-ldeflate",
+      "-lisal",
     ],
     "sources": [
       "fuse-native.c"
