@@ -2,7 +2,7 @@
  * zlib's CRC-32, the checksum of every block file's chunks and header (block-file-format.ts),
  * of shared-tier blocks, listings and index snapshots. Node's own (zlib's `crc32_z`, ~5.6 GB/s
  * here) until the process installs another (`useCrc32`): the daemon installs its FUSE
- * binding's ISA-L (~56 GB/s in C here; session 16's libdeflate, ~19 through N-API with a call per 64 KiB chunk, before it),
+ * binding's ISA-L (~56 GB/s in C here; libdeflate's, ~15, until session 24), called per 64 KiB chunk,
  * whose threads check the same chunks, once it has given zlib's sums on a set of buffers.
  * One that differs is refused, so a block is never written with a sum its readers would
  * not reproduce.
