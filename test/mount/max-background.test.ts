@@ -27,6 +27,10 @@ t.test("the mount's background bound is 64 (congested at 48) by default, the ker
 
   await fx.mount(['--fuse-max-background', '20'])
   t.same(await backgroundBounds(fx.mountPoint), { max: 20, congested: 15 }, 'as asked, congested at three quarters')
+  await fx.unmount()
+
+  await fx.mount(['--fuse-max-background', '1'])
+  t.same(await backgroundBounds(fx.mountPoint), { max: 1, congested: 1 }, "congested at 1 at least, not at the kernel's 9")
 })
 
 t.test('a bad --fuse-max-background is refused with one line', async t => {

@@ -902,9 +902,10 @@ static void * fuse_native_init (struct fuse_conn_info *conn, struct fuse_config 
   conn->want &= ~(FUSE_CAP_ATOMIC_O_TRUNC | FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_AUTO_INVAL_DATA |
                   FUSE_CAP_ASYNC_DIO | FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
   if (fn_max_background > 0) {
-    // Congested at three quarters, as the kernel's own default and libfuse's derive it.
+    // Congested at three quarters, as the kernel's own default and libfuse's derive it (at
+    // least 1: a 0 in the reply keeps the kernel's 9, above a bound of 1).
     conn->max_background = fn_max_background;
-    conn->congestion_threshold = fn_max_background * 3 / 4;
+    conn->congestion_threshold = fn_max_background * 3 / 4 > 0 ? fn_max_background * 3 / 4 : 1;
   }
 
   fuse_thread_locals_t *l = get_thread_locals();

@@ -723,7 +723,7 @@ Fuse.blockFileWritten = (path, header) => binding.fuse_native_block_file_written
 // with its header, in one thread-pool task (block-writes.h); err has code and syscall as fs's errors do.
 Fuse.blockFileWrite = (tmp, dest, header, data, callback) => binding.fuse_native_block_file_write(tmp, dest, header, data, callback)
 Fuse.blockFilesReset = (max) => binding.fuse_native_block_files_reset(max)
-/** zlib's CRC-32 of `data` (a Buffer or Uint8Array) continuing from `initial`, through libdeflate. */
+/** zlib's CRC-32 of `data` (a Buffer or Uint8Array) continuing from `initial`, through ISA-L (direct-reads.h). */
 Fuse.crc32 = (data, initial = 0) => {
   if (!Number.isInteger(initial) || initial < 0 || initial > 0xffffffff) throw new RangeError(`crc32: initial value ${initial} is not a 32-bit unsigned integer`)
   return binding.fuse_native_crc32(data, initial)

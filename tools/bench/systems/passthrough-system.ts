@@ -180,10 +180,15 @@ export const passthroughSystem: BenchSystem = {
     try {
       await waitForMount(mountPoint, () => spawnError === undefined && child.exitCode === null && child.signalCode === null);
       await setKernelReadAhead(mountPoint, kernelReadAheadKiB(KERNEL_READ_AHEAD));
-      await setBackgroundBounds(mountPoint, FUSE_MAX_BACKGROUND);
     } catch (err) {
       await release();
       throw new Error(`passthrough_ll mount failed: ${spawnError?.message ?? (lastLogLine(logFile) || (err as Error).message)}`);
+    }
+    try {
+      await setBackgroundBounds(mountPoint, FUSE_MAX_BACKGROUND);
+    } catch (err) {
+      await release();
+      throw new Error(`passthrough_ll: its background bounds could not be set: ${(err as Error).message}`);
     }
     return { view: { kind: 'fs', root: mountPoint, daemonPid: pid }, close: release };
   },

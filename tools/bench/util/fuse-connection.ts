@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { mountDevice } from '../../../src/fuse/kernel-read-ahead.js';
-import { mountTableNames } from '../../../src/util/mount-table-names.js';
+import { mountTableNames, unescapeMountPath } from '../../../src/util/mount-table-names.js';
 
 const execFileAsync = promisify(execFile);
 const CONNECTIONS = '/sys/fs/fuse/connections';
@@ -19,11 +19,25 @@ export interface BackgroundBounds {
   readonly congested: number;
 }
 
+/** The file system type of the mount on top at any of `names`, from mountinfo's text (after its ' - '). */
+function mountType(mountinfo: string, names: ReadonlySet<string>): string | undefined {
+  let type: string | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (left === undefined || right === undefined) continue;
+    if (names.has(unescapeMountPath(left.split(' ')[4] ?? ''))) type = right.split(' ')[0];
+  }
+  return type;
+}
+
 /** The connection's directory for the FUSE mount at `mountPoint`; fusectl is mounted first when it is not. */
 export async function fuseConnectionDir(mountPoint: string): Promise<string> {
-  const device = mountDevice(await readFile('/proc/self/mountinfo', 'utf8'), mountTableNames(mountPoint));
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+  const names = mountTableNames(mountPoint);
+  const device = mountDevice(mountinfo, names);
+  const type = mountType(mountinfo, names) ?? '';
   const [major, minor] = (device ?? '').split(':');
-  if (device === undefined || major !== '0' || minor === undefined || !/^\d+$/.test(minor)) throw new Error(`no FUSE mount at ${mountPoint}`);
+  if (!(type === 'fuse' || type.startsWith('fuse.')) || major !== '0' || minor === undefined || !/^\d+$/.test(minor)) throw new Error(`no FUSE mount at ${mountPoint}`);
   const dir = `${CONNECTIONS}/${minor}`;
   const present = async (): Promise<boolean> =>
     access(dir).then(
@@ -43,10 +57,14 @@ export async function backgroundBounds(mountPoint: string): Promise<BackgroundBo
   return { max: await read('max_background'), congested: await read('congestion_threshold') };
 }
 
-/** Sets the mount's bounds as s3cachefs's INIT reply does for `max`: congested at three quarters. */
+/**
+ * Sets the mount's bounds as s3cachefs's INIT reply does for `max` (at least 1: fusectl, unlike
+ * INIT, takes a 0, which would stop every background request): congested at three quarters, at least 1.
+ */
 export async function setBackgroundBounds(mountPoint: string, max: number): Promise<BackgroundBounds> {
+  if (!Number.isInteger(max) || max < 1 || max > 65535) throw new RangeError(`background bound ${max}: must be a whole number from 1 to 65535`);
   const dir = await fuseConnectionDir(mountPoint);
   await writeFile(`${dir}/max_background`, `${max}\n`);
-  await writeFile(`${dir}/congestion_threshold`, `${Math.floor((max * 3) / 4)}\n`);
+  await writeFile(`${dir}/congestion_threshold`, `${Math.max(1, Math.floor((max * 3) / 4))}\n`);
   return backgroundBounds(mountPoint);
 }
