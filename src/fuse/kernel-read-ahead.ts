@@ -13,15 +13,23 @@ import { mountTableNames, unescapeMountPath } from '../util/mount-table-names.js
 
 export type ReadAheadOutcome = { set: true; device: string; kib: number } | { set: false; reason: string }
 
-/** `major:minor` of the mount at any of `names`, from mountinfo's text (the last mount there wins: it is the one on top). */
-export function mountDevice(mountinfo: string, names: ReadonlySet<string>): string | undefined {
-  let device: string | undefined
+/** The mount at any of `names` in mountinfo's text (the last mount there wins: it is the one on top): its `major:minor` and file system type. */
+export function mountEntry(mountinfo: string, names: ReadonlySet<string>): { device: string; type: string } | undefined {
+  let entry: { device: string; type: string } | undefined
   for (const line of mountinfo.split('\n')) {
     const fields = line.split(' ')
     if (fields.length < 5) continue
-    if (names.has(unescapeMountPath(fields[4] ?? ''))) device = fields[2]
+    if (!names.has(unescapeMountPath(fields[4] ?? ''))) continue
+    // After the optional fields (from the seventh on), '-' and then the type.
+    const dash = fields.indexOf('-', 6)
+    entry = { device: fields[2] ?? '', type: dash > 0 ? (fields[dash + 1] ?? '') : '' }
   }
-  return device
+  return entry
+}
+
+/** `major:minor` of the mount at any of `names`, from mountinfo's text. */
+export function mountDevice(mountinfo: string, names: ReadonlySet<string>): string | undefined {
+  return mountEntry(mountinfo, names)?.device
 }
 
 /** Sets the mount's read-ahead window; says why not when it cannot (not root, no sysfs). Never throws. */

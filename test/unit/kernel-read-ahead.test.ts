@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mountDevice } from '../../src/fuse/kernel-read-ahead.js'
+import { mountDevice, mountEntry } from '../../src/fuse/kernel-read-ahead.js'
 
 const MOUNTINFO = [
   '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
@@ -14,6 +14,8 @@ t.test('mountDevice finds the mount on top at a path, unescaping mountinfo', asy
   t.equal(mountDevice(MOUNTINFO, new Set(['/mnt/with space'])), '0:40')
   t.equal(mountDevice(MOUNTINFO, new Set(['/mnt'])), undefined)
   t.equal(mountDevice(MOUNTINFO, new Set(['/'])), '8:1')
+  t.same(mountEntry(MOUNTINFO, new Set(['/mnt/data'])), { device: '0:41', type: 'fuse.s3cachefs' }, 'with its type, after the separator')
+  t.same(mountEntry(MOUNTINFO, new Set(['/'])), { device: '8:1', type: 'ext4' })
 })
 
 t.test('mountTableNames: a mount point under a symlinked parent is also named as the kernel records it', async t => {

@@ -904,8 +904,9 @@ static void * fuse_native_init (struct fuse_conn_info *conn, struct fuse_config 
   if (fn_max_background > 0) {
     // Congested at three quarters, as the kernel's own default and libfuse's derive it (at
     // least 1: a 0 in the reply keeps the kernel's 9, above a bound of 1).
+    uint32_t congested = fn_max_background * 3 / 4;
     conn->max_background = fn_max_background;
-    conn->congestion_threshold = fn_max_background * 3 / 4 > 0 ? fn_max_background * 3 / 4 : 1;
+    conn->congestion_threshold = congested > 0 ? congested : 1;
   }
 
   fuse_thread_locals_t *l = get_thread_locals();

@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { mountDevice } from '../../../src/fuse/kernel-read-ahead.js';
-import { mountTableNames, unescapeMountPath } from '../../../src/util/mount-table-names.js';
+import { mountEntry } from '../../../src/fuse/kernel-read-ahead.js';
+import { mountTableNames } from '../../../src/util/mount-table-names.js';
 
 const execFileAsync = promisify(execFile);
 const CONNECTIONS = '/sys/fs/fuse/connections';
@@ -19,24 +19,11 @@ export interface BackgroundBounds {
   readonly congested: number;
 }
 
-/** The file system type of the mount on top at any of `names`, from mountinfo's text (after its ' - '). */
-function mountType(mountinfo: string, names: ReadonlySet<string>): string | undefined {
-  let type: string | undefined;
-  for (const line of mountinfo.split('\n')) {
-    const [left, right] = line.split(' - ');
-    if (left === undefined || right === undefined) continue;
-    if (names.has(unescapeMountPath(left.split(' ')[4] ?? ''))) type = right.split(' ')[0];
-  }
-  return type;
-}
-
 /** The connection's directory for the FUSE mount at `mountPoint`; fusectl is mounted first when it is not. */
 export async function fuseConnectionDir(mountPoint: string): Promise<string> {
-  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
-  const names = mountTableNames(mountPoint);
-  const device = mountDevice(mountinfo, names);
-  const type = mountType(mountinfo, names) ?? '';
-  const [major, minor] = (device ?? '').split(':');
+  const entry = mountEntry(await readFile('/proc/self/mountinfo', 'utf8'), mountTableNames(mountPoint));
+  const type = entry?.type ?? '';
+  const [major, minor] = (entry?.device ?? '').split(':');
   if (!(type === 'fuse' || type.startsWith('fuse.')) || major !== '0' || minor === undefined || !/^\d+$/.test(minor)) throw new Error(`no FUSE mount at ${mountPoint}`);
   const dir = `${CONNECTIONS}/${minor}`;
   const present = async (): Promise<boolean> =>
